@@ -1,0 +1,21 @@
+//! kubesim: Kubernetes' architecture as a deterministic discrete-event
+//! simulation.
+//!
+//! The core has no web dependency and reads no wall clock: time is virtual
+//! ([`world::SimTime`]), randomness comes from one seeded generator
+//! ([`world::SimRng`]), and iteration is ordered wherever order reaches
+//! output, so the same seed and commands give the same run, byte for byte.
+//!
+//! Layout (DESIGN.md §3): one module per Kubernetes component, plus `world`
+//! (clock, event queue, RNG), `topology` (the cluster's shape), `cluster` (the
+//! entry point) and `snapshot` (what the page draws).
+
+pub mod cluster;
+pub mod snapshot;
+pub mod topology;
+pub mod world;
+
+pub use cluster::Cluster;
+pub use snapshot::{ComponentKind, ComponentView, NodeView, Snapshot};
+pub use topology::{NodeRole, NodeSpec, Resources, Topology, TopologyBuilder, TopologyError};
+pub use world::{SimDuration, SimRng, SimTime};

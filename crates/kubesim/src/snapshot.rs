@@ -1,0 +1,152 @@
+//! What the page sees: a serializable projection of the world.
+//!
+//! The UI never reaches into component internals; it draws a [`Snapshot`]
+//! (and, as components gain behaviour, a stream of trace events). This also
+//! lets the simulation move to a Web Worker without touching the components.
+
+use crate::topology::{NodeRole, Resources};
+use crate::world::SimTime;
+use serde::{Deserialize, Serialize};
+
+/// The kinds of component the architecture diagram draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComponentKind {
+    ApiLoadBalancer,
+    KubeApiserver,
+    Etcd,
+    KubeScheduler,
+    KubeControllerManager,
+    CloudControllerManager,
+    CoreDns,
+    Kubelet,
+    KubeProxy,
+    Containerd,
+    Runc,
+}
+
+impl ComponentKind {
+    pub const ALL: [ComponentKind; 11] = [
+        ComponentKind::ApiLoadBalancer,
+        ComponentKind::KubeApiserver,
+        ComponentKind::Etcd,
+        ComponentKind::KubeScheduler,
+        ComponentKind::KubeControllerManager,
+        ComponentKind::CloudControllerManager,
+        ComponentKind::CoreDns,
+        ComponentKind::Kubelet,
+        ComponentKind::KubeProxy,
+        ComponentKind::Containerd,
+        ComponentKind::Runc,
+    ];
+
+    /// The component's name as Kubernetes documentation writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ComponentKind::ApiLoadBalancer => "API load balancer",
+            ComponentKind::KubeApiserver => "kube-apiserver",
+            ComponentKind::Etcd => "etcd",
+            ComponentKind::KubeScheduler => "kube-scheduler",
+            ComponentKind::KubeControllerManager => "kube-controller-manager",
+            ComponentKind::CloudControllerManager => "cloud-controller-manager",
+            ComponentKind::CoreDns => "CoreDNS",
+            ComponentKind::Kubelet => "kubelet",
+            ComponentKind::KubeProxy => "kube-proxy",
+            ComponentKind::Containerd => "containerd",
+            ComponentKind::Runc => "runc",
+        }
+    }
+
+    /// One sentence on what the component does, for the legend and tooltips.
+    pub fn summary(self) -> &'static str {
+        match self {
+            ComponentKind::ApiLoadBalancer => {
+                "Spreads API requests over the healthy kube-apiserver instances, so no single one is a point of failure."
+            }
+            ComponentKind::KubeApiserver => {
+                "The front end of the control plane: authenticates, authorizes, admits and validates every request, then stores it in etcd. Every component talks only to it."
+            }
+            ComponentKind::Etcd => {
+                "The key-value store holding all cluster data, replicated across members with Raft."
+            }
+            ComponentKind::KubeScheduler => {
+                "Watches for new pods with no node and picks the node each should run on."
+            }
+            ComponentKind::KubeControllerManager => {
+                "Runs the control loops (Deployment, ReplicaSet, node lifecycle, ...) that move current state towards desired state."
+            }
+            ComponentKind::CloudControllerManager => {
+                "Links the cluster to the cloud provider: node addresses and zones, routes, load balancers."
+            }
+            ComponentKind::CoreDns => {
+                "The cluster DNS server behind the kube-dns Service: resolves service and pod names."
+            }
+            ComponentKind::Kubelet => {
+                "The node agent: registers the node, heartbeats through a Lease, and runs the pods bound to it (and the static pods in /etc/kubernetes/manifests)."
+            }
+            ComponentKind::KubeProxy => {
+                "Keeps the node's service rules (ClusterIP, NodePort, LoadBalancer) in step with Services and EndpointSlices."
+            }
+            ComponentKind::Containerd => {
+                "The high-level container runtime behind the CRI: pulls images, sets up pod sandboxes, networking and volumes."
+            }
+            ComponentKind::Runc => {
+                "The low-level runtime: creates the container's namespaces and cgroups and starts its process."
+            }
+        }
+    }
+}
+
+/// One component instance on the diagram.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentView {
+    /// The instance name, as kubeadm names the static pod (`etcd-control-plane-1`)
+    /// or as the component is known on its node (`kubelet`).
+    pub id: String,
+    pub kind: ComponentKind,
+    /// The node it runs on, if it is tied to one.
+    pub node: Option<String>,
+    /// How it runs: "static pod", "systemd service", "DaemonSet pod", ...
+    pub runs_as: String,
+    /// Whether the simulation models this component's behaviour yet. The page
+    /// draws components whose behaviour is not simulated as such, never as if
+    /// they were working.
+    pub simulated: bool,
+}
+
+/// One node on the diagram.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeView {
+    pub name: String,
+    pub role: NodeRole,
+    pub zone: String,
+    pub instance_type: String,
+    pub capacity: Resources,
+    /// The components running on the node, control-plane static pods first.
+    pub components: Vec<ComponentView>,
+}
+
+/// A projection of the whole cluster at one instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Virtual time of the snapshot.
+    pub now: SimTime,
+    pub seed: u64,
+    /// Events delivered since the start of the run.
+    pub events_delivered: u64,
+    /// Components that belong to the cluster rather than to one node: the API
+    /// load balancer, and the kube-system Deployments (cloud-controller-manager,
+    /// CoreDNS) until their pods are placed on nodes.
+    pub cluster_components: Vec<ComponentView>,
+    /// Control-plane nodes first, then workers.
+    pub nodes: Vec<NodeView>,
+}
+
+impl Snapshot {
+    /// Every component instance, cluster-wide ones first.
+    pub fn components(&self) -> impl Iterator<Item = &ComponentView> {
+        self.cluster_components
+            .iter()
+            .chain(self.nodes.iter().flat_map(|n| n.components.iter()))
+    }
+}

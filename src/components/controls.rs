@@ -1,0 +1,86 @@
+//! Time controls: play, pause, speed, and the virtual clock.
+
+use kubesim::SimTime;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+/// The speeds offered, from a quarter of real time to a thousand times it.
+pub const SPEEDS: [f64; 10] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 100.0, 300.0, 1000.0];
+
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    pub playing: bool,
+    pub speed: f64,
+    pub now: SimTime,
+    pub seed: u64,
+    pub events: u64,
+    pub on_play: Callback<()>,
+    pub on_pause: Callback<()>,
+    pub on_speed: Callback<f64>,
+}
+
+fn speed_label(s: f64) -> String {
+    if s < 1.0 {
+        format!("{s}×")
+    } else {
+        format!("{}×", s as u64)
+    }
+}
+
+#[function_component(Controls)]
+pub fn controls(p: &ControlsProps) -> Html {
+    let toggle = {
+        let (playing, on_play, on_pause) = (p.playing, p.on_play.clone(), p.on_pause.clone());
+        Callback::from(move |_: MouseEvent| {
+            if playing {
+                on_pause.emit(())
+            } else {
+                on_play.emit(())
+            }
+        })
+    };
+    let on_change = {
+        let on_speed = p.on_speed.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(v) = select.value().parse::<f64>() {
+                on_speed.emit(v);
+            }
+        })
+    };
+    let (icon, label) = if p.playing {
+        ("❚❚", "Pause")
+    } else {
+        ("▶", "Play")
+    };
+    html! {
+        <div class="controls" role="group" aria-label="Time controls">
+            <button id="play" class={classes!("play", p.playing.then_some("playing"))}
+                aria-label={label} aria-pressed={p.playing.to_string()} title={format!("{label} the simulation")}
+                onclick={toggle}>
+                <span aria-hidden="true" class="icon">{icon}</span>
+                <span class="text">{label}</span>
+            </button>
+            <label class="speed">
+                <span>{"Speed"}</span>
+                <select id="speed" aria-label="Simulation speed" onchange={on_change}>
+                    { for SPEEDS.iter().map(|s| html! {
+                        <option value={s.to_string()} selected={(*s - p.speed).abs() < f64::EPSILON}>
+                            {speed_label(*s)}
+                        </option>
+                    }) }
+                </select>
+            </label>
+            <div class="clock-box" title="Virtual time since the cluster started">
+                <span class="clock-label">{"virtual time"}</span>
+                <output id="clock" data-ms={p.now.as_millis().to_string()} aria-live="off">
+                    {p.now.to_string()}
+                </output>
+            </div>
+            <div class="run-facts">
+                <span title="Every random choice in the run derives from this seed">{format!("seed {}", p.seed)}</span>
+                <span title="Events the simulation has delivered">{format!("{} events", p.events)}</span>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,14 @@
+//! The kubesim page: a Yew app that holds a simulated cluster, advances its
+//! virtual clock on animation frames and draws its snapshots.
+//!
+//! Components draw snapshots and send commands, nothing more: all behaviour
+//! lives in the `kubesim` core.
+
+mod app;
+mod components;
+mod layout;
+mod palette;
+
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}
