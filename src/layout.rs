@@ -161,7 +161,7 @@ fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
             &mut cy,
             &mut placed,
         );
-        cy += 14.0; // the "node agents" divider
+        cy += 20.0; // the "node agents" divider
     }
     row(
         &[ComponentKind::Kubelet, ComponentKind::KubeProxy],
@@ -173,6 +173,9 @@ fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
         &mut cy,
         &mut placed,
     );
+    if view.role == NodeRole::ControlPlane {
+        cy += 16.0; // the taint footer
+    }
     let pods_area = (view.role == NodeRole::Worker).then(|| {
         let r = Rect {
             x: inner_x,
@@ -209,7 +212,8 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         .iter()
         .filter(|n| n.role == NodeRole::ControlPlane)
         .collect();
-    let cp_top = MARGIN + 28.0;
+    // Room above the nodes for the band title and the Raft arcs.
+    let cp_top = MARGIN + 64.0;
     let cp_cols = columns(
         Rect {
             x: MARGIN + PAD,
@@ -377,7 +381,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
                 from: (api.right(), api.cy()),
                 to: (etcd.x, etcd.cy()),
             });
-            etcd_chips.push(etcd);
+            etcd_chips.push((etcd.cx(), node.rect.y));
         }
         if let (Some(ctr), Some(runc)) = (
             rect_of(ComponentKind::Containerd),
@@ -390,13 +394,13 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
             });
         }
     }
-    // Raft peers: every pair of etcd members, drawn above the nodes.
+    // Raft peers: every pair of etcd members, joined above their nodes.
     for (i, a) in etcd_chips.iter().enumerate() {
         for b in &etcd_chips[i + 1..] {
             links.push(Link {
                 kind: LinkKind::RaftPeer,
-                from: (a.cx(), a.y),
-                to: (b.cx(), b.y),
+                from: *a,
+                to: *b,
             });
         }
     }

@@ -29,13 +29,18 @@ fn band(b: &Band) -> Html {
     }
 }
 
+/// How far a Raft arc's control point rises above its ends.
+fn raft_lift(dx: f64) -> f64 {
+    24.0 + 0.08 * dx.abs()
+}
+
 fn link(l: &Link) -> Html {
     let (x1, y1) = l.from;
     let (x2, y2) = l.to;
     match l.kind {
         LinkKind::RaftPeer => {
-            // An arc above the control-plane nodes.
-            let lift = 110.0 + 0.06 * (x2 - x1).abs();
+            // An arc above the control-plane nodes, higher for farther peers.
+            let lift = raft_lift(x2 - x1);
             let (cx, cy) = ((x1 + x2) / 2.0, y1.min(y2) - lift);
             html! {
                 <path class="link raft" d={format!("M{} {} Q{} {} {} {}", f(x1), f(y1), f(cx), f(cy), f(x2), f(y2))} />
@@ -154,11 +159,14 @@ fn node(n: &PlacedNode) -> Html {
             <text class="node-name" x={f(r.x + 12.0)} y={f(r.y + 20.0)}>{v.name.clone()}</text>
             <text class="node-facts" x={f(r.x + 12.0)} y={f(r.y + 36.0)}>{facts}</text>
             { for (v.role == NodeRole::ControlPlane).then(|| html! {
-                <g class="taint" transform={format!("translate({} {})", f(r.right() - 12.0), f(r.y + 20.0))}>
-                    <title>{"Taint node-role.kubernetes.io/control-plane:NoSchedule: ordinary pods are not scheduled here"}</title>
-                    <text text-anchor="end">{"⊘ NoSchedule"}</text>
+                <g class="taint">
+                    <title>{"Taint node-role.kubernetes.io/control-plane:NoSchedule: pods without a matching toleration are not scheduled here"}</title>
+                    <text x={f(r.x + 12.0)} y={f(r.bottom() - 10.0)}>{"⊘ taint control-plane:NoSchedule"}</text>
                 </g>
             }) }
+            { for (v.role == NodeRole::ControlPlane).then(|| n.components.iter().find(|c| c.view.kind == ComponentKind::Etcd).map(|e| html! {
+                <circle class="raft-port" cx={f(e.rect.cx())} cy={f(r.y)} r="3.5" />
+            })).flatten() }
             { for divider.map(|y| html! {
                 <g class="divider">
                     <line x1={f(r.x + 12.0)} x2={f(r.right() - 12.0)} y1={f(y - 4.0)} y2={f(y - 4.0)} />
@@ -189,8 +197,7 @@ pub fn diagram(p: &DiagramProps) -> Html {
             da.total_cmp(&db)
         })
         .map(|k| {
-            let lift = 110.0 + 0.06 * (k.to.0 - k.from.0).abs();
-            let peak = k.from.1.min(k.to.1) - lift / 2.0;
+            let peak = k.from.1.min(k.to.1) - raft_lift(k.to.0 - k.from.0) / 2.0;
             html! {
                 <text class="link-label raft-label" x={f((k.from.0 + k.to.0) / 2.0)} y={f(peak - 6.0)} text-anchor="middle">
                     {"etcd Raft peers · :2380"}

@@ -133,20 +133,20 @@ impl Cluster {
                 ComponentKind::ApiLoadBalancer,
                 "api-load-balancer".into(),
                 None,
-                "cloud load balancer, :6443",
+                "controlPlaneEndpoint :6443",
             ),
             component(
                 ComponentKind::CloudControllerManager,
                 "cloud-controller-manager".into(),
                 None,
-                "Deployment kube-system/cloud-controller-manager",
+                "Deployment in kube-system",
             ),
             component(
                 ComponentKind::CoreDns,
                 "coredns".into(),
                 None,
                 &format!(
-                    "Deployment kube-system/coredns, {} replicas",
+                    "Deployment in kube-system · {} replicas",
                     self.topology.coredns_replicas
                 ),
             ),
