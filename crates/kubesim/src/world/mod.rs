@@ -5,13 +5,17 @@
 //! Only the world advances time and delivers, one event at a time, in a
 //! deterministic order (see turmoil's `sim.rs` and stateright's `Out`).
 
+pub mod network;
 mod queue;
 mod rng;
 mod time;
+pub mod trace;
 
+pub use network::{Network, NetworkConfig};
 pub use queue::{EventId, EventQueue};
 pub use rng::SimRng;
 pub use time::{SimDuration, SimTime};
+pub use trace::{Trace, TraceEvent};
 
 /// The clock, the queue of pending events and the run's RNG.
 pub struct World<E> {

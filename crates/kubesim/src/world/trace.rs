@@ -1,0 +1,120 @@
+//! The trace: every delivered (or dropped) message, for the page's arrows and
+//! event log.
+//!
+//! A bounded ring of the most recent entries, plus running totals, so a long
+//! run does not grow without bound.
+
+use super::network::Drop;
+use super::SimTime;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// One message as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEvent {
+    /// When it was sent.
+    pub at: SimTime,
+    /// When it arrives (equal to `at` for a dropped message).
+    pub arrives: SimTime,
+    pub from: String,
+    pub to: String,
+    /// A short kind for filtering and colouring (`raft-append`, `api-request`, ...).
+    pub kind: String,
+    /// A one-line summary (`PUT /api/v1/namespaces/default/pods/nginx`).
+    pub summary: String,
+    pub dropped: Option<Drop>,
+}
+
+/// The most recent trace events.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    events: VecDeque<TraceEvent>,
+    capacity: usize,
+    total: u64,
+    enabled: bool,
+}
+
+impl Trace {
+    pub fn new(capacity: usize) -> Self {
+        Trace {
+            events: VecDeque::with_capacity(capacity.min(4096)),
+            capacity,
+            total: 0,
+            enabled: true,
+        }
+    }
+
+    /// Turns recording off (benchmarks) or on; totals are kept either way.
+    pub fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Records an event (the summary is only built when recording is on).
+    pub fn record(&mut self, make: impl FnOnce() -> TraceEvent) {
+        self.total += 1;
+        if !self.enabled || self.capacity == 0 {
+            return;
+        }
+        if self.events.len() == self.capacity {
+            self.events.pop_front();
+        }
+        self.events.push_back(make());
+    }
+
+    /// Messages recorded since the run started.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The retained events, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = &TraceEvent> {
+        self.events.iter()
+    }
+
+    /// Retained events sent at or after `since`.
+    pub fn since(&self, since: SimTime) -> impl Iterator<Item = &TraceEvent> {
+        self.events.iter().filter(move |e| e.at >= since)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(at: u64) -> TraceEvent {
+        TraceEvent {
+            at: SimTime(at),
+            arrives: SimTime(at + 1),
+            from: "a".into(),
+            to: "b".into(),
+            kind: "test".into(),
+            summary: format!("#{at}"),
+            dropped: None,
+        }
+    }
+
+    #[test]
+    fn the_trace_keeps_only_the_most_recent_events_but_counts_all() {
+        let mut t = Trace::new(3);
+        for i in 0..5 {
+            t.record(|| ev(i));
+        }
+        let kept: Vec<_> = t.events().map(|e| e.at.0).collect();
+        assert_eq!(kept, [2, 3, 4]);
+        assert_eq!(t.total(), 5);
+        assert_eq!(t.since(SimTime(4)).count(), 1);
+    }
+
+    #[test]
+    fn a_disabled_trace_builds_no_summaries() {
+        let mut t = Trace::new(3);
+        t.set_enabled(false);
+        t.record(|| panic!("the summary must not be built"));
+        assert_eq!(t.total(), 1);
+        assert_eq!(t.events().count(), 0);
+    }
+}
