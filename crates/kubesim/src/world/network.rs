@@ -134,9 +134,10 @@ impl Network {
         if self.config.loss > 0.0 && rng.chance(self.config.loss) {
             return Err(Drop::Loss);
         }
-        Ok(SimDuration::from_millis(
-            rng.between(self.config.min_latency_ms, self.config.max_latency_ms),
-        ))
+        Ok(SimDuration::from_millis(rng.between(
+            self.config.min_latency_ms,
+            self.config.max_latency_ms,
+        )))
     }
 }
 

@@ -1,0 +1,861 @@
+//! The command language (DESIGN.md §4): `kubectl ...` and `sim ...` lines.
+//!
+//! This module turns text into [`Command`]s and reports bad input as kubectl
+//! does (`error: unknown flag: --foo`, `error: unknown command "foo" for
+//! "kubectl"`). Running the commands against a cluster is the executor's job.
+//!
+//! A script is a sequence of lines. `kubectl apply|create|delete -f -` reads
+//! the manifest from the lines that follow, up to a line `---end`.
+
+use super::lex::{split_words, LexError};
+use crate::world::SimDuration;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// The line that ends an inline manifest after `-f -`.
+pub const END_OF_MANIFEST: &str = "---end";
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ParseError {
+    #[error("error: {0}")]
+    Lex(#[from] LexError),
+    #[error("error: unknown command {0:?}: commands start with `kubectl` or `sim` (try `help`)")]
+    UnknownProgram(String),
+    #[error("error: unknown command {0:?} for \"kubectl\"\nRun 'kubectl --help' for usage.")]
+    UnknownKubectlCommand(String),
+    #[error("error: unknown flag: --{flag}\nSee 'kubectl {verb} --help' for usage.")]
+    UnknownFlag { verb: String, flag: String },
+    #[error("error: unknown shorthand flag: '{short}' in -{group}\nSee 'kubectl {verb} --help' for usage.")]
+    UnknownShorthand {
+        verb: String,
+        short: char,
+        group: String,
+    },
+    #[error("error: flag needs an argument: --{0}")]
+    MissingFlagValue(String),
+    #[error("error: flag --{0} takes no value")]
+    UnexpectedFlagValue(String),
+    #[error("error: `-f -` reads a manifest from the lines that follow, ended by a line `{END_OF_MANIFEST}`; the input ended first")]
+    UnterminatedManifest,
+    #[error("error: {0}")]
+    Usage(String),
+}
+
+/// A flag a kubectl subcommand accepts.
+#[derive(Clone, Copy, Debug)]
+struct FlagSpec {
+    long: &'static str,
+    short: Option<char>,
+    takes_value: bool,
+}
+
+const fn value(long: &'static str, short: Option<char>) -> FlagSpec {
+    FlagSpec {
+        long,
+        short,
+        takes_value: true,
+    }
+}
+
+const fn switch(long: &'static str, short: Option<char>) -> FlagSpec {
+    FlagSpec {
+        long,
+        short,
+        takes_value: false,
+    }
+}
+
+/// Flags every kubectl command accepts.
+const GLOBAL: &[FlagSpec] = &[
+    value("namespace", Some('n')),
+    value("as", None),
+    value("as-group", None),
+    value("user", None),
+    value("token", None),
+    value("context", None),
+    value("request-timeout", None),
+    switch("help", Some('h')),
+];
+
+/// The kubectl subcommands the language speaks, with their own flags.
+fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
+    const FILENAME: FlagSpec = value("filename", Some('f'));
+    const SELECTOR: FlagSpec = value("selector", Some('l'));
+    const ALL_NS: FlagSpec = switch("all-namespaces", Some('A'));
+    const OUTPUT: FlagSpec = value("output", Some('o'));
+    const DRY_RUN: FlagSpec = value("dry-run", None);
+    Some(match verb {
+        "get" => {
+            const F: &[FlagSpec] = &[
+                OUTPUT,
+                SELECTOR,
+                ALL_NS,
+                switch("watch", Some('w')),
+                switch("watch-only", None),
+                value("field-selector", None),
+                switch("show-labels", None),
+                value("sort-by", None),
+                value("label-columns", Some('L')),
+                FILENAME,
+            ];
+            F
+        }
+        "describe" => {
+            const F: &[FlagSpec] = &[SELECTOR, ALL_NS, FILENAME];
+            F
+        }
+        "apply" => {
+            const F: &[FlagSpec] = &[
+                FILENAME,
+                OUTPUT,
+                DRY_RUN,
+                switch("server-side", None),
+                switch("force-conflicts", None),
+                value("field-manager", None),
+            ];
+            F
+        }
+        "create" => {
+            const F: &[FlagSpec] = &[
+                FILENAME,
+                OUTPUT,
+                DRY_RUN,
+                value("image", None),
+                value("replicas", Some('r')),
+                value("port", None),
+                value("from-literal", None),
+                value("tcp", None),
+                value("schedule", None),
+                value("verb", None),
+                value("resource", None),
+                value("role", None),
+                value("clusterrole", None),
+                value("serviceaccount", None),
+                value("group", None),
+            ];
+            F
+        }
+        "delete" => {
+            const F: &[FlagSpec] = &[
+                FILENAME,
+                SELECTOR,
+                ALL_NS,
+                switch("all", None),
+                value("cascade", None),
+                value("grace-period", None),
+                switch("now", None),
+                switch("force", None),
+                value("wait", None),
+                switch("ignore-not-found", None),
+            ];
+            F
+        }
+        "run" => {
+            const F: &[FlagSpec] = &[
+                value("image", None),
+                value("port", None),
+                value("restart", None),
+                value("labels", Some('l')),
+                value("env", None),
+                value("command", None),
+                switch("rm", None),
+                switch("stdin", Some('i')),
+                switch("tty", Some('t')),
+                OUTPUT,
+                DRY_RUN,
+            ];
+            F
+        }
+        "expose" => {
+            const F: &[FlagSpec] = &[
+                value("port", None),
+                value("target-port", None),
+                value("type", None),
+                value("name", None),
+                value("protocol", None),
+                OUTPUT,
+                DRY_RUN,
+            ];
+            F
+        }
+        "scale" => {
+            const F: &[FlagSpec] = &[
+                value("replicas", None),
+                FILENAME,
+                value("current-replicas", None),
+            ];
+            F
+        }
+        "rollout" => {
+            const F: &[FlagSpec] = &[
+                value("to-revision", None),
+                value("revision", None),
+                value("timeout", None),
+                switch("watch", Some('w')),
+            ];
+            F
+        }
+        "cordon" | "uncordon" => {
+            const F: &[FlagSpec] = &[SELECTOR, DRY_RUN];
+            F
+        }
+        "drain" => {
+            const F: &[FlagSpec] = &[
+                SELECTOR,
+                switch("ignore-daemonsets", None),
+                switch("delete-emptydir-data", None),
+                switch("force", None),
+                value("grace-period", None),
+                value("timeout", None),
+                switch("disable-eviction", None),
+                DRY_RUN,
+            ];
+            F
+        }
+        "taint" => {
+            const F: &[FlagSpec] = &[switch("overwrite", None), SELECTOR, switch("all", None)];
+            F
+        }
+        "label" | "annotate" => {
+            const F: &[FlagSpec] = &[
+                switch("overwrite", None),
+                SELECTOR,
+                switch("all", None),
+                ALL_NS,
+            ];
+            F
+        }
+        "logs" => {
+            const F: &[FlagSpec] = &[
+                value("container", Some('c')),
+                switch("follow", Some('f')),
+                switch("previous", Some('p')),
+                value("tail", None),
+                switch("timestamps", None),
+                switch("all-containers", None),
+            ];
+            F
+        }
+        "exec" => {
+            const F: &[FlagSpec] = &[
+                value("container", Some('c')),
+                switch("stdin", Some('i')),
+                switch("tty", Some('t')),
+            ];
+            F
+        }
+        "attach" => {
+            const F: &[FlagSpec] = &[
+                value("container", Some('c')),
+                switch("stdin", Some('i')),
+                switch("tty", Some('t')),
+            ];
+            F
+        }
+        "port-forward" => {
+            const F: &[FlagSpec] = &[value("address", None)];
+            F
+        }
+        "top" => {
+            const F: &[FlagSpec] = &[
+                SELECTOR,
+                ALL_NS,
+                switch("containers", None),
+                value("sort-by", None),
+            ];
+            F
+        }
+        "explain" => {
+            const F: &[FlagSpec] = &[switch("recursive", None), value("api-version", None)];
+            F
+        }
+        "wait" => {
+            const F: &[FlagSpec] = &[
+                value("for", None),
+                value("timeout", None),
+                SELECTOR,
+                switch("all", None),
+                ALL_NS,
+            ];
+            F
+        }
+        "auth" => {
+            const F: &[FlagSpec] = &[ALL_NS, switch("list", None), switch("quiet", Some('q'))];
+            F
+        }
+        "version" => {
+            const F: &[FlagSpec] = &[OUTPUT, switch("client", None)];
+            F
+        }
+        "cluster-info" | "api-resources" | "api-versions" | "config" => {
+            const F: &[FlagSpec] = &[OUTPUT, switch("namespaced", None)];
+            F
+        }
+        "edit" | "patch" | "set" | "replace" => {
+            const F: &[FlagSpec] = &[
+                FILENAME,
+                value("patch", Some('p')),
+                value("type", None),
+                OUTPUT,
+            ];
+            F
+        }
+        _ => return None,
+    })
+}
+
+/// Parsed flags, keyed by their long name; repeated flags keep every value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flags {
+    values: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Flags {
+    /// The last value given for `long` (`-o yaml -o json` means json).
+    pub fn get(&self, long: &str) -> Option<&str> {
+        self.values
+            .get(long)
+            .and_then(|v| v.last())
+            .map(String::as_str)
+    }
+
+    /// Every value given for `long`, in order.
+    pub fn all(&self, long: &str) -> &[String] {
+        self.values.get(long).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Whether a switch (or any valued flag) was given.
+    pub fn has(&self, long: &str) -> bool {
+        self.values.contains_key(long)
+    }
+
+    fn push(&mut self, long: &'static str, v: String) {
+        self.values.entry(long).or_default().push(v);
+    }
+}
+
+/// One `kubectl` invocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kubectl {
+    /// The subcommand: `get`, `apply`, `rollout`, ...
+    pub verb: String,
+    /// Positional arguments after the verb (`pods`, `nginx`, `status`, ...).
+    pub args: Vec<String>,
+    pub flags: Flags,
+    /// Words after `--` (the command of `kubectl exec`).
+    pub command: Vec<String>,
+    /// The manifest read after `-f -`.
+    pub stdin: Option<String>,
+}
+
+/// What a fault does to its target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// A component process dies (etcd member, API server, scheduler, ...).
+    Crash,
+    /// A machine loses power: everything on it stops.
+    PowerOff,
+    /// The kubelet on a node stops (the node itself keeps running).
+    KubeletStop,
+    /// A node is cut off from every other host.
+    Partition,
+    /// The cloud deletes the node's VM.
+    DeleteVm,
+    /// Messages between hosts are lost with this probability.
+    Loss(f64),
+}
+
+impl FaultKind {
+    fn parse(s: &str) -> Result<FaultKind, ParseError> {
+        Ok(match s {
+            "crash" | "kill" | "stop" => FaultKind::Crash,
+            "power-off" | "poweroff" => FaultKind::PowerOff,
+            "kubelet-stop" => FaultKind::KubeletStop,
+            "partition" | "isolate" => FaultKind::Partition,
+            "delete-vm" => FaultKind::DeleteVm,
+            other => {
+                if let Some(p) = other.strip_prefix("loss=") {
+                    let p: f64 = p.trim_end_matches('%').parse().map_err(|_| {
+                        ParseError::Usage(format!(
+                            "invalid loss rate {p:?}: use loss=0.1 or loss=10%"
+                        ))
+                    })?;
+                    let p = if other.ends_with('%') { p / 100.0 } else { p };
+                    if !(0.0..=1.0).contains(&p) {
+                        return Err(ParseError::Usage(format!(
+                            "loss rate must be between 0 and 1 (got {p})"
+                        )));
+                    }
+                    return Ok(FaultKind::Loss(p));
+                }
+                return Err(ParseError::Usage(format!(
+                    "unknown fault {other:?}: use crash, power-off, kubelet-stop, partition, delete-vm or loss=<rate>"
+                )));
+            }
+        })
+    }
+}
+
+/// A `sim until` comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Equals,
+    NotEquals,
+}
+
+/// A `sim ...` command: what only a simulator has.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sim {
+    /// Runs the cluster for a span of virtual time.
+    Advance(SimDuration),
+    /// Runs the cluster until a condition on an object holds, or the timeout.
+    Until {
+        /// `pod/nginx`, `deployment/web`, `node/worker-1`.
+        target: String,
+        namespace: Option<String>,
+        /// A kubectl JSONPath template, `{.status.phase}`.
+        jsonpath: String,
+        comparison: Comparison,
+        value: String,
+        timeout: SimDuration,
+    },
+    Fault {
+        target: String,
+        kind: FaultKind,
+    },
+    Heal {
+        target: String,
+    },
+    Status,
+    Seed(u64),
+    Help,
+}
+
+/// One line of the language.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Kubectl(Kubectl),
+    Sim(Sim),
+    Help,
+}
+
+/// `sim until` waits at most this long unless told otherwise.
+pub const DEFAULT_UNTIL_TIMEOUT: SimDuration = SimDuration::from_secs(300);
+
+fn parse_kubectl(words: &[String]) -> Result<Kubectl, ParseError> {
+    let mut flags = Flags::default();
+    let mut positional = Vec::new();
+    let mut command = Vec::new();
+    let mut verb: Option<String> = None;
+    let mut specs: Vec<FlagSpec> = GLOBAL.to_vec();
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        i += 1;
+        if word == "--" {
+            command.extend(words[i..].iter().cloned());
+            break;
+        }
+        let verb_name = verb.clone().unwrap_or_default();
+        if let Some(body) = word.strip_prefix("--") {
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            let spec = specs
+                .iter()
+                .find(|s| s.long == name)
+                .copied()
+                .ok_or_else(|| ParseError::UnknownFlag {
+                    verb: verb_name.clone(),
+                    flag: name.to_string(),
+                })?;
+            if spec.takes_value {
+                let v = match inline {
+                    Some(v) => v,
+                    None => {
+                        let v = words
+                            .get(i)
+                            .cloned()
+                            .ok_or_else(|| ParseError::MissingFlagValue(name.to_string()))?;
+                        i += 1;
+                        v
+                    }
+                };
+                flags.push(spec.long, v);
+            } else {
+                match inline.as_deref() {
+                    None | Some("true") => flags.push(spec.long, "true".into()),
+                    Some("false") => {}
+                    Some(_) => return Err(ParseError::UnexpectedFlagValue(name.to_string())),
+                }
+            }
+            continue;
+        }
+        if word.len() > 1 && word.starts_with('-') && word != "-" {
+            // A group of shorthands, `-it`, or a shorthand with its value
+            // attached, `-oyaml` / `-o=yaml`.
+            let group = &word[1..];
+            for (pos, c) in group.char_indices() {
+                let spec = specs
+                    .iter()
+                    .find(|s| s.short == Some(c))
+                    .copied()
+                    .ok_or_else(|| ParseError::UnknownShorthand {
+                        verb: verb_name.clone(),
+                        short: c,
+                        group: group.to_string(),
+                    })?;
+                if spec.takes_value {
+                    let rest = &group[pos + c.len_utf8()..];
+                    let v = if !rest.is_empty() {
+                        rest.strip_prefix('=').unwrap_or(rest).to_string()
+                    } else {
+                        let v = words
+                            .get(i)
+                            .cloned()
+                            .ok_or_else(|| ParseError::MissingFlagValue(spec.long.to_string()))?;
+                        i += 1;
+                        v
+                    };
+                    flags.push(spec.long, v);
+                    break;
+                }
+                flags.push(spec.long, "true".into());
+            }
+            continue;
+        }
+        if verb.is_none() {
+            let extra = subcommand_flags(word)
+                .ok_or_else(|| ParseError::UnknownKubectlCommand(word.clone()))?;
+            specs.extend_from_slice(extra);
+            verb = Some(word.clone());
+        } else {
+            positional.push(word.clone());
+        }
+    }
+    let verb = verb.ok_or_else(|| {
+        ParseError::Usage(
+            "kubectl needs a command: get, describe, apply, create, delete, ...".into(),
+        )
+    })?;
+    Ok(Kubectl {
+        verb,
+        args: positional,
+        flags,
+        command,
+        stdin: None,
+    })
+}
+
+fn parse_sim(words: &[String]) -> Result<Sim, ParseError> {
+    let usage = |m: &str| ParseError::Usage(m.to_string());
+    let duration = |s: &str| SimDuration::parse(s).map_err(ParseError::Usage);
+    match words.first().map(String::as_str) {
+        Some("advance") => match words.get(1..) {
+            Some([d]) => Ok(Sim::Advance(duration(d)?)),
+            _ => Err(usage("usage: sim advance <duration>, e.g. sim advance 30s")),
+        },
+        Some("until") => {
+            let mut rest: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+            let mut namespace = None;
+            if let Some(pos) = rest.iter().position(|w| *w == "-n" || *w == "--namespace") {
+                let ns = rest
+                    .get(pos + 1)
+                    .ok_or_else(|| ParseError::MissingFlagValue("namespace".into()))?;
+                namespace = Some(ns.to_string());
+                rest.drain(pos..pos + 2);
+            }
+            const USAGE: &str = "usage: sim until <kind>/<name> '{<jsonpath>}'=<value> [timeout], e.g. sim until pod/nginx '{.status.phase}'=Running 2m";
+            let (target, condition, timeout) = match rest.as_slice() {
+                [t, c] => (*t, *c, DEFAULT_UNTIL_TIMEOUT),
+                [t, c, d] => (*t, *c, duration(d)?),
+                _ => return Err(usage(USAGE)),
+            };
+            if !target.contains('/') {
+                return Err(usage(USAGE));
+            }
+            let (jsonpath, comparison, value) = if let Some((l, r)) = condition.split_once("!=") {
+                (l, Comparison::NotEquals, r)
+            } else if let Some(end) = condition.rfind("}=") {
+                (&condition[..end + 1], Comparison::Equals, &condition[end + 2..])
+            } else {
+                return Err(usage(USAGE));
+            };
+            if !(jsonpath.starts_with('{') && jsonpath.ends_with('}')) {
+                return Err(usage(USAGE));
+            }
+            Ok(Sim::Until {
+                target: target.to_string(),
+                namespace,
+                jsonpath: jsonpath.to_string(),
+                comparison,
+                value: value.to_string(),
+                timeout,
+            })
+        }
+        Some("fault") => match words.get(1..) {
+            Some([target, kind]) => Ok(Sim::Fault {
+                target: target.clone(),
+                kind: FaultKind::parse(kind)?,
+            }),
+            _ => Err(usage(
+                "usage: sim fault <target> <crash|power-off|kubelet-stop|partition|delete-vm|loss=<rate>>",
+            )),
+        },
+        Some("heal") => match words.get(1..) {
+            Some([target]) => Ok(Sim::Heal {
+                target: target.clone(),
+            }),
+            _ => Err(usage("usage: sim heal <target>|all")),
+        },
+        Some("status") if words.len() == 1 => Ok(Sim::Status),
+        Some("seed") => match words.get(1..) {
+            Some([n]) => n
+                .parse()
+                .map(Sim::Seed)
+                .map_err(|_| usage("usage: sim seed <non-negative integer>")),
+            _ => Err(usage("usage: sim seed <non-negative integer>")),
+        },
+        Some("help") | None => Ok(Sim::Help),
+        Some(other) => Err(ParseError::Usage(format!(
+            "unknown sim command {other:?}: use advance, until, fault, heal, status, seed"
+        ))),
+    }
+}
+
+/// Whether a kubectl invocation reads its manifest from the lines that follow.
+fn reads_stdin(k: &Kubectl) -> bool {
+    k.flags.all("filename").iter().any(|f| f == "-")
+}
+
+/// Parses one line that does not need following lines. Returns `Ok(None)` for
+/// a blank or comment line.
+pub fn parse_line(line: &str) -> Result<Option<Command>, ParseError> {
+    let words = split_words(line)?;
+    let Some(first) = words.first() else {
+        return Ok(None);
+    };
+    match first.as_str() {
+        "kubectl" | "k" => parse_kubectl(&words[1..]).map(|k| Some(Command::Kubectl(k))),
+        "sim" => parse_sim(&words[1..]).map(|s| Some(Command::Sim(s))),
+        "help" | "?" => Ok(Some(Command::Help)),
+        other => Err(ParseError::UnknownProgram(other.to_string())),
+    }
+}
+
+/// A command with the line it started on (1-based), for error messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptLine {
+    pub line: usize,
+    pub text: String,
+    pub command: Result<Command, ParseError>,
+}
+
+/// Parses a whole script: one command per line, `-f -` manifests inline up to
+/// `---end`. A bad line is reported in place; the rest still parses.
+pub fn parse_script(text: &str) -> Vec<ScriptLine> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
+        let parsed = match parse_line(line) {
+            Ok(None) => continue,
+            Ok(Some(Command::Kubectl(mut k))) if reads_stdin(&k) => {
+                let mut manifest = String::new();
+                let mut ended = false;
+                for (_, body) in lines.by_ref() {
+                    if body.trim_end() == END_OF_MANIFEST {
+                        ended = true;
+                        break;
+                    }
+                    manifest.push_str(body);
+                    manifest.push('\n');
+                }
+                if ended {
+                    k.stdin = Some(manifest);
+                    Ok(Command::Kubectl(k))
+                } else {
+                    Err(ParseError::UnterminatedManifest)
+                }
+            }
+            Ok(Some(c)) => Ok(c),
+            Err(e) => Err(e),
+        };
+        out.push(ScriptLine {
+            line: n + 1,
+            text: line.to_string(),
+            command: parsed,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kubectl(line: &str) -> Kubectl {
+        match parse_line(line) {
+            Ok(Some(Command::Kubectl(k))) => k,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_parse_in_every_form_kubectl_accepts() {
+        for line in [
+            "kubectl get pods -n kube-system -o yaml",
+            "kubectl get pods --namespace=kube-system --output yaml",
+            "kubectl -n kube-system get pods -oyaml",
+            "kubectl get -o=yaml pods -n=kube-system",
+        ] {
+            let k = kubectl(line);
+            assert_eq!(k.verb, "get", "{line}");
+            assert_eq!(k.args, ["pods"], "{line}");
+            assert_eq!(k.flags.get("namespace"), Some("kube-system"), "{line}");
+            assert_eq!(k.flags.get("output"), Some("yaml"), "{line}");
+        }
+    }
+
+    #[test]
+    fn grouped_shorthand_switches_are_split() {
+        let k = kubectl("kubectl exec -it web-0 -c app -- sh -c 'echo hi'");
+        assert!(k.flags.has("stdin") && k.flags.has("tty"));
+        assert_eq!(k.flags.get("container"), Some("app"));
+        assert_eq!(k.args, ["web-0"]);
+        assert_eq!(k.command, ["sh", "-c", "echo hi"]);
+    }
+
+    #[test]
+    fn an_unknown_flag_gets_kubectls_error() {
+        let err = parse_line("kubectl get pods --colour").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "error: unknown flag: --colour\nSee 'kubectl get --help' for usage."
+        );
+        let err = parse_line("kubectl get pods -z").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "error: unknown shorthand flag: 'z' in -z\nSee 'kubectl get --help' for usage."
+        );
+    }
+
+    #[test]
+    fn an_unknown_subcommand_gets_kubectls_error() {
+        assert_eq!(
+            parse_line("kubectl frobnicate pods").unwrap_err().to_string(),
+            "error: unknown command \"frobnicate\" for \"kubectl\"\nRun 'kubectl --help' for usage."
+        );
+    }
+
+    #[test]
+    fn a_flag_missing_its_value_is_an_error() {
+        assert_eq!(
+            parse_line("kubectl get pods -n"),
+            Err(ParseError::MissingFlagValue("namespace".into()))
+        );
+    }
+
+    #[test]
+    fn a_manifest_after_dash_f_dash_runs_to_the_end_marker() {
+        let script = "kubectl apply -f -\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n---end\nsim advance 5s\n";
+        let lines = parse_script(script);
+        assert_eq!(lines.len(), 2);
+        match &lines[0].command {
+            Ok(Command::Kubectl(k)) => assert_eq!(
+                k.stdin.as_deref(),
+                Some("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n")
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(lines[1].line, 7);
+        assert_eq!(
+            lines[1].command,
+            Ok(Command::Sim(Sim::Advance(SimDuration::from_secs(5))))
+        );
+    }
+
+    #[test]
+    fn a_manifest_without_its_end_marker_is_an_error() {
+        let lines = parse_script("kubectl apply -f -\nkind: Pod\n");
+        assert_eq!(lines[0].command, Err(ParseError::UnterminatedManifest));
+    }
+
+    #[test]
+    fn yaml_document_separators_stay_inside_the_manifest() {
+        let lines = parse_script("kubectl apply -f -\na: 1\n---\nb: 2\n---end\n");
+        match &lines[0].command {
+            Ok(Command::Kubectl(k)) => assert_eq!(k.stdin.as_deref(), Some("a: 1\n---\nb: 2\n")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sim_commands_parse() {
+        assert_eq!(
+            parse_line("sim until pod/nginx '{.status.phase}'=Running 2m").unwrap(),
+            Some(Command::Sim(Sim::Until {
+                target: "pod/nginx".into(),
+                namespace: None,
+                jsonpath: "{.status.phase}".into(),
+                comparison: Comparison::Equals,
+                value: "Running".into(),
+                timeout: SimDuration::from_secs(120),
+            }))
+        );
+        assert_eq!(
+            parse_line("sim fault etcd/leader crash").unwrap(),
+            Some(Command::Sim(Sim::Fault {
+                target: "etcd/leader".into(),
+                kind: FaultKind::Crash
+            }))
+        );
+        assert_eq!(
+            parse_line("sim fault network loss=10%").unwrap(),
+            Some(Command::Sim(Sim::Fault {
+                target: "network".into(),
+                kind: FaultKind::Loss(0.1)
+            }))
+        );
+        assert_eq!(
+            parse_line("sim heal all").unwrap(),
+            Some(Command::Sim(Sim::Heal {
+                target: "all".into()
+            }))
+        );
+        assert_eq!(
+            parse_line("sim seed 42").unwrap(),
+            Some(Command::Sim(Sim::Seed(42)))
+        );
+        assert_eq!(
+            parse_line("sim status").unwrap(),
+            Some(Command::Sim(Sim::Status))
+        );
+    }
+
+    #[test]
+    fn bad_sim_commands_say_how_to_use_them() {
+        for bad in [
+            "sim advance",
+            "sim advance soon",
+            "sim until nginx Running",
+            "sim until pod/nginx phase=Running",
+            "sim fault worker-1 explode",
+            "sim fault network loss=2",
+            "sim seed -1",
+            "sim teleport",
+        ] {
+            let err = parse_line(bad).unwrap_err();
+            assert!(matches!(err, ParseError::Usage(_)), "{bad}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn lines_that_are_not_commands_are_rejected() {
+        assert_eq!(
+            parse_line("ls -la"),
+            Err(ParseError::UnknownProgram("ls".into()))
+        );
+        assert_eq!(parse_line("   # a comment"), Ok(None));
+    }
+}

@@ -1,0 +1,11 @@
+//! The command language shared by the page's console and `kubesim shell`
+//! (DESIGN.md §4): `kubectl ...` for the Kubernetes API, `sim ...` for what
+//! only a simulator has (advancing time, waiting for a condition, faults).
+
+pub mod command;
+pub mod lex;
+
+pub use command::{
+    parse_line, parse_script, Command, Comparison, FaultKind, Flags, Kubectl, ParseError,
+    ScriptLine, Sim,
+};
