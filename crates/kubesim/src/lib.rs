@@ -11,6 +11,7 @@
 //! entry point) and `snapshot` (what the page draws).
 
 pub mod cluster;
+pub mod etcd;
 pub mod snapshot;
 pub mod topology;
 pub mod world;
