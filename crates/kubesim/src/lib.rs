@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod cluster;
+pub mod etcd;
 pub mod shell;
 pub mod snapshot;
 pub mod topology;

@@ -1,0 +1,21 @@
+//! etcd: the key-value store behind the Kubernetes API server.
+//!
+//! In Kubernetes, etcd is the only component that keeps state: every object
+//! the API server accepts is stored under `/registry/<resource>/...`, and
+//! every watch the API server serves is fed by etcd's watch. A cluster runs
+//! 1, 3 or 5 members that replicate one log through Raft; a write is
+//! acknowledged once a majority has it, so a majority must be up for the
+//! cluster to accept writes.
+//!
+//! - [`mvcc`]: the multi-version store each member applies the log to
+//!   (revisions, transactions, history, compaction, watch events).
+//!
+//! What the simulation leaves out is listed in each submodule.
+
+pub mod mvcc;
+
+pub use mvcc::{
+    Compare, CompareResult, CompareTarget, DeleteRangeRequest, DeleteRangeResponse, Event,
+    EventKind, KeyRange, KeyValue, MvccError, MvccStore, PutRequest, PutResponse, RangeRequest,
+    RangeResponse, RequestOp, ResponseOp, Revision, TxnRequest, TxnResponse,
+};
