@@ -1,0 +1,353 @@
+//! The kinds the simulation serves and the `Object` that holds one of them.
+//!
+//! In Kubernetes, kube-apiserver's discovery documents tell kubectl which
+//! resources exist (`kubectl api-resources`: name, short names, API version,
+//! namespaced, kind) and the REST mapper resolves `pods`, `pod`, `po`,
+//! `Pod` or `deployments.apps` to one of them. Here the table is static: the
+//! kinds below, one API version each, no CustomResourceDefinitions and no
+//! aggregated APIs.
+
+use k8s_openapi::api::{
+    apps::v1 as apps, batch::v1 as batch, certificates::v1 as certificates,
+    coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
+    events::v1 as events, policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use k8s_openapi::Metadata;
+use std::collections::BTreeMap;
+
+/// One kind of object the API serves, as `kubectl api-resources` lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kind {
+    pub id: KindId,
+    /// `Pod`, `Deployment`.
+    pub kind: &'static str,
+    /// `""` for the core group, `apps`, `rbac.authorization.k8s.io`.
+    pub group: &'static str,
+    /// `v1`.
+    pub version: &'static str,
+    /// The resource name in URLs and RBAC rules: `pods`, `deployments`.
+    pub plural: &'static str,
+    /// kubectl's short names: `po`, `deploy`.
+    pub short_names: &'static [&'static str],
+    pub namespaced: bool,
+}
+
+impl Kind {
+    /// `v1` for the core group, else `group/version` (`apps/v1`).
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The resource qualified by its group, as API errors name it:
+    /// `pods`, `deployments.apps` (apimachinery's `GroupResource.String()`).
+    pub fn group_resource(&self) -> String {
+        qualify(self.plural, self.group)
+    }
+
+    /// The kind qualified by its group, as `Invalid` errors name it:
+    /// `Pod`, `Deployment.apps` (apimachinery's `GroupKind.String()`).
+    pub fn group_kind(&self) -> String {
+        qualify(self.kind, self.group)
+    }
+
+    /// The singular resource name kubectl also accepts: `pod`, `deployment`.
+    pub fn singular(&self) -> String {
+        self.kind.to_ascii_lowercase()
+    }
+
+    /// Looks a kind up by the `apiVersion` and `kind` of a manifest.
+    pub fn for_api_version(api_version: &str, kind: &str) -> Option<&'static Kind> {
+        let (group, version) = split_api_version(api_version);
+        KINDS
+            .iter()
+            .find(|k| k.kind == kind && k.group == group && k.version == version)
+    }
+
+    /// Resolves what a person types after `kubectl get` the way kubectl's
+    /// REST mapper does: a plural (`pods`), singular (`pod`), short name
+    /// (`po`) or kind (`Pod`), case-insensitively, optionally qualified by a
+    /// group (`deployments.apps`) or a version and group
+    /// (`deployments.v1.apps`). The core group wins ties (`events`).
+    pub fn resolve(resource: &str) -> Option<&'static Kind> {
+        let lower = resource.to_ascii_lowercase();
+        let matches_name = |k: &Kind, name: &str| {
+            name == k.plural || name == k.singular() || k.short_names.contains(&name)
+        };
+        if let Some(k) = KINDS.iter().find(|k| matches_name(k, &lower)) {
+            return Some(k);
+        }
+        let (name, qualifier) = lower.split_once('.')?;
+        KINDS.iter().find(|k| {
+            matches_name(k, name)
+                && (qualifier == k.group
+                    || qualifier
+                        .split_once('.')
+                        .is_some_and(|(v, g)| v == k.version && g == k.group)
+                    || (k.group.is_empty() && qualifier == k.version))
+        })
+    }
+}
+
+fn qualify(name: &str, group: &str) -> String {
+    if group.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}.{group}")
+    }
+}
+
+/// Splits `apps/v1` into (`apps`, `v1`) and `v1` into (`""`, `v1`).
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}
+
+macro_rules! kinds {
+    ($( $variant:ident($ty:ty) = $kind:literal, $group:literal, $plural:literal, [$($short:literal),*], $ns:literal; )*) => {
+        /// Names one entry of [`KINDS`]; `id as usize` is its index.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum KindId { $($variant),* }
+
+        /// Every kind the simulated API serves, in discovery order.
+        pub static KINDS: &[Kind] = &[
+            $(Kind { id: KindId::$variant, kind: $kind, group: $group, version: "v1", plural: $plural, short_names: &[$($short),*], namespaced: $ns }),*
+        ];
+
+        /// An API object of one of the served kinds, in the versioned schema
+        /// of `k8s-openapi` (what manifests and `-o yaml` use).
+        ///
+        /// Inside the simulation objects are shared as `Rc<Object>` and
+        /// never mutated in place: an update replaces the `Rc`.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Object { $($variant($ty)),* }
+
+        impl Object {
+            /// Which kind this object is.
+            pub fn kind_id(&self) -> KindId {
+                match self { $(Object::$variant(_) => KindId::$variant),* }
+            }
+
+            /// The object's metadata.
+            pub fn meta(&self) -> &ObjectMeta {
+                match self { $(Object::$variant(o) => o.metadata()),* }
+            }
+
+            /// The object's metadata, to fill in on a copy before it replaces
+            /// the shared original.
+            pub fn meta_mut(&mut self) -> &mut ObjectMeta {
+                match self { $(Object::$variant(o) => o.metadata_mut()),* }
+            }
+
+            /// The object as JSON, with `apiVersion` and `kind`.
+            pub fn to_value(&self) -> serde_json::Value {
+                let value = match self { $(Object::$variant(o) => serde_json::to_value(o)),* };
+                // k8s-openapi's types serialize into JSON infallibly: their
+                // maps have string keys and their times are formatted first.
+                value.unwrap_or(serde_json::Value::Null)
+            }
+
+            /// Decodes a JSON object of the given kind, ignoring fields the
+            /// schema does not know (see `decode` for strict decoding).
+            pub(crate) fn from_value_of(
+                kind: KindId,
+                value: &serde_json::Value,
+            ) -> Result<Object, serde_path_to_error::Error<serde_json::Error>> {
+                Ok(match kind { $(KindId::$variant => Object::$variant(serde_path_to_error::deserialize(value)?)),* })
+            }
+        }
+
+        $(
+            impl From<$ty> for Object {
+                fn from(o: $ty) -> Object { Object::$variant(o) }
+            }
+        )*
+    };
+}
+
+kinds! {
+    Namespace(core::Namespace) = "Namespace", "", "namespaces", ["ns"], false;
+    Node(core::Node) = "Node", "", "nodes", ["no"], false;
+    Pod(core::Pod) = "Pod", "", "pods", ["po"], true;
+    Service(core::Service) = "Service", "", "services", ["svc"], true;
+    ConfigMap(core::ConfigMap) = "ConfigMap", "", "configmaps", ["cm"], true;
+    Secret(core::Secret) = "Secret", "", "secrets", [], true;
+    ServiceAccount(core::ServiceAccount) = "ServiceAccount", "", "serviceaccounts", ["sa"], true;
+    Event(core::Event) = "Event", "", "events", ["ev"], true;
+    EndpointSlice(discovery::EndpointSlice) = "EndpointSlice", "discovery.k8s.io", "endpointslices", [], true;
+    EventsEvent(events::Event) = "Event", "events.k8s.io", "events", ["ev"], true;
+    Lease(coordination::Lease) = "Lease", "coordination.k8s.io", "leases", [], true;
+    Role(rbac::Role) = "Role", "rbac.authorization.k8s.io", "roles", [], true;
+    ClusterRole(rbac::ClusterRole) = "ClusterRole", "rbac.authorization.k8s.io", "clusterroles", [], false;
+    RoleBinding(rbac::RoleBinding) = "RoleBinding", "rbac.authorization.k8s.io", "rolebindings", [], true;
+    ClusterRoleBinding(rbac::ClusterRoleBinding) = "ClusterRoleBinding", "rbac.authorization.k8s.io", "clusterrolebindings", [], false;
+    Deployment(apps::Deployment) = "Deployment", "apps", "deployments", ["deploy"], true;
+    ReplicaSet(apps::ReplicaSet) = "ReplicaSet", "apps", "replicasets", ["rs"], true;
+    StatefulSet(apps::StatefulSet) = "StatefulSet", "apps", "statefulsets", ["sts"], true;
+    DaemonSet(apps::DaemonSet) = "DaemonSet", "apps", "daemonsets", ["ds"], true;
+    Job(batch::Job) = "Job", "batch", "jobs", [], true;
+    CronJob(batch::CronJob) = "CronJob", "batch", "cronjobs", ["cj"], true;
+    PriorityClass(scheduling::PriorityClass) = "PriorityClass", "scheduling.k8s.io", "priorityclasses", ["pc"], false;
+    CertificateSigningRequest(certificates::CertificateSigningRequest) = "CertificateSigningRequest", "certificates.k8s.io", "certificatesigningrequests", ["csr"], false;
+    PodDisruptionBudget(policy::PodDisruptionBudget) = "PodDisruptionBudget", "policy", "poddisruptionbudgets", ["pdb"], true;
+}
+
+impl KindId {
+    /// The registry entry of this kind.
+    pub fn info(self) -> &'static Kind {
+        &KINDS[self as usize]
+    }
+}
+
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+impl Object {
+    /// The registry entry of this object's kind.
+    pub fn kind(&self) -> &'static Kind {
+        self.kind_id().info()
+    }
+
+    /// `metadata.name`, or `""` when unset (a `generateName` not yet applied).
+    pub fn name(&self) -> &str {
+        self.meta().name.as_deref().unwrap_or("")
+    }
+
+    /// `metadata.namespace`, `None` for cluster-scoped objects.
+    pub fn namespace(&self) -> Option<&str> {
+        self.meta().namespace.as_deref()
+    }
+
+    pub fn uid(&self) -> Option<&str> {
+        self.meta().uid.as_deref()
+    }
+
+    pub fn resource_version(&self) -> Option<&str> {
+        self.meta().resource_version.as_deref()
+    }
+
+    pub fn generation(&self) -> Option<i64> {
+        self.meta().generation
+    }
+
+    /// `metadata.labels`, empty when unset.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        self.meta().labels.as_ref().unwrap_or(&NO_LABELS)
+    }
+
+    /// `metadata.annotations`, empty when unset.
+    pub fn annotations(&self) -> &BTreeMap<String, String> {
+        self.meta().annotations.as_ref().unwrap_or(&NO_LABELS)
+    }
+
+    pub fn owner_references(&self) -> &[OwnerReference] {
+        self.meta().owner_references.as_deref().unwrap_or(&[])
+    }
+
+    /// The owner reference with `controller: true`, if any.
+    pub fn controller_ref(&self) -> Option<&OwnerReference> {
+        self.owner_references()
+            .iter()
+            .find(|r| r.controller == Some(true))
+    }
+
+    pub fn finalizers(&self) -> &[String] {
+        self.meta().finalizers.as_deref().unwrap_or(&[])
+    }
+
+    pub fn creation_timestamp(&self) -> Option<&Time> {
+        self.meta().creation_timestamp.as_ref()
+    }
+
+    pub fn deletion_timestamp(&self) -> Option<&Time> {
+        self.meta().deletion_timestamp.as_ref()
+    }
+
+    /// `namespace/name`, or `name` for cluster-scoped objects: the key
+    /// informers and work queues use (client-go's `MetaNamespaceKeyFunc`).
+    pub fn key(&self) -> String {
+        match self.namespace() {
+            Some(ns) if !ns.is_empty() => format!("{ns}/{}", self.name()),
+            _ => self.name().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::Resource;
+
+    #[test]
+    fn the_registry_agrees_with_k8s_openapi_on_every_kind() {
+        fn check<T: Resource>(id: KindId) {
+            let k = id.info();
+            assert_eq!(k.id, id);
+            assert_eq!(k.kind, T::KIND);
+            assert_eq!(k.group, T::GROUP);
+            assert_eq!(k.version, T::VERSION);
+            assert_eq!(k.plural, T::URL_PATH_SEGMENT);
+            assert_eq!(k.api_version(), T::API_VERSION);
+        }
+        check::<core::Pod>(KindId::Pod);
+        check::<core::Namespace>(KindId::Namespace);
+        check::<events::Event>(KindId::EventsEvent);
+        check::<apps::Deployment>(KindId::Deployment);
+        check::<rbac::ClusterRoleBinding>(KindId::ClusterRoleBinding);
+        check::<certificates::CertificateSigningRequest>(KindId::CertificateSigningRequest);
+        check::<policy::PodDisruptionBudget>(KindId::PodDisruptionBudget);
+        for (i, k) in KINDS.iter().enumerate() {
+            assert_eq!(k.id as usize, i);
+        }
+    }
+
+    #[test]
+    fn resources_resolve_by_plural_singular_short_name_kind_and_group() {
+        let id = |s| Kind::resolve(s).map(|k| k.id);
+        assert_eq!(id("pods"), Some(KindId::Pod));
+        assert_eq!(id("pod"), Some(KindId::Pod));
+        assert_eq!(id("po"), Some(KindId::Pod));
+        assert_eq!(id("Pod"), Some(KindId::Pod));
+        assert_eq!(id("deploy"), Some(KindId::Deployment));
+        assert_eq!(id("deployments.apps"), Some(KindId::Deployment));
+        assert_eq!(id("deployments.v1.apps"), Some(KindId::Deployment));
+        assert_eq!(id("events"), Some(KindId::Event));
+        assert_eq!(id("events.events.k8s.io"), Some(KindId::EventsEvent));
+        assert_eq!(id("svc"), Some(KindId::Service));
+        assert_eq!(id("deployments.batch"), None);
+        assert_eq!(id("widgets"), None);
+    }
+
+    #[test]
+    fn api_versions_and_qualified_names_follow_apimachinery() {
+        assert_eq!(KindId::Pod.info().api_version(), "v1");
+        assert_eq!(KindId::Deployment.info().api_version(), "apps/v1");
+        assert_eq!(KindId::Deployment.info().group_resource(), "deployments.apps");
+        assert_eq!(KindId::Pod.info().group_kind(), "Pod");
+        assert_eq!(
+            Kind::for_api_version("apps/v1", "Deployment").map(|k| k.id),
+            Some(KindId::Deployment)
+        );
+        assert!(Kind::for_api_version("apps/v1beta1", "Deployment").is_none());
+    }
+
+    #[test]
+    fn an_object_converts_to_json_with_its_api_version_and_kind() {
+        let mut pod = core::Pod::default();
+        pod.metadata.name = Some("web".into());
+        pod.metadata.namespace = Some("default".into());
+        let obj = Object::from(pod);
+        let v = obj.to_value();
+        assert_eq!(v["apiVersion"], "v1");
+        assert_eq!(v["kind"], "Pod");
+        assert_eq!(obj.key(), "default/web");
+        assert!(obj.labels().is_empty());
+        let back = Object::from_value_of(KindId::Pod, &v).ok();
+        assert_eq!(back, Some(obj));
+    }
+}
