@@ -10,6 +10,7 @@
 //! (clock, event queue, RNG), `topology` (the cluster's shape), `cluster` (the
 //! entry point) and `snapshot` (what the page draws).
 
+pub mod apiserver;
 pub mod cluster;
 pub mod snapshot;
 pub mod topology;

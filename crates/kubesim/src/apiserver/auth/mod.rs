@@ -1,0 +1,4 @@
+//! placeholder
+pub mod authorizer;
+pub mod rbac;
+pub mod user;
