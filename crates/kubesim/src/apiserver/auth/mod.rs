@@ -1,4 +1,5 @@
 //! placeholder
 pub mod authorizer;
+pub mod bootstrap;
 pub mod rbac;
 pub mod user;
