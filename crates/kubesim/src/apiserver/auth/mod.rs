@@ -1,4 +1,5 @@
 //! placeholder
+pub mod authn;
 pub mod authorizer;
 pub mod bootstrap;
 pub mod rbac;
