@@ -2,5 +2,6 @@
 pub mod authn;
 pub mod authorizer;
 pub mod bootstrap;
+pub mod node;
 pub mod rbac;
 pub mod user;
