@@ -11,6 +11,7 @@
 //! entry point) and `snapshot` (what the page draws).
 
 pub mod api;
+pub mod apiserver;
 pub mod client;
 pub mod cluster;
 pub mod etcd;

@@ -1,0 +1,7 @@
+//! placeholder
+pub mod authn;
+pub mod authorizer;
+pub mod bootstrap;
+pub mod node;
+pub mod rbac;
+pub mod user;
