@@ -25,7 +25,7 @@ pub mod node;
 pub mod rbac;
 pub mod user;
 
-pub use authn::{AuthnError, Authenticated, Authenticator, Credential};
+pub use authn::{Authenticated, Authenticator, AuthnError, Credential};
 pub use authorizer::{forbidden_message, AuthorizationError, Decision, RequestAttributes};
 pub use node::NodeAuthorizer;
 pub use rbac::{RbacAuthorizer, RbacError};
@@ -102,7 +102,10 @@ mod tests {
     }
 
     fn login(authn: &Authenticator, credential: Credential) -> UserInfo {
-        authn.authenticate(&credential, NOW).expect("authenticates").user
+        authn
+            .authenticate(&credential, NOW)
+            .expect("authenticates")
+            .user
     }
 
     fn cert_user(cert: ClientCertificate) -> UserInfo {
@@ -149,8 +152,14 @@ mod tests {
             for attrs in [
                 RequestAttributes::resource(admin.clone(), "delete", "", "nodes").named("worker-1"),
                 RequestAttributes::resource(admin.clone(), "list", "", "secrets"),
-                RequestAttributes::resource(admin.clone(), "escalate", "rbac.authorization.k8s.io", "clusterroles"),
-                RequestAttributes::resource(admin.clone(), "create", "apps", "deployments").in_namespace("prod"),
+                RequestAttributes::resource(
+                    admin.clone(),
+                    "escalate",
+                    "rbac.authorization.k8s.io",
+                    "clusterroles",
+                ),
+                RequestAttributes::resource(admin.clone(), "create", "apps", "deployments")
+                    .in_namespace("prod"),
                 RequestAttributes::non_resource(admin.clone(), "get", "/metrics"),
             ] {
                 assert!(authz.check(&attrs).is_ok(), "{attrs:?}");
@@ -189,7 +198,9 @@ mod tests {
             })
             .unwrap();
         let jane = UserInfo::new("jane", &["system:authenticated"]);
-        let list = |ns: &str| RequestAttributes::resource(jane.clone(), "list", "", "pods").in_namespace(ns);
+        let list = |ns: &str| {
+            RequestAttributes::resource(jane.clone(), "list", "", "pods").in_namespace(ns)
+        };
         assert_eq!(
             authz.check(&list("dev")),
             Ok(r#"RBAC: allowed by RoleBinding "jane-view/dev" of ClusterRole "view" to User "jane""#.to_string())
@@ -198,7 +209,8 @@ mod tests {
             forbidden(&authz, &list("default")),
             r#"pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "default""#
         );
-        let create = RequestAttributes::resource(jane.clone(), "create", "", "pods").in_namespace("dev");
+        let create =
+            RequestAttributes::resource(jane.clone(), "create", "", "pods").in_namespace("dev");
         assert_eq!(
             forbidden(&authz, &create),
             r#"pods is forbidden: User "jane" cannot create resource "pods" in API group "" in the namespace "dev""#
@@ -226,12 +238,19 @@ mod tests {
     fn a_service_account_token_authenticates_as_its_service_account_and_an_unknown_token_is_401() {
         let mut authn = Authenticator::new();
         let mut rng = SimRng::new(1);
-        let token = authn.issue_service_account_token(&mut rng, "dev", "builder", "uid-b", None, None);
+        let token =
+            authn.issue_service_account_token(&mut rng, "dev", "builder", "uid-b", None, None);
         let user = login(&authn, Credential::BearerToken(token));
         assert_eq!(user.name, "system:serviceaccount:dev:builder");
         let authz = cluster();
         // Every authenticated identity may discover the API, and nothing more.
-        assert!(authz.check(&RequestAttributes::non_resource(user.clone(), "get", "/apis/apps/v1")).is_ok());
+        assert!(authz
+            .check(&RequestAttributes::non_resource(
+                user.clone(),
+                "get",
+                "/apis/apps/v1"
+            ))
+            .is_ok());
         assert!(authz
             .check(&RequestAttributes::resource(user, "list", "", "pods").in_namespace("dev"))
             .is_err());
@@ -273,9 +292,14 @@ mod tests {
             authz.check(&bind),
             Ok(r#"RBAC: allowed by ClusterRoleBinding "system:kube-scheduler" of ClusterRole "system:kube-scheduler" to User "system:kube-scheduler""#.to_string())
         );
-        let lease = RequestAttributes::resource(scheduler.clone(), "update", "coordination.k8s.io", "leases")
-            .in_namespace(KUBE_SYSTEM)
-            .named("kube-scheduler");
+        let lease = RequestAttributes::resource(
+            scheduler.clone(),
+            "update",
+            "coordination.k8s.io",
+            "leases",
+        )
+        .in_namespace(KUBE_SYSTEM)
+        .named("kube-scheduler");
         assert!(authz.check(&lease).is_ok());
         let delete = RequestAttributes::resource(scheduler, "delete", "", "secrets")
             .in_namespace(KUBE_SYSTEM)
@@ -339,8 +363,13 @@ mod tests {
         authn.add_bootstrap_token(token.clone()).unwrap();
         let joiner = login(&authn, Credential::BearerToken(token.token()));
         let csr = |verb: &str, sub: &str| {
-            RequestAttributes::resource(joiner.clone(), verb, "certificates.k8s.io", "certificatesigningrequests")
-                .with_subresource(sub)
+            RequestAttributes::resource(
+                joiner.clone(),
+                verb,
+                "certificates.k8s.io",
+                "certificatesigningrequests",
+            )
+            .with_subresource(sub)
         };
         assert!(authz.check(&csr("create", "")).is_ok());
         assert!(authz.check(&csr("watch", "")).is_ok());
@@ -349,7 +378,9 @@ mod tests {
         assert!(authz.check(&csr("update", "approval")).is_err());
         for attrs in [
             RequestAttributes::resource(joiner.clone(), "list", "", "pods"),
-            RequestAttributes::resource(joiner.clone(), "get", "", "secrets").in_namespace(KUBE_SYSTEM).named("x"),
+            RequestAttributes::resource(joiner.clone(), "get", "", "secrets")
+                .in_namespace(KUBE_SYSTEM)
+                .named("x"),
             RequestAttributes::resource(joiner.clone(), "create", "", "nodes"),
             RequestAttributes::resource(joiner.clone(), "list", "", "nodes"),
         ] {
@@ -366,9 +397,18 @@ mod tests {
     fn anonymous_users_see_health_and_cluster_info_only() {
         let authz = cluster();
         let anonymous = login(&Authenticator::new(), Credential::None);
-        assert!(authz.check(&RequestAttributes::non_resource(anonymous.clone(), "get", "/healthz")).is_ok());
+        assert!(authz
+            .check(&RequestAttributes::non_resource(
+                anonymous.clone(),
+                "get",
+                "/healthz"
+            ))
+            .is_ok());
         assert_eq!(
-            forbidden(&authz, &RequestAttributes::non_resource(anonymous.clone(), "get", "/api")),
+            forbidden(
+                &authz,
+                &RequestAttributes::non_resource(anonymous.clone(), "get", "/api")
+            ),
             r#"forbidden: User "system:anonymous" cannot get path "/api""#
         );
         let cluster_info = RequestAttributes::resource(anonymous, "get", "", "configmaps")
@@ -383,16 +423,27 @@ mod tests {
         let sa = |name: &str| {
             UserInfo::new(
                 format!("system:serviceaccount:kube-system:{name}"),
-                &["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+                &[
+                    "system:serviceaccounts",
+                    "system:serviceaccounts:kube-system",
+                    "system:authenticated",
+                ],
             )
         };
         let create = |user: UserInfo, group: &str, resource: &str| {
             RequestAttributes::resource(user, "create", group, resource).in_namespace("default")
         };
-        assert!(authz.check(&create(sa("deployment-controller"), "apps", "replicasets")).is_ok());
-        assert!(authz.check(&create(sa("deployment-controller"), "", "pods")).is_err());
-        assert!(authz.check(&create(sa("replicaset-controller"), "", "pods")).is_ok());
-        let taint = RequestAttributes::resource(sa("node-controller"), "patch", "", "nodes").named("worker-1");
+        assert!(authz
+            .check(&create(sa("deployment-controller"), "apps", "replicasets"))
+            .is_ok());
+        assert!(authz
+            .check(&create(sa("deployment-controller"), "", "pods"))
+            .is_err());
+        assert!(authz
+            .check(&create(sa("replicaset-controller"), "", "pods"))
+            .is_ok());
+        let taint = RequestAttributes::resource(sa("node-controller"), "patch", "", "nodes")
+            .named("worker-1");
         assert!(authz.check(&taint).is_ok());
         let kcm = cert_user(ClientCertificate::kube_controller_manager(SimTime::ZERO));
         let list_secrets = RequestAttributes::resource(kcm, "list", "", "secrets");
