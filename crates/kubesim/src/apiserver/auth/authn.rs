@@ -29,10 +29,9 @@
 
 use super::user::{
     service_account_groups, service_account_username, UserInfo, ALL_AUTHENTICATED,
-    ALL_UNAUTHENTICATED, ANONYMOUS, BOOTSTRAPPERS_GROUP, BOOTSTRAP_USER_PREFIX,
-    KUBEADM_ADMIN_USER, KUBEADM_CLUSTER_ADMINS_GROUP, KUBEADM_SUPER_ADMIN_USER,
-    KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, NODES_GROUP, NODE_USER_NAME_PREFIX,
-    SYSTEM_PRIVILEGED_GROUP,
+    ALL_UNAUTHENTICATED, ANONYMOUS, BOOTSTRAPPERS_GROUP, BOOTSTRAP_USER_PREFIX, KUBEADM_ADMIN_USER,
+    KUBEADM_CLUSTER_ADMINS_GROUP, KUBEADM_SUPER_ADMIN_USER, KUBE_CONTROLLER_MANAGER,
+    KUBE_SCHEDULER, NODES_GROUP, NODE_USER_NAME_PREFIX, SYSTEM_PRIVILEGED_GROUP,
 };
 use crate::world::{SimDuration, SimRng, SimTime};
 use serde::{Deserialize, Serialize};
@@ -80,17 +79,29 @@ impl ClientCertificate {
 
     /// kubeadm's `admin.conf`: `kubernetes-admin` in `kubeadm:cluster-admins`.
     pub fn kubeadm_admin(issued_at: SimTime) -> Self {
-        Self::issued(KUBEADM_ADMIN_USER, &[KUBEADM_CLUSTER_ADMINS_GROUP], issued_at)
+        Self::issued(
+            KUBEADM_ADMIN_USER,
+            &[KUBEADM_CLUSTER_ADMINS_GROUP],
+            issued_at,
+        )
     }
 
     /// kubeadm's `super-admin.conf`: the break-glass `system:masters` user.
     pub fn kubeadm_super_admin(issued_at: SimTime) -> Self {
-        Self::issued(KUBEADM_SUPER_ADMIN_USER, &[SYSTEM_PRIVILEGED_GROUP], issued_at)
+        Self::issued(
+            KUBEADM_SUPER_ADMIN_USER,
+            &[SYSTEM_PRIVILEGED_GROUP],
+            issued_at,
+        )
     }
 
     /// A kubelet's client certificate: `system:node:<name>` in `system:nodes`.
     pub fn node(node_name: &str, issued_at: SimTime) -> Self {
-        Self::issued(&format!("{NODE_USER_NAME_PREFIX}{node_name}"), &[NODES_GROUP], issued_at)
+        Self::issued(
+            &format!("{NODE_USER_NAME_PREFIX}{node_name}"),
+            &[NODES_GROUP],
+            issued_at,
+        )
     }
 
     /// kube-scheduler's `scheduler.conf`.
@@ -366,7 +377,9 @@ impl Authenticator {
         now: SimTime,
     ) -> Result<Authenticated, AuthnError> {
         let (user, by) = match credential {
-            Credential::ClientCertificate(cert) => (self.authenticate_x509(cert, now)?, AuthenticatedBy::X509),
+            Credential::ClientCertificate(cert) => {
+                (self.authenticate_x509(cert, now)?, AuthenticatedBy::X509)
+            }
             Credential::BearerToken(token) => self.authenticate_token(token, now)?,
             Credential::None => {
                 if !self.anonymous_enabled {
@@ -386,7 +399,11 @@ impl Authenticator {
     }
 
     /// `x509.Authenticator` with `CommonNameUserConversion`.
-    fn authenticate_x509(&self, cert: &ClientCertificate, now: SimTime) -> Result<UserInfo, AuthnError> {
+    fn authenticate_x509(
+        &self,
+        cert: &ClientCertificate,
+        now: SimTime,
+    ) -> Result<UserInfo, AuthnError> {
         if cert.issuer != self.client_ca {
             return Err(AuthnError::UnknownAuthority {
                 issuer: cert.issuer.clone(),
@@ -517,14 +534,19 @@ mod tests {
             .authenticate(&cert(ClientCertificate::node("worker-1", T0)), T0)
             .unwrap();
         assert_eq!(got.user.name, "system:node:worker-1");
-        assert_eq!(got.user.groups, vec!["system:nodes", "system:authenticated"]);
+        assert_eq!(
+            got.user.groups,
+            vec!["system:nodes", "system:authenticated"]
+        );
     }
 
     #[test]
     fn an_expired_certificate_is_unauthorized() {
         let c = ClientCertificate::kube_scheduler(T0);
         let later = c.not_after + SimDuration::from_millis(1);
-        let err = Authenticator::new().authenticate(&cert(c.clone()), later).unwrap_err();
+        let err = Authenticator::new()
+            .authenticate(&cert(c.clone()), later)
+            .unwrap_err();
         assert_eq!(
             err,
             AuthnError::CertificateExpired {
@@ -533,7 +555,9 @@ mod tests {
             }
         );
         assert_eq!((err.code(), err.status_message()), (401, "Unauthorized"));
-        let early = Authenticator::new().authenticate(&cert(c), SimTime(0)).unwrap_err();
+        let early = Authenticator::new()
+            .authenticate(&cert(c), SimTime(0))
+            .unwrap_err();
         assert!(matches!(early, AuthnError::CertificateNotYetValid { .. }));
     }
 
@@ -617,7 +641,10 @@ mod tests {
     fn no_credential_is_anonymous_unless_anonymous_auth_is_off() {
         let mut authn = Authenticator::new();
         let got = authn.authenticate(&Credential::None, T0).unwrap();
-        assert_eq!(got.user, UserInfo::new("system:anonymous", &["system:unauthenticated"]));
+        assert_eq!(
+            got.user,
+            UserInfo::new("system:anonymous", &["system:unauthenticated"])
+        );
         authn.anonymous_enabled = false;
         assert_eq!(
             authn.authenticate(&Credential::None, T0),

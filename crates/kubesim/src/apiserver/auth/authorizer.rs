@@ -256,7 +256,12 @@ mod tests {
 
     #[test]
     fn a_cluster_scoped_request_in_a_named_group_is_forbidden_at_the_cluster_scope() {
-        let attrs = RequestAttributes::resource(jane(), "list", "rbac.authorization.k8s.io", "clusterroles");
+        let attrs = RequestAttributes::resource(
+            jane(),
+            "list",
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+        );
         assert_eq!(
             forbidden_message(&attrs, ""),
             r#"clusterroles.rbac.authorization.k8s.io is forbidden: User "jane" cannot list resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope"#
@@ -267,7 +272,10 @@ mod tests {
     fn the_reason_is_appended_after_a_colon() {
         let attrs = RequestAttributes::resource(jane(), "list", "", "pods").in_namespace("default");
         assert_eq!(
-            forbidden_message(&attrs, r#"RBAC: clusterrole.rbac.authorization.k8s.io "x" not found"#),
+            forbidden_message(
+                &attrs,
+                r#"RBAC: clusterrole.rbac.authorization.k8s.io "x" not found"#
+            ),
             r#"pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "default": RBAC: clusterrole.rbac.authorization.k8s.io "x" not found"#
         );
     }

@@ -92,7 +92,8 @@ pub const KUBE_PUBLIC: &str = "kube-public";
 pub const BOOTSTRAPPING_LABEL: (&str, &str) = ("kubernetes.io/bootstrapping", "rbac-defaults");
 /// `rbac.authorization.kubernetes.io/autoupdate: "true"`: reconciled on
 /// every API server start.
-pub const AUTOUPDATE_ANNOTATION: (&str, &str) = ("rbac.authorization.kubernetes.io/autoupdate", "true");
+pub const AUTOUPDATE_ANNOTATION: (&str, &str) =
+    ("rbac.authorization.kubernetes.io/autoupdate", "true");
 /// The cloud-controller-manager's service account.
 pub const CLOUD_CONTROLLER_MANAGER_SA: &str = "cloud-controller-manager";
 
@@ -159,13 +160,20 @@ fn default_meta(name: &str, namespace: Option<&str>, labels: &[(&str, &str)]) ->
         .iter()
         .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
         .collect();
-    all_labels.insert(BOOTSTRAPPING_LABEL.0.to_string(), BOOTSTRAPPING_LABEL.1.to_string());
+    all_labels.insert(
+        BOOTSTRAPPING_LABEL.0.to_string(),
+        BOOTSTRAPPING_LABEL.1.to_string(),
+    );
     ObjectMeta {
         name: Some(name.to_string()),
         namespace: namespace.map(str::to_string),
         labels: Some(all_labels),
         annotations: Some(
-            [(AUTOUPDATE_ANNOTATION.0.to_string(), AUTOUPDATE_ANNOTATION.1.to_string())].into(),
+            [(
+                AUTOUPDATE_ANNOTATION.0.to_string(),
+                AUTOUPDATE_ANNOTATION.1.to_string(),
+            )]
+            .into(),
         ),
         ..ObjectMeta::default()
     }
@@ -250,23 +258,50 @@ fn cluster_binding(role: &str, subjects: Vec<Subject>) -> ClusterRoleBinding {
 pub fn node_rules() -> Vec<PolicyRule> {
     vec![
         // Needed to check API access. These creates are non-mutating.
-        rule(&["create"]).groups(&[AUTHENTICATION]).resources(&["tokenreviews"]).build(),
+        rule(&["create"])
+            .groups(&[AUTHENTICATION])
+            .resources(&["tokenreviews"])
+            .build(),
         rule(&["create"])
             .groups(&[AUTHORIZATION])
             .resources(&["subjectaccessreviews", "localsubjectaccessreviews"])
             .build(),
         // Needed to build serviceLister, to populate env vars for services.
-        rule(READ).groups(&[LEGACY]).resources(&["services"]).build(),
+        rule(READ)
+            .groups(&[LEGACY])
+            .resources(&["services"])
+            .build(),
         // Nodes can register Node API objects and report status.
-        rule(&["create", "get", "list", "watch"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
-        rule(&["update", "patch"]).groups(&[LEGACY]).resources(&["nodes/status"]).build(),
-        rule(&["update", "patch"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
-        rule(&["create", "update", "patch"]).groups(&[LEGACY]).resources(&["events"]).build(),
+        rule(&["create", "get", "list", "watch"])
+            .groups(&[LEGACY])
+            .resources(&["nodes"])
+            .build(),
+        rule(&["update", "patch"])
+            .groups(&[LEGACY])
+            .resources(&["nodes/status"])
+            .build(),
+        rule(&["update", "patch"])
+            .groups(&[LEGACY])
+            .resources(&["nodes"])
+            .build(),
+        rule(&["create", "update", "patch"])
+            .groups(&[LEGACY])
+            .resources(&["events"])
+            .build(),
         rule(READ).groups(&[LEGACY]).resources(&["pods"]).build(),
         // Mirror pods.
-        rule(&["create", "delete"]).groups(&[LEGACY]).resources(&["pods"]).build(),
-        rule(&["update", "patch"]).groups(&[LEGACY]).resources(&["pods/status"]).build(),
-        rule(&["create"]).groups(&[LEGACY]).resources(&["pods/eviction"]).build(),
+        rule(&["create", "delete"])
+            .groups(&[LEGACY])
+            .resources(&["pods"])
+            .build(),
+        rule(&["update", "patch"])
+            .groups(&[LEGACY])
+            .resources(&["pods/status"])
+            .build(),
+        rule(&["create"])
+            .groups(&[LEGACY])
+            .resources(&["pods/eviction"])
+            .build(),
         // Secrets and configmaps for volumes, env and image pull secrets.
         rule(&["get", "list", "watch"])
             .groups(&[LEGACY])
@@ -277,7 +312,10 @@ pub fn node_rules() -> Vec<PolicyRule> {
             .resources(&["persistentvolumeclaims", "persistentvolumes"])
             .build(),
         // Needed for glusterfs volumes.
-        rule(&["get"]).groups(&[LEGACY]).resources(&["endpoints"]).build(),
+        rule(&["get"])
+            .groups(&[LEGACY])
+            .resources(&["endpoints"])
+            .build(),
         // Client certificate rotation.
         rule(&["create", "get", "list", "watch"])
             .groups(&[CERTIFICATES])
@@ -288,19 +326,31 @@ pub fn node_rules() -> Vec<PolicyRule> {
             .groups(&[COORDINATION])
             .resources(&["leases"])
             .build(),
-        rule(&["get"]).groups(&[STORAGE]).resources(&["volumeattachments"]).build(),
+        rule(&["get"])
+            .groups(&[STORAGE])
+            .resources(&["volumeattachments"])
+            .build(),
         // Bound service account tokens for the pods on the node.
-        rule(&["create"]).groups(&[LEGACY]).resources(&["serviceaccounts/token"]).build(),
+        rule(&["create"])
+            .groups(&[LEGACY])
+            .resources(&["serviceaccounts/token"])
+            .build(),
         rule(&["get", "update", "patch"])
             .groups(&[LEGACY])
             .resources(&["persistentvolumeclaims/status"])
             .build(),
-        rule(&["get", "watch", "list"]).groups(&[STORAGE]).resources(&["csidrivers"]).build(),
+        rule(&["get", "watch", "list"])
+            .groups(&[STORAGE])
+            .resources(&["csidrivers"])
+            .build(),
         rule(&["get", "create", "update", "patch", "delete"])
             .groups(&[STORAGE])
             .resources(&["csinodes"])
             .build(),
-        rule(&["get", "list", "watch"]).groups(&[NODE]).resources(&["runtimeclasses"]).build(),
+        rule(&["get", "list", "watch"])
+            .groups(&[NODE])
+            .resources(&["runtimeclasses"])
+            .build(),
     ]
 }
 
@@ -319,10 +369,19 @@ fn aggregate_to_edit_rules() -> Vec<PolicyRule> {
                 "services/proxy",
             ])
             .build(),
-        rule(&["impersonate"]).groups(&[LEGACY]).resources(&["serviceaccounts"]).build(),
+        rule(&["impersonate"])
+            .groups(&[LEGACY])
+            .resources(&["serviceaccounts"])
+            .build(),
         rule(WRITE)
             .groups(&[LEGACY])
-            .resources(&["pods", "pods/attach", "pods/proxy", "pods/exec", "pods/portforward"])
+            .resources(&[
+                "pods",
+                "pods/attach",
+                "pods/proxy",
+                "pods/exec",
+                "pods/portforward",
+            ])
             .build(),
         rule(WRITE)
             .groups(&[LEGACY])
@@ -350,8 +409,14 @@ fn aggregate_to_edit_rules() -> Vec<PolicyRule> {
                 "replicasets/scale",
             ])
             .build(),
-        rule(WRITE).groups(&[AUTOSCALING]).resources(&["horizontalpodautoscalers"]).build(),
-        rule(WRITE).groups(&[BATCH]).resources(&["jobs", "cronjobs"]).build(),
+        rule(WRITE)
+            .groups(&[AUTOSCALING])
+            .resources(&["horizontalpodautoscalers"])
+            .build(),
+        rule(WRITE)
+            .groups(&[BATCH])
+            .resources(&["jobs", "cronjobs"])
+            .build(),
         rule(WRITE)
             .groups(&[EXTENSIONS])
             .resources(&[
@@ -366,7 +431,10 @@ fn aggregate_to_edit_rules() -> Vec<PolicyRule> {
                 "networkpolicies",
             ])
             .build(),
-        rule(WRITE).groups(&[POLICY]).resources(&["poddisruptionbudgets"]).build(),
+        rule(WRITE)
+            .groups(&[POLICY])
+            .resources(&["poddisruptionbudgets"])
+            .build(),
         rule(WRITE)
             .groups(&[NETWORKING])
             .resources(&["networkpolicies", "ingresses"])
@@ -408,7 +476,10 @@ fn aggregate_to_view_rules() -> Vec<PolicyRule> {
             .build(),
         // Read access to namespaces at the namespace scope means you can
         // read *this* namespace.
-        rule(READ).groups(&[LEGACY]).resources(&["namespaces"]).build(),
+        rule(READ)
+            .groups(&[LEGACY])
+            .resources(&["namespaces"])
+            .build(),
         rule(READ)
             .groups(&[APPS])
             .resources(&[
@@ -428,7 +499,10 @@ fn aggregate_to_view_rules() -> Vec<PolicyRule> {
             .build(),
         rule(READ)
             .groups(&[AUTOSCALING])
-            .resources(&["horizontalpodautoscalers", "horizontalpodautoscalers/status"])
+            .resources(&[
+                "horizontalpodautoscalers",
+                "horizontalpodautoscalers/status",
+            ])
             .build(),
         rule(READ)
             .groups(&[BATCH])
@@ -467,7 +541,10 @@ fn kube_scheduler_rules() -> Vec<PolicyRule> {
     vec![
         events_rule(),
         // Leader election.
-        rule(&["create"]).groups(&[COORDINATION]).resources(&["leases"]).build(),
+        rule(&["create"])
+            .groups(&[COORDINATION])
+            .resources(&["leases"])
+            .build(),
         rule(&["get", "update"])
             .groups(&[COORDINATION])
             .resources(&["leases"])
@@ -475,34 +552,67 @@ fn kube_scheduler_rules() -> Vec<PolicyRule> {
             .build(),
         // Fundamental resources.
         rule(READ).groups(&[LEGACY]).resources(&["nodes"]).build(),
-        rule(&["get", "list", "watch", "delete"]).groups(&[LEGACY]).resources(&["pods"]).build(),
+        rule(&["get", "list", "watch", "delete"])
+            .groups(&[LEGACY])
+            .resources(&["pods"])
+            .build(),
         rule(&["create"])
             .groups(&[LEGACY])
             .resources(&["pods/binding", "bindings"])
             .build(),
-        rule(&["patch", "update"]).groups(&[LEGACY]).resources(&["pods/status"]).build(),
+        rule(&["patch", "update"])
+            .groups(&[LEGACY])
+            .resources(&["pods/status"])
+            .build(),
         // Things that select pods.
         rule(READ)
             .groups(&[LEGACY])
             .resources(&["services", "replicationcontrollers"])
             .build(),
-        rule(READ).groups(&[APPS, EXTENSIONS]).resources(&["replicasets"]).build(),
-        rule(READ).groups(&[APPS]).resources(&["statefulsets"]).build(),
+        rule(READ)
+            .groups(&[APPS, EXTENSIONS])
+            .resources(&["replicasets"])
+            .build(),
+        rule(READ)
+            .groups(&[APPS])
+            .resources(&["statefulsets"])
+            .build(),
         // Things that pods use or that apply to them.
-        rule(READ).groups(&[POLICY]).resources(&["poddisruptionbudgets"]).build(),
+        rule(READ)
+            .groups(&[POLICY])
+            .resources(&["poddisruptionbudgets"])
+            .build(),
         rule(READ)
             .groups(&[LEGACY])
             .resources(&["persistentvolumeclaims", "persistentvolumes"])
             .build(),
         // Needed to check API access. These creates are non-mutating.
-        rule(&["create"]).groups(&[AUTHENTICATION]).resources(&["tokenreviews"]).build(),
-        rule(&["create"]).groups(&[AUTHORIZATION]).resources(&["subjectaccessreviews"]).build(),
+        rule(&["create"])
+            .groups(&[AUTHENTICATION])
+            .resources(&["tokenreviews"])
+            .build(),
+        rule(&["create"])
+            .groups(&[AUTHORIZATION])
+            .resources(&["subjectaccessreviews"])
+            .build(),
         // Volume limits.
-        rule(READ).groups(&[STORAGE]).resources(&["csinodes"]).build(),
+        rule(READ)
+            .groups(&[STORAGE])
+            .resources(&["csinodes"])
+            .build(),
         // namespaceSelector in pod affinity.
-        rule(READ).groups(&[LEGACY]).resources(&["namespaces"]).build(),
-        rule(READ).groups(&[STORAGE]).resources(&["csidrivers"]).build(),
-        rule(READ).groups(&[STORAGE]).resources(&["csistoragecapacities"]).build(),
+        rule(READ)
+            .groups(&[LEGACY])
+            .resources(&["namespaces"])
+            .build(),
+        rule(READ)
+            .groups(&[STORAGE])
+            .resources(&["csidrivers"])
+            .build(),
+        rule(READ)
+            .groups(&[STORAGE])
+            .resources(&["csistoragecapacities"])
+            .build(),
     ]
 }
 
@@ -523,8 +633,17 @@ fn api_server_cluster_roles() -> Vec<ClusterRole> {
             "system:discovery",
             vec![rule(&["get"])
                 .urls(&[
-                    "/livez", "/readyz", "/healthz", "/version", "/version/", "/openapi",
-                    "/openapi/*", "/api", "/api/*", "/apis", "/apis/*",
+                    "/livez",
+                    "/readyz",
+                    "/healthz",
+                    "/version",
+                    "/version/",
+                    "/openapi",
+                    "/openapi/*",
+                    "/api",
+                    "/api/*",
+                    "/apis",
+                    "/apis/*",
                 ])
                 .build()],
         ),
@@ -536,7 +655,10 @@ fn api_server_cluster_roles() -> Vec<ClusterRole> {
                     .groups(&[AUTHORIZATION])
                     .resources(&["selfsubjectaccessreviews", "selfsubjectrulesreviews"])
                     .build(),
-                rule(&["create"]).groups(&[AUTHENTICATION]).resources(&["selfsubjectreviews"]).build(),
+                rule(&["create"])
+                    .groups(&[AUTHENTICATION])
+                    .resources(&["selfsubjectreviews"])
+                    .build(),
             ],
         ),
         // Insensitive cluster information, for everyone.
@@ -610,7 +732,10 @@ fn api_server_cluster_roles() -> Vec<ClusterRole> {
             vec![
                 events_rule(),
                 // Leader election.
-                rule(&["create"]).groups(&[COORDINATION]).resources(&["leases"]).build(),
+                rule(&["create"])
+                    .groups(&[COORDINATION])
+                    .resources(&["leases"])
+                    .build(),
                 rule(&["get", "update"])
                     .groups(&[COORDINATION])
                     .resources(&["leases"])
@@ -621,7 +746,10 @@ fn api_server_cluster_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["secrets", "serviceaccounts"])
                     .build(),
-                rule(&["delete"]).groups(&[LEGACY]).resources(&["secrets"]).build(),
+                rule(&["delete"])
+                    .groups(&[LEGACY])
+                    .resources(&["secrets"])
+                    .build(),
                 rule(&["get"])
                     .groups(&[LEGACY])
                     .resources(&["namespaces", "secrets", "serviceaccounts", "configmaps"])
@@ -631,13 +759,19 @@ fn api_server_cluster_roles() -> Vec<ClusterRole> {
                     .resources(&["secrets", "serviceaccounts"])
                     .build(),
                 // Needed to check API access. These creates are non-mutating.
-                rule(&["create"]).groups(&[AUTHENTICATION]).resources(&["tokenreviews"]).build(),
+                rule(&["create"])
+                    .groups(&[AUTHENTICATION])
+                    .resources(&["tokenreviews"])
+                    .build(),
                 rule(&["create"])
                     .groups(&[AUTHORIZATION])
                     .resources(&["subjectaccessreviews"])
                     .build(),
                 // Needed for all shared informers.
-                rule(&["list", "watch"]).groups(&["*"]).resources(&["*"]).build(),
+                rule(&["list", "watch"])
+                    .groups(&["*"])
+                    .resources(&["*"])
+                    .build(),
                 rule(&["create"])
                     .groups(&[LEGACY])
                     .resources(&["serviceaccounts/token"])
@@ -668,8 +802,14 @@ fn api_server_cluster_roles() -> Vec<ClusterRole> {
         cluster_role(
             "system:volume-scheduler",
             vec![
-                rule(READ_UPDATE).groups(&[LEGACY]).resources(&["persistentvolumes"]).build(),
-                rule(READ).groups(&[STORAGE]).resources(&["storageclasses"]).build(),
+                rule(READ_UPDATE)
+                    .groups(&[LEGACY])
+                    .resources(&["persistentvolumes"])
+                    .build(),
+                rule(READ)
+                    .groups(&[STORAGE])
+                    .resources(&["storageclasses"])
+                    .build(),
                 rule(READ_UPDATE)
                     .groups(&[LEGACY])
                     .resources(&["persistentvolumeclaims"])
@@ -684,7 +824,10 @@ fn api_server_cluster_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["services", "endpoints"])
                     .build(),
-                rule(&["get", "list", "watch"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build(),
                 events_rule(),
                 rule(&["list", "watch"])
                     .groups(&[DISCOVERY])
@@ -712,36 +855,67 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["persistentvolumes", "persistentvolumeclaims"])
                     .build(),
-                rule(&["get", "list", "watch"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
-                rule(&["patch", "update"]).groups(&[LEGACY]).resources(&["nodes/status"]).build(),
-                rule(&["list", "watch"]).groups(&[LEGACY]).resources(&["pods"]).build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build(),
+                rule(&["patch", "update"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes/status"])
+                    .build(),
+                rule(&["list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
                 events_rule(),
                 rule(&["get", "create", "delete", "list", "watch"])
                     .groups(&[STORAGE])
                     .resources(&["volumeattachments"])
                     .build(),
-                rule(&["get", "watch", "list"]).groups(&[STORAGE]).resources(&["csidrivers"]).build(),
-                rule(&["get", "watch", "list"]).groups(&[STORAGE]).resources(&["csinodes"]).build(),
+                rule(&["get", "watch", "list"])
+                    .groups(&[STORAGE])
+                    .resources(&["csidrivers"])
+                    .build(),
+                rule(&["get", "watch", "list"])
+                    .groups(&[STORAGE])
+                    .resources(&["csinodes"])
+                    .build(),
             ],
         ),
         controller_role(
             "clusterrole-aggregation-controller",
-            vec![rule(&["escalate", "get", "list", "watch", "update", "patch"])
-                .groups(&[RBAC_GROUP])
-                .resources(&["clusterroles"])
-                .build()],
+            vec![
+                rule(&["escalate", "get", "list", "watch", "update", "patch"])
+                    .groups(&[RBAC_GROUP])
+                    .resources(&["clusterroles"])
+                    .build(),
+            ],
         ),
         controller_role(
             "cronjob-controller",
             vec![
-                rule(&["get", "list", "watch", "update"]).groups(&[BATCH]).resources(&["cronjobs"]).build(),
-                rule(&["get", "list", "watch", "create", "update", "delete", "patch"])
+                rule(&["get", "list", "watch", "update"])
                     .groups(&[BATCH])
-                    .resources(&["jobs"])
+                    .resources(&["cronjobs"])
                     .build(),
-                rule(&["update"]).groups(&[BATCH]).resources(&["cronjobs/status"]).build(),
-                rule(&["update"]).groups(&[BATCH]).resources(&["cronjobs/finalizers"]).build(),
-                rule(&["list", "delete"]).groups(&[LEGACY]).resources(&["pods"]).build(),
+                rule(&[
+                    "get", "list", "watch", "create", "update", "delete", "patch",
+                ])
+                .groups(&[BATCH])
+                .resources(&["jobs"])
+                .build(),
+                rule(&["update"])
+                    .groups(&[BATCH])
+                    .resources(&["cronjobs/status"])
+                    .build(),
+                rule(&["update"])
+                    .groups(&[BATCH])
+                    .resources(&["cronjobs/finalizers"])
+                    .build(),
+                rule(&["list", "delete"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
                 events_rule(),
             ],
         ),
@@ -760,16 +934,24 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[EXTENSIONS, APPS])
                     .resources(&["daemonsets/finalizers"])
                     .build(),
-                rule(&["list", "watch"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
+                rule(&["list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build(),
                 rule(&["list", "watch", "create", "delete", "patch"])
                     .groups(&[LEGACY])
                     .resources(&["pods"])
                     .build(),
-                rule(&["create"]).groups(&[LEGACY]).resources(&["pods/binding"]).build(),
-                rule(&["get", "list", "watch", "create", "delete", "update", "patch"])
-                    .groups(&[APPS])
-                    .resources(&["controllerrevisions"])
+                rule(&["create"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods/binding"])
                     .build(),
+                rule(&[
+                    "get", "list", "watch", "create", "delete", "update", "patch",
+                ])
+                .groups(&[APPS])
+                .resources(&["controllerrevisions"])
+                .build(),
                 events_rule(),
             ],
         ),
@@ -788,11 +970,16 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[EXTENSIONS, APPS])
                     .resources(&["deployments/finalizers"])
                     .build(),
-                rule(&["get", "list", "watch", "create", "update", "patch", "delete"])
-                    .groups(&[APPS, EXTENSIONS])
-                    .resources(&["replicasets"])
+                rule(&[
+                    "get", "list", "watch", "create", "update", "patch", "delete",
+                ])
+                .groups(&[APPS, EXTENSIONS])
+                .resources(&["replicasets"])
+                .build(),
+                rule(&["get", "list", "watch", "update"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
                     .build(),
-                rule(&["get", "list", "watch", "update"]).groups(&[LEGACY]).resources(&["pods"]).build(),
                 events_rule(),
             ],
         ),
@@ -815,13 +1002,22 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[POLICY])
                     .resources(&["poddisruptionbudgets"])
                     .build(),
-                rule(&["get", "list", "watch"]).groups(&[APPS]).resources(&["statefulsets"]).build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[APPS])
+                    .resources(&["statefulsets"])
+                    .build(),
                 rule(&["update"])
                     .groups(&[POLICY])
                     .resources(&["poddisruptionbudgets/status"])
                     .build(),
-                rule(&["patch", "update"]).groups(&[LEGACY]).resources(&["pods/status"]).build(),
-                rule(&["get"]).groups(&["*"]).resources(&["*/scale"]).build(),
+                rule(&["patch", "update"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods/status"])
+                    .build(),
+                rule(&["get"])
+                    .groups(&["*"])
+                    .resources(&["*/scale"])
+                    .build(),
                 events_rule(),
             ],
         ),
@@ -836,7 +1032,10 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["endpoints"])
                     .build(),
-                rule(&["create"]).groups(&[LEGACY]).resources(&["endpoints/restricted"]).build(),
+                rule(&["create"])
+                    .groups(&[LEGACY])
+                    .resources(&["endpoints/restricted"])
+                    .build(),
                 events_rule(),
             ],
         ),
@@ -847,7 +1046,10 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["services", "pods", "nodes"])
                     .build(),
-                rule(&["update"]).groups(&[LEGACY]).resources(&["services/finalizers"]).build(),
+                rule(&["update"])
+                    .groups(&[LEGACY])
+                    .resources(&["services/finalizers"])
+                    .build(),
                 rule(&["get", "list", "create", "update", "delete"])
                     .groups(&[DISCOVERY])
                     .resources(&["endpointslices"])
@@ -862,8 +1064,14 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["services", "endpoints"])
                     .build(),
-                rule(&["update"]).groups(&[LEGACY]).resources(&["services/finalizers"]).build(),
-                rule(&["update"]).groups(&[LEGACY]).resources(&["endpoints/finalizers"]).build(),
+                rule(&["update"])
+                    .groups(&[LEGACY])
+                    .resources(&["services/finalizers"])
+                    .build(),
+                rule(&["update"])
+                    .groups(&[LEGACY])
+                    .resources(&["endpoints/finalizers"])
+                    .build(),
                 rule(&["get", "list", "create", "update", "delete"])
                     .groups(&[DISCOVERY])
                     .resources(&["endpointslices"])
@@ -886,17 +1094,32 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["persistentvolumeclaims"])
                     .build(),
-                rule(&["get", "list", "watch"]).groups(&[STORAGE]).resources(&["storageclasses"]).build(),
-                rule(&["get"]).groups(&[LEGACY]).resources(&["services", "endpoints"]).build(),
-                rule(&["get"]).groups(&[LEGACY]).resources(&["secrets"]).build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[STORAGE])
+                    .resources(&["storageclasses"])
+                    .build(),
+                rule(&["get"])
+                    .groups(&[LEGACY])
+                    .resources(&["services", "endpoints"])
+                    .build(),
+                rule(&["get"])
+                    .groups(&[LEGACY])
+                    .resources(&["secrets"])
+                    .build(),
                 events_rule(),
             ],
         ),
         controller_role(
             "ephemeral-volume-controller",
             vec![
-                rule(&["get", "list", "watch"]).groups(&[LEGACY]).resources(&["pods"]).build(),
-                rule(&["update"]).groups(&[LEGACY]).resources(&["pods/finalizers"]).build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
+                rule(&["update"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods/finalizers"])
+                    .build(),
                 rule(&["get", "list", "watch", "create"])
                     .groups(&[LEGACY])
                     .resources(&["persistentvolumeclaims"])
@@ -925,11 +1148,26 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[AUTOSCALING])
                     .resources(&["horizontalpodautoscalers/status"])
                     .build(),
-                rule(&["get", "update"]).groups(&["*"]).resources(&["*/scale"]).build(),
-                rule(&["list"]).groups(&[LEGACY]).resources(&["pods"]).build(),
-                rule(&["list"]).groups(&[RESOURCE_METRICS]).resources(&["pods"]).build(),
-                rule(&["get", "list"]).groups(&[CUSTOM_METRICS]).resources(&["*"]).build(),
-                rule(&["get", "list"]).groups(&[EXTERNAL_METRICS]).resources(&["*"]).build(),
+                rule(&["get", "update"])
+                    .groups(&["*"])
+                    .resources(&["*/scale"])
+                    .build(),
+                rule(&["list"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
+                rule(&["list"])
+                    .groups(&[RESOURCE_METRICS])
+                    .resources(&["pods"])
+                    .build(),
+                rule(&["get", "list"])
+                    .groups(&[CUSTOM_METRICS])
+                    .resources(&["*"])
+                    .build(),
+                rule(&["get", "list"])
+                    .groups(&[EXTERNAL_METRICS])
+                    .resources(&["*"])
+                    .build(),
                 events_rule(),
             ],
         ),
@@ -940,8 +1178,14 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[BATCH])
                     .resources(&["jobs"])
                     .build(),
-                rule(&["update"]).groups(&[BATCH]).resources(&["jobs/status"]).build(),
-                rule(&["update"]).groups(&[BATCH]).resources(&["jobs/finalizers"]).build(),
+                rule(&["update"])
+                    .groups(&[BATCH])
+                    .resources(&["jobs/status"])
+                    .build(),
+                rule(&["update"])
+                    .groups(&[BATCH])
+                    .resources(&["jobs/finalizers"])
+                    .build(),
                 rule(&["list", "watch", "create", "delete", "patch"])
                     .groups(&[LEGACY])
                     .resources(&["pods"])
@@ -973,10 +1217,19 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["nodes"])
                     .build(),
-                rule(&["patch", "update"]).groups(&[LEGACY]).resources(&["nodes/status"]).build(),
+                rule(&["patch", "update"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes/status"])
+                    .build(),
                 // Used for pod deletion.
-                rule(&["patch", "update"]).groups(&[LEGACY]).resources(&["pods/status"]).build(),
-                rule(&["list", "get", "delete"]).groups(&[LEGACY]).resources(&["pods"]).build(),
+                rule(&["patch", "update"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods/status"])
+                    .build(),
+                rule(&["list", "get", "delete"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
                 events_rule(),
             ],
         ),
@@ -1003,24 +1256,48 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["pods"])
                     .build(),
-                rule(&["get", "list", "watch"]).groups(&[STORAGE]).resources(&["storageclasses"]).build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[STORAGE])
+                    .resources(&["storageclasses"])
+                    .build(),
                 rule(&["get", "create", "update", "delete"])
                     .groups(&[LEGACY])
                     .resources(&["endpoints"])
                     .build(),
-                rule(&["get", "create", "delete"]).groups(&[LEGACY]).resources(&["services"]).build(),
-                rule(&["get"]).groups(&[LEGACY]).resources(&["secrets"]).build(),
-                rule(&["get", "list"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
-                rule(&["watch"]).groups(&[LEGACY]).resources(&["events"]).build(),
+                rule(&["get", "create", "delete"])
+                    .groups(&[LEGACY])
+                    .resources(&["services"])
+                    .build(),
+                rule(&["get"])
+                    .groups(&[LEGACY])
+                    .resources(&["secrets"])
+                    .build(),
+                rule(&["get", "list"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build(),
+                rule(&["watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["events"])
+                    .build(),
                 events_rule(),
             ],
         ),
         controller_role(
             "pod-garbage-collector",
             vec![
-                rule(&["list", "watch", "delete"]).groups(&[LEGACY]).resources(&["pods"]).build(),
-                rule(&["get", "list"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
-                rule(&["patch"]).groups(&[LEGACY]).resources(&["pods/status"]).build(),
+                rule(&["list", "watch", "delete"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
+                rule(&["get", "list"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build(),
+                rule(&["patch"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods/status"])
+                    .build(),
             ],
         ),
         controller_role(
@@ -1070,7 +1347,10 @@ pub fn controller_roles() -> Vec<ClusterRole> {
         controller_role(
             "resourcequota-controller",
             vec![
-                rule(&["list", "watch"]).groups(&["*"]).resources(&["*"]).build(),
+                rule(&["list", "watch"])
+                    .groups(&["*"])
+                    .resources(&["*"])
+                    .build(),
                 rule(&["update"])
                     .groups(&[LEGACY])
                     .resources(&["resourcequotas/status"])
@@ -1081,42 +1361,74 @@ pub fn controller_roles() -> Vec<ClusterRole> {
         controller_role(
             "route-controller",
             vec![
-                rule(&["list", "watch"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
-                rule(&["patch"]).groups(&[LEGACY]).resources(&["nodes/status"]).build(),
+                rule(&["list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build(),
+                rule(&["patch"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes/status"])
+                    .build(),
                 events_rule(),
             ],
         ),
         controller_role(
             "service-account-controller",
             vec![
-                rule(&["create"]).groups(&[LEGACY]).resources(&["serviceaccounts"]).build(),
+                rule(&["create"])
+                    .groups(&[LEGACY])
+                    .resources(&["serviceaccounts"])
+                    .build(),
                 events_rule(),
             ],
         ),
         controller_role(
             "service-controller",
             vec![
-                rule(&["get", "list", "watch"]).groups(&[LEGACY]).resources(&["services"]).build(),
-                rule(&["patch", "update"]).groups(&[LEGACY]).resources(&["services/status"]).build(),
-                rule(&["list", "watch"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["services"])
+                    .build(),
+                rule(&["patch", "update"])
+                    .groups(&[LEGACY])
+                    .resources(&["services/status"])
+                    .build(),
+                rule(&["list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build(),
                 events_rule(),
             ],
         ),
         controller_role(
             "statefulset-controller",
             vec![
-                rule(&["list", "watch"]).groups(&[LEGACY]).resources(&["pods"]).build(),
-                rule(&["get", "list", "watch"]).groups(&[APPS]).resources(&["statefulsets"]).build(),
-                rule(&["update"]).groups(&[APPS]).resources(&["statefulsets/status"]).build(),
-                rule(&["update"]).groups(&[APPS]).resources(&["statefulsets/finalizers"]).build(),
+                rule(&["list", "watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
+                rule(&["get", "list", "watch"])
+                    .groups(&[APPS])
+                    .resources(&["statefulsets"])
+                    .build(),
+                rule(&["update"])
+                    .groups(&[APPS])
+                    .resources(&["statefulsets/status"])
+                    .build(),
+                rule(&["update"])
+                    .groups(&[APPS])
+                    .resources(&["statefulsets/finalizers"])
+                    .build(),
                 rule(&["get", "create", "delete", "update", "patch"])
                     .groups(&[LEGACY])
                     .resources(&["pods"])
                     .build(),
-                rule(&["get", "create", "delete", "update", "patch", "list", "watch"])
-                    .groups(&[APPS])
-                    .resources(&["controllerrevisions"])
-                    .build(),
+                rule(&[
+                    "get", "create", "delete", "update", "patch", "list", "watch",
+                ])
+                .groups(&[APPS])
+                .resources(&["controllerrevisions"])
+                .build(),
                 rule(&["get", "create"])
                     .groups(&[LEGACY])
                     .resources(&["persistentvolumeclaims"])
@@ -1182,7 +1494,10 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["persistentvolumeclaims"])
                     .build(),
-                rule(&["list", "watch", "get"]).groups(&[LEGACY]).resources(&["pods"]).build(),
+                rule(&["list", "watch", "get"])
+                    .groups(&[LEGACY])
+                    .resources(&["pods"])
+                    .build(),
                 events_rule(),
             ],
         ),
@@ -1199,14 +1514,20 @@ pub fn controller_roles() -> Vec<ClusterRole> {
         controller_role(
             "ttl-after-finished-controller",
             vec![
-                rule(&["get", "list", "watch", "delete"]).groups(&[BATCH]).resources(&["jobs"]).build(),
+                rule(&["get", "list", "watch", "delete"])
+                    .groups(&[BATCH])
+                    .resources(&["jobs"])
+                    .build(),
                 events_rule(),
             ],
         ),
         controller_role(
             "root-ca-cert-publisher",
             vec![
-                rule(&["create", "update"]).groups(&[LEGACY]).resources(&["configmaps"]).build(),
+                rule(&["create", "update"])
+                    .groups(&[LEGACY])
+                    .resources(&["configmaps"])
+                    .build(),
                 events_rule(),
             ],
         ),
@@ -1218,7 +1539,10 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .resources(&["configmaps"])
                     .names(&["kube-apiserver-legacy-service-account-token-tracking"])
                     .build(),
-                rule(&["patch", "delete"]).groups(&[LEGACY]).resources(&["secrets"]).build(),
+                rule(&["patch", "delete"])
+                    .groups(&[LEGACY])
+                    .resources(&["secrets"])
+                    .build(),
             ],
         ),
     ]
@@ -1248,8 +1572,14 @@ fn api_server_cluster_role_bindings() -> Vec<ClusterRoleBinding> {
             vec![group(ALL_AUTHENTICATED), group(ALL_UNAUTHENTICATED)],
         ),
         cluster_binding("system:node-proxier", vec![user(KUBE_PROXY)]),
-        cluster_binding("system:kube-controller-manager", vec![user(KUBE_CONTROLLER_MANAGER)]),
-        cluster_binding("system:kube-dns", vec![service_account(KUBE_SYSTEM, "kube-dns")]),
+        cluster_binding(
+            "system:kube-controller-manager",
+            vec![user(KUBE_CONTROLLER_MANAGER)],
+        ),
+        cluster_binding(
+            "system:kube-dns",
+            vec![service_account(KUBE_SYSTEM, "kube-dns")],
+        ),
         cluster_binding("system:kube-scheduler", vec![user(KUBE_SCHEDULER)]),
         cluster_binding("system:volume-scheduler", vec![user(KUBE_SCHEDULER)]),
         // Deprecated since the Node authorizer (v1.7): kept with no subjects.
@@ -1309,7 +1639,10 @@ fn api_server_roles() -> Vec<Role> {
             "system::leader-locking-kube-controller-manager",
             KUBE_SYSTEM,
             vec![
-                rule(&["watch"]).groups(&[LEGACY]).resources(&["configmaps"]).build(),
+                rule(&["watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["configmaps"])
+                    .build(),
                 rule(&["get", "update"])
                     .groups(&[LEGACY])
                     .resources(&["configmaps"])
@@ -1321,7 +1654,10 @@ fn api_server_roles() -> Vec<Role> {
             "system::leader-locking-kube-scheduler",
             KUBE_SYSTEM,
             vec![
-                rule(&["watch"]).groups(&[LEGACY]).resources(&["configmaps"]).build(),
+                rule(&["watch"])
+                    .groups(&[LEGACY])
+                    .resources(&["configmaps"])
+                    .build(),
                 rule(&["get", "update"])
                     .groups(&[LEGACY])
                     .resources(&["configmaps"])
@@ -1333,7 +1669,10 @@ fn api_server_roles() -> Vec<Role> {
             &format!("{CONTROLLER_ROLE_PREFIX}bootstrap-signer"),
             KUBE_PUBLIC,
             vec![
-                rule(READ).groups(&[LEGACY]).resources(&["configmaps"]).build(),
+                rule(READ)
+                    .groups(&[LEGACY])
+                    .resources(&["configmaps"])
+                    .build(),
                 rule(&["update"])
                     .groups(&[LEGACY])
                     .resources(&["configmaps"])
@@ -1369,7 +1708,10 @@ fn api_server_role_bindings() -> Vec<RoleBinding> {
             "system::leader-locking-kube-scheduler",
             KUBE_SYSTEM,
             "system::leader-locking-kube-scheduler",
-            vec![user(KUBE_SCHEDULER), service_account(KUBE_SYSTEM, "kube-scheduler")],
+            vec![
+                user(KUBE_SCHEDULER),
+                service_account(KUBE_SYSTEM, "kube-scheduler"),
+            ],
         ),
         role_binding(
             &bootstrap_signer,
@@ -1405,7 +1747,8 @@ impl BootstrapPolicy {
     /// Appends another policy's objects.
     pub fn extend(&mut self, other: BootstrapPolicy) {
         self.cluster_roles.extend(other.cluster_roles);
-        self.cluster_role_bindings.extend(other.cluster_role_bindings);
+        self.cluster_role_bindings
+            .extend(other.cluster_role_bindings);
         self.roles.extend(other.roles);
         self.role_bindings.extend(other.role_bindings);
     }
@@ -1466,7 +1809,10 @@ pub fn kubeadm_policy() -> BootstrapPolicy {
         cluster_roles: vec![
             ClusterRole {
                 metadata: plain_meta("kubeadm:get-nodes", None),
-                rules: Some(vec![rule(&["get"]).groups(&[LEGACY]).resources(&["nodes"]).build()]),
+                rules: Some(vec![rule(&["get"])
+                    .groups(&[LEGACY])
+                    .resources(&["nodes"])
+                    .build()]),
                 aggregation_rule: None,
             },
             ClusterRole {
@@ -1490,7 +1836,11 @@ pub fn kubeadm_policy() -> BootstrapPolicy {
                 "cluster-admin",
                 vec![group(KUBEADM_CLUSTER_ADMINS_GROUP)],
             ),
-            kubeadm_binding("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", vec![bootstrappers()]),
+            kubeadm_binding(
+                "kubeadm:kubelet-bootstrap",
+                "system:node-bootstrapper",
+                vec![bootstrappers()],
+            ),
             kubeadm_binding(
                 "kubeadm:node-autoapprove-bootstrap",
                 "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
@@ -1501,7 +1851,11 @@ pub fn kubeadm_policy() -> BootstrapPolicy {
                 "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
                 vec![group(NODES_GROUP)],
             ),
-            kubeadm_binding("kubeadm:get-nodes", "kubeadm:get-nodes", vec![bootstrappers()]),
+            kubeadm_binding(
+                "kubeadm:get-nodes",
+                "kubeadm:get-nodes",
+                vec![bootstrappers()],
+            ),
             kubeadm_binding(
                 "kubeadm:node-proxier",
                 "system:node-proxier",
@@ -1552,7 +1906,11 @@ pub fn kubeadm_policy() -> BootstrapPolicy {
             ),
         ],
         role_bindings: vec![
-            kubeadm_role_binding("kubeadm:bootstrap-signer-clusterinfo", KUBE_PUBLIC, vec![user(ANONYMOUS)]),
+            kubeadm_role_binding(
+                "kubeadm:bootstrap-signer-clusterinfo",
+                KUBE_PUBLIC,
+                vec![user(ANONYMOUS)],
+            ),
             kubeadm_role_binding(
                 "kubeadm:nodes-kubeadm-config",
                 KUBE_SYSTEM,
@@ -1598,12 +1956,27 @@ pub fn cloud_controller_manager_role() -> ClusterRole {
     ClusterRole {
         metadata: plain_meta("cloud-controller-manager", None),
         rules: Some(vec![
-            rule(&["create", "patch", "update"]).groups(&[LEGACY]).resources(&["events"]).build(),
+            rule(&["create", "patch", "update"])
+                .groups(&[LEGACY])
+                .resources(&["events"])
+                .build(),
             rule(&["*"]).groups(&[LEGACY]).resources(&["nodes"]).build(),
-            rule(&["patch"]).groups(&[LEGACY]).resources(&["nodes/status"]).build(),
-            rule(&["list", "watch"]).groups(&[LEGACY]).resources(&["services"]).build(),
-            rule(&["patch", "update"]).groups(&[LEGACY]).resources(&["services/status"]).build(),
-            rule(&["create"]).groups(&[LEGACY]).resources(&["serviceaccounts"]).build(),
+            rule(&["patch"])
+                .groups(&[LEGACY])
+                .resources(&["nodes/status"])
+                .build(),
+            rule(&["list", "watch"])
+                .groups(&[LEGACY])
+                .resources(&["services"])
+                .build(),
+            rule(&["patch", "update"])
+                .groups(&[LEGACY])
+                .resources(&["services/status"])
+                .build(),
+            rule(&["create"])
+                .groups(&[LEGACY])
+                .resources(&["serviceaccounts"])
+                .build(),
             rule(&["get", "list", "update", "watch"])
                 .groups(&[LEGACY])
                 .resources(&["persistentvolumes"])
@@ -1621,7 +1994,10 @@ pub fn cloud_controller_manager_policy() -> BootstrapPolicy {
         cluster_role_bindings: vec![ClusterRoleBinding {
             metadata: plain_meta("cloud-controller-manager", None),
             role_ref: role_ref("ClusterRole", "cloud-controller-manager"),
-            subjects: Some(vec![service_account(KUBE_SYSTEM, CLOUD_CONTROLLER_MANAGER_SA)]),
+            subjects: Some(vec![service_account(
+                KUBE_SYSTEM,
+                CLOUD_CONTROLLER_MANAGER_SA,
+            )]),
         }],
         roles: Vec::new(),
         role_bindings: Vec::new(),
@@ -1648,7 +2024,10 @@ mod tests {
         let policy = cluster_policy();
         let mut seen = BTreeSet::new();
         for role in &policy.cluster_roles {
-            assert!(seen.insert(("ClusterRole", role.metadata.name.clone())), "{role:?}");
+            assert!(
+                seen.insert(("ClusterRole", role.metadata.name.clone())),
+                "{role:?}"
+            );
         }
         for binding in &policy.cluster_role_bindings {
             assert!(seen.insert(("ClusterRoleBinding", binding.metadata.name.clone())));
@@ -1658,7 +2037,10 @@ mod tests {
             assert!(seen.insert(("Role", Some(key))));
         }
         for binding in &policy.role_bindings {
-            let key = format!("{:?}/{:?}", binding.metadata.namespace, binding.metadata.name);
+            let key = format!(
+                "{:?}/{:?}",
+                binding.metadata.namespace, binding.metadata.name
+            );
             assert!(seen.insert(("RoleBinding", Some(key))));
         }
     }
@@ -1684,7 +2066,10 @@ mod tests {
             .map(|r| (r.metadata.namespace.clone(), r.metadata.name.clone()))
             .collect();
         for binding in &policy.role_bindings {
-            let key = (binding.metadata.namespace.clone(), Some(binding.role_ref.name.clone()));
+            let key = (
+                binding.metadata.namespace.clone(),
+                Some(binding.role_ref.name.clone()),
+            );
             assert!(roles.contains(&key), "{:?}", binding.metadata.name);
         }
     }
@@ -1732,7 +2117,10 @@ mod tests {
 
     #[test]
     fn rules_are_sorted_as_the_rule_builder_sorts_them() {
-        let r = rule(&["watch", "get"]).groups(&["b", "a"]).resources(&["z", "y"]).build();
+        let r = rule(&["watch", "get"])
+            .groups(&["b", "a"])
+            .resources(&["z", "y"])
+            .build();
         assert_eq!(r.verbs, vec!["get", "watch"]);
         assert_eq!(r.api_groups, Some(vec!["a".to_string(), "b".to_string()]));
         assert_eq!(r.resources, Some(vec!["y".to_string(), "z".to_string()]));
@@ -1742,10 +2130,17 @@ mod tests {
     fn upstream_bootstrap_objects_carry_the_bootstrapping_label_and_autoupdate_annotation() {
         for role in api_server_policy().cluster_roles {
             let labels = role.metadata.labels.unwrap_or_default();
-            assert_eq!(labels.get("kubernetes.io/bootstrapping").map(String::as_str), Some("rbac-defaults"));
+            assert_eq!(
+                labels
+                    .get("kubernetes.io/bootstrapping")
+                    .map(String::as_str),
+                Some("rbac-defaults")
+            );
             let annotations = role.metadata.annotations.unwrap_or_default();
             assert_eq!(
-                annotations.get("rbac.authorization.kubernetes.io/autoupdate").map(String::as_str),
+                annotations
+                    .get("rbac.authorization.kubernetes.io/autoupdate")
+                    .map(String::as_str),
                 Some("true")
             );
         }

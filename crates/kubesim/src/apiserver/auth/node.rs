@@ -159,14 +159,21 @@ impl NodeGraph {
     }
 }
 
-fn containers(spec: &PodSpec) -> impl Iterator<Item = (Option<&Vec<EnvVar>>, Option<&Vec<EnvFromSource>>)> {
-    let regular = spec.containers.iter().chain(spec.init_containers.iter().flatten());
-    regular.map(|c: &Container| (c.env.as_ref(), c.env_from.as_ref())).chain(
-        spec.ephemeral_containers
-            .iter()
-            .flatten()
-            .map(|c| (c.env.as_ref(), c.env_from.as_ref())),
-    )
+fn containers(
+    spec: &PodSpec,
+) -> impl Iterator<Item = (Option<&Vec<EnvVar>>, Option<&Vec<EnvFromSource>>)> {
+    let regular = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten());
+    regular
+        .map(|c: &Container| (c.env.as_ref(), c.env_from.as_ref()))
+        .chain(
+            spec.ephemeral_containers
+                .iter()
+                .flatten()
+                .map(|c| (c.env.as_ref(), c.env_from.as_ref())),
+        )
 }
 
 /// What a pod uses: `VisitPodSecretNames`, `VisitPodConfigmapNames`
@@ -199,7 +206,9 @@ fn pod_references(pod_name: &str, spec: &PodSpec) -> BTreeSet<(VertexKind, Strin
             }
         }
         for var in env.into_iter().flatten() {
-            let Some(from) = &var.value_from else { continue };
+            let Some(from) = &var.value_from else {
+                continue;
+            };
             if let Some(secret) = &from.secret_key_ref {
                 add(VertexKind::Secret, &secret.name);
             }
@@ -231,11 +240,20 @@ fn pod_references(pod_name: &str, spec: &PodSpec) -> BTreeSet<(VertexKind, Strin
         let secret_refs = [
             volume.cephfs.as_ref().and_then(|v| v.secret_ref.as_ref()),
             volume.cinder.as_ref().and_then(|v| v.secret_ref.as_ref()),
-            volume.flex_volume.as_ref().and_then(|v| v.secret_ref.as_ref()),
+            volume
+                .flex_volume
+                .as_ref()
+                .and_then(|v| v.secret_ref.as_ref()),
             volume.rbd.as_ref().and_then(|v| v.secret_ref.as_ref()),
             volume.iscsi.as_ref().and_then(|v| v.secret_ref.as_ref()),
-            volume.storageos.as_ref().and_then(|v| v.secret_ref.as_ref()),
-            volume.csi.as_ref().and_then(|v| v.node_publish_secret_ref.as_ref()),
+            volume
+                .storageos
+                .as_ref()
+                .and_then(|v| v.secret_ref.as_ref()),
+            volume
+                .csi
+                .as_ref()
+                .and_then(|v| v.node_publish_secret_ref.as_ref()),
             volume.scale_io.as_ref().map(|v| &v.secret_ref),
         ];
         for reference in secret_refs.into_iter().flatten() {
@@ -306,15 +324,21 @@ impl NodeAuthorizer {
         };
         if attrs.resource_request {
             let decided = match (attrs.api_group.as_str(), attrs.resource.as_str()) {
-                ("", "secrets") => Some(self.authorize_read_namespaced(node, VertexKind::Secret, attrs)),
-                ("", "configmaps") => Some(self.authorize_read_namespaced(node, VertexKind::ConfigMap, attrs)),
-                ("", "persistentvolumeclaims") if attrs.subresource == "status" => {
-                    Some(self.authorize_status_update(node, VertexKind::PersistentVolumeClaim, attrs))
+                ("", "secrets") => {
+                    Some(self.authorize_read_namespaced(node, VertexKind::Secret, attrs))
                 }
+                ("", "configmaps") => {
+                    Some(self.authorize_read_namespaced(node, VertexKind::ConfigMap, attrs))
+                }
+                ("", "persistentvolumeclaims") if attrs.subresource == "status" => Some(
+                    self.authorize_status_update(node, VertexKind::PersistentVolumeClaim, attrs),
+                ),
                 ("", "persistentvolumeclaims") => {
                     Some(self.authorize_get(node, VertexKind::PersistentVolumeClaim, attrs))
                 }
-                ("", "persistentvolumes") => Some(self.authorize_get(node, VertexKind::PersistentVolume, attrs)),
+                ("", "persistentvolumes") => {
+                    Some(self.authorize_get(node, VertexKind::PersistentVolume, attrs))
+                }
                 ("resource.k8s.io", "resourceclaims") => {
                     Some(self.authorize_get(node, VertexKind::ResourceClaim, attrs))
                 }
@@ -341,7 +365,12 @@ impl NodeAuthorizer {
     }
 
     /// `authorize`: a named object with a path to the node.
-    fn authorize_related(&self, node: &str, kind: VertexKind, attrs: &RequestAttributes) -> Decision {
+    fn authorize_related(
+        &self,
+        node: &str,
+        kind: VertexKind,
+        attrs: &RequestAttributes,
+    ) -> Decision {
         if attrs.name.is_empty() {
             return Decision::no_opinion("No Object name found");
         }
@@ -356,7 +385,12 @@ impl NodeAuthorizer {
     }
 
     /// `authorizeReadNamespacedObject`: get/list/watch of one named object.
-    fn authorize_read_namespaced(&self, node: &str, kind: VertexKind, attrs: &RequestAttributes) -> Decision {
+    fn authorize_read_namespaced(
+        &self,
+        node: &str,
+        kind: VertexKind,
+        attrs: &RequestAttributes,
+    ) -> Decision {
         if !matches!(attrs.verb.as_str(), "get" | "list" | "watch") {
             return Decision::no_opinion("can only read resources of this type");
         }
@@ -381,7 +415,12 @@ impl NodeAuthorizer {
     }
 
     /// `authorizeStatusUpdate`.
-    fn authorize_status_update(&self, node: &str, kind: VertexKind, attrs: &RequestAttributes) -> Decision {
+    fn authorize_status_update(
+        &self,
+        node: &str,
+        kind: VertexKind,
+        attrs: &RequestAttributes,
+    ) -> Decision {
         if !matches!(attrs.verb.as_str(), "update" | "patch") {
             return Decision::no_opinion("can only get/update/patch this type");
         }
@@ -400,10 +439,12 @@ impl NodeAuthorizer {
         if attrs.subresource != "token" {
             return Decision::no_opinion("can only create token subresource of serviceaccount");
         }
-        if self
-            .graph
-            .object_used_by_node(VertexKind::ServiceAccount, &attrs.namespace, &attrs.name, node)
-        {
+        if self.graph.object_used_by_node(
+            VertexKind::ServiceAccount,
+            &attrs.namespace,
+            &attrs.name,
+            node,
+        ) {
             Decision::allow("")
         } else {
             no_relationship(node)
@@ -424,7 +465,9 @@ impl NodeAuthorizer {
                 } else if !attrs.name.is_empty() {
                     self.pod_related(node, attrs)
                 } else {
-                    Decision::no_opinion("can only list/watch pods with spec.nodeName field selector")
+                    Decision::no_opinion(
+                        "can only list/watch pods with spec.nodeName field selector",
+                    )
                 }
             }
             // Mirror pods; NodeRestriction scopes them to the node.
@@ -488,7 +531,9 @@ fn authorize_csi_node(node: &str, attrs: &RequestAttributes) -> Decision {
         return Decision::no_opinion("cannot authorize CSINode subresources");
     }
     if attrs.verb != "create" && attrs.name != node {
-        return Decision::no_opinion("can only access CSINode with the same name as the requesting node");
+        return Decision::no_opinion(
+            "can only access CSINode with the same name as the requesting node",
+        );
     }
     Decision::allow("")
 }
@@ -522,20 +567,45 @@ fn authorize_node(node: &str, attrs: &RequestAttributes) -> Decision {
 pub enum NodeRestrictionRequest<'a> {
     /// Creating a pod; `node` is the requesting node's Node object, if it
     /// exists (its uid must match the owner reference).
-    CreatePod { pod: &'a Pod, node: Option<&'a Node> },
+    CreatePod {
+        pod: &'a Pod,
+        node: Option<&'a Node>,
+    },
     /// Deleting a pod; `existing` is the stored pod, if any.
-    DeletePod { namespace: &'a str, name: &'a str, existing: Option<&'a Pod> },
+    DeletePod {
+        namespace: &'a str,
+        name: &'a str,
+        existing: Option<&'a Pod>,
+    },
     /// Updating `pods/status`.
-    UpdatePodStatus { old: &'a Pod, new: &'a Pod },
+    UpdatePodStatus {
+        old: &'a Pod,
+        new: &'a Pod,
+    },
     /// Creating `pods/eviction`; `existing` is the pod to evict, if any.
-    EvictPod { namespace: &'a str, name: &'a str, existing: Option<&'a Pod> },
-    CreateNode { node: &'a Node },
+    EvictPod {
+        namespace: &'a str,
+        name: &'a str,
+        existing: Option<&'a Pod>,
+    },
+    CreateNode {
+        node: &'a Node,
+    },
     /// Updating a Node or its status.
-    UpdateNode { old: &'a Node, new: &'a Node },
+    UpdateNode {
+        old: &'a Node,
+        new: &'a Node,
+    },
     /// Creating a Lease named `name`.
-    CreateLease { namespace: &'a str, name: &'a str },
+    CreateLease {
+        namespace: &'a str,
+        name: &'a str,
+    },
     /// Any other write of a Lease.
-    WriteLease { namespace: &'a str, name: &'a str },
+    WriteLease {
+        namespace: &'a str,
+        name: &'a str,
+    },
 }
 
 /// Why NodeRestriction refused a write.
@@ -590,10 +660,15 @@ pub fn admit_node_restriction(
         NodeIdentity::Node(node) => node,
     };
     match *request {
-        NodeRestrictionRequest::CreatePod { pod, node: node_object } => {
-            admit_pod_create(node, pod, node_object)
-        }
-        NodeRestrictionRequest::DeletePod { namespace: _, name, existing } => {
+        NodeRestrictionRequest::CreatePod {
+            pod,
+            node: node_object,
+        } => admit_pod_create(node, pod, node_object),
+        NodeRestrictionRequest::DeletePod {
+            namespace: _,
+            name,
+            existing,
+        } => {
             let existing = existing.ok_or_else(|| AdmissionError::NotFound {
                 resource: "pods".to_string(),
                 name: name.to_string(),
@@ -628,9 +703,17 @@ pub fn admit_node_restriction(
             }
             Ok(())
         }
-        NodeRestrictionRequest::EvictPod { namespace: _, name, existing } => {
+        NodeRestrictionRequest::EvictPod {
+            namespace: _,
+            name,
+            existing,
+        } => {
             if name.is_empty() {
-                return Err(forbidden("pods", name, "could not determine pod from request data"));
+                return Err(forbidden(
+                    "pods",
+                    name,
+                    "could not determine pod from request data",
+                ));
             }
             let existing = existing.ok_or_else(|| AdmissionError::NotFound {
                 resource: "pods".to_string(),
@@ -653,7 +736,9 @@ pub fn admit_node_restriction(
                 return Err(forbidden(
                     "leases.coordination.k8s.io",
                     name,
-                    format!("can only access leases in the {NAMESPACE_NODE_LEASE:?} system namespace"),
+                    format!(
+                        "can only access leases in the {NAMESPACE_NODE_LEASE:?} system namespace"
+                    ),
                 ));
             }
             if name != node {
@@ -687,7 +772,11 @@ fn describe<'a>(request: &NodeRestrictionRequest<'a>) -> (&'static str, &'a str)
 
 /// `admitPodCreate`: only mirror pods, bound to this node, owned by its
 /// Node, referencing no other object.
-fn admit_pod_create(node: &str, pod: &Pod, node_object: Option<&Node>) -> Result<(), AdmissionError> {
+fn admit_pod_create(
+    node: &str,
+    pod: &Pod,
+    node_object: Option<&Node>,
+) -> Result<(), AdmissionError> {
     let name = pod_name(pod);
     let deny = |reason: String| Err(forbidden("pods", name, reason));
     let is_mirror = pod
@@ -759,10 +848,14 @@ fn admit_pod_create(node: &str, pod: &Pod, node_object: Option<&Node>) -> Result
         ));
     }
     if has(VertexKind::Secret) {
-        return deny(format!("node {node:?} can not create pods that reference secrets"));
+        return deny(format!(
+            "node {node:?} can not create pods that reference secrets"
+        ));
     }
     if has(VertexKind::ConfigMap) {
-        return deny(format!("node {node:?} can not create pods that reference configmaps"));
+        return deny(format!(
+            "node {node:?} can not create pods that reference configmaps"
+        ));
     }
     let trust_bundles = spec.volumes.iter().flatten().any(|v| {
         v.projected.as_ref().is_some_and(|p| {
@@ -864,7 +957,9 @@ fn admit_node(node: &str, old: Option<&Node>, new: &Node) -> Result<(), Admissio
                 return Err(forbidden(
                     "nodes",
                     requested,
-                    format!("node {node:?} is not allowed to create pods with a non-nil configSource"),
+                    format!(
+                        "node {node:?} is not allowed to create pods with a non-nil configSource"
+                    ),
                 ));
             }
             let bad = forbidden_labels(&labels(new), &BTreeMap::new());
@@ -891,7 +986,12 @@ fn admit_node(node: &str, old: Option<&Node>, new: &Node) -> Result<(), Admissio
                     ));
                 }
             }
-            let taints = |n: &Node| n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+            let taints = |n: &Node| {
+                n.spec
+                    .as_ref()
+                    .and_then(|s| s.taints.clone())
+                    .unwrap_or_default()
+            };
             if taints(new) != taints(old) {
                 return Err(forbidden(
                     "nodes",
@@ -926,7 +1026,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
     fn kubelet(node: &str) -> UserInfo {
-        UserInfo::new(format!("system:node:{node}"), &[NODES_GROUP, "system:authenticated"])
+        UserInfo::new(
+            format!("system:node:{node}"),
+            &[NODES_GROUP, "system:authenticated"],
+        )
     }
 
     fn pod(ns: &str, name: &str, node: &str, secret_volume: Option<&str>) -> Pod {
@@ -966,7 +1069,10 @@ mod tests {
     fn users_that_are_not_nodes_get_no_opinion() {
         let authz = NodeAuthorizer::new();
         let jane = UserInfo::new("jane", &[]);
-        assert_eq!(authz.authorize(&get(jane, "secrets", "default", "s")), Decision::no_opinion(""));
+        assert_eq!(
+            authz.authorize(&get(jane, "secrets", "default", "s")),
+            Decision::no_opinion("")
+        );
     }
 
     #[test]
@@ -1006,8 +1112,12 @@ mod tests {
         authz.upsert_pod(&pod("default", "a", "worker-1", Some("s")));
         authz.upsert_pod(&pod("default", "b", "worker-2", Some("s")));
         authz.remove_pod("default", "a");
-        assert!(!authz.authorize(&get(kubelet("worker-1"), "secrets", "default", "s")).is_allowed());
-        assert!(authz.authorize(&get(kubelet("worker-2"), "secrets", "default", "s")).is_allowed());
+        assert!(!authz
+            .authorize(&get(kubelet("worker-1"), "secrets", "default", "s"))
+            .is_allowed());
+        assert!(authz
+            .authorize(&get(kubelet("worker-2"), "secrets", "default", "s"))
+            .is_allowed());
     }
 
     #[test]
@@ -1041,9 +1151,16 @@ mod tests {
         let mut authz = NodeAuthorizer::new();
         authz.upsert_pod(&p);
         let node = kubelet("worker-1");
-        assert!(authz.authorize(&get(node.clone(), "secrets", "web", "api-token")).is_allowed());
         assert!(authz
-            .authorize(&get(node.clone(), "persistentvolumeclaims", "web", "data-claim"))
+            .authorize(&get(node.clone(), "secrets", "web", "api-token"))
+            .is_allowed());
+        assert!(authz
+            .authorize(&get(
+                node.clone(),
+                "persistentvolumeclaims",
+                "web",
+                "data-claim"
+            ))
             .is_allowed());
         let token = RequestAttributes::resource(node.clone(), "create", "", "serviceaccounts")
             .in_namespace("web")
@@ -1057,11 +1174,16 @@ mod tests {
     #[test]
     fn mirror_pods_grant_no_access_to_what_they_reference() {
         let mut p = pod("kube-system", "etcd-cp-1", "cp-1", Some("s"));
-        p.metadata.annotations = Some([(MIRROR_POD_ANNOTATION.to_string(), "x".to_string())].into());
+        p.metadata.annotations =
+            Some([(MIRROR_POD_ANNOTATION.to_string(), "x".to_string())].into());
         let mut authz = NodeAuthorizer::new();
         authz.upsert_pod(&p);
-        assert!(!authz.authorize(&get(kubelet("cp-1"), "secrets", "kube-system", "s")).is_allowed());
-        assert!(authz.authorize(&get(kubelet("cp-1"), "pods", "kube-system", "etcd-cp-1")).is_allowed());
+        assert!(!authz
+            .authorize(&get(kubelet("cp-1"), "secrets", "kube-system", "s"))
+            .is_allowed());
+        assert!(authz
+            .authorize(&get(kubelet("cp-1"), "pods", "kube-system", "etcd-cp-1"))
+            .is_allowed());
     }
 
     #[test]
@@ -1069,10 +1191,14 @@ mod tests {
         let mut authz = NodeAuthorizer::new();
         authz.upsert_pod(&pod("default", "a", "worker-1", None));
         let node = kubelet("worker-1");
-        assert!(authz.authorize(&get(node.clone(), "nodes", "", "worker-1")).is_allowed());
+        assert!(authz
+            .authorize(&get(node.clone(), "nodes", "", "worker-1"))
+            .is_allowed());
         assert_eq!(
             authz.authorize(&get(node.clone(), "nodes", "", "worker-2")),
-            Decision::no_opinion("node 'worker-1' cannot read 'worker-2', only its own Node object")
+            Decision::no_opinion(
+                "node 'worker-1' cannot read 'worker-2', only its own Node object"
+            )
         );
         let list_all = RequestAttributes::resource(node.clone(), "list", "", "pods");
         assert_eq!(
@@ -1081,8 +1207,12 @@ mod tests {
         );
         let scoped = list_all.clone().with_field("spec.nodeName", "worker-1");
         assert!(authz.authorize(&scoped).is_allowed());
-        assert!(authz.authorize(&get(node.clone(), "pods", "default", "a")).is_allowed());
-        assert!(!authz.authorize(&get(kubelet("worker-2"), "pods", "default", "a")).is_allowed());
+        assert!(authz
+            .authorize(&get(node.clone(), "pods", "default", "a"))
+            .is_allowed());
+        assert!(!authz
+            .authorize(&get(kubelet("worker-2"), "pods", "default", "a"))
+            .is_allowed());
         let status = RequestAttributes::resource(node.clone(), "patch", "", "nodes")
             .named("worker-1")
             .with_subresource("status");
@@ -1097,24 +1227,38 @@ mod tests {
                 .in_namespace(ns)
                 .named(name)
         };
-        assert!(authz.authorize(&lease("w1", NAMESPACE_NODE_LEASE, "w1", "update")).is_allowed());
-        assert!(authz.authorize(&lease("w1", NAMESPACE_NODE_LEASE, "", "create")).is_allowed());
+        assert!(authz
+            .authorize(&lease("w1", NAMESPACE_NODE_LEASE, "w1", "update"))
+            .is_allowed());
+        assert!(authz
+            .authorize(&lease("w1", NAMESPACE_NODE_LEASE, "", "create"))
+            .is_allowed());
         assert_eq!(
             authz.authorize(&lease("w1", NAMESPACE_NODE_LEASE, "w2", "update")),
-            Decision::no_opinion("can only access node lease with the same name as the requesting node")
+            Decision::no_opinion(
+                "can only access node lease with the same name as the requesting node"
+            )
         );
         assert_eq!(
             authz.authorize(&lease("w1", "kube-system", "w1", "get")),
-            Decision::no_opinion(r#"can only access leases in the "kube-node-lease" system namespace"#)
+            Decision::no_opinion(
+                r#"can only access leases in the "kube-node-lease" system namespace"#
+            )
         );
     }
 
     #[test]
     fn events_and_csrs_fall_back_to_the_static_node_rules() {
         let authz = NodeAuthorizer::new();
-        let event = RequestAttributes::resource(kubelet("w1"), "create", "", "events").in_namespace("default");
+        let event = RequestAttributes::resource(kubelet("w1"), "create", "", "events")
+            .in_namespace("default");
         assert!(authz.authorize(&event).is_allowed());
-        let csr = RequestAttributes::resource(kubelet("w1"), "create", "certificates.k8s.io", "certificatesigningrequests");
+        let csr = RequestAttributes::resource(
+            kubelet("w1"),
+            "create",
+            "certificates.k8s.io",
+            "certificatesigningrequests",
+        );
         assert!(authz.authorize(&csr).is_allowed());
         let deployments = RequestAttributes::resource(kubelet("w1"), "list", "apps", "deployments");
         assert_eq!(authz.authorize(&deployments), Decision::no_opinion(""));
@@ -1151,7 +1295,8 @@ mod tests {
     fn mirror_pod(node: &str, owner_uid: &str) -> Pod {
         let mut p = pod("kube-system", &format!("etcd-{node}"), node, None);
         p.spec.as_mut().unwrap().service_account_name = None;
-        p.metadata.annotations = Some([(MIRROR_POD_ANNOTATION.to_string(), "hash".to_string())].into());
+        p.metadata.annotations =
+            Some([(MIRROR_POD_ANNOTATION.to_string(), "hash".to_string())].into());
         p.metadata.owner_references = Some(vec![OwnerReference {
             api_version: "v1".to_string(),
             kind: "Node".to_string(),
@@ -1168,9 +1313,15 @@ mod tests {
         let me = node_object("cp-1", "uid-cp-1", &[]);
         let ok = mirror_pod("cp-1", "uid-cp-1");
         fn create<'a>(p: &'a Pod, me: &'a Node) -> NodeRestrictionRequest<'a> {
-            NodeRestrictionRequest::CreatePod { pod: p, node: Some(me) }
+            NodeRestrictionRequest::CreatePod {
+                pod: p,
+                node: Some(me),
+            }
         }
-        assert_eq!(admit_node_restriction(&kubelet("cp-1"), &create(&ok, &me)), Ok(()));
+        assert_eq!(
+            admit_node_restriction(&kubelet("cp-1"), &create(&ok, &me)),
+            Ok(())
+        );
 
         let mut plain = ok.clone();
         plain.metadata.annotations = None;
@@ -1184,7 +1335,9 @@ mod tests {
         assert!(admit_node_restriction(&kubelet("cp-1"), &create(&elsewhere, &me)).is_err());
         let mut with_secret = ok.clone();
         with_secret.spec.as_mut().unwrap().image_pull_secrets =
-            Some(vec![k8s_openapi::api::core::v1::LocalObjectReference { name: "r".to_string() }]);
+            Some(vec![k8s_openapi::api::core::v1::LocalObjectReference {
+                name: "r".to_string(),
+            }]);
         assert_eq!(
             admit_node_restriction(&kubelet("cp-1"), &create(&with_secret, &me)),
             Err(AdmissionError::Forbidden {
@@ -1214,17 +1367,34 @@ mod tests {
                 message: r#"pods "b" is forbidden: node "w1" can only delete pods with spec.nodeName set to itself"#.to_string()
             })
         );
-        let status = NodeRestrictionRequest::UpdatePodStatus { old: &theirs, new: &theirs };
+        let status = NodeRestrictionRequest::UpdatePodStatus {
+            old: &theirs,
+            new: &theirs,
+        };
         assert!(admit_node_restriction(&user, &status).is_err());
-        let evict = NodeRestrictionRequest::EvictPod { namespace: "default", name: "b", existing: Some(&theirs) };
+        let evict = NodeRestrictionRequest::EvictPod {
+            namespace: "default",
+            name: "b",
+            existing: Some(&theirs),
+        };
         assert!(admit_node_restriction(&user, &evict).is_err());
-        let missing = NodeRestrictionRequest::EvictPod { namespace: "default", name: "c", existing: None };
+        let missing = NodeRestrictionRequest::EvictPod {
+            namespace: "default",
+            name: "c",
+            existing: None,
+        };
         assert_eq!(
             admit_node_restriction(&user, &missing),
-            Err(AdmissionError::NotFound { resource: "pods".to_string(), name: "c".to_string() })
+            Err(AdmissionError::NotFound {
+                resource: "pods".to_string(),
+                name: "c".to_string()
+            })
         );
         // Users that are not nodes are not NodeRestriction's business.
-        assert_eq!(admit_node_restriction(&UserInfo::new("jane", &[]), &delete(&theirs)), Ok(()));
+        assert_eq!(
+            admit_node_restriction(&UserInfo::new("jane", &[]), &delete(&theirs)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -1234,12 +1404,17 @@ mod tests {
         assert_eq!(
             admit_node_restriction(&user, &NodeRestrictionRequest::CreateNode { node: &other }),
             Err(AdmissionError::Forbidden {
-                message: r#"nodes "w2" is forbidden: node "w1" is not allowed to modify node "w2""#.to_string()
+                message: r#"nodes "w2" is forbidden: node "w1" is not allowed to modify node "w2""#
+                    .to_string()
             })
         );
         let plain = node_object("w1", "u1", &[("kubernetes.io/hostname", "w1")]);
-        assert_eq!(admit_node_restriction(&user, &NodeRestrictionRequest::CreateNode { node: &plain }), Ok(()));
-        let control_plane = node_object("w1", "u1", &[("node-role.kubernetes.io/control-plane", "")]);
+        assert_eq!(
+            admit_node_restriction(&user, &NodeRestrictionRequest::CreateNode { node: &plain }),
+            Ok(())
+        );
+        let control_plane =
+            node_object("w1", "u1", &[("node-role.kubernetes.io/control-plane", "")]);
         assert_eq!(
             admit_node_restriction(&user, &NodeRestrictionRequest::CreateNode { node: &control_plane }),
             Err(AdmissionError::Forbidden {
@@ -1253,14 +1428,34 @@ mod tests {
             ..Taint::default()
         }]);
         assert_eq!(
-            admit_node_restriction(&user, &NodeRestrictionRequest::UpdateNode { old: &tainted, new: &plain }),
+            admit_node_restriction(
+                &user,
+                &NodeRestrictionRequest::UpdateNode {
+                    old: &tainted,
+                    new: &plain
+                }
+            ),
             Err(AdmissionError::Forbidden {
-                message: r#"nodes "w1" is forbidden: node "w1" is not allowed to modify taints"#.to_string()
+                message: r#"nodes "w1" is forbidden: node "w1" is not allowed to modify taints"#
+                    .to_string()
             })
         );
-        let relabelled = node_object("w1", "u1", &[("kubernetes.io/hostname", "w1"), ("node.kubernetes.io/exclude", "x")]);
+        let relabelled = node_object(
+            "w1",
+            "u1",
+            &[
+                ("kubernetes.io/hostname", "w1"),
+                ("node.kubernetes.io/exclude", "x"),
+            ],
+        );
         assert_eq!(
-            admit_node_restriction(&user, &NodeRestrictionRequest::UpdateNode { old: &plain, new: &relabelled }),
+            admit_node_restriction(
+                &user,
+                &NodeRestrictionRequest::UpdateNode {
+                    old: &plain,
+                    new: &relabelled
+                }
+            ),
             Ok(())
         );
     }
@@ -1268,9 +1463,15 @@ mod tests {
     #[test]
     fn node_restriction_confines_leases_to_the_nodes_own() {
         let user = kubelet("w1");
-        let ok = NodeRestrictionRequest::CreateLease { namespace: NAMESPACE_NODE_LEASE, name: "w1" };
+        let ok = NodeRestrictionRequest::CreateLease {
+            namespace: NAMESPACE_NODE_LEASE,
+            name: "w1",
+        };
         assert_eq!(admit_node_restriction(&user, &ok), Ok(()));
-        let other = NodeRestrictionRequest::WriteLease { namespace: NAMESPACE_NODE_LEASE, name: "w2" };
+        let other = NodeRestrictionRequest::WriteLease {
+            namespace: NAMESPACE_NODE_LEASE,
+            name: "w2",
+        };
         assert_eq!(
             admit_node_restriction(&user, &other),
             Err(AdmissionError::Forbidden {

@@ -159,7 +159,8 @@ impl RbacAuthorizer {
     }
 
     pub fn remove_role(&mut self, namespace: &str, name: &str) -> Option<Role> {
-        self.roles.remove(&(namespace.to_string(), name.to_string()))
+        self.roles
+            .remove(&(namespace.to_string(), name.to_string()))
     }
 
     /// Adds or replaces a RoleBinding.
@@ -651,7 +652,8 @@ mod tests {
             .named("kube-proxy");
         assert!(rule_allows(&get, &r));
         assert!(!rule_allows(&get.clone().named("other"), &r));
-        let list = RequestAttributes::resource(jane(), "list", "", "configmaps").in_namespace("kube-system");
+        let list = RequestAttributes::resource(jane(), "list", "", "configmaps")
+            .in_namespace("kube-system");
         assert!(!rule_allows(&list, &r));
     }
 
@@ -746,7 +748,10 @@ mod tests {
             subjects: Some(vec![subject("ServiceAccount", "builder", None)]),
         })
         .unwrap();
-        let sa = UserInfo::new("system:serviceaccount:dev:builder", &["system:serviceaccounts"]);
+        let sa = UserInfo::new(
+            "system:serviceaccount:dev:builder",
+            &["system:serviceaccounts"],
+        );
         let decision = rbac.authorize(&get_pod(sa.clone(), "dev", "web"));
         assert_eq!(
             decision.reason(),
@@ -883,7 +888,8 @@ mod tests {
     fn aggregated_cluster_roles_collect_rules_through_chains_of_selectors() {
         let mut rbac = RbacAuthorizer::new();
         // Inserted out of dependency order on purpose.
-        rbac.upsert_cluster_role(aggregating("admin", &[], "to-admin")).unwrap();
+        rbac.upsert_cluster_role(aggregating("admin", &[], "to-admin"))
+            .unwrap();
         rbac.upsert_cluster_role(aggregating("edit", &[("to-admin", "true")], "to-edit"))
             .unwrap();
         rbac.upsert_cluster_role(aggregating("view", &[("to-edit", "true")], "to-view"))
@@ -901,8 +907,14 @@ mod tests {
         let rules_of =
             |rbac: &RbacAuthorizer, name: &str| rbac.effective_cluster_role(name).unwrap().rules;
         assert_eq!(rules_of(&rbac, "view"), Some(vec![read.clone()]));
-        assert_eq!(rules_of(&rbac, "edit"), Some(vec![write.clone(), read.clone()]));
-        assert_eq!(rules_of(&rbac, "admin"), Some(vec![write.clone(), read.clone()]));
+        assert_eq!(
+            rules_of(&rbac, "edit"),
+            Some(vec![write.clone(), read.clone()])
+        );
+        assert_eq!(
+            rules_of(&rbac, "admin"),
+            Some(vec![write.clone(), read.clone()])
+        );
 
         rbac.remove_cluster_role("e");
         assert_eq!(rules_of(&rbac, "admin"), Some(vec![read.clone()]));
@@ -911,9 +923,14 @@ mod tests {
     #[test]
     fn aggregation_cycles_terminate() {
         let mut rbac = RbacAuthorizer::new();
-        rbac.upsert_cluster_role(aggregating("a", &[("b", "true")], "a")).unwrap();
-        rbac.upsert_cluster_role(aggregating("b", &[("a", "true")], "b")).unwrap();
-        assert_eq!(rbac.effective_cluster_role("a").unwrap().rules, Some(vec![]));
+        rbac.upsert_cluster_role(aggregating("a", &[("b", "true")], "a"))
+            .unwrap();
+        rbac.upsert_cluster_role(aggregating("b", &[("a", "true")], "b"))
+            .unwrap();
+        assert_eq!(
+            rbac.effective_cluster_role("a").unwrap().rules,
+            Some(vec![])
+        );
     }
 
     #[test]
@@ -928,13 +945,22 @@ mod tests {
                     .then(|| values.iter().map(|s| s.to_string()).collect()),
             }]),
         };
-        assert!(label_selector_matches(&expr("In", &["web", "db"]), Some(&labels)));
-        assert!(!label_selector_matches(&expr("NotIn", &["web"]), Some(&labels)));
+        assert!(label_selector_matches(
+            &expr("In", &["web", "db"]),
+            Some(&labels)
+        ));
+        assert!(!label_selector_matches(
+            &expr("NotIn", &["web"]),
+            Some(&labels)
+        ));
         assert!(label_selector_matches(&expr("NotIn", &["db"]), None));
         assert!(label_selector_matches(&expr("Exists", &[]), Some(&labels)));
         assert!(label_selector_matches(&expr("DoesNotExist", &[]), None));
         assert!(!label_selector_matches(&expr("In", &[]), Some(&labels)));
-        assert!(!label_selector_matches(&expr("Near", &["web"]), Some(&labels)));
+        assert!(!label_selector_matches(
+            &expr("Near", &["web"]),
+            Some(&labels)
+        ));
         assert!(label_selector_matches(&LabelSelector::default(), None));
     }
 }

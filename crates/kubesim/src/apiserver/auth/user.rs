@@ -56,7 +56,8 @@ pub const BOOTSTRAP_USER_PREFIX: &str = "system:bootstrap:";
 /// Every bootstrap token is in this group.
 pub const BOOTSTRAPPERS_GROUP: &str = "system:bootstrappers";
 /// The extra group of the tokens `kubeadm token create` makes by default.
-pub const KUBEADM_DEFAULT_NODE_TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+pub const KUBEADM_DEFAULT_NODE_TOKEN_GROUP: &str =
+    "system:bootstrappers:kubeadm:default-node-token";
 
 /// An authenticated identity, as authorization and admission see it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
