@@ -15,6 +15,7 @@
 //! field name for the common fields).
 
 use super::object::{split_api_version, Kind, KindId, Object};
+use super::field::FieldError;
 use super::status::ApiError;
 use serde_json::{Map, Value};
 
@@ -147,8 +148,28 @@ pub fn decode_strict(kind: KindId, value: &Value) -> Result<Object, ApiError> {
         "{} in version \"{}\" cannot be handled as a {}",
         info.kind, info.version, info.kind
     );
-    let object = Object::from_value_of(kind, value)
-        .map_err(|e| ApiError::bad_request(format!("{head}: {}", type_error(info, &e))))?;
+    let object = Object::from_value_of(kind, value).map_err(|e| {
+        // Go decodes a missing field as its zero value and validation then
+        // reports it; k8s-openapi makes a few required fields non-optional,
+        // so their absence is reported here, as validation would.
+        let inner = e.inner().to_string();
+        if let Some(field) = inner
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            let mut path = go_path(e.path(), true);
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(field);
+            let name = value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            return ApiError::invalid(info, name, vec![FieldError::required(path, "")]);
+        }
+        ApiError::bad_request(format!("{head}: {}", type_error(info, &e)))
+    })?;
     let mut unknown = Vec::new();
     unknown_fields(value, &object.to_value(), &mut String::new(), &mut unknown);
     if !unknown.is_empty() {
@@ -194,6 +215,27 @@ fn unknown_fields(sent: &Value, kept: &Value, path: &mut String, out: &mut Vec<S
         }
         _ => {}
     }
+}
+
+/// A serde path as a field path: `spec.containers[0].name` (with indexes)
+/// or `spec.containers.name` (without, as Go's json errors print it).
+fn go_path(path: &serde_path_to_error::Path, indexes: bool) -> String {
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            serde_path_to_error::Segment::Seq { index } if indexes => {
+                out.push_str(&format!("[{index}]"));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `json: cannot unmarshal string into Go struct field
@@ -585,6 +627,20 @@ spec:
         assert!(err(text).ends_with(
             "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
         ));
+    }
+
+    #[test]
+    fn a_missing_required_field_is_reported_as_validation_would() {
+        // k8s-openapi fills most missing required fields with their
+        // defaults (validation then reports them); the rest fail here.
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - image: nginx\n";
+        let got = decode(text, "STDIN").map(|o| o.len()).map_err(|e| e.to_string());
+        assert!(
+            got == Ok(1)
+                || got
+                    == Err("The Pod \"p\" is invalid: spec.containers[0].name: Required value".into()),
+            "{got:?}"
+        );
     }
 
     #[test]

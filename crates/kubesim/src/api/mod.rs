@@ -21,11 +21,19 @@
 //! resources, server-side apply's field managers, protobuf.
 
 pub mod decode;
+pub mod defaults;
 pub mod field;
 pub mod object;
+pub mod print;
+pub mod quantity;
 pub mod status;
+pub mod time;
+pub mod validation;
 
+pub use defaults::apply_defaults;
+pub use quantity::Quantity;
 pub use decode::{decode, decode_each, DecodeError};
 pub use field::{BadValue, ErrorType, FieldError};
 pub use object::{Kind, KindId, Object, KINDS};
 pub use status::{ApiError, Reason};
+pub use validation::{check_create, check_update, validate_create, validate_update};
