@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     BadRequest,
+    Unauthorized,
     Forbidden,
     NotFound,
     MethodNotAllowed,
@@ -32,6 +33,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::BadRequest => "BadRequest",
+            Reason::Unauthorized => "Unauthorized",
             Reason::Forbidden => "Forbidden",
             Reason::NotFound => "NotFound",
             Reason::MethodNotAllowed => "MethodNotAllowed",
@@ -51,6 +53,7 @@ impl Reason {
     pub fn code(self) -> u16 {
         match self {
             Reason::BadRequest => 400,
+            Reason::Unauthorized => 401,
             Reason::Forbidden => 403,
             Reason::NotFound => 404,
             Reason::MethodNotAllowed => 405,
@@ -198,6 +201,12 @@ impl ApiError {
             format!("{}.{}", req.resource, req.group)
         };
         Self::forbidden(&gr, req.name, &why)
+    }
+
+    /// 401: the credential was missing, unknown or expired. kube-apiserver
+    /// says no more than `Unauthorized`, so as not to help an attacker.
+    pub fn unauthorized() -> Self {
+        Self::new(Reason::Unauthorized, "Unauthorized".into(), None)
     }
 
     /// 400 with the given message.

@@ -1,0 +1,1667 @@
+//! One kube-apiserver instance as a pure state machine.
+//!
+//! Every request goes through the pipeline of the real server
+//! (`staging/src/k8s.io/apiserver/pkg/server/handler.go` and
+//! `endpoints/handlers`): authentication, impersonation, authorization
+//! (`--authorization-mode=Node,RBAC`, with `system:masters` always
+//! allowed), admission (defaulting, NamespaceLifecycle, ServiceAccount,
+//! DefaultTolerationSeconds), then the registry, which stores the object in
+//! etcd with optimistic concurrency (`storage/etcd3/store.go`): a create is
+//! an etcd transaction "if the key does not exist, put", an update "if the
+//! key's mod_revision is still the one read, put", so a stale write gets
+//! `409 Conflict`. Reads without a resourceVersion are quorum reads from
+//! etcd; reads at `resourceVersion=0` and every watch are served from the
+//! instance's watch cache, fed by one etcd watch on `/registry/`.
+//!
+//! Like the real server, an instance talks only to its own etcd member
+//! (kubeadm's stacked topology: `--etcd-servers=https://127.0.0.1:2379`);
+//! followers forward proposals to the raft leader. An etcd request that gets
+//! no answer within etcd's request timeout (7 s: 5 s plus two election
+//! timeouts) fails with `504`. `/readyz` fails while the watch cache is not
+//! synced with etcd, which is what the load balancer's health check sees.
+//!
+//! Post-start hooks create, if absent, what every cluster has: the
+//! `default`, `kube-system`, `kube-public` and `kube-node-lease`
+//! namespaces, the `kubernetes` Service, the system PriorityClasses and the
+//! bootstrap RBAC policy. Each instance keeps its identity Lease
+//! (`apiserver-<hash>` in kube-system) renewed every 10 s with a 3600 s
+//! duration, and once an hour deletes identity Leases that expired
+//! (`pkg/controlplane/apiserver/...`, the `apiserver_identity` feature).
+//!
+//! Left out: HTTP/2 and protobuf, API priority and fairness, audit,
+//! server-side apply (kubectl's apply is client-side here), field
+//! selectors beyond `metadata.name` and `spec.nodeName`, paging, and
+//! admission webhooks.
+
+use super::admission::{self, NamespaceState, SYSTEM_NAMESPACES};
+use super::auth::authn::{Authenticator, Credential};
+use super::auth::user::{UserInfo, API_SERVER_USER, SYSTEM_PRIVILEGED_GROUP};
+use super::auth::{Authorizer, Decision, RequestAttributes};
+use super::registry;
+use super::request::{ApiRequest, ApiResponse, Propagation, Verb, WatchEvent, WatchEventType};
+use super::selector::Selector;
+use super::watchcache::{Filter, WatchCache};
+use crate::api::time::to_time;
+use crate::api::{ApiError, KindId, Object};
+use crate::etcd::member::{
+    ClientId, EtcdError, Output as EtcdOutput, Request as EtcdRequest, Response as EtcdResponse,
+    WatchId,
+};
+use crate::etcd::mvcc::{
+    Compare, CompareResult, KeyRange, RangeRequest, RequestOp, TxnRequest,
+};
+use crate::etcd::MemberId;
+use crate::world::{SimDuration, SimRng, SimTime};
+use k8s_openapi::api::coordination::v1 as coordination;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::scheduling::v1 as scheduling;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+/// A component address on the simulated network.
+pub type Addr = Rc<str>;
+
+/// etcd's request timeout as the API server sees it: 5 s + 2 × 1 s election.
+pub const ETCD_REQUEST_TIMEOUT: SimDuration = SimDuration::from_secs(7);
+/// How often the instance renews its identity Lease.
+pub const IDENTITY_LEASE_RENEW: SimDuration = SimDuration::from_secs(10);
+/// The identity Lease's duration.
+pub const IDENTITY_LEASE_DURATION_SECONDS: i32 = 3600;
+/// How often expired identity Leases are collected.
+pub const IDENTITY_LEASE_GC: SimDuration = SimDuration::from_secs(3600);
+/// How often the instance wakes up for its timers.
+pub const TICK: SimDuration = SimDuration::from_millis(250);
+/// Watches get a bookmark this often (`cacher`'s bookmark frequency).
+pub const BOOKMARK_EVERY: SimDuration = SimDuration::from_secs(60);
+/// The label every identity Lease carries.
+pub const IDENTITY_LABEL: &str = "apiserver.kubernetes.io/identity";
+/// The first address of the default service range, the `kubernetes` Service.
+pub const KUBERNETES_SERVICE_IP: &str = "10.96.0.1";
+
+/// What the world hands an instance.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// An API request; the answer goes back to `from` with the same `id`.
+    Request {
+        from: Addr,
+        id: u64,
+        request: ApiRequest,
+    },
+    /// The client closed a watch.
+    CancelWatch { from: Addr, id: u64 },
+    /// Something from the instance's etcd member.
+    Etcd(EtcdOutput),
+    /// The load balancer's health check (`GET /readyz`).
+    Probe { from: Addr, id: u64 },
+    /// Time passed (every [`TICK`]).
+    Tick,
+    Crash,
+    Restart,
+}
+
+/// What an instance asks the world to deliver.
+#[derive(Clone, Debug)]
+pub enum Output {
+    Reply {
+        to: Addr,
+        id: u64,
+        response: ApiResponse,
+    },
+    Etcd {
+        member: MemberId,
+        request_id: u64,
+        request: EtcdRequest,
+    },
+    ProbeResult {
+        to: Addr,
+        id: u64,
+        ready: bool,
+    },
+}
+
+/// The etcd side of the instance: its list-then-watch of `/registry/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Link {
+    Down { retry_at: SimTime },
+    Listing { request_id: u64 },
+    Watching { watch_id: WatchId },
+}
+
+/// What an etcd request in flight is for.
+#[derive(Clone, Debug)]
+enum Purpose {
+    CacheList,
+    CacheWatch,
+    /// A read on behalf of an operation (a get, a list, or the read before
+    /// an update or delete).
+    Read(u64),
+    /// The write of an operation, with the object it will have stored.
+    Write(u64, WriteKind),
+}
+
+#[derive(Clone, Debug)]
+enum WriteKind {
+    Create(Rc<Object>),
+    Put(Rc<Object>),
+    Delete(Rc<Object>),
+}
+
+/// A request being served.
+#[derive(Clone, Debug)]
+struct Op {
+    reply_to: Option<(Addr, u64)>,
+    request: ApiRequest,
+    user: UserInfo,
+    retries: u32,
+}
+
+/// An open watch.
+#[derive(Clone, Debug)]
+struct Watcher {
+    filter: Filter,
+    bookmarks: bool,
+    last_sent: SimTime,
+}
+
+/// A read-only projection for the page and `sim status`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ApiServerStatus {
+    pub name: String,
+    pub up: bool,
+    pub ready: bool,
+    pub etcd_member: MemberId,
+    pub cache_revision: u64,
+    pub watches: usize,
+    pub requests_in_flight: usize,
+    pub requests_served: u64,
+    pub identity_lease: String,
+}
+
+/// One kube-apiserver.
+pub struct ApiServer {
+    name: String,
+    node: String,
+    member: MemberId,
+    client: ClientId,
+    up: bool,
+    link: Link,
+    cache: WatchCache,
+    authorizer: Authorizer,
+    next_request: u64,
+    next_watch: WatchId,
+    etcd: BTreeMap<u64, (Purpose, SimTime)>,
+    ops: BTreeMap<u64, Op>,
+    next_op: u64,
+    watchers: BTreeMap<(Addr, u64), Watcher>,
+    bootstrapped: bool,
+    bootstrap_pending: BTreeSet<u64>,
+    lease_name: String,
+    lease_holder: String,
+    next_lease_renew: SimTime,
+    next_lease_gc: SimTime,
+    served: u64,
+}
+
+/// What handling an input needs from the world besides the input.
+pub struct Ctx<'a> {
+    pub now: SimTime,
+    pub rng: &'a mut SimRng,
+    pub authn: &'a Authenticator,
+}
+
+/// A short stable hash, for identity Lease names (`apiserver-<hash>`).
+fn stable_hash(s: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn revision_of(object: &Object) -> i64 {
+    object
+        .resource_version()
+        .and_then(|rv| rv.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Kinds whose status is written only through the `status` subresource.
+fn has_status_subresource(kind: KindId) -> bool {
+    matches!(
+        kind,
+        KindId::Pod
+            | KindId::Node
+            | KindId::Namespace
+            | KindId::Service
+            | KindId::Deployment
+            | KindId::ReplicaSet
+            | KindId::StatefulSet
+            | KindId::DaemonSet
+            | KindId::Job
+            | KindId::CronJob
+            | KindId::CertificateSigningRequest
+            | KindId::PodDisruptionBudget
+    )
+}
+
+/// Kinds whose `metadata.generation` counts spec changes.
+fn has_generation(kind: KindId) -> bool {
+    matches!(
+        kind,
+        KindId::Pod
+            | KindId::Deployment
+            | KindId::ReplicaSet
+            | KindId::StatefulSet
+            | KindId::DaemonSet
+            | KindId::Job
+            | KindId::CronJob
+            | KindId::PodDisruptionBudget
+    )
+}
+
+fn spec_of(object: &Object) -> serde_json::Value {
+    let v = object.to_value();
+    v.get("spec").cloned().unwrap_or(serde_json::Value::Null)
+}
+
+fn etcd_error(e: &EtcdError) -> ApiError {
+    match e {
+        EtcdError::NoLeader | EtcdError::ProposalDropped => {
+            ApiError::service_unavailable(e.to_string())
+        }
+        EtcdError::Mvcc(m) => ApiError::internal(&m.to_string()),
+        other => ApiError::internal(&other.to_string()),
+    }
+}
+
+impl ApiServer {
+    /// The instance `name` on `node`, talking to etcd member `member` as
+    /// etcd client `client`.
+    pub fn new(name: &str, node: &str, member: MemberId, client: ClientId, now: SimTime) -> Self {
+        let hash = stable_hash(node);
+        let authorizer = Authorizer::with_cluster_policy().unwrap_or_else(|_| Authorizer::new());
+        ApiServer {
+            name: name.to_string(),
+            node: node.to_string(),
+            member,
+            client,
+            up: true,
+            link: Link::Down { retry_at: now },
+            cache: WatchCache::default(),
+            authorizer,
+            next_request: 1,
+            next_watch: 1,
+            etcd: BTreeMap::new(),
+            ops: BTreeMap::new(),
+            next_op: 1,
+            watchers: BTreeMap::new(),
+            bootstrapped: false,
+            bootstrap_pending: BTreeSet::new(),
+            lease_name: format!("apiserver-{}", &hash[..16]),
+            lease_holder: format!("apiserver-{}_{}", &hash[..16], &stable_hash(name)[..8]),
+            next_lease_renew: now,
+            next_lease_gc: now + IDENTITY_LEASE_GC,
+            served: 0,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub fn client_id(&self) -> ClientId {
+        self.client
+    }
+
+    pub fn member(&self) -> MemberId {
+        self.member
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// `/readyz`: up, and the watch cache is synced with etcd.
+    pub fn is_ready(&self) -> bool {
+        self.up && self.cache.synced() && matches!(self.link, Link::Watching { .. })
+    }
+
+    /// The instance's watch cache (what informers would see from it).
+    pub fn cache(&self) -> &WatchCache {
+        &self.cache
+    }
+
+    pub fn status(&self) -> ApiServerStatus {
+        ApiServerStatus {
+            name: self.name.clone(),
+            up: self.up,
+            ready: self.is_ready(),
+            etcd_member: self.member,
+            cache_revision: self.cache.revision(),
+            watches: self.watchers.len(),
+            requests_in_flight: self.ops.len(),
+            requests_served: self.served,
+            identity_lease: self.lease_name.clone(),
+        }
+    }
+
+    /// Handles one input.
+    pub fn handle(&mut self, ctx: &mut Ctx<'_>, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Crash => self.crash(),
+            Input::Restart => {
+                if !self.up {
+                    self.up = true;
+                    self.link = Link::Down { retry_at: ctx.now };
+                    self.next_lease_renew = ctx.now;
+                }
+            }
+            _ if !self.up => {}
+            Input::Request { from, id, request } => self.on_request(ctx, from, id, request, &mut out),
+            Input::CancelWatch { from, id } => {
+                self.watchers.remove(&(from, id));
+            }
+            Input::Etcd(o) => self.on_etcd(ctx, o, &mut out),
+            Input::Probe { from, id } => out.push(Output::ProbeResult {
+                to: from,
+                id,
+                ready: self.is_ready(),
+            }),
+            Input::Tick => self.on_tick(ctx, &mut out),
+        }
+        out
+    }
+
+    fn crash(&mut self) {
+        self.up = false;
+        self.cache.invalidate();
+        self.cache = WatchCache::default();
+        self.etcd.clear();
+        self.ops.clear();
+        self.watchers.clear();
+        self.bootstrap_pending.clear();
+        self.link = Link::Down {
+            retry_at: SimTime(u64::MAX),
+        };
+    }
+
+    fn send_etcd(
+        &mut self,
+        now: SimTime,
+        purpose: Purpose,
+        request: EtcdRequest,
+        out: &mut Vec<Output>,
+    ) -> u64 {
+        let request_id = self.next_request;
+        self.next_request += 1;
+        self.etcd.insert(request_id, (purpose, now + ETCD_REQUEST_TIMEOUT));
+        out.push(Output::Etcd {
+            member: self.member,
+            request_id,
+            request,
+        });
+        request_id
+    }
+
+    fn reply(&mut self, op: &Op, response: ApiResponse, out: &mut Vec<Output>) {
+        self.served += 1;
+        if let Some((to, id)) = &op.reply_to {
+            out.push(Output::Reply {
+                to: to.clone(),
+                id: *id,
+                response,
+            });
+        }
+    }
+
+    /// Ends an operation with `response`.
+    fn finish(&mut self, op_id: u64, response: ApiResponse, out: &mut Vec<Output>) {
+        if let Some(op) = self.ops.remove(&op_id) {
+            self.bootstrap_pending.remove(&op_id);
+            self.reply(&op, response, out);
+        }
+    }
+
+    // ----- the etcd link and the watch cache -----
+
+    fn on_tick(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
+        let now = ctx.now;
+        // etcd requests that got no answer in time.
+        let expired: Vec<(u64, Purpose)> = self
+            .etcd
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(id, (p, _))| (*id, p.clone()))
+            .collect();
+        for (id, purpose) in expired {
+            self.etcd.remove(&id);
+            match purpose {
+                Purpose::CacheList | Purpose::CacheWatch => self.lose_etcd(now, out),
+                Purpose::Read(op) | Purpose::Write(op, _) => self.finish(
+                    op,
+                    ApiResponse::Error(ApiError::timeout("etcdserver: request timed out")),
+                    out,
+                ),
+            }
+        }
+        if let Link::Down { retry_at } = self.link {
+            if retry_at <= now {
+                let mut req = RangeRequest::new(KeyRange::Prefix("/registry/".into()));
+                req.serializable = false;
+                let request_id =
+                    self.send_etcd(now, Purpose::CacheList, EtcdRequest::Range(req), out);
+                self.link = Link::Listing { request_id };
+            }
+        }
+        if !self.is_ready() {
+            return;
+        }
+        if !self.bootstrapped && self.bootstrap_pending.is_empty() {
+            self.bootstrap(ctx, out);
+        }
+        if now >= self.next_lease_renew {
+            self.next_lease_renew = now + IDENTITY_LEASE_RENEW;
+            self.renew_identity_lease(ctx, out);
+        }
+        if now >= self.next_lease_gc {
+            self.next_lease_gc = now + IDENTITY_LEASE_GC;
+            self.collect_identity_leases(ctx, out);
+        }
+        // Bookmarks: progress notifications on quiet watches.
+        let rv = self.cache.revision();
+        for ((to, id), w) in self.watchers.iter_mut() {
+            if w.bookmarks && now.saturating_since(w.last_sent) >= BOOKMARK_EVERY {
+                w.last_sent = now;
+                out.push(Output::Reply {
+                    to: to.clone(),
+                    id: *id,
+                    response: ApiResponse::Watch(WatchEvent {
+                        kind: WatchEventType::Bookmark,
+                        object: None,
+                        resource_version: rv,
+                    }),
+                });
+            }
+        }
+    }
+
+    /// The etcd watch broke: close client watches (they must relist) and
+    /// list again shortly.
+    fn lose_etcd(&mut self, now: SimTime, out: &mut Vec<Output>) {
+        self.cache.invalidate();
+        self.link = Link::Down {
+            retry_at: now + SimDuration::from_secs(1),
+        };
+        self.etcd
+            .retain(|_, (p, _)| !matches!(p, Purpose::CacheList | Purpose::CacheWatch));
+        for ((to, id), _) in std::mem::take(&mut self.watchers) {
+            out.push(Output::Reply {
+                to,
+                id,
+                response: ApiResponse::WatchClosed(ApiError::service_unavailable(
+                    "the watch cache lost its connection to etcd",
+                )),
+            });
+        }
+    }
+
+    fn sync_authorizer(&mut self, kind: KindId, object: &Object, deleted: bool) {
+        let a = &mut self.authorizer;
+        let ns = object.namespace().unwrap_or_default().to_string();
+        let name = object.name().to_string();
+        // Errors here are objects RBAC itself rejects (a binding to an
+        // unsupported kind): they simply grant nothing.
+        match (object, deleted) {
+            (Object::Role(r), false) => drop(a.rbac.upsert_role(r.clone())),
+            (Object::Role(_), true) => drop(a.rbac.remove_role(&ns, &name)),
+            (Object::ClusterRole(r), false) => drop(a.rbac.upsert_cluster_role(r.clone())),
+            (Object::ClusterRole(_), true) => drop(a.rbac.remove_cluster_role(&name)),
+            (Object::RoleBinding(b), false) => drop(a.rbac.upsert_role_binding(b.clone())),
+            (Object::RoleBinding(_), true) => drop(a.rbac.remove_role_binding(&ns, &name)),
+            (Object::ClusterRoleBinding(b), false) => {
+                drop(a.rbac.upsert_cluster_role_binding(b.clone()))
+            }
+            (Object::ClusterRoleBinding(_), true) => drop(a.rbac.remove_cluster_role_binding(&name)),
+            (Object::Pod(p), false) => a.node.upsert_pod(p),
+            (Object::Pod(_), true) => a.node.remove_pod(&ns, &name),
+            _ => {}
+        }
+        let _ = kind;
+    }
+
+    fn on_etcd(&mut self, ctx: &mut Ctx<'_>, output: EtcdOutput, out: &mut Vec<Output>) {
+        let now = ctx.now;
+        match output {
+            EtcdOutput::Response {
+                client,
+                request_id,
+                result,
+            } if client == self.client => {
+                let Some((purpose, _)) = self.etcd.remove(&request_id) else {
+                    return;
+                };
+                match purpose {
+                    Purpose::CacheList => self.on_cache_list(now, result, out),
+                    Purpose::CacheWatch => {
+                        if result.is_err() {
+                            self.lose_etcd(now, out);
+                        }
+                    }
+                    Purpose::Read(op) => self.on_read(ctx, op, result, out),
+                    Purpose::Write(op, kind) => self.on_write(now, op, kind, result, out),
+                }
+            }
+            EtcdOutput::WatchEvents {
+                client,
+                watch_id,
+                events,
+                ..
+            } if client == self.client => {
+                if self.link != (Link::Watching { watch_id }) {
+                    return;
+                }
+                for e in events {
+                    let Some(kind) = registry::kind_of_key(&e.kv.key) else {
+                        continue;
+                    };
+                    let rev = e.kv.mod_revision as u64;
+                    let object = match e.kind {
+                        crate::etcd::mvcc::EventKind::Put => {
+                            match registry::decode(kind, &e.kv.value, e.kv.mod_revision) {
+                                Some(o) => Some(Rc::new(o)),
+                                None => continue,
+                            }
+                        }
+                        crate::etcd::mvcc::EventKind::Delete => None,
+                    };
+                    let key: Rc<str> = e.kv.key.clone();
+                    let Some(event) = self.cache.apply(key, kind, object, rev) else {
+                        continue;
+                    };
+                    self.sync_authorizer(
+                        kind,
+                        &event.object,
+                        event.event == WatchEventType::Deleted,
+                    );
+                    for ((to, id), w) in self.watchers.iter_mut() {
+                        if w.filter.matches(kind, &event.object) {
+                            w.last_sent = now;
+                            out.push(Output::Reply {
+                                to: to.clone(),
+                                id: *id,
+                                response: ApiResponse::Watch(WatchEvent {
+                                    kind: event.event,
+                                    object: Some(event.object.clone()),
+                                    resource_version: rev,
+                                }),
+                            });
+                        }
+                    }
+                }
+            }
+            EtcdOutput::WatchEnded { client, watch_id, .. } if client == self.client => {
+                if self.link == (Link::Watching { watch_id }) {
+                    self.lose_etcd(now, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_cache_list(
+        &mut self,
+        now: SimTime,
+        result: Result<EtcdResponse, EtcdError>,
+        out: &mut Vec<Output>,
+    ) {
+        let Ok(EtcdResponse::Range(range)) = result else {
+            self.link = Link::Down {
+                retry_at: now + SimDuration::from_secs(1),
+            };
+            return;
+        };
+        let mut objects = Vec::with_capacity(range.kvs.len());
+        let mut authorizer =
+            Authorizer::with_cluster_policy().unwrap_or_else(|_| Authorizer::new());
+        std::mem::swap(&mut authorizer, &mut self.authorizer);
+        for kv in &range.kvs {
+            let Some(kind) = registry::kind_of_key(&kv.key) else {
+                continue;
+            };
+            if let Some(o) = registry::decode(kind, &kv.value, kv.mod_revision) {
+                let o = Rc::new(o);
+                self.sync_authorizer(kind, &o, false);
+                objects.push((kv.key.clone(), kind, o));
+            }
+        }
+        self.cache.reset(objects, range.revision as u64);
+        let watch_id = self.next_watch;
+        self.next_watch += 1;
+        self.send_etcd(
+            now,
+            Purpose::CacheWatch,
+            EtcdRequest::Watch {
+                watch_id,
+                range: KeyRange::Prefix("/registry/".into()),
+                start_revision: range.revision + 1,
+            },
+            out,
+        );
+        // The watch registration is answered at once; keep no deadline on it.
+        if let Some((_, deadline)) = self
+            .etcd
+            .values_mut()
+            .find(|(p, _)| matches!(p, Purpose::CacheWatch))
+        {
+            *deadline = SimTime(u64::MAX);
+        }
+        self.link = Link::Watching { watch_id };
+    }
+
+    // ----- the request pipeline -----
+
+    fn attributes(user: &UserInfo, r: &ApiRequest) -> RequestAttributes {
+        let k = r.kind.info();
+        let mut a = RequestAttributes::resource(user.clone(), r.verb.as_str(), k.group, k.plural);
+        if let Some(ns) = r.namespace.as_deref().filter(|_| k.namespaced) {
+            a = a.in_namespace(ns);
+        }
+        if let Some(n) = &r.name {
+            a = a.named(n);
+        }
+        if let Some(s) = &r.subresource {
+            a = a.with_subresource(s);
+        }
+        if let Some(fs) = &r.options.field_selector {
+            for part in fs.split(',') {
+                if let Some((f, v)) = part.split_once('=') {
+                    a = a.with_field(f.trim_end_matches('='), v);
+                }
+            }
+        }
+        a.path = r.path();
+        a
+    }
+
+    fn authorize(&self, attrs: &RequestAttributes) -> Result<(), ApiError> {
+        if attrs.user.in_group(SYSTEM_PRIVILEGED_GROUP) {
+            return Ok(());
+        }
+        match self.authorizer.authorize(attrs) {
+            Decision::Allow { .. } => Ok(()),
+            d => Err(ApiError {
+                reason: crate::api::Reason::Forbidden,
+                message: super::auth::forbidden_message(attrs, d.reason()),
+                details: Some(crate::api::status::Details {
+                    name: attrs.name.clone(),
+                    group: attrs.api_group.clone(),
+                    kind: attrs.resource.clone(),
+                    causes: vec![],
+                }),
+            }),
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        from: Addr,
+        id: u64,
+        request: ApiRequest,
+        out: &mut Vec<Output>,
+    ) {
+        let fail = |out: &mut Vec<Output>, e: ApiError| {
+            out.push(Output::Reply {
+                to: from.clone(),
+                id,
+                response: ApiResponse::Error(e),
+            })
+        };
+        if !self.cache.synced() {
+            return fail(
+                out,
+                ApiError::service_unavailable("the server is currently unable to handle the request"),
+            );
+        }
+        // Authentication.
+        let user = match ctx.authn.authenticate(&request.credential, ctx.now) {
+            Ok(a) => a.user,
+            Err(_) => return fail(out, ApiError::unauthorized()),
+        };
+        // Impersonation (`kubectl --as`): the real user must be allowed to
+        // impersonate, then the request proceeds as the impersonated user.
+        let user = match &request.impersonate {
+            None => user,
+            Some((name, groups)) => {
+                let mut attrs = RequestAttributes::resource(user.clone(), "impersonate", "", "users")
+                    .named(name);
+                attrs.path = request.path();
+                if let Err(e) = self.authorize(&attrs) {
+                    return fail(out, e);
+                }
+                let mut groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+                groups.push(super::auth::user::ALL_AUTHENTICATED);
+                UserInfo::new(name.clone(), &groups)
+            }
+        };
+        let attrs = Self::attributes(&user, &request);
+        if let Err(e) = self.authorize(&attrs) {
+            return fail(out, e);
+        }
+        let op_id = self.next_op;
+        self.next_op += 1;
+        self.ops.insert(
+            op_id,
+            Op {
+                reply_to: Some((from, id)),
+                request,
+                user,
+                retries: 0,
+            },
+        );
+        self.start(ctx, op_id, out);
+    }
+
+    /// Starts an authorized operation.
+    fn start(&mut self, ctx: &mut Ctx<'_>, op_id: u64, out: &mut Vec<Output>) {
+        let Some(op) = self.ops.get(&op_id) else {
+            return;
+        };
+        let r = op.request.clone();
+        let kind = r.kind;
+        let info = kind.info();
+        let ns = r.namespace.as_deref().filter(|_| info.namespaced);
+        let now = ctx.now;
+        match r.verb {
+            Verb::Get | Verb::List => {
+                let from_cache = r.options.resource_version.as_deref() == Some("0");
+                if r.verb == Verb::Get && r.name.is_none() {
+                    return self.finish(
+                        op_id,
+                        ApiResponse::Error(ApiError::bad_request("a get needs a name")),
+                        out,
+                    );
+                }
+                if from_cache {
+                    let response = self.read_from_cache(&r);
+                    return self.finish(op_id, response, out);
+                }
+                let range = match (&r.verb, &r.name) {
+                    (Verb::Get, Some(n)) => KeyRange::Key(registry::key(kind, ns, n)),
+                    _ => KeyRange::Prefix(registry::list_prefix(kind, ns)),
+                };
+                self.send_etcd(
+                    now,
+                    Purpose::Read(op_id),
+                    EtcdRequest::Range(RangeRequest::new(range)),
+                    out,
+                );
+            }
+            Verb::Watch => self.start_watch(op_id, now, out),
+            Verb::Create => self.create(ctx, op_id, out),
+            Verb::Update | Verb::Patch | Verb::Delete => {
+                let Some(name) = r.name.clone() else {
+                    return self.finish(
+                        op_id,
+                        ApiResponse::Error(ApiError::bad_request(
+                            "the request needs the name of the object",
+                        )),
+                        out,
+                    );
+                };
+                if r.verb == Verb::Delete && kind == KindId::Namespace && SYSTEM_NAMESPACES.contains(&name.as_str()) {
+                    return self.finish(
+                        op_id,
+                        ApiResponse::Error(ApiError::forbidden(
+                            "namespaces",
+                            &name,
+                            "this namespace may not be deleted",
+                        )),
+                        out,
+                    );
+                }
+                let key = registry::key(kind, ns, &name);
+                self.send_etcd(
+                    now,
+                    Purpose::Read(op_id),
+                    EtcdRequest::Range(RangeRequest::new(KeyRange::Key(key))),
+                    out,
+                );
+            }
+            Verb::DeleteCollection => self.finish(
+                op_id,
+                ApiResponse::Error(ApiError::method_not_supported(info, "deletecollection")),
+                out,
+            ),
+        }
+    }
+
+    fn filter_of(r: &ApiRequest) -> Result<Filter, ApiError> {
+        let info = r.kind.info();
+        let selector = Selector::parse(r.options.label_selector.as_deref().unwrap_or_default())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let mut filter = Filter {
+            kind: r.kind,
+            namespace: r.namespace.clone().filter(|n| info.namespaced && !n.is_empty()),
+            name: r.name.clone(),
+            selector,
+            node_name: None,
+        };
+        if let Some(fs) = &r.options.field_selector {
+            for part in fs.split(',').filter(|p| !p.is_empty()) {
+                match part.split_once('=') {
+                    Some(("metadata.name", v)) => filter.name = Some(v.trim_start_matches('=').into()),
+                    Some(("spec.nodeName", v)) if r.kind == KindId::Pod => {
+                        filter.node_name = Some(v.trim_start_matches('=').into())
+                    }
+                    Some(("metadata.namespace", v)) => {
+                        filter.namespace = Some(v.trim_start_matches('=').into())
+                    }
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "field label not supported: {}",
+                            part.split('=').next().unwrap_or(part)
+                        )))
+                    }
+                }
+            }
+        }
+        Ok(filter)
+    }
+
+    fn read_from_cache(&self, r: &ApiRequest) -> ApiResponse {
+        let filter = match Self::filter_of(r) {
+            Ok(f) => f,
+            Err(e) => return ApiResponse::Error(e),
+        };
+        let items = self.cache.list(&filter);
+        if r.verb == Verb::Get {
+            return match items.into_iter().next() {
+                Some(o) => ApiResponse::Object(o),
+                None => ApiResponse::Error(ApiError::not_found(
+                    r.kind.info(),
+                    r.name.as_deref().unwrap_or_default(),
+                )),
+            };
+        }
+        ApiResponse::List {
+            kind: r.kind,
+            items,
+            resource_version: self.cache.revision(),
+        }
+    }
+
+    fn start_watch(&mut self, op_id: u64, now: SimTime, out: &mut Vec<Output>) {
+        let Some(op) = self.ops.remove(&op_id) else {
+            return;
+        };
+        let Some((to, id)) = op.reply_to.clone() else {
+            return;
+        };
+        let filter = match Self::filter_of(&op.request) {
+            Ok(f) => f,
+            Err(e) => return self.reply(&op, ApiResponse::Error(e), out),
+        };
+        let rv = match op.request.options.resource_version.as_deref() {
+            None | Some("") => None,
+            Some(s) => match s.parse::<u64>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    return self.reply(
+                        &op,
+                        ApiResponse::Error(ApiError::bad_request(format!(
+                            "invalid resource version: {s}"
+                        ))),
+                        out,
+                    )
+                }
+            },
+        };
+        match self.cache.start_watch(&filter, rv) {
+            Err(too_old) => self.reply(
+                &op,
+                ApiResponse::Error(ApiError::gone(format!(
+                    "too old resource version: {} ({})",
+                    too_old.requested, too_old.oldest
+                ))),
+                out,
+            ),
+            Ok(initial) => {
+                self.reply(&op, ApiResponse::WatchStarted, out);
+                for e in initial {
+                    out.push(Output::Reply {
+                        to: to.clone(),
+                        id,
+                        response: ApiResponse::Watch(e),
+                    });
+                }
+                self.watchers.insert(
+                    (to, id),
+                    Watcher {
+                        filter,
+                        bookmarks: op.request.options.allow_bookmarks,
+                        last_sent: now,
+                    },
+                );
+            }
+        }
+    }
+
+    fn namespace_state(&self, ns: &str) -> NamespaceState {
+        match self.cache.get(&registry::key(KindId::Namespace, None, ns)) {
+            None => NamespaceState::Missing,
+            Some(o) if o.deletion_timestamp().is_some() => NamespaceState::Terminating,
+            Some(_) => NamespaceState::Active,
+        }
+    }
+
+    fn create(&mut self, ctx: &mut Ctx<'_>, op_id: u64, out: &mut Vec<Output>) {
+        let Some(op) = self.ops.get(&op_id) else {
+            return;
+        };
+        let r = &op.request;
+        let info = r.kind.info();
+        let Some(body) = r.body.clone() else {
+            return self.finish(
+                op_id,
+                ApiResponse::Error(ApiError::bad_request("the request has no body")),
+                out,
+            );
+        };
+        if body.kind_id() != r.kind {
+            return self.finish(
+                op_id,
+                ApiResponse::Error(ApiError::bad_request(format!(
+                    "the API version in the data ({}) does not match the expected API version ({})",
+                    body.kind().api_version(),
+                    info.api_version()
+                ))),
+                out,
+            );
+        }
+        let mut object = (*body).clone();
+        let request_ns = r.namespace.clone().filter(|_| info.namespaced);
+        if info.namespaced {
+            let ns = request_ns.clone().unwrap_or_else(|| "default".into());
+            match object.namespace() {
+                Some(obj_ns) if !obj_ns.is_empty() && obj_ns != ns => {
+                    return self.finish(
+                        op_id,
+                        ApiResponse::Error(ApiError::bad_request(
+                            "the namespace of the provided object does not match the namespace sent on the request",
+                        )),
+                        out,
+                    )
+                }
+                _ => object.meta_mut().namespace = Some(ns),
+            }
+        } else {
+            object.meta_mut().namespace = None;
+        }
+        let now = ctx.now;
+        // metadata.name from generateName (`names.SimpleNameGenerator`).
+        if object.name().is_empty() {
+            if let Some(base) = object.meta().generate_name.clone().filter(|g| !g.is_empty()) {
+                let suffix = ctx.rng.k8s_suffix(5);
+                object.meta_mut().name = Some(format!("{base}{suffix}"));
+            }
+        }
+        if object.name().is_empty() {
+            return self.finish(
+                op_id,
+                ApiResponse::Error(ApiError::invalid(
+                    info,
+                    "",
+                    vec![crate::api::FieldError::required("metadata.name", "name or generateName is required")],
+                )),
+                out,
+            );
+        }
+        if let Some(ns) = object.namespace().map(str::to_string) {
+            if let Err(e) = admission::namespace_lifecycle(info, object.name(), &ns, self.namespace_state(&ns)) {
+                return self.finish(op_id, ApiResponse::Error(e), out);
+            }
+        }
+        admission::mutate_on_create(&mut object, ctx.rng);
+        if let Err(e) = crate::api::check_create(&object) {
+            return self.finish(op_id, ApiResponse::Error(e), out);
+        }
+        // What the registry sets on every new object.
+        let uid = ctx.rng.uuid();
+        {
+            let m = object.meta_mut();
+            m.uid = Some(uid);
+            m.creation_timestamp = Some(to_time(now));
+            m.resource_version = None;
+            m.deletion_timestamp = None;
+            m.generation = has_generation(r.kind).then_some(1);
+        }
+        self.prepare_for_create(&mut object);
+        let key = registry::key(r.kind, object.namespace(), object.name());
+        let dry_run = r.options.dry_run;
+        let object = Rc::new(object);
+        if dry_run {
+            return self.finish(op_id, ApiResponse::Object(object), out);
+        }
+        let txn = TxnRequest {
+            compare: vec![Compare::create_revision(key.clone(), CompareResult::Equal, 0)],
+            success: vec![RequestOp::put(key, registry::encode(&object))],
+            failure: vec![],
+        };
+        self.send_etcd(
+            now,
+            Purpose::Write(op_id, WriteKind::Create(object)),
+            EtcdRequest::Txn(txn),
+            out,
+        );
+    }
+
+    /// `PrepareForCreate` of each kind's strategy: status starts fresh.
+    fn prepare_for_create(&self, object: &mut Object) {
+        match object {
+            Object::Pod(p) => {
+                p.status = Some(core::PodStatus {
+                    phase: Some("Pending".into()),
+                    qos_class: Some(qos_class(p.spec.as_ref()).into()),
+                    ..Default::default()
+                });
+            }
+            Object::Namespace(n) => {
+                n.spec = Some(core::NamespaceSpec {
+                    finalizers: Some(vec!["kubernetes".into()]),
+                });
+                n.status = Some(core::NamespaceStatus {
+                    phase: Some("Active".into()),
+                    conditions: None,
+                });
+            }
+            Object::Service(s) => {
+                let spec = s.spec.get_or_insert_with(Default::default);
+                if spec.type_.as_deref() != Some("ExternalName")
+                    && spec.cluster_ip.as_deref().is_none_or(|ip| ip.is_empty())
+                {
+                    let ip = self.allocate_cluster_ip(&format!(
+                        "{}/{}",
+                        s.metadata.namespace.as_deref().unwrap_or_default(),
+                        s.metadata.name.as_deref().unwrap_or_default()
+                    ));
+                    spec.cluster_ip = Some(ip.clone());
+                    spec.cluster_ips = Some(vec![ip]);
+                } else if let Some(ip) = spec.cluster_ip.clone() {
+                    spec.cluster_ips.get_or_insert_with(|| vec![ip]);
+                }
+                s.status = Some(core::ServiceStatus {
+                    load_balancer: Some(Default::default()),
+                    conditions: None,
+                });
+            }
+            Object::Deployment(d) => d.status = None,
+            Object::ReplicaSet(rs) => {
+                rs.status = Some(k8s_openapi::api::apps::v1::ReplicaSetStatus {
+                    replicas: 0,
+                    ..Default::default()
+                })
+            }
+            Object::StatefulSet(s) => s.status = None,
+            Object::DaemonSet(d) => d.status = None,
+            Object::Job(j) => j.status = None,
+            Object::CronJob(c) => c.status = None,
+            _ => {}
+        }
+    }
+
+    /// A ClusterIP from the service range 10.96.0.0/12, derived from the
+    /// service's name and probed past addresses in use. (Upstream allocates
+    /// through a bitmap or IPAddress objects in etcd; two instances racing
+    /// for one address is left out.)
+    fn allocate_cluster_ip(&self, key: &str) -> String {
+        let used: BTreeSet<String> = self
+            .cache
+            .all_of(KindId::Service)
+            .filter_map(|o| match &**o {
+                Object::Service(s) => s.spec.as_ref().and_then(|s| s.cluster_ip.clone()),
+                _ => None,
+            })
+            .collect();
+        // 10.96.0.0/12 has 2^20 addresses; skip .0, the `kubernetes` .1 and
+        // the low addresses kubeadm reserves for kube-dns (.10).
+        let span: u64 = (1 << 20) - 32;
+        let h = u64::from_str_radix(&stable_hash(key), 16).unwrap_or(0);
+        for i in 0..span {
+            let n = 32 + (h.wrapping_add(i) % span);
+            let ip = format!("10.{}.{}.{}", 96 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
+            if !used.contains(&ip) {
+                return ip;
+            }
+        }
+        KUBERNETES_SERVICE_IP.into()
+    }
+
+    fn on_read(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        op_id: u64,
+        result: Result<EtcdResponse, EtcdError>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(op) = self.ops.get(&op_id) else {
+            return;
+        };
+        let r = op.request.clone();
+        let range = match result {
+            Ok(EtcdResponse::Range(range)) => range,
+            Ok(_) => {
+                return self.finish(op_id, ApiResponse::Error(ApiError::internal("unexpected etcd response")), out)
+            }
+            Err(e) => return self.finish(op_id, ApiResponse::Error(etcd_error(&e)), out),
+        };
+        let decode = |kv: &crate::etcd::mvcc::KeyValue| {
+            registry::decode(r.kind, &kv.value, kv.mod_revision).map(Rc::new)
+        };
+        match r.verb {
+            Verb::List => {
+                let filter = match Self::filter_of(&r) {
+                    Ok(f) => f,
+                    Err(e) => return self.finish(op_id, ApiResponse::Error(e), out),
+                };
+                let items = range
+                    .kvs
+                    .iter()
+                    .filter_map(decode)
+                    .filter(|o| filter.matches(r.kind, o))
+                    .collect();
+                self.finish(
+                    op_id,
+                    ApiResponse::List {
+                        kind: r.kind,
+                        items,
+                        resource_version: range.revision as u64,
+                    },
+                    out,
+                )
+            }
+            Verb::Get => {
+                let response = match range.kvs.first().and_then(decode) {
+                    Some(o) => ApiResponse::Object(o),
+                    None => ApiResponse::Error(ApiError::not_found(
+                        r.kind.info(),
+                        r.name.as_deref().unwrap_or_default(),
+                    )),
+                };
+                self.finish(op_id, response, out)
+            }
+            _ => {
+                let current = range.kvs.first().and_then(decode);
+                self.write_after_read(ctx, op_id, current, out)
+            }
+        }
+    }
+
+    /// The second half of an update, patch or delete (`GuaranteedUpdate`):
+    /// compute the new state from the current one and write it, on the
+    /// condition that nobody wrote in between.
+    fn write_after_read(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        op_id: u64,
+        current: Option<Rc<Object>>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(op) = self.ops.get(&op_id) else {
+            return;
+        };
+        let r = op.request.clone();
+        let info = r.kind.info();
+        let name = r.name.clone().unwrap_or_default();
+        let now = ctx.now;
+        let Some(current) = current else {
+            // Leases may be created by an update (`AllowCreateOnUpdate`).
+            if r.verb == Verb::Update && r.kind == KindId::Lease && r.subresource.is_none() {
+                if let Some(op) = self.ops.get_mut(&op_id) {
+                    op.request.verb = Verb::Create;
+                }
+                return self.create(ctx, op_id, out);
+            }
+            return self.finish(op_id, ApiResponse::Error(ApiError::not_found(info, &name)), out);
+        };
+        let key = registry::key(r.kind, current.namespace(), current.name());
+        let current_rv = revision_of(&current);
+        let next = match r.verb {
+            Verb::Delete => self.prepare_delete(&r, &current, now),
+            _ => self.prepare_update(&r, &current),
+        };
+        let write = match next {
+            Err(e) => return self.finish(op_id, ApiResponse::Error(e), out),
+            Ok(None) => return self.finish(op_id, ApiResponse::Object(current), out),
+            Ok(Some(w)) => w,
+        };
+        if r.options.dry_run {
+            let response = match write {
+                WriteKind::Delete(o) => ApiResponse::Deleted(o),
+                WriteKind::Put(o) | WriteKind::Create(o) => ApiResponse::Object(o),
+            };
+            return self.finish(op_id, response, out);
+        }
+        let op = match &write {
+            WriteKind::Delete(_) => RequestOp::delete(KeyRange::Key(key.clone())),
+            WriteKind::Put(o) | WriteKind::Create(o) => RequestOp::put(key.clone(), registry::encode(o)),
+        };
+        let txn = TxnRequest {
+            compare: vec![Compare::mod_revision(key, CompareResult::Equal, current_rv)],
+            success: vec![op],
+            failure: vec![],
+        };
+        self.send_etcd(now, Purpose::Write(op_id, write), EtcdRequest::Txn(txn), out);
+    }
+
+    fn prepare_update(&self, r: &ApiRequest, current: &Rc<Object>) -> Result<Option<WriteKind>, ApiError> {
+        let info = r.kind.info();
+        let name = current.name().to_string();
+        let Some(body) = r.body.clone() else {
+            return Err(ApiError::bad_request("the request has no body"));
+        };
+        if body.kind_id() != r.kind {
+            return Err(ApiError::bad_request("the kind of the body does not match the request"));
+        }
+        if !body.name().is_empty() && body.name() != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({name})",
+                body.name()
+            )));
+        }
+        // Optimistic concurrency: a resourceVersion in the body is a
+        // precondition.
+        if let Some(rv) = body.resource_version().filter(|rv| !rv.is_empty()) {
+            if rv != current.resource_version().unwrap_or_default() {
+                return Err(ApiError::stale(info, &name));
+            }
+        }
+        let status_only = r.subresource.as_deref() == Some("status");
+        let mut next = if status_only {
+            // The status subresource changes status only.
+            let mut value = current.to_value();
+            if let Some(status) = body.to_value().get("status") {
+                value["status"] = status.clone();
+            }
+            Object::from_value_of(r.kind, &value).map_err(|e| ApiError::bad_request(e.to_string()))?
+        } else {
+            let mut next = (*body).clone();
+            if has_status_subresource(r.kind) {
+                let mut value = next.to_value();
+                match current.to_value().get("status") {
+                    Some(s) => value["status"] = s.clone(),
+                    None => {
+                        if let Some(m) = value.as_object_mut() {
+                            m.remove("status");
+                        }
+                    }
+                }
+                next = Object::from_value_of(r.kind, &value)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            }
+            crate::api::apply_defaults(&mut next);
+            next
+        };
+        // The registry owns these fields.
+        {
+            let cur = current.meta();
+            let m = next.meta_mut();
+            m.name = cur.name.clone();
+            m.namespace = cur.namespace.clone();
+            m.uid = cur.uid.clone();
+            m.creation_timestamp = cur.creation_timestamp.clone();
+            m.deletion_timestamp = cur.deletion_timestamp.clone();
+            m.deletion_grace_period_seconds = cur.deletion_grace_period_seconds;
+            m.resource_version = None;
+            m.generation = cur.generation;
+            if status_only {
+                m.labels = cur.labels.clone();
+                m.annotations = cur.annotations.clone();
+                m.finalizers = cur.finalizers.clone();
+                m.owner_references = cur.owner_references.clone();
+            }
+        }
+        if !status_only {
+            if let Err(e) = crate::api::check_update(&next, current) {
+                return Err(e);
+            }
+            if has_generation(r.kind) && spec_of(&next) != spec_of(current) {
+                next.meta_mut().generation = Some(current.generation().unwrap_or(0) + 1);
+            }
+        }
+        // An object being deleted goes once its last finalizer is removed.
+        if next.deletion_timestamp().is_some() && next.finalizers().is_empty() {
+            return Ok(Some(WriteKind::Delete(current.clone())));
+        }
+        let mut unchanged = next.clone();
+        unchanged.meta_mut().resource_version = current.meta().resource_version.clone();
+        if unchanged == **current {
+            // A no-op update writes nothing and keeps the resourceVersion.
+            return Ok(None);
+        }
+        Ok(Some(WriteKind::Put(Rc::new(next))))
+    }
+
+    fn prepare_delete(&self, r: &ApiRequest, current: &Rc<Object>, now: SimTime) -> Result<Option<WriteKind>, ApiError> {
+        let mut next = (**current).clone();
+        let already = current.deletion_timestamp().is_some();
+        // Pods bound to a node are deleted gracefully: the kubelet stops the
+        // containers and then deletes the pod with a zero grace period.
+        let grace = match &next {
+            Object::Pod(p) if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() => r
+                .options
+                .grace_period_seconds
+                .or_else(|| p.spec.as_ref().and_then(|s| s.termination_grace_period_seconds))
+                .unwrap_or(30)
+                .max(0),
+            _ => 0,
+        };
+        if already {
+            if grace == 0 && r.options.grace_period_seconds == Some(0) && current.finalizers().is_empty() {
+                return Ok(Some(WriteKind::Delete(current.clone())));
+            }
+            return Ok(None);
+        }
+        let mut finalizers: Vec<String> = next.finalizers().to_vec();
+        match r.options.propagation {
+            Some(Propagation::Foreground) => {
+                if !finalizers.iter().any(|f| f == "foregroundDeletion") {
+                    finalizers.push("foregroundDeletion".into());
+                }
+            }
+            Some(Propagation::Orphan) => {
+                if !finalizers.iter().any(|f| f == "orphan") {
+                    finalizers.push("orphan".into());
+                }
+            }
+            _ => {}
+        }
+        let namespace_finalizers = match &next {
+            Object::Namespace(n) => n
+                .spec
+                .as_ref()
+                .and_then(|s| s.finalizers.as_ref())
+                .is_some_and(|f| !f.is_empty()),
+            _ => false,
+        };
+        if grace == 0 && finalizers.is_empty() && !namespace_finalizers {
+            return Ok(Some(WriteKind::Delete(current.clone())));
+        }
+        {
+            let m = next.meta_mut();
+            m.deletion_timestamp = Some(to_time(now + SimDuration::from_secs(grace as u64)));
+            m.deletion_grace_period_seconds = Some(grace);
+            m.finalizers = (!finalizers.is_empty()).then_some(finalizers);
+            m.resource_version = None;
+        }
+        if let Object::Namespace(n) = &mut next {
+            n.status.get_or_insert_with(Default::default).phase = Some("Terminating".into());
+        }
+        Ok(Some(WriteKind::Put(Rc::new(next))))
+    }
+
+    fn on_write(
+        &mut self,
+        now: SimTime,
+        op_id: u64,
+        kind: WriteKind,
+        result: Result<EtcdResponse, EtcdError>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(op) = self.ops.get(&op_id) else {
+            return;
+        };
+        let r = op.request.clone();
+        let info = r.kind.info();
+        let txn = match result {
+            Ok(EtcdResponse::Txn(t)) => t,
+            Ok(_) => return self.finish(op_id, ApiResponse::Error(ApiError::internal("unexpected etcd response")), out),
+            Err(e) => return self.finish(op_id, ApiResponse::Error(etcd_error(&e)), out),
+        };
+        let with_rv = |o: &Rc<Object>| {
+            let mut o = (**o).clone();
+            o.meta_mut().resource_version = Some(txn.revision.to_string());
+            Rc::new(o)
+        };
+        match (txn.succeeded, kind) {
+            (true, WriteKind::Create(o)) | (true, WriteKind::Put(o)) => {
+                self.finish(op_id, ApiResponse::Object(with_rv(&o)), out)
+            }
+            (true, WriteKind::Delete(o)) => self.finish(op_id, ApiResponse::Deleted(with_rv(&o)), out),
+            (false, WriteKind::Create(o)) => {
+                self.finish(op_id, ApiResponse::Error(ApiError::already_exists(info, o.name())), out)
+            }
+            (false, _) => {
+                // Somebody wrote in between. A write without a precondition is
+                // retried from a fresh read (`GuaranteedUpdate`'s loop); one
+                // with a resourceVersion precondition is a conflict.
+                let conditional = r.body.as_ref().and_then(|b| b.resource_version()).is_some_and(|v| !v.is_empty());
+                let retries = op.retries;
+                if conditional || retries >= 5 {
+                    let name = r.name.clone().unwrap_or_default();
+                    return self.finish(op_id, ApiResponse::Error(ApiError::stale(info, &name)), out);
+                }
+                if let Some(op) = self.ops.get_mut(&op_id) {
+                    op.retries += 1;
+                }
+                let key = registry::key(
+                    r.kind,
+                    r.namespace.as_deref().filter(|_| info.namespaced),
+                    r.name.as_deref().unwrap_or_default(),
+                );
+                self.send_etcd(
+                    now,
+                    Purpose::Read(op_id),
+                    EtcdRequest::Range(RangeRequest::new(KeyRange::Key(key))),
+                    out,
+                );
+            }
+        }
+    }
+
+    // ----- post-start hooks and the identity lease -----
+
+    fn internal(&mut self, request: ApiRequest) -> u64 {
+        let op_id = self.next_op;
+        self.next_op += 1;
+        self.ops.insert(
+            op_id,
+            Op {
+                reply_to: None,
+                request,
+                user: UserInfo::new(API_SERVER_USER, &[SYSTEM_PRIVILEGED_GROUP]),
+                retries: 0,
+            },
+        );
+        op_id
+    }
+
+    fn bootstrap(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
+        let mut objects: Vec<Object> = Vec::new();
+        for ns in SYSTEM_NAMESPACES {
+            objects.push(Object::Namespace(core::Namespace {
+                metadata: ObjectMeta {
+                    name: Some(ns.into()),
+                    labels: Some([("kubernetes.io/metadata.name".to_string(), ns.to_string())].into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }));
+        }
+        objects.push(Object::Service(core::Service {
+            metadata: ObjectMeta {
+                name: Some("kubernetes".into()),
+                namespace: Some("default".into()),
+                labels: Some(
+                    [
+                        ("component".to_string(), "apiserver".to_string()),
+                        ("provider".to_string(), "kubernetes".to_string()),
+                    ]
+                    .into(),
+                ),
+                ..Default::default()
+            },
+            spec: Some(core::ServiceSpec {
+                cluster_ip: Some(KUBERNETES_SERVICE_IP.into()),
+                ports: Some(vec![core::ServicePort {
+                    name: Some("https".into()),
+                    port: 443,
+                    protocol: Some("TCP".into()),
+                    target_port: Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(6443)),
+                    ..Default::default()
+                }]),
+                type_: Some("ClusterIP".into()),
+                ..Default::default()
+            }),
+            status: None,
+        }));
+        for (name, value, description) in [
+            ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
+            ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
+        ] {
+            objects.push(Object::PriorityClass(scheduling::PriorityClass {
+                metadata: ObjectMeta {
+                    name: Some(name.into()),
+                    ..Default::default()
+                },
+                value,
+                description: Some(description.into()),
+                preemption_policy: Some("PreemptLowerPriority".into()),
+                global_default: None,
+            }));
+        }
+        let policy = super::auth::bootstrap::cluster_policy();
+        objects.extend(policy.cluster_roles.into_iter().map(Object::ClusterRole));
+        objects.extend(policy.cluster_role_bindings.into_iter().map(Object::ClusterRoleBinding));
+        objects.extend(policy.roles.into_iter().map(Object::Role));
+        objects.extend(policy.role_bindings.into_iter().map(Object::RoleBinding));
+        // Create only what the cache does not show yet (another instance
+        // may have done it).
+        for o in objects {
+            let key = registry::key(o.kind_id(), o.namespace(), o.name());
+            if self.cache.get(&key).is_some() {
+                continue;
+            }
+            let mut req = ApiRequest::new(Verb::Create, o.kind_id(), Credential::None);
+            req.namespace = o.namespace().map(str::to_string);
+            req.body = Some(Rc::new(o));
+            let op = self.internal(req);
+            self.bootstrap_pending.insert(op);
+            self.start(ctx, op, out);
+        }
+        if self.bootstrap_pending.is_empty() {
+            self.bootstrapped = true;
+        }
+    }
+
+    fn renew_identity_lease(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
+        // The Lease namespace must exist first.
+        if self.namespace_state("kube-system") != NamespaceState::Active {
+            return;
+        }
+        let now = ctx.now;
+        let lease = coordination::Lease {
+            metadata: ObjectMeta {
+                name: Some(self.lease_name.clone()),
+                namespace: Some("kube-system".into()),
+                labels: Some(
+                    [
+                        (IDENTITY_LABEL.to_string(), "kube-apiserver".to_string()),
+                        ("kubernetes.io/hostname".to_string(), self.node.clone()),
+                    ]
+                    .into(),
+                ),
+                ..Default::default()
+            },
+            spec: Some(coordination::LeaseSpec {
+                holder_identity: Some(self.lease_holder.clone()),
+                lease_duration_seconds: Some(IDENTITY_LEASE_DURATION_SECONDS),
+                renew_time: Some(crate::api::time::to_micro_time(now)),
+                ..Default::default()
+            }),
+        };
+        let req = ApiRequest::new(Verb::Update, KindId::Lease, Credential::None)
+            .in_namespace("kube-system")
+            .named(self.lease_name.clone())
+            .with_body(Object::Lease(lease));
+        let op = self.internal(req);
+        self.start(ctx, op, out);
+    }
+
+    fn collect_identity_leases(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
+        let now = ctx.now;
+        let expired: Vec<String> = self
+            .cache
+            .all_of(KindId::Lease)
+            .filter(|o| o.namespace() == Some("kube-system"))
+            .filter(|o| o.labels().get(IDENTITY_LABEL).map(String::as_str) == Some("kube-apiserver"))
+            .filter_map(|o| match &**o {
+                Object::Lease(l) => {
+                    let spec = l.spec.as_ref()?;
+                    let renewed = spec.renew_time.as_ref().map(|t| micro_to_sim_time(t))?;
+                    let duration = spec.lease_duration_seconds.unwrap_or(0).max(0) as u64;
+                    (renewed + SimDuration::from_secs(duration) < now).then(|| o.name().to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        for name in expired {
+            let req = ApiRequest::new(Verb::Delete, KindId::Lease, Credential::None)
+                .in_namespace("kube-system")
+                .named(name);
+            let op = self.internal(req);
+            self.start(ctx, op, out);
+        }
+    }
+}
+
+/// The virtual instant of a `MicroTime` (lease renewals).
+fn micro_to_sim_time(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime) -> SimTime {
+    crate::api::time::to_sim_time(&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t.0))
+}
+
+/// The pod's QoS class (`pkg/apis/core/v1/helper/qos.GetPodQOS`, simplified
+/// to requests and limits of cpu and memory).
+fn qos_class(spec: Option<&core::PodSpec>) -> &'static str {
+    let Some(spec) = spec else {
+        return "BestEffort";
+    };
+    let containers: Vec<&core::Container> = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .collect();
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in &containers {
+        let r = c.resources.as_ref();
+        let requests = r.and_then(|r| r.requests.as_ref());
+        let limits = r.and_then(|r| r.limits.as_ref());
+        for res in ["cpu", "memory"] {
+            let req = requests.and_then(|m| m.get(res));
+            let lim = limits.and_then(|m| m.get(res));
+            if req.is_some() || lim.is_some() {
+                any = true;
+            }
+            match (req, lim) {
+                (_, None) => guaranteed = false,
+                (Some(a), Some(b)) if a != b => guaranteed = false,
+                _ => {}
+            }
+        }
+    }
+    if !any {
+        "BestEffort"
+    } else if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
