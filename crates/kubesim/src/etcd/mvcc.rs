@@ -287,6 +287,13 @@ impl TxnRequest {
         }
     }
 
+    /// Refuses a branch that writes one key twice or names an empty key,
+    /// before anything is proposed (etcd's v3rpc `checkTxnRequest`).
+    pub fn validate(&self) -> Result<(), MvccError> {
+        check_branch(&self.success)?;
+        check_branch(&self.failure)
+    }
+
     /// A single put.
     pub fn put(key: impl Into<String>, value: impl Into<Rc<[u8]>>) -> Self {
         Self::ops(vec![RequestOp::put(key, value)])
@@ -482,8 +489,7 @@ impl MvccStore {
     /// `checkIntervals` does; so is a range at a compacted or future
     /// revision.
     pub fn txn(&mut self, req: &TxnRequest) -> Result<(TxnResponse, Vec<Event>), MvccError> {
-        check_branch(&req.success)?;
-        check_branch(&req.failure)?;
+        req.validate()?;
         let succeeded = req.compare.iter().all(|c| self.compare(c));
         let ops = if succeeded {
             &req.success
