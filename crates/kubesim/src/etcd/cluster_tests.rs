@@ -277,7 +277,7 @@ fn a_follower_forwards_a_write_to_the_leader_and_answers_once_applied() {
     let follower = net.up().into_iter().find(|&id| id != leader).unwrap();
     let rid = net.put(follower, "/k", "v");
     assert!(
-        net.responses.get(&rid).is_none(),
+        !net.responses.contains_key(&rid),
         "not answered before commit"
     );
     net.run_for(SECOND);
