@@ -11,7 +11,9 @@
 //! entry sizes mean something and nothing is shared between members by
 //! reference.
 //!
-//! Decoding never panics: corrupt bytes give a [`CodecError`].
+//! The same primitives encode a member's store when raft sends a snapshot
+//! (see `MvccStore::encode_snapshot`). Decoding never panics: corrupt bytes
+//! give a [`CodecError`].
 
 use super::mvcc::{
     Compare, CompareResult, CompareTarget, DeleteRangeRequest, KeyRange, PutRequest, RangeRequest,
@@ -42,7 +44,7 @@ pub struct Proposal {
 pub enum CodecError {
     #[error("entry data ends early")]
     Truncated,
-    #[error("entry data has an unknown format version {0}")]
+    #[error("data has an unknown format version {0}")]
     UnknownVersion(u8),
     #[error("entry data has an unknown {what} tag {tag}")]
     UnknownTag { what: &'static str, tag: u8 },
@@ -76,7 +78,7 @@ impl Proposal {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Proposal, CodecError> {
-        let mut r = Reader { bytes, pos: 0 };
+        let mut r = Reader::new(bytes);
         let version = r.byte()?;
         if version != VERSION {
             return Err(CodecError::UnknownVersion(version));
@@ -88,22 +90,20 @@ impl Proposal {
             1 => Op::Compact(r.int()?),
             tag => return Err(CodecError::UnknownTag { what: "op", tag }),
         };
-        let left = bytes.len().saturating_sub(r.pos);
-        if left > 0 {
-            return Err(CodecError::TrailingBytes(left));
-        }
+        r.finish()?;
         Ok(Proposal { origin, seq, op })
     }
 }
 
-struct Writer(Vec<u8>);
+/// Appends the binary forms (also used for store snapshots in `mvcc`).
+pub(super) struct Writer(pub(super) Vec<u8>);
 
 impl Writer {
-    fn byte(&mut self, b: u8) {
+    pub(super) fn byte(&mut self, b: u8) {
         self.0.push(b);
     }
 
-    fn uint(&mut self, mut v: u64) {
+    pub(super) fn uint(&mut self, mut v: u64) {
         loop {
             let low = (v & 0x7f) as u8;
             v >>= 7;
@@ -116,16 +116,16 @@ impl Writer {
     }
 
     /// Zig-zag, so small negative numbers stay short (as protobuf's sint64).
-    fn int(&mut self, v: i64) {
+    pub(super) fn int(&mut self, v: i64) {
         self.uint(((v << 1) ^ (v >> 63)) as u64);
     }
 
-    fn bytes(&mut self, b: &[u8]) {
+    pub(super) fn bytes(&mut self, b: &[u8]) {
         self.uint(b.len() as u64);
         self.0.extend_from_slice(b);
     }
 
-    fn str(&mut self, s: &str) {
+    pub(super) fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
     }
 
@@ -209,19 +209,33 @@ impl Writer {
     }
 }
 
-struct Reader<'a> {
+/// Reads the binary forms back, refusing anything malformed.
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
-impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, CodecError> {
+impl<'a> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    /// Refuses bytes left over after a complete value.
+    pub(super) fn finish(&self) -> Result<(), CodecError> {
+        let left = self.bytes.len().saturating_sub(self.pos);
+        if left > 0 {
+            return Err(CodecError::TrailingBytes(left));
+        }
+        Ok(())
+    }
+
+    pub(super) fn byte(&mut self) -> Result<u8, CodecError> {
         let b = *self.bytes.get(self.pos).ok_or(CodecError::Truncated)?;
         self.pos += 1;
         Ok(b)
     }
 
-    fn uint(&mut self) -> Result<u64, CodecError> {
+    pub(super) fn uint(&mut self) -> Result<u64, CodecError> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -237,12 +251,12 @@ impl Reader<'_> {
         Err(CodecError::Overflow)
     }
 
-    fn int(&mut self) -> Result<i64, CodecError> {
+    pub(super) fn int(&mut self) -> Result<i64, CodecError> {
         let u = self.uint()?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
 
-    fn len(&mut self) -> Result<usize, CodecError> {
+    pub(super) fn len(&mut self) -> Result<usize, CodecError> {
         let n = usize::try_from(self.uint()?).map_err(|_| CodecError::Overflow)?;
         // A length can never exceed what is left: refuse before allocating.
         if n > self.bytes.len().saturating_sub(self.pos) {
@@ -251,7 +265,7 @@ impl Reader<'_> {
         Ok(n)
     }
 
-    fn bytes(&mut self) -> Result<&[u8], CodecError> {
+    pub(super) fn bytes(&mut self) -> Result<&'a [u8], CodecError> {
         let n = self.len()?;
         let end = self.pos.checked_add(n).ok_or(CodecError::Overflow)?;
         let b = self.bytes.get(self.pos..end).ok_or(CodecError::Truncated)?;
@@ -259,7 +273,7 @@ impl Reader<'_> {
         Ok(b)
     }
 
-    fn string(&mut self) -> Result<String, CodecError> {
+    pub(super) fn string(&mut self) -> Result<String, CodecError> {
         let b = self.bytes()?;
         std::str::from_utf8(b)
             .map(str::to_string)
