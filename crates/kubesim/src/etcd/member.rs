@@ -67,11 +67,15 @@ use super::codec::{CodecError, Op, Proposal};
 use super::mvcc::{Event, KeyRange, MvccError, MvccStore, RangeRequest, RangeResponse, Revision};
 use super::mvcc::{TxnRequest, TxnResponse};
 use crate::world::{SimDuration, SimRng, SimTime};
-use raft::eraftpb::{EntryType, Message};
+use raft::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
 use raft::storage::{MemStorage, Storage};
-use raft::{Config, RawNode, StateRole};
+use raft::{
+    Config, GetEntriesContext, RaftState, RawNode, SnapshotStatus, StateRole, StorageError,
+};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// A member's raft id (non-zero; raft uses 0 for "none").
 pub type MemberId = u64;
@@ -87,6 +91,18 @@ pub const ELECTION_TICK: usize = 10;
 const READ_INDEX_RETRY_TICKS: u64 = 5;
 /// At most this many ticks are caught up at once after a long pause.
 const MAX_CATCH_UP_TICKS: u64 = 4 * ELECTION_TICK as u64;
+/// etcd's request timeout, `ReqTimeout()`: 5 s plus twice the election
+/// timeout, 7 s. A request not answered by then gets
+/// [`EtcdError::Timeout`].
+pub const REQUEST_TIMEOUT_TICKS: u64 = 50 + 2 * ELECTION_TICK as u64;
+/// Applied entries after which the raft log is compacted (etcd's
+/// `--snapshot-count`; etcd's current default is 100,000, its default before
+/// v3.2 was 10,000, which keeps a browser tab's memory small).
+pub const SNAPSHOT_COUNT: u64 = 10_000;
+/// Entries kept behind the applied index at a log compaction, so that a
+/// follower slightly behind catches up by appends rather than a snapshot
+/// (etcd's `SnapshotCatchUpEntries`).
+pub const SNAPSHOT_CATCH_UP_ENTRIES: u64 = 5_000;
 
 /// Who sent a client request (an API server instance), so that responses
 /// and watch events go back to it.
@@ -167,6 +183,10 @@ pub enum EtcdError {
     /// The member was configured wrongly (raft refused the configuration).
     #[error("etcd member configuration is invalid: {0}")]
     InvalidConfig(String),
+    /// etcd's `ErrTimeout`: the request was not answered within the request
+    /// timeout (it may still be applied later).
+    #[error("etcdserver: request timed out")]
+    Timeout,
     /// A committed entry could not be decoded (never for entries this code
     /// proposed).
     #[error("etcdserver: corrupt raft entry: {0}")]
@@ -261,7 +281,7 @@ pub struct MemberStatus {
 /// What survives a crash: the WAL (raft log and hard state) and the backend
 /// (the MVCC store with the index it has applied up to).
 struct Disk {
-    storage: MemStorage,
+    wal: Wal,
     store: MvccStore,
     applied: u64,
     /// The next proposal sequence number; on disk so that numbers are never
@@ -270,13 +290,95 @@ struct Disk {
     next_seq: u64,
 }
 
+/// The raft log and hard state (etcd's WAL and its raft storage), with a
+/// place where the member leaves a snapshot of its store for raft to send.
+///
+/// raft-rs asks its storage for a snapshot when a follower needs entries
+/// that were compacted away. The store is not the raft storage's to read,
+/// so the first ask answers "temporarily unavailable" and raises `wanted`;
+/// the member then encodes its store at its applied index, and raft's next
+/// attempt (on the follower's next heartbeat response) takes it. etcd, too,
+/// builds the snapshot it sends from its backend at send time.
+#[derive(Clone)]
+struct Wal {
+    log: MemStorage,
+    outbox: Rc<RefCell<SnapshotOutbox>>,
+}
+
+#[derive(Default)]
+struct SnapshotOutbox {
+    wanted: bool,
+    ready: Option<Snapshot>,
+}
+
+impl Storage for Wal {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        self.log.initial_state()
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        context: GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        self.log.entries(low, high, max_size, context)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        self.log.term(idx)
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        self.log.first_index()
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        self.log.last_index()
+    }
+
+    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        let unavailable = Err(raft::Error::Store(
+            StorageError::SnapshotTemporarilyUnavailable,
+        ));
+        let Ok(mut outbox) = self.outbox.try_borrow_mut() else {
+            return unavailable;
+        };
+        let first = self.log.first_index().unwrap_or(1);
+        match outbox.ready.take() {
+            // Still useful: the entries after it are in the log.
+            Some(snap)
+                if snap.get_metadata().index + 1 >= first
+                    && snap.get_metadata().index >= request_index =>
+            {
+                Ok(snap)
+            }
+            _ => {
+                outbox.wanted = true;
+                unavailable
+            }
+        }
+    }
+}
+
+/// A request waiting for its entry to be applied.
+struct PendingWrite {
+    client: ClientId,
+    request_id: u64,
+    asked_at_tick: u64,
+}
+
 /// A linearizable read waiting for its read index, then for the apply.
 struct PendingRead {
     client: ClientId,
     request_id: u64,
     request: RangeRequest,
     read_index: Option<u64>,
+    /// When the ReadIndex was last asked (for the retry).
     asked_at_tick: u64,
+    /// When the client asked (for the timeout).
+    since_tick: u64,
 }
 
 /// An open watch: its range and the first revision not yet delivered.
@@ -287,12 +389,12 @@ struct Watcher {
 
 /// What lives only while the process runs.
 struct Running {
-    raw: RawNode<MemStorage>,
+    raw: RawNode<Wal>,
     last_tick: SimTime,
     ticks: u64,
     /// (term, role, timeout) when the election timeout was last drawn.
     drawn: (u64, StateRole, usize),
-    writes: BTreeMap<u64, (ClientId, u64)>,
+    writes: BTreeMap<u64, PendingWrite>,
     reads: BTreeMap<u64, PendingRead>,
     watchers: BTreeMap<(ClientId, WatchId), Watcher>,
 }
@@ -304,6 +406,8 @@ pub struct EtcdMember {
     disk: Disk,
     running: Option<Running>,
     logger: slog::Logger,
+    snapshot_count: u64,
+    catch_up_entries: u64,
 }
 
 impl std::fmt::Debug for EtcdMember {
@@ -337,21 +441,34 @@ impl EtcdMember {
         let mut peers = peers.to_vec();
         peers.sort_unstable();
         peers.dedup();
-        let storage = MemStorage::new_with_conf_state((peers.clone(), vec![]));
+        let log = MemStorage::new_with_conf_state((peers.clone(), vec![]));
         let mut member = EtcdMember {
             id,
             peers,
             disk: Disk {
-                storage,
+                wal: Wal {
+                    log,
+                    outbox: Rc::default(),
+                },
                 store: MvccStore::new(),
                 applied: 0,
                 next_seq: 0,
             },
             running: None,
             logger: slog::Logger::root(slog::Discard, slog::o!()),
+            snapshot_count: SNAPSHOT_COUNT,
+            catch_up_entries: SNAPSHOT_CATCH_UP_ENTRIES,
         };
         member.start(now, rng)?;
         Ok(member)
+    }
+
+    /// Compacts the raft log every `count` applied entries, keeping
+    /// `catch_up` behind (tests use small numbers to exercise snapshots).
+    #[cfg(test)]
+    pub(crate) fn set_snapshot_count(&mut self, count: u64, catch_up: u64) {
+        self.snapshot_count = count.max(1);
+        self.catch_up_entries = catch_up;
     }
 
     fn config(&self) -> Config {
@@ -371,7 +488,7 @@ impl EtcdMember {
     /// Starts the process from the disk (`etcdserver.NewServer` restarting
     /// from its WAL and backend).
     fn start(&mut self, now: SimTime, rng: &mut SimRng) -> Result<(), EtcdError> {
-        let raw = RawNode::new(&self.config(), self.disk.storage.clone(), &self.logger)
+        let raw = RawNode::new(&self.config(), self.disk.wal.clone(), &self.logger)
             .map_err(|e| EtcdError::InvalidConfig(e.to_string()))?;
         let mut running = Running {
             raw,
@@ -426,7 +543,7 @@ impl EtcdMember {
             None => {
                 let hs = self
                     .disk
-                    .storage
+                    .wal
                     .initial_state()
                     .map(|s| s.hard_state)
                     .unwrap_or_default();
@@ -455,18 +572,15 @@ impl EtcdMember {
                 return out;
             }
             Input::Restart => {
-                if self.running.is_none() {
-                    if let Err(e) = self.start(now, rng) {
-                        // Cannot happen with a configuration that started
-                        // once; stay down rather than panic.
-                        let _ = e;
-                        return out;
-                    }
+                // A configuration that started once starts again; should raft
+                // refuse it, the member stays down rather than panic.
+                if self.running.is_none() && self.start(now, rng).is_err() {
+                    return out;
                 }
             }
             Input::Tick => {
                 if let Some(r) = self.running.as_mut() {
-                    r.tick(now, rng);
+                    r.tick(now, rng, &mut out);
                 }
             }
             Input::Raft(msg) => {
@@ -498,6 +612,7 @@ impl EtcdMember {
             }
         }
         self.process_ready(&mut out);
+        self.prepare_snapshot();
         out
     }
 
@@ -505,10 +620,10 @@ impl EtcdMember {
         let Some(running) = self.running.take() else {
             return;
         };
-        for (_, (client, request_id)) in running.writes {
+        for (_, w) in running.writes {
             out.push(Output::Response {
-                client,
-                request_id,
+                client: w.client,
+                request_id: w.request_id,
                 result: Err(EtcdError::Stopped),
             });
         }
@@ -581,6 +696,7 @@ impl EtcdMember {
                         request: range,
                         read_index: None,
                         asked_at_tick: running.ticks,
+                        since_tick: running.ticks,
                     },
                 );
             }
@@ -656,7 +772,15 @@ impl EtcdMember {
         .encode();
         match running.raw.propose(vec![], data) {
             Ok(()) => {
-                running.writes.insert(seq, (client, request_id));
+                let asked_at_tick = running.ticks;
+                running.writes.insert(
+                    seq,
+                    PendingWrite {
+                        client,
+                        request_id,
+                        asked_at_tick,
+                    },
+                );
                 Ok(())
             }
             Err(_) => Err(EtcdError::ProposalDropped),
@@ -665,7 +789,8 @@ impl EtcdMember {
 
     /// Handles every pending `Ready` (raft-rs's `examples/five_mem_node`, and
     /// etcd's `raftNode.start`): send, persist, apply, advance; then serve the
-    /// reads and watches that the applied entries unblocked.
+    /// reads and watches that the applied entries unblocked, and compact the
+    /// raft log when it has grown by `snapshot_count` entries.
     fn process_ready(&mut self, out: &mut Vec<Output>) {
         let id = self.id;
         let Some(running) = self.running.as_mut() else {
@@ -673,27 +798,28 @@ impl EtcdMember {
         };
         let disk = &mut self.disk;
         let mut events = Vec::new();
-        // A Ready can leave another behind (messages produced by advance);
-        // a few rounds drain it, and the next input picks up any rest.
+        let mut installed_snapshot = false;
+        // A Ready can leave another behind (messages produced by advance or
+        // by a snapshot report); a few rounds drain it, and the next input
+        // picks up any rest.
         for _ in 0..4 {
             if !running.raw.has_ready() {
                 break;
             }
+            let mut snapshots_sent = Vec::new();
             let mut rd = running.raw.ready();
-            send(id, rd.take_messages(), out);
+            send(id, rd.take_messages(), out, &mut snapshots_sent);
             if !rd.snapshot().is_empty() {
-                // The log is never compacted, so raft never needs to send a
-                // snapshot; keep raft's view of the disk consistent anyway.
-                let _ = disk.storage.wl().apply_snapshot(rd.snapshot().clone());
+                installed_snapshot |= install_snapshot(disk, rd.snapshot());
             }
             let committed = rd.take_committed_entries();
             apply(id, disk, running, committed, &mut events, out);
             if !rd.entries().is_empty() {
                 // Cannot fail: raft hands entries that follow the stored log.
-                let _ = disk.storage.wl().append(rd.entries());
+                let _ = disk.wal.log.wl().append(rd.entries());
             }
             if let Some(hs) = rd.hs() {
-                disk.storage.wl().set_hardstate(hs.clone());
+                disk.wal.log.wl().set_hardstate(hs.clone());
             }
             for rs in rd.take_read_states() {
                 let seq = <[u8; 8]>::try_from(rs.request_ctx.as_slice()).map(u64::from_be_bytes);
@@ -701,24 +827,124 @@ impl EtcdMember {
                     read.read_index = Some(rs.index);
                 }
             }
-            send(id, rd.take_persisted_messages(), out);
+            send(id, rd.take_persisted_messages(), out, &mut snapshots_sent);
             let mut light = running.raw.advance(rd);
             if let Some(commit) = light.commit_index() {
-                disk.storage.wl().mut_hard_state().set_commit(commit);
+                disk.wal.log.wl().mut_hard_state().set_commit(commit);
             }
-            send(id, light.take_messages(), out);
+            send(id, light.take_messages(), out, &mut snapshots_sent);
             let committed = light.take_committed_entries();
             apply(id, disk, running, committed, &mut events, out);
             running.raw.advance_apply();
+            // The world's network takes every message it is handed, as
+            // etcd's rafthttp reports a snapshot finished once it is sent;
+            // a lost one shows up as a rejected append and is sent again.
+            for to in snapshots_sent {
+                running.raw.report_snapshot(to, SnapshotStatus::Finish);
+            }
         }
         serve_reads(disk, running, out);
+        if installed_snapshot {
+            resync_watchers(disk, running, out);
+        }
         notify_watchers(disk, running, &events, out);
+        // etcd's `triggerSnapshot`: once `snapshot_count` entries were applied
+        // since the log's start, drop all but `catch_up_entries` of them.
+        let first = disk.wal.log.first_index().unwrap_or(1);
+        if disk.applied >= first + self.snapshot_count + self.catch_up_entries {
+            let _ = disk
+                .wal
+                .log
+                .wl()
+                .compact(disk.applied - self.catch_up_entries);
+        }
+    }
+
+    /// Encodes the store for raft when it asked for a snapshot to send.
+    fn prepare_snapshot(&mut self) {
+        let disk = &self.disk;
+        let Ok(mut outbox) = disk.wal.outbox.try_borrow_mut() else {
+            return;
+        };
+        if !outbox.wanted {
+            return;
+        }
+        outbox.wanted = false;
+        let Ok(term) = disk.wal.log.term(disk.applied) else {
+            return;
+        };
+        let Ok(state) = disk.wal.log.initial_state() else {
+            return;
+        };
+        let mut snap = Snapshot::default();
+        let meta = snap.mut_metadata();
+        meta.index = disk.applied;
+        meta.term = term;
+        meta.set_conf_state(state.conf_state);
+        snap.data = disk.store.encode_snapshot().into();
+        outbox.ready = Some(snap);
+    }
+}
+
+/// Replaces the store and the log with a snapshot from the leader (etcd's
+/// `applySnapshot`: the received backend replaces the old one). Returns
+/// whether it did.
+fn install_snapshot(disk: &mut Disk, snap: &Snapshot) -> bool {
+    let index = snap.get_metadata().index;
+    if index <= disk.applied {
+        return false;
+    }
+    let Ok(store) = MvccStore::decode_snapshot(&snap.data) else {
+        // A corrupt snapshot is not installed; raft asks again once the
+        // follower rejects the next append.
+        return false;
+    };
+    if disk.wal.log.wl().apply_snapshot(snap.clone()).is_err() {
+        return false;
+    }
+    disk.store = store;
+    disk.applied = index;
+    true
+}
+
+/// After a snapshot replaced the store, every watch catches up from it, or
+/// ends if its next revision was compacted away (etcd moves its watchers to
+/// the unsynced set and cancels those below the compacted revision).
+fn resync_watchers(disk: &Disk, running: &mut Running, out: &mut Vec<Output>) {
+    let revision = disk.store.revision();
+    let mut ended = Vec::new();
+    for (&(client, watch_id), w) in running.watchers.iter_mut() {
+        match disk.store.events_since(&w.range, w.next_revision) {
+            Ok(events) => {
+                if !events.is_empty() {
+                    out.push(Output::WatchEvents {
+                        client,
+                        watch_id,
+                        revision,
+                        events,
+                    });
+                }
+                w.next_revision = w.next_revision.max(revision + 1);
+            }
+            Err(e) => {
+                out.push(Output::WatchEnded {
+                    client,
+                    watch_id,
+                    reason: e.into(),
+                });
+                ended.push((client, watch_id));
+            }
+        }
+    }
+    for key in ended {
+        running.watchers.remove(&key);
     }
 }
 
 impl Running {
-    /// Runs the raft ticks due since the last one.
-    fn tick(&mut self, now: SimTime, rng: &mut SimRng) {
+    /// Runs the raft ticks due since the last one, retries lost
+    /// ReadIndex requests and times out requests left unanswered.
+    fn tick(&mut self, now: SimTime, rng: &mut SimRng, out: &mut Vec<Output>) {
         let due = now.saturating_since(self.last_tick).as_millis() / TICK_INTERVAL.as_millis();
         if due == 0 {
             return;
@@ -734,11 +960,44 @@ impl Running {
             self.ticks += 1;
             self.redraw_election_timeout(rng);
         }
+        let ticks = self.ticks;
+        // etcd's `processInternalRaftRequestOnce` and `linearizableReadLoop`
+        // give up after the request timeout.
+        let expired = |since: u64| ticks.saturating_sub(since) >= REQUEST_TIMEOUT_TICKS;
+        let late_writes: Vec<u64> = self
+            .writes
+            .iter()
+            .filter(|(_, w)| expired(w.asked_at_tick))
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in late_writes {
+            if let Some(w) = self.writes.remove(&seq) {
+                out.push(Output::Response {
+                    client: w.client,
+                    request_id: w.request_id,
+                    result: Err(EtcdError::Timeout),
+                });
+            }
+        }
+        let late_reads: Vec<u64> = self
+            .reads
+            .iter()
+            .filter(|(_, r)| expired(r.since_tick))
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in late_reads {
+            if let Some(r) = self.reads.remove(&seq) {
+                out.push(Output::Response {
+                    client: r.client,
+                    request_id: r.request_id,
+                    result: Err(EtcdError::Timeout),
+                });
+            }
+        }
         // etcd's linearizableReadLoop asks again when a ReadIndex got lost
         // (a leader change, a dropped message, a leader that has not yet
         // committed in its term).
         if self.raw.raft.leader_id != 0 {
-            let ticks = self.ticks;
             let mut again = Vec::new();
             for (seq, read) in self.reads.iter_mut() {
                 if read.read_index.is_none()
@@ -771,9 +1030,13 @@ impl Running {
     }
 }
 
-fn send(from: MemberId, msgs: Vec<Message>, out: &mut Vec<Output>) {
+/// Hands raft's messages to the world, noting who is sent a snapshot.
+fn send(from: MemberId, msgs: Vec<Message>, out: &mut Vec<Output>, snapshots: &mut Vec<MemberId>) {
     for msg in msgs {
         if msg.to != from && msg.to != 0 {
+            if msg.get_msg_type() == MessageType::MsgSnapshot {
+                snapshots.push(msg.to);
+            }
             out.push(Output::Raft { to: msg.to, msg });
         }
     }
@@ -813,10 +1076,10 @@ fn apply(
             }),
         };
         if proposal.origin == id {
-            if let Some((client, request_id)) = running.writes.remove(&proposal.seq) {
+            if let Some(w) = running.writes.remove(&proposal.seq) {
                 out.push(Output::Response {
-                    client,
-                    request_id,
+                    client: w.client,
+                    request_id: w.request_id,
                     result: result.map_err(EtcdError::from),
                 });
             }
