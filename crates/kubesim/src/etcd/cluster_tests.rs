@@ -677,3 +677,53 @@ fn a_watch_on_a_member_that_installs_a_snapshot_still_sees_every_revision() {
     let expected: Vec<Revision> = (2..=net.members[&leader].store().revision()).collect();
     assert_eq!(revs, expected);
 }
+
+#[test]
+fn a_single_member_cluster_elects_itself_and_commits_alone() {
+    let mut net = Net::new(10, 1);
+    net.run_for(SimDuration::from_secs(3));
+    assert_eq!(net.leader(), Some(1));
+    let w = net.put(1, "/k", "v");
+    net.run_for(SimDuration::from_millis(10));
+    assert_eq!(net.txn_ok(w).map(|t| t.revision), Some(2));
+}
+
+#[test]
+fn five_members_keep_writing_with_two_down() {
+    let mut net = Net::new(11, 5);
+    net.run_for(SimDuration::from_secs(4));
+    let leader = net.leader().unwrap();
+    let others: Vec<MemberId> = net.up().into_iter().filter(|&i| i != leader).collect();
+    net.crash(others[0]);
+    net.crash(others[1]);
+    let w = net.put(leader, "/k", "v");
+    net.run_for(SECOND);
+    assert!(net.txn_ok(w).is_some());
+}
+
+#[test]
+fn a_member_outside_its_initial_cluster_or_with_id_zero_is_refused() {
+    let mut rng = crate::world::SimRng::new(1);
+    assert!(matches!(
+        EtcdMember::new(4, &[1, 2, 3], SimTime::ZERO, &mut rng),
+        Err(EtcdError::InvalidConfig(_))
+    ));
+    assert!(matches!(
+        EtcdMember::new(0, &[0, 1], SimTime::ZERO, &mut rng),
+        Err(EtcdError::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn a_raft_message_summary_names_the_arrow_the_ui_draws() {
+    let mut msg = raft::eraftpb::Message::default();
+    msg.set_msg_type(raft::eraftpb::MessageType::MsgHeartbeat);
+    msg.from = 1;
+    msg.to = 2;
+    msg.term = 3;
+    let s = super::member::RaftMessageSummary::of(&msg);
+    assert_eq!(
+        (s.kind.as_str(), s.from, s.to, s.term),
+        ("Heartbeat", 1, 2, 3)
+    );
+}

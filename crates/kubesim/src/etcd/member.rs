@@ -46,22 +46,31 @@
 //!   apply, the matching new events in revision order.
 //!
 //! Timeouts are the caller's job: a proposal that never commits (quorum lost,
-//! or the entry was dropped when leadership changed) is never answered, as a
-//! real etcd request hangs until the client's deadline. A crash ends the
-//! member's connections: every request in flight gets
-//! [`EtcdError::Stopped`] (whose outcome is unknown: the write may still
-//! commit) and every watch ends with it. That output stands for the client
-//! seeing its connection break, not for a message the dead process sends.
+//! or the entry was dropped when leadership changed) is never acknowledged.
+//! Like etcd, the member gives up on it after its request timeout (7 s:
+//! `etcdserver: request timed out`, whose outcome is unknown); a caller with
+//! a shorter deadline (the API server's, a client's) times out on its own
+//! clock and must treat the write as possibly applied. A crash ends the
+//! member's connections: every request in flight gets [`EtcdError::Stopped`]
+//! (outcome unknown too) and every watch ends with it. That output stands
+//! for the client seeing its connection break, not for a message the dead
+//! process sends.
+//!
 //! A crashed member keeps its disk (raft log, hard state, and the MVCC store
 //! with its applied index, as etcd's bbolt keeps its consistent index) and
-//! rejoins on restart, replaying only entries it had not applied.
+//! rejoins on restart, replaying only entries it had not applied. Every
+//! [`SNAPSHOT_COUNT`] applied entries the raft log is compacted, keeping
+//! [`SNAPSHOT_CATCH_UP_ENTRIES`] (etcd's `--snapshot-count` and
+//! `SnapshotCatchUpEntries`); a follower that fell further behind receives
+//! the leader's whole store as a raft snapshot, as etcd sends its backend,
+//! and its watches catch up from the new store.
 //!
 //! What the simulation leaves out: membership changes (the member set is
-//! fixed at bootstrap), learners, leader transfer, raft log compaction and
-//! snapshots (the log grows for the run's length, so slow followers are
-//! always caught up by appends), leases and their keep-alives, auth, the
-//! gRPC gateway, request size limits and the `--max-request-bytes` /
-//! backend-quota alarms, and progress-notify watch responses.
+//! fixed at bootstrap), learners, leader transfer, leases and their
+//! keep-alives, auth, the gRPC gateway, request size limits and the
+//! `--max-request-bytes` / backend-quota alarms, progress-notify watch
+//! responses, and the cost of a snapshot's transfer (it arrives as one
+//! message).
 
 use super::codec::{CodecError, Op, Proposal};
 use super::mvcc::{Event, KeyRange, MvccError, MvccStore, RangeRequest, RangeResponse, Revision};
@@ -216,7 +225,8 @@ pub enum Input {
 /// What comes out of a member, for the world to deliver.
 #[derive(Clone, Debug)]
 pub enum Output {
-    /// A raft message for peer `to`.
+    /// A raft message for peer `to` (see [`RaftMessageSummary`] for what
+    /// the UI draws of it).
     Raft { to: MemberId, msg: Message },
     /// The answer to a client request.
     Response {
@@ -238,6 +248,36 @@ pub enum Output {
         watch_id: WatchId,
         reason: EtcdError,
     },
+}
+
+/// What the UI and traces show of a raft message (an arrow between two
+/// members: heartbeats, appends, votes, snapshots).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RaftMessageSummary {
+    pub from: MemberId,
+    pub to: MemberId,
+    /// raft's message type without the `Msg` prefix: `Append`, `Heartbeat`,
+    /// `RequestVote`, `Snapshot`, ...
+    pub kind: String,
+    pub term: u64,
+    /// Log entries carried (appends).
+    pub entries: usize,
+    /// Whether a response refuses (a rejected append or vote).
+    pub reject: bool,
+}
+
+impl RaftMessageSummary {
+    pub fn of(msg: &Message) -> Self {
+        let kind = format!("{:?}", msg.get_msg_type());
+        RaftMessageSummary {
+            from: msg.from,
+            to: msg.to,
+            kind: kind.strip_prefix("Msg").unwrap_or(&kind).to_string(),
+            term: msg.term,
+            entries: msg.entries.len(),
+            reject: msg.reject,
+        }
+    }
 }
 
 /// A member's raft role, for the UI.
@@ -584,6 +624,9 @@ impl EtcdMember {
                 }
             }
             Input::Raft(msg) => {
+                if msg.to != self.id {
+                    return out;
+                }
                 if let Some(r) = self.running.as_mut() {
                     // Errors are for messages raft refuses (from unknown
                     // peers, or local message types): dropped, as etcd drops

@@ -23,11 +23,14 @@ pub mod mvcc;
 mod cluster_tests;
 
 pub use member::{
-    ClientId, EtcdError, EtcdMember, Input, MemberId, MemberStatus, Output, Request, Response,
-    Role, WatchId, ELECTION_TICK, HEARTBEAT_TICK, TICK_INTERVAL,
+    ClientId, EtcdError, EtcdMember, Input, MemberId, MemberStatus, Output, RaftMessageSummary,
+    Request, Response, Role, WatchId, ELECTION_TICK, HEARTBEAT_TICK, REQUEST_TIMEOUT_TICKS,
+    SNAPSHOT_CATCH_UP_ENTRIES, SNAPSHOT_COUNT, TICK_INTERVAL,
 };
 pub use mvcc::{
     Compare, CompareResult, CompareTarget, DeleteRangeRequest, DeleteRangeResponse, Event,
     EventKind, KeyRange, KeyValue, MvccError, MvccStore, PutRequest, PutResponse, RangeRequest,
     RangeResponse, RequestOp, ResponseOp, Revision, TxnRequest, TxnResponse,
 };
+/// The raft message type members exchange (the world carries it opaquely).
+pub use raft::eraftpb::Message as RaftMessage;
