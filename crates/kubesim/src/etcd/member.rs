@@ -663,6 +663,10 @@ impl EtcdMember {
         let Some(running) = self.running.take() else {
             return;
         };
+        // A snapshot being prepared lived in the process's memory.
+        if let Ok(mut outbox) = self.disk.wal.outbox.try_borrow_mut() {
+            *outbox = SnapshotOutbox::default();
+        }
         for (_, w) in running.writes {
             out.push(Output::Response {
                 client: w.client,
