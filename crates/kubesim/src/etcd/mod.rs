@@ -9,13 +9,28 @@
 //!
 //! - [`mvcc`]: the multi-version store each member applies the log to
 //!   (revisions, transactions, history, compaction, watch events).
+//! - [`member`]: one member as a pure state machine driving raft-rs, with
+//!   client requests in and raft messages, responses and watch events out.
+//! - [`codec`]: the bytes of a proposal in the raft log.
 //!
 //! What the simulation leaves out is listed in each submodule.
 
+pub mod codec;
+pub mod member;
 pub mod mvcc;
 
+#[cfg(test)]
+mod cluster_tests;
+
+pub use member::{
+    ClientId, EtcdError, EtcdMember, Input, MemberId, MemberStatus, Output, RaftMessageSummary,
+    Request, Response, Role, WatchId, ELECTION_TICK, HEARTBEAT_TICK, REQUEST_TIMEOUT_TICKS,
+    SNAPSHOT_CATCH_UP_ENTRIES, SNAPSHOT_COUNT, TICK_INTERVAL,
+};
 pub use mvcc::{
     Compare, CompareResult, CompareTarget, DeleteRangeRequest, DeleteRangeResponse, Event,
     EventKind, KeyRange, KeyValue, MvccError, MvccStore, PutRequest, PutResponse, RangeRequest,
     RangeResponse, RequestOp, ResponseOp, Revision, TxnRequest, TxnResponse,
 };
+/// The raft message type members exchange (the world carries it opaquely).
+pub use raft::eraftpb::Message as RaftMessage;
