@@ -1,35 +1,250 @@
 //! A cluster: a topology brought to life in a world.
 //!
-//! `Cluster` is the one entry point of the core for the page and the CLI: it
-//! is built from a [`Topology`] and a seed, advances its virtual clock, and
-//! projects itself into a [`Snapshot`].
+//! `Cluster` is the one entry point of the core for the page and the CLI. It
+//! owns the world (clock, event queue, seeded RNG), the simulated network and
+//! every component, and it is the only thing that delivers: a component
+//! returns its effects as data, and the cluster turns each into a message
+//! across the network (with a seeded latency, or dropped by a fault) or a
+//! timer. Every message is recorded in the trace the page animates.
 //!
-//! What this step of the simulation leaves out: the components are placed as
-//! kubeadm places them, but none has behaviour yet, so every component view
-//! says `simulated: false` and no events are scheduled. The API server and
-//! etcd, the nodes and the control loops bring behaviour in later steps.
+//! Simulated so far: the etcd members (Raft and MVCC), the kube-apiserver
+//! instances (authentication, authorization, admission, validation, storage,
+//! watch cache, identity leases), the API load balancer, and the user's
+//! kubectl. The scheduler, controller managers, cloud-controller-manager,
+//! CoreDNS and the node agents are placed but have no behaviour yet; their
+//! views say so (`simulated: false`).
 
-use crate::snapshot::{ComponentKind, ComponentView, NodeView, Snapshot};
+use crate::api::{ApiError, KindId};
+use crate::apiserver::auth::authn::{Authenticator, ClientCertificate, Credential};
+use crate::apiserver::loadbalancer::{self, LoadBalancer};
+use crate::apiserver::server::{self as apiserver, Addr, ApiServer, Ctx};
+use crate::apiserver::{ApiRequest, ApiResponse};
+use crate::etcd::member::{
+    ClientId, EtcdMember, Input as EtcdInput, MemberId, Output as EtcdOutput,
+    RaftMessageSummary, Request as EtcdRequest, Role,
+};
+use crate::etcd::RaftMessage;
+use crate::snapshot::{ComponentKind, ComponentView, Health, NodeView, Snapshot};
 use crate::topology::{NodeRole, Topology};
-use crate::world::{SimDuration, SimTime, World};
+use crate::world::network::Drop as NetDrop;
+use crate::world::{Network, NetworkConfig, SimDuration, SimRng, SimTime, Trace, TraceEvent, World};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// What the world delivers. Components gain variants here as they gain
-/// behaviour; the foundation has none yet, so nothing is ever scheduled.
-#[derive(Debug)]
-pub enum Event {}
+/// The user's kubectl, on a machine of its own outside the cluster.
+pub const KUBECTL: &str = "kubectl";
+/// The API load balancer's address (and host).
+pub const LOAD_BALANCER: &str = "api-load-balancer";
+/// How many trace events the cluster keeps for the page.
+pub const TRACE_CAPACITY: usize = 4096;
+/// kubectl gives up on a request after this long (`--request-timeout`; its
+/// default is none, but a stuck page helps nobody).
+pub const CLIENT_TIMEOUT: SimDuration = SimDuration::from_secs(60);
+
+/// A message between two components.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Raft(Box<RaftMessage>),
+    EtcdRequest {
+        request_id: u64,
+        request: EtcdRequest,
+    },
+    Etcd(Box<EtcdOutput>),
+    Api {
+        id: u64,
+        request: Box<ApiRequest>,
+    },
+    ApiCancel {
+        id: u64,
+    },
+    ApiReply {
+        id: u64,
+        response: Box<ApiResponse>,
+    },
+    Probe,
+    ProbeResult {
+        ready: bool,
+    },
+}
+
+impl Msg {
+    /// A short kind for the trace (what the page filters and colours by).
+    fn kind(&self) -> &'static str {
+        match self {
+            Msg::Raft(m) => match m.get_msg_type() {
+                raft::eraftpb::MessageType::MsgHeartbeat
+                | raft::eraftpb::MessageType::MsgHeartbeatResponse => "raft-heartbeat",
+                raft::eraftpb::MessageType::MsgAppend
+                | raft::eraftpb::MessageType::MsgAppendResponse => "raft-append",
+                raft::eraftpb::MessageType::MsgRequestVote
+                | raft::eraftpb::MessageType::MsgRequestVoteResponse
+                | raft::eraftpb::MessageType::MsgRequestPreVote
+                | raft::eraftpb::MessageType::MsgRequestPreVoteResponse => "raft-vote",
+                _ => "raft",
+            },
+            Msg::EtcdRequest { .. } => "etcd-request",
+            Msg::Etcd(o) => match **o {
+                EtcdOutput::WatchEvents { .. } | EtcdOutput::WatchEnded { .. } => "etcd-watch",
+                _ => "etcd-response",
+            },
+            Msg::Api { .. } | Msg::ApiCancel { .. } => "api-request",
+            Msg::ApiReply { response, .. } => match **response {
+                ApiResponse::Watch(_) | ApiResponse::WatchClosed(_) => "watch-event",
+                _ => "api-response",
+            },
+            Msg::Probe | Msg::ProbeResult { .. } => "health-check",
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            Msg::Raft(m) => {
+                let s = RaftMessageSummary::of(m);
+                let mut t = format!("{} term {}", s.kind, s.term);
+                if s.entries > 0 {
+                    t.push_str(&format!(" ({} entries)", s.entries));
+                }
+                if s.reject {
+                    t.push_str(" rejected");
+                }
+                t
+            }
+            Msg::EtcdRequest { request, .. } => match request {
+                EtcdRequest::Txn(t) => {
+                    let keys: Vec<String> = t
+                        .success
+                        .iter()
+                        .map(|op| match op {
+                            crate::etcd::mvcc::RequestOp::Put(p) => format!("put {}", p.key),
+                            crate::etcd::mvcc::RequestOp::DeleteRange(d) => format!("delete {:?}", d.range),
+                            crate::etcd::mvcc::RequestOp::Range(r) => format!("range {:?}", r.range),
+                        })
+                        .collect();
+                    format!("Txn {}", keys.join(", "))
+                }
+                EtcdRequest::Range(r) => format!("Range {:?}", r.range),
+                EtcdRequest::Watch { range, start_revision, .. } => {
+                    format!("Watch {range:?} from {start_revision}")
+                }
+                other => format!("{other:?}"),
+            },
+            Msg::Etcd(o) => match &**o {
+                EtcdOutput::Response { result, .. } => match result {
+                    Ok(crate::etcd::member::Response::Txn(t)) => {
+                        format!("Txn {} rev {}", if t.succeeded { "ok" } else { "compare failed" }, t.revision)
+                    }
+                    Ok(crate::etcd::member::Response::Range(r)) => {
+                        format!("Range {} keys rev {}", r.kvs.len(), r.revision)
+                    }
+                    Ok(other) => format!("{other:?}"),
+                    Err(e) => format!("error: {e}"),
+                },
+                EtcdOutput::WatchEvents { events, revision, .. } => {
+                    format!("{} watch events up to rev {revision}", events.len())
+                }
+                EtcdOutput::WatchEnded { reason, .. } => format!("watch ended: {reason}"),
+                EtcdOutput::Raft { .. } => "raft".into(),
+            },
+            Msg::Api { request, .. } => request.to_string(),
+            Msg::ApiCancel { .. } => "close watch".into(),
+            Msg::ApiReply { response, .. } => response.summary(),
+            Msg::Probe => "GET /readyz".into(),
+            Msg::ProbeResult { ready } => if *ready { "readyz ok" } else { "readyz failed" }.into(),
+        }
+    }
+}
+
+/// What the world delivers.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Deliver { from: Addr, to: Addr, msg: Msg },
+    Tick(Addr),
+}
+
+/// Why a fault could not be applied.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error("error: no component or node named {0:?} (try `sim status`)")]
+    UnknownTarget(String),
+    #[error("error: {0}")]
+    NotSimulated(String),
+    #[error("error: {0}")]
+    Unsupported(String),
+}
 
 /// A simulated cluster.
 pub struct Cluster {
     topology: Topology,
     world: World<Event>,
+    network: Network,
+    trace: Trace,
+    hosts: BTreeMap<Addr, String>,
+    etcd: BTreeMap<Addr, EtcdMember>,
+    etcd_ids: BTreeMap<MemberId, Addr>,
+    apiservers: BTreeMap<Addr, ApiServer>,
+    apiserver_by_client: BTreeMap<ClientId, Addr>,
+    lb: LoadBalancer,
+    authn: Authenticator,
+    /// kubectl's answers, by request id.
+    inbox: BTreeMap<u64, Vec<ApiResponse>>,
+    next_client_request: u64,
+    /// Components stopped by a fault.
+    crashed: BTreeSet<Addr>,
+    powered_off: BTreeSet<String>,
+}
+
+fn addr(s: &str) -> Addr {
+    s.into()
 }
 
 impl Cluster {
     /// A cluster of `topology`, whose every random choice derives from `seed`.
+    /// It starts at time zero with every process just launched: the etcd
+    /// members have not yet elected a leader and the API servers are not yet
+    /// ready (see [`Cluster::boot`]).
     pub fn new(topology: Topology, seed: u64) -> Cluster {
+        let mut world = World::new(seed);
+        let mut hosts = BTreeMap::new();
+        let member_ids: Vec<MemberId> = (1..=topology.control_plane.len() as u64).collect();
+        let mut etcd = BTreeMap::new();
+        let mut etcd_ids = BTreeMap::new();
+        let mut apiservers = BTreeMap::new();
+        let mut apiserver_by_client = BTreeMap::new();
+        for (i, node) in topology.control_plane.iter().enumerate() {
+            let id = member_ids[i];
+            let e = addr(&format!("etcd-{}", node.name));
+            if let Ok(member) = EtcdMember::new(id, &member_ids, SimTime::ZERO, world.rng()) {
+                etcd.insert(e.clone(), member);
+                etcd_ids.insert(id, e.clone());
+                hosts.insert(e.clone(), node.name.clone());
+                world.schedule_in(SimDuration::ZERO, Event::Tick(e));
+            }
+            let a = addr(&format!("kube-apiserver-{}", node.name));
+            let client = ClientId(id);
+            apiservers.insert(a.clone(), ApiServer::new(&a, &node.name, id, client, SimTime::ZERO));
+            apiserver_by_client.insert(client, a.clone());
+            hosts.insert(a.clone(), node.name.clone());
+            world.schedule_in(SimDuration::ZERO, Event::Tick(a));
+        }
+        let backends: Vec<Addr> = apiservers.keys().cloned().collect();
+        hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
+        hosts.insert(addr(KUBECTL), KUBECTL.into());
+        world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
         Cluster {
             topology,
-            world: World::new(seed),
+            world,
+            network: Network::new(NetworkConfig::default()),
+            trace: Trace::new(TRACE_CAPACITY),
+            hosts,
+            etcd,
+            etcd_ids,
+            apiservers,
+            apiserver_by_client,
+            lb: LoadBalancer::new(&backends),
+            authn: Authenticator::new(),
+            inbox: BTreeMap::new(),
+            next_client_request: 1,
+            crashed: BTreeSet::new(),
+            powered_off: BTreeSet::new(),
         }
     }
 
@@ -46,33 +261,547 @@ impl Cluster {
         self.world.seed()
     }
 
-    /// Runs every event due in the next `d` of virtual time, in order, and
-    /// leaves the clock at `now + d`.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Turns trace recording on or off (benchmarks turn it off).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.trace.set_enabled(on);
+    }
+
+    /// The kubeadm admin's credential (`/etc/kubernetes/admin.conf`).
+    pub fn admin_credential(&self) -> Credential {
+        Credential::ClientCertificate(ClientCertificate::kubeadm_admin(SimTime::ZERO))
+    }
+
+    /// The cluster-wide authenticator (its service-account token registry
+    /// stands for the shared signing key).
+    pub fn authenticator_mut(&mut self) -> &mut Authenticator {
+        &mut self.authn
+    }
+
+    /// Runs every event due in the next `d`, and leaves the clock at `now + d`.
     pub fn advance(&mut self, d: SimDuration) {
         let target = self.world.now() + d;
         self.advance_to(target);
     }
 
-    /// Runs every event due up to `t` and leaves the clock at `t` (or where it
-    /// is, if `t` is in the past: time never runs backwards).
+    /// Runs every event due up to `t` and leaves the clock at `t` (time never
+    /// runs backwards).
     pub fn advance_to(&mut self, t: SimTime) {
-        // No component schedules events yet: `Event` has no variant to deliver.
-        if let Some(event) = self.world.pop_until(t) {
-            match event {}
+        while let Some(event) = self.world.pop_until(t) {
+            self.dispatch(event);
         }
         self.world.settle_at(t);
     }
 
+    /// Runs one event, if any is due before `limit`; returns whether it did.
+    pub fn step(&mut self, limit: SimTime) -> bool {
+        match self.world.pop_until(limit) {
+            Some(e) => {
+                self.dispatch(e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// When the next event is due.
+    pub fn next_event(&mut self) -> Option<SimTime> {
+        self.world.next_due()
+    }
+
+    /// Whether the API answers: a ready kube-apiserver is in the balancer's
+    /// rotation and etcd has a leader.
+    pub fn api_ready(&self) -> bool {
+        let rotation: BTreeSet<String> = self
+            .lb
+            .status()
+            .into_iter()
+            .filter(|b| b.in_rotation)
+            .map(|b| b.name)
+            .collect();
+        self.apiservers
+            .iter()
+            .any(|(a, s)| s.is_ready() && rotation.contains(a.as_ref()))
+            && self.etcd.values().any(|m| m.status().role == Role::Leader)
+    }
+
+    /// Runs the cluster until the API is ready and the post-start hooks
+    /// have created the default namespaces, for at most `limit`.
+    pub fn boot(&mut self, limit: SimDuration) -> bool {
+        let deadline = self.now() + limit;
+        while self.now() < deadline {
+            let default_ns = crate::apiserver::registry::key(KindId::Namespace, None, "default");
+            let ready = self.api_ready()
+                && self
+                    .apiservers
+                    .values()
+                    .any(|s| s.is_ready() && s.cache().get(&default_ns).is_some());
+            if ready {
+                return true;
+            }
+            self.advance(SimDuration::from_millis(50));
+        }
+        false
+    }
+
+    // ----- delivery -----
+
+    fn send(&mut self, from: Addr, to: Addr, msg: Msg) {
+        let now = self.world.now();
+        let from_host = self.hosts.get(&from).cloned().unwrap_or_default();
+        let to_host = self.hosts.get(&to).cloned().unwrap_or_default();
+        let fate = if self.powered_off.contains(&from_host) || self.powered_off.contains(&to_host) {
+            Err(NetDrop::Partition)
+        } else {
+            self.network.route(self.world.rng(), &from_host, &to_host)
+        };
+        let kind = msg.kind();
+        match fate {
+            Ok(latency) => {
+                let arrives = now + latency;
+                self.trace.record(|| TraceEvent {
+                    at: now,
+                    arrives,
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    kind: kind.into(),
+                    summary: msg.summary(),
+                    dropped: None,
+                });
+                self.world.schedule_at(arrives, Event::Deliver { from, to, msg });
+            }
+            Err(reason) => {
+                self.trace.record(|| TraceEvent {
+                    at: now,
+                    arrives: now,
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    kind: kind.into(),
+                    summary: msg.summary(),
+                    dropped: Some(reason),
+                });
+            }
+        }
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Tick(who) => self.tick(who),
+            Event::Deliver { from, to, msg } => self.deliver(from, to, msg),
+        }
+    }
+
+    fn tick(&mut self, who: Addr) {
+        let now = self.world.now();
+        if let Some(member) = self.etcd.get_mut(&who) {
+            let out = member.handle(now, EtcdInput::Tick, self.world.rng());
+            let next = member.next_tick();
+            self.etcd_outputs(&who, out);
+            if let Some(next) = next {
+                self.world.schedule_at(next.max(now + SimDuration::from_millis(1)), Event::Tick(who));
+            }
+        } else if self.apiservers.contains_key(&who) {
+            self.apiserver_input(&who, apiserver::Input::Tick);
+            if self.apiservers.get(&who).is_some_and(|s| s.is_up()) {
+                self.world.schedule_in(apiserver::TICK, Event::Tick(who));
+            }
+        } else if who.as_ref() == LOAD_BALANCER {
+            let out = self.lb.handle(now, loadbalancer::Input::Tick);
+            self.lb_outputs(out);
+            let next = self.lb.next_check();
+            self.world.schedule_at(next.max(now + SimDuration::from_millis(1)), Event::Tick(who));
+        }
+    }
+
+    fn etcd_outputs(&mut self, from: &Addr, out: Vec<EtcdOutput>) {
+        for o in out {
+            match o {
+                EtcdOutput::Raft { to, msg } => {
+                    if let Some(to) = self.etcd_ids.get(&to).cloned() {
+                        self.send(from.clone(), to, Msg::Raft(Box::new(msg)));
+                    }
+                }
+                EtcdOutput::Response { client, .. }
+                | EtcdOutput::WatchEvents { client, .. }
+                | EtcdOutput::WatchEnded { client, .. } => {
+                    if let Some(to) = self.apiserver_by_client.get(&client).cloned() {
+                        self.send(from.clone(), to, Msg::Etcd(Box::new(o)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn apiserver_input(&mut self, who: &Addr, input: apiserver::Input) {
+        let now = self.world.now();
+        let Some(server) = self.apiservers.get_mut(who) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            now,
+            rng: self.world.rng(),
+            authn: &self.authn,
+        };
+        let out = server.handle(&mut ctx, input);
+        let member = server.member();
+        for o in out {
+            match o {
+                apiserver::Output::Reply { to, id, response } => {
+                    self.send(who.clone(), to, Msg::ApiReply { id, response: Box::new(response) })
+                }
+                apiserver::Output::Etcd { request_id, request, .. } => {
+                    if let Some(to) = self.etcd_ids.get(&member).cloned() {
+                        self.send(who.clone(), to, Msg::EtcdRequest { request_id, request });
+                    }
+                }
+                apiserver::Output::ProbeResult { to, ready, .. } => {
+                    self.send(who.clone(), to, Msg::ProbeResult { ready })
+                }
+            }
+        }
+    }
+
+    fn lb_outputs(&mut self, out: Vec<loadbalancer::Output>) {
+        let me = addr(LOAD_BALANCER);
+        for o in out {
+            match o {
+                loadbalancer::Output::Forward { backend, id, request } => {
+                    self.send(me.clone(), backend, Msg::Api { id, request: Box::new(request) })
+                }
+                loadbalancer::Output::CancelWatch { backend, id } => {
+                    self.send(me.clone(), backend, Msg::ApiCancel { id })
+                }
+                loadbalancer::Output::Reply { to, id, response } => {
+                    self.send(me.clone(), to, Msg::ApiReply { id, response: Box::new(response) })
+                }
+                loadbalancer::Output::Probe { backend } => self.send(me.clone(), backend, Msg::Probe),
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: Addr, to: Addr, msg: Msg) {
+        let now = self.world.now();
+        if let Some(member) = self.etcd.get_mut(&to) {
+            let input = match msg {
+                Msg::Raft(m) => EtcdInput::Raft(*m),
+                Msg::EtcdRequest { request_id, request } => {
+                    let Some(server) = self.apiservers.get(&from) else {
+                        return;
+                    };
+                    EtcdInput::Client {
+                        client: server.client_id(),
+                        request_id,
+                        request,
+                    }
+                }
+                _ => return,
+            };
+            let out = member.handle(now, input, self.world.rng());
+            self.etcd_outputs(&to, out);
+        } else if self.apiservers.contains_key(&to) {
+            let input = match msg {
+                Msg::Api { id, request } => apiserver::Input::Request { from, id, request: *request },
+                Msg::ApiCancel { id } => apiserver::Input::CancelWatch { from, id },
+                Msg::Etcd(o) => apiserver::Input::Etcd(*o),
+                Msg::Probe => apiserver::Input::Probe { from, id: 0 },
+                _ => return,
+            };
+            self.apiserver_input(&to, input);
+        } else if to.as_ref() == LOAD_BALANCER {
+            let input = match msg {
+                Msg::Api { id, request } => loadbalancer::Input::Request { from, id, request: *request },
+                Msg::ApiCancel { id } => loadbalancer::Input::CancelWatch { from, id },
+                Msg::ApiReply { id, response } => loadbalancer::Input::Reply { backend: from, id, response: *response },
+                Msg::ProbeResult { ready } => loadbalancer::Input::ProbeResult { backend: from, ready },
+                _ => return,
+            };
+            let out = self.lb.handle(now, input);
+            self.lb_outputs(out);
+        } else if to.as_ref() == KUBECTL {
+            if let Msg::ApiReply { id, response } = msg {
+                self.inbox.entry(id).or_default().push(*response);
+            }
+        }
+    }
+
+    // ----- the user's kubectl -----
+
+    /// Sends a request from kubectl through the load balancer; the answer
+    /// arrives later (see [`Cluster::take_replies`]).
+    pub fn submit(&mut self, request: ApiRequest) -> u64 {
+        let id = self.next_client_request;
+        self.next_client_request += 1;
+        self.send(addr(KUBECTL), addr(LOAD_BALANCER), Msg::Api { id, request: Box::new(request) });
+        id
+    }
+
+    /// Closes a watch kubectl opened.
+    pub fn cancel(&mut self, id: u64) {
+        self.inbox.remove(&id);
+        self.send(addr(KUBECTL), addr(LOAD_BALANCER), Msg::ApiCancel { id });
+    }
+
+    /// Takes what has arrived for request `id`.
+    pub fn take_replies(&mut self, id: u64) -> Vec<ApiResponse> {
+        self.inbox.remove(&id).unwrap_or_default()
+    }
+
+    /// Sends a request and runs the cluster until its answer arrives (or
+    /// kubectl's patience runs out), as a kubectl command does.
+    pub fn call(&mut self, request: ApiRequest) -> ApiResponse {
+        let id = self.submit(request);
+        let deadline = self.now() + CLIENT_TIMEOUT;
+        loop {
+            if let Some(first) = self.inbox.get_mut(&id).and_then(|v| (!v.is_empty()).then(|| v.remove(0))) {
+                self.inbox.remove(&id);
+                return first;
+            }
+            let next = self.world.next_due();
+            match next {
+                Some(t) if t <= deadline => {
+                    self.step(deadline);
+                }
+                _ => {
+                    self.advance_to(deadline);
+                    return ApiResponse::Error(ApiError::timeout(
+                        "the client gave up waiting for the server (the request may still complete)",
+                    ));
+                }
+            }
+        }
+    }
+
+    // ----- faults -----
+
+    /// Resolves a fault target: a component instance, `etcd/leader`, or a node.
+    fn resolve(&self, target: &str) -> Result<Vec<Addr>, FaultError> {
+        if target == "etcd/leader" {
+            let leader = self
+                .etcd
+                .iter()
+                .find(|(_, m)| m.status().role == Role::Leader)
+                .map(|(a, _)| a.clone());
+            return leader
+                .map(|a| vec![a])
+                .ok_or_else(|| FaultError::Unsupported("etcd has no leader right now".into()));
+        }
+        if matches!(target, "kube-scheduler/leader" | "kube-controller-manager/leader")
+            || target.starts_with("kube-scheduler-")
+            || target.starts_with("kube-controller-manager-")
+            || target.starts_with("cloud-controller-manager")
+            || target.starts_with("coredns")
+        {
+            return Err(FaultError::NotSimulated(format!(
+                "{target}: this component is placed but its behaviour is not simulated yet"
+            )));
+        }
+        let a = addr(target);
+        if self.etcd.contains_key(&a) || self.apiservers.contains_key(&a) {
+            return Ok(vec![a]);
+        }
+        if self.topology.nodes().any(|n| n.name == target) {
+            return Ok(self
+                .hosts
+                .iter()
+                .filter(|(_, h)| h.as_str() == target)
+                .map(|(a, _)| a.clone())
+                .filter(|a| self.etcd.contains_key(a) || self.apiservers.contains_key(a))
+                .collect());
+        }
+        Err(FaultError::UnknownTarget(target.into()))
+    }
+
+    fn crash(&mut self, a: &Addr) {
+        let now = self.world.now();
+        if !self.crashed.insert(a.clone()) {
+            return;
+        }
+        if let Some(m) = self.etcd.get_mut(a) {
+            let out = m.handle(now, EtcdInput::Crash, self.world.rng());
+            // A crash breaks connections: the API server sees them close.
+            for o in out {
+                if let EtcdOutput::Response { client, .. }
+                | EtcdOutput::WatchEnded { client, .. } = &o
+                {
+                    if let Some(server) = self.apiserver_by_client.get(client).cloned() {
+                        self.apiserver_input(&server, apiserver::Input::Etcd(o));
+                    }
+                }
+            }
+        } else if self.apiservers.contains_key(a) {
+            self.apiserver_input(a, apiserver::Input::Crash);
+        }
+    }
+
+    fn restart(&mut self, a: &Addr) {
+        let now = self.world.now();
+        if !self.crashed.remove(a) {
+            return;
+        }
+        if let Some(m) = self.etcd.get_mut(a) {
+            let out = m.handle(now, EtcdInput::Restart, self.world.rng());
+            let next = m.next_tick();
+            self.etcd_outputs(a, out);
+            if let Some(next) = next {
+                self.world.schedule_at(next, Event::Tick(a.clone()));
+            }
+        } else if self.apiservers.contains_key(a) {
+            self.apiserver_input(a, apiserver::Input::Restart);
+            self.world.schedule_in(apiserver::TICK, Event::Tick(a.clone()));
+        }
+    }
+
+    /// `sim fault <target> <kind>`. Returns what happened, in a sentence.
+    pub fn fault(&mut self, target: &str, kind: crate::shell::FaultKind) -> Result<String, FaultError> {
+        use crate::shell::FaultKind;
+        match kind {
+            FaultKind::Loss(p) => {
+                if target != "network" {
+                    return Err(FaultError::Unsupported("loss applies to the whole network: sim fault network loss=<rate>".into()));
+                }
+                self.network.set_loss(p);
+                Ok(format!("network: {:.1}% of messages between hosts are lost", p * 100.0))
+            }
+            FaultKind::Crash => {
+                let targets = self.resolve(target)?;
+                if self.topology.nodes().any(|n| n.name == target) {
+                    return Err(FaultError::Unsupported(format!(
+                        "{target} is a node: use power-off, partition or kubelet-stop"
+                    )));
+                }
+                for a in &targets {
+                    self.crash(a);
+                }
+                Ok(format!("{} crashed", names(&targets)))
+            }
+            FaultKind::PowerOff => {
+                let node = self.node_target(target)?;
+                let targets = self.resolve(&node)?;
+                for a in &targets {
+                    self.crash(a);
+                }
+                self.powered_off.insert(node.clone());
+                Ok(format!("{node} powered off"))
+            }
+            FaultKind::Partition => {
+                let node = self.node_target(target)?;
+                self.network.isolate(&node);
+                Ok(format!("{node} is cut off from the network"))
+            }
+            FaultKind::KubeletStop => Err(FaultError::NotSimulated(format!(
+                "{target}: the kubelet is placed but its behaviour is not simulated yet"
+            ))),
+            FaultKind::DeleteVm => Err(FaultError::NotSimulated(format!(
+                "{target}: the cloud provider is not simulated yet"
+            ))),
+        }
+    }
+
+    fn node_target(&self, target: &str) -> Result<String, FaultError> {
+        if self.topology.nodes().any(|n| n.name == target) {
+            Ok(target.to_string())
+        } else if self.hosts.contains_key(&addr(target)) {
+            Err(FaultError::Unsupported(format!(
+                "{target} is a component, not a node: use crash"
+            )))
+        } else {
+            Err(FaultError::UnknownTarget(target.into()))
+        }
+    }
+
+    /// `sim heal <target>|all`.
+    pub fn heal(&mut self, target: &str) -> Result<String, FaultError> {
+        if target == "all" {
+            let crashed: Vec<Addr> = self.crashed.iter().cloned().collect();
+            self.powered_off.clear();
+            self.network.repair_all();
+            for a in &crashed {
+                self.restart(a);
+            }
+            return Ok("every fault healed".into());
+        }
+        if target == "network" {
+            self.network.repair_all();
+            return Ok("network healed".into());
+        }
+        let targets = self.resolve(target).or_else(|e| {
+            let a = addr(target);
+            if self.crashed.contains(&a) { Ok(vec![a]) } else { Err(e) }
+        })?;
+        self.powered_off.remove(target);
+        self.network.repair_host(target);
+        for a in &targets {
+            self.restart(a);
+        }
+        Ok(format!("{target} healed"))
+    }
+
+    /// The etcd members' statuses, by instance name.
+    pub fn etcd_status(&self) -> Vec<(String, crate::etcd::MemberStatus)> {
+        self.etcd.iter().map(|(a, m)| (a.to_string(), m.status())).collect()
+    }
+
+    pub fn apiserver_status(&self) -> Vec<crate::apiserver::ApiServerStatus> {
+        self.apiservers.values().map(|s| s.status()).collect()
+    }
+
+    pub fn load_balancer_status(&self) -> Vec<loadbalancer::BackendStatus> {
+        self.lb.status()
+    }
+
     /// The projection of the cluster the page draws.
     pub fn snapshot(&self) -> Snapshot {
-        let component =
-            |kind: ComponentKind, id: String, node: Option<&str>, runs_as: &str| ComponentView {
+        let etcd: BTreeMap<String, crate::etcd::MemberStatus> = self
+            .etcd
+            .iter()
+            .map(|(a, m)| (a.to_string(), m.status()))
+            .collect();
+        let api: BTreeMap<String, crate::apiserver::ApiServerStatus> = self
+            .apiservers
+            .iter()
+            .map(|(a, s)| (a.to_string(), s.status()))
+            .collect();
+        let lb = self.lb.status();
+        let component = |kind: ComponentKind, id: String, node: Option<&str>, runs_as: &str| {
+            let (simulated, health, state) = match kind {
+                ComponentKind::Etcd => match etcd.get(&id) {
+                    Some(s) if s.role == Role::Stopped => (true, Health::Down, "crashed".to_string()),
+                    Some(s) => (
+                        true,
+                        if s.role == Role::Leader || s.leader.is_some() { Health::Up } else { Health::Degraded },
+                        format!("{:?} · term {} · rev {}", s.role, s.term, s.revision).to_lowercase(),
+                    ),
+                    None => (false, Health::Unknown, String::new()),
+                },
+                ComponentKind::KubeApiserver => match api.get(&id) {
+                    Some(s) if !s.up => (true, Health::Down, "crashed".into()),
+                    Some(s) if s.ready => (true, Health::Up, format!("ready · {} watches", s.watches)),
+                    Some(_) => (true, Health::Degraded, "not ready".into()),
+                    None => (false, Health::Unknown, String::new()),
+                },
+                ComponentKind::ApiLoadBalancer => {
+                    let n = lb.iter().filter(|b| b.in_rotation).count();
+                    (
+                        true,
+                        if n == 0 { Health::Down } else if n < lb.len() { Health::Degraded } else { Health::Up },
+                        format!("{n}/{} API servers in rotation", lb.len()),
+                    )
+                }
+                _ => (false, Health::Unknown, String::new()),
+            };
+            ComponentView {
                 id,
                 kind,
                 node: node.map(str::to_string),
                 runs_as: runs_as.to_string(),
-                simulated: false,
-            };
+                simulated,
+                health,
+                state,
+            }
+        };
         let nodes = self
             .topology
             .nodes()
@@ -87,38 +816,17 @@ impl Cluster {
                         ComponentKind::KubeScheduler,
                         ComponentKind::KubeControllerManager,
                     ] {
-                        components.push(component(
-                            kind,
-                            format!("{}-{name}", kind.label()),
-                            Some(name),
-                            "static pod",
-                        ));
+                        components.push(component(kind, format!("{}-{name}", kind.label()), Some(name), "static pod"));
                     }
                 }
-                components.push(component(
-                    ComponentKind::Kubelet,
-                    format!("kubelet@{name}"),
-                    Some(name),
-                    "systemd service",
-                ));
-                components.push(component(
-                    ComponentKind::KubeProxy,
-                    format!("kube-proxy@{name}"),
-                    Some(name),
-                    "DaemonSet pod",
-                ));
-                components.push(component(
-                    ComponentKind::Containerd,
-                    format!("containerd@{name}"),
-                    Some(name),
-                    "systemd service",
-                ));
-                components.push(component(
-                    ComponentKind::Runc,
-                    format!("runc@{name}"),
-                    Some(name),
-                    "binary called by containerd",
-                ));
+                for (kind, runs_as) in [
+                    (ComponentKind::Kubelet, "systemd service"),
+                    (ComponentKind::KubeProxy, "DaemonSet pod"),
+                    (ComponentKind::Containerd, "systemd service"),
+                    (ComponentKind::Runc, "binary called by containerd"),
+                ] {
+                    components.push(component(kind, format!("{}@{name}", kind.label()), Some(name), runs_as));
+                }
                 NodeView {
                     name: n.name.clone(),
                     role: n.role,
@@ -126,16 +834,13 @@ impl Cluster {
                     instance_type: n.instance_type.clone(),
                     capacity: n.capacity,
                     components,
+                    powered_off: self.powered_off.contains(name),
+                    partitioned: self.network.is_isolated(name),
                 }
             })
             .collect();
         let cluster_components = vec![
-            component(
-                ComponentKind::ApiLoadBalancer,
-                "api-load-balancer".into(),
-                None,
-                "controlPlaneEndpoint :6443",
-            ),
+            component(ComponentKind::ApiLoadBalancer, LOAD_BALANCER.into(), None, "controlPlaneEndpoint :6443"),
             component(
                 ComponentKind::CloudControllerManager,
                 "cloud-controller-manager".into(),
@@ -146,10 +851,7 @@ impl Cluster {
                 ComponentKind::CoreDns,
                 "coredns".into(),
                 None,
-                &format!(
-                    "Deployment in kube-system · {} replicas",
-                    self.topology.coredns_replicas
-                ),
+                &format!("Deployment in kube-system · {} replicas", self.topology.coredns_replicas),
             ),
         ];
         Snapshot {
@@ -162,9 +864,27 @@ impl Cluster {
     }
 }
 
+fn names(a: &[Addr]) -> String {
+    a.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// The rng is reachable for components that draw outside an event (tests).
+impl Cluster {
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.world.rng()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apiserver::Verb;
+
+    fn booted(seed: u64) -> Cluster {
+        let mut c = Cluster::new(Topology::default(), seed);
+        assert!(c.boot(SimDuration::from_secs(30)), "the control plane boots");
+        c
+    }
 
     #[test]
     fn the_default_cluster_has_every_component_of_the_ha_topology() {
@@ -204,17 +924,58 @@ mod tests {
     }
 
     #[test]
-    fn advancing_moves_the_clock_and_never_back() {
-        let mut c = Cluster::new(Topology::default(), 1);
-        c.advance(SimDuration::from_secs(30));
-        assert_eq!(c.now(), SimTime(30_000));
-        c.advance_to(SimTime(10_000));
-        assert_eq!(c.now(), SimTime(30_000));
+    fn only_the_components_with_behaviour_claim_to_be_simulated() {
+        let snap = Cluster::new(Topology::default(), 1).snapshot();
+        for c in snap.components() {
+            let expected = matches!(
+                c.kind,
+                ComponentKind::Etcd | ComponentKind::KubeApiserver | ComponentKind::ApiLoadBalancer
+            );
+            assert_eq!(c.simulated, expected, "{}", c.id);
+        }
     }
 
     #[test]
-    fn no_component_claims_behaviour_the_simulation_does_not_have_yet() {
-        let snap = Cluster::new(Topology::default(), 1).snapshot();
-        assert!(snap.components().all(|c| !c.simulated));
+    fn the_control_plane_boots_within_seconds() {
+        let c = booted(7);
+        assert!(c.now() < SimTime(10_000), "booted at {}", c.now());
+        let leaders = c
+            .etcd_status()
+            .iter()
+            .filter(|(_, s)| s.role == Role::Leader)
+            .count();
+        assert_eq!(leaders, 1);
+    }
+
+    #[test]
+    fn advancing_moves_the_clock_and_never_back() {
+        let mut c = Cluster::new(Topology::default(), 1);
+        c.advance(SimDuration::from_secs(3));
+        assert_eq!(c.now(), SimTime(3_000));
+        c.advance_to(SimTime(1_000));
+        assert_eq!(c.now(), SimTime(3_000));
+    }
+
+    #[test]
+    fn a_namespace_created_through_kubectl_is_read_back_with_a_resource_version() {
+        let mut c = booted(3);
+        let ns: crate::api::Object = crate::api::decode(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n",
+            "STDIN",
+        )
+        .unwrap()
+        .remove(0);
+        let cred = c.admin_credential();
+        let created = c.call(ApiRequest::new(Verb::Create, KindId::Namespace, cred.clone()).with_body(ns));
+        let ApiResponse::Object(o) = created else {
+            panic!("{created:?}")
+        };
+        assert!(o.resource_version().is_some());
+        assert!(o.uid().is_some());
+        let got = c.call(ApiRequest::new(Verb::Get, KindId::Namespace, cred).named("demo"));
+        let ApiResponse::Object(g) = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(g.resource_version(), o.resource_version());
     }
 }

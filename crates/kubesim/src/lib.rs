@@ -21,6 +21,6 @@ pub mod topology;
 pub mod world;
 
 pub use cluster::Cluster;
-pub use snapshot::{ComponentKind, ComponentView, NodeView, Snapshot};
+pub use snapshot::{ComponentKind, ComponentView, Health, NodeView, Snapshot};
 pub use topology::{NodeRole, NodeSpec, Resources, Topology, TopologyBuilder, TopologyError};
 pub use world::{SimDuration, SimRng, SimTime};

@@ -97,6 +97,21 @@ impl ComponentKind {
     }
 }
 
+/// How a component is doing, as the diagram colours it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// Working.
+    Up,
+    /// Running but not fully working (an etcd member with no leader, an API
+    /// server that is not ready, a balancer with instances out of rotation).
+    Degraded,
+    /// Crashed or powered off.
+    Down,
+    /// Not simulated yet: nothing to tell.
+    Unknown,
+}
+
 /// One component instance on the diagram.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentView {
@@ -112,6 +127,9 @@ pub struct ComponentView {
     /// draws components whose behaviour is not simulated as such, never as if
     /// they were working.
     pub simulated: bool,
+    pub health: Health,
+    /// A short line on its state: `leader · term 3 · rev 120`, `ready`.
+    pub state: String,
 }
 
 /// One node on the diagram.
@@ -124,6 +142,10 @@ pub struct NodeView {
     pub capacity: Resources,
     /// The components running on the node, control-plane static pods first.
     pub components: Vec<ComponentView>,
+    /// The machine is off (`sim fault <node> power-off`).
+    pub powered_off: bool,
+    /// The machine is cut off from the network (`sim fault <node> partition`).
+    pub partitioned: bool,
 }
 
 /// A projection of the whole cluster at one instant.

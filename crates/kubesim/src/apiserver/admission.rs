@@ -108,6 +108,7 @@ fn service_account(spec: &mut core::PodSpec, rng: &mut SimRng) {
                         key: "ca.crt".into(),
                         path: "ca.crt".into(),
                         mode: None,
+                        ..Default::default()
                     }]),
                     ..Default::default()
                 }),
@@ -127,6 +128,7 @@ fn service_account(spec: &mut core::PodSpec, rng: &mut SimRng) {
                 ..Default::default()
             },
         ]),
+        ..Default::default()
     };
     spec.volumes.get_or_insert_with(Vec::new).push(core::Volume {
         name: name.clone(),

@@ -35,7 +35,7 @@
 
 use super::admission::{self, NamespaceState, SYSTEM_NAMESPACES};
 use super::auth::authn::{Authenticator, Credential};
-use super::auth::user::{UserInfo, API_SERVER_USER, SYSTEM_PRIVILEGED_GROUP};
+use super::auth::user::{UserInfo, SYSTEM_PRIVILEGED_GROUP};
 use super::auth::{Authorizer, Decision, RequestAttributes};
 use super::registry;
 use super::request::{ApiRequest, ApiResponse, Propagation, Verb, WatchEvent, WatchEventType};
@@ -50,7 +50,7 @@ use crate::etcd::member::{
 use crate::etcd::mvcc::{
     Compare, CompareResult, KeyRange, RangeRequest, RequestOp, TxnRequest,
 };
-use crate::etcd::MemberId;
+use crate::etcd::member::MemberId;
 use crate::world::{SimDuration, SimRng, SimTime};
 use k8s_openapi::api::coordination::v1 as coordination;
 use k8s_openapi::api::core::v1 as core;
@@ -152,7 +152,6 @@ enum WriteKind {
 struct Op {
     reply_to: Option<(Addr, u64)>,
     request: ApiRequest,
-    user: UserInfo,
     retries: u32,
 }
 
@@ -762,7 +761,6 @@ impl ApiServer {
             Op {
                 reply_to: Some((from, id)),
                 request,
-                user,
                 retries: 0,
             },
         );
@@ -1468,6 +1466,9 @@ impl ApiServer {
 
     // ----- post-start hooks and the identity lease -----
 
+    /// An operation of the server's own (post-start hooks, its identity
+    /// Lease), run as `system:apiserver` past authentication and
+    /// authorization, as kube-apiserver's loopback client is.
     fn internal(&mut self, request: ApiRequest) -> u64 {
         let op_id = self.next_op;
         self.next_op += 1;
@@ -1476,7 +1477,6 @@ impl ApiServer {
             Op {
                 reply_to: None,
                 request,
-                user: UserInfo::new(API_SERVER_USER, &[SYSTEM_PRIVILEGED_GROUP]),
                 retries: 0,
             },
         );
@@ -1531,7 +1531,7 @@ impl ApiServer {
                     name: Some(name.into()),
                     ..Default::default()
                 },
-                value,
+                value: Some(value),
                 description: Some(description.into()),
                 preemption_policy: Some("PreemptLowerPriority".into()),
                 global_default: None,
