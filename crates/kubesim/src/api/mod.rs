@@ -30,10 +30,10 @@ pub mod status;
 pub mod time;
 pub mod validation;
 
-pub use defaults::apply_defaults;
-pub use quantity::Quantity;
 pub use decode::{decode, decode_each, DecodeError};
+pub use defaults::apply_defaults;
 pub use field::{BadValue, ErrorType, FieldError};
 pub use object::{Kind, KindId, Object, KINDS};
+pub use quantity::Quantity;
 pub use status::{ApiError, Reason};
 pub use validation::{check_create, check_update, validate_create, validate_update};
