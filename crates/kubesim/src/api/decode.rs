@@ -14,8 +14,8 @@
 //! struct names in type errors (the innermost struct is guessed from the
 //! field name for the common fields).
 
-use super::object::{split_api_version, Kind, KindId, Object};
 use super::field::FieldError;
+use super::object::{split_api_version, Kind, KindId, Object};
 use super::status::ApiError;
 use serde_json::{Map, Value};
 
@@ -33,7 +33,10 @@ pub enum DecodeError {
     },
     /// A document is not an object, or the JSON stream is malformed.
     #[error("error: error parsing {source_name}: {message}")]
-    NotAnObject { source_name: String, message: String },
+    NotAnObject {
+        source_name: String,
+        message: String,
+    },
     /// `apiVersion` or `kind` is missing.
     #[error("error: error validating \"{source_name}\": error validating data: [{}]; if you choose to ignore these errors, turn validation off with --validate=false", missing.join(", "))]
     MissingTypeInfo {
@@ -431,7 +434,10 @@ fn syntax_error(e: &serde_yaml_ng::Error, source_name: &str) -> DecodeError {
         None if context.is_some() && scanner => problem_line,
         None => 0,
     };
-    let (ctx0, prob0) = (context_line.saturating_sub(1), problem_line.saturating_sub(1));
+    let (ctx0, prob0) = (
+        context_line.saturating_sub(1),
+        problem_line.saturating_sub(1),
+    );
     let line = match (ctx0, prob0, scanner) {
         (0, 0, _) => None,
         (0, p, true) => Some(p + 1),
@@ -597,8 +603,10 @@ spec:
             err("apiVersion: v1\nkind: Foo\nmetadata:\n  name: x\n"),
             "error: resource mapping not found for name: \"x\" namespace: \"\" from \"STDIN\": no matches for kind \"Foo\" in version \"v1\"\nensure CRDs are installed first"
         );
-        assert!(err("apiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: x\n")
-            .contains("no matches for kind \"Deployment\" in version \"apps/v1beta1\""));
+        assert!(
+            err("apiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: x\n")
+                .contains("no matches for kind \"Deployment\" in version \"apps/v1beta1\"")
+        );
     }
 
     #[test]
@@ -634,11 +642,15 @@ spec:
         // k8s-openapi fills most missing required fields with their
         // defaults (validation then reports them); the rest fail here.
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - image: nginx\n";
-        let got = decode(text, "STDIN").map(|o| o.len()).map_err(|e| e.to_string());
+        let got = decode(text, "STDIN")
+            .map(|o| o.len())
+            .map_err(|e| e.to_string());
         assert!(
             got == Ok(1)
                 || got
-                    == Err("The Pod \"p\" is invalid: spec.containers[0].name: Required value".into()),
+                    == Err(
+                        "The Pod \"p\" is invalid: spec.containers[0].name: Required value".into()
+                    ),
             "{got:?}"
         );
     }

@@ -39,7 +39,8 @@ pub fn apply_defaults(obj: &mut Object) {
                     .insert("kubernetes.io/metadata.name".into(), name);
             }
             let spec = ns.spec.get_or_insert_with(Default::default);
-            spec.finalizers.get_or_insert_with(|| vec!["kubernetes".into()]);
+            spec.finalizers
+                .get_or_insert_with(|| vec!["kubernetes".into()]);
             let status = ns.status.get_or_insert_with(Default::default);
             status.phase.get_or_insert_with(|| "Active".into());
         }
@@ -62,7 +63,8 @@ pub fn apply_defaults(obj: &mut Object) {
         }
         Object::CronJob(c) => {
             let spec = &mut c.spec;
-            spec.concurrency_policy.get_or_insert_with(|| "Allow".into());
+            spec.concurrency_policy
+                .get_or_insert_with(|| "Allow".into());
             spec.suspend.get_or_insert(false);
             spec.successful_jobs_history_limit.get_or_insert(3);
             spec.failed_jobs_history_limit.get_or_insert(1);
@@ -256,9 +258,7 @@ fn quarter() -> Option<IntOrString> {
 fn default_deployment_spec(spec: &mut apps::DeploymentSpec) {
     spec.replicas.get_or_insert(1);
     let strategy = spec.strategy.get_or_insert_with(Default::default);
-    let ty = strategy
-        .type_
-        .get_or_insert_with(|| "RollingUpdate".into());
+    let ty = strategy.type_.get_or_insert_with(|| "RollingUpdate".into());
     if ty == "RollingUpdate" {
         let ru = strategy.rolling_update.get_or_insert_with(Default::default);
         if ru.max_surge.is_none() {
@@ -289,7 +289,9 @@ fn default_stateful_set_spec(spec: &mut apps::StatefulSetSpec) {
     let retention = spec
         .persistent_volume_claim_retention_policy
         .get_or_insert_with(Default::default);
-    retention.when_deleted.get_or_insert_with(|| "Retain".into());
+    retention
+        .when_deleted
+        .get_or_insert_with(|| "Retain".into());
     retention.when_scaled.get_or_insert_with(|| "Retain".into());
     spec.revision_history_limit.get_or_insert(10);
     default_template(&mut spec.template);
@@ -320,7 +322,8 @@ fn default_job_spec(spec: &mut batch::JobSpec) {
     }
     spec.parallelism.get_or_insert(1);
     spec.backoff_limit.get_or_insert(6);
-    spec.completion_mode.get_or_insert_with(|| "NonIndexed".into());
+    spec.completion_mode
+        .get_or_insert_with(|| "NonIndexed".into());
     spec.suspend.get_or_insert(false);
     spec.pod_replacement_policy
         .get_or_insert_with(|| "TerminatingOrFailed".into());

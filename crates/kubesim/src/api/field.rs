@@ -289,7 +289,7 @@ mod tests {
     fn several_errors_aggregate_in_brackets() {
         let a = FieldError::required("a", "");
         let b = FieldError::duplicate("b", "x");
-        assert_eq!(aggregate(&[a.clone()]), "a: Required value");
+        assert_eq!(aggregate(std::slice::from_ref(&a)), "a: Required value");
         assert_eq!(
             aggregate(&[a, b]),
             r#"[a: Required value, b: Duplicate value: "x"]"#

@@ -30,10 +30,34 @@ pub mod status;
 pub mod time;
 pub mod validation;
 
-pub use defaults::apply_defaults;
-pub use quantity::Quantity;
 pub use decode::{decode, decode_each, DecodeError};
+pub use defaults::apply_defaults;
 pub use field::{BadValue, ErrorType, FieldError};
 pub use object::{Kind, KindId, Object, KINDS};
+pub use quantity::Quantity;
 pub use status::{ApiError, Reason};
 pub use validation::{check_create, check_update, validate_create, validate_update};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::SimTime;
+
+    #[test]
+    fn a_docs_manifest_comes_back_out_as_kubectl_prints_it() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: my-service\nspec:\n  selector:\n    app.kubernetes.io/name: MyApp\n  ports:\n    - protocol: TCP\n      port: 80\n      targetPort: 9376\n";
+        let mut objs = decode(text, "STDIN").unwrap_or_default();
+        assert_eq!(objs.len(), 1);
+        let obj = &mut objs[0];
+        obj.meta_mut().namespace = Some("default".into());
+        obj.meta_mut().creation_timestamp = Some(time::to_time(SimTime(1_000)));
+        apply_defaults(obj);
+        assert_eq!(check_create(obj), Ok(()));
+        assert_eq!(
+            print::to_yaml(&obj.to_value()),
+            "apiVersion: v1\nkind: Service\nmetadata:\n  creationTimestamp: \"2026-01-01T00:00:01Z\"\n  name: my-service\n  namespace: default\nspec:\n  internalTrafficPolicy: Cluster\n  ipFamilies:\n  - IPv4\n  ipFamilyPolicy: SingleStack\n  ports:\n  - port: 80\n    protocol: TCP\n    targetPort: 9376\n  selector:\n    app.kubernetes.io/name: MyApp\n  sessionAffinity: None\n  type: ClusterIP\n"
+        );
+        let json = print::to_json(&obj.to_value());
+        assert!(json.starts_with("{\n    \"apiVersion\": \"v1\",\n    \"kind\": \"Service\",\n"));
+    }
+}

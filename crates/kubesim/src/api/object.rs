@@ -125,6 +125,9 @@ macro_rules! kinds {
         ///
         /// Inside the simulation objects are shared as `Rc<Object>` and
         /// never mutated in place: an update replaces the `Rc`.
+        // Variants are not boxed: objects already live behind one `Rc`
+        // each, and a box per object would add a second allocation.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq)]
         pub enum Object { $($variant($ty)),* }
 
@@ -327,7 +330,10 @@ mod tests {
     fn api_versions_and_qualified_names_follow_apimachinery() {
         assert_eq!(KindId::Pod.info().api_version(), "v1");
         assert_eq!(KindId::Deployment.info().api_version(), "apps/v1");
-        assert_eq!(KindId::Deployment.info().group_resource(), "deployments.apps");
+        assert_eq!(
+            KindId::Deployment.info().group_resource(),
+            "deployments.apps"
+        );
         assert_eq!(KindId::Pod.info().group_kind(), "Pod");
         assert_eq!(
             Kind::for_api_version("apps/v1", "Deployment").map(|k| k.id),

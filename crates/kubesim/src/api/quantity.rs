@@ -200,10 +200,20 @@ mod tests {
 
     #[test]
     fn malformed_quantities_are_rejected_with_the_apiserver_message() {
-        for bad in ["", "abc", "1.2.3", "5Qi", "m", "1e999", "99999999999999999999999999999Ei"] {
+        for bad in [
+            "",
+            "abc",
+            "1.2.3",
+            "5Qi",
+            "m",
+            "1e999",
+            "99999999999999999999999999999Ei",
+        ] {
             assert_eq!(Quantity::parse(bad), Err(QuantityError), "{bad}");
         }
-        assert!(QuantityError.to_string().starts_with("quantities must match"));
+        assert!(QuantityError
+            .to_string()
+            .starts_with("quantities must match"));
     }
 
     #[test]

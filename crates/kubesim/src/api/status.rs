@@ -83,7 +83,8 @@ pub struct Details {
 pub struct ApiError {
     pub reason: Reason,
     pub message: String,
-    pub details: Option<Details>,
+    /// Boxed: errors travel in `Result`s and should stay small.
+    pub details: Option<Box<Details>>,
 }
 
 /// The optimistic-concurrency message (`registry/rest.OptimisticLockErrorMsg`).
@@ -95,7 +96,7 @@ impl ApiError {
         ApiError {
             reason,
             message,
-            details,
+            details: details.map(Box::new),
         }
     }
 
@@ -323,7 +324,11 @@ impl ApiError {
                 self.reason.as_str(),
                 self.message
             ),
-            None => format!("Error from server ({}): {}", self.reason.as_str(), self.message),
+            None => format!(
+                "Error from server ({}): {}",
+                self.reason.as_str(),
+                self.message
+            ),
         }
     }
 }
@@ -449,16 +454,28 @@ mod tests {
 
     #[test]
     fn the_other_reasons_carry_their_codes_and_wording() {
-        assert_eq!(ApiError::gone("too old resource version: 5 (120)").code(), 410);
+        assert_eq!(
+            ApiError::gone("too old resource version: 5 (120)").code(),
+            410
+        );
         assert_eq!(ApiError::bad_request("x").code(), 400);
         let m = ApiError::method_not_supported(KindId::Pod.info(), "patch");
         assert_eq!(m.code(), 405);
-        assert_eq!(m.to_string(), r#"patch is not supported on resources of kind "pods""#);
+        assert_eq!(
+            m.to_string(),
+            r#"patch is not supported on resources of kind "pods""#
+        );
         assert_eq!(ApiError::service_unavailable("etcd: no leader").code(), 503);
         let t = ApiError::timeout("request did not complete within 60s");
-        assert_eq!((t.code(), t.to_string().as_str()), (504, "Timeout: request did not complete within 60s"));
+        assert_eq!(
+            (t.code(), t.to_string().as_str()),
+            (504, "Timeout: request did not complete within 60s")
+        );
         let i = ApiError::internal("boom");
-        assert_eq!((i.code(), i.to_string().as_str()), (500, "Internal error occurred: boom"));
+        assert_eq!(
+            (i.code(), i.to_string().as_str()),
+            (500, "Internal error occurred: boom")
+        );
     }
 
     #[test]

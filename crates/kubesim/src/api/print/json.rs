@@ -93,6 +93,9 @@ mod tests {
 
     #[test]
     fn html_characters_are_escaped_as_go_does() {
-        assert_eq!(to_json(&json!("a<b>&c\n")), "\"a\\u003cb\\u003e\\u0026c\\n\"\n");
+        assert_eq!(
+            to_json(&json!("a<b>&c\n")),
+            "\"a\\u003cb\\u003e\\u0026c\\n\"\n"
+        );
     }
 }

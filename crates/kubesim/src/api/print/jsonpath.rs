@@ -273,7 +273,12 @@ fn parse_path(text: &str) -> Result<Vec<Step>, String> {
                 let n = name(&mut i);
                 steps.push(Step::Field(n));
             }
-            c => return Err(format!("unrecognized character in action: U+{:04X} '{c}'", c as u32)),
+            c => {
+                return Err(format!(
+                    "unrecognized character in action: U+{:04X} '{c}'",
+                    c as u32
+                ))
+            }
         }
     }
     Ok(steps)
@@ -312,7 +317,9 @@ fn parse_bracket(inner: &str) -> Result<Step, String> {
             if s.is_empty() {
                 Ok(None)
             } else {
-                s.parse().map(Some).map_err(|_| format!("invalid array index {s}"))
+                s.parse()
+                    .map(Some)
+                    .map_err(|_| format!("invalid array index {s}"))
             }
         };
         let b = b.split(':').next().unwrap_or("");
@@ -450,7 +457,9 @@ mod tests {
     use serde_json::json;
 
     fn render(t: &str, v: &Value) -> String {
-        JsonPath::parse(t).map(|p| p.render(v)).unwrap_or_else(|e| e.to_string())
+        JsonPath::parse(t)
+            .map(|p| p.render(v))
+            .unwrap_or_else(|e| e.to_string())
     }
 
     fn pods() -> Value {
@@ -463,8 +472,14 @@ mod tests {
 
     #[test]
     fn a_field_path_prints_the_value() {
-        assert_eq!(render("{.status.phase}", &json!({"status": {"phase": "Running"}})), "Running");
-        assert_eq!(render("{.spec.replicas}", &json!({"spec": {"replicas": 3}})), "3");
+        assert_eq!(
+            render("{.status.phase}", &json!({"status": {"phase": "Running"}})),
+            "Running"
+        );
+        assert_eq!(
+            render("{.spec.replicas}", &json!({"spec": {"replicas": 3}})),
+            "3"
+        );
         assert_eq!(render("{.missing.key}", &json!({})), "");
     }
 
@@ -483,7 +498,10 @@ mod tests {
             "a\nb\n"
         );
         assert_eq!(
-            render("{range .items[*]}{.metadata.name}={.status.phase} {end}", &pods()),
+            render(
+                "{range .items[*]}{.metadata.name}={.status.phase} {end}",
+                &pods()
+            ),
             "a=Running b=Pending "
         );
     }
@@ -491,11 +509,17 @@ mod tests {
     #[test]
     fn filters_select_list_items_by_a_field() {
         assert_eq!(
-            render("{.items[*].status.conditions[?(@.type==\"Ready\")].status}", &pods()),
+            render(
+                "{.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+                &pods()
+            ),
             "True False"
         );
         assert_eq!(
-            render("{.items[?(@.status.phase=='Pending')].metadata.name}", &pods()),
+            render(
+                "{.items[?(@.status.phase=='Pending')].metadata.name}",
+                &pods()
+            ),
             "b"
         );
     }
@@ -503,11 +527,17 @@ mod tests {
     #[test]
     fn escaped_dots_and_quoted_keys_name_one_key() {
         assert_eq!(
-            render("{.items[0].metadata.labels.app\\.kubernetes\\.io/name}", &pods()),
+            render(
+                "{.items[0].metadata.labels.app\\.kubernetes\\.io/name}",
+                &pods()
+            ),
             "web"
         );
         assert_eq!(
-            render("{.items[0].metadata.labels['app.kubernetes.io/name']}", &pods()),
+            render(
+                "{.items[0].metadata.labels['app.kubernetes.io/name']}",
+                &pods()
+            ),
             "web"
         );
     }
@@ -515,7 +545,10 @@ mod tests {
     #[test]
     fn maps_print_as_json_and_text_passes_through() {
         assert_eq!(
-            render("labels: {.metadata.labels}", &json!({"metadata": {"labels": {"a": "b"}}})),
+            render(
+                "labels: {.metadata.labels}",
+                &json!({"metadata": {"labels": {"a": "b"}}})
+            ),
             "labels: {\"a\":\"b\"}"
         );
         assert_eq!(render("{..name}", &pods()), "a b");

@@ -163,7 +163,10 @@ fn selector_string(sel: Option<&Value>) -> String {
         .flatten()
     {
         let key = text(e, "/key");
-        let values: Vec<&str> = items(e, "/values").iter().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = items(e, "/values")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         let op = text(e, "/operator");
         parts.push(match op.as_str() {
             "In" => format!("{key} in ({})", values.join(",")),
@@ -192,11 +195,24 @@ fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
         ),
         KindId::Node => (
             &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
-            &["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"],
+            &[
+                "INTERNAL-IP",
+                "EXTERNAL-IP",
+                "OS-IMAGE",
+                "KERNEL-VERSION",
+                "CONTAINER-RUNTIME",
+            ],
         ),
         KindId::Namespace => (&["NAME", "STATUS", "AGE"], &[]),
         KindId::Service => (
-            &["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+            &[
+                "NAME",
+                "TYPE",
+                "CLUSTER-IP",
+                "EXTERNAL-IP",
+                "PORT(S)",
+                "AGE",
+            ],
             &["SELECTOR"],
         ),
         KindId::Deployment => (
@@ -209,7 +225,16 @@ fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
         ),
         KindId::StatefulSet => (&["NAME", "READY", "AGE"], &["CONTAINERS", "IMAGES"]),
         KindId::DaemonSet => (
-            &["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
+            &[
+                "NAME",
+                "DESIRED",
+                "CURRENT",
+                "READY",
+                "UP-TO-DATE",
+                "AVAILABLE",
+                "NODE SELECTOR",
+                "AGE",
+            ],
             &["CONTAINERS", "IMAGES", "SELECTOR"],
         ),
         KindId::Job => (
@@ -217,16 +242,23 @@ fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
             &["CONTAINERS", "IMAGES", "SELECTOR"],
         ),
         KindId::CronJob => (
-            &["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"],
+            &[
+                "NAME",
+                "SCHEDULE",
+                "TIMEZONE",
+                "SUSPEND",
+                "ACTIVE",
+                "LAST SCHEDULE",
+                "AGE",
+            ],
             &["CONTAINERS", "IMAGES", "SELECTOR"],
         ),
         KindId::ConfigMap => (&["NAME", "DATA", "AGE"], &[]),
         KindId::Secret => (&["NAME", "TYPE", "DATA", "AGE"], &[]),
         KindId::ServiceAccount => (&["NAME", "SECRETS", "AGE"], &[]),
-        KindId::Event | KindId::EventsEvent => (
-            &["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
-            &[],
-        ),
+        KindId::Event | KindId::EventsEvent => {
+            (&["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], &[])
+        }
         KindId::EndpointSlice => (&["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], &[]),
         KindId::Lease => (&["NAME", "HOLDER", "AGE"], &[]),
         KindId::Role | KindId::ClusterRole => (&["NAME", "CREATED AT"], &[]),
@@ -234,13 +266,29 @@ fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
             &["NAME", "ROLE", "AGE"],
             &["USERS", "GROUPS", "SERVICEACCOUNTS"],
         ),
-        KindId::PriorityClass => (&["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], &[]),
+        KindId::PriorityClass => (
+            &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
+            &[],
+        ),
         KindId::CertificateSigningRequest => (
-            &["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"],
+            &[
+                "NAME",
+                "AGE",
+                "SIGNERNAME",
+                "REQUESTOR",
+                "REQUESTEDDURATION",
+                "CONDITION",
+            ],
             &[],
         ),
         KindId::PodDisruptionBudget => (
-            &["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"],
+            &[
+                "NAME",
+                "MIN AVAILABLE",
+                "MAX UNAVAILABLE",
+                "ALLOWED DISRUPTIONS",
+                "AGE",
+            ],
             &[],
         ),
     };
@@ -265,7 +313,10 @@ fn pod_cells(v: &Value, now: SimTime) -> (String, String, String) {
             .iter()
             .any(|c| text(c, "/type") == ty && text(c, "/status") == "True")
     };
-    if let Some(c) = conditions.iter().find(|c| text(c, "/type") == "PodScheduled") {
+    if let Some(c) = conditions
+        .iter()
+        .find(|c| text(c, "/type") == "PodScheduled")
+    {
         if text(c, "/status") == "False" && text(c, "/reason") == "SchedulingGated" {
             reason = "SchedulingGated".into();
         }
@@ -339,7 +390,12 @@ fn pod_cells(v: &Value, now: SimTime) -> (String, String, String) {
             }
         }
         if reason == "Completed" && has_running {
-            reason = if cond_true("Ready") { "Running" } else { "NotReady" }.into();
+            reason = if cond_true("Ready") {
+                "Running"
+            } else {
+                "NotReady"
+            }
+            .into();
         }
     }
     if v.pointer("/metadata/deletionTimestamp").is_some() {
@@ -406,7 +462,11 @@ fn node_address(v: &Value, ty: &str) -> String {
 
 fn service_cells(v: &Value) -> (String, String, String, String) {
     let ty = text(v, "/spec/type");
-    let ty = if ty.is_empty() { "ClusterIP".to_string() } else { ty };
+    let ty = if ty.is_empty() {
+        "ClusterIP".to_string()
+    } else {
+        ty
+    };
     let cluster_ip = or_none(text(v, "/spec/clusterIP"));
     let mut external: Vec<String> = items(v, "/spec/externalIPs")
         .iter()
@@ -416,7 +476,11 @@ fn service_cells(v: &Value) -> (String, String, String, String) {
         "LoadBalancer" => {
             for i in items(v, "/status/loadBalancer/ingress") {
                 let ip = text(i, "/ip");
-                external.push(if ip.is_empty() { text(i, "/hostname") } else { ip });
+                external.push(if ip.is_empty() {
+                    text(i, "/hostname")
+                } else {
+                    ip
+                });
             }
             if external.is_empty() {
                 "<pending>".to_string()
@@ -431,7 +495,11 @@ fn service_cells(v: &Value) -> (String, String, String, String) {
         .iter()
         .map(|p| {
             let proto = text(p, "/protocol");
-            let proto = if proto.is_empty() { "TCP".into() } else { proto };
+            let proto = if proto.is_empty() {
+                "TCP".into()
+            } else {
+                proto
+            };
             match int(p, "/nodePort") {
                 0 => format!("{}/{proto}", int(p, "/port")),
                 np => format!("{}:{np}/{proto}", int(p, "/port")),
@@ -479,7 +547,10 @@ fn job_cells(v: &Value, now: SimTime) -> (String, String, String) {
             .and_then(|t| serde_json::from_value::<Time>(t.clone()).ok())
             .map(|t| to_sim_time(&t))
     };
-    let duration = match (time_at("/status/startTime"), time_at("/status/completionTime")) {
+    let duration = match (
+        time_at("/status/startTime"),
+        time_at("/status/completionTime"),
+    ) {
         (Some(s), Some(c)) => human_duration(c.saturating_since(s)),
         (Some(s), None) => human_duration(now.saturating_since(s)),
         _ => String::new(),
@@ -491,7 +562,11 @@ fn event_cells(v: &Value, now: SimTime, core_event: bool) -> Vec<String> {
     let last = if core_event {
         ["/lastTimestamp", "/eventTime", "/firstTimestamp"]
     } else {
-        ["/deprecatedLastTimestamp", "/eventTime", "/deprecatedFirstTimestamp"]
+        [
+            "/deprecatedLastTimestamp",
+            "/eventTime",
+            "/deprecatedFirstTimestamp",
+        ]
     };
     let seen = last
         .iter()
@@ -501,8 +576,16 @@ fn event_cells(v: &Value, now: SimTime, core_event: bool) -> Vec<String> {
                 .map(|_| age_of(v, p, now))
         })
         .unwrap_or_else(|| "<unknown>".into());
-    let obj = if core_event { "/involvedObject" } else { "/regarding" };
-    let message = if core_event { text(v, "/message") } else { text(v, "/note") };
+    let obj = if core_event {
+        "/involvedObject"
+    } else {
+        "/regarding"
+    };
+    let message = if core_event {
+        text(v, "/message")
+    } else {
+        text(v, "/note")
+    };
     vec![
         seen,
         text(v, "/type"),
@@ -588,7 +671,11 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
         KindId::Deployment => {
             let mut c = vec![
                 name,
-                format!("{}/{}", int(v, "/status/readyReplicas"), int(v, "/spec/replicas")),
+                format!(
+                    "{}/{}",
+                    int(v, "/status/readyReplicas"),
+                    int(v, "/spec/replicas")
+                ),
                 int(v, "/status/updatedReplicas").to_string(),
                 int(v, "/status/availableReplicas").to_string(),
                 created,
@@ -616,7 +703,11 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
         KindId::StatefulSet => {
             let mut c = vec![
                 name,
-                format!("{}/{}", int(v, "/status/readyReplicas"), int(v, "/spec/replicas")),
+                format!(
+                    "{}/{}",
+                    int(v, "/status/readyReplicas"),
+                    int(v, "/spec/replicas")
+                ),
                 created,
             ];
             if wide {
@@ -710,8 +801,16 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
             vec![
                 name,
                 text(v, "/addressType"),
-                if ports.is_empty() { "<unset>".into() } else { ports.join(",") },
-                if shown.is_empty() { "<unset>".into() } else { shown },
+                if ports.is_empty() {
+                    "<unset>".into()
+                } else {
+                    ports.join(",")
+                },
+                if shown.is_empty() {
+                    "<unset>".into()
+                } else {
+                    shown
+                },
                 created,
             ]
         }
@@ -765,7 +864,11 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
                 text(v, "/spec/signerName"),
                 text(v, "/spec/username"),
                 duration,
-                if conds.is_empty() { "Pending".into() } else { conds.join(",") },
+                if conds.is_empty() {
+                    "Pending".into()
+                } else {
+                    conds.join(",")
+                },
             ]
         }
         KindId::PodDisruptionBudget => {
@@ -876,12 +979,20 @@ mod tests {
         let p = obj("apiVersion: v1\nkind: Pod\nmetadata:\n  name: nginx\n  namespace: default\nspec:\n  containers:\n  - name: nginx\n    image: nginx\nstatus:\n  phase: Running\n  podIP: 10.244.1.5\n  containerStatuses:\n  - name: nginx\n    ready: true\n    restartCount: 0\n    image: nginx\n    imageID: ''\n    state:\n      running: {}\n", SimTime::ZERO);
         let pending = obj("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1\n  namespace: dev\nspec:\n  containers:\n  - name: c\n    image: x\nstatus:\n  phase: Pending\n  containerStatuses:\n  - name: c\n    ready: false\n    restartCount: 0\n    image: x\n    imageID: ''\n    state:\n      waiting:\n        reason: ContainerCreating\n", SimTime(60_000));
         let now = SimTime(65_000);
-        let opts = TableOptions { now, ..Default::default() };
+        let opts = TableOptions {
+            now,
+            ..Default::default()
+        };
         assert_eq!(
             print_table(&[&p, &pending], &opts),
             "NAME    READY   STATUS              RESTARTS   AGE\nnginx   1/1     Running             0          65s\nweb-1   0/1     ContainerCreating   0          5s\n"
         );
-        let opts = TableOptions { now, wide: true, with_namespace: true, ..Default::default() };
+        let opts = TableOptions {
+            now,
+            wide: true,
+            with_namespace: true,
+            ..Default::default()
+        };
         let out = print_table(&[&p], &opts);
         assert_eq!(
             out,
@@ -892,7 +1003,11 @@ mod tests {
     #[test]
     fn a_crashing_container_shows_its_waiting_reason_and_last_restart() {
         let p = obj("apiVersion: v1\nkind: Pod\nmetadata:\n  name: crash\nspec:\n  containers:\n  - name: c\n    image: x\nstatus:\n  phase: Running\n  containerStatuses:\n  - name: c\n    ready: false\n    restartCount: 4\n    image: x\n    imageID: ''\n    state:\n      waiting:\n        reason: CrashLoopBackOff\n    lastState:\n      terminated:\n        exitCode: 1\n        finishedAt: \"2026-01-01T00:02:00Z\"\n", SimTime::ZERO);
-        let opts = TableOptions { now: SimTime(150_000), no_headers: true, ..Default::default() };
+        let opts = TableOptions {
+            now: SimTime(150_000),
+            no_headers: true,
+            ..Default::default()
+        };
         assert_eq!(
             print_table(&[&p], &opts),
             "crash   0/1   CrashLoopBackOff   4 (30s ago)   2m30s\n"
@@ -902,19 +1017,29 @@ mod tests {
     #[test]
     fn deployments_services_and_nodes_print_kubectls_columns() {
         let d = obj("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: nginx-deployment\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: nginx}\n  template:\n    metadata:\n      labels: {app: nginx}\n    spec:\n      containers:\n      - name: nginx\n        image: nginx:1.14.2\nstatus:\n  readyReplicas: 2\n  updatedReplicas: 3\n  availableReplicas: 2\n", SimTime::ZERO);
-        let opts = TableOptions { now: SimTime(600_000), wide: true, ..Default::default() };
+        let opts = TableOptions {
+            now: SimTime(600_000),
+            wide: true,
+            ..Default::default()
+        };
         assert_eq!(
             print_table(&[&d], &opts),
             "NAME               READY   UP-TO-DATE   AVAILABLE   AGE   CONTAINERS   IMAGES         SELECTOR\nnginx-deployment   2/3     3            2           10m   nginx        nginx:1.14.2   app=nginx\n"
         );
         let s = obj("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n  clusterIP: 10.96.0.10\n  selector: {app: web}\n  ports:\n  - port: 80\n    nodePort: 30080\n    protocol: TCP\n  - port: 53\n    protocol: UDP\n", SimTime::ZERO);
-        let opts = TableOptions { now: SimTime(3_000), ..Default::default() };
+        let opts = TableOptions {
+            now: SimTime(3_000),
+            ..Default::default()
+        };
         assert_eq!(
             print_table(&[&s], &opts),
             "NAME   TYPE       CLUSTER-IP   EXTERNAL-IP   PORT(S)               AGE\nweb    NodePort   10.96.0.10   <none>        80:30080/TCP,53/UDP   3s\n"
         );
         let n = obj("apiVersion: v1\nkind: Node\nmetadata:\n  name: control-plane-1\n  labels:\n    node-role.kubernetes.io/control-plane: \"\"\nspec:\n  unschedulable: true\nstatus:\n  conditions:\n  - type: Ready\n    status: \"True\"\n  nodeInfo:\n    kubeletVersion: v1.37.0\n    architecture: amd64\n    bootID: ''\n    containerRuntimeVersion: containerd://2.0.0\n    kernelVersion: ''\n    kubeProxyVersion: ''\n    machineID: ''\n    operatingSystem: linux\n    osImage: ''\n    systemUUID: ''\n", SimTime::ZERO);
-        let opts = TableOptions { now: SimTime(3_600_000 * 50), ..Default::default() };
+        let opts = TableOptions {
+            now: SimTime(3_600_000 * 50),
+            ..Default::default()
+        };
         assert_eq!(
             print_table(&[&n], &opts),
             "NAME              STATUS                     ROLES           AGE    VERSION\ncontrol-plane-1   Ready,SchedulingDisabled   control-plane   2d2h   v1.37.0\n"
@@ -924,7 +1049,10 @@ mod tests {
     #[test]
     fn jobs_show_status_completions_and_duration() {
         let j = obj("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: pi\nspec:\n  completions: 1\n  template:\n    spec:\n      containers:\n      - name: pi\n        image: perl\n      restartPolicy: Never\nstatus:\n  succeeded: 1\n  startTime: \"2026-01-01T00:00:01Z\"\n  completionTime: \"2026-01-01T00:00:31Z\"\n  conditions:\n  - type: Complete\n    status: \"True\"\n", SimTime::ZERO);
-        let opts = TableOptions { now: SimTime(60_000), ..Default::default() };
+        let opts = TableOptions {
+            now: SimTime(60_000),
+            ..Default::default()
+        };
         assert_eq!(
             print_table(&[&j], &opts),
             "NAME   STATUS     COMPLETIONS   DURATION   AGE\npi     Complete   1/1           30s        60s\n"

@@ -213,8 +213,8 @@ fn analyze(s: &str) -> Analysis {
         let followed_by_ws = blankz(i + 1);
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\''
-                | '"' | '%' | '@' | '`' => block_indicator = true,
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => block_indicator = true,
                 '?' | ':' | '-' if followed_by_ws => block_indicator = true,
                 _ => {}
             }
@@ -289,10 +289,10 @@ fn analyze(s: &str) -> Analysis {
 /// a string (not a bool, number, null or timestamp)?
 fn resolves_to_string(s: &str) -> bool {
     const NON_STRINGS: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No",
-        "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off",
-        "OFF", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-        "-.inf", "-.Inf", "-.INF", "<<",
+        "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+        "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+        ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+        "-.Inf", "-.INF", "<<",
     ];
     if NON_STRINGS.contains(&s) {
         return false;
@@ -352,9 +352,7 @@ fn is_yaml_float(s: &str) -> bool {
 /// go-yaml v2's timestamp formats: `2006-1-2`, optionally followed by a
 /// `T`, `t` or space and a time.
 fn is_timestamp(s: &str) -> bool {
-    let date_len = s
-        .find(['T', 't', ' '])
-        .unwrap_or(s.len());
+    let date_len = s.find(['T', 't', ' ']).unwrap_or(s.len());
     let parts: Vec<&str> = s[..date_len].split('-').collect();
     let date_ok = parts.len() == 3
         && parts[0].len() == 4
@@ -416,8 +414,7 @@ fn write_folded(out: &mut String, s: &str, indent: usize, mut column: usize, quo
         if c == ' ' {
             let next_is_space = chars.get(i + 1) == Some(&' ');
             let last = i + 1 == chars.len();
-            if !spaces && column > BEST_WIDTH && !next_is_space && !(quoted && (i == 0 || last))
-            {
+            if !spaces && column > BEST_WIDTH && !next_is_space && !(quoted && (i == 0 || last)) {
                 out.push('\n');
                 out.push_str(&" ".repeat(indent));
                 column = indent;
