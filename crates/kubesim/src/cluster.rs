@@ -20,14 +20,16 @@ use crate::apiserver::loadbalancer::{self, LoadBalancer};
 use crate::apiserver::server::{self as apiserver, Addr, ApiServer, Ctx};
 use crate::apiserver::{ApiRequest, ApiResponse};
 use crate::etcd::member::{
-    ClientId, EtcdMember, Input as EtcdInput, MemberId, Output as EtcdOutput,
-    RaftMessageSummary, Request as EtcdRequest, Role,
+    ClientId, EtcdMember, Input as EtcdInput, MemberId, Output as EtcdOutput, RaftMessageSummary,
+    Request as EtcdRequest, Role,
 };
 use crate::etcd::RaftMessage;
 use crate::snapshot::{ComponentKind, ComponentView, Health, NodeView, Snapshot};
 use crate::topology::{NodeRole, Topology};
 use crate::world::network::Drop as NetDrop;
-use crate::world::{Network, NetworkConfig, SimDuration, SimRng, SimTime, Trace, TraceEvent, World};
+use crate::world::{
+    Network, NetworkConfig, SimDuration, SimRng, SimTime, Trace, TraceEvent, World,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The user's kubectl, on a machine of its own outside the cluster.
@@ -115,14 +117,22 @@ impl Msg {
                         .iter()
                         .map(|op| match op {
                             crate::etcd::mvcc::RequestOp::Put(p) => format!("put {}", p.key),
-                            crate::etcd::mvcc::RequestOp::DeleteRange(d) => format!("delete {:?}", d.range),
-                            crate::etcd::mvcc::RequestOp::Range(r) => format!("range {:?}", r.range),
+                            crate::etcd::mvcc::RequestOp::DeleteRange(d) => {
+                                format!("delete {:?}", d.range)
+                            }
+                            crate::etcd::mvcc::RequestOp::Range(r) => {
+                                format!("range {:?}", r.range)
+                            }
                         })
                         .collect();
                     format!("Txn {}", keys.join(", "))
                 }
                 EtcdRequest::Range(r) => format!("Range {:?}", r.range),
-                EtcdRequest::Watch { range, start_revision, .. } => {
+                EtcdRequest::Watch {
+                    range,
+                    start_revision,
+                    ..
+                } => {
                     format!("Watch {range:?} from {start_revision}")
                 }
                 other => format!("{other:?}"),
@@ -130,7 +140,11 @@ impl Msg {
             Msg::Etcd(o) => match &**o {
                 EtcdOutput::Response { result, .. } => match result {
                     Ok(crate::etcd::member::Response::Txn(t)) => {
-                        format!("Txn {} rev {}", if t.succeeded { "ok" } else { "compare failed" }, t.revision)
+                        format!(
+                            "Txn {} rev {}",
+                            if t.succeeded { "ok" } else { "compare failed" },
+                            t.revision
+                        )
                     }
                     Ok(crate::etcd::member::Response::Range(r)) => {
                         format!("Range {} keys rev {}", r.kvs.len(), r.revision)
@@ -138,7 +152,9 @@ impl Msg {
                     Ok(other) => format!("{other:?}"),
                     Err(e) => format!("error: {e}"),
                 },
-                EtcdOutput::WatchEvents { events, revision, .. } => {
+                EtcdOutput::WatchEvents {
+                    events, revision, ..
+                } => {
                     format!("{} watch events up to rev {revision}", events.len())
                 }
                 EtcdOutput::WatchEnded { reason, .. } => format!("watch ended: {reason}"),
@@ -220,7 +236,10 @@ impl Cluster {
             }
             let a = addr(&format!("kube-apiserver-{}", node.name));
             let client = ClientId(id);
-            apiservers.insert(a.clone(), ApiServer::new(&a, &node.name, id, client, SimTime::ZERO));
+            apiservers.insert(
+                a.clone(),
+                ApiServer::new(&a, &node.name, id, client, SimTime::ZERO),
+            );
             apiserver_by_client.insert(client, a.clone());
             hosts.insert(a.clone(), node.name.clone());
             world.schedule_in(SimDuration::ZERO, Event::Tick(a));
@@ -328,17 +347,19 @@ impl Cluster {
             && self.etcd.values().any(|m| m.status().role == Role::Leader)
     }
 
-    /// Runs the cluster until the API is ready and the post-start hooks
-    /// have created the default namespaces, for at most `limit`.
+    /// Runs the cluster until every API server is ready and in the
+    /// balancer's rotation and the post-start hooks have created the default
+    /// namespaces, for at most `limit`.
     pub fn boot(&mut self, limit: SimDuration) -> bool {
         let deadline = self.now() + limit;
         while self.now() < deadline {
             let default_ns = crate::apiserver::registry::key(KindId::Namespace, None, "default");
             let ready = self.api_ready()
+                && self.lb.status().iter().all(|b| b.in_rotation)
                 && self
                     .apiservers
                     .values()
-                    .any(|s| s.is_ready() && s.cache().get(&default_ns).is_some());
+                    .all(|s| s.is_ready() && s.cache().get(&default_ns).is_some());
             if ready {
                 return true;
             }
@@ -371,7 +392,8 @@ impl Cluster {
                     summary: msg.summary(),
                     dropped: None,
                 });
-                self.world.schedule_at(arrives, Event::Deliver { from, to, msg });
+                self.world
+                    .schedule_at(arrives, Event::Deliver { from, to, msg });
             }
             Err(reason) => {
                 self.trace.record(|| TraceEvent {
@@ -401,7 +423,10 @@ impl Cluster {
             let next = member.next_tick();
             self.etcd_outputs(&who, out);
             if let Some(next) = next {
-                self.world.schedule_at(next.max(now + SimDuration::from_millis(1)), Event::Tick(who));
+                self.world.schedule_at(
+                    next.max(now + SimDuration::from_millis(1)),
+                    Event::Tick(who),
+                );
             }
         } else if self.apiservers.contains_key(&who) {
             self.apiserver_input(&who, apiserver::Input::Tick);
@@ -412,7 +437,10 @@ impl Cluster {
             let out = self.lb.handle(now, loadbalancer::Input::Tick);
             self.lb_outputs(out);
             let next = self.lb.next_check();
-            self.world.schedule_at(next.max(now + SimDuration::from_millis(1)), Event::Tick(who));
+            self.world.schedule_at(
+                next.max(now + SimDuration::from_millis(1)),
+                Event::Tick(who),
+            );
         }
     }
 
@@ -449,12 +477,28 @@ impl Cluster {
         let member = server.member();
         for o in out {
             match o {
-                apiserver::Output::Reply { to, id, response } => {
-                    self.send(who.clone(), to, Msg::ApiReply { id, response: Box::new(response) })
-                }
-                apiserver::Output::Etcd { request_id, request, .. } => {
+                apiserver::Output::Reply { to, id, response } => self.send(
+                    who.clone(),
+                    to,
+                    Msg::ApiReply {
+                        id,
+                        response: Box::new(response),
+                    },
+                ),
+                apiserver::Output::Etcd {
+                    request_id,
+                    request,
+                    ..
+                } => {
                     if let Some(to) = self.etcd_ids.get(&member).cloned() {
-                        self.send(who.clone(), to, Msg::EtcdRequest { request_id, request });
+                        self.send(
+                            who.clone(),
+                            to,
+                            Msg::EtcdRequest {
+                                request_id,
+                                request,
+                            },
+                        );
                     }
                 }
                 apiserver::Output::ProbeResult { to, ready, .. } => {
@@ -468,16 +512,20 @@ impl Cluster {
         let me = addr(LOAD_BALANCER);
         for o in out {
             match o {
-                loadbalancer::Output::Forward { backend, id, request } => {
-                    self.send(me.clone(), backend, Msg::Api { id, request: Box::new(request) })
-                }
+                loadbalancer::Output::Forward {
+                    backend,
+                    id,
+                    request,
+                } => self.send(me.clone(), backend, Msg::Api { id, request }),
                 loadbalancer::Output::CancelWatch { backend, id } => {
                     self.send(me.clone(), backend, Msg::ApiCancel { id })
                 }
                 loadbalancer::Output::Reply { to, id, response } => {
-                    self.send(me.clone(), to, Msg::ApiReply { id, response: Box::new(response) })
+                    self.send(me.clone(), to, Msg::ApiReply { id, response })
                 }
-                loadbalancer::Output::Probe { backend } => self.send(me.clone(), backend, Msg::Probe),
+                loadbalancer::Output::Probe { backend } => {
+                    self.send(me.clone(), backend, Msg::Probe)
+                }
             }
         }
     }
@@ -487,7 +535,10 @@ impl Cluster {
         if let Some(member) = self.etcd.get_mut(&to) {
             let input = match msg {
                 Msg::Raft(m) => EtcdInput::Raft(*m),
-                Msg::EtcdRequest { request_id, request } => {
+                Msg::EtcdRequest {
+                    request_id,
+                    request,
+                } => {
                     let Some(server) = self.apiservers.get(&from) else {
                         return;
                     };
@@ -503,7 +554,11 @@ impl Cluster {
             self.etcd_outputs(&to, out);
         } else if self.apiservers.contains_key(&to) {
             let input = match msg {
-                Msg::Api { id, request } => apiserver::Input::Request { from, id, request: *request },
+                Msg::Api { id, request } => apiserver::Input::Request {
+                    from,
+                    id,
+                    request: *request,
+                },
                 Msg::ApiCancel { id } => apiserver::Input::CancelWatch { from, id },
                 Msg::Etcd(o) => apiserver::Input::Etcd(*o),
                 Msg::Probe => apiserver::Input::Probe { from, id: 0 },
@@ -512,10 +567,17 @@ impl Cluster {
             self.apiserver_input(&to, input);
         } else if to.as_ref() == LOAD_BALANCER {
             let input = match msg {
-                Msg::Api { id, request } => loadbalancer::Input::Request { from, id, request: *request },
+                Msg::Api { id, request } => loadbalancer::Input::Request { from, id, request },
                 Msg::ApiCancel { id } => loadbalancer::Input::CancelWatch { from, id },
-                Msg::ApiReply { id, response } => loadbalancer::Input::Reply { backend: from, id, response: *response },
-                Msg::ProbeResult { ready } => loadbalancer::Input::ProbeResult { backend: from, ready },
+                Msg::ApiReply { id, response } => loadbalancer::Input::Reply {
+                    backend: from,
+                    id,
+                    response,
+                },
+                Msg::ProbeResult { ready } => loadbalancer::Input::ProbeResult {
+                    backend: from,
+                    ready,
+                },
                 _ => return,
             };
             let out = self.lb.handle(now, input);
@@ -534,7 +596,14 @@ impl Cluster {
     pub fn submit(&mut self, request: ApiRequest) -> u64 {
         let id = self.next_client_request;
         self.next_client_request += 1;
-        self.send(addr(KUBECTL), addr(LOAD_BALANCER), Msg::Api { id, request: Box::new(request) });
+        self.send(
+            addr(KUBECTL),
+            addr(LOAD_BALANCER),
+            Msg::Api {
+                id,
+                request: Box::new(request),
+            },
+        );
         id
     }
 
@@ -555,7 +624,11 @@ impl Cluster {
         let id = self.submit(request);
         let deadline = self.now() + CLIENT_TIMEOUT;
         loop {
-            if let Some(first) = self.inbox.get_mut(&id).and_then(|v| (!v.is_empty()).then(|| v.remove(0))) {
+            if let Some(first) = self
+                .inbox
+                .get_mut(&id)
+                .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+            {
                 self.inbox.remove(&id);
                 return first;
             }
@@ -588,8 +661,10 @@ impl Cluster {
                 .map(|a| vec![a])
                 .ok_or_else(|| FaultError::Unsupported("etcd has no leader right now".into()));
         }
-        if matches!(target, "kube-scheduler/leader" | "kube-controller-manager/leader")
-            || target.starts_with("kube-scheduler-")
+        if matches!(
+            target,
+            "kube-scheduler/leader" | "kube-controller-manager/leader"
+        ) || target.starts_with("kube-scheduler-")
             || target.starts_with("kube-controller-manager-")
             || target.starts_with("cloud-controller-manager")
             || target.starts_with("coredns")
@@ -623,8 +698,8 @@ impl Cluster {
             let out = m.handle(now, EtcdInput::Crash, self.world.rng());
             // A crash breaks connections: the API server sees them close.
             for o in out {
-                if let EtcdOutput::Response { client, .. }
-                | EtcdOutput::WatchEnded { client, .. } = &o
+                if let EtcdOutput::Response { client, .. } | EtcdOutput::WatchEnded { client, .. } =
+                    &o
                 {
                     if let Some(server) = self.apiserver_by_client.get(client).cloned() {
                         self.apiserver_input(&server, apiserver::Input::Etcd(o));
@@ -650,20 +725,30 @@ impl Cluster {
             }
         } else if self.apiservers.contains_key(a) {
             self.apiserver_input(a, apiserver::Input::Restart);
-            self.world.schedule_in(apiserver::TICK, Event::Tick(a.clone()));
+            self.world
+                .schedule_in(apiserver::TICK, Event::Tick(a.clone()));
         }
     }
 
     /// `sim fault <target> <kind>`. Returns what happened, in a sentence.
-    pub fn fault(&mut self, target: &str, kind: crate::shell::FaultKind) -> Result<String, FaultError> {
+    pub fn fault(
+        &mut self,
+        target: &str,
+        kind: crate::shell::FaultKind,
+    ) -> Result<String, FaultError> {
         use crate::shell::FaultKind;
         match kind {
             FaultKind::Loss(p) => {
                 if target != "network" {
-                    return Err(FaultError::Unsupported("loss applies to the whole network: sim fault network loss=<rate>".into()));
+                    return Err(FaultError::Unsupported(
+                        "loss applies to the whole network: sim fault network loss=<rate>".into(),
+                    ));
                 }
                 self.network.set_loss(p);
-                Ok(format!("network: {:.1}% of messages between hosts are lost", p * 100.0))
+                Ok(format!(
+                    "network: {:.1}% of messages between hosts are lost",
+                    p * 100.0
+                ))
             }
             FaultKind::Crash => {
                 let targets = self.resolve(target)?;
@@ -729,7 +814,11 @@ impl Cluster {
         }
         let targets = self.resolve(target).or_else(|e| {
             let a = addr(target);
-            if self.crashed.contains(&a) { Ok(vec![a]) } else { Err(e) }
+            if self.crashed.contains(&a) {
+                Ok(vec![a])
+            } else {
+                Err(e)
+            }
         })?;
         self.powered_off.remove(target);
         self.network.repair_host(target);
@@ -741,7 +830,10 @@ impl Cluster {
 
     /// The etcd members' statuses, by instance name.
     pub fn etcd_status(&self) -> Vec<(String, crate::etcd::MemberStatus)> {
-        self.etcd.iter().map(|(a, m)| (a.to_string(), m.status())).collect()
+        self.etcd
+            .iter()
+            .map(|(a, m)| (a.to_string(), m.status()))
+            .collect()
     }
 
     pub fn apiserver_status(&self) -> Vec<crate::apiserver::ApiServerStatus> {
@@ -768,17 +860,26 @@ impl Cluster {
         let component = |kind: ComponentKind, id: String, node: Option<&str>, runs_as: &str| {
             let (simulated, health, state) = match kind {
                 ComponentKind::Etcd => match etcd.get(&id) {
-                    Some(s) if s.role == Role::Stopped => (true, Health::Down, "crashed".to_string()),
+                    Some(s) if s.role == Role::Stopped => {
+                        (true, Health::Down, "crashed".to_string())
+                    }
                     Some(s) => (
                         true,
-                        if s.role == Role::Leader || s.leader.is_some() { Health::Up } else { Health::Degraded },
-                        format!("{:?} · term {} · rev {}", s.role, s.term, s.revision).to_lowercase(),
+                        if s.role == Role::Leader || s.leader.is_some() {
+                            Health::Up
+                        } else {
+                            Health::Degraded
+                        },
+                        format!("{:?} · term {} · rev {}", s.role, s.term, s.revision)
+                            .to_lowercase(),
                     ),
                     None => (false, Health::Unknown, String::new()),
                 },
                 ComponentKind::KubeApiserver => match api.get(&id) {
                     Some(s) if !s.up => (true, Health::Down, "crashed".into()),
-                    Some(s) if s.ready => (true, Health::Up, format!("ready · {} watches", s.watches)),
+                    Some(s) if s.ready => {
+                        (true, Health::Up, format!("ready · {} watches", s.watches))
+                    }
                     Some(_) => (true, Health::Degraded, "not ready".into()),
                     None => (false, Health::Unknown, String::new()),
                 },
@@ -786,7 +887,13 @@ impl Cluster {
                     let n = lb.iter().filter(|b| b.in_rotation).count();
                     (
                         true,
-                        if n == 0 { Health::Down } else if n < lb.len() { Health::Degraded } else { Health::Up },
+                        if n == 0 {
+                            Health::Down
+                        } else if n < lb.len() {
+                            Health::Degraded
+                        } else {
+                            Health::Up
+                        },
                         format!("{n}/{} API servers in rotation", lb.len()),
                     )
                 }
@@ -816,7 +923,12 @@ impl Cluster {
                         ComponentKind::KubeScheduler,
                         ComponentKind::KubeControllerManager,
                     ] {
-                        components.push(component(kind, format!("{}-{name}", kind.label()), Some(name), "static pod"));
+                        components.push(component(
+                            kind,
+                            format!("{}-{name}", kind.label()),
+                            Some(name),
+                            "static pod",
+                        ));
                     }
                 }
                 for (kind, runs_as) in [
@@ -825,7 +937,12 @@ impl Cluster {
                     (ComponentKind::Containerd, "systemd service"),
                     (ComponentKind::Runc, "binary called by containerd"),
                 ] {
-                    components.push(component(kind, format!("{}@{name}", kind.label()), Some(name), runs_as));
+                    components.push(component(
+                        kind,
+                        format!("{}@{name}", kind.label()),
+                        Some(name),
+                        runs_as,
+                    ));
                 }
                 NodeView {
                     name: n.name.clone(),
@@ -840,7 +957,12 @@ impl Cluster {
             })
             .collect();
         let cluster_components = vec![
-            component(ComponentKind::ApiLoadBalancer, LOAD_BALANCER.into(), None, "controlPlaneEndpoint :6443"),
+            component(
+                ComponentKind::ApiLoadBalancer,
+                LOAD_BALANCER.into(),
+                None,
+                "controlPlaneEndpoint :6443",
+            ),
             component(
                 ComponentKind::CloudControllerManager,
                 "cloud-controller-manager".into(),
@@ -851,7 +973,10 @@ impl Cluster {
                 ComponentKind::CoreDns,
                 "coredns".into(),
                 None,
-                &format!("Deployment in kube-system · {} replicas", self.topology.coredns_replicas),
+                &format!(
+                    "Deployment in kube-system · {} replicas",
+                    self.topology.coredns_replicas
+                ),
             ),
         ];
         Snapshot {
@@ -865,7 +990,10 @@ impl Cluster {
 }
 
 fn names(a: &[Addr]) -> String {
-    a.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    a.iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The rng is reachable for components that draw outside an event (tests).
@@ -882,7 +1010,10 @@ mod tests {
 
     fn booted(seed: u64) -> Cluster {
         let mut c = Cluster::new(Topology::default(), seed);
-        assert!(c.boot(SimDuration::from_secs(30)), "the control plane boots");
+        assert!(
+            c.boot(SimDuration::from_secs(30)),
+            "the control plane boots"
+        );
         c
     }
 
@@ -966,7 +1097,8 @@ mod tests {
         .unwrap()
         .remove(0);
         let cred = c.admin_credential();
-        let created = c.call(ApiRequest::new(Verb::Create, KindId::Namespace, cred.clone()).with_body(ns));
+        let created =
+            c.call(ApiRequest::new(Verb::Create, KindId::Namespace, cred.clone()).with_body(ns));
         let ApiResponse::Object(o) = created else {
             panic!("{created:?}")
         };

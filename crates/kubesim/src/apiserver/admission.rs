@@ -27,7 +27,8 @@ use crate::world::SimRng;
 use k8s_openapi::api::core::v1 as core;
 
 /// Namespaces that always exist and cannot be deleted.
-pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// `DefaultTolerationSeconds`: 300 s.
 pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
@@ -75,17 +76,24 @@ pub fn mutate_on_create(object: &mut Object, rng: &mut SimRng) {
 }
 
 fn service_account(spec: &mut core::PodSpec, rng: &mut SimRng) {
-    if spec.service_account_name.as_deref().unwrap_or_default().is_empty() {
+    if spec
+        .service_account_name
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
         spec.service_account_name = Some("default".into());
     }
     if spec.automount_service_account_token == Some(false) {
         return;
     }
     let mount_path = "/var/run/secrets/kubernetes.io/serviceaccount";
-    let already = spec
-        .containers
-        .iter()
-        .any(|c| c.volume_mounts.iter().flatten().any(|m| m.mount_path == mount_path));
+    let already = spec.containers.iter().any(|c| {
+        c.volume_mounts
+            .iter()
+            .flatten()
+            .any(|m| m.mount_path == mount_path)
+    });
     if already {
         return;
     }
@@ -130,31 +138,41 @@ fn service_account(spec: &mut core::PodSpec, rng: &mut SimRng) {
         ]),
         ..Default::default()
     };
-    spec.volumes.get_or_insert_with(Vec::new).push(core::Volume {
-        name: name.clone(),
-        projected: Some(projected),
-        ..Default::default()
-    });
+    spec.volumes
+        .get_or_insert_with(Vec::new)
+        .push(core::Volume {
+            name: name.clone(),
+            projected: Some(projected),
+            ..Default::default()
+        });
     for c in spec
         .containers
         .iter_mut()
         .chain(spec.init_containers.iter_mut().flatten())
     {
-        c.volume_mounts.get_or_insert_with(Vec::new).push(core::VolumeMount {
-            name: name.clone(),
-            mount_path: mount_path.into(),
-            read_only: Some(true),
-            ..Default::default()
-        });
+        c.volume_mounts
+            .get_or_insert_with(Vec::new)
+            .push(core::VolumeMount {
+                name: name.clone(),
+                mount_path: mount_path.into(),
+                read_only: Some(true),
+                ..Default::default()
+            });
     }
 }
 
 fn default_toleration_seconds(spec: &mut core::PodSpec) {
     let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
-    for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
         let tolerated = tolerations.iter().any(|t| {
-            (t.key.as_deref() == Some(key) || t.key.is_none() && t.operator.as_deref() == Some("Exists"))
-                && t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "NoExecute")
+            (t.key.as_deref() == Some(key)
+                || t.key.is_none() && t.operator.as_deref() == Some("Exists"))
+                && t.effect
+                    .as_deref()
+                    .is_none_or(|e| e.is_empty() || e == "NoExecute")
         });
         if !tolerated {
             tolerations.push(core::Toleration {
@@ -197,7 +215,10 @@ mod tests {
         let vol = &spec.volumes.unwrap()[0];
         assert!(vol.name.starts_with("kube-api-access-"));
         let mounts = spec.containers[0].volume_mounts.clone().unwrap();
-        assert_eq!(mounts[0].mount_path, "/var/run/secrets/kubernetes.io/serviceaccount");
+        assert_eq!(
+            mounts[0].mount_path,
+            "/var/run/secrets/kubernetes.io/serviceaccount"
+        );
     }
 
     #[test]
@@ -218,8 +239,11 @@ mod tests {
         let Object::Pod(p) = p else { unreachable!() };
         let t = p.spec.unwrap().tolerations.unwrap();
         assert_eq!(t.len(), 2);
-        assert!(t.iter().all(|t| t.toleration_seconds == Some(300)
-            && t.effect.as_deref() == Some("NoExecute")));
+        assert!(
+            t.iter()
+                .all(|t| t.toleration_seconds == Some(300)
+                    && t.effect.as_deref() == Some("NoExecute"))
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub enum Input {
     Request {
         from: Addr,
         id: u64,
-        request: ApiRequest,
+        request: Box<ApiRequest>,
     },
     /// A client closes a watch.
     CancelWatch { from: Addr, id: u64 },
@@ -34,7 +34,7 @@ pub enum Input {
     Reply {
         backend: Addr,
         id: u64,
-        response: ApiResponse,
+        response: Box<ApiResponse>,
     },
     /// An instance answers a health check.
     ProbeResult { backend: Addr, ready: bool },
@@ -48,17 +48,22 @@ pub enum Output {
     Forward {
         backend: Addr,
         id: u64,
-        request: ApiRequest,
+        request: Box<ApiRequest>,
     },
-    CancelWatch { backend: Addr, id: u64 },
+    CancelWatch {
+        backend: Addr,
+        id: u64,
+    },
     /// Answer a client.
     Reply {
         to: Addr,
         id: u64,
-        response: ApiResponse,
+        response: Box<ApiResponse>,
     },
     /// Check an instance's `/readyz`.
-    Probe { backend: Addr },
+    Probe {
+        backend: Addr,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -99,8 +104,9 @@ pub struct LoadBalancer {
 }
 
 impl LoadBalancer {
-    /// A balancer over `backends`, all assumed healthy at start (as after the
-    /// control plane was brought up).
+    /// A balancer over `backends`, none in rotation until they pass their
+    /// first health checks (the balancer is set up before the API servers
+    /// start, as in kubeadm's HA guide).
     pub fn new(backends: &[Addr]) -> Self {
         LoadBalancer {
             backends: backends
@@ -109,9 +115,9 @@ impl LoadBalancer {
                     (
                         b.clone(),
                         Backend {
-                            in_rotation: true,
+                            in_rotation: false,
                             failures: 0,
-                            successes: RISE,
+                            successes: 0,
                             awaiting: false,
                         },
                     )
@@ -168,15 +174,16 @@ impl LoadBalancer {
         for id in ids {
             if let Some(p) = self.proxied.remove(&id) {
                 self.by_client.remove(&(p.client.clone(), p.client_id));
-                let err = ApiError::service_unavailable("the connection to the API server was reset");
+                let err =
+                    ApiError::service_unavailable("the connection to the API server was reset");
                 out.push(Output::Reply {
                     to: p.client,
                     id: p.client_id,
-                    response: if p.watch {
+                    response: Box::new(if p.watch {
                         ApiResponse::WatchClosed(err)
                     } else {
                         ApiResponse::Error(err)
-                    },
+                    }),
                 });
             }
         }
@@ -189,9 +196,9 @@ impl LoadBalancer {
                 None => out.push(Output::Reply {
                     to: from,
                     id,
-                    response: ApiResponse::Error(ApiError::service_unavailable(
+                    response: Box::new(ApiResponse::Error(ApiError::service_unavailable(
                         "connection refused: no kube-apiserver behind the load balancer is ready",
-                    )),
+                    ))),
                 }),
                 Some(backend) => {
                     let lb_id = self.next_id;
@@ -224,7 +231,11 @@ impl LoadBalancer {
                     }
                 }
             }
-            Input::Reply { backend, id, response } => {
+            Input::Reply {
+                backend,
+                id,
+                response,
+            } => {
                 let Some(p) = self.proxied.get(&id) else {
                     return out;
                 };
@@ -233,7 +244,10 @@ impl LoadBalancer {
                 }
                 let (client, client_id, watch) = (p.client.clone(), p.client_id, p.watch);
                 let ends = !watch
-                    || matches!(response, ApiResponse::WatchClosed(_) | ApiResponse::Error(_));
+                    || matches!(
+                        *response,
+                        ApiResponse::WatchClosed(_) | ApiResponse::Error(_)
+                    );
                 if ends {
                     self.proxied.remove(&id);
                     self.by_client.remove(&(client.clone(), client_id));
@@ -308,9 +322,51 @@ mod tests {
         ApiRequest::new(Verb::List, KindId::Pod, Credential::None)
     }
 
+    fn healthy(names: &[&str]) -> LoadBalancer {
+        let backends: Vec<Addr> = names.iter().map(|n| addr(n)).collect();
+        let mut lb = LoadBalancer::new(&backends);
+        for t in 0..RISE as u64 {
+            lb.handle(SimTime(t * 2000), Input::Tick);
+            for b in &backends {
+                lb.handle(
+                    SimTime(t * 2000),
+                    Input::ProbeResult {
+                        backend: b.clone(),
+                        ready: true,
+                    },
+                );
+            }
+        }
+        lb
+    }
+
+    #[test]
+    fn backends_join_the_rotation_after_two_good_checks() {
+        let mut lb = LoadBalancer::new(&[addr("a")]);
+        assert!(!lb.status()[0].in_rotation);
+        lb.handle(SimTime(0), Input::Tick);
+        lb.handle(
+            SimTime(0),
+            Input::ProbeResult {
+                backend: addr("a"),
+                ready: true,
+            },
+        );
+        assert!(!lb.status()[0].in_rotation);
+        lb.handle(SimTime(2000), Input::Tick);
+        lb.handle(
+            SimTime(2000),
+            Input::ProbeResult {
+                backend: addr("a"),
+                ready: true,
+            },
+        );
+        assert!(lb.status()[0].in_rotation);
+    }
+
     #[test]
     fn requests_are_spread_round_robin() {
-        let mut lb = LoadBalancer::new(&[addr("a"), addr("b"), addr("c")]);
+        let mut lb = healthy(&["a", "b", "c"]);
         let picked: Vec<String> = (0..6)
             .flat_map(|i| {
                 lb.handle(
@@ -318,7 +374,7 @@ mod tests {
                     Input::Request {
                         from: addr("kubectl"),
                         id: i,
-                        request: get(),
+                        request: Box::new(get()),
                     },
                 )
             })
@@ -332,26 +388,44 @@ mod tests {
 
     #[test]
     fn a_backend_failing_three_checks_leaves_the_rotation_and_returns_after_two() {
-        let mut lb = LoadBalancer::new(&[addr("a"), addr("b")]);
-        for t in 0..3 {
+        let mut lb = healthy(&["a", "b"]);
+        for t in 2..5 {
             lb.handle(SimTime(t * 2000), Input::Tick);
-            lb.handle(SimTime(t * 2000), Input::ProbeResult { backend: addr("a"), ready: true });
-            lb.handle(SimTime(t * 2000), Input::ProbeResult { backend: addr("b"), ready: false });
+            lb.handle(
+                SimTime(t * 2000),
+                Input::ProbeResult {
+                    backend: addr("a"),
+                    ready: true,
+                },
+            );
+            lb.handle(
+                SimTime(t * 2000),
+                Input::ProbeResult {
+                    backend: addr("b"),
+                    ready: false,
+                },
+            );
         }
         let status = lb.status();
         assert!(status[0].in_rotation);
         assert!(!status[1].in_rotation);
-        for t in 3..5 {
+        for t in 5..7 {
             lb.handle(SimTime(t * 2000), Input::Tick);
-            lb.handle(SimTime(t * 2000), Input::ProbeResult { backend: addr("b"), ready: true });
+            lb.handle(
+                SimTime(t * 2000),
+                Input::ProbeResult {
+                    backend: addr("b"),
+                    ready: true,
+                },
+            );
         }
         assert!(lb.status()[1].in_rotation);
     }
 
     #[test]
     fn an_unanswered_check_counts_as_a_failure() {
-        let mut lb = LoadBalancer::new(&[addr("a")]);
-        for t in 0..4 {
+        let mut lb = healthy(&["a"]);
+        for t in 2..6 {
             lb.handle(SimTime(t * 2000), Input::Tick);
         }
         assert!(!lb.status()[0].in_rotation);
@@ -360,33 +434,38 @@ mod tests {
             Input::Request {
                 from: addr("kubectl"),
                 id: 1,
-                request: get(),
+                request: Box::new(get()),
             },
         );
         match &out[0] {
-            Output::Reply { response: ApiResponse::Error(e), .. } => assert_eq!(e.code(), 503),
+            Output::Reply { response, .. } => match &**response {
+                ApiResponse::Error(e) => assert_eq!(e.code(), 503),
+                other => panic!("{other:?}"),
+            },
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn answers_go_back_to_the_client_that_asked() {
-        let mut lb = LoadBalancer::new(&[addr("a")]);
+        let mut lb = healthy(&["a"]);
         let out = lb.handle(
             SimTime::ZERO,
             Input::Request {
                 from: addr("kubectl"),
                 id: 7,
-                request: get(),
+                request: Box::new(get()),
             },
         );
-        let Output::Forward { id, .. } = &out[0] else { panic!() };
+        let Output::Forward { id, .. } = &out[0] else {
+            panic!()
+        };
         let out = lb.handle(
             SimTime::ZERO,
             Input::Reply {
                 backend: addr("a"),
                 id: *id,
-                response: ApiResponse::WatchStarted,
+                response: Box::new(ApiResponse::WatchStarted),
             },
         );
         match &out[0] {

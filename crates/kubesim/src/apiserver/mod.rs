@@ -17,6 +17,7 @@ pub mod selector;
 pub mod server;
 pub mod watchcache;
 
-pub use request::{ApiRequest, ApiResponse, Propagation, RequestOptions, Verb, WatchEvent, WatchEventType};
+pub use request::{
+    ApiRequest, ApiResponse, Propagation, RequestOptions, Verb, WatchEvent, WatchEventType,
+};
 pub use server::{Addr, ApiServer, ApiServerStatus};
-

@@ -93,22 +93,52 @@ mod tests {
 
     #[test]
     fn keys_follow_kube_apiservers_registry_layout() {
-        assert_eq!(key(KindId::Pod, Some("default"), "nginx"), "/registry/pods/default/nginx");
-        assert_eq!(key(KindId::Node, None, "worker-1"), "/registry/minions/worker-1");
-        assert_eq!(key(KindId::Service, Some("default"), "kubernetes"), "/registry/services/specs/default/kubernetes");
-        assert_eq!(key(KindId::Deployment, Some("web"), "api"), "/registry/deployments/web/api");
-        assert_eq!(key(KindId::ClusterRole, None, "view"), "/registry/clusterroles/view");
-        assert_eq!(list_prefix(KindId::Pod, Some("default")), "/registry/pods/default/");
+        assert_eq!(
+            key(KindId::Pod, Some("default"), "nginx"),
+            "/registry/pods/default/nginx"
+        );
+        assert_eq!(
+            key(KindId::Node, None, "worker-1"),
+            "/registry/minions/worker-1"
+        );
+        assert_eq!(
+            key(KindId::Service, Some("default"), "kubernetes"),
+            "/registry/services/specs/default/kubernetes"
+        );
+        assert_eq!(
+            key(KindId::Deployment, Some("web"), "api"),
+            "/registry/deployments/web/api"
+        );
+        assert_eq!(
+            key(KindId::ClusterRole, None, "view"),
+            "/registry/clusterroles/view"
+        );
+        assert_eq!(
+            list_prefix(KindId::Pod, Some("default")),
+            "/registry/pods/default/"
+        );
         assert_eq!(list_prefix(KindId::Pod, None), "/registry/pods/");
     }
 
     #[test]
     fn a_key_tells_its_kind() {
-        assert_eq!(kind_of_key("/registry/pods/default/nginx"), Some(KindId::Pod));
-        assert_eq!(kind_of_key("/registry/minions/worker-1"), Some(KindId::Node));
-        assert_eq!(kind_of_key("/registry/services/specs/default/x"), Some(KindId::Service));
+        assert_eq!(
+            kind_of_key("/registry/pods/default/nginx"),
+            Some(KindId::Pod)
+        );
+        assert_eq!(
+            kind_of_key("/registry/minions/worker-1"),
+            Some(KindId::Node)
+        );
+        assert_eq!(
+            kind_of_key("/registry/services/specs/default/x"),
+            Some(KindId::Service)
+        );
         assert_eq!(kind_of_key("/registry/roles/ns/r"), Some(KindId::Role));
-        assert_eq!(kind_of_key("/registry/rolebindings/ns/r"), Some(KindId::RoleBinding));
+        assert_eq!(
+            kind_of_key("/registry/rolebindings/ns/r"),
+            Some(KindId::RoleBinding)
+        );
         assert_eq!(kind_of_key("/elsewhere"), None);
     }
 

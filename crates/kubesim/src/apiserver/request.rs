@@ -270,7 +270,13 @@ impl ApiResponse {
             ApiResponse::Deleted(o) => format!("200 deleted {} {}", o.kind().kind, o.name()),
             ApiResponse::WatchStarted => "200 watch started".into(),
             ApiResponse::Watch(e) => match &e.object {
-                Some(o) => format!("{} {} {} rv={}", e.kind.as_str(), o.kind().kind, o.name(), e.resource_version),
+                Some(o) => format!(
+                    "{} {} {} rv={}",
+                    e.kind.as_str(),
+                    o.kind().kind,
+                    o.name(),
+                    e.resource_version
+                ),
                 None => format!("{} rv={}", e.kind.as_str(), e.resource_version),
             },
             ApiResponse::WatchClosed(e) => format!("watch closed: {}", e.message),
@@ -289,18 +295,29 @@ mod tests {
             .in_namespace("default")
             .named("nginx")
             .with_subresource("status");
-        assert_eq!(r.to_string(), "GET /api/v1/namespaces/default/pods/nginx/status");
-        let r = ApiRequest::new(Verb::List, KindId::Deployment, Credential::None).in_namespace("web");
+        assert_eq!(
+            r.to_string(),
+            "GET /api/v1/namespaces/default/pods/nginx/status"
+        );
+        let r =
+            ApiRequest::new(Verb::List, KindId::Deployment, Credential::None).in_namespace("web");
         assert_eq!(r.path(), "/apis/apps/v1/namespaces/web/deployments");
-        let r = ApiRequest::new(Verb::Watch, KindId::Node, Credential::None).in_namespace("ignored");
+        let r =
+            ApiRequest::new(Verb::Watch, KindId::Node, Credential::None).in_namespace("ignored");
         assert_eq!(r.path(), "/api/v1/nodes?watch=true");
     }
 
     #[test]
     fn propagation_policies_parse_as_kubectl_cascade_values() {
-        assert_eq!(Propagation::parse("foreground"), Some(Propagation::Foreground));
+        assert_eq!(
+            Propagation::parse("foreground"),
+            Some(Propagation::Foreground)
+        );
         assert_eq!(Propagation::parse("orphan"), Some(Propagation::Orphan));
-        assert_eq!(Propagation::parse("background"), Some(Propagation::Background));
+        assert_eq!(
+            Propagation::parse("background"),
+            Some(Propagation::Background)
+        );
         assert_eq!(Propagation::parse("sideways"), None);
     }
 }

@@ -65,7 +65,9 @@ fn set_values(text: &str, whole: &str) -> Result<Vec<String>, SelectorError> {
         .trim()
         .strip_prefix('(')
         .and_then(|t| t.strip_suffix(')'))
-        .ok_or_else(|| SelectorError(format!("{whole}: expected a set of values in parentheses")))?;
+        .ok_or_else(|| {
+            SelectorError(format!("{whole}: expected a set of values in parentheses"))
+        })?;
     let values: Vec<String> = inner.split(',').map(|v| v.trim().to_string()).collect();
     if values.iter().any(|v| !valid_value(v)) {
         return Err(SelectorError(format!("{whole}: invalid value in set")));
@@ -153,7 +155,9 @@ mod tests {
         assert!(s.matches(&labels(&[("app", "web"), ("tier", "fe")])));
         assert!(!s.matches(&labels(&[("app", "web"), ("tier", "db")])));
         assert!(!s.matches(&labels(&[("app", "api")])));
-        assert!(Selector::parse("app==web").unwrap().matches(&labels(&[("app", "web")])));
+        assert!(Selector::parse("app==web")
+            .unwrap()
+            .matches(&labels(&[("app", "web")])));
     }
 
     #[test]

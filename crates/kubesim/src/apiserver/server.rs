@@ -43,14 +43,12 @@ use super::selector::Selector;
 use super::watchcache::{Filter, WatchCache};
 use crate::api::time::to_time;
 use crate::api::{ApiError, KindId, Object};
+use crate::etcd::member::MemberId;
 use crate::etcd::member::{
     ClientId, EtcdError, Output as EtcdOutput, Request as EtcdRequest, Response as EtcdResponse,
     WatchId,
 };
-use crate::etcd::mvcc::{
-    Compare, CompareResult, KeyRange, RangeRequest, RequestOp, TxnRequest,
-};
-use crate::etcd::member::MemberId;
+use crate::etcd::mvcc::{Compare, CompareResult, KeyRange, RangeRequest, RequestOp, TxnRequest};
 use crate::world::{SimDuration, SimRng, SimTime};
 use k8s_openapi::api::coordination::v1 as coordination;
 use k8s_openapi::api::core::v1 as core;
@@ -89,11 +87,17 @@ pub enum Input {
         request: ApiRequest,
     },
     /// The client closed a watch.
-    CancelWatch { from: Addr, id: u64 },
+    CancelWatch {
+        from: Addr,
+        id: u64,
+    },
     /// Something from the instance's etcd member.
     Etcd(EtcdOutput),
     /// The load balancer's health check (`GET /readyz`).
-    Probe { from: Addr, id: u64 },
+    Probe {
+        from: Addr,
+        id: u64,
+    },
     /// Time passed (every [`TICK`]).
     Tick,
     Crash,
@@ -363,7 +367,9 @@ impl ApiServer {
                 }
             }
             _ if !self.up => {}
-            Input::Request { from, id, request } => self.on_request(ctx, from, id, request, &mut out),
+            Input::Request { from, id, request } => {
+                self.on_request(ctx, from, id, request, &mut out)
+            }
             Input::CancelWatch { from, id } => {
                 self.watchers.remove(&(from, id));
             }
@@ -400,7 +406,8 @@ impl ApiServer {
     ) -> u64 {
         let request_id = self.next_request;
         self.next_request += 1;
-        self.etcd.insert(request_id, (purpose, now + ETCD_REQUEST_TIMEOUT));
+        self.etcd
+            .insert(request_id, (purpose, now + ETCD_REQUEST_TIMEOUT));
         out.push(Output::Etcd {
             member: self.member,
             request_id,
@@ -527,7 +534,9 @@ impl ApiServer {
             (Object::ClusterRoleBinding(b), false) => {
                 drop(a.rbac.upsert_cluster_role_binding(b.clone()))
             }
-            (Object::ClusterRoleBinding(_), true) => drop(a.rbac.remove_cluster_role_binding(&name)),
+            (Object::ClusterRoleBinding(_), true) => {
+                drop(a.rbac.remove_cluster_role_binding(&name))
+            }
             (Object::Pod(p), false) => a.node.upsert_pod(p),
             (Object::Pod(_), true) => a.node.remove_pod(&ns, &name),
             _ => {}
@@ -605,10 +614,10 @@ impl ApiServer {
                     }
                 }
             }
-            EtcdOutput::WatchEnded { client, watch_id, .. } if client == self.client => {
-                if self.link == (Link::Watching { watch_id }) {
-                    self.lose_etcd(now, out);
-                }
+            EtcdOutput::WatchEnded {
+                client, watch_id, ..
+            } if client == self.client && self.link == (Link::Watching { watch_id }) => {
+                self.lose_etcd(now, out);
             }
             _ => {}
         }
@@ -698,12 +707,12 @@ impl ApiServer {
             d => Err(ApiError {
                 reason: crate::api::Reason::Forbidden,
                 message: super::auth::forbidden_message(attrs, d.reason()),
-                details: Some(crate::api::status::Details {
+                details: Some(Box::new(crate::api::status::Details {
                     name: attrs.name.clone(),
                     group: attrs.api_group.clone(),
                     kind: attrs.resource.clone(),
                     causes: vec![],
-                }),
+                })),
             }),
         }
     }
@@ -726,7 +735,9 @@ impl ApiServer {
         if !self.cache.synced() {
             return fail(
                 out,
-                ApiError::service_unavailable("the server is currently unable to handle the request"),
+                ApiError::service_unavailable(
+                    "the server is currently unable to handle the request",
+                ),
             );
         }
         // Authentication.
@@ -739,8 +750,9 @@ impl ApiServer {
         let user = match &request.impersonate {
             None => user,
             Some((name, groups)) => {
-                let mut attrs = RequestAttributes::resource(user.clone(), "impersonate", "", "users")
-                    .named(name);
+                let mut attrs =
+                    RequestAttributes::resource(user.clone(), "impersonate", "", "users")
+                        .named(name);
                 attrs.path = request.path();
                 if let Err(e) = self.authorize(&attrs) {
                     return fail(out, e);
@@ -814,7 +826,10 @@ impl ApiServer {
                         out,
                     );
                 };
-                if r.verb == Verb::Delete && kind == KindId::Namespace && SYSTEM_NAMESPACES.contains(&name.as_str()) {
+                if r.verb == Verb::Delete
+                    && kind == KindId::Namespace
+                    && SYSTEM_NAMESPACES.contains(&name.as_str())
+                {
                     return self.finish(
                         op_id,
                         ApiResponse::Error(ApiError::forbidden(
@@ -847,7 +862,10 @@ impl ApiServer {
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let mut filter = Filter {
             kind: r.kind,
-            namespace: r.namespace.clone().filter(|n| info.namespaced && !n.is_empty()),
+            namespace: r
+                .namespace
+                .clone()
+                .filter(|n| info.namespaced && !n.is_empty()),
             name: r.name.clone(),
             selector,
             node_name: None,
@@ -855,7 +873,9 @@ impl ApiServer {
         if let Some(fs) = &r.options.field_selector {
             for part in fs.split(',').filter(|p| !p.is_empty()) {
                 match part.split_once('=') {
-                    Some(("metadata.name", v)) => filter.name = Some(v.trim_start_matches('=').into()),
+                    Some(("metadata.name", v)) => {
+                        filter.name = Some(v.trim_start_matches('=').into())
+                    }
                     Some(("spec.nodeName", v)) if r.kind == KindId::Pod => {
                         filter.node_name = Some(v.trim_start_matches('=').into())
                     }
@@ -1006,7 +1026,12 @@ impl ApiServer {
         let now = ctx.now;
         // metadata.name from generateName (`names.SimpleNameGenerator`).
         if object.name().is_empty() {
-            if let Some(base) = object.meta().generate_name.clone().filter(|g| !g.is_empty()) {
+            if let Some(base) = object
+                .meta()
+                .generate_name
+                .clone()
+                .filter(|g| !g.is_empty())
+            {
                 let suffix = ctx.rng.k8s_suffix(5);
                 object.meta_mut().name = Some(format!("{base}{suffix}"));
             }
@@ -1017,13 +1042,18 @@ impl ApiServer {
                 ApiResponse::Error(ApiError::invalid(
                     info,
                     "",
-                    vec![crate::api::FieldError::required("metadata.name", "name or generateName is required")],
+                    vec![crate::api::FieldError::required(
+                        "metadata.name",
+                        "name or generateName is required",
+                    )],
                 )),
                 out,
             );
         }
         if let Some(ns) = object.namespace().map(str::to_string) {
-            if let Err(e) = admission::namespace_lifecycle(info, object.name(), &ns, self.namespace_state(&ns)) {
+            if let Err(e) =
+                admission::namespace_lifecycle(info, object.name(), &ns, self.namespace_state(&ns))
+            {
                 return self.finish(op_id, ApiResponse::Error(e), out);
             }
         }
@@ -1049,7 +1079,11 @@ impl ApiServer {
             return self.finish(op_id, ApiResponse::Object(object), out);
         }
         let txn = TxnRequest {
-            compare: vec![Compare::create_revision(key.clone(), CompareResult::Equal, 0)],
+            compare: vec![Compare::create_revision(
+                key.clone(),
+                CompareResult::Equal,
+                0,
+            )],
             success: vec![RequestOp::put(key, registry::encode(&object))],
             failure: vec![],
         };
@@ -1156,7 +1190,11 @@ impl ApiServer {
         let range = match result {
             Ok(EtcdResponse::Range(range)) => range,
             Ok(_) => {
-                return self.finish(op_id, ApiResponse::Error(ApiError::internal("unexpected etcd response")), out)
+                return self.finish(
+                    op_id,
+                    ApiResponse::Error(ApiError::internal("unexpected etcd response")),
+                    out,
+                )
             }
             Err(e) => return self.finish(op_id, ApiResponse::Error(etcd_error(&e)), out),
         };
@@ -1227,7 +1265,11 @@ impl ApiServer {
                 }
                 return self.create(ctx, op_id, out);
             }
-            return self.finish(op_id, ApiResponse::Error(ApiError::not_found(info, &name)), out);
+            return self.finish(
+                op_id,
+                ApiResponse::Error(ApiError::not_found(info, &name)),
+                out,
+            );
         };
         let key = registry::key(r.kind, current.namespace(), current.name());
         let current_rv = revision_of(&current);
@@ -1249,24 +1291,37 @@ impl ApiServer {
         }
         let op = match &write {
             WriteKind::Delete(_) => RequestOp::delete(KeyRange::Key(key.clone())),
-            WriteKind::Put(o) | WriteKind::Create(o) => RequestOp::put(key.clone(), registry::encode(o)),
+            WriteKind::Put(o) | WriteKind::Create(o) => {
+                RequestOp::put(key.clone(), registry::encode(o))
+            }
         };
         let txn = TxnRequest {
             compare: vec![Compare::mod_revision(key, CompareResult::Equal, current_rv)],
             success: vec![op],
             failure: vec![],
         };
-        self.send_etcd(now, Purpose::Write(op_id, write), EtcdRequest::Txn(txn), out);
+        self.send_etcd(
+            now,
+            Purpose::Write(op_id, write),
+            EtcdRequest::Txn(txn),
+            out,
+        );
     }
 
-    fn prepare_update(&self, r: &ApiRequest, current: &Rc<Object>) -> Result<Option<WriteKind>, ApiError> {
+    fn prepare_update(
+        &self,
+        r: &ApiRequest,
+        current: &Rc<Object>,
+    ) -> Result<Option<WriteKind>, ApiError> {
         let info = r.kind.info();
         let name = current.name().to_string();
         let Some(body) = r.body.clone() else {
             return Err(ApiError::bad_request("the request has no body"));
         };
         if body.kind_id() != r.kind {
-            return Err(ApiError::bad_request("the kind of the body does not match the request"));
+            return Err(ApiError::bad_request(
+                "the kind of the body does not match the request",
+            ));
         }
         if !body.name().is_empty() && body.name() != name {
             return Err(ApiError::bad_request(format!(
@@ -1288,7 +1343,8 @@ impl ApiServer {
             if let Some(status) = body.to_value().get("status") {
                 value["status"] = status.clone();
             }
-            Object::from_value_of(r.kind, &value).map_err(|e| ApiError::bad_request(e.to_string()))?
+            Object::from_value_of(r.kind, &value)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?
         } else {
             let mut next = (*body).clone();
             if has_status_subresource(r.kind) {
@@ -1327,9 +1383,7 @@ impl ApiServer {
             }
         }
         if !status_only {
-            if let Err(e) = crate::api::check_update(&next, current) {
-                return Err(e);
-            }
+            crate::api::check_update(&next, current)?;
             if has_generation(r.kind) && spec_of(&next) != spec_of(current) {
                 next.meta_mut().generation = Some(current.generation().unwrap_or(0) + 1);
             }
@@ -1347,7 +1401,12 @@ impl ApiServer {
         Ok(Some(WriteKind::Put(Rc::new(next))))
     }
 
-    fn prepare_delete(&self, r: &ApiRequest, current: &Rc<Object>, now: SimTime) -> Result<Option<WriteKind>, ApiError> {
+    fn prepare_delete(
+        &self,
+        r: &ApiRequest,
+        current: &Rc<Object>,
+        now: SimTime,
+    ) -> Result<Option<WriteKind>, ApiError> {
         let mut next = (**current).clone();
         let already = current.deletion_timestamp().is_some();
         // Pods bound to a node are deleted gracefully: the kubelet stops the
@@ -1356,28 +1415,33 @@ impl ApiServer {
             Object::Pod(p) if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() => r
                 .options
                 .grace_period_seconds
-                .or_else(|| p.spec.as_ref().and_then(|s| s.termination_grace_period_seconds))
+                .or_else(|| {
+                    p.spec
+                        .as_ref()
+                        .and_then(|s| s.termination_grace_period_seconds)
+                })
                 .unwrap_or(30)
                 .max(0),
             _ => 0,
         };
         if already {
-            if grace == 0 && r.options.grace_period_seconds == Some(0) && current.finalizers().is_empty() {
+            if grace == 0
+                && r.options.grace_period_seconds == Some(0)
+                && current.finalizers().is_empty()
+            {
                 return Ok(Some(WriteKind::Delete(current.clone())));
             }
             return Ok(None);
         }
         let mut finalizers: Vec<String> = next.finalizers().to_vec();
         match r.options.propagation {
-            Some(Propagation::Foreground) => {
-                if !finalizers.iter().any(|f| f == "foregroundDeletion") {
-                    finalizers.push("foregroundDeletion".into());
-                }
+            Some(Propagation::Foreground)
+                if !finalizers.iter().any(|f| f == "foregroundDeletion") =>
+            {
+                finalizers.push("foregroundDeletion".into());
             }
-            Some(Propagation::Orphan) => {
-                if !finalizers.iter().any(|f| f == "orphan") {
-                    finalizers.push("orphan".into());
-                }
+            Some(Propagation::Orphan) if !finalizers.iter().any(|f| f == "orphan") => {
+                finalizers.push("orphan".into());
             }
             _ => {}
         }
@@ -1420,7 +1484,13 @@ impl ApiServer {
         let info = r.kind.info();
         let txn = match result {
             Ok(EtcdResponse::Txn(t)) => t,
-            Ok(_) => return self.finish(op_id, ApiResponse::Error(ApiError::internal("unexpected etcd response")), out),
+            Ok(_) => {
+                return self.finish(
+                    op_id,
+                    ApiResponse::Error(ApiError::internal("unexpected etcd response")),
+                    out,
+                )
+            }
             Err(e) => return self.finish(op_id, ApiResponse::Error(etcd_error(&e)), out),
         };
         let with_rv = |o: &Rc<Object>| {
@@ -1432,19 +1502,31 @@ impl ApiServer {
             (true, WriteKind::Create(o)) | (true, WriteKind::Put(o)) => {
                 self.finish(op_id, ApiResponse::Object(with_rv(&o)), out)
             }
-            (true, WriteKind::Delete(o)) => self.finish(op_id, ApiResponse::Deleted(with_rv(&o)), out),
-            (false, WriteKind::Create(o)) => {
-                self.finish(op_id, ApiResponse::Error(ApiError::already_exists(info, o.name())), out)
+            (true, WriteKind::Delete(o)) => {
+                self.finish(op_id, ApiResponse::Deleted(with_rv(&o)), out)
             }
+            (false, WriteKind::Create(o)) => self.finish(
+                op_id,
+                ApiResponse::Error(ApiError::already_exists(info, o.name())),
+                out,
+            ),
             (false, _) => {
                 // Somebody wrote in between. A write without a precondition is
                 // retried from a fresh read (`GuaranteedUpdate`'s loop); one
                 // with a resourceVersion precondition is a conflict.
-                let conditional = r.body.as_ref().and_then(|b| b.resource_version()).is_some_and(|v| !v.is_empty());
+                let conditional = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.resource_version())
+                    .is_some_and(|v| !v.is_empty());
                 let retries = op.retries;
                 if conditional || retries >= 5 {
                     let name = r.name.clone().unwrap_or_default();
-                    return self.finish(op_id, ApiResponse::Error(ApiError::stale(info, &name)), out);
+                    return self.finish(
+                        op_id,
+                        ApiResponse::Error(ApiError::stale(info, &name)),
+                        out,
+                    );
                 }
                 if let Some(op) = self.ops.get_mut(&op_id) {
                     op.retries += 1;
@@ -1489,7 +1571,9 @@ impl ApiServer {
             objects.push(Object::Namespace(core::Namespace {
                 metadata: ObjectMeta {
                     name: Some(ns.into()),
-                    labels: Some([("kubernetes.io/metadata.name".to_string(), ns.to_string())].into()),
+                    labels: Some(
+                        [("kubernetes.io/metadata.name".to_string(), ns.to_string())].into(),
+                    ),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -1514,7 +1598,9 @@ impl ApiServer {
                     name: Some("https".into()),
                     port: 443,
                     protocol: Some("TCP".into()),
-                    target_port: Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(6443)),
+                    target_port: Some(
+                        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(6443),
+                    ),
                     ..Default::default()
                 }]),
                 type_: Some("ClusterIP".into()),
@@ -1539,7 +1625,12 @@ impl ApiServer {
         }
         let policy = super::auth::bootstrap::cluster_policy();
         objects.extend(policy.cluster_roles.into_iter().map(Object::ClusterRole));
-        objects.extend(policy.cluster_role_bindings.into_iter().map(Object::ClusterRoleBinding));
+        objects.extend(
+            policy
+                .cluster_role_bindings
+                .into_iter()
+                .map(Object::ClusterRoleBinding),
+        );
         objects.extend(policy.roles.into_iter().map(Object::Role));
         objects.extend(policy.role_bindings.into_iter().map(Object::RoleBinding));
         // Create only what the cache does not show yet (another instance
@@ -1601,11 +1692,13 @@ impl ApiServer {
             .cache
             .all_of(KindId::Lease)
             .filter(|o| o.namespace() == Some("kube-system"))
-            .filter(|o| o.labels().get(IDENTITY_LABEL).map(String::as_str) == Some("kube-apiserver"))
+            .filter(|o| {
+                o.labels().get(IDENTITY_LABEL).map(String::as_str) == Some("kube-apiserver")
+            })
             .filter_map(|o| match &**o {
                 Object::Lease(l) => {
                     let spec = l.spec.as_ref()?;
-                    let renewed = spec.renew_time.as_ref().map(|t| micro_to_sim_time(t))?;
+                    let renewed = spec.renew_time.as_ref().map(micro_to_sim_time)?;
                     let duration = spec.lease_duration_seconds.unwrap_or(0).max(0) as u64;
                     (renewed + SimDuration::from_secs(duration) < now).then(|| o.name().to_string())
                 }

@@ -187,7 +187,10 @@ impl WatchCache {
     pub fn list(&self, filter: &Filter) -> Vec<Rc<Object>> {
         let prefix = super::registry::list_prefix(filter.kind, filter.namespace.as_deref());
         self.objects
-            .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix.as_str()))
             .filter(|(_, (id, o))| filter.matches(*id, o))
             .map(|(_, (_, o))| o.clone())
@@ -322,7 +325,9 @@ mod tests {
     fn stale_events_are_ignored() {
         let mut c = WatchCache::new(10);
         c.reset(vec![], 10);
-        assert!(c.apply(key("a"), KindId::Pod, Some(pod("a", 9)), 9).is_none());
+        assert!(c
+            .apply(key("a"), KindId::Pod, Some(pod("a", 9)), 9)
+            .is_none());
     }
 
     #[test]
