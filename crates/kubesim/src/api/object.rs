@@ -164,6 +164,21 @@ macro_rules! kinds {
             ) -> Result<Object, serde_path_to_error::Error<serde_json::Error>> {
                 Ok(match kind { $(KindId::$variant => Object::$variant(serde_path_to_error::deserialize(value)?)),* })
             }
+
+            /// The object as compact JSON bytes, straight from the typed
+            /// value (what the API server stores in etcd).
+            pub fn to_json_bytes(&self) -> Vec<u8> {
+                let bytes = match self { $(Object::$variant(o) => serde_json::to_vec(o)),* };
+                // As for `to_value`: k8s-openapi's types serialize infallibly.
+                bytes.unwrap_or_default()
+            }
+
+            /// Decodes JSON bytes of the given kind straight into the typed
+            /// value, ignoring unknown fields (stored objects were validated
+            /// when written).
+            pub fn from_json_bytes(kind: KindId, bytes: &[u8]) -> Result<Object, serde_json::Error> {
+                Ok(match kind { $(KindId::$variant => Object::$variant(serde_json::from_slice(bytes)?)),* })
+            }
         }
 
         $(

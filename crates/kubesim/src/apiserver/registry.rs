@@ -70,17 +70,17 @@ pub fn kind_of_key(key: &str) -> Option<KindId> {
 
 /// The bytes stored for an object (its resourceVersion cleared).
 pub fn encode(object: &Object) -> Rc<[u8]> {
-    let mut value = object.to_value();
-    if let Some(meta) = value.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        meta.remove("resourceVersion");
+    if object.resource_version().is_none() {
+        return object.to_json_bytes().into();
     }
-    serde_json::to_vec(&value).unwrap_or_default().into()
+    let mut copy = object.clone();
+    copy.meta_mut().resource_version = None;
+    copy.to_json_bytes().into()
 }
 
 /// Decodes stored bytes, setting the resourceVersion from `mod_revision`.
 pub fn decode(kind: KindId, bytes: &[u8], mod_revision: Revision) -> Option<Object> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let mut object = Object::from_value_of(kind, &value).ok()?;
+    let mut object = Object::from_json_bytes(kind, bytes).ok()?;
     object.meta_mut().resource_version = Some(mod_revision.to_string());
     Some(object)
 }
