@@ -828,6 +828,16 @@ impl Cluster {
         Ok(format!("{target} healed"))
     }
 
+    /// An object as the API servers hold it, read by an observer outside the
+    /// cluster (no request is sent): the freshest ready instance's cache.
+    pub fn observe(&self, key: &str) -> Option<std::rc::Rc<crate::api::Object>> {
+        self.apiservers
+            .values()
+            .filter(|s| s.is_ready())
+            .max_by_key(|s| s.cache().revision())
+            .and_then(|s| s.cache().get(key).cloned())
+    }
+
     /// The etcd members' statuses, by instance name.
     pub fn etcd_status(&self) -> Vec<(String, crate::etcd::MemberStatus)> {
         self.etcd

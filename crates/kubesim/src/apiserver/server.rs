@@ -70,6 +70,10 @@ pub const IDENTITY_LEASE_DURATION_SECONDS: i32 = 3600;
 pub const IDENTITY_LEASE_GC: SimDuration = SimDuration::from_secs(3600);
 /// How often the instance wakes up for its timers.
 pub const TICK: SimDuration = SimDuration::from_millis(250);
+/// How often the etcd readiness check runs, and how long it may take
+/// (`--etcd-healthcheck-timeout`, 2 s).
+pub const ETCD_HEALTH_EVERY: SimDuration = SimDuration::from_secs(1);
+pub const ETCD_HEALTH_TIMEOUT: SimDuration = SimDuration::from_secs(2);
 /// Watches get a bookmark this often (`cacher`'s bookmark frequency).
 pub const BOOKMARK_EVERY: SimDuration = SimDuration::from_secs(60);
 /// The label every identity Lease carries.
@@ -137,6 +141,8 @@ enum Link {
 enum Purpose {
     CacheList,
     CacheWatch,
+    /// The `/readyz` etcd check: a linearizable read of the key `health`.
+    HealthCheck,
     /// A read on behalf of an operation (a get, a list, or the read before
     /// an update or delete).
     Read(u64),
@@ -179,6 +185,8 @@ pub struct ApiServerStatus {
     pub requests_in_flight: usize,
     pub requests_served: u64,
     pub identity_lease: String,
+    /// Why `/readyz` fails, if it does.
+    pub not_ready_reason: Option<String>,
 }
 
 /// One kube-apiserver.
@@ -199,6 +207,8 @@ pub struct ApiServer {
     watchers: BTreeMap<(Addr, u64), Watcher>,
     bootstrapped: bool,
     bootstrap_pending: BTreeSet<u64>,
+    etcd_healthy: bool,
+    next_health_check: SimTime,
     lease_name: String,
     lease_holder: String,
     next_lease_renew: SimTime,
@@ -302,6 +312,8 @@ impl ApiServer {
             watchers: BTreeMap::new(),
             bootstrapped: false,
             bootstrap_pending: BTreeSet::new(),
+            etcd_healthy: false,
+            next_health_check: now,
             lease_name: format!("apiserver-{}", &hash[..16]),
             lease_holder: format!("apiserver-{}_{}", &hash[..16], &stable_hash(name)[..8]),
             next_lease_renew: now,
@@ -330,9 +342,13 @@ impl ApiServer {
         self.up
     }
 
-    /// `/readyz`: up, and the watch cache is synced with etcd.
+    /// `/readyz`: up, the watch cache is synced with etcd, and etcd answers
+    /// a linearizable read (it has a leader and a quorum).
     pub fn is_ready(&self) -> bool {
-        self.up && self.cache.synced() && matches!(self.link, Link::Watching { .. })
+        self.up
+            && self.etcd_healthy
+            && self.cache.synced()
+            && matches!(self.link, Link::Watching { .. })
     }
 
     /// The instance's watch cache (what informers would see from it).
@@ -351,6 +367,18 @@ impl ApiServer {
             requests_in_flight: self.ops.len(),
             requests_served: self.served,
             identity_lease: self.lease_name.clone(),
+            not_ready_reason: if !self.up {
+                Some("crashed".into())
+            } else if !matches!(self.link, Link::Watching { .. }) || !self.cache.synced() {
+                Some(format!(
+                    "cannot list and watch its etcd member {}",
+                    self.member
+                ))
+            } else if !self.etcd_healthy {
+                Some("[-]etcd failed: etcd has no leader or did not answer within 2s".into())
+            } else {
+                None
+            },
         }
     }
 
@@ -362,6 +390,8 @@ impl ApiServer {
             Input::Restart => {
                 if !self.up {
                     self.up = true;
+                    self.etcd_healthy = false;
+                    self.next_health_check = ctx.now;
                     self.link = Link::Down { retry_at: ctx.now };
                     self.next_lease_renew = ctx.now;
                 }
@@ -449,6 +479,7 @@ impl ApiServer {
         for (id, purpose) in expired {
             self.etcd.remove(&id);
             match purpose {
+                Purpose::HealthCheck => self.etcd_healthy = false,
                 Purpose::CacheList | Purpose::CacheWatch => self.lose_etcd(now, out),
                 Purpose::Read(op) | Purpose::Write(op, _) => self.finish(
                     op,
@@ -464,6 +495,24 @@ impl ApiServer {
                 let request_id =
                     self.send_etcd(now, Purpose::CacheList, EtcdRequest::Range(req), out);
                 self.link = Link::Listing { request_id };
+            }
+        }
+        if now >= self.next_health_check
+            && matches!(self.link, Link::Watching { .. })
+            && !self
+                .etcd
+                .values()
+                .any(|(p, _)| matches!(p, Purpose::HealthCheck))
+        {
+            self.next_health_check = now + ETCD_HEALTH_EVERY;
+            let request_id = self.send_etcd(
+                now,
+                Purpose::HealthCheck,
+                EtcdRequest::Range(RangeRequest::new(KeyRange::Key("health".into()))),
+                out,
+            );
+            if let Some((_, deadline)) = self.etcd.get_mut(&request_id) {
+                *deadline = now + ETCD_HEALTH_TIMEOUT;
             }
         }
         if !self.is_ready() {
@@ -556,6 +605,7 @@ impl ApiServer {
                     return;
                 };
                 match purpose {
+                    Purpose::HealthCheck => self.etcd_healthy = result.is_ok(),
                     Purpose::CacheList => self.on_cache_list(now, result, out),
                     Purpose::CacheWatch => {
                         if result.is_err() {

@@ -332,6 +332,13 @@ impl Flags {
     fn push(&mut self, long: &'static str, v: String) {
         self.values.entry(long).or_default().push(v);
     }
+
+    /// These flags with `-f -` (a command that builds its own manifest).
+    pub fn with_filename_stdin(flags: &Flags) -> Flags {
+        let mut f = flags.clone();
+        f.values.insert("filename", vec!["-".into()]);
+        f
+    }
 }
 
 /// One `kubectl` invocation.

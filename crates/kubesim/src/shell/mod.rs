@@ -3,9 +3,11 @@
 //! only a simulator has (advancing time, waiting for a condition, faults).
 
 pub mod command;
+pub mod exec;
 pub mod lex;
 
 pub use command::{
     parse_line, parse_script, Command, Comparison, FaultKind, Flags, Kubectl, ParseError,
     ScriptLine, Sim,
 };
+pub use exec::{Outcome, Session};

@@ -1,0 +1,170 @@
+//! `kubesim shell`: the command language on a terminal.
+//!
+//! ```text
+//! kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]
+//! ```
+//!
+//! Boots a simulated cluster, then reads commands (`kubectl ...`, `sim ...`)
+//! from FILE or standard input, line by line, and prints what kubectl and the
+//! simulator print. `kubectl apply -f -` reads the manifest from the lines
+//! that follow, up to a line `---end`. The exit status is 1 if any command
+//! failed.
+
+use kubesim::shell::{parse_script, ParseError, Session};
+use kubesim::{Cluster, SimDuration, Topology};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]";
+
+struct Options {
+    seed: u64,
+    workers: usize,
+    control_plane: usize,
+    echo: bool,
+    file: Option<String>,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        seed: 1,
+        workers: 3,
+        control_plane: 3,
+        echo: false,
+        file: None,
+    };
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("shell") => {}
+        Some("-h") | Some("--help") | None => return Err(USAGE.into()),
+        Some(other) => return Err(format!("unknown command {other:?}\n{USAGE}")),
+    }
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+                .cloned()
+        };
+        match a.as_str() {
+            "--seed" => {
+                o.seed = value("--seed")?
+                    .parse()
+                    .map_err(|_| "--seed takes a non-negative integer".to_string())?
+            }
+            "--workers" => {
+                o.workers = value("--workers")?
+                    .parse()
+                    .map_err(|_| "--workers takes a number".to_string())?
+            }
+            "--control-plane" => {
+                o.control_plane = value("--control-plane")?
+                    .parse()
+                    .map_err(|_| "--control-plane takes 1, 3 or 5".to_string())?
+            }
+            "--echo" => o.echo = true,
+            "-h" | "--help" => return Err(USAGE.into()),
+            f if !f.starts_with('-') && o.file.is_none() => o.file = Some(f.to_string()),
+            other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
+/// Whether `buffer` is a complete command (not a `-f -` still waiting for
+/// its `---end`).
+fn complete(buffer: &str) -> bool {
+    !parse_script(buffer)
+        .iter()
+        .any(|l| l.command == Err(ParseError::UnterminatedManifest))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match parse_args(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let topology = match Topology::builder()
+        .control_plane(opts.control_plane)
+        .workers(opts.workers)
+        .build()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let reader: Box<dyn BufRead> = match &opts.file {
+        Some(path) => match std::fs::File::open(path) {
+            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot read {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Box::new(std::io::BufReader::new(std::io::stdin())),
+    };
+    let interactive = opts.file.is_none() && std::io::stdin().is_terminal();
+    let mut cluster = Cluster::new(topology, opts.seed);
+    if !cluster.boot(SimDuration::from_secs(60)) {
+        eprintln!("error: the control plane did not become ready within 60s of virtual time");
+        return ExitCode::FAILURE;
+    }
+    if interactive {
+        println!(
+            "kubesim: a simulated cluster (seed {}) is ready at {}. Type `help` for the commands.",
+            opts.seed,
+            cluster.now()
+        );
+    }
+    let mut session = Session::new();
+    let mut buffer = String::new();
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    let prompt = |buffer: &str| {
+        if interactive {
+            print!("{}", if buffer.is_empty() { "$ " } else { "> " });
+            let _ = std::io::stdout().flush();
+        }
+    };
+    prompt(&buffer);
+    for line in reader.lines() {
+        let Ok(line) = line else { break };
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if !complete(&buffer) {
+            prompt(&buffer);
+            continue;
+        }
+        let mut out = stdout.lock();
+        for outcome in session.run_script(&mut cluster, &buffer) {
+            if opts.echo {
+                let _ = writeln!(out, "$ {}", outcome.input.trim());
+            }
+            if !outcome.output.is_empty() {
+                let _ = writeln!(out, "{}", outcome.output);
+            }
+            failed |= !outcome.ok;
+        }
+        drop(out);
+        buffer.clear();
+        prompt(&buffer);
+    }
+    if !buffer.trim().is_empty() {
+        // Input ended inside a `-f -` manifest.
+        for outcome in session.run_script(&mut cluster, &buffer) {
+            println!("{}", outcome.output);
+            failed |= !outcome.ok;
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,978 @@
+//! Running the command language against a cluster: what kubectl and the
+//! simulator print.
+//!
+//! A [`Session`] is one person's terminal: it holds kubectl's context (the
+//! kubeadm admin's credentials, the current namespace) and runs scripts,
+//! one [`Outcome`] per command. kubectl commands become API requests that
+//! travel from the user's machine through the load balancer to an API server
+//! and on to etcd, so running one advances virtual time by the few
+//! milliseconds the round trip takes. `sim` commands act on the world itself.
+//!
+//! kubectl here is a subset: `get` (tables, `-o wide|yaml|json|name|
+//! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
+//! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
+//! `annotate`, `api-resources`, `version`, `cluster-info`. `apply` is
+//! client-side and simplified: an existing object is replaced by the
+//! manifest (keeping what the server owns: status, uid, creation time)
+//! rather than three-way merged through the last-applied annotation. Verbs
+//! whose components are not simulated yet (logs, exec, scale, rollout,
+//! drain, ...) say so instead of pretending.
+
+use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
+use crate::api::print::{self, JsonPath, TableOptions};
+use crate::api::{self, ApiError, Kind, KindId, Object, KINDS};
+use crate::apiserver::auth::authn::Credential;
+use crate::apiserver::{ApiRequest, ApiResponse, Propagation, Verb};
+use crate::cluster::Cluster;
+use crate::world::{SimDuration, SimTime};
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+/// What one command printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The script line the command started on (1-based).
+    pub line: usize,
+    /// The command as typed.
+    pub input: String,
+    /// What it printed (stdout and stderr together, as a terminal shows them).
+    pub output: String,
+    /// Whether it succeeded (kubectl's exit status 0).
+    pub ok: bool,
+}
+
+/// kubectl's version string for the simulated cluster.
+pub const KUBERNETES_VERSION: &str = "v1.34.0";
+
+/// One person's terminal.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The namespace of the current context.
+    pub namespace: String,
+    credential: Credential,
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn err(e: &ApiError) -> String {
+    e.to_kubectl()
+}
+
+/// `deployment.apps/web`, `pod/nginx`: how kubectl names an object it acted on.
+fn qualified_name(kind: &Kind, name: &str) -> String {
+    if kind.group.is_empty() {
+        format!("{}/{name}", kind.singular())
+    } else {
+        format!("{}.{}/{name}", kind.singular(), kind.group)
+    }
+}
+
+fn resolve_kind(word: &str) -> Result<&'static Kind> {
+    Kind::resolve(word)
+        .ok_or_else(|| format!("error: the server doesn't have a resource type {word:?}"))
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    /// A terminal with `/etc/kubernetes/admin.conf`: the kubeadm admin, in
+    /// the `default` namespace.
+    pub fn new() -> Self {
+        Session {
+            namespace: "default".into(),
+            credential: Credential::ClientCertificate(
+                crate::apiserver::auth::authn::ClientCertificate::kubeadm_admin(SimTime::ZERO),
+            ),
+        }
+    }
+
+    /// Runs every command of `script`, in order. A command that fails does
+    /// not stop the rest, as in an interactive terminal.
+    pub fn run_script(&mut self, cluster: &mut Cluster, script: &str) -> Vec<Outcome> {
+        parse_script(script)
+            .into_iter()
+            .map(|line| {
+                let (output, ok) = match line.command {
+                    Err(e) => (e.to_string(), false),
+                    Ok(command) => match self.run(cluster, &command) {
+                        Ok(out) => (out, true),
+                        Err(e) => (e, false),
+                    },
+                };
+                Outcome {
+                    line: line.line,
+                    input: line.text,
+                    output,
+                    ok,
+                }
+            })
+            .collect()
+    }
+
+    /// Runs one parsed command.
+    pub fn run(&mut self, cluster: &mut Cluster, command: &Command) -> Result<String> {
+        match command {
+            Command::Help => Ok(HELP.to_string()),
+            Command::Sim(s) => self.sim(cluster, s),
+            Command::Kubectl(k) => self.kubectl(cluster, k),
+        }
+    }
+
+    // ----- sim -----
+
+    fn sim(&mut self, cluster: &mut Cluster, s: &Sim) -> Result<String> {
+        match s {
+            Sim::Help => Ok(HELP.to_string()),
+            Sim::Advance(d) => {
+                cluster.advance(*d);
+                Ok(format!("advanced {d} to {}", cluster.now()))
+            }
+            Sim::Seed(seed) => {
+                let topology = cluster.topology().clone();
+                *cluster = Cluster::new(topology, *seed);
+                let ready = cluster.boot(SimDuration::from_secs(60));
+                Ok(format!(
+                    "new run with seed {seed}: {}",
+                    if ready {
+                        format!("the control plane is ready at {}", cluster.now())
+                    } else {
+                        "the control plane did not become ready within 60s".into()
+                    }
+                ))
+            }
+            Sim::Fault { target, kind } => cluster.fault(target, *kind).map_err(|e| e.to_string()),
+            Sim::Heal { target } => cluster.heal(target).map_err(|e| e.to_string()),
+            Sim::Status => Ok(status(cluster)),
+            Sim::Until {
+                target,
+                namespace,
+                jsonpath,
+                comparison,
+                value,
+                timeout,
+            } => self.until(
+                cluster,
+                target,
+                namespace.as_deref(),
+                jsonpath,
+                *comparison,
+                value,
+                *timeout,
+            ),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn until(
+        &mut self,
+        cluster: &mut Cluster,
+        target: &str,
+        namespace: Option<&str>,
+        jsonpath: &str,
+        comparison: Comparison,
+        value: &str,
+        timeout: SimDuration,
+    ) -> Result<String> {
+        let (kind_word, name) = target.split_once('/').unwrap_or((target, ""));
+        let kind = resolve_kind(kind_word)?;
+        let path = JsonPath::parse(jsonpath).map_err(|e| format!("error: {e}"))?;
+        let ns = if kind.namespaced {
+            Some(namespace.unwrap_or(&self.namespace).to_string())
+        } else {
+            None
+        };
+        let key = crate::apiserver::registry::key(kind.id, ns.as_deref(), name);
+        let start = cluster.now();
+        let deadline = start + timeout;
+        // `sim until` watches as an observer outside the cluster: it reads the
+        // state the API servers hold, without sending requests.
+        loop {
+            let current = cluster
+                .observe(&key)
+                .map(|o| path.render(&o.to_value()))
+                .unwrap_or_default();
+            let holds = match comparison {
+                Comparison::Equals => current == value,
+                Comparison::NotEquals => current != value,
+            };
+            if holds {
+                return Ok(format!(
+                    "{target}: {jsonpath} is {current:?} at {} (after {})",
+                    cluster.now(),
+                    cluster.now() - start
+                ));
+            }
+            if cluster.now() >= deadline {
+                return Err(format!(
+                    "error: timed out after {timeout} waiting for {target} {jsonpath}{}{value} (it is {current:?})",
+                    if comparison == Comparison::Equals { "=" } else { "!=" }
+                ));
+            }
+            let step = (cluster.now() + SimDuration::from_millis(100)).min(deadline);
+            cluster.advance_to(step);
+        }
+    }
+
+    // ----- kubectl -----
+
+    fn request(&self, k: &Kubectl, verb: Verb, kind: KindId) -> ApiRequest {
+        let mut r = ApiRequest::new(verb, kind, self.credential.clone());
+        if let Some(token) = k.flags.get("token") {
+            r.credential = Credential::BearerToken(token.to_string());
+        }
+        if let Some(user) = k.flags.get("as") {
+            r.impersonate = Some((user.to_string(), k.flags.all("as-group").to_vec()));
+        }
+        if kind.info().namespaced {
+            r.namespace = Some(self.namespace_of(k));
+        }
+        r
+    }
+
+    fn namespace_of(&self, k: &Kubectl) -> String {
+        k.flags
+            .get("namespace")
+            .map(str::to_string)
+            .unwrap_or_else(|| self.namespace.clone())
+    }
+
+    fn kubectl(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        if k.flags.has("help") {
+            return Ok(format!(
+                "kubectl {}: see `help` for what the simulation supports",
+                k.verb
+            ));
+        }
+        match k.verb.as_str() {
+            "get" => self.get(cluster, k),
+            "describe" => self.describe(cluster, k),
+            "apply" | "create" | "replace" if k.flags.has("filename") => self.write_manifest(cluster, k),
+            "create" => self.create_imperative(cluster, k),
+            "delete" => self.delete(cluster, k),
+            "label" | "annotate" => self.label(cluster, k),
+            "version" => Ok(format!(
+                "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
+            )),
+            "cluster-info" => Ok(format!(
+                "Kubernetes control plane is running at https://{}:6443\n\nTo further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.",
+                crate::cluster::LOAD_BALANCER
+            )),
+            "api-resources" => Ok(api_resources()),
+            "apply" | "replace" => Err("error: must specify one of -f and -k".into()),
+            other => Err(format!(
+                "error: `kubectl {other}` is not simulated yet: the components it needs (kubelets, the scheduler, the controllers) have no behaviour yet"
+            )),
+        }
+    }
+
+    /// `kubectl get`'s targets: (kind, names) from `pods`, `pods a b`,
+    /// `pod/a`, `pods,services`.
+    fn targets(args: &[String]) -> Result<Vec<(&'static Kind, Vec<String>)>> {
+        let Some(first) = args.first() else {
+            return Err("error: You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.".into());
+        };
+        if first.contains('/') {
+            return args
+                .iter()
+                .map(|a| {
+                    let (k, n) = a
+                        .split_once('/')
+                        .ok_or_else(|| "error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'".to_string())?;
+                    Ok((resolve_kind(k)?, vec![n.to_string()]))
+                })
+                .collect();
+        }
+        let kinds: Vec<&'static Kind> =
+            first.split(',').map(resolve_kind).collect::<Result<_>>()?;
+        let names: Vec<String> = args[1..].to_vec();
+        if kinds.len() > 1 && !names.is_empty() {
+            return Err(
+                "error: arguments in resource/name form must have a single resource and name"
+                    .into(),
+            );
+        }
+        Ok(kinds.into_iter().map(|k| (k, names.clone())).collect())
+    }
+
+    fn get(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let targets = Self::targets(&k.args)?;
+        let output = k.flags.get("output").unwrap_or("");
+        let all_ns = k.flags.has("all-namespaces");
+        let selector = k.flags.get("selector").map(str::to_string);
+        for unsupported in ["show-labels", "sort-by", "label-columns", "watch-only"] {
+            if k.flags.has(unsupported) {
+                return Err(format!(
+                    "error: --{unsupported} is not supported by the simulated kubectl yet"
+                ));
+            }
+        }
+        if k.flags.has("watch") {
+            return Err("error: `kubectl get -w` streams changes: it is available in the page's console, not in a script".into());
+        }
+        let mut objects: Vec<Rc<Object>> = Vec::new();
+        let mut errors = Vec::new();
+        let mut list_rv = String::new();
+        let mut single = false;
+        for (kind, names) in &targets {
+            if names.is_empty() {
+                let mut r = self.request(k, Verb::List, kind.id);
+                if all_ns {
+                    r.namespace = None;
+                }
+                r.options.label_selector = selector.clone();
+                r.options.field_selector = k.flags.get("field-selector").map(str::to_string);
+                match cluster.call(r) {
+                    ApiResponse::List {
+                        items,
+                        resource_version,
+                        ..
+                    } => {
+                        list_rv = resource_version.to_string();
+                        objects.extend(items);
+                    }
+                    ApiResponse::Error(e) => return Err(err(&e)),
+                    other => return Err(format!("error: unexpected answer {}", other.summary())),
+                }
+            } else {
+                single = names.len() == 1 && targets.len() == 1;
+                for name in names {
+                    match cluster.call(self.request(k, Verb::Get, kind.id).named(name.clone())) {
+                        ApiResponse::Object(o) => objects.push(o),
+                        ApiResponse::Error(e) => errors.push(err(&e)),
+                        other => {
+                            errors.push(format!("error: unexpected answer {}", other.summary()))
+                        }
+                    }
+                }
+            }
+        }
+        let refs: Vec<&Object> = objects.iter().map(|o| o.as_ref()).collect();
+        let mut out = String::new();
+        let fmt_value = |refs: &[&Object]| {
+            if single && refs.len() == 1 {
+                refs[0].to_value()
+            } else if targets.len() == 1 && !single {
+                print::typed_list_value(targets[0].0, refs, &list_rv)
+            } else {
+                print::list_value(refs)
+            }
+        };
+        match output {
+            "yaml" => out.push_str(&print::to_yaml(&fmt_value(&refs))),
+            "json" => out.push_str(&print::to_json(&fmt_value(&refs))),
+            "name" => {
+                for o in &refs {
+                    let _ = writeln!(out, "{}", qualified_name(o.kind(), o.name()));
+                }
+            }
+            o if o.starts_with("jsonpath=") || o.starts_with("jsonpath-as-json=") => {
+                let template = o.split_once('=').map(|(_, t)| t).unwrap_or_default();
+                let path = JsonPath::parse(template).map_err(|e| format!("error: error parsing jsonpath {template}, {e}"))?;
+                out.push_str(&path.render(&fmt_value(&refs)));
+            }
+            "" | "wide" => {
+                if refs.is_empty() && errors.is_empty() {
+                    let ns = self.namespace_of(k);
+                    let namespaced = targets.iter().all(|(kind, _)| kind.namespaced);
+                    return Ok(print::no_resources_found((namespaced && !all_ns).then_some(ns.as_str())));
+                }
+                let opts = TableOptions {
+                    now: cluster.now(),
+                    wide: output == "wide",
+                    with_namespace: all_ns,
+                    show_kind: targets.len() > 1,
+                    no_headers: false,
+                };
+                // One table per kind, separated by a blank line.
+                let mut first = true;
+                for (kind, _) in &targets {
+                    let of_kind: Vec<&Object> = refs.iter().copied().filter(|o| o.kind_id() == kind.id).collect();
+                    if of_kind.is_empty() {
+                        continue;
+                    }
+                    if !first {
+                        out.push('\n');
+                    }
+                    first = false;
+                    out.push_str(&print::print_table(&of_kind, &opts));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "error: unable to match a printer suitable for the output format {other:?}, allowed formats are: json,jsonpath,jsonpath-as-json,name,wide,yaml"
+                ))
+            }
+        }
+        for e in &errors {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(e);
+        }
+        if errors.is_empty() {
+            Ok(out.trim_end_matches('\n').to_string())
+        } else {
+            Err(out.trim_end_matches('\n').to_string())
+        }
+    }
+
+    fn describe(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let targets = Self::targets(&k.args)?;
+        let mut out = String::new();
+        for (kind, names) in targets {
+            let objects: Vec<Rc<Object>> = if names.is_empty() {
+                match cluster.call(self.request(k, Verb::List, kind.id)) {
+                    ApiResponse::List { items, .. } => items,
+                    ApiResponse::Error(e) => return Err(err(&e)),
+                    _ => vec![],
+                }
+            } else {
+                let mut v = vec![];
+                for n in names {
+                    match cluster.call(self.request(k, Verb::Get, kind.id).named(n)) {
+                        ApiResponse::Object(o) => v.push(o),
+                        ApiResponse::Error(e) => return Err(err(&e)),
+                        _ => {}
+                    }
+                }
+                v
+            };
+            for o in objects {
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str(&describe(&o, cluster.now()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn decode_manifest(k: &Kubectl) -> Result<Vec<std::result::Result<Object, String>>> {
+        let files = k.flags.all("filename");
+        if files.iter().any(|f| f != "-") {
+            return Err(format!(
+                "error: the path {:?} does not exist: the simulation has no file system; use `-f -` and the manifest on the following lines, ended by `---end`",
+                files.iter().find(|f| *f != "-").cloned().unwrap_or_default()
+            ));
+        }
+        let text = k.stdin.clone().unwrap_or_default();
+        let decoded = api::decode_each(&text, "STDIN");
+        if decoded.is_empty() {
+            return Err("error: no objects passed to apply".into());
+        }
+        Ok(decoded
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect())
+    }
+
+    fn write_manifest(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let mut lines = Vec::new();
+        let mut ok = true;
+        let verb = k.verb.as_str();
+        for item in Self::decode_manifest(k)? {
+            let object = match item {
+                Ok(o) => o,
+                Err(e) => {
+                    ok = false;
+                    lines.push(e);
+                    continue;
+                }
+            };
+            let kind = object.kind();
+            let mut base = self.request(k, Verb::Create, kind.id);
+            if kind.namespaced {
+                if let Some(ns) = object.namespace().filter(|n| !n.is_empty()) {
+                    if k.flags.get("namespace").is_some_and(|f| f != ns) {
+                        ok = false;
+                        lines.push(format!(
+                            "error: the namespace from the provided object {ns:?} does not match the namespace {:?}. You must pass '--namespace={ns}' to perform this operation.",
+                            self.namespace_of(k)
+                        ));
+                        continue;
+                    }
+                    base.namespace = Some(ns.to_string());
+                }
+            }
+            let name = object.name().to_string();
+            let verb_ing = match verb {
+                "apply" => "applying",
+                "replace" => "replacing",
+                _ => "creating",
+            };
+            let result = match verb {
+                "create" => match cluster.call(base.with_body(object)) {
+                    ApiResponse::Object(o) => {
+                        Ok(format!("{} created", qualified_name(kind, o.name())))
+                    }
+                    ApiResponse::Error(e) => Err(e.to_kubectl_from(verb_ing, "STDIN")),
+                    other => Err(other.summary()),
+                },
+                _ => {
+                    // apply / replace: read, then write the manifest over it.
+                    let mut get = base.clone();
+                    get.verb = Verb::Get;
+                    get.name = Some(name.clone());
+                    get.body = None;
+                    match cluster.call(get) {
+                        ApiResponse::Error(e) if e.code() == 404 && verb == "apply" => {
+                            match cluster.call(base.with_body(object)) {
+                                ApiResponse::Object(o) => {
+                                    Ok(format!("{} created", qualified_name(kind, o.name())))
+                                }
+                                ApiResponse::Error(e) => Err(e.to_kubectl_from(verb_ing, "STDIN")),
+                                other => Err(other.summary()),
+                            }
+                        }
+                        ApiResponse::Error(e) => Err(e.to_kubectl_from(verb_ing, "STDIN")),
+                        ApiResponse::Object(current) => {
+                            let mut desired = object;
+                            if verb == "apply" || desired.resource_version().is_none() {
+                                desired.meta_mut().resource_version =
+                                    current.meta().resource_version.clone();
+                            }
+                            let mut put = base.clone();
+                            put.verb = Verb::Update;
+                            put.name = Some(name.clone());
+                            match cluster.call(put.with_body(desired)) {
+                                ApiResponse::Object(o) => {
+                                    let word = if verb == "replace" {
+                                        "replaced"
+                                    } else if o.resource_version() == current.resource_version() {
+                                        "unchanged"
+                                    } else {
+                                        "configured"
+                                    };
+                                    Ok(format!("{} {word}", qualified_name(kind, o.name())))
+                                }
+                                ApiResponse::Error(e) => Err(e.to_kubectl_from(verb_ing, "STDIN")),
+                                other => Err(other.summary()),
+                            }
+                        }
+                        other => Err(other.summary()),
+                    }
+                }
+            };
+            match result {
+                Ok(l) => lines.push(l),
+                Err(l) => {
+                    ok = false;
+                    lines.push(l);
+                }
+            }
+        }
+        let text = lines.join("\n");
+        if ok {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    fn create_imperative(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let what = k.args.first().map(String::as_str).unwrap_or_default();
+        let name = k.args.get(1).cloned().ok_or_else(|| {
+            format!("error: exactly one NAME is required, got 0\nSee 'kubectl create {what} -h' for help and examples")
+        })?;
+        let ns = self.namespace_of(k);
+        let manifest = match what {
+            "namespace" | "ns" => format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"),
+            "configmap" | "cm" => {
+                let mut m = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n");
+                for lit in k.flags.all("from-literal") {
+                    let (key, value) = lit.split_once('=').ok_or_else(|| {
+                        format!("error: invalid literal source {lit}, expected key=value")
+                    })?;
+                    let _ = writeln!(m, "  {key}: {}", serde_json::Value::String(value.to_string()));
+                }
+                if k.flags.all("from-literal").is_empty() {
+                    m = m.replace("data:\n", "");
+                }
+                m
+            }
+            "deployment" | "deploy" => {
+                let image = k
+                    .flags
+                    .get("image")
+                    .ok_or("error: required flag(s) \"image\" not set")?;
+                let replicas = k.flags.get("replicas").unwrap_or("1");
+                let container = image
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(image)
+                    .split([':', '@'])
+                    .next()
+                    .unwrap_or("app");
+                format!(
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: {container}\n        image: {image}\n"
+                )
+            }
+            "" => return Err("error: must specify one of -f and -k".into()),
+            other => {
+                return Err(format!(
+                    "error: `kubectl create {other}` is not part of the simulated subset: use `kubectl create -f -` with a manifest"
+                ))
+            }
+        };
+        let mut with_file = k.clone();
+        with_file.stdin = Some(manifest);
+        with_file.flags = k.flags.clone();
+        with_file.verb = "create".into();
+        self.write_generated_manifest(cluster, &with_file)
+    }
+
+    fn write_generated_manifest(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let mut k = k.clone();
+        k.flags = super::command::Flags::with_filename_stdin(&k.flags);
+        self.write_manifest(cluster, &k)
+    }
+
+    fn delete(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let mut targets: Vec<(&'static Kind, String, Option<String>)> = Vec::new();
+        if k.flags.has("filename") {
+            for item in Self::decode_manifest(k)? {
+                let o = item?;
+                targets.push((
+                    o.kind(),
+                    o.name().to_string(),
+                    o.namespace().map(str::to_string),
+                ));
+            }
+        } else {
+            let parsed = Self::targets(&k.args).map_err(|e| e.replace("to get", "to delete"))?;
+            for (kind, names) in parsed {
+                if names.is_empty() {
+                    if !k.flags.has("selector") && !k.flags.has("all") {
+                        return Err(
+                            "error: resource(s) were provided, but no name was specified".into(),
+                        );
+                    }
+                    let mut r = self.request(k, Verb::List, kind.id);
+                    r.options.label_selector = k.flags.get("selector").map(str::to_string);
+                    match cluster.call(r) {
+                        ApiResponse::List { items, .. } => {
+                            if items.is_empty() {
+                                return Ok(print::no_resources_found(
+                                    kind.namespaced.then_some(self.namespace_of(k).as_str()),
+                                ));
+                            }
+                            for o in items {
+                                targets.push((kind, o.name().to_string(), None));
+                            }
+                        }
+                        ApiResponse::Error(e) => return Err(err(&e)),
+                        _ => {}
+                    }
+                } else {
+                    for n in names {
+                        targets.push((kind, n, None));
+                    }
+                }
+            }
+        }
+        let propagation = match k.flags.get("cascade") {
+            None => None,
+            Some(c) => Some(Propagation::parse(c).ok_or_else(|| {
+                format!("error: invalid cascade value ({c}). Must be \"background\", \"foreground\", or \"orphan\".")
+            })?),
+        };
+        let mut grace = match k.flags.get("grace-period") {
+            Some(g) => Some(g.parse::<i64>().map_err(|_| {
+                format!("error: invalid argument {g:?} for \"--grace-period\" flag")
+            })?),
+            None => None,
+        };
+        if k.flags.has("now") {
+            grace = Some(1);
+        }
+        if k.flags.has("force") && grace.is_none() {
+            grace = Some(0);
+        }
+        let mut lines = Vec::new();
+        let mut ok = true;
+        for (kind, name, ns) in targets {
+            let mut r = self.request(k, Verb::Delete, kind.id).named(name.clone());
+            if let (Some(ns), true) = (ns, kind.namespaced) {
+                r.namespace = Some(ns);
+            }
+            r.options.propagation = propagation;
+            r.options.grace_period_seconds = grace;
+            match cluster.call(r) {
+                ApiResponse::Object(_) | ApiResponse::Deleted(_) => {
+                    let label = if kind.group.is_empty() {
+                        kind.singular()
+                    } else {
+                        format!("{}.{}", kind.singular(), kind.group)
+                    };
+                    lines.push(format!("{label} {name:?} deleted"));
+                }
+                ApiResponse::Error(e) if e.code() == 404 && k.flags.has("ignore-not-found") => {}
+                ApiResponse::Error(e) => {
+                    ok = false;
+                    lines.push(err(&e));
+                }
+                other => lines.push(other.summary()),
+            }
+        }
+        let text = lines.join("\n");
+        if ok {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    fn label(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let annotate = k.verb == "annotate";
+        let (target_words, changes): (Vec<&String>, Vec<&String>) = k
+            .args
+            .iter()
+            .partition(|a| !(a.contains('=') || a.ends_with('-')));
+        let target_words: Vec<String> = target_words.into_iter().cloned().collect();
+        if changes.is_empty() {
+            return Err(format!(
+                "error: at least one {} update is required",
+                if annotate { "annotation" } else { "label" }
+            ));
+        }
+        let targets = Self::targets(&target_words)?;
+        let mut lines = Vec::new();
+        for (kind, names) in targets {
+            for name in names {
+                let current =
+                    match cluster.call(self.request(k, Verb::Get, kind.id).named(name.clone())) {
+                        ApiResponse::Object(o) => o,
+                        ApiResponse::Error(e) => return Err(err(&e)),
+                        other => return Err(other.summary()),
+                    };
+                let mut next = (*current).clone();
+                {
+                    let meta = next.meta_mut();
+                    let map = if annotate {
+                        &mut meta.annotations
+                    } else {
+                        &mut meta.labels
+                    };
+                    let map = map.get_or_insert_with(Default::default);
+                    for change in &changes {
+                        if let Some(key) = change.strip_suffix('-') {
+                            map.remove(key);
+                        } else if let Some((key, value)) = change.split_once('=') {
+                            if map.get(key).is_some_and(|v| v != value) && !k.flags.has("overwrite")
+                            {
+                                return Err(format!(
+                                    "error: '{key}' already has a value ({}), and --overwrite is false",
+                                    map.get(key).cloned().unwrap_or_default()
+                                ));
+                            }
+                            map.insert(key.to_string(), value.to_string());
+                        }
+                    }
+                }
+                let put = self
+                    .request(k, Verb::Update, kind.id)
+                    .named(name.clone())
+                    .with_body(next);
+                match cluster.call(put) {
+                    ApiResponse::Object(o) => {
+                        let word = if o.resource_version() == current.resource_version() {
+                            "not labeled"
+                                .replace("labeled", if annotate { "annotated" } else { "labeled" })
+                        } else if annotate {
+                            "annotated".into()
+                        } else {
+                            "labeled".into()
+                        };
+                        lines.push(format!("{} {word}", qualified_name(kind, &name)));
+                    }
+                    ApiResponse::Error(e) => return Err(err(&e)),
+                    other => return Err(other.summary()),
+                }
+            }
+        }
+        Ok(lines.join("\n"))
+    }
+}
+
+/// `kubectl api-resources` for the served kinds.
+fn api_resources() -> String {
+    let mut rows = vec![vec![
+        "NAME".to_string(),
+        "SHORTNAMES".into(),
+        "APIVERSION".into(),
+        "NAMESPACED".into(),
+        "KIND".into(),
+    ]];
+    for k in KINDS {
+        if k.id == KindId::EventsEvent {
+            continue;
+        }
+        rows.push(vec![
+            k.plural.to_string(),
+            k.short_names.join(","),
+            k.api_version(),
+            k.namespaced.to_string(),
+            k.kind.to_string(),
+        ]);
+    }
+    print::tabwrite(&rows).trim_end().to_string()
+}
+
+/// A generic `kubectl describe`: the metadata kubectl shows for every kind,
+/// then the spec and status as indented fields. (kubectl's per-kind
+/// describers are richer; events arrive with the components that emit them.)
+fn describe(o: &Object, now: SimTime) -> String {
+    let mut out = String::new();
+    let m = o.meta();
+    let _ = writeln!(out, "Name:         {}", o.name());
+    if let Some(ns) = o.namespace() {
+        let _ = writeln!(out, "Namespace:    {ns}");
+    }
+    let fmt_map = |map: &std::collections::BTreeMap<String, String>| {
+        if map.is_empty() {
+            "<none>".to_string()
+        } else {
+            map.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("\n              ")
+        }
+    };
+    let _ = writeln!(out, "Labels:       {}", fmt_map(o.labels()));
+    let _ = writeln!(out, "Annotations:  {}", fmt_map(o.annotations()));
+    if let Some(t) = &m.creation_timestamp {
+        let created = serde_json::to_value(t)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "CreationTimestamp:  {created} ({} ago)",
+            print::age(Some(t), now)
+        );
+    }
+    let value = o.to_value();
+    for section in ["spec", "status", "data", "rules", "subjects", "roleRef"] {
+        if let Some(v) = value.get(section) {
+            let title = {
+                let mut c = section.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            };
+            let _ = writeln!(out, "{title}:");
+            for line in print::to_yaml(v).lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    out.push_str("Events:       <none>");
+    out
+}
+
+/// `sim status`: every simulated component and fault.
+fn status(cluster: &Cluster) -> String {
+    let mut rows = vec![vec!["COMPONENT".to_string(), "NODE".into(), "STATE".into()]];
+    for (name, s) in cluster.etcd_status() {
+        let node = name.trim_start_matches("etcd-").to_string();
+        let state = if s.role == crate::etcd::Role::Stopped {
+            "crashed".to_string()
+        } else {
+            format!(
+                "{:?}, term {}, leader {}, commit {}, revision {}",
+                s.role,
+                s.term,
+                s.leader
+                    .map(|l| format!("member {l}"))
+                    .unwrap_or_else(|| "unknown".into()),
+                s.commit_index,
+                s.revision
+            )
+            .to_lowercase()
+        };
+        rows.push(vec![name, node, state]);
+    }
+    for s in cluster.apiserver_status() {
+        let node = s.name.trim_start_matches("kube-apiserver-").to_string();
+        let state = if !s.up {
+            "crashed".into()
+        } else if s.ready {
+            format!(
+                "ready, cache at revision {}, {} watches",
+                s.cache_revision, s.watches
+            )
+        } else {
+            format!(
+                "not ready: {}",
+                s.not_ready_reason.clone().unwrap_or_default()
+            )
+        };
+        rows.push(vec![s.name, node, state]);
+    }
+    let lb = cluster.load_balancer_status();
+    let in_rotation: Vec<String> = lb
+        .iter()
+        .filter(|b| b.in_rotation)
+        .map(|b| b.name.clone())
+        .collect();
+    rows.push(vec![
+        crate::cluster::LOAD_BALANCER.into(),
+        "-".into(),
+        format!(
+            "{}/{} in rotation: {}",
+            in_rotation.len(),
+            lb.len(),
+            in_rotation.join(", ")
+        ),
+    ]);
+    let snap = cluster.snapshot();
+    let mut placed: std::collections::BTreeMap<&str, usize> = Default::default();
+    for c in snap.components().filter(|c| !c.simulated) {
+        *placed.entry(c.kind.label()).or_default() += 1;
+    }
+    let mut out = format!("time {}  seed {}\n", cluster.now(), cluster.seed());
+    out.push_str(print::tabwrite(&rows).trim_end());
+    if !placed.is_empty() {
+        let list: Vec<String> = placed.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        out.push_str("\nplaced, not simulated yet: ");
+        out.push_str(&list.join(", "));
+    }
+    let faults: Vec<String> = snap
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            if n.powered_off {
+                Some(format!("{} is powered off", n.name))
+            } else if n.partitioned {
+                Some(format!("{} is partitioned", n.name))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if !faults.is_empty() {
+        out.push_str("\nfaults: ");
+        out.push_str(&faults.join("; "));
+    }
+    out
+}
+
+/// What `help` prints.
+pub const HELP: &str = "\
+kubectl get <type>[/<name>] [<name>...] [-n NS | -A] [-l SELECTOR] [-o wide|yaml|json|name|jsonpath=TEMPLATE]
+kubectl describe <type> [<name>...]
+kubectl apply|create|replace -f -      (the manifest follows, ended by a line ---end)
+kubectl create namespace|configmap|deployment NAME [--image=IMAGE] [--replicas=N] [--from-literal=k=v]
+kubectl delete <type> <name>... | -f - | -l SELECTOR  [--cascade=background|foreground|orphan] [--grace-period=N] [--now] [--force]
+kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
+kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
+sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
+sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
+sim fault <target> crash|power-off|partition|loss=<rate>      (targets: etcd/leader, etcd-control-plane-2, kube-apiserver-control-plane-1, control-plane-3, network)
+sim heal <target>|all
+sim status                              components, raft roles, faults
+sim seed <N>                            start a new run with seed N";

@@ -1,0 +1,345 @@
+//! Behaviour tests through the command language, as `kubesim shell` runs it:
+//! the API server and etcd, end to end.
+
+use kubesim::shell::{Outcome, Session};
+use kubesim::{Cluster, SimDuration, SimTime, Topology};
+
+fn booted(seed: u64) -> (Cluster, Session) {
+    let mut c = Cluster::new(Topology::default(), seed);
+    assert!(
+        c.boot(SimDuration::from_secs(30)),
+        "the control plane boots"
+    );
+    (c, Session::new())
+}
+
+fn run(c: &mut Cluster, s: &mut Session, script: &str) -> Vec<Outcome> {
+    s.run_script(c, script)
+}
+
+/// Runs one command and returns its output, asserting it succeeded.
+fn ok(c: &mut Cluster, s: &mut Session, script: &str) -> String {
+    let out = run(c, s, script);
+    assert_eq!(out.len(), 1, "{script}");
+    assert!(out[0].ok, "{script} failed:\n{}", out[0].output);
+    out[0].output.clone()
+}
+
+/// Runs one command and returns its output, asserting it failed.
+fn fails(c: &mut Cluster, s: &mut Session, script: &str) -> String {
+    let out = run(c, s, script);
+    assert_eq!(out.len(), 1, "{script}");
+    assert!(
+        !out[0].ok,
+        "{script} should fail but printed:\n{}",
+        out[0].output
+    );
+    out[0].output.clone()
+}
+
+const CONFIGMAP: &str = "kubectl apply -f -
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: game-config
+data:
+  lives: \"3\"
+---end";
+
+#[test]
+fn a_fresh_cluster_has_the_four_system_namespaces() {
+    let (mut c, mut s) = booted(1);
+    let out = ok(&mut c, &mut s, "kubectl get namespaces -o name");
+    assert_eq!(
+        out,
+        "namespace/default\nnamespace/kube-node-lease\nnamespace/kube-public\nnamespace/kube-system"
+    );
+}
+
+#[test]
+fn apply_get_update_and_delete_round_trip() {
+    let (mut c, mut s) = booted(2);
+    assert_eq!(
+        ok(&mut c, &mut s, CONFIGMAP),
+        "configmap/game-config created"
+    );
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get cm game-config -o jsonpath={.data.lives}"
+        ),
+        "3"
+    );
+    // Applying the same manifest again changes nothing.
+    assert_eq!(
+        ok(&mut c, &mut s, CONFIGMAP),
+        "configmap/game-config unchanged"
+    );
+    let changed = CONFIGMAP.replace("\"3\"", "\"5\"");
+    assert_eq!(
+        ok(&mut c, &mut s, &changed),
+        "configmap/game-config configured"
+    );
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get configmap/game-config -o jsonpath={.data.lives}"
+        ),
+        "5"
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl delete configmap game-config"),
+        "configmap \"game-config\" deleted"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl get cm game-config"),
+        "Error from server (NotFound): configmaps \"game-config\" not found"
+    );
+}
+
+#[test]
+fn every_write_gets_a_new_resource_version_from_etcds_revision() {
+    let (mut c, mut s) = booted(3);
+    ok(&mut c, &mut s, CONFIGMAP);
+    let rv1: u64 = ok(
+        &mut c,
+        &mut s,
+        "kubectl get cm game-config -o jsonpath={.metadata.resourceVersion}",
+    )
+    .parse()
+    .unwrap();
+    ok(&mut c, &mut s, "kubectl label cm game-config tier=backend");
+    let rv2: u64 = ok(
+        &mut c,
+        &mut s,
+        "kubectl get cm game-config -o jsonpath={.metadata.resourceVersion}",
+    )
+    .parse()
+    .unwrap();
+    assert!(rv2 > rv1, "{rv1} then {rv2}");
+}
+
+#[test]
+fn a_stale_update_gets_409_conflict() {
+    let (mut c, mut s) = booted(4);
+    ok(&mut c, &mut s, CONFIGMAP);
+    let rv = ok(
+        &mut c,
+        &mut s,
+        "kubectl get cm game-config -o jsonpath={.metadata.resourceVersion}",
+    );
+    ok(&mut c, &mut s, "kubectl label cm game-config edited=yes");
+    let stale = format!(
+        "kubectl replace -f -\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: game-config\n  resourceVersion: \"{rv}\"\ndata:\n  lives: \"9\"\n---end"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, &stale),
+        "Error from server (Conflict): error when replacing \"STDIN\": Operation cannot be fulfilled on configmaps \"game-config\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+    // Nothing changed.
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get cm game-config -o jsonpath={.data.lives}"
+        ),
+        "3"
+    );
+}
+
+#[test]
+fn a_forbidden_request_gets_403_with_the_rbac_reason() {
+    let (mut c, mut s) = booted(5);
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl get pods --as=jane"),
+        "Error from server (Forbidden): pods is forbidden: User \"jane\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
+    );
+    // A RoleBinding to the `view` ClusterRole lets jane read, not write.
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: jane-view
+  namespace: default
+subjects:
+- kind: User
+  name: jane
+  apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: view
+  apiGroup: rbac.authorization.k8s.io
+---end",
+    );
+    c.advance(SimDuration::from_millis(100));
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl get pods --as=jane"),
+        "No resources found in default namespace."
+    );
+    let denied = fails(&mut c, &mut s, "kubectl create namespace janes --as=jane");
+    assert!(denied.contains("(Forbidden)"), "{denied}");
+    assert!(
+        fails(&mut c, &mut s, "kubectl get pods -n kube-system --as=jane")
+            .contains("in the namespace \"kube-system\""),
+    );
+}
+
+#[test]
+fn invalid_and_unknown_manifests_get_kubectls_errors_and_change_nothing() {
+    let (mut c, mut s) = booted(6);
+    let invalid = fails(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n---end",
+    );
+    assert!(
+        invalid.starts_with(
+            "The ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""
+        ),
+        "{invalid}"
+    );
+    let unknown = fails(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -\napiVersion: v1\nkind: Frob\nmetadata:\n  name: x\n---end",
+    );
+    assert!(
+        unknown.contains("no matches for kind \"Frob\" in version \"v1\""),
+        "{unknown}"
+    );
+    let malformed = fails(&mut c, &mut s, "kubectl apply -f -\nkind: [\n---end");
+    assert!(
+        malformed.starts_with("error: error parsing STDIN"),
+        "{malformed}"
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl get cm"),
+        "No resources found in default namespace."
+    );
+    assert!(fails(&mut c, &mut s, "kubectl get frobs")
+        .contains("doesn't have a resource type \"frobs\""));
+    assert!(fails(&mut c, &mut s, "kubectl get pods --colour")
+        .starts_with("error: unknown flag: --colour"));
+}
+
+fn leader(c: &Cluster) -> Option<(String, u64)> {
+    c.etcd_status()
+        .into_iter()
+        .find(|(_, s)| s.role == kubesim::etcd::Role::Leader)
+        .map(|(n, s)| (n, s.term))
+}
+
+#[test]
+fn crashing_the_etcd_leader_elects_a_new_one_within_a_few_election_timeouts_and_writes_resume() {
+    for seed in 10..15 {
+        let (mut c, mut s) = booted(seed);
+        let (old, term) = leader(&c).expect("a leader after boot");
+        ok(&mut c, &mut s, "sim fault etcd/leader crash");
+        let crashed_at = c.now();
+        // Election timeout is 1 s (randomized up to 2 s); allow a few.
+        let mut elected = None;
+        while c.now() < crashed_at + SimDuration::from_secs(5) {
+            c.advance(SimDuration::from_millis(50));
+            if let Some((name, t)) = leader(&c) {
+                if name != old {
+                    elected = Some((name, t, c.now()));
+                    break;
+                }
+            }
+        }
+        let (new, new_term, at) =
+            elected.unwrap_or_else(|| panic!("seed {seed}: no new leader within 5s"));
+        assert!(new_term > term, "seed {seed}: term {term} -> {new_term}");
+        let took = at - crashed_at;
+        assert!(
+            took >= SimDuration::from_millis(1000),
+            "seed {seed}: elected after {took}, before an election timeout"
+        );
+        assert!(
+            took <= SimDuration::from_millis(3500),
+            "seed {seed}: took {took}"
+        );
+        assert_ne!(new, old);
+        // The balancer drops the API server on the dead member's node after its
+        // failed checks; writes through the others succeed.
+        c.advance(SimDuration::from_secs(8));
+        assert_eq!(
+            ok(&mut c, &mut s, CONFIGMAP),
+            "configmap/game-config created",
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn with_two_of_three_members_down_writes_fail_and_succeed_again_after_heal() {
+    let (mut c, mut s) = booted(21);
+    ok(&mut c, &mut s, "sim fault etcd-control-plane-1 crash");
+    ok(&mut c, &mut s, "sim fault etcd-control-plane-2 crash");
+    c.advance(SimDuration::from_secs(10));
+    let failed = fails(&mut c, &mut s, CONFIGMAP);
+    assert!(
+        failed.contains("(ServiceUnavailable)") || failed.contains("(Timeout)"),
+        "{failed}"
+    );
+    let status = ok(&mut c, &mut s, "sim status");
+    assert!(
+        status.contains("etcd-control-plane-1             control-plane-1   crashed"),
+        "{status}"
+    );
+    ok(&mut c, &mut s, "sim heal all");
+    c.advance(SimDuration::from_secs(10));
+    assert_eq!(
+        ok(&mut c, &mut s, CONFIGMAP),
+        "configmap/game-config created"
+    );
+}
+
+#[test]
+fn the_api_server_identity_leases_are_renewed_every_ten_seconds() {
+    let (mut c, mut s) = booted(30);
+    c.advance(SimDuration::from_secs(25));
+    let names = ok(&mut c, &mut s, "kubectl get leases -n kube-system -l apiserver.kubernetes.io/identity=kube-apiserver -o name");
+    assert_eq!(names.lines().count(), 3, "{names}");
+    let first = names
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("lease.coordination.k8s.io/")
+        .to_string();
+    let renew = |c: &mut Cluster, s: &mut Session| {
+        ok(
+            c,
+            s,
+            &format!("kubectl get lease {first} -n kube-system -o jsonpath={{.spec.renewTime}}"),
+        )
+    };
+    let a = renew(&mut c, &mut s);
+    c.advance(SimDuration::from_secs(10));
+    let b = renew(&mut c, &mut s);
+    assert_ne!(a, b, "renewed within 10s");
+    assert_eq!(
+        ok(&mut c, &mut s, &format!("kubectl get lease {first} -n kube-system -o jsonpath={{.spec.leaseDurationSeconds}}")),
+        "3600"
+    );
+}
+
+#[test]
+fn the_same_seed_and_script_print_the_same_transcript() {
+    let script = format!("{CONFIGMAP}\nsim fault etcd/leader crash\nsim advance 3s\nkubectl get cm -o yaml\nsim status\n");
+    let transcript = |seed| {
+        let (mut c, mut s) = booted(seed);
+        run(&mut c, &mut s, &script)
+            .into_iter()
+            .map(|o| o.output)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(transcript(40), transcript(40));
+    let _ = SimTime::ZERO;
+}
