@@ -220,6 +220,12 @@ pub struct Pulses {
     seen: u64,
 }
 
+impl Default for Pulses {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Pulses {
     pub fn new() -> Pulses {
         Pulses {

@@ -1,30 +1,36 @@
-//! The console's link to the core's command language.
-//!
-//! `kubesim::shell::Session` (kubectl's context: the admin credential and
-//! the current namespace) is not on `main` yet; until it is, the console is
-//! shown but disabled, and says so.
+//! The console's link to the core's command language: one
+//! `kubesim::shell::Session` (kubectl's context: the kubeadm admin's
+//! credential and the current namespace) runs what the console sends.
 
 use crate::components::console::Entry;
+use kubesim::shell::Session;
 use kubesim::Cluster;
 
-pub struct Shell;
+#[derive(Default)]
+pub struct Shell {
+    session: Session,
+}
 
 impl Shell {
     pub fn new() -> Shell {
-        Shell
+        Shell::default()
     }
 
     /// Whether commands can run.
     pub fn available(&self) -> bool {
-        false
+        true
     }
 
     /// Runs a script (one command, or several lines), one entry per command.
-    pub fn run(&mut self, _cluster: &mut Cluster, script: &str) -> Vec<Entry> {
-        vec![Entry {
-            input: script.to_string(),
-            output: "error: the console is not connected to the simulation in this build".into(),
-            ok: false,
-        }]
+    pub fn run(&mut self, cluster: &mut Cluster, script: &str) -> Vec<Entry> {
+        self.session
+            .run_script(cluster, script)
+            .into_iter()
+            .map(|o| Entry {
+                input: o.input,
+                output: o.output.trim_end().to_string(),
+                ok: o.ok,
+            })
+            .collect()
     }
 }
