@@ -18,8 +18,10 @@ use yew::prelude::*;
 
 /// The seed of a fresh page (sharing a run by URL arrives with the page work).
 const DEFAULT_SEED: u64 = 1;
-/// A frame gap longer than this (a hidden tab) is not replayed in one jump.
-const MAX_FRAME_GAP_MS: f64 = 250.0;
+/// A frame gap longer than this (a hidden tab, a slow frame) is not replayed
+/// in one jump: when frames are slow the clock runs slower than asked rather
+/// than making the next frame slower still.
+const MAX_FRAME_GAP_MS: f64 = 100.0;
 /// The message log is redrawn at most this often while the clock runs.
 const LOG_REFRESH_MS: f64 = 300.0;
 /// Messages caused by a console command are replayed hop by hop: one virtual

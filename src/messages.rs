@@ -28,7 +28,7 @@ pub struct MsgKind {
 }
 
 /// Every kind of message the core traces, grouped as the legend shows them.
-pub const KINDS: [MsgKind; 10] = [
+pub const KINDS: [MsgKind; 11] = [
     MsgKind {
         id: "raft-heartbeat",
         label: "Raft heartbeat",
@@ -56,6 +56,15 @@ pub const KINDS: [MsgKind; 10] = [
         radius: 5.2,
         help:
             "A candidate asks for votes in a leader election (pre-vote and vote), and the answers",
+    },
+    MsgKind {
+        id: "raft",
+        label: "Raft read index",
+        group: "Raft",
+        short: "read index",
+        color: "#8fa39b",
+        radius: 3.4,
+        help: "Other Raft messages: a follower asks the leader for a read index (linearizable reads), and the answer",
     },
     MsgKind {
         id: "etcd-request",

@@ -196,11 +196,12 @@ impl Component for Console {
                      role="log" aria-live="polite" aria-label="Console output" tabindex="0">
                     if p.transcript.is_empty() {
                         <p class="console-welcome">
-                            { if p.available {
-                                "Type a command and press Enter (Shift+Enter for a new line; ↑/↓ for history). Paste `kubectl apply -f -`, a YAML document and a line `---end`."
+                            if p.available {
+                                {"Type a command and press Enter (Shift+Enter for a new line, ↑/↓ for history). To create objects, paste "}
+                                <code>{"kubectl apply -f -"}</code>{", a YAML document and a line "}<code>{"---end"}</code>{"."}
                             } else {
-                                "The console is not connected to the simulation yet in this build."
-                            } }
+                                {"The console is not connected to the simulation yet in this build."}
+                            }
                         </p>
                     }
                     { for p.transcript.iter().map(|e| html! {
