@@ -5,15 +5,24 @@
 //! across the top (each with its static pods and node agents, the etcd
 //! members joined as Raft peers), the API load balancer in the middle with
 //! the cluster add-ons beside it, and the worker nodes below, every one of
-//! them reaching the API only through the load balancer.
+//! them reaching the API only through the load balancer. The user's kubectl
+//! sits at the left of the balancer: every request the console sends starts
+//! there.
+//!
+//! Besides the boxes, the layout holds a [`Route`] for every pair of
+//! components that exchange messages, so the page can animate a message along
+//! the same line the diagram draws between them.
 
 use kubesim::{ComponentKind, ComponentView, NodeRole, NodeView, Snapshot};
+use std::collections::BTreeMap;
 
 pub const WIDTH: f64 = 1200.0;
 const MARGIN: f64 = 24.0;
 const GAP: f64 = 18.0;
 const HEADER: f64 = 46.0;
 const CHIP_H: f64 = 34.0;
+/// Chips that show a live state line (the simulated control-plane row).
+const CHIP_STATE_H: f64 = 48.0;
 const CHIP_GAP: f64 = 8.0;
 const PAD: f64 = 12.0;
 /// At most this many worker nodes side by side; more wrap into rows.
@@ -71,6 +80,8 @@ pub enum LinkKind {
     RaftPeer,
     /// containerd driving runc on the same node.
     Runtime,
+    /// The user's kubectl to the API load balancer.
+    Kubectl,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -78,6 +89,168 @@ pub struct Link {
     pub kind: LinkKind,
     pub from: (f64, f64),
     pub to: (f64, f64),
+    /// The drawn line from `from` to `to`.
+    pub route: Route,
+}
+
+pub type Point = (f64, f64);
+
+/// One piece of a route: a straight line or a Bézier curve.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Seg {
+    Line(Point, Point),
+    Quad(Point, Point, Point),
+    Cubic(Point, Point, Point, Point),
+}
+
+impl Seg {
+    fn at(&self, t: f64) -> Point {
+        let u = 1.0 - t;
+        match *self {
+            Seg::Line(a, b) => (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t),
+            Seg::Quad(a, c, b) => (
+                u * u * a.0 + 2.0 * u * t * c.0 + t * t * b.0,
+                u * u * a.1 + 2.0 * u * t * c.1 + t * t * b.1,
+            ),
+            Seg::Cubic(a, c1, c2, b) => (
+                u * u * u * a.0 + 3.0 * u * u * t * c1.0 + 3.0 * u * t * t * c2.0 + t * t * t * b.0,
+                u * u * u * a.1 + 3.0 * u * u * t * c1.1 + 3.0 * u * t * t * c2.1 + t * t * t * b.1,
+            ),
+        }
+    }
+
+    fn reversed(&self) -> Seg {
+        match *self {
+            Seg::Line(a, b) => Seg::Line(b, a),
+            Seg::Quad(a, c, b) => Seg::Quad(b, c, a),
+            Seg::Cubic(a, c1, c2, b) => Seg::Cubic(b, c2, c1, a),
+        }
+    }
+
+    /// Length, measured along a few chords (good enough to pace an animation).
+    fn length(&self) -> f64 {
+        let steps = match self {
+            Seg::Line(..) => 1,
+            _ => 16,
+        };
+        let mut len = 0.0;
+        let mut prev = self.at(0.0);
+        for i in 1..=steps {
+            let p = self.at(i as f64 / steps as f64);
+            len += ((p.0 - prev.0).powi(2) + (p.1 - prev.1).powi(2)).sqrt();
+            prev = p;
+        }
+        len
+    }
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// A path between two points on the diagram, made of segments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    segs: Vec<Seg>,
+    lens: Vec<f64>,
+    total: f64,
+}
+
+impl Route {
+    pub fn new(segs: Vec<Seg>) -> Route {
+        let lens: Vec<f64> = segs.iter().map(Seg::length).collect();
+        let total = lens.iter().sum();
+        Route { segs, lens, total }
+    }
+
+    /// The same path travelled the other way.
+    pub fn reversed(&self) -> Route {
+        Route::new(self.segs.iter().rev().map(Seg::reversed).collect())
+    }
+
+    /// The point at fraction `t` (0 to 1) of the way along, by length.
+    pub fn at(&self, t: f64) -> Point {
+        let mut d = t.clamp(0.0, 1.0) * self.total;
+        for (seg, len) in self.segs.iter().zip(&self.lens) {
+            if d <= *len || *len == 0.0 && d == 0.0 {
+                let f = if *len > 0.0 { d / len } else { 0.0 };
+                return seg.at(f);
+            }
+            d -= len;
+        }
+        self.segs.last().map(|s| s.at(1.0)).unwrap_or((0.0, 0.0))
+    }
+
+    /// The SVG path data.
+    pub fn svg_d(&self) -> String {
+        let mut d = String::new();
+        let mut pen: Option<Point> = None;
+        for seg in &self.segs {
+            let start = match seg {
+                Seg::Line(a, _) | Seg::Quad(a, _, _) | Seg::Cubic(a, _, _, _) => *a,
+            };
+            if pen != Some(start) {
+                d.push_str(&format!("M{} {} ", fmt(start.0), fmt(start.1)));
+            }
+            let end = match *seg {
+                Seg::Line(_, b) => {
+                    d.push_str(&format!("L{} {} ", fmt(b.0), fmt(b.1)));
+                    b
+                }
+                Seg::Quad(_, c, b) => {
+                    d.push_str(&format!(
+                        "Q{} {} {} {} ",
+                        fmt(c.0),
+                        fmt(c.1),
+                        fmt(b.0),
+                        fmt(b.1)
+                    ));
+                    b
+                }
+                Seg::Cubic(_, c1, c2, b) => {
+                    d.push_str(&format!(
+                        "C{} {} {} {} {} {} ",
+                        fmt(c1.0),
+                        fmt(c1.1),
+                        fmt(c2.0),
+                        fmt(c2.1),
+                        fmt(b.0),
+                        fmt(b.1)
+                    ));
+                    b
+                }
+            };
+            pen = Some(end);
+        }
+        d.trim_end().to_string()
+    }
+}
+
+/// A gentle S-curve between two points: vertical ends when the points are
+/// mostly above one another, horizontal ends otherwise.
+fn s_curve(a: Point, b: Point) -> Seg {
+    if (a.1 - b.1).abs() > (a.0 - b.0).abs() / 3.0 {
+        let my = (a.1 + b.1) / 2.0;
+        Seg::Cubic(a, (a.0, my), (b.0, my), b)
+    } else {
+        let mx = (a.0 + b.0) / 2.0;
+        Seg::Cubic(a, (mx, a.1), (mx, b.1), b)
+    }
+}
+
+/// How far a Raft arc's control point rises above its ends.
+pub fn raft_lift(dx: f64) -> f64 {
+    24.0 + 0.08 * dx.abs()
+}
+
+fn link(kind: LinkKind, segs: Vec<Seg>) -> Link {
+    let route = Route::new(segs);
+    Link {
+        kind,
+        from: route.at(0.0),
+        to: route.at(1.0),
+        route,
+    }
 }
 
 /// A labelled region behind a group of things.
@@ -94,7 +267,12 @@ pub struct Layout {
     pub bands: Vec<Band>,
     pub nodes: Vec<PlacedNode>,
     pub cluster_components: Vec<PlacedComponent>,
+    /// The user's kubectl, outside the cluster.
+    pub kubectl: Rect,
     pub links: Vec<Link>,
+    /// Where a message from one component to another travels, by (from, to)
+    /// component id, both directions.
+    pub routes: BTreeMap<(String, String), Route>,
 }
 
 #[cfg(test)]
@@ -108,7 +286,7 @@ impl Layout {
 }
 
 /// Splits `row` into `n` equal columns separated by `gap`.
-fn columns(row: Rect, n: usize, gap: f64) -> Vec<Rect> {
+pub fn columns(row: Rect, n: usize, gap: f64) -> Vec<Rect> {
     let n = n.max(1);
     let w = (row.w - gap * (n as f64 - 1.0)) / n as f64;
     (0..n)
@@ -133,11 +311,16 @@ fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
         if present.is_empty() {
             return;
         }
+        let h = if present.iter().any(|c| c.simulated) {
+            CHIP_STATE_H
+        } else {
+            CHIP_H
+        };
         let rect = Rect {
             x: inner_x,
             y: *cy,
             w: inner_w,
-            h: CHIP_H,
+            h,
         };
         for (view, rect) in present
             .into_iter()
@@ -145,7 +328,7 @@ fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
         {
             placed.push(PlacedComponent { view, rect });
         }
-        *cy += CHIP_H + CHIP_GAP;
+        *cy += h + CHIP_GAP;
     };
     if view.role == NodeRole::ControlPlane {
         row(
@@ -240,37 +423,41 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         },
     });
 
-    // The API load balancer in the middle, add-ons beside it.
+    // The middle row: the user's kubectl at the left, the API load balancer
+    // in the middle, the add-ons stacked at the right.
     let mid_top = cp_bottom + PAD + 56.0;
-    let lb_w = 280.0;
+    let mid_h = 100.0;
+    let lb = Rect {
+        x: (WIDTH - 280.0) / 2.0,
+        y: mid_top + 20.0,
+        w: 280.0,
+        h: 60.0,
+    };
+    let kubectl = Rect {
+        x: MARGIN + PAD,
+        y: lb.y + 4.0,
+        w: 220.0,
+        h: 52.0,
+    };
     let mut cluster_components = Vec::new();
     for view in &snapshot.cluster_components {
+        let addon = |row: f64| Rect {
+            x: WIDTH - MARGIN - PAD - 300.0,
+            y: mid_top + row * 56.0,
+            w: 300.0,
+            h: 44.0,
+        };
         let rect = match view.kind {
-            ComponentKind::ApiLoadBalancer => Rect {
-                x: (WIDTH - lb_w) / 2.0,
-                y: mid_top,
-                w: lb_w,
-                h: 56.0,
-            },
-            ComponentKind::CloudControllerManager => Rect {
-                x: MARGIN + PAD,
-                y: mid_top,
-                w: 300.0,
-                h: 56.0,
-            },
-            _ => Rect {
-                x: WIDTH - MARGIN - PAD - 300.0,
-                y: mid_top,
-                w: 300.0,
-                h: 56.0,
-            },
+            ComponentKind::ApiLoadBalancer => lb,
+            ComponentKind::CloudControllerManager => addon(0.0),
+            _ => addon(1.0),
         };
         cluster_components.push(PlacedComponent {
             view: view.clone(),
             rect,
         });
     }
-    let mid_bottom = mid_top + 56.0;
+    let mid_bottom = mid_top + mid_h;
 
     // Workers below, wrapping into rows.
     let workers: Vec<&NodeView> = snapshot
@@ -278,7 +465,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         .iter()
         .filter(|n| n.role == NodeRole::Worker)
         .collect();
-    let workers_top = mid_bottom + 64.0;
+    let workers_top = mid_bottom + 48.0;
     let mut y = workers_top + 28.0;
     let mut workers_bottom = y;
     for chunk in workers.chunks(WORKERS_PER_ROW) {
@@ -319,92 +506,127 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         bands,
         nodes,
         cluster_components,
+        kubectl,
         links: Vec::new(),
+        routes: BTreeMap::new(),
     };
 
-    // Links: hub and spoke through the load balancer.
+    // Links: hub and spoke through the load balancer. Each link that carries
+    // simulated messages also becomes a route, both ways.
+    let mut routes: BTreeMap<(String, String), Route> = BTreeMap::new();
+    let mut add_route = |a: &str, b: &str, r: &Route| {
+        routes.insert((a.to_string(), b.to_string()), r.clone());
+        routes.insert((b.to_string(), a.to_string()), r.reversed());
+    };
     if let Some(lb) = layout
         .cluster_components
         .iter()
         .find(|c| c.view.kind == ComponentKind::ApiLoadBalancer)
-        .map(|c| c.rect)
     {
+        let (lb_id, lb) = (lb.view.id.clone(), lb.rect);
+        let k = layout.kubectl;
+        let l = link(
+            LinkKind::Kubectl,
+            vec![Seg::Line((k.right(), k.cy()), (lb.x, lb.cy()))],
+        );
+        add_route("kubectl", &lb_id, &l.route);
+        links.push(l);
         for node in &layout.nodes {
             let api = node
                 .components
                 .iter()
                 .find(|c| c.view.kind == ComponentKind::KubeApiserver);
             match (node.view.role, api) {
-                (NodeRole::ControlPlane, Some(api)) => links.push(Link {
-                    kind: LinkKind::Api,
-                    from: (lb.cx(), lb.y),
-                    to: (api.rect.cx(), node.rect.bottom()),
-                }),
-                _ => links.push(Link {
-                    kind: LinkKind::Api,
-                    from: (node.rect.cx(), node.rect.y),
-                    to: (lb.cx(), lb.bottom()),
-                }),
+                (NodeRole::ControlPlane, Some(api)) => {
+                    // Into the node at its bottom-left corner, up the gutter
+                    // along its left edge, and into the API server's side.
+                    let gx = node.rect.x + PAD / 2.0;
+                    let entry = (gx, node.rect.bottom());
+                    let l = link(
+                        LinkKind::Api,
+                        vec![
+                            s_curve((lb.cx(), lb.y), entry),
+                            Seg::Line(entry, (gx, api.rect.cy())),
+                            Seg::Line((gx, api.rect.cy()), (api.rect.x, api.rect.cy())),
+                        ],
+                    );
+                    add_route(&lb_id, &api.view.id, &l.route);
+                    links.push(l);
+                }
+                _ => links.push(link(
+                    LinkKind::Api,
+                    vec![s_curve(
+                        (node.rect.cx(), node.rect.y),
+                        (lb.cx(), lb.bottom()),
+                    )],
+                )),
             }
         }
         for c in &layout.cluster_components {
-            match c.view.kind {
-                ComponentKind::CloudControllerManager => links.push(Link {
-                    kind: LinkKind::Api,
-                    from: (c.rect.right(), c.rect.cy()),
-                    to: (lb.x, lb.cy()),
-                }),
-                ComponentKind::CoreDns => links.push(Link {
-                    kind: LinkKind::Api,
-                    from: (c.rect.x, c.rect.cy()),
-                    to: (lb.right(), lb.cy()),
-                }),
-                _ => {}
-            }
+            let dy = match c.view.kind {
+                ComponentKind::CloudControllerManager => -10.0,
+                ComponentKind::CoreDns => 10.0,
+                _ => continue,
+            };
+            links.push(link(
+                LinkKind::Api,
+                vec![s_curve((c.rect.x, c.rect.cy()), (lb.right(), lb.cy() + dy))],
+            ));
         }
     }
     // On each control-plane node: the apiserver talks to its local etcd.
     let mut etcd_chips = Vec::new();
     for node in &layout.nodes {
-        let rect_of = |k| {
-            node.components
-                .iter()
-                .find(|c| c.view.kind == k)
-                .map(|c| c.rect)
-        };
+        let find = |k| node.components.iter().find(|c| c.view.kind == k);
         if let (Some(api), Some(etcd)) = (
-            rect_of(ComponentKind::KubeApiserver),
-            rect_of(ComponentKind::Etcd),
+            find(ComponentKind::KubeApiserver),
+            find(ComponentKind::Etcd),
         ) {
-            links.push(Link {
-                kind: LinkKind::EtcdClient,
-                from: (api.right(), api.cy()),
-                to: (etcd.x, etcd.cy()),
-            });
-            etcd_chips.push((etcd.cx(), node.rect.y));
+            let l = link(
+                LinkKind::EtcdClient,
+                vec![Seg::Line(
+                    (api.rect.right(), api.rect.cy()),
+                    (etcd.rect.x, etcd.rect.cy()),
+                )],
+            );
+            add_route(&api.view.id, &etcd.view.id, &l.route);
+            links.push(l);
+            etcd_chips.push((etcd.view.id.clone(), etcd.rect, node.rect.y));
         }
-        if let (Some(ctr), Some(runc)) = (
-            rect_of(ComponentKind::Containerd),
-            rect_of(ComponentKind::Runc),
-        ) {
-            links.push(Link {
-                kind: LinkKind::Runtime,
-                from: (ctr.right(), ctr.cy()),
-                to: (runc.x, runc.cy()),
-            });
+        if let (Some(ctr), Some(runc)) =
+            (find(ComponentKind::Containerd), find(ComponentKind::Runc))
+        {
+            links.push(link(
+                LinkKind::Runtime,
+                vec![Seg::Line(
+                    (ctr.rect.right(), ctr.rect.cy()),
+                    (runc.rect.x, runc.rect.cy()),
+                )],
+            ));
         }
     }
-    // Raft peers: every pair of etcd members, joined above their nodes.
-    for (i, a) in etcd_chips.iter().enumerate() {
-        for b in &etcd_chips[i + 1..] {
-            links.push(Link {
-                kind: LinkKind::RaftPeer,
-                from: *a,
-                to: *b,
-            });
+    // Raft peers: every pair of etcd members, joined by an arc above their
+    // nodes; a message climbs from the member to its node's edge first.
+    for (i, (a_id, a, a_top)) in etcd_chips.iter().enumerate() {
+        for (b_id, b, b_top) in &etcd_chips[i + 1..] {
+            let (pa, pb) = ((a.cx(), *a_top), (b.cx(), *b_top));
+            let lift = raft_lift(pb.0 - pa.0);
+            let ctrl = ((pa.0 + pb.0) / 2.0, pa.1.min(pb.1) - lift);
+            let arc = link(LinkKind::RaftPeer, vec![Seg::Quad(pa, ctrl, pb)]);
+            add_route(
+                a_id,
+                b_id,
+                &Route::new(vec![
+                    Seg::Line((a.cx(), a.y), pa),
+                    Seg::Quad(pa, ctrl, pb),
+                    Seg::Line(pb, (b.cx(), b.y)),
+                ]),
+            );
+            links.push(arc);
         }
     }
     layout.links = links;
+    layout.routes = routes;
     layout
 }
 
@@ -501,6 +723,67 @@ mod tests {
         let api = l.links.iter().filter(|k| k.kind == LinkKind::Api).count();
         // 6 nodes plus the cloud-controller-manager and CoreDNS.
         assert_eq!(api, 8);
+    }
+
+    #[test]
+    fn every_pair_that_exchanges_messages_has_a_route_both_ways() {
+        let l = default_layout();
+        let pairs = [
+            ("kubectl", "api-load-balancer"),
+            ("api-load-balancer", "kube-apiserver-control-plane-2"),
+            ("kube-apiserver-control-plane-3", "etcd-control-plane-3"),
+            ("etcd-control-plane-1", "etcd-control-plane-3"),
+        ];
+        for (a, b) in pairs {
+            let there = &l.routes[&(a.to_string(), b.to_string())];
+            let back = &l.routes[&(b.to_string(), a.to_string())];
+            let close = |p: Point, q: Point| (p.0 - q.0).abs() < 1e-6 && (p.1 - q.1).abs() < 1e-6;
+            assert!(close(there.at(0.0), back.at(1.0)), "{a} -> {b}");
+            assert!(close(there.at(1.0), back.at(0.0)), "{a} -> {b}");
+        }
+    }
+
+    #[test]
+    fn a_route_starts_at_its_sender_and_ends_at_its_receiver() {
+        let l = default_layout();
+        let rect = |id: &str| l.components().find(|c| c.view.id == id).unwrap().rect;
+        let inside = |p: Point, r: Rect| {
+            p.0 >= r.x - 0.01
+                && p.0 <= r.right() + 0.01
+                && p.1 >= r.y - 0.01
+                && p.1 <= r.bottom() + 0.01
+        };
+        let r = &l.routes[&(
+            "api-load-balancer".to_string(),
+            "kube-apiserver-control-plane-1".to_string(),
+        )];
+        assert!(inside(r.at(0.0), rect("api-load-balancer")));
+        assert!(inside(r.at(1.0), rect("kube-apiserver-control-plane-1")));
+        let r = &l.routes[&(
+            "etcd-control-plane-2".to_string(),
+            "etcd-control-plane-1".to_string(),
+        )];
+        assert!(inside(r.at(0.0), rect("etcd-control-plane-2")));
+        assert!(inside(r.at(1.0), rect("etcd-control-plane-1")));
+        // Halfway along a Raft route is above both nodes.
+        assert!(r.at(0.5).1 < l.nodes[0].rect.y);
+    }
+
+    #[test]
+    fn kubectl_sits_left_of_the_load_balancer_clear_of_everything() {
+        let l = default_layout();
+        let lb = l
+            .components()
+            .find(|c| c.view.kind == ComponentKind::ApiLoadBalancer)
+            .unwrap()
+            .rect;
+        assert!(l.kubectl.right() < lb.x);
+        for c in l.components() {
+            assert!(!overlaps(&l.kubectl, &c.rect), "{}", c.view.id);
+        }
+        for n in &l.nodes {
+            assert!(!overlaps(&l.kubectl, &n.rect), "{}", n.view.name);
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@
 mod app;
 mod components;
 mod layout;
+mod messages;
 mod palette;
+mod shell;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

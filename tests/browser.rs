@@ -31,10 +31,15 @@ fn clock_ms(session: &Session) -> u64 {
 
 /// The component instances of the default topology, as DESIGN.md §4 names them.
 fn default_topology_components() -> BTreeSet<String> {
-    let mut ids: BTreeSet<String> = ["api-load-balancer", "cloud-controller-manager", "coredns"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let mut ids: BTreeSet<String> = [
+        "kubectl",
+        "api-load-balancer",
+        "cloud-controller-manager",
+        "coredns",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     for i in 1..=3 {
         for c in [
             "kube-apiserver",
@@ -157,4 +162,141 @@ fn the_console_shows_no_error() {
         .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
+
+/// The etcd member the diagram marks as leader, if any.
+const LEADER_SCRIPT: &str =
+    "const l = document.querySelector('svg.diagram [data-kind=Etcd].leader'); \
+     return l ? l.dataset.component : null";
+
+/// Enter as WebDriver types it.
+const ENTER: &str = "\u{E007}";
+
+/// Plays at 10x until an etcd member is leader; returns its id.
+fn boot(session: &Session) -> String {
+    session.click("#play");
+    session.click("#speed option[value='10']");
+    let leader = session.wait_for(LEADER_SCRIPT, Duration::from_secs(20), "an etcd leader");
+    leader.as_str().expect("a component id").to_string()
+}
+
+/// Runs `command` in the console and returns the text of its answer.
+fn run_in_console(session: &Session, command: &str) -> String {
+    let before = session
+        .exec("return document.querySelectorAll('#console-output .console-entry').length")
+        .as_u64()
+        .unwrap_or(0);
+    session.type_into("#console-input", &format!("{command}{ENTER}"));
+    session.wait_for(
+        &format!(
+            "return document.querySelectorAll('#console-output .console-entry').length > {before}"
+        ),
+        Duration::from_secs(20),
+        "the console to answer",
+    );
+    session
+        .exec(
+            "const e = document.querySelectorAll('#console-output .console-entry'); \
+             const r = e[e.length - 1].querySelector('.console-result'); return r ? r.textContent : ''",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn pressing_play_boots_the_control_plane_and_elects_an_etcd_leader() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    assert_eq!(
+        session.exec(LEADER_SCRIPT),
+        serde_json::Value::Null,
+        "nothing is elected before play"
+    );
+    let leader = boot(&session);
+    assert!(leader.starts_with("etcd-control-plane-"), "{leader}");
+    assert!(
+        clock_ms(&session) < 10_000,
+        "a leader within seconds of virtual time"
+    );
+    // Its chip says so in words, with its term.
+    let state = session.exec(&format!(
+        "return document.querySelector('[data-component=\"{leader}\"] .chip-state').textContent"
+    ));
+    assert!(
+        state.as_str().is_some_and(|s| s.contains("leader")),
+        "{state}"
+    );
+    // Messages travel: dots move on the diagram and the log lists them.
+    session.wait_for(
+        "return document.querySelectorAll('svg.diagram .pulses .pulse[visibility=visible]').length > 0",
+        Duration::from_secs(10),
+        "message pulses on the diagram",
+    );
+    session.wait_for(
+        "return document.querySelectorAll('#event-log .log-row').length > 0",
+        Duration::from_secs(10),
+        "rows in the message log",
+    );
+    // The API servers become ready and the balancer puts them in rotation.
+    session.wait_for(
+        "return document.querySelector('[data-component=api-load-balancer]').dataset.state.startsWith('3/3')",
+        Duration::from_secs(20),
+        "three API servers in rotation",
+    );
+    session.screenshot(&support::screenshot_path("booted"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_console_answers_kubectl_get_namespaces_with_the_four_defaults() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    boot(&session);
+    let out = run_in_console(&session, "kubectl get namespaces");
+    for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
+        assert!(out.contains(ns), "{ns} missing from:\n{out}");
+    }
+    assert!(out.contains("Active"), "{out}");
+    session.screenshot(&support::screenshot_path("console-namespaces"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn crashing_the_etcd_leader_from_the_console_elects_another() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    let first = boot(&session);
+    run_in_console(&session, "sim fault etcd/leader crash");
+    session.wait_for(
+        &format!(
+            "return document.querySelector('[data-component=\"{first}\"]').dataset.health === 'down'"
+        ),
+        Duration::from_secs(10),
+        "the old leader drawn as crashed",
+    );
+    let second = session.wait_for(
+        &format!(
+            "const l = document.querySelector('svg.diagram [data-kind=Etcd].leader'); \
+             return l && l.dataset.component !== '{first}' ? l.dataset.component : null"
+        ),
+        Duration::from_secs(30),
+        "another etcd member to become leader",
+    );
+    assert_ne!(second.as_str(), Some(first.as_str()));
+    let crashed = session.exec(&format!(
+        "return document.querySelector('[data-component=\"{first}\"] .chip-state').textContent"
+    ));
+    assert!(
+        crashed.as_str().is_some_and(|s| s.contains("crashed")),
+        "{crashed}"
+    );
+    session.screenshot(&support::screenshot_path("leader-crashed"));
 }

@@ -1,14 +1,26 @@
-//! The architecture diagram: the snapshot's layout drawn as SVG.
+//! The architecture diagram: the snapshot's layout drawn as SVG, each
+//! simulated component with its live state, and an empty layer on top into
+//! which the page draws message pulses (see `messages.rs`).
 
-use crate::layout::{Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode, Rect};
+use crate::layout::{raft_lift, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode, Rect};
 use crate::palette;
-use kubesim::{ComponentKind, NodeRole};
+use kubesim::{ComponentKind, Health, NodeRole};
 use std::rc::Rc;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct DiagramProps {
     pub layout: Rc<Layout>,
+    /// The group message pulses are drawn into.
+    pub pulse_layer: NodeRef,
+}
+
+impl PartialEq for DiagramProps {
+    /// The layout is replaced only when something drawn changed: comparing
+    /// pointers keeps the diagram from re-rendering on every frame.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.layout, &other.layout) && self.pulse_layer == other.pulse_layer
+    }
 }
 
 fn f(v: f64) -> String {
@@ -29,67 +41,41 @@ fn band(b: &Band) -> Html {
     }
 }
 
-/// How far a Raft arc's control point rises above its ends.
-fn raft_lift(dx: f64) -> f64 {
-    24.0 + 0.08 * dx.abs()
+fn link(l: &Link) -> Html {
+    let (class, marker) = match l.kind {
+        LinkKind::RaftPeer => ("link raft", None),
+        LinkKind::Api => ("link api", Some("url(#arrow)")),
+        LinkKind::Kubectl => ("link kubectl", Some("url(#arrow)")),
+        LinkKind::EtcdClient => ("link etcd-client", Some("url(#arrow-small)")),
+        LinkKind::Runtime => ("link runtime", Some("url(#arrow-small)")),
+    };
+    html! { <path class={class} d={l.route.svg_d()} marker-end={marker} /> }
 }
 
-fn link(l: &Link) -> Html {
-    let (x1, y1) = l.from;
-    let (x2, y2) = l.to;
-    match l.kind {
-        LinkKind::RaftPeer => {
-            // An arc above the control-plane nodes, higher for farther peers.
-            let lift = raft_lift(x2 - x1);
-            let (cx, cy) = ((x1 + x2) / 2.0, y1.min(y2) - lift);
-            html! {
-                <path class="link raft" d={format!("M{} {} Q{} {} {} {}", f(x1), f(y1), f(cx), f(cy), f(x2), f(y2))} />
-            }
-        }
-        LinkKind::Api => {
-            // A gentle S-curve between vertical or horizontal ends.
-            let d = if (y1 - y2).abs() > (x1 - x2).abs() / 3.0 {
-                let my = (y1 + y2) / 2.0;
-                format!(
-                    "M{} {} C{} {} {} {} {} {}",
-                    f(x1),
-                    f(y1),
-                    f(x1),
-                    f(my),
-                    f(x2),
-                    f(my),
-                    f(x2),
-                    f(y2)
-                )
-            } else {
-                let mx = (x1 + x2) / 2.0;
-                format!(
-                    "M{} {} C{} {} {} {} {} {}",
-                    f(x1),
-                    f(y1),
-                    f(mx),
-                    f(y1),
-                    f(mx),
-                    f(y2),
-                    f(x2),
-                    f(y2)
-                )
-            };
-            html! { <path class="link api" d={d} marker-end="url(#arrow)" /> }
-        }
-        LinkKind::EtcdClient => html! {
-            <line class="link etcd-client" x1={f(x1)} y1={f(y1)} x2={f(x2)} y2={f(y2)} marker-end="url(#arrow-small)" />
-        },
-        LinkKind::Runtime => html! {
-            <line class="link runtime" x1={f(x1)} y1={f(y1)} x2={f(x2)} y2={f(y2)} marker-end="url(#arrow-small)" />
-        },
+/// A component's live state, split for the chip: the role or readiness
+/// (`leader`, `ready`, `crashed`) and the details after it (`term 2 · rev 57`).
+fn state_lines(state: &str) -> (String, String) {
+    match state.split_once(" · ") {
+        Some((head, rest)) => (head.to_string(), rest.to_string()),
+        None => (state.to_string(), String::new()),
     }
 }
 
-/// A component chip: a coloured box, a glyph badge, its name, and a tooltip.
+fn health_word(h: Health) -> &'static str {
+    match h {
+        Health::Up => "up",
+        Health::Degraded => "degraded",
+        Health::Down => "down",
+        Health::Unknown => "unknown",
+    }
+}
+
+/// A component chip: a coloured box, a glyph badge, its name, its live state
+/// when simulated, and a tooltip.
 fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
     let r: Rect = c.rect;
-    let kind = c.view.kind;
+    let v = &c.view;
+    let kind = v.kind;
     let (fill, stroke) = palette::colors(kind);
     let wide = r.w >= kind.label().len() as f64 * 7.2 + 52.0;
     let label = if wide {
@@ -97,37 +83,101 @@ fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
     } else {
         palette::short_label(kind)
     };
-    let status = if c.view.simulated {
-        "simulated"
+    // Crashed: dark, name struck through. Down for another reason (a
+    // balancer with no API server in rotation): a red outline and a cross.
+    let crashed = v.simulated && v.health == Health::Down && v.state == "crashed";
+    let down = v.simulated && v.health == Health::Down && !crashed;
+    let degraded = v.simulated && v.health == Health::Degraded;
+    let leader = kind == ComponentKind::Etcd && v.state.starts_with("leader");
+    let (head, rest) = state_lines(&v.state);
+    let status = if !v.simulated {
+        "placed; behaviour not simulated yet".to_string()
+    } else if v.state.is_empty() {
+        format!("simulated, {}", health_word(v.health))
     } else {
-        "placed; behaviour not simulated yet"
+        format!("{} ({})", v.state, health_word(v.health))
     };
     let tooltip = format!(
-        "{} ({})\nruns as: {}\n{}\nstatus: {}",
-        c.view.id,
+        "{} ({})\nruns as: {}\n{}\nstate: {}",
+        v.id,
         kind.label(),
-        c.view.runs_as,
+        v.runs_as,
         kind.summary(),
         status
     );
-    let text_y = if sub.is_some() {
-        r.y + r.h / 2.0 - 3.0
+    // Lines of text inside the chip: name, then state (role, details), then
+    // the "runs as" line of cluster-wide components.
+    let mut lines: Vec<(&'static str, String)> = Vec::new();
+    if v.simulated && !v.state.is_empty() {
+        let role = if crashed {
+            "✕ crashed".to_string()
+        } else if down {
+            format!("✕ {head}")
+        } else if leader {
+            format!("★ {head}")
+        } else if degraded {
+            format!("⚠ {head}")
+        } else {
+            head
+        };
+        if sub.is_some() {
+            // Cluster-wide chips are wide: one line for the whole state.
+            let whole = if rest.is_empty() {
+                role
+            } else {
+                format!("{role} · {rest}")
+            };
+            lines.push(("chip-state", whole));
+        } else {
+            lines.push(("chip-state", role));
+            if !rest.is_empty() {
+                lines.push(("chip-detail", rest));
+            }
+        }
+    }
+    if let Some(s) = sub {
+        lines.push(("chip-sub", s));
+    }
+    let n = lines.len() as f64;
+    // The name and the lines below it, centred as a block.
+    let block = 13.0 + 13.0 * n;
+    let top = r.cy() - block / 2.0 + 10.5;
+    let (fill, stroke) = if crashed {
+        ("#3b4150", "#1c2433")
+    } else if down {
+        ("#fde3d3", "#c0392b")
+    } else if degraded {
+        ("#fff4dc", "#b86e00")
     } else {
-        r.cy() + 4.5
+        (fill, stroke)
     };
     html! {
-        <g class={classes!("component", (!c.view.simulated).then_some("unsimulated"))}
-           data-component={c.view.id.clone()} data-kind={format!("{kind:?}")}
-           tabindex="0" role="img" aria-label={format!("{}: {}", c.view.id, status)}>
+        <g class={classes!(
+                "component",
+                (!v.simulated).then_some("unsimulated"),
+                leader.then_some("leader"),
+                crashed.then_some("crashed"),
+                down.then_some("down"),
+                degraded.then_some("degraded"),
+            )}
+           data-component={v.id.clone()} data-kind={format!("{kind:?}")}
+           data-health={health_word(v.health)} data-state={v.state.clone()}
+           tabindex="0" role="img" aria-label={format!("{}: {}", v.id, status)}>
             <title>{tooltip}</title>
             <rect class="chip" x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="7"
                   style={format!("fill:{fill};stroke:{stroke}")} />
             <rect class="badge" x={f(r.x + 6.0)} y={f(r.cy() - 10.0)} width="30" height="20" rx="4"
-                  style={format!("fill:{stroke}")} />
+                  style={format!("fill:{}", if crashed { "#1c2433" } else { stroke })} />
             <text class="glyph" x={f(r.x + 21.0)} y={f(r.cy() + 3.8)}>{palette::glyph(kind)}</text>
-            <text class="chip-label" x={f(r.x + 44.0)} y={f(text_y)}>{label}</text>
-            { for sub.map(|s| html! {
-                <text class="chip-sub" x={f(r.x + 44.0)} y={f(r.y + r.h / 2.0 + 12.0)}>{s}</text>
+            <text class="chip-label" x={f(r.x + 44.0)} y={f(top)}>{label}</text>
+            { for lines.into_iter().enumerate().map(|(i, (class, text))| html! {
+                <text class={class} x={f(r.x + 44.0)} y={f(top + 13.5 * (i as f64 + 1.0))}>{text}</text>
+            }) }
+            { for leader.then(|| html! {
+                <g class="crown" aria-hidden="true">
+                    <circle cx={f(r.right() - 2.0)} cy={f(r.y + 2.0)} r="9" />
+                    <text x={f(r.right() - 2.0)} y={f(r.y + 6.0)}>{"♛"}</text>
+                </g>
             }) }
         </g>
     }
@@ -144,7 +194,8 @@ fn node(n: &PlacedNode) -> Html {
         gib(v.capacity.memory_bytes),
         v.capacity.pods
     );
-    let divider = (v.role == NodeRole::ControlPlane)
+    let cp = v.role == NodeRole::ControlPlane;
+    let divider = cp
         .then(|| {
             n.components
                 .iter()
@@ -152,19 +203,53 @@ fn node(n: &PlacedNode) -> Html {
                 .map(|k| k.rect.y - 6.0)
         })
         .flatten();
+    let badges: Vec<(&str, &str, &str)> = [
+        v.powered_off.then_some((
+            "off",
+            "⏼ powered off",
+            "The machine is powered off: every component on it is down",
+        )),
+        v.partitioned.then_some((
+            "partitioned",
+            "✂ partitioned",
+            "The machine is cut off from the network: its messages are dropped",
+        )),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut bx = r.right() - 10.0;
     html! {
-        <g class={classes!("node", if v.role == NodeRole::ControlPlane { "control-plane" } else { "worker" })}
+        <g class={classes!(
+                "node",
+                if cp { "control-plane" } else { "worker" },
+                v.powered_off.then_some("powered-off"),
+                v.partitioned.then_some("partitioned"),
+            )}
            data-node={v.name.clone()}>
             <rect class="node-box" x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="10" />
             <text class="node-name" x={f(r.x + 12.0)} y={f(r.y + 20.0)}>{v.name.clone()}</text>
             <text class="node-facts" x={f(r.x + 12.0)} y={f(r.y + 36.0)}>{facts}</text>
-            { for (v.role == NodeRole::ControlPlane).then(|| html! {
+            { for badges.into_iter().map(|(class, text, help)| {
+                let w = text.chars().count() as f64 * 6.4 + 14.0;
+                bx -= w;
+                let x = bx;
+                bx -= 6.0;
+                html! {
+                    <g class={classes!("node-badge", class)}>
+                        <title>{help}</title>
+                        <rect x={f(x)} y={f(r.y + 8.0)} width={f(w)} height="18" rx="9" />
+                        <text x={f(x + w / 2.0)} y={f(r.y + 21.0)}>{text}</text>
+                    </g>
+                }
+            }) }
+            { for cp.then(|| html! {
                 <g class="taint">
                     <title>{"Taint node-role.kubernetes.io/control-plane:NoSchedule: pods without a matching toleration are not scheduled here"}</title>
-                    <text x={f(r.x + 12.0)} y={f(r.bottom() - 10.0)}>{"⊘ taint control-plane:NoSchedule"}</text>
+                    <text x={f(r.x + 14.0)} y={f(r.bottom() - 10.0)}>{"⊘ taint control-plane:NoSchedule"}</text>
                 </g>
             }) }
-            { for (v.role == NodeRole::ControlPlane).then(|| n.components.iter().find(|c| c.view.kind == ComponentKind::Etcd).map(|e| html! {
+            { for cp.then(|| n.components.iter().find(|c| c.view.kind == ComponentKind::Etcd).map(|e| html! {
                 <circle class="raft-port" cx={f(e.rect.cx())} cy={f(r.y)} r="3.5" />
             })).flatten() }
             { for divider.map(|y| html! {
@@ -180,6 +265,23 @@ fn node(n: &PlacedNode) -> Html {
                     <text x={f(p.cx())} y={f(p.cy() + 4.0)} text-anchor="middle">{"pods: none yet"}</text>
                 </g>
             }) }
+        </g>
+    }
+}
+
+/// The user's kubectl: a terminal outside the cluster.
+fn kubectl(r: Rect) -> Html {
+    html! {
+        <g class="kubectl" data-component="kubectl" tabindex="0" role="img"
+           aria-label="kubectl: your terminal, outside the cluster; the console's commands start here">
+            <title>{"kubectl: the user's terminal, outside the cluster.\nIt reaches the API only through the load balancer, with the kubeadm admin credential (admin.conf).\nThe console's kubectl commands start here."}</title>
+            <rect class="term" x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="8" />
+            <circle cx={f(r.x + 12.0)} cy={f(r.y + 10.0)} r="2.6" class="dot1" />
+            <circle cx={f(r.x + 20.0)} cy={f(r.y + 10.0)} r="2.6" class="dot2" />
+            <circle cx={f(r.x + 28.0)} cy={f(r.y + 10.0)} r="2.6" class="dot3" />
+            <text class="prompt" x={f(r.x + 14.0)} y={f(r.cy() + 10.0)}>{"❯_"}</text>
+            <text class="chip-label term-label" x={f(r.x + 44.0)} y={f(r.cy() + 1.0)}>{"kubectl"}</text>
+            <text class="term-sub" x={f(r.x + 44.0)} y={f(r.cy() + 15.0)}>{"your terminal · admin.conf"}</text>
         </g>
     }
 }
@@ -204,6 +306,13 @@ pub fn diagram(p: &DiagramProps) -> Html {
                 </text>
             }
         });
+    let kubectl_label = l.links.iter().find(|k| k.kind == LinkKind::Kubectl).map(|k| {
+        html! {
+            <text class="link-label kubectl-label" x={f((k.from.0 + k.to.0) / 2.0)} y={f(k.from.1 - 8.0)} text-anchor="middle">
+                {"HTTPS :6443"}
+            </text>
+        }
+    });
     html! {
         <svg class="diagram" viewBox={format!("0 0 {} {}", f(l.width), f(l.height))}
              preserveAspectRatio="xMidYMin meet" role="group"
@@ -217,11 +326,13 @@ pub fn diagram(p: &DiagramProps) -> Html {
                 </marker>
             </defs>
             { for l.bands.iter().map(band) }
-            { for l.links.iter().filter(|k| matches!(k.kind, LinkKind::Api | LinkKind::RaftPeer)).map(link) }
-            { for raft_label }
             { for l.nodes.iter().map(node) }
-            { for l.links.iter().filter(|k| matches!(k.kind, LinkKind::EtcdClient | LinkKind::Runtime)).map(link) }
+            { for l.links.iter().map(link) }
+            { for raft_label }
+            { for kubectl_label }
             { for l.cluster_components.iter().map(|c| chip(c, Some(c.view.runs_as.clone()))) }
+            { kubectl(l.kubectl) }
+            <g class="pulses" ref={p.pulse_layer.clone()} aria-hidden="true"></g>
         </svg>
     }
 }

@@ -184,6 +184,22 @@ impl Session<'_> {
         self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})));
     }
 
+    /// Types `text` into the element `css` selects, key by key, as a person
+    /// would (`\u{E007}` is Enter, `\u{E008}` Shift).
+    pub fn type_into(&self, css: &str, text: &str) {
+        let el = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        let id = el[ELEMENT_KEY].as_str().expect("an element id").to_string();
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
     /// The browser console's entries (level, message).
     pub fn console(&self) -> Vec<(String, String)> {
         let v = self.cmd("POST", "/se/log", Some(json!({ "type": "browser" })));

@@ -1,0 +1,36 @@
+//! The console's link to the core's command language: one
+//! `kubesim::shell::Session` (kubectl's context: the kubeadm admin's
+//! credential and the current namespace) runs what the console sends.
+
+use crate::components::console::Entry;
+use kubesim::shell::Session;
+use kubesim::Cluster;
+
+#[derive(Default)]
+pub struct Shell {
+    session: Session,
+}
+
+impl Shell {
+    pub fn new() -> Shell {
+        Shell::default()
+    }
+
+    /// Whether commands can run.
+    pub fn available(&self) -> bool {
+        true
+    }
+
+    /// Runs a script (one command, or several lines), one entry per command.
+    pub fn run(&mut self, cluster: &mut Cluster, script: &str) -> Vec<Entry> {
+        self.session
+            .run_script(cluster, script)
+            .into_iter()
+            .map(|o| Entry {
+                input: o.input,
+                output: o.output.trim_end().to_string(),
+                ok: o.ok,
+            })
+            .collect()
+    }
+}
