@@ -206,6 +206,10 @@ pub struct Cluster {
     /// Components stopped by a fault.
     crashed: BTreeSet<Addr>,
     powered_off: BTreeSet<String>,
+    /// When the last message on each (from, to) connection arrives: every
+    /// connection is one ordered stream (TCP), so a message never overtakes
+    /// an earlier one on the same connection.
+    last_arrival: BTreeMap<(Addr, Addr), SimTime>,
 }
 
 fn addr(s: &str) -> Addr {
@@ -264,6 +268,7 @@ impl Cluster {
             next_client_request: 1,
             crashed: BTreeSet::new(),
             powered_off: BTreeSet::new(),
+            last_arrival: BTreeMap::new(),
         }
     }
 
@@ -382,7 +387,12 @@ impl Cluster {
         let kind = msg.kind();
         match fate {
             Ok(latency) => {
-                let arrives = now + latency;
+                let link = (from.clone(), to.clone());
+                let arrives = match self.last_arrival.get(&link) {
+                    Some(last) => (now + latency).max(*last),
+                    None => now + latency,
+                };
+                self.last_arrival.insert(link, arrives);
                 self.trace.record(|| TraceEvent {
                     at: now,
                     arrives,
@@ -1086,6 +1096,27 @@ mod tests {
             .filter(|(_, s)| s.role == Role::Leader)
             .count();
         assert_eq!(leaders, 1);
+    }
+
+    #[test]
+    fn messages_on_one_connection_arrive_in_the_order_they_were_sent() {
+        let mut c = booted(9);
+        let cred = c.admin_credential();
+        for _ in 0..200 {
+            c.submit(ApiRequest::new(Verb::List, KindId::Namespace, cred.clone()));
+        }
+        c.advance(SimDuration::from_secs(1));
+        let mut last: BTreeMap<(String, String), SimTime> = BTreeMap::new();
+        let mut checked = 0;
+        for e in c.trace().events().filter(|e| e.dropped.is_none()) {
+            let link = (e.from.clone(), e.to.clone());
+            if let Some(prev) = last.get(&link) {
+                assert!(e.arrives >= *prev, "{} -> {} overtook", e.from, e.to);
+                checked += 1;
+            }
+            last.insert(link, e.arrives);
+        }
+        assert!(checked > 400, "{checked}");
     }
 
     #[test]
