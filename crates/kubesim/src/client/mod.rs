@@ -1,10 +1,14 @@
 //! Client machinery every control-plane component and controller uses, as
-//! client-go provides it: work queues and leader election (informers arrive
-//! with the API server they list and watch).
+//! client-go provides it: informers (a reflector listing and watching one
+//! kind into a local store), work queues and leader election.
 
+pub mod informer;
 pub mod leaderelection;
 pub mod workqueue;
 
+pub use informer::{
+    Informer, InformerConfig, InformerError, Notification, State as InformerState, Store,
+};
 pub use leaderelection::{
     Action as LeaderAction, LeaderElectionConfig, LeaderElector, LeaseRecord,
 };
