@@ -72,7 +72,10 @@ fn the_same_seed_and_schedule_replay_to_a_byte_identical_trace_under_faults() {
         let a = run(seed, seed);
         let b = run(seed, seed);
         assert!(a == b, "seed {seed}: two runs differ");
-        assert!(a.contains("crashed") || a.contains("cut off"), "seed {seed} has faults");
+        assert!(
+            a.contains("crashed") || a.contains("cut off"),
+            "seed {seed} has faults"
+        );
     }
 }
 

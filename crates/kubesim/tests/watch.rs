@@ -97,7 +97,9 @@ impl Filter {
         match self {
             Filter::All => {}
             Filter::Group(g) => r.options.label_selector = Some(format!("group={g}")),
-            Filter::Name(k) => r.options.field_selector = Some(format!("metadata.name={}", name(k))),
+            Filter::Name(k) => {
+                r.options.field_selector = Some(format!("metadata.name={}", name(k)))
+            }
         }
         r
     }
@@ -262,7 +264,9 @@ impl Run {
             }
             let r = replies.remove(0);
             let effect = match (&r, w.verb) {
-                (ApiResponse::Object(o), Verb::Create) => Some((rv_of(o), Effect::Created(value_of(o)))),
+                (ApiResponse::Object(o), Verb::Create) => {
+                    Some((rv_of(o), Effect::Created(value_of(o))))
+                }
                 (ApiResponse::Object(o), _) => Some((rv_of(o), Effect::Updated(value_of(o)))),
                 (ApiResponse::Deleted(o), _) => Some((rv_of(o), Effect::Deleted)),
                 _ => None,
@@ -280,8 +284,9 @@ impl Run {
                         ));
                     }
                     if let Some(prev) = self.acked.insert(rv, (w.key, effect)) {
-                        self.errors
-                            .push(format!("revision {rv} acknowledged twice: {prev:?} and {effect:?}"));
+                        self.errors.push(format!(
+                            "revision {rv} acknowledged twice: {prev:?} and {effect:?}"
+                        ));
                     }
                     self.max_acked = self.max_acked.max(rv);
                 }
@@ -369,11 +374,14 @@ impl Run {
                                     continue;
                                 };
                                 let Some(key) = parse_key(o) else {
-                                    self.errors
-                                        .push(format!("a watch sent an unknown object {}", o.name()));
+                                    self.errors.push(format!(
+                                        "a watch sent an unknown object {}",
+                                        o.name()
+                                    ));
                                     continue;
                                 };
-                                let value = (e.kind != WatchEventType::Deleted).then(|| value_of(o));
+                                let value =
+                                    (e.kind != WatchEventType::Deleted).then(|| value_of(o));
                                 if let Some(s) = self.watchers[i].segments.last_mut() {
                                     s.events.push((e.kind, key, e.resource_version, value));
                                 }
@@ -382,9 +390,7 @@ impl Run {
                                 closed = Some(format!("{} {}", err.code(), err.message));
                                 break;
                             }
-                            other => self
-                                .errors
-                                .push(format!("a watch got {}", other.summary())),
+                            other => self.errors.push(format!("a watch got {}", other.summary())),
                         }
                     }
                     if let Some(why) = closed {

@@ -65,9 +65,8 @@ pub fn register(
     labels: &[(&str, &str)],
     resource_version: Option<&str>,
 ) -> Object {
-    let mut yaml = format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {NS}\n"
-    );
+    let mut yaml =
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {NS}\n");
     if let Some(rv) = resource_version {
         yaml.push_str(&format!("  resourceVersion: \"{rv}\"\n"));
     }
@@ -139,7 +138,8 @@ pub fn failure(response: &ApiResponse) -> Failure {
                 Failure::NotApplied(e.reason)
             }
             Reason::InternalError
-                if e.message.starts_with("Internal error occurred: etcdserver: member")
+                if e.message
+                    .starts_with("Internal error occurred: etcdserver: member")
                     && e.message.ends_with("is down") =>
             {
                 Failure::NotApplied(e.reason)
@@ -194,8 +194,8 @@ impl Chaos {
             return;
         }
         self.next_change = c.now() + SimDuration::from_millis(rng.range(1_000, 4_000));
-        let heal = !self.active.is_empty()
-            && (self.active.len() >= self.max_active || rng.chance(0.45));
+        let heal =
+            !self.active.is_empty() && (self.active.len() >= self.max_active || rng.chance(0.45));
         if heal {
             let all: Vec<Fault> = self.active.iter().cloned().collect();
             let f = rng.pick(&all).clone();
@@ -266,12 +266,8 @@ pub fn for_seeds(seeds: std::ops::Range<u64>, f: impl Fn(u64) -> Result<(), Stri
     };
     let mut failures = BTreeMap::new();
     for seed in seeds {
-        let started = std::time::Instant::now();
         if let Err(e) = f(seed) {
             failures.insert(seed, e);
-        }
-        if std::env::var("PROP_VERBOSE").is_ok() {
-            eprintln!("seed {seed}: {:?}", started.elapsed());
         }
     }
     if !failures.is_empty() {
