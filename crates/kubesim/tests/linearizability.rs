@@ -715,7 +715,6 @@ fn the_checker_accepts_an_unknown_write_as_applied_or_not() {
 /// `GuaranteedUpdate` loop re-reads the object, finds nothing, and reports
 /// that (`staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go`).
 #[test]
-#[ignore = "bug: apiserver/server.rs on_write answers 409 for a conditional update whose object was deleted meanwhile; Kubernetes re-reads and answers 404"]
 fn a_conditional_update_racing_a_delete_is_not_found_as_in_kubernetes() {
     check_seed(33, Register::default()).unwrap();
 }

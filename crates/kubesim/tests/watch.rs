@@ -649,7 +649,6 @@ fn watched(seed: u64, streams: bool) -> Result<(), String> {
 /// API server's watch cache drops an etcd event that arrives after a newer
 /// one, `WatchCache::apply` skipping `revision <= self.revision`).
 #[test]
-#[ignore = "bug: cluster.rs Cluster::send reorders messages between the same two components (independent latency per message), so watch streams arrive out of order and the watch cache drops etcd events"]
 fn every_watcher_sees_every_revision_in_order_and_a_relist_covers_what_it_missed() {
     for_seeds(0..40, |seed| watched(seed, true));
 }

@@ -1561,22 +1561,13 @@ impl ApiServer {
                 out,
             ),
             (false, _) => {
-                // Somebody wrote in between. A write without a precondition is
-                // retried from a fresh read (`GuaranteedUpdate`'s loop); one
-                // with a resourceVersion precondition is a conflict.
-                let conditional = r
-                    .body
-                    .as_ref()
-                    .and_then(|b| b.resource_version())
-                    .is_some_and(|v| !v.is_empty());
-                let retries = op.retries;
-                if conditional || retries >= 5 {
+                // Somebody wrote in between (`GuaranteedUpdate`'s loop): read
+                // again and decide afresh. A precondition on the
+                // resourceVersion then fails as 409, a vanished object as
+                // 404, and a write without a precondition is retried.
+                if op.retries >= 5 {
                     let name = r.name.clone().unwrap_or_default();
-                    return self.finish(
-                        op_id,
-                        ApiResponse::Error(ApiError::stale(info, &name)),
-                        out,
-                    );
+                    return self.finish(op_id, ApiResponse::Error(ApiError::stale(info, &name)), out);
                 }
                 if let Some(op) = self.ops.get_mut(&op_id) {
                     op.retries += 1;
