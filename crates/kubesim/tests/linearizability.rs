@@ -30,7 +30,7 @@ use support::{failure, for_seeds, register, rv_of, value_of, Chaos, Failure, Tes
 /// How many registers, clients, and how long the clients work under faults.
 const KEYS: usize = 3;
 const CLIENTS: usize = 4;
-const WORK: SimDuration = SimDuration::from_secs(20);
+const WORK: SimDuration = SimDuration::from_secs(16);
 /// A client gives up on an answer after this long (the outcome is unknown).
 const CLIENT_TIMEOUT: SimDuration = SimDuration::from_secs(30);
 
