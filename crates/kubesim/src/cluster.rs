@@ -210,7 +210,13 @@ pub struct Cluster {
     /// connection is one ordered stream (TCP), so a message never overtakes
     /// an earlier one on the same connection.
     last_arrival: BTreeMap<(Addr, Addr), SimTime>,
+    /// Messages on a connection held back by a partition: TCP keeps
+    /// retransmitting them, and they arrive once the partition heals.
+    held: Vec<(Addr, Addr, Msg)>,
 }
+
+/// TCP's initial retransmission timeout: a lost segment arrives this much later.
+pub const TCP_RETRANSMIT: SimDuration = SimDuration::from_millis(200);
 
 fn addr(s: &str) -> Addr {
     s.into()
@@ -269,6 +275,7 @@ impl Cluster {
             crashed: BTreeSet::new(),
             powered_off: BTreeSet::new(),
             last_arrival: BTreeMap::new(),
+            held: Vec::new(),
         }
     }
 
@@ -385,6 +392,39 @@ impl Cluster {
             self.network.route(self.world.rng(), &from_host, &to_host)
         };
         let kind = msg.kind();
+        // API requests, answers and watch streams, and the API servers'
+        // etcd client traffic, ride TCP connections: a lost segment is
+        // retransmitted, and a partition only delays them until it heals (or
+        // until an end gives up: the load balancer's health checks, which are
+        // not retransmitted, take a partitioned instance out of rotation).
+        // Raft messages and health checks are dropped, as etcd's rafthttp
+        // and HAProxy's checks drop them.
+        let reliable = !matches!(msg, Msg::Raft(_) | Msg::Probe | Msg::ProbeResult { .. });
+        let fate = match fate {
+            Err(NetDrop::Loss) if reliable => self
+                .network
+                .route(self.world.rng(), &from_host, &to_host)
+                .map(|l| l + TCP_RETRANSMIT)
+                .or(Ok(TCP_RETRANSMIT + TCP_RETRANSMIT)),
+            Err(NetDrop::Partition)
+                if reliable
+                    && !self.powered_off.contains(&from_host)
+                    && !self.powered_off.contains(&to_host) =>
+            {
+                self.trace.record(|| TraceEvent {
+                    at: now,
+                    arrives: now,
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    kind: kind.into(),
+                    summary: format!("{} (held by the partition; TCP retransmits)", msg.summary()),
+                    dropped: Some(NetDrop::Partition),
+                });
+                self.held.push((from, to, msg));
+                return;
+            }
+            other => other,
+        };
         match fate {
             Ok(latency) => {
                 let link = (from.clone(), to.clone());
@@ -416,6 +456,17 @@ impl Cluster {
                     dropped: Some(reason),
                 });
             }
+        }
+    }
+
+    /// Sends again what a partition held back (after a heal).
+    fn release_held(&mut self) {
+        for (from, to, msg) in std::mem::take(&mut self.held) {
+            // A connection whose end crashed meanwhile is gone.
+            if self.crashed.contains(&from) || self.crashed.contains(&to) {
+                continue;
+            }
+            self.send(from, to, msg);
         }
     }
 
@@ -816,10 +867,12 @@ impl Cluster {
             for a in &crashed {
                 self.restart(a);
             }
+            self.release_held();
             return Ok("every fault healed".into());
         }
         if target == "network" {
             self.network.repair_all();
+            self.release_held();
             return Ok("network healed".into());
         }
         let targets = self.resolve(target).or_else(|e| {
@@ -835,6 +888,7 @@ impl Cluster {
         for a in &targets {
             self.restart(a);
         }
+        self.release_held();
         Ok(format!("{target} healed"))
     }
 

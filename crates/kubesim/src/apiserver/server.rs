@@ -1567,7 +1567,11 @@ impl ApiServer {
                 // 404, and a write without a precondition is retried.
                 if op.retries >= 5 {
                     let name = r.name.clone().unwrap_or_default();
-                    return self.finish(op_id, ApiResponse::Error(ApiError::stale(info, &name)), out);
+                    return self.finish(
+                        op_id,
+                        ApiResponse::Error(ApiError::stale(info, &name)),
+                        out,
+                    );
                 }
                 if let Some(op) = self.ops.get_mut(&op_id) {
                     op.retries += 1;
