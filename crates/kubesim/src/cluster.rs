@@ -9,10 +9,13 @@
 //!
 //! Simulated so far: the etcd members (Raft and MVCC), the kube-apiserver
 //! instances (authentication, authorization, admission, validation, storage,
-//! watch cache, identity leases), the API load balancer, and the user's
-//! kubectl. The scheduler, controller managers, cloud-controller-manager,
-//! CoreDNS and the node agents are placed but have no behaviour yet; their
-//! views say so (`simulated: false`).
+//! watch cache, identity leases), the API load balancer, the user's kubectl,
+//! and every node's kubelet (registration, node status, Lease heartbeats).
+//! The scheduler, controller managers, cloud-controller-manager, CoreDNS,
+//! kube-proxy and the container runtime are placed but have no behaviour
+//! yet; their views say so (`simulated: false`).
+
+mod clients;
 
 use crate::api::{ApiError, KindId};
 use crate::apiserver::auth::authn::{Authenticator, ClientCertificate, Credential};
@@ -24,12 +27,14 @@ use crate::etcd::member::{
     Request as EtcdRequest, Role,
 };
 use crate::etcd::RaftMessage;
-use crate::snapshot::{ComponentKind, ComponentView, Health, NodeView, Snapshot};
+use crate::kubelet::{Kubelet, Machine};
+use crate::snapshot::{ComponentKind, ComponentView, Health, LeaseView, NodeView, Snapshot};
 use crate::topology::{NodeRole, Topology};
 use crate::world::network::Drop as NetDrop;
 use crate::world::{
     Network, NetworkConfig, SimDuration, SimRng, SimTime, Trace, TraceEvent, World,
 };
+use clients::{ClientSlot, Running};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The user's kubectl, on a machine of its own outside the cluster.
@@ -213,6 +218,27 @@ pub struct Cluster {
     /// Messages on a connection held back by a partition: TCP keeps
     /// retransmitting them, and they arrive once the partition heals.
     held: Vec<(Addr, Addr, Msg)>,
+    /// The API clients: kubelets (and, as they gain behaviour, the other
+    /// client-go programs).
+    clients: BTreeMap<Addr, ClientSlot>,
+}
+
+/// The address of a node's kubelet.
+pub fn kubelet_addr(node: &str) -> String {
+    format!("kubelet@{node}")
+}
+
+/// A node's InternalIP: control-plane nodes in 10.0.0.0/24, workers in
+/// 10.0.1.0/24, from .11 up.
+pub fn node_ip(role: NodeRole, index_in_role: usize) -> String {
+    match role {
+        NodeRole::ControlPlane => format!("10.0.0.{}", 11 + index_in_role),
+        NodeRole::Worker => format!(
+            "10.0.{}.{}",
+            1 + index_in_role / 200,
+            11 + index_in_role % 200
+        ),
+    }
 }
 
 /// TCP's initial retransmission timeout: a lost segment arrives this much later.
@@ -255,6 +281,45 @@ impl Cluster {
             world.schedule_in(SimDuration::ZERO, Event::Tick(a));
         }
         let backends: Vec<Addr> = apiservers.keys().cloned().collect();
+        let mut clients = BTreeMap::new();
+        let indexed = topology
+            .control_plane
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i, n, node_ip(NodeRole::ControlPlane, i)))
+            .chain(
+                topology
+                    .workers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (i, n, node_ip(NodeRole::Worker, i))),
+            )
+            .enumerate();
+        for (index, (_, node, ip)) in indexed {
+            let a = addr(&kubelet_addr(&node.name));
+            let machine = Machine {
+                spec: node.clone(),
+                ip,
+                index,
+            };
+            let make: clients::Factory = Box::new(move |now| {
+                crate::client::Process::new(Kubelet::new(machine.clone(), now))
+                    .ok()
+                    .map(|p| Box::new(p) as Box<dyn Running>)
+            });
+            hosts.insert(a.clone(), node.name.clone());
+            world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
+            clients.insert(
+                a,
+                ClientSlot {
+                    process: None,
+                    make,
+                    target: addr(LOAD_BALANCER),
+                    wake: Some(SimTime::ZERO),
+                    up: true,
+                },
+            );
+        }
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());
         world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
@@ -276,6 +341,7 @@ impl Cluster {
             powered_off: BTreeSet::new(),
             last_arrival: BTreeMap::new(),
             held: Vec::new(),
+            clients,
         }
     }
 
@@ -494,6 +560,8 @@ impl Cluster {
             if self.apiservers.get(&who).is_some_and(|s| s.is_up()) {
                 self.world.schedule_in(apiserver::TICK, Event::Tick(who));
             }
+        } else if self.clients.contains_key(&who) {
+            self.client_tick(&who);
         } else if who.as_ref() == LOAD_BALANCER {
             let out = self.lb.handle(now, loadbalancer::Input::Tick);
             self.lb_outputs(out);
@@ -643,11 +711,110 @@ impl Cluster {
             };
             let out = self.lb.handle(now, input);
             self.lb_outputs(out);
+        } else if self.clients.contains_key(&to) {
+            if let Msg::ApiReply { id, response } = msg {
+                let rng = self.world.rng();
+                let out = match self.clients.get_mut(&to).and_then(|c| c.process.as_mut()) {
+                    Some(p) => p.on_reply(now, rng, id, *response),
+                    None => return,
+                };
+                self.client_outputs(&to, out);
+            }
         } else if to.as_ref() == KUBECTL {
             if let Msg::ApiReply { id, response } = msg {
                 self.inbox.entry(id).or_default().push(*response);
             }
         }
+    }
+
+    // ----- hosted API clients -----
+
+    fn client_tick(&mut self, who: &Addr) {
+        let now = self.world.now();
+        let Some(slot) = self.clients.get_mut(who) else {
+            return;
+        };
+        if slot.wake.is_some_and(|w| w <= now) {
+            slot.wake = None;
+        }
+        if !slot.up {
+            return;
+        }
+        let rng = self.world.rng();
+        let out = match slot.process.as_mut() {
+            Some(p) => p.on_wake(now, rng),
+            None => match (slot.make)(now) {
+                Some(mut p) => {
+                    let out = p.start(now, rng);
+                    slot.process = Some(p);
+                    out
+                }
+                None => return,
+            },
+        };
+        self.client_outputs(who, out);
+    }
+
+    /// Sends what a client process asked for and schedules its next wake.
+    fn client_outputs(&mut self, who: &Addr, out: Vec<crate::client::process::Output>) {
+        let Some(target) = self.clients.get(who).map(|c| c.target.clone()) else {
+            return;
+        };
+        for o in out {
+            match o {
+                crate::client::process::Output::Send { id, request } => self.send(
+                    who.clone(),
+                    target.clone(),
+                    Msg::Api {
+                        id,
+                        request: Box::new(request),
+                    },
+                ),
+                crate::client::process::Output::Cancel { id } => {
+                    self.send(who.clone(), target.clone(), Msg::ApiCancel { id })
+                }
+            }
+        }
+        let now = self.world.now();
+        let Some(slot) = self.clients.get_mut(who) else {
+            return;
+        };
+        let next = slot.process.as_ref().and_then(|p| p.next_wakeup());
+        if let Some(t) = next {
+            let t = t.max(now);
+            if slot.wake.is_none_or(|w| t < w) {
+                slot.wake = Some(t);
+                self.world.schedule_at(t, Event::Tick(who.clone()));
+            }
+        }
+    }
+
+    /// Stops a client process: it forgets everything.
+    fn stop_client(&mut self, who: &Addr) {
+        if let Some(slot) = self.clients.get_mut(who) {
+            slot.up = false;
+            slot.process = None;
+        }
+    }
+
+    /// Starts a stopped client process afresh.
+    fn start_client(&mut self, who: &Addr) {
+        let now = self.world.now();
+        if let Some(slot) = self.clients.get_mut(who) {
+            if slot.up {
+                return;
+            }
+            slot.up = true;
+            slot.wake = Some(now);
+            self.world.schedule_at(now, Event::Tick(who.clone()));
+        }
+    }
+
+    /// A node's kubelet, if it runs.
+    pub fn kubelet(&self, node: &str) -> Option<&Kubelet> {
+        self.clients
+            .get(&addr(&kubelet_addr(node)))
+            .and_then(|c| c.agent::<Kubelet>())
     }
 
     // ----- the user's kubectl -----
@@ -735,7 +902,10 @@ impl Cluster {
             )));
         }
         let a = addr(target);
-        if self.etcd.contains_key(&a) || self.apiservers.contains_key(&a) {
+        if self.etcd.contains_key(&a)
+            || self.apiservers.contains_key(&a)
+            || self.clients.contains_key(&a)
+        {
             return Ok(vec![a]);
         }
         if self.topology.nodes().any(|n| n.name == target) {
@@ -744,7 +914,11 @@ impl Cluster {
                 .iter()
                 .filter(|(_, h)| h.as_str() == target)
                 .map(|(a, _)| a.clone())
-                .filter(|a| self.etcd.contains_key(a) || self.apiservers.contains_key(a))
+                .filter(|a| {
+                    self.etcd.contains_key(a)
+                        || self.apiservers.contains_key(a)
+                        || self.clients.contains_key(a)
+                })
                 .collect());
         }
         Err(FaultError::UnknownTarget(target.into()))
@@ -769,6 +943,8 @@ impl Cluster {
             }
         } else if self.apiservers.contains_key(a) {
             self.apiserver_input(a, apiserver::Input::Crash);
+        } else if self.clients.contains_key(a) {
+            self.stop_client(a);
         }
     }
 
@@ -788,6 +964,8 @@ impl Cluster {
             self.apiserver_input(a, apiserver::Input::Restart);
             self.world
                 .schedule_in(apiserver::TICK, Event::Tick(a.clone()));
+        } else if self.clients.contains_key(a) {
+            self.start_client(a);
         }
     }
 
@@ -837,9 +1015,14 @@ impl Cluster {
                 self.network.isolate(&node);
                 Ok(format!("{node} is cut off from the network"))
             }
-            FaultKind::KubeletStop => Err(FaultError::NotSimulated(format!(
-                "{target}: the kubelet is placed but its behaviour is not simulated yet"
-            ))),
+            FaultKind::KubeletStop => {
+                let node = self.node_target(target)?;
+                let a = addr(&kubelet_addr(&node));
+                self.crash(&a);
+                Ok(format!(
+                    "the kubelet on {node} stopped (its node Lease is no longer renewed)"
+                ))
+            }
             FaultKind::DeleteVm => Err(FaultError::NotSimulated(format!(
                 "{target}: the cloud provider is not simulated yet"
             ))),
@@ -971,6 +1154,22 @@ impl Cluster {
                         format!("{n}/{} API servers in rotation", lb.len()),
                     )
                 }
+                ComponentKind::Kubelet => match self.clients.get(&addr(&id)) {
+                    Some(slot) if !slot.up => (true, Health::Down, "stopped".into()),
+                    Some(slot) => match slot.agent::<Kubelet>() {
+                        Some(k) => (
+                            true,
+                            if k.is_registered() {
+                                Health::Up
+                            } else {
+                                Health::Degraded
+                            },
+                            k.state_line(self.world.now()),
+                        ),
+                        None => (true, Health::Degraded, "starting".into()),
+                    },
+                    None => (false, Health::Unknown, String::new()),
+                },
                 _ => (false, Health::Unknown, String::new()),
             };
             ComponentView {
@@ -1027,6 +1226,8 @@ impl Cluster {
                     components,
                     powered_off: self.powered_off.contains(name),
                     partitioned: self.network.is_isolated(name),
+                    lease: self.node_lease_view(name),
+                    ready: self.node_ready(name),
                 }
             })
             .collect();
@@ -1060,6 +1261,51 @@ impl Cluster {
             cluster_components,
             nodes,
         }
+    }
+}
+
+impl Cluster {
+    /// The node's Lease as the API holds it.
+    fn node_lease_view(&self, node: &str) -> Option<LeaseView> {
+        let key = crate::apiserver::registry::key(
+            KindId::Lease,
+            Some(crate::kubelet::lease::NODE_LEASE_NAMESPACE),
+            node,
+        );
+        let object = self.observe(&key)?;
+        let crate::api::Object::Lease(lease) = &*object else {
+            return None;
+        };
+        let spec = lease.spec.as_ref()?;
+        Some(LeaseView {
+            holder: spec.holder_identity.clone().unwrap_or_default(),
+            renew_time: spec
+                .renew_time
+                .as_ref()
+                .map(|t| {
+                    crate::api::time::to_sim_time(
+                        &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t.0),
+                    )
+                })
+                .unwrap_or(SimTime::ZERO),
+            duration_seconds: spec.lease_duration_seconds.unwrap_or(0).max(0) as u32,
+        })
+    }
+
+    /// The status of the node's `Ready` condition as the API holds it.
+    fn node_ready(&self, node: &str) -> Option<String> {
+        let key = crate::apiserver::registry::key(KindId::Node, None, node);
+        let object = self.observe(&key)?;
+        let crate::api::Object::Node(n) = &*object else {
+            return None;
+        };
+        n.status
+            .as_ref()?
+            .conditions
+            .as_ref()?
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.status.clone())
     }
 }
 

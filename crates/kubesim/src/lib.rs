@@ -15,12 +15,13 @@ pub mod apiserver;
 pub mod client;
 pub mod cluster;
 pub mod etcd;
+pub mod kubelet;
 pub mod shell;
 pub mod snapshot;
 pub mod topology;
 pub mod world;
 
 pub use cluster::Cluster;
-pub use snapshot::{ComponentKind, ComponentView, Health, NodeView, Snapshot};
+pub use snapshot::{ComponentKind, ComponentView, Health, LeaseView, NodeView, Snapshot};
 pub use topology::{NodeRole, NodeSpec, Resources, Topology, TopologyBuilder, TopologyError};
 pub use world::{SimDuration, SimRng, SimTime};

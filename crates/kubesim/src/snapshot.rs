@@ -146,6 +146,33 @@ pub struct NodeView {
     pub powered_off: bool,
     /// The machine is cut off from the network (`sim fault <node> partition`).
     pub partitioned: bool,
+    /// The node's Lease in `kube-node-lease`, as the API holds it.
+    #[serde(default)]
+    pub lease: Option<LeaseView>,
+    /// The status of the Node's `Ready` condition (`True`, `False`,
+    /// `Unknown`), as the API holds it; `None` before registration.
+    #[serde(default)]
+    pub ready: Option<String>,
+}
+
+/// A node's heartbeat Lease.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseView {
+    pub holder: String,
+    /// `spec.renewTime`.
+    pub renew_time: SimTime,
+    /// `spec.leaseDurationSeconds`.
+    pub duration_seconds: u32,
+}
+
+impl LeaseView {
+    /// How long until the Lease expires, as the node lifecycle controller
+    /// would judge it (zero once expired).
+    pub fn remaining(&self, now: SimTime) -> crate::world::SimDuration {
+        let expires = self.renew_time
+            + crate::world::SimDuration::from_secs(u64::from(self.duration_seconds));
+        expires.saturating_since(now)
+    }
 }
 
 /// A projection of the whole cluster at one instant.

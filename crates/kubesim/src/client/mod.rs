@@ -4,6 +4,7 @@
 
 pub mod informer;
 pub mod leaderelection;
+pub mod process;
 pub mod workqueue;
 
 pub use informer::{
@@ -12,4 +13,5 @@ pub use informer::{
 pub use leaderelection::{
     Action as LeaderAction, LeaderElectionConfig, LeaderElector, LeaseRecord,
 };
+pub use process::{Agent, Ctx as AgentCtx, Process, Tag};
 pub use workqueue::WorkQueue;

@@ -930,6 +930,21 @@ fn status(cluster: &Cluster) -> String {
         ),
     ]);
     let snap = cluster.snapshot();
+    for c in snap.components().filter(|c| {
+        c.simulated
+            && !matches!(
+                c.kind,
+                crate::ComponentKind::Etcd
+                    | crate::ComponentKind::KubeApiserver
+                    | crate::ComponentKind::ApiLoadBalancer
+            )
+    }) {
+        rows.push(vec![
+            c.id.clone(),
+            c.node.clone().unwrap_or_else(|| "-".into()),
+            c.state.clone(),
+        ]);
+    }
     let mut placed: std::collections::BTreeMap<&str, usize> = Default::default();
     for c in snap.components().filter(|c| !c.simulated) {
         *placed.entry(c.kind.label()).or_default() += 1;

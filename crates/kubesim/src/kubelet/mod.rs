@@ -1,0 +1,579 @@
+//! The kubelet: the node agent.
+//!
+//! In Kubernetes the kubelet runs on every node as a systemd service. It
+//! registers the node with the API server (`registerWithAPIServer` in
+//! `pkg/kubelet/kubelet_node_status.go`: create the Node, or adopt one that
+//! already exists), reports the node's status (capacity, allocatable,
+//! conditions, addresses, versions, images) every `nodeStatusUpdateFrequency`
+//! (10 s) when something changed and at least every
+//! `nodeStatusReportFrequency` (5 min) otherwise, heartbeats through a Lease
+//! in `kube-node-lease` (see [`lease`]), and runs the pods bound to the node.
+//!
+//! Here the kubelet is an [`Agent`] in a client [`Process`](crate::client::Process):
+//! it speaks to the API through the load balancer with its node client
+//! certificate (`system:node:<name>`, as the Node authorizer expects).
+//!
+//! Left out so far (named in the issue that adds them): pod workers and the
+//! CRI, static pods, the TLS bootstrap (the kubelet starts with its signed
+//! certificate), the `/healthz` and `/pods` endpoints, eviction managers,
+//! volume management.
+
+pub mod lease;
+
+use crate::api::time::to_time;
+use crate::api::{KindId, Object, Reason};
+use crate::apiserver::auth::authn::{ClientCertificate, Credential};
+use crate::apiserver::{ApiRequest, ApiResponse, Verb};
+use crate::client::informer::{InformerConfig, Notification};
+use crate::client::process::{Agent, Ctx, Tag};
+use crate::topology::{NodeRole, NodeSpec};
+use crate::world::{SimDuration, SimTime};
+use k8s_openapi::api::core::v1::{
+    Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec as CoreNodeSpec, NodeStatus,
+    NodeSystemInfo, Taint,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use lease::NodeLease;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// `nodeStatusUpdateFrequency`.
+pub const STATUS_UPDATE_FREQUENCY: SimDuration = SimDuration::from_secs(10);
+/// `nodeStatusReportFrequency`: the status is posted at least this often
+/// even when nothing changed.
+pub const STATUS_REPORT_FREQUENCY: SimDuration = SimDuration::from_secs(300);
+/// The kubelet's HTTPS port (`daemonEndpoints.kubeletEndpoint`).
+pub const KUBELET_PORT: i32 = 10250;
+/// The version the simulated kubelets report.
+pub const KUBELET_VERSION: &str = crate::shell::exec::KUBERNETES_VERSION;
+/// containerd's version as the CRI reports it.
+pub const CONTAINER_RUNTIME_VERSION: &str = "containerd://2.1.4";
+/// kubeadm's control-plane taint.
+pub const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane";
+/// The kubelet's default hard eviction threshold for memory
+/// (`evictionHard: memory.available<100Mi`), withheld from allocatable.
+const EVICTION_HARD_MEMORY: u64 = 100 * 1024 * 1024;
+/// The node's root disk.
+const EPHEMERAL_STORAGE_BYTES: u64 = 100 * 1024 * 1024 * 1024;
+
+const TAG_REGISTER: Tag = 1;
+const TAG_GET_NODE: Tag = 2;
+const TAG_STATUS: Tag = 3;
+const TAG_LEASE: Tag = 4;
+/// Registration retries: 100 ms doubling to 7 s (`registerWithAPIServer`).
+const REGISTER_BACKOFF_INITIAL: SimDuration = SimDuration::from_millis(100);
+const REGISTER_BACKOFF_MAX: SimDuration = SimDuration::from_secs(7);
+
+/// What a kubelet knows of its machine.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub spec: NodeSpec,
+    /// The node's InternalIP.
+    pub ip: String,
+    /// Index of the node in the topology (for stable machine ids).
+    pub index: usize,
+}
+
+/// Where registration stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Registration {
+    /// Not yet tried, or retrying at the given time.
+    Pending(SimTime),
+    /// A create (or the read after AlreadyExists) is in flight.
+    InFlight,
+    Registered,
+}
+
+/// One node's kubelet.
+pub struct Kubelet {
+    machine: Machine,
+    credential: Credential,
+    registration: Registration,
+    register_backoff: SimDuration,
+    /// The Node as last read or written.
+    node: Option<Rc<Object>>,
+    lease: NodeLease,
+    /// The status last posted, without heartbeat times.
+    last_status: Option<NodeStatus>,
+    last_report: Option<SimTime>,
+    next_status: SimTime,
+    status_in_flight: bool,
+    /// Kubelet-reported condition transition times.
+    transitions: BTreeMap<String, (String, SimTime)>,
+}
+
+impl Kubelet {
+    /// The kubelet of `machine`, started at `now`.
+    pub fn new(machine: Machine, now: SimTime) -> Self {
+        let credential = Credential::ClientCertificate(ClientCertificate::node(
+            &machine.spec.name,
+            SimTime::ZERO,
+        ));
+        let name = machine.spec.name.clone();
+        Kubelet {
+            machine,
+            credential,
+            registration: Registration::Pending(now),
+            register_backoff: SimDuration::ZERO,
+            node: None,
+            lease: NodeLease::new(&name, now),
+            last_status: None,
+            last_report: None,
+            next_status: now,
+            status_in_flight: false,
+            transitions: BTreeMap::new(),
+        }
+    }
+
+    pub fn node_name(&self) -> &str {
+        &self.machine.spec.name
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.registration == Registration::Registered
+    }
+
+    /// When the node Lease was last renewed.
+    pub fn last_lease_renewal(&self) -> Option<SimTime> {
+        self.lease.last_renewed
+    }
+
+    /// A one-line state for the diagram.
+    pub fn state_line(&self, now: SimTime) -> String {
+        let reg = if self.is_registered() {
+            "registered"
+        } else {
+            "registering"
+        };
+        match self.lease.last_renewed {
+            Some(t) => format!(
+                "{reg} · lease renewed {} ago",
+                SimDuration::from_secs(now.saturating_since(t).as_millis() / 1000)
+            ),
+            None => format!("{reg} · no lease yet"),
+        }
+    }
+
+    fn capacity(&self) -> BTreeMap<String, Quantity> {
+        let c = self.machine.spec.capacity;
+        BTreeMap::from([
+            ("cpu".into(), Quantity(format!("{}", c.cpu_millis / 1000))),
+            (
+                "ephemeral-storage".into(),
+                Quantity(format!("{}Ki", EPHEMERAL_STORAGE_BYTES / 1024)),
+            ),
+            ("hugepages-1Gi".into(), Quantity("0".into())),
+            ("hugepages-2Mi".into(), Quantity("0".into())),
+            (
+                "memory".into(),
+                Quantity(format!("{}Ki", c.memory_bytes / 1024)),
+            ),
+            ("pods".into(), Quantity(format!("{}", c.pods))),
+        ])
+    }
+
+    /// Capacity minus what the kubelet withholds: kubeadm sets no
+    /// kube-reserved or system-reserved, so only the hard eviction
+    /// thresholds (memory.available 100Mi, nodefs.available 10 %).
+    fn allocatable(&self) -> BTreeMap<String, Quantity> {
+        let c = self.machine.spec.capacity;
+        let mut a = self.capacity();
+        a.insert(
+            "memory".into(),
+            Quantity(format!(
+                "{}Ki",
+                c.memory_bytes.saturating_sub(EVICTION_HARD_MEMORY) / 1024
+            )),
+        );
+        a.insert(
+            "ephemeral-storage".into(),
+            Quantity(format!("{}", EPHEMERAL_STORAGE_BYTES / 10 * 9)),
+        );
+        a
+    }
+
+    /// The Node the kubelet registers (`initialNode`).
+    fn initial_node(&mut self, now: SimTime) -> Node {
+        let name = self.machine.spec.name.clone();
+        let mut node = Node::default();
+        node.metadata.name = Some(name.clone());
+        node.metadata.labels = Some(BTreeMap::from([
+            ("beta.kubernetes.io/arch".into(), "amd64".into()),
+            ("beta.kubernetes.io/os".into(), "linux".into()),
+            ("kubernetes.io/arch".into(), "amd64".into()),
+            ("kubernetes.io/hostname".into(), name.clone()),
+            ("kubernetes.io/os".into(), "linux".into()),
+        ]));
+        if self.machine.spec.role == NodeRole::ControlPlane {
+            // kubeadm's mark-control-plane phase labels the node.
+            if let Some(l) = node.metadata.labels.as_mut() {
+                l.insert(format!("{CONTROL_PLANE_TAINT}"), String::new());
+                l.insert(
+                    "node.kubernetes.io/exclude-from-external-load-balancers".into(),
+                    String::new(),
+                );
+            }
+        }
+        node.metadata.annotations = Some(BTreeMap::from([
+            (
+                "kubeadm.alpha.kubernetes.io/cri-socket".into(),
+                "unix:///var/run/containerd/containerd.sock".into(),
+            ),
+            ("node.alpha.kubernetes.io/ttl".into(), "0".into()),
+            (
+                "volumes.kubernetes.io/controller-managed-attach-detach".into(),
+                "true".into(),
+            ),
+        ]));
+        let taints = (self.machine.spec.role == NodeRole::ControlPlane).then(|| {
+            // kubeadm passes its taints as `--register-with-taints`.
+            vec![Taint {
+                key: CONTROL_PLANE_TAINT.into(),
+                effect: "NoSchedule".into(),
+                ..Default::default()
+            }]
+        });
+        node.spec = Some(CoreNodeSpec {
+            taints,
+            ..Default::default()
+        });
+        node.status = Some(self.status(now));
+        node
+    }
+
+    fn condition(
+        &mut self,
+        now: SimTime,
+        type_: &str,
+        status: &str,
+        reason: &str,
+        message: &str,
+    ) -> NodeCondition {
+        let since = match self.transitions.get(type_) {
+            Some((s, t)) if s == status => *t,
+            _ => {
+                self.transitions.insert(type_.into(), (status.into(), now));
+                now
+            }
+        };
+        NodeCondition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            last_heartbeat_time: Some(to_time(now)),
+            last_transition_time: Some(to_time(since)),
+        }
+    }
+
+    /// The status the kubelet reports now (`setNodeStatus`).
+    fn status(&mut self, now: SimTime) -> NodeStatus {
+        let m = &self.machine;
+        let index = m.index;
+        let conditions = vec![
+            self.condition(
+                now,
+                "MemoryPressure",
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
+            self.condition(
+                now,
+                "DiskPressure",
+                "False",
+                "KubeletHasNoDiskPressure",
+                "kubelet has no disk pressure",
+            ),
+            self.condition(
+                now,
+                "PIDPressure",
+                "False",
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
+            ),
+            self.condition(
+                now,
+                "Ready",
+                "True",
+                "KubeletReady",
+                "kubelet is posting ready status",
+            ),
+        ];
+        let m = &self.machine;
+        NodeStatus {
+            addresses: Some(vec![
+                NodeAddress {
+                    type_: "InternalIP".into(),
+                    address: m.ip.clone(),
+                },
+                NodeAddress {
+                    type_: "Hostname".into(),
+                    address: m.spec.name.clone(),
+                },
+            ]),
+            allocatable: Some(self.allocatable()),
+            capacity: Some(self.capacity()),
+            conditions: Some(conditions),
+            daemon_endpoints: Some(NodeDaemonEndpoints {
+                kubelet_endpoint: Some(k8s_openapi::api::core::v1::DaemonEndpoint {
+                    port: KUBELET_PORT,
+                }),
+            }),
+            node_info: Some(NodeSystemInfo {
+                architecture: "amd64".into(),
+                boot_id: format!(
+                    "{:08x}-0000-4000-8000-{:012x}",
+                    0xb007_0000u32 + index as u32,
+                    index
+                ),
+                container_runtime_version: CONTAINER_RUNTIME_VERSION.into(),
+                kernel_version: "6.8.0-71-generic".into(),
+                kube_proxy_version: String::new(),
+                kubelet_version: KUBELET_VERSION.into(),
+                machine_id: format!("{:032x}", 0x5eed_0000_0000u64 + index as u64),
+                operating_system: "linux".into(),
+                os_image: "Ubuntu 24.04.3 LTS".into(),
+                system_uuid: format!(
+                    "{:08x}-0000-4000-8000-{:012x}",
+                    0x0de0_0000u32 + index as u32,
+                    index
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn request(&self, verb: Verb) -> ApiRequest {
+        ApiRequest::new(verb, KindId::Node, self.credential.clone())
+    }
+
+    fn register(&mut self, ctx: &mut Ctx<'_>) {
+        let node = self.initial_node(ctx.now);
+        self.registration = Registration::InFlight;
+        ctx.send(
+            TAG_REGISTER,
+            self.request(Verb::Create).with_body(Object::Node(node)),
+        );
+    }
+
+    fn retry_registration(&mut self, now: SimTime) {
+        self.register_backoff = if self.register_backoff == SimDuration::ZERO {
+            REGISTER_BACKOFF_INITIAL
+        } else {
+            (self.register_backoff + self.register_backoff).min(REGISTER_BACKOFF_MAX)
+        };
+        self.registration = Registration::Pending(now + self.register_backoff);
+    }
+
+    fn registered(&mut self, ctx: &mut Ctx<'_>, node: Rc<Object>) {
+        self.registration = Registration::Registered;
+        self.register_backoff = SimDuration::ZERO;
+        self.lease.set_node_uid(node.uid().map(str::to_string));
+        self.node = Some(node);
+        // Post the full status right away.
+        self.next_status = ctx.now;
+    }
+
+    fn sync_status(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        self.next_status = now + STATUS_UPDATE_FREQUENCY;
+        let status = self.status(now);
+        let changed = self
+            .last_status
+            .as_ref()
+            .is_none_or(|last| without_heartbeats(last) != without_heartbeats(&status));
+        let due = self
+            .last_report
+            .is_none_or(|t| now.saturating_since(t) >= STATUS_REPORT_FREQUENCY);
+        if !changed && !due {
+            return;
+        }
+        let Some(Object::Node(current)) = self.node.as_deref() else {
+            return;
+        };
+        let mut next = current.clone();
+        // The status subresource ignores everything but status; no
+        // resourceVersion makes the update unconditional, as the kubelet's
+        // status patch is.
+        next.metadata.resource_version = None;
+        next.status = Some(status.clone());
+        self.status_in_flight = true;
+        self.last_status = Some(status);
+        self.last_report = Some(now);
+        ctx.send(
+            TAG_STATUS,
+            self.request(Verb::Update)
+                .named(self.machine.spec.name.clone())
+                .with_subresource("status")
+                .with_body(Object::Node(next)),
+        );
+    }
+
+    fn poll_lease(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some((_, request)) = self.lease.poll(ctx.now, &self.credential) {
+            ctx.send(TAG_LEASE, request);
+        }
+    }
+}
+
+/// A status with the heartbeat times blanked, to tell real changes apart.
+fn without_heartbeats(s: &NodeStatus) -> NodeStatus {
+    let mut s = s.clone();
+    if let Some(cs) = s.conditions.as_mut() {
+        for c in cs {
+            c.last_heartbeat_time = None;
+        }
+    }
+    s
+}
+
+impl Agent for Kubelet {
+    fn informers(&self) -> Vec<InformerConfig> {
+        Vec::new()
+    }
+
+    fn credential(&self) -> Credential {
+        self.credential.clone()
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        self.register(ctx);
+        self.poll_lease(ctx);
+    }
+
+    fn on_notification(&mut self, _ctx: &mut Ctx<'_>, _informer: usize, _n: &Notification) {}
+
+    fn on_reply(&mut self, ctx: &mut Ctx<'_>, tag: Tag, response: ApiResponse) {
+        match tag {
+            TAG_REGISTER => match response {
+                ApiResponse::Object(node) => self.registered(ctx, node),
+                ApiResponse::Error(e) if e.reason == Reason::AlreadyExists => {
+                    // A Node made by hand (or by an earlier run of this
+                    // kubelet): adopt it.
+                    ctx.send(
+                        TAG_GET_NODE,
+                        self.request(Verb::Get)
+                            .named(self.machine.spec.name.clone()),
+                    );
+                }
+                _ => self.retry_registration(ctx.now),
+            },
+            TAG_GET_NODE => match response {
+                ApiResponse::Object(node) => self.registered(ctx, node),
+                _ => self.retry_registration(ctx.now),
+            },
+            TAG_STATUS => {
+                self.status_in_flight = false;
+                match response {
+                    ApiResponse::Object(node) => self.node = Some(node),
+                    ApiResponse::Error(e) if e.reason == Reason::NotFound => {
+                        // The Node was deleted: register again.
+                        self.node = None;
+                        self.last_status = None;
+                        self.registration = Registration::Pending(ctx.now);
+                    }
+                    _ => {
+                        // Try again at the next update.
+                        self.last_status = None;
+                    }
+                }
+            }
+            TAG_LEASE => {
+                if let Some((_, request)) = self.lease.on_reply(ctx.now, &self.credential, response)
+                {
+                    ctx.send(TAG_LEASE, request);
+                }
+                self.poll_lease(ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        if let Registration::Pending(t) = self.registration {
+            if t <= now {
+                self.register(ctx);
+            }
+        }
+        if self.is_registered() && !self.status_in_flight && self.next_status <= now {
+            self.sync_status(ctx);
+        }
+        self.poll_lease(ctx);
+    }
+
+    fn next_wakeup(&self) -> Option<SimTime> {
+        let reg = match self.registration {
+            Registration::Pending(t) => Some(t),
+            _ => None,
+        };
+        let status = (self.is_registered() && !self.status_in_flight).then_some(self.next_status);
+        [reg, status, self.lease.next_wakeup()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Resources;
+
+    fn machine(role: NodeRole) -> Machine {
+        Machine {
+            spec: NodeSpec {
+                name: "control-plane-1".into(),
+                role,
+                zone: "zone-a".into(),
+                instance_type: "n2-standard-4".into(),
+                capacity: Resources::new(4, 16),
+            },
+            ip: "10.0.0.11".into(),
+            index: 0,
+        }
+    }
+
+    #[test]
+    fn a_control_plane_node_registers_with_kubeadms_label_and_taint() {
+        let mut k = Kubelet::new(machine(NodeRole::ControlPlane), SimTime::ZERO);
+        let node = k.initial_node(SimTime::ZERO);
+        assert!(node
+            .metadata
+            .labels
+            .unwrap()
+            .contains_key("node-role.kubernetes.io/control-plane"));
+        let taints = node.spec.unwrap().taints.unwrap();
+        assert_eq!(taints[0].key, CONTROL_PLANE_TAINT);
+        assert_eq!(taints[0].effect, "NoSchedule");
+    }
+
+    #[test]
+    fn allocatable_memory_withholds_the_hard_eviction_threshold() {
+        let k = Kubelet::new(machine(NodeRole::Worker), SimTime::ZERO);
+        let cap = k.capacity();
+        let alloc = k.allocatable();
+        assert_eq!(cap["memory"].0, "16777216Ki");
+        assert_eq!(alloc["memory"].0, "16674816Ki");
+        assert_eq!(alloc["pods"].0, "110");
+        assert_eq!(alloc["cpu"].0, "4");
+    }
+
+    #[test]
+    fn the_ready_condition_keeps_its_transition_time_across_heartbeats() {
+        let mut k = Kubelet::new(machine(NodeRole::Worker), SimTime::ZERO);
+        k.status(SimTime(1_000));
+        let s = k.status(SimTime(11_000));
+        let ready = s
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(ready.last_transition_time, Some(to_time(SimTime(1_000))));
+        assert_eq!(ready.last_heartbeat_time, Some(to_time(SimTime(11_000))));
+        assert_eq!(ready.reason.as_deref(), Some("KubeletReady"));
+    }
+}

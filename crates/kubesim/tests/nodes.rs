@@ -1,0 +1,163 @@
+//! Behaviour tests of the node agents through the command language, as
+//! `kubesim shell` runs it: registration, node status and Lease heartbeats.
+
+use kubesim::shell::{Outcome, Session};
+use kubesim::{Cluster, SimDuration, Topology};
+
+fn booted(seed: u64) -> (Cluster, Session) {
+    let mut c = Cluster::new(Topology::default(), seed);
+    assert!(
+        c.boot(SimDuration::from_secs(30)),
+        "the control plane boots"
+    );
+    (c, Session::new())
+}
+
+/// Runs one command and returns its output, asserting it succeeded.
+fn ok(c: &mut Cluster, s: &mut Session, script: &str) -> String {
+    let out: Vec<Outcome> = s.run_script(c, script);
+    assert_eq!(out.len(), 1, "{script}");
+    assert!(out[0].ok, "{script} failed:\n{}", out[0].output);
+    out[0].output.clone()
+}
+
+fn renew_time(c: &mut Cluster, s: &mut Session, node: &str) -> String {
+    ok(
+        c,
+        s,
+        &format!("kubectl get lease {node} -n kube-node-lease -o jsonpath={{.spec.renewTime}}"),
+    )
+}
+
+/// Seconds of a `2026-01-01T00:01:26.398000Z` timestamp since the run began.
+fn seconds(t: &str) -> f64 {
+    let time = t.trim().trim_end_matches('Z');
+    let clock = time.split('T').nth(1).unwrap_or_default();
+    let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap_or(0.0)).collect();
+    parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+}
+
+#[test]
+fn every_node_registers_itself_and_turns_ready() {
+    let (mut c, mut s) = booted(3);
+    ok(&mut c, &mut s, "sim advance 20s");
+    let out = ok(&mut c, &mut s, "kubectl get nodes");
+    for node in [
+        "control-plane-1",
+        "control-plane-2",
+        "control-plane-3",
+        "worker-1",
+        "worker-2",
+        "worker-3",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(node))
+            .unwrap_or_else(|| panic!("{node} is listed:\n{out}"));
+        assert!(line.contains(" Ready "), "{line}");
+    }
+    let taints = ok(
+        &mut c,
+        &mut s,
+        "kubectl get node control-plane-1 -o jsonpath={.spec.taints[0].key}",
+    );
+    assert_eq!(taints, "node-role.kubernetes.io/control-plane");
+    let ip = ok(
+        &mut c,
+        &mut s,
+        "kubectl get node worker-1 -o jsonpath={.status.addresses[0].address}",
+    );
+    assert_eq!(ip, "10.0.1.11");
+}
+
+#[test]
+fn a_stopped_kubelets_lease_freezes_while_the_others_renew_every_ten_seconds() {
+    let (mut c, mut s) = booted(5);
+    ok(&mut c, &mut s, "sim advance 30s");
+    ok(&mut c, &mut s, "sim fault worker-2 kubelet-stop");
+    let frozen = renew_time(&mut c, &mut s, "worker-2");
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        ok(&mut c, &mut s, "sim advance 10s");
+        assert_eq!(
+            renew_time(&mut c, &mut s, "worker-2"),
+            frozen,
+            "a stopped kubelet renews nothing"
+        );
+        seen.push(seconds(&renew_time(&mut c, &mut s, "worker-1")));
+    }
+    for pair in seen.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            (9.9..=10.1).contains(&gap),
+            "worker-1 renews every 10 s: {seen:?}"
+        );
+    }
+    let lease = ok(
+        &mut c,
+        &mut s,
+        "kubectl get lease worker-1 -n kube-node-lease -o jsonpath={.spec.leaseDurationSeconds}",
+    );
+    assert_eq!(lease, "40");
+    // Healing restarts the kubelet, which renews again.
+    ok(&mut c, &mut s, "sim heal worker-2");
+    ok(&mut c, &mut s, "sim advance 5s");
+    assert_ne!(renew_time(&mut c, &mut s, "worker-2"), frozen);
+}
+
+#[test]
+fn a_node_created_by_hand_is_adopted_by_its_kubelet() {
+    let mut c = Cluster::new(Topology::builder().workers(1).build().unwrap(), 9);
+    let mut s = Session::new();
+    // The kubelet is stopped before it can register; an administrator
+    // creates the Node first.
+    ok(&mut c, &mut s, "sim fault worker-1 kubelet-stop");
+    assert!(c.boot(SimDuration::from_secs(30)));
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Node
+metadata:
+  name: worker-1
+  labels:
+    disk: ssd
+---end",
+    );
+    ok(&mut c, &mut s, "sim heal worker-1");
+    ok(&mut c, &mut s, "sim advance 15s");
+    let disk = ok(
+        &mut c,
+        &mut s,
+        "kubectl get node worker-1 -o jsonpath={.metadata.labels.disk}",
+    );
+    assert_eq!(disk, "ssd", "the kubelet keeps what the administrator set");
+    let ready = ok(
+        &mut c,
+        &mut s,
+        "kubectl get node worker-1 -o jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+    );
+    assert_eq!(
+        ready, "True",
+        "the kubelet reports the adopted Node's status"
+    );
+}
+
+#[test]
+fn a_powered_off_node_stops_heartbeating() {
+    let (mut c, mut s) = booted(7);
+    ok(&mut c, &mut s, "sim advance 20s");
+    ok(&mut c, &mut s, "sim fault worker-3 power-off");
+    let frozen = renew_time(&mut c, &mut s, "worker-3");
+    ok(&mut c, &mut s, "sim advance 30s");
+    assert_eq!(renew_time(&mut c, &mut s, "worker-3"), frozen);
+    let snap = c.snapshot();
+    let node = snap.nodes.iter().find(|n| n.name == "worker-3").unwrap();
+    let lease = node
+        .lease
+        .clone()
+        .expect("the lease is visible to the page");
+    assert!(lease.remaining(c.now()) < SimDuration::from_secs(15));
+    assert!(node.powered_off);
+}
