@@ -320,6 +320,55 @@ impl Cluster {
                 },
             );
         }
+        // kube-controller-manager on every control-plane node, speaking to
+        // its node's API server (kubeadm's controller-manager.conf), each
+        // controller with its own service-account token
+        // (`--use-service-account-credentials`).
+        let mut authn = Authenticator::new();
+        let controller_tokens: Vec<(String, String)> = crate::controllers::CONTROLLERS
+            .iter()
+            .map(|name| {
+                let uid = world.rng().uuid();
+                let token = authn.issue_service_account_token(
+                    world.rng(),
+                    "kube-system",
+                    name,
+                    &uid,
+                    None,
+                    None,
+                );
+                (name.to_string(), token)
+            })
+            .collect();
+        for node in &topology.control_plane {
+            let a = addr(&format!("kube-controller-manager-{}", node.name));
+            let identity = format!("{}_{}", node.name, world.rng().uuid());
+            let tokens = controller_tokens.clone();
+            let node_name = node.name.clone();
+            let make: clients::Factory = Box::new(move |now| {
+                let cm = crate::controllers::ControllerManager::with_default_controllers(
+                    &node_name,
+                    identity.clone(),
+                    &tokens,
+                    now,
+                );
+                crate::client::Process::new(cm)
+                    .ok()
+                    .map(|p| Box::new(p) as Box<dyn Running>)
+            });
+            hosts.insert(a.clone(), node.name.clone());
+            world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
+            clients.insert(
+                a,
+                ClientSlot {
+                    process: None,
+                    make,
+                    target: addr(&format!("kube-apiserver-{}", node.name)),
+                    wake: Some(SimTime::ZERO),
+                    up: true,
+                },
+            );
+        }
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());
         world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
@@ -334,7 +383,7 @@ impl Cluster {
             apiservers,
             apiserver_by_client,
             lb: LoadBalancer::new(&backends),
-            authn: Authenticator::new(),
+            authn,
             inbox: BTreeMap::new(),
             next_client_request: 1,
             crashed: BTreeSet::new(),
@@ -889,11 +938,24 @@ impl Cluster {
                 .map(|a| vec![a])
                 .ok_or_else(|| FaultError::Unsupported("etcd has no leader right now".into()));
         }
-        if matches!(
-            target,
-            "kube-scheduler/leader" | "kube-controller-manager/leader"
-        ) || target.starts_with("kube-scheduler-")
-            || target.starts_with("kube-controller-manager-")
+        if target == "kube-controller-manager/leader" {
+            let leader = self
+                .clients
+                .iter()
+                .find(|(_, c)| {
+                    c.agent::<crate::controllers::ControllerManager>()
+                        .is_some_and(|m| m.is_leader())
+                })
+                .map(|(a, _)| a.clone());
+            return leader.map(|a| vec![a]).ok_or_else(|| {
+                FaultError::Unsupported("kube-controller-manager has no leader right now".into())
+            });
+        }
+        if self.clients.contains_key(&addr(target)) {
+            return Ok(vec![addr(target)]);
+        }
+        if matches!(target, "kube-scheduler/leader")
+            || target.starts_with("kube-scheduler-")
             || target.starts_with("cloud-controller-manager")
             || target.starts_with("coredns")
         {
@@ -1154,6 +1216,14 @@ impl Cluster {
                         format!("{n}/{} API servers in rotation", lb.len()),
                     )
                 }
+                ComponentKind::KubeControllerManager => match self.clients.get(&addr(&id)) {
+                    Some(slot) if !slot.up => (true, Health::Down, "crashed".into()),
+                    Some(slot) => match slot.agent::<crate::controllers::ControllerManager>() {
+                        Some(m) => (true, Health::Up, m.state_line()),
+                        None => (true, Health::Degraded, "starting".into()),
+                    },
+                    None => (false, Health::Unknown, String::new()),
+                },
                 ComponentKind::Kubelet => match self.clients.get(&addr(&id)) {
                     Some(slot) if !slot.up => (true, Health::Down, "stopped".into()),
                     Some(slot) => match slot.agent::<Kubelet>() {
@@ -1380,7 +1450,11 @@ mod tests {
         for c in snap.components() {
             let expected = matches!(
                 c.kind,
-                ComponentKind::Etcd | ComponentKind::KubeApiserver | ComponentKind::ApiLoadBalancer
+                ComponentKind::Etcd
+                    | ComponentKind::KubeApiserver
+                    | ComponentKind::ApiLoadBalancer
+                    | ComponentKind::Kubelet
+                    | ComponentKind::KubeControllerManager
             );
             assert_eq!(c.simulated, expected, "{}", c.id);
         }

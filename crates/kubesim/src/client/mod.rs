@@ -4,6 +4,7 @@
 
 pub mod informer;
 pub mod leaderelection;
+pub mod leaselock;
 pub mod process;
 pub mod workqueue;
 
