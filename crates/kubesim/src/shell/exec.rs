@@ -254,6 +254,7 @@ impl Session {
             "create" => self.create_imperative(cluster, k),
             "delete" => self.delete(cluster, k),
             "label" | "annotate" => self.label(cluster, k),
+            "scale" => self.scale(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
@@ -788,6 +789,80 @@ impl Session {
                             "labeled".into()
                         };
                         lines.push(format!("{} {word}", qualified_name(kind, &name)));
+                    }
+                    ApiResponse::Error(e) => return Err(err(&e)),
+                    other => return Err(other.summary()),
+                }
+            }
+        }
+        Ok(lines.join("\n"))
+    }
+}
+
+impl Session {
+    /// `kubectl scale (-f FILE | TYPE NAME | TYPE/NAME) --replicas=N`: sets
+    /// `spec.replicas` through the `scale` subresource
+    /// (`k8s.io/kubectl/pkg/cmd/scale`); here a read and a conditional
+    /// update of the object, which is what the subresource does server-side.
+    fn scale(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let Some(replicas) = k.flags.get("replicas") else {
+            return Err("error: required flag(s) \"replicas\" not set".into());
+        };
+        let replicas: i32 = replicas
+            .parse()
+            .ok()
+            .filter(|r: &i32| *r >= 0)
+            .ok_or_else(|| "error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0".to_string())?;
+        let targets = Self::targets(&k.args)?;
+        let mut lines = Vec::new();
+        for (kind, names) in targets {
+            if !matches!(
+                kind.id,
+                KindId::Deployment | KindId::ReplicaSet | KindId::StatefulSet
+            ) {
+                return Err(format!(
+                    "error: no scaler has been implemented for {{\"{}\" \"{}\"}}",
+                    kind.group, kind.kind
+                ));
+            }
+            if names.is_empty() {
+                return Err("error: resource(s) were provided, but no name was specified".into());
+            }
+            for name in names {
+                let current =
+                    match cluster.call(self.request(k, Verb::Get, kind.id).named(name.clone())) {
+                        ApiResponse::Object(o) => o,
+                        ApiResponse::Error(e) => return Err(err(&e)),
+                        other => return Err(other.summary()),
+                    };
+                if let Some(expected) = k.flags.get("current-replicas") {
+                    let now = match &*current {
+                        Object::Deployment(d) => d.spec.replicas,
+                        Object::ReplicaSet(r) => r.spec.replicas,
+                        Object::StatefulSet(s) => s.spec.replicas,
+                        _ => None,
+                    }
+                    .unwrap_or(1);
+                    if expected != now.to_string() {
+                        return Err(format!(
+                            "error: Expected replicas to be {expected}, was {now}"
+                        ));
+                    }
+                }
+                let mut next = (*current).clone();
+                match &mut next {
+                    Object::Deployment(d) => d.spec.replicas = Some(replicas),
+                    Object::ReplicaSet(r) => r.spec.replicas = Some(replicas),
+                    Object::StatefulSet(s) => s.spec.replicas = Some(replicas),
+                    _ => {}
+                }
+                let put = self
+                    .request(k, Verb::Update, kind.id)
+                    .named(name.clone())
+                    .with_body(next);
+                match cluster.call(put) {
+                    ApiResponse::Object(_) => {
+                        lines.push(format!("{} scaled", qualified_name(kind, &name)))
                     }
                     ApiResponse::Error(e) => return Err(err(&e)),
                     other => return Err(other.summary()),
