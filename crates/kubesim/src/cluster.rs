@@ -1147,6 +1147,17 @@ impl Cluster {
             .and_then(|s| s.cache().get(key).cloned())
     }
 
+    /// Every object of a kind as the API servers hold it (the freshest
+    /// ready instance's cache), in key order; no request is sent.
+    pub fn observe_all(&self, kind: KindId) -> Vec<std::rc::Rc<crate::api::Object>> {
+        self.apiservers
+            .values()
+            .filter(|s| s.is_ready())
+            .max_by_key(|s| s.cache().revision())
+            .map(|s| s.cache().all_of(kind).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The etcd members' statuses, by instance name.
     pub fn etcd_status(&self) -> Vec<(String, crate::etcd::MemberStatus)> {
         self.etcd
@@ -1176,6 +1187,21 @@ impl Cluster {
             .map(|(a, s)| (a.to_string(), s.status()))
             .collect();
         let lb = self.lb.status();
+        let mut pods_by_node: BTreeMap<String, Vec<crate::snapshot::PodView>> = BTreeMap::new();
+        for o in self.observe_all(KindId::Pod) {
+            if let crate::api::Object::Pod(p) = &*o {
+                let node = p
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_default();
+                pods_by_node
+                    .entry(node)
+                    .or_default()
+                    .push(crate::snapshot::PodView::of(p));
+            }
+        }
+        let pending_pods = pods_by_node.remove("").unwrap_or_default();
         let component = |kind: ComponentKind, id: String, node: Option<&str>, runs_as: &str| {
             let (simulated, health, state) = match kind {
                 ComponentKind::Etcd => match etcd.get(&id) {
@@ -1298,6 +1324,7 @@ impl Cluster {
                     partitioned: self.network.is_isolated(name),
                     lease: self.node_lease_view(name),
                     ready: self.node_ready(name),
+                    pods: pods_by_node.remove(name).unwrap_or_default(),
                 }
             })
             .collect();
@@ -1330,6 +1357,7 @@ impl Cluster {
             events_delivered: self.world.delivered(),
             cluster_components,
             nodes,
+            pending_pods,
         }
     }
 }

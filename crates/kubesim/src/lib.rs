@@ -23,6 +23,8 @@ pub mod topology;
 pub mod world;
 
 pub use cluster::Cluster;
-pub use snapshot::{ComponentKind, ComponentView, Health, LeaseView, NodeView, Snapshot};
+pub use snapshot::{
+    ComponentKind, ComponentView, ContainerView, Health, LeaseView, NodeView, PodView, Snapshot,
+};
 pub use topology::{NodeRole, NodeSpec, Resources, Topology, TopologyBuilder, TopologyError};
 pub use world::{SimDuration, SimRng, SimTime};
