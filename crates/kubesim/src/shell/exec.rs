@@ -11,12 +11,15 @@
 //! kubectl here is a subset: `get` (tables, `-o wide|yaml|json|name|
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
-//! `annotate`, `api-resources`, `version`, `cluster-info`. `apply` is
+//! `annotate`, `scale`, `rollout`, `set image`, `api-resources`, `version`,
+//! `cluster-info`. `apply` is
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
-//! whose components are not simulated yet (logs, exec, scale, rollout,
-//! drain, ...) say so instead of pretending.
+//! whose components are not simulated yet (logs, exec, drain, ...) say so
+//! instead of pretending.
+
+mod rollout;
 
 use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
 use crate::api::print::{self, JsonPath, TableOptions};
@@ -255,6 +258,8 @@ impl Session {
             "delete" => self.delete(cluster, k),
             "label" | "annotate" => self.label(cluster, k),
             "scale" => self.scale(cluster, k),
+            "rollout" => self.rollout(cluster, k),
+            "set" => self.set(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
@@ -265,7 +270,7 @@ impl Session {
             "api-resources" => Ok(api_resources()),
             "apply" | "replace" => Err("error: must specify one of -f and -k".into()),
             other => Err(format!(
-                "error: `kubectl {other}` is not simulated yet: the components it needs (kubelets, the scheduler, the controllers) have no behaviour yet"
+                "error: `kubectl {other}` is not simulated yet"
             )),
         }
     }
@@ -1059,10 +1064,16 @@ kubectl apply|create|replace -f -      (the manifest follows, ended by a line --
 kubectl create namespace|configmap|deployment NAME [--image=IMAGE] [--replicas=N] [--from-literal=k=v]
 kubectl delete <type> <name>... | -f - | -l SELECTOR  [--cascade=background|foreground|orphan] [--grace-period=N] [--now] [--force]
 kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
+kubectl scale deployment|replicaset|statefulset <name> --replicas=N
+kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to-revision=N]
+kubectl set image deployment/<name> <container>=<image>
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
-sim fault <target> crash|power-off|partition|loss=<rate>      (targets: etcd/leader, etcd-control-plane-2, kube-apiserver-control-plane-1, control-plane-3, network)
+sim fault <target> crash|power-off|partition|kubelet-stop|loss=<rate>
+                                        (targets: etcd/leader, kube-controller-manager/leader, etcd-control-plane-2,
+                                         kube-apiserver-control-plane-1, kube-controller-manager-control-plane-1,
+                                         worker-2 (a node), network)
 sim heal <target>|all
 sim status                              components, raft roles, faults
 sim seed <N>                            start a new run with seed N";
