@@ -447,11 +447,42 @@ impl Session {
                 }
                 v
             };
+            // kubectl describe lists the events whose involvedObject is the
+            // object (a field-selector list of events in its namespace).
+            let events: Vec<Rc<Object>> = match cluster.call(ApiRequest::new(
+                Verb::List,
+                KindId::Event,
+                self.credential.clone(),
+            )) {
+                ApiResponse::List { items, .. } => items,
+                _ => Vec::new(),
+            };
             for o in objects {
                 if !out.is_empty() {
                     out.push_str("\n\n");
                 }
-                out.push_str(&describe(&o, cluster.now()));
+                let mut text = describe(&o, cluster.now());
+                let mine: Vec<&k8s_openapi::api::core::v1::Event> = events
+                    .iter()
+                    .filter_map(|e| match &**e {
+                        Object::Event(ev)
+                            if ev.involved_object.uid.as_deref() == o.uid()
+                                || (ev.involved_object.name.as_deref() == Some(o.name())
+                                    && ev.involved_object.kind.as_deref()
+                                        == Some(o.kind().kind)
+                                    && ev.involved_object.namespace.as_deref()
+                                        == o.namespace()) =>
+                        {
+                            Some(ev)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !mine.is_empty() {
+                    text.truncate(text.len() - "Events:       <none>".len());
+                    text.push_str(&describe_events(&mine, cluster.now()));
+                }
+                out.push_str(&text);
             }
         }
         Ok(out)
@@ -952,6 +983,69 @@ fn describe(o: &Object, now: SimTime) -> String {
     }
     out.push_str("Events:       <none>");
     out
+}
+
+/// The Events section of `kubectl describe` (`DescribeEvents`).
+fn describe_events(events: &[&k8s_openapi::api::core::v1::Event], now: SimTime) -> String {
+    let mut sorted: Vec<&&k8s_openapi::api::core::v1::Event> = events.iter().collect();
+    sorted.sort_by_key(|e| {
+        e.last_timestamp
+            .as_ref()
+            .or(e.first_timestamp.as_ref())
+            .map(crate::api::time::to_sim_time)
+    });
+    let mut rows = vec![
+        vec![
+            "Type".to_string(),
+            "Reason".into(),
+            "Age".into(),
+            "From".into(),
+            "Message".into(),
+        ],
+        vec![
+            "----".to_string(),
+            "------".into(),
+            "----".into(),
+            "----".into(),
+            "-------".into(),
+        ],
+    ];
+    for e in sorted {
+        let from = e
+            .source
+            .as_ref()
+            .and_then(|s| s.component.clone())
+            .or_else(|| e.reporting_component.clone())
+            .unwrap_or_default();
+        let age = print::age(
+            e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()),
+            now,
+        );
+        let count = e.count.unwrap_or(1);
+        let age = if count > 1 {
+            format!(
+                "{age} (x{count} over {})",
+                print::age(e.first_timestamp.as_ref(), now)
+            )
+        } else {
+            age
+        };
+        rows.push(vec![
+            e.type_.clone().unwrap_or_default(),
+            e.reason.clone().unwrap_or_default(),
+            age,
+            from,
+            e.message.clone().unwrap_or_default(),
+        ]);
+    }
+    let table = print::tabwrite(&rows);
+    let mut out = String::from("Events:\n");
+    for line in table.trim_end().lines() {
+        out.push_str("  ");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.trim_end().to_string()
 }
 
 /// `sim status`: every simulated component and fault.
