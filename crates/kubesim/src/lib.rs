@@ -15,6 +15,8 @@ pub mod apiserver;
 pub mod client;
 pub mod cluster;
 pub mod etcd;
+pub mod images;
+pub mod runtime;
 pub mod shell;
 pub mod snapshot;
 pub mod topology;
