@@ -1180,11 +1180,13 @@ impl Containerd {
         let mut out = Vec::new();
         let mut memory = Memory::default();
         let mut machine = Machine::new(program, now);
+        // An exec sees the main process's ports but opens none of its own.
+        let mut listeners = p.listeners.clone();
         let halt = {
             let mut fx = Fx {
                 files: &mut c.files,
                 out: &mut out,
-                listeners: &mut p.listeners,
+                listeners: &mut listeners,
                 memory: &mut memory,
                 hostname: &c.hostname,
                 exec: true,
@@ -1192,7 +1194,6 @@ impl Containerd {
             };
             machine.run(now + timeout, &mut fx)
         };
-        // An exec does not open ports in the main process.
         let stdout = join(&out, Stream::Stdout);
         let outcome = match halt {
             Halt::Exited(code) => ExecOutcome::Done {

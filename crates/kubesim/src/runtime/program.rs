@@ -630,7 +630,7 @@ fn compile_perl(args: &[String], out: &mut Vec<Step>) {
             .chars()
             .take_while(|c| c.is_ascii_digit())
             .collect();
-        let n = digits.parse::<usize>().unwrap_or(0).clamp(1, 10_000);
+        let n = digits.parse::<usize>().unwrap_or(0).clamp(1, 5_000);
         // About 5 ms of CPU per digit: the docs' 2000 digits take ~10 s.
         out.push(Step::Sleep(SimDuration::from_millis(n as u64 * 5)));
         out.push(Step::Print(Stream::Stdout, pi(n)));
@@ -1455,7 +1455,7 @@ pub(crate) fn format_date(t: SimTime, style: DateStyle) -> String {
 /// The first `n` significant digits of pi, as `perl -Mbignum=bpi` prints
 /// `bpi(n)` (Rabinowitz–Wagon spigot, rounded at the last digit).
 pub(crate) fn pi(n: usize) -> String {
-    let want = n.clamp(1, 10_000);
+    let want = n.clamp(1, 5_000);
     let total = want + 3;
     let len = total * 10 / 3 + 2;
     let mut a = vec![2u64; len + 1];
