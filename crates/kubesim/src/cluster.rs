@@ -317,6 +317,7 @@ impl Cluster {
                     target: addr(LOAD_BALANCER),
                     wake: Some(SimTime::ZERO),
                     up: true,
+                    runtime: Some(crate::runtime::Containerd::new(&node.name)),
                 },
             );
         }
@@ -366,6 +367,7 @@ impl Cluster {
                     target: addr(&format!("kube-apiserver-{}", node.name)),
                     wake: Some(SimTime::ZERO),
                     up: true,
+                    runtime: None,
                 },
             );
         }
@@ -793,10 +795,17 @@ impl Cluster {
         let out = match slot.process.as_mut() {
             Some(p) => p.on_wake(now, rng),
             None => match (slot.make)(now) {
-                Some(mut p) => {
-                    let out = p.start(now, rng);
+                Some(p) => {
                     slot.process = Some(p);
-                    out
+                    if let Some(runtime) = slot.runtime.take() {
+                        if let Some(k) = slot.agent_mut::<Kubelet>() {
+                            k.attach_runtime(runtime);
+                        }
+                    }
+                    match slot.process.as_mut() {
+                        Some(p) => p.start(now, rng),
+                        None => return,
+                    }
                 }
                 None => return,
             },
@@ -809,6 +818,36 @@ impl Cluster {
         let Some(target) = self.clients.get(who).map(|c| c.target.clone()) else {
             return;
         };
+        // The kubelet's CRI calls: kubelet -> containerd -> runc, traced.
+        let steps = self
+            .clients
+            .get_mut(who)
+            .and_then(|c| c.agent_mut::<Kubelet>())
+            .map(|k| k.take_steps())
+            .unwrap_or_default();
+        if !steps.is_empty() {
+            let node = self.hosts.get(who).cloned().unwrap_or_default();
+            let now = self.world.now();
+            for step in steps {
+                let (from, to) = match step.actor {
+                    crate::runtime::Actor::Containerd | crate::runtime::Actor::Cni => {
+                        (who.to_string(), format!("containerd@{node}"))
+                    }
+                    crate::runtime::Actor::Runc | crate::runtime::Actor::Cgroup => {
+                        (format!("containerd@{node}"), format!("runc@{node}"))
+                    }
+                };
+                self.trace.record(|| TraceEvent {
+                    at: now,
+                    arrives: now,
+                    from,
+                    to,
+                    kind: "cri".into(),
+                    summary: step.to_string(),
+                    dropped: None,
+                });
+            }
+        }
         for o in out {
             match o {
                 crate::client::process::Output::Send { id, request } => self.send(
@@ -842,6 +881,10 @@ impl Cluster {
     fn stop_client(&mut self, who: &Addr) {
         if let Some(slot) = self.clients.get_mut(who) {
             slot.up = false;
+            // containerd and the containers it runs outlive the kubelet.
+            if let Some(runtime) = slot.agent_mut::<Kubelet>().and_then(|k| k.take_runtime()) {
+                slot.runtime = Some(runtime);
+            }
             slot.process = None;
         }
     }
@@ -1068,6 +1111,11 @@ impl Cluster {
                 let targets = self.resolve(&node)?;
                 for a in &targets {
                     self.crash(a);
+                }
+                // Powering off kills every container; the images stay on disk
+                // but the simulation starts the runtime afresh.
+                if let Some(slot) = self.clients.get_mut(&addr(&kubelet_addr(&node))) {
+                    slot.runtime = Some(crate::runtime::Containerd::new(&node));
                 }
                 self.powered_off.insert(node.clone());
                 Ok(format!("{node} powered off"))
