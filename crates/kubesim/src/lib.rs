@@ -15,6 +15,7 @@ pub mod apiserver;
 pub mod client;
 pub mod cluster;
 pub mod etcd;
+pub mod scheduler;
 pub mod shell;
 pub mod snapshot;
 pub mod topology;
