@@ -371,6 +371,33 @@ impl Cluster {
                 },
             );
         }
+        // kube-scheduler on every control-plane node, speaking to its node's
+        // API server (kubeadm's scheduler.conf).
+        for node in &topology.control_plane {
+            let a = addr(&format!("kube-scheduler-{}", node.name));
+            let identity = format!("{}_{}", node.name, world.rng().uuid());
+            let node_name = node.name.clone();
+            let make: clients::Factory = Box::new(move |now| {
+                let s =
+                    crate::scheduler::agent::KubeScheduler::new(&node_name, identity.clone(), now);
+                crate::client::Process::new(s)
+                    .ok()
+                    .map(|p| Box::new(p) as Box<dyn Running>)
+            });
+            hosts.insert(a.clone(), node.name.clone());
+            world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
+            clients.insert(
+                a,
+                ClientSlot {
+                    process: None,
+                    make,
+                    target: addr(&format!("kube-apiserver-{}", node.name)),
+                    wake: Some(SimTime::ZERO),
+                    up: true,
+                    runtime: None,
+                },
+            );
+        }
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());
         world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
@@ -902,6 +929,26 @@ impl Cluster {
         }
     }
 
+    /// The last scheduling decision about a pod (`namespace/name`), from the
+    /// leading scheduler (or any that made one).
+    pub fn scheduling_decision(
+        &self,
+        pod: &str,
+    ) -> Option<std::rc::Rc<crate::scheduler::Decision>> {
+        let mut found = None;
+        for c in self.clients.values() {
+            if let Some(s) = c.agent::<crate::scheduler::agent::KubeScheduler>() {
+                if let Some(d) = s.decision(pod) {
+                    if s.is_leader() {
+                        return Some(d.clone());
+                    }
+                    found = Some(d.clone());
+                }
+            }
+        }
+        found
+    }
+
     /// A node's kubelet, if it runs.
     pub fn kubelet(&self, node: &str) -> Option<&Kubelet> {
         self.clients
@@ -994,14 +1041,23 @@ impl Cluster {
                 FaultError::Unsupported("kube-controller-manager has no leader right now".into())
             });
         }
+        if target == "kube-scheduler/leader" {
+            let leader = self
+                .clients
+                .iter()
+                .find(|(_, c)| {
+                    c.agent::<crate::scheduler::agent::KubeScheduler>()
+                        .is_some_and(|m| m.is_leader())
+                })
+                .map(|(a, _)| a.clone());
+            return leader.map(|a| vec![a]).ok_or_else(|| {
+                FaultError::Unsupported("kube-scheduler has no leader right now".into())
+            });
+        }
         if self.clients.contains_key(&addr(target)) {
             return Ok(vec![addr(target)]);
         }
-        if matches!(target, "kube-scheduler/leader")
-            || target.starts_with("kube-scheduler-")
-            || target.starts_with("cloud-controller-manager")
-            || target.starts_with("coredns")
-        {
+        if target.starts_with("cloud-controller-manager") || target.starts_with("coredns") {
             return Err(FaultError::NotSimulated(format!(
                 "{target}: this component is placed but its behaviour is not simulated yet"
             )));
@@ -1290,6 +1346,14 @@ impl Cluster {
                         format!("{n}/{} API servers in rotation", lb.len()),
                     )
                 }
+                ComponentKind::KubeScheduler => match self.clients.get(&addr(&id)) {
+                    Some(slot) if !slot.up => (true, Health::Down, "crashed".into()),
+                    Some(slot) => match slot.agent::<crate::scheduler::agent::KubeScheduler>() {
+                        Some(m) => (true, Health::Up, m.state_line()),
+                        None => (true, Health::Degraded, "starting".into()),
+                    },
+                    None => (false, Health::Unknown, String::new()),
+                },
                 ComponentKind::KubeControllerManager => match self.clients.get(&addr(&id)) {
                     Some(slot) if !slot.up => (true, Health::Down, "crashed".into()),
                     Some(slot) => match slot.agent::<crate::controllers::ControllerManager>() {
@@ -1531,6 +1595,9 @@ mod tests {
                     | ComponentKind::ApiLoadBalancer
                     | ComponentKind::Kubelet
                     | ComponentKind::KubeControllerManager
+                    | ComponentKind::KubeScheduler
+                    | ComponentKind::Containerd
+                    | ComponentKind::Runc
             );
             assert_eq!(c.simulated, expected, "{}", c.id);
         }

@@ -32,6 +32,7 @@
 //! profiles, extenders, the parallelism of Filter and Score (the result is
 //! the same: nodes are visited in order), and the async API dispatcher.
 
+pub mod agent;
 pub mod cache;
 pub mod framework;
 pub mod plugins;
