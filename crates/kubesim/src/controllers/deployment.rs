@@ -1572,6 +1572,52 @@ status:
     }
 
     #[test]
+    fn a_paused_deployment_creates_nothing_and_says_so() {
+        let mut c = DeploymentController::default();
+        let mut d = deployment("nginx:1.16.1");
+        if let Object::Deployment(d) = &mut d {
+            d.spec.paused = Some(true);
+        }
+        let old = replica_set("nginx:1.14.2", 3, 3, 1, "2026-01-01T00:00:10Z");
+        let (writes, _, _) = reconcile(&mut c, NOW, &[d, old], "default/nginx-deployment");
+        assert!(rs_writes(&writes).is_empty(), "{:?}", rs_writes(&writes));
+        let status = writes
+            .iter()
+            .find_map(|w| match w.body.as_deref() {
+                Some(Object::Deployment(d)) if w.subresource.is_some() => d.status.clone(),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let c = condition(&status, "Progressing")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(c.reason.as_deref(), Some(PAUSED_REASON));
+        assert_eq!(c.status.as_deref(), Some("Unknown"));
+    }
+
+    #[test]
+    fn scaling_a_deployment_mid_rollout_spreads_the_change_proportionally() {
+        let mut c = DeploymentController::default();
+        let mut d = deployment("nginx:1.16.1");
+        if let Object::Deployment(d) = &mut d {
+            d.spec.replicas = Some(6);
+        }
+        // Sized for 3 replicas (max 4): 3 old + 1 new.
+        let objects = [
+            d,
+            replica_set("nginx:1.14.2", 3, 0, 1, "2026-01-01T00:00:10Z"),
+            replica_set("nginx:1.16.1", 1, 0, 2, "2026-01-01T00:01:00Z"),
+        ];
+        let (writes, _, _) = reconcile(&mut c, NOW, &objects, "default/nginx-deployment");
+        let sizes: i32 = rs_writes(&writes).iter().map(|w| w.2).sum();
+        // 6 + maxSurge 2 = 8 pods, shared 3:1 as before (6 and 2).
+        assert_eq!(sizes, 8, "{:?}", rs_writes(&writes));
+        assert!(rs_writes(&writes)
+            .iter()
+            .all(|w| w.3.get(DESIRED_REPLICAS).map(String::as_str) == Some("6")));
+    }
+
+    #[test]
     fn a_rollout_without_progress_times_out_after_the_deadline() {
         let mut d = deployment("nginx:1.14.2");
         let rs = replica_set("nginx:1.14.2", 3, 0, 1, "2026-01-01T00:00:10Z");

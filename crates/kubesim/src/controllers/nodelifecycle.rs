@@ -944,6 +944,52 @@ spec:
     }
 
     #[test]
+    fn the_pods_of_a_node_turning_unknown_are_marked_not_ready() {
+        let mut c = NodeLifecycleController::default();
+        let pod = object(
+            "apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: default
+spec:
+  nodeName: worker-2
+  containers:
+  - name: c
+    image: nginx
+status:
+  phase: Running
+  conditions:
+  - type: Ready
+    status: \"True\"
+",
+        );
+        let objects = [
+            node("worker-1", "True", "2026-01-01T00:00:00Z", "[]"),
+            lease("worker-1", "2026-01-01T00:00:00.000000Z"),
+            node("worker-2", "True", "2026-01-01T00:00:00Z", "[]"),
+            lease("worker-2", "2026-01-01T00:00:00.000000Z"),
+            pod,
+        ];
+        reconcile(&mut c, SimTime(1_000), &objects, "worker-2");
+        let (writes, events, _) = reconcile(&mut c, SimTime(56_000), &objects, "worker-2");
+        let ready: Vec<String> = writes
+            .iter()
+            .filter_map(|w| match w.body.as_deref() {
+                Some(Object::Pod(p)) if w.subresource.as_deref() == Some("status") => p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+                    .map(|c| c.status.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ready, vec!["False".to_string()]);
+        assert!(events.contains(&("NodeNotReady".to_string(), "Node is not ready".to_string())));
+    }
+
+    #[test]
     fn a_renewed_lease_keeps_the_node_healthy() {
         let mut c = NodeLifecycleController::default();
         let n = node("worker-1", "True", "2026-01-01T00:00:00Z", "[]");
