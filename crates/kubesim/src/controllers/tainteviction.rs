@@ -20,11 +20,11 @@
 //! from when its event handler sees the taint, which is `timeAdded` plus
 //! the watch latency, and starts over after a controller-manager failover).
 
-use super::{Caches, Controller, Reconcile, Requeue};
+use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::time::{to_sim_time, to_time};
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
-use crate::apiserver::{ApiRequest, Verb};
+use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::Notification;
 use crate::world::{SimDuration, SimTime};
 use k8s_openapi::api::core::v1::{Node, Pod, PodCondition, Taint, Toleration};
@@ -257,6 +257,22 @@ impl Controller for TaintEvictionController {
         Requeue::After(SimDuration::from_millis(
             trigger.as_millis() - now.as_millis(),
         ))
+    }
+
+    fn on_reply(
+        &mut self,
+        key: &str,
+        request: &ApiRequest,
+        response: &ApiResponse,
+    ) -> Vec<ReplyEvent> {
+        // A deletion that failed (other than the pod being gone already) is
+        // tried again when the manager requeues the key.
+        if let (Verb::Delete, ApiResponse::Error(e)) = (request.verb, response) {
+            if e.code() != 404 {
+                self.deleted.remove(key);
+            }
+        }
+        Vec::new()
     }
 }
 
