@@ -262,6 +262,8 @@ pub struct Band {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
+    /// The virtual time of the snapshot laid out (for lease countdowns).
+    pub now: kubesim::SimTime,
     pub width: f64,
     pub height: f64,
     pub bands: Vec<Band>,
@@ -369,6 +371,9 @@ fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
         cy += r.h + CHIP_GAP;
         r
     });
+    if view.role == NodeRole::Worker {
+        cy += 16.0; // the lease footer
+    }
     PlacedNode {
         view: view.clone(),
         rect: Rect {
@@ -501,6 +506,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
     }
 
     let mut layout = Layout {
+        now: snapshot.now,
         width: WIDTH,
         height: workers_bottom.max(mid_bottom) + PAD + MARGIN,
         bands,

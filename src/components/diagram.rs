@@ -183,7 +183,7 @@ fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
     }
 }
 
-fn node(n: &PlacedNode) -> Html {
+fn node(n: &PlacedNode, now: kubesim::SimTime) -> Html {
     let r = n.rect;
     let v = &n.view;
     let facts = format!(
@@ -214,6 +214,19 @@ fn node(n: &PlacedNode) -> Html {
             "✂ partitioned",
             "The machine is cut off from the network: its messages are dropped",
         )),
+        match v.ready.as_deref() {
+            Some("Unknown") => Some((
+                "not-ready",
+                "? NotReady (Unknown)",
+                "The node lifecycle controller heard no heartbeat for 50 s: Ready is Unknown",
+            )),
+            Some("False") => Some((
+                "not-ready",
+                "✗ NotReady",
+                "The kubelet reports the node not ready",
+            )),
+            _ => None,
+        },
     ]
     .into_iter()
     .flatten()
@@ -258,13 +271,119 @@ fn node(n: &PlacedNode) -> Html {
                     <text x={f(r.cx())} y={f(y - 7.0)} text-anchor="middle">{"node agents"}</text>
                 </g>
             }) }
+            { for v.lease.as_ref().map(|lease| lease_meter(r, lease, now)) }
             { for n.components.iter().map(|c| chip(c, None)) }
-            { for n.pods_area.map(|p| html! {
-                <g class="pods-area">
-                    <rect x={f(p.x)} y={f(p.y)} width={f(p.w)} height={f(p.h)} rx="6" />
-                    <text x={f(p.cx())} y={f(p.cy() + 4.0)} text-anchor="middle">{"pods: none yet"}</text>
-                </g>
+            { for n.pods_area.map(|p| pods(p, &v.pods)) }
+        </g>
+    }
+}
+
+/// The pods bound to a node: one tile each, coloured and marked by state.
+fn pods(p: Rect, list: &[kubesim::PodView]) -> Html {
+    const TILE_W: f64 = 62.0;
+    const TILE_H: f64 = 16.0;
+    const GAP: f64 = 4.0;
+    let per_row = (((p.w - GAP) / (TILE_W + GAP)).floor() as usize).max(1);
+    let rows = (((p.h - GAP) / (TILE_H + GAP)).floor() as usize).max(1);
+    let room = per_row * rows;
+    let shown = if list.len() > room {
+        room - 1
+    } else {
+        list.len()
+    };
+    let tile = |i: usize, pod: &kubesim::PodView| {
+        let x = p.x + GAP + (i % per_row) as f64 * (TILE_W + GAP);
+        let y = p.y + GAP + (i / per_row) as f64 * (TILE_H + GAP);
+        let waiting_reason = pod
+            .containers
+            .iter()
+            .find_map(|c| c.reason.clone())
+            .unwrap_or_default();
+        let state = match pod.phase.as_str() {
+            "Running" if pod.ready => "running",
+            "Running" => "unready",
+            "Succeeded" => "succeeded",
+            "Failed" => "failed",
+            "Terminating" => "terminating",
+            _ if waiting_reason.contains("BackOff") || waiting_reason.starts_with("Err") => {
+                "failed"
+            }
+            _ => "pending",
+        };
+        let mark = match state {
+            "running" => "●",
+            "unready" => "◐",
+            "succeeded" => "✓",
+            "failed" => "✗",
+            "terminating" => "↓",
+            _ => "○",
+        };
+        let short: String = pod.name.chars().take(8).collect();
+        let containers: Vec<String> = pod
+            .containers
+            .iter()
+            .map(|c| match &c.reason {
+                Some(r) => format!("{}: {} ({r})", c.name, c.state),
+                None => format!("{}: {}", c.name, c.state),
+            })
+            .collect();
+        html! {
+            <g class={classes!("pod", state)} data-pod={format!("{}/{}", pod.namespace, pod.name)}>
+                <title>{format!("pod {}/{}\n{}{}\n{}", pod.namespace, pod.name, pod.phase,
+                    if pod.ready { " · Ready" } else { "" }, containers.join("\n"))}</title>
+                <rect x={f(x)} y={f(y)} width={f(TILE_W)} height={f(TILE_H)} rx="4" />
+                <text x={f(x + 4.0)} y={f(y + 11.5)}>{format!("{mark} {short}")}</text>
+            </g>
+        }
+    };
+    html! {
+        <g class="pods-area">
+            <rect x={f(p.x)} y={f(p.y)} width={f(p.w)} height={f(p.h)} rx="6" />
+            { if list.is_empty() { html! {
+                <text class="empty" x={f(p.cx())} y={f(p.cy() + 4.0)} text-anchor="middle">{"no pods"}</text>
+            } } else { html! {} } }
+            { for list.iter().take(shown).enumerate().map(|(i, pod)| tile(i, pod)) }
+            { for (list.len() > shown).then(|| {
+                let i = shown;
+                let x = p.x + GAP + (i % per_row) as f64 * (TILE_W + GAP);
+                let y = p.y + GAP + (i / per_row) as f64 * (TILE_H + GAP);
+                html! { <text class="more" x={f(x + 4.0)} y={f(y + 11.5)}>{format!("+{} more", list.len() - shown)}</text> }
             }) }
+        </g>
+    }
+}
+
+/// The node's heartbeat: how long its Lease has left, as a draining bar.
+fn lease_meter(r: Rect, lease: &kubesim::LeaseView, now: kubesim::SimTime) -> Html {
+    let left = lease.remaining(now).as_millis() as f64 / 1000.0;
+    let total = f64::from(lease.duration_seconds.max(1));
+    let fraction = (left / total).clamp(0.0, 1.0);
+    let state = if left <= 0.0 {
+        "expired"
+    } else if left < total - 10.5 {
+        "late"
+    } else {
+        "fresh"
+    };
+    let text = if left <= 0.0 {
+        "♥ lease expired".to_string()
+    } else {
+        format!("♥ lease {:.0}s", left.ceil())
+    };
+    let w = 120.0;
+    let x = r.right() - w - 12.0;
+    let y = r.bottom() - 22.0;
+    html! {
+        <g class={classes!("lease-meter", state)}>
+            <title>{format!(
+                "Node Lease kube-node-lease/{}: renewed by the kubelet every 10 s, valid {} s. {}",
+                lease.holder,
+                lease.duration_seconds,
+                if left <= 0.0 { "Expired: the kubelet has stopped heartbeating.".to_string() } else { format!("{left:.0} s left.") }
+            )}</title>
+            <text x={f(x)} y={f(y)}>{text}</text>
+            <rect class="track" x={f(x)} y={f(y + 4.0)} width={f(w)} height="4" rx="2" />
+            <rect class="fill" x={f(x)} y={f(y + 4.0)} width={f(w * fraction)} height="4" rx="2" />
         </g>
     }
 }
@@ -326,7 +445,7 @@ pub fn diagram(p: &DiagramProps) -> Html {
                 </marker>
             </defs>
             { for l.bands.iter().map(band) }
-            { for l.nodes.iter().map(node) }
+            { for l.nodes.iter().map(|n| node(n, l.now)) }
             { for l.links.iter().map(link) }
             { for raft_label }
             { for kubectl_label }

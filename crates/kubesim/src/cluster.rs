@@ -317,6 +317,7 @@ impl Cluster {
                     target: addr(LOAD_BALANCER),
                     wake: Some(SimTime::ZERO),
                     up: true,
+                    runtime: Some(crate::runtime::Containerd::new(&node.name)),
                 },
             );
         }
@@ -366,6 +367,7 @@ impl Cluster {
                     target: addr(&format!("kube-apiserver-{}", node.name)),
                     wake: Some(SimTime::ZERO),
                     up: true,
+                    runtime: None,
                 },
             );
         }
@@ -793,10 +795,17 @@ impl Cluster {
         let out = match slot.process.as_mut() {
             Some(p) => p.on_wake(now, rng),
             None => match (slot.make)(now) {
-                Some(mut p) => {
-                    let out = p.start(now, rng);
+                Some(p) => {
                     slot.process = Some(p);
-                    out
+                    if let Some(runtime) = slot.runtime.take() {
+                        if let Some(k) = slot.agent_mut::<Kubelet>() {
+                            k.attach_runtime(runtime);
+                        }
+                    }
+                    match slot.process.as_mut() {
+                        Some(p) => p.start(now, rng),
+                        None => return,
+                    }
                 }
                 None => return,
             },
@@ -809,6 +818,36 @@ impl Cluster {
         let Some(target) = self.clients.get(who).map(|c| c.target.clone()) else {
             return;
         };
+        // The kubelet's CRI calls: kubelet -> containerd -> runc, traced.
+        let steps = self
+            .clients
+            .get_mut(who)
+            .and_then(|c| c.agent_mut::<Kubelet>())
+            .map(|k| k.take_steps())
+            .unwrap_or_default();
+        if !steps.is_empty() {
+            let node = self.hosts.get(who).cloned().unwrap_or_default();
+            let now = self.world.now();
+            for step in steps {
+                let (from, to) = match step.actor {
+                    crate::runtime::Actor::Containerd | crate::runtime::Actor::Cni => {
+                        (who.to_string(), format!("containerd@{node}"))
+                    }
+                    crate::runtime::Actor::Runc | crate::runtime::Actor::Cgroup => {
+                        (format!("containerd@{node}"), format!("runc@{node}"))
+                    }
+                };
+                self.trace.record(|| TraceEvent {
+                    at: now,
+                    arrives: now,
+                    from,
+                    to,
+                    kind: "cri".into(),
+                    summary: step.to_string(),
+                    dropped: None,
+                });
+            }
+        }
         for o in out {
             match o {
                 crate::client::process::Output::Send { id, request } => self.send(
@@ -842,6 +881,10 @@ impl Cluster {
     fn stop_client(&mut self, who: &Addr) {
         if let Some(slot) = self.clients.get_mut(who) {
             slot.up = false;
+            // containerd and the containers it runs outlive the kubelet.
+            if let Some(runtime) = slot.agent_mut::<Kubelet>().and_then(|k| k.take_runtime()) {
+                slot.runtime = Some(runtime);
+            }
             slot.process = None;
         }
     }
@@ -1069,6 +1112,11 @@ impl Cluster {
                 for a in &targets {
                     self.crash(a);
                 }
+                // Powering off kills every container; the images stay on disk
+                // but the simulation starts the runtime afresh.
+                if let Some(slot) = self.clients.get_mut(&addr(&kubelet_addr(&node))) {
+                    slot.runtime = Some(crate::runtime::Containerd::new(&node));
+                }
                 self.powered_off.insert(node.clone());
                 Ok(format!("{node} powered off"))
             }
@@ -1147,6 +1195,17 @@ impl Cluster {
             .and_then(|s| s.cache().get(key).cloned())
     }
 
+    /// Every object of a kind as the API servers hold it (the freshest
+    /// ready instance's cache), in key order; no request is sent.
+    pub fn observe_all(&self, kind: KindId) -> Vec<std::rc::Rc<crate::api::Object>> {
+        self.apiservers
+            .values()
+            .filter(|s| s.is_ready())
+            .max_by_key(|s| s.cache().revision())
+            .map(|s| s.cache().all_of(kind).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The etcd members' statuses, by instance name.
     pub fn etcd_status(&self) -> Vec<(String, crate::etcd::MemberStatus)> {
         self.etcd
@@ -1176,6 +1235,21 @@ impl Cluster {
             .map(|(a, s)| (a.to_string(), s.status()))
             .collect();
         let lb = self.lb.status();
+        let mut pods_by_node: BTreeMap<String, Vec<crate::snapshot::PodView>> = BTreeMap::new();
+        for o in self.observe_all(KindId::Pod) {
+            if let crate::api::Object::Pod(p) = &*o {
+                let node = p
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_default();
+                pods_by_node
+                    .entry(node)
+                    .or_default()
+                    .push(crate::snapshot::PodView::of(p));
+            }
+        }
+        let pending_pods = pods_by_node.remove("").unwrap_or_default();
         let component = |kind: ComponentKind, id: String, node: Option<&str>, runs_as: &str| {
             let (simulated, health, state) = match kind {
                 ComponentKind::Etcd => match etcd.get(&id) {
@@ -1298,6 +1372,7 @@ impl Cluster {
                     partitioned: self.network.is_isolated(name),
                     lease: self.node_lease_view(name),
                     ready: self.node_ready(name),
+                    pods: pods_by_node.remove(name).unwrap_or_default(),
                 }
             })
             .collect();
@@ -1330,6 +1405,7 @@ impl Cluster {
             events_delivered: self.world.delivered(),
             cluster_components,
             nodes,
+            pending_pods,
         }
     }
 }

@@ -16,13 +16,18 @@ pub mod client;
 pub mod cluster;
 pub mod controllers;
 pub mod etcd;
+pub mod images;
 pub mod kubelet;
+pub mod runtime;
+pub mod scheduler;
 pub mod shell;
 pub mod snapshot;
 pub mod topology;
 pub mod world;
 
 pub use cluster::Cluster;
-pub use snapshot::{ComponentKind, ComponentView, Health, LeaseView, NodeView, Snapshot};
+pub use snapshot::{
+    ComponentKind, ComponentView, ContainerView, Health, LeaseView, NodeView, PodView, Snapshot,
+};
 pub use topology::{NodeRole, NodeSpec, Resources, Topology, TopologyBuilder, TopologyError};
 pub use world::{SimDuration, SimRng, SimTime};

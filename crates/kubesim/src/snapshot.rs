@@ -153,6 +153,84 @@ pub struct NodeView {
     /// `Unknown`), as the API holds it; `None` before registration.
     #[serde(default)]
     pub ready: Option<String>,
+    /// The pods bound to the node, as the API holds them.
+    #[serde(default)]
+    pub pods: Vec<PodView>,
+}
+
+/// A pod as the diagram draws it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodView {
+    pub namespace: String,
+    pub name: String,
+    /// `status.phase` (`Pending`, `Running`, `Succeeded`, `Failed`,
+    /// `Unknown`), or `Terminating` while a deletion is pending, as kubectl
+    /// shows it.
+    pub phase: String,
+    /// Whether the `Ready` condition is True.
+    pub ready: bool,
+    /// The containers, with their state (`waiting`, `running`,
+    /// `terminated`) and reason (`ContainerCreating`, `CrashLoopBackOff`,
+    /// `OOMKilled`, ...).
+    pub containers: Vec<ContainerView>,
+}
+
+/// One container of a pod.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerView {
+    pub name: String,
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+impl PodView {
+    /// The view of a pod object.
+    pub fn of(pod: &k8s_openapi::api::core::v1::Pod) -> PodView {
+        let status = pod.status.clone().unwrap_or_default();
+        let phase = if pod.metadata.deletion_timestamp.is_some() {
+            "Terminating".to_string()
+        } else {
+            status.phase.clone().unwrap_or_else(|| "Pending".into())
+        };
+        let ready = status
+            .conditions
+            .as_ref()
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let statuses = status.container_statuses.clone().unwrap_or_default();
+        let containers = pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                let st = statuses
+                    .iter()
+                    .find(|s| s.name == c.name)
+                    .and_then(|s| s.state.clone());
+                let (state, reason) = match st {
+                    Some(s) if s.running.is_some() => ("running", None),
+                    Some(s) if s.terminated.is_some() => {
+                        ("terminated", s.terminated.and_then(|t| t.reason))
+                    }
+                    Some(s) => ("waiting", s.waiting.and_then(|w| w.reason)),
+                    None => ("waiting", None),
+                };
+                ContainerView {
+                    name: c.name.clone(),
+                    state: state.into(),
+                    reason,
+                }
+            })
+            .collect();
+        PodView {
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            phase,
+            ready,
+            containers,
+        }
+    }
 }
 
 /// A node's heartbeat Lease.
@@ -189,6 +267,9 @@ pub struct Snapshot {
     pub cluster_components: Vec<ComponentView>,
     /// Control-plane nodes first, then workers.
     pub nodes: Vec<NodeView>,
+    /// Pods not bound to any node yet (waiting for the scheduler).
+    #[serde(default)]
+    pub pending_pods: Vec<PodView>,
 }
 
 impl Snapshot {

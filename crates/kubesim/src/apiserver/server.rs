@@ -865,8 +865,8 @@ impl ApiServer {
                 );
             }
             Verb::Watch => self.start_watch(op_id, now, out),
-            Verb::Create => self.create(ctx, op_id, out),
-            Verb::Update | Verb::Patch | Verb::Delete => {
+            Verb::Create if !is_binding(&r) => self.create(ctx, op_id, out),
+            Verb::Create | Verb::Update | Verb::Patch | Verb::Delete => {
                 let Some(name) = r.name.clone() else {
                     return self.finish(
                         op_id,
@@ -1325,6 +1325,7 @@ impl ApiServer {
         let current_rv = revision_of(&current);
         let next = match r.verb {
             Verb::Delete => self.prepare_delete(&r, &current, now),
+            Verb::Create => prepare_binding(&r, &current, now),
             _ => self.prepare_update(&r, &current),
         };
         let write = match next {
@@ -1761,6 +1762,70 @@ impl ApiServer {
 }
 
 /// The virtual instant of a `MicroTime` (lease renewals).
+/// Whether a request is a pod binding (`POST pods/<name>/binding`).
+fn is_binding(r: &ApiRequest) -> bool {
+    r.verb == Verb::Create && r.kind == KindId::Pod && r.subresource.as_deref() == Some("binding")
+}
+
+/// Binds a pod to a node (`BindingREST.Create` -> `assignPod` ->
+/// `setPodNodeNameAndAnnotations` in `pkg/registry/core/pod/storage`):
+/// the pod must not be assigned yet nor being deleted; `spec.nodeName` is
+/// set and the `PodScheduled` condition turns True.
+///
+/// The body stands for the `v1.Binding` (whose wire form the simulation
+/// leaves out): a Pod whose `spec.nodeName` is the binding's target.
+fn prepare_binding(
+    r: &ApiRequest,
+    current: &Rc<Object>,
+    now: SimTime,
+) -> Result<Option<WriteKind>, ApiError> {
+    let info = KindId::Pod.info();
+    let name = current.name().to_string();
+    let target = match r.body.as_deref() {
+        Some(Object::Pod(p)) => p.spec.as_ref().and_then(|s| s.node_name.clone()),
+        _ => None,
+    };
+    let Some(target) = target.filter(|t| !t.is_empty()) else {
+        return Err(ApiError::invalid(
+            info,
+            &name,
+            vec![crate::api::FieldError::required("target.name", "")],
+        ));
+    };
+    let Object::Pod(pod) = &**current else {
+        return Err(ApiError::internal("not a pod"));
+    };
+    if pod.metadata.deletion_timestamp.is_some() {
+        return Err(ApiError::conflict(
+            info,
+            &name,
+            &format!("pod {name} is being deleted, cannot be assigned to a host"),
+        ));
+    }
+    if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+        if !node.is_empty() {
+            return Err(ApiError::conflict(
+                info,
+                &name,
+                &format!("pod {name} is already assigned to node \"{node}\""),
+            ));
+        }
+    }
+    let mut next = pod.clone();
+    next.metadata.resource_version = None;
+    next.spec.get_or_insert_with(Default::default).node_name = Some(target);
+    let status = next.status.get_or_insert_with(Default::default);
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    conditions.retain(|c| c.type_ != "PodScheduled");
+    conditions.push(core::PodCondition {
+        type_: "PodScheduled".into(),
+        status: "True".into(),
+        last_transition_time: Some(crate::api::time::to_time(now)),
+        ..Default::default()
+    });
+    Ok(Some(WriteKind::Put(Rc::new(Object::Pod(next)))))
+}
+
 fn micro_to_sim_time(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime) -> SimTime {
     crate::api::time::to_sim_time(&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t.0))
 }

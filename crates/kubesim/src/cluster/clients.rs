@@ -21,6 +21,7 @@ pub(crate) trait Running {
     fn on_wake(&mut self, now: SimTime, rng: &mut SimRng) -> Vec<Output>;
     fn next_wakeup(&self) -> Option<SimTime>;
     fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 impl<A: Agent + 'static> Running for Process<A> {
@@ -45,6 +46,9 @@ impl<A: Agent + 'static> Running for Process<A> {
     fn as_any(&self) -> &dyn Any {
         self
     }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 /// Builds a fresh process (at start, and on every restart: a restarted
@@ -63,6 +67,9 @@ pub(crate) struct ClientSlot {
     pub wake: Option<SimTime>,
     /// Whether it should run (false while a fault keeps it stopped).
     pub up: bool,
+    /// A kubelet's containerd while the kubelet is not running (it is
+    /// handed to the kubelet when it starts).
+    pub runtime: Option<crate::runtime::Containerd>,
 }
 
 impl ClientSlot {
@@ -72,5 +79,13 @@ impl ClientSlot {
             .as_ref()
             .and_then(|p| p.as_any().downcast_ref::<Process<A>>())
             .map(Process::agent)
+    }
+
+    /// The process's agent, mutably.
+    pub fn agent_mut<A: Agent + 'static>(&mut self) -> Option<&mut A> {
+        self.process
+            .as_mut()
+            .and_then(|p| p.as_any_mut().downcast_mut::<Process<A>>())
+            .map(Process::agent_mut)
     }
 }

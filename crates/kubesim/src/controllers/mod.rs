@@ -501,7 +501,7 @@ impl ControllerManager {
 }
 
 /// A core/v1 Event as client-go's event recorder writes it.
-fn new_event(
+pub(crate) fn new_event(
     rng: &mut SimRng,
     now: SimTime,
     involved: ObjectReference,

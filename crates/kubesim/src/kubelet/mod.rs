@@ -13,12 +13,18 @@
 //! it speaks to the API through the load balancer with its node client
 //! certificate (`system:node:<name>`, as the Node authorizer expects).
 //!
-//! Left out so far (named in the issue that adds them): pod workers and the
-//! CRI, static pods, the TLS bootstrap (the kubelet starts with its signed
-//! certificate), the `/healthz` and `/pods` endpoints, eviction managers,
-//! volume management.
+//! It runs the pods bound to its node through containerd (see [`pods`]):
+//! admission, sandbox with a pod IP from the node's pod CIDR, image pulls,
+//! init and app containers, probes, restarts with back-off, graceful
+//! termination, and the pod status written back through `pods/status`.
+//!
+//! Left out so far (named in the issue that adds them): static pods and
+//! mirror pods, the TLS bootstrap (the kubelet starts with its signed
+//! certificate), the kubelet's HTTPS endpoints (logs, exec), eviction
+//! managers, volume management.
 
 pub mod lease;
+pub mod pods;
 
 use crate::api::time::to_time;
 use crate::api::{KindId, Object, Reason};
@@ -60,6 +66,10 @@ const TAG_REGISTER: Tag = 1;
 const TAG_GET_NODE: Tag = 2;
 const TAG_STATUS: Tag = 3;
 const TAG_LEASE: Tag = 4;
+/// Pod status writes carry tags from here up.
+const TAG_POD_BASE: Tag = 1 << 32;
+/// The cluster DNS Service's IP (kubelet `clusterDNS`).
+pub const CLUSTER_DNS: &str = "10.96.0.10";
 /// Registration retries: 100 ms doubling to 7 s (`registerWithAPIServer`).
 const REGISTER_BACKOFF_INITIAL: SimDuration = SimDuration::from_millis(100);
 const REGISTER_BACKOFF_MAX: SimDuration = SimDuration::from_secs(7);
@@ -100,6 +110,18 @@ pub struct Kubelet {
     status_in_flight: bool,
     /// Kubelet-reported condition transition times.
     transitions: BTreeMap<String, (String, SimTime)>,
+    /// containerd on this node (it outlives a kubelet restart: the cluster
+    /// keeps it while the kubelet is stopped).
+    runtime: Option<crate::runtime::Containerd>,
+    /// The pod workers, by pod key.
+    workers: BTreeMap<String, pods::PodWorker>,
+    /// Status writes in flight, by tag: the pod key.
+    status_writes: BTreeMap<Tag, String>,
+    next_tag: Tag,
+    /// Steps of the kubelet -> containerd -> runc chain not yet traced.
+    steps: Vec<crate::runtime::TraceStep>,
+    /// Pod IPs handed out, by last octet.
+    ips: std::collections::BTreeSet<u8>,
 }
 
 impl Kubelet {
@@ -122,6 +144,248 @@ impl Kubelet {
             next_status: now,
             status_in_flight: false,
             transitions: BTreeMap::new(),
+            runtime: None,
+            workers: BTreeMap::new(),
+            status_writes: BTreeMap::new(),
+            next_tag: TAG_POD_BASE,
+            steps: Vec::new(),
+            ips: Default::default(),
+        }
+    }
+
+    /// Gives the kubelet its node's containerd.
+    pub fn attach_runtime(&mut self, runtime: crate::runtime::Containerd) {
+        self.runtime = Some(runtime);
+    }
+
+    /// Takes containerd back (the kubelet is stopping; the node goes on).
+    pub fn take_runtime(&mut self) -> Option<crate::runtime::Containerd> {
+        self.runtime.take()
+    }
+
+    /// The node's containerd.
+    pub fn runtime(&self) -> Option<&crate::runtime::Containerd> {
+        self.runtime.as_ref()
+    }
+
+    /// The steps of the CRI chain since the last call, for the trace.
+    pub fn take_steps(&mut self) -> Vec<crate::runtime::TraceStep> {
+        std::mem::take(&mut self.steps)
+    }
+
+    /// A pod's containers' runtime ids, by container name.
+    pub fn container_ids(&self, pod_key: &str) -> Vec<(String, String)> {
+        self.workers
+            .get(pod_key)
+            .map(|w| w.container_ids())
+            .unwrap_or_default()
+    }
+
+    /// The node's pod CIDR (`10.244.<index>.0/24`), as node IPAM assigns it.
+    pub fn pod_cidr(&self) -> String {
+        format!("10.244.{}.0/24", self.machine.index)
+    }
+
+    fn allocate_ip(&mut self) -> Option<String> {
+        let octet = (2..=254u8).find(|o| !self.ips.contains(o))?;
+        self.ips.insert(octet);
+        Some(format!("10.244.{}.{octet}", self.machine.index))
+    }
+
+    fn release_ip(&mut self, ip: &str) {
+        if let Some(o) = ip.rsplit('.').next().and_then(|o| o.parse().ok()) {
+            self.ips.remove(&o);
+        }
+    }
+
+    /// Admission on the node (`canAdmitPod` with the resource fit).
+    fn admit(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Result<(), (String, String)> {
+        let alloc = self.allocatable();
+        let parse = |k: &str| {
+            alloc
+                .get(k)
+                .and_then(|q| crate::api::Quantity::parse(&q.0).ok())
+        };
+        let acpu = parse("cpu").map(|q| q.milli_value()).unwrap_or(0);
+        let amem = parse("memory").map(|q| q.value()).unwrap_or(0);
+        let apods = parse("pods").map(|q| q.value()).unwrap_or(110) as usize;
+        let (mut ucpu, mut umem, mut upods) = (0, 0, 0);
+        for w in self.workers.values().filter(|w| !w.terminated) {
+            let (c, m) = pods::requests(w.pod());
+            ucpu += c;
+            umem += m;
+            upods += 1;
+        }
+        pods::fits(
+            pods::requests(pod),
+            (ucpu, umem, upods),
+            (acpu, amem, apods),
+        )
+    }
+
+    fn on_pod(&mut self, ctx: &mut Ctx<'_>, object: &Object, deleted: bool) {
+        let Object::Pod(pod) = object else {
+            return;
+        };
+        let key = object.key();
+        if deleted {
+            if let Some(w) = self.workers.get_mut(&key) {
+                w.kill(ctx.now);
+            }
+            return;
+        }
+        match self.workers.get_mut(&key) {
+            Some(w) if w.uid == pod.metadata.uid.clone().unwrap_or_default() => {
+                w.update(pod.clone(), ctx.now)
+            }
+            _ => {
+                let terminal = matches!(
+                    pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+                    Some("Succeeded") | Some("Failed")
+                );
+                if terminal && pod.metadata.deletion_timestamp.is_none() {
+                    return;
+                }
+                let mut w = pods::PodWorker::new(key.clone(), pod.clone());
+                if let Err((reason, message)) = self.admit(pod) {
+                    w.reject(&reason, message.clone());
+                    self.event_on(ctx, object, "Warning", &reason, message);
+                } else {
+                    w.ip = self.allocate_ip();
+                }
+                w.update(pod.clone(), ctx.now);
+                self.workers.insert(key, w);
+            }
+        }
+    }
+
+    fn event_on(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        object: &Object,
+        type_: &str,
+        reason: &str,
+        message: String,
+    ) {
+        let mut event = crate::controllers::new_event(
+            ctx.rng,
+            ctx.now,
+            crate::controllers::object_reference(object),
+            type_,
+            reason,
+            message,
+            "kubelet",
+        );
+        if let Some(source) = event.source.as_mut() {
+            source.host = Some(self.machine.spec.name.clone());
+        }
+        let ns = event.metadata.namespace.clone().unwrap_or_default();
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        ctx.send(
+            tag,
+            ApiRequest::new(Verb::Create, KindId::Event, self.credential.clone())
+                .in_namespace(ns)
+                .with_body(Object::Event(event)),
+        );
+    }
+
+    /// Runs the pod workers: runtime events, syncs, probes, statuses.
+    fn sync_pods(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(mut runtime) = self.runtime.take() else {
+            return;
+        };
+        let now = ctx.now;
+        let mut effects: Vec<(String, pods::Effect)> = Vec::new();
+        for event in runtime.advance(now) {
+            self.steps.extend(event.steps.iter().cloned());
+            let keys: Vec<String> = self
+                .workers
+                .iter()
+                .filter(|(_, w)| w.owns(&event.kind))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in keys {
+                if let Some(w) = self.workers.get_mut(&key) {
+                    let mut e = Vec::new();
+                    w.on_event(now, &event.kind, &mut runtime, &mut e);
+                    effects.extend(e.into_iter().map(|x| (key.clone(), x)));
+                }
+            }
+        }
+        let keys: Vec<String> = self.workers.keys().cloned().collect();
+        for key in &keys {
+            if let Some(w) = self.workers.get_mut(key) {
+                let mut e = Vec::new();
+                w.sync(now, &mut runtime, &mut e);
+                w.probe(now, &mut runtime, &mut e);
+                effects.extend(e.into_iter().map(|x| (key.clone(), x)));
+            }
+        }
+        let host_ip = self.machine.ip.clone();
+        let mut writes = Vec::new();
+        let mut finished = Vec::new();
+        for key in &keys {
+            let Some(w) = self.workers.get_mut(key) else {
+                continue;
+            };
+            if w.terminated && w.pod().metadata.deletion_timestamp.is_some() {
+                finished.push(key.clone());
+                continue;
+            }
+            let status = w.status(now, &runtime, &host_ip);
+            if w.sent.as_ref() != Some(&status) {
+                w.sent = Some(status.clone());
+                let mut pod = w.pod().clone();
+                pod.metadata.resource_version = None;
+                pod.status = Some(status);
+                writes.push((key.clone(), pod));
+            }
+        }
+        self.runtime = Some(runtime);
+        for (key, effect) in effects {
+            match effect {
+                pods::Effect::Step(s) => self.steps.push(s),
+                pods::Effect::Event(type_, reason, message) => {
+                    if let Some(pod) = self.workers.get(&key).map(|w| Object::Pod(w.pod().clone()))
+                    {
+                        self.event_on(ctx, &pod, type_, reason, message);
+                    }
+                }
+            }
+        }
+        for (key, pod) in writes {
+            let (ns, name) = key.split_once('/').unwrap_or(("default", &key));
+            let tag = self.next_tag;
+            self.next_tag += 1;
+            self.status_writes.insert(tag, key.clone());
+            ctx.send(
+                tag,
+                ApiRequest::new(Verb::Update, KindId::Pod, self.credential.clone())
+                    .in_namespace(ns)
+                    .named(name)
+                    .with_subresource("status")
+                    .with_body(Object::Pod(pod)),
+            );
+        }
+        // A pod whose containers have all stopped is removed for good
+        // (`statusManager` deletes it with a zero grace period once it is
+        // terminated on the node).
+        for key in finished {
+            if let Some(w) = self.workers.remove(&key) {
+                if let Some(ip) = &w.ip {
+                    self.release_ip(ip);
+                }
+                let (ns, name) = key.split_once('/').unwrap_or(("default", &key));
+                let mut request =
+                    ApiRequest::new(Verb::Delete, KindId::Pod, self.credential.clone())
+                        .in_namespace(ns)
+                        .named(name);
+                request.options.grace_period_seconds = Some(0);
+                let tag = self.next_tag;
+                self.next_tag += 1;
+                ctx.send(tag, request);
+            }
         }
     }
 
@@ -341,6 +605,20 @@ impl Kubelet {
                 ),
                 ..Default::default()
             }),
+            images: self.runtime.as_ref().map(|r| {
+                let mut images: Vec<k8s_openapi::api::core::v1::ContainerImage> = r
+                    .list_images()
+                    .into_iter()
+                    .map(|i| k8s_openapi::api::core::v1::ContainerImage {
+                        names: Some(i.repo_digests.into_iter().chain(i.repo_tags).collect()),
+                        size_bytes: Some(i.size_bytes as i64),
+                    })
+                    .collect();
+                // `nodeStatusMaxImages` orders by size, largest first.
+                images.sort_by_key(|i| std::cmp::Reverse(i.size_bytes));
+                images.truncate(50);
+                images
+            }),
             ..Default::default()
         }
     }
@@ -431,7 +709,9 @@ fn without_heartbeats(s: &NodeStatus) -> NodeStatus {
 
 impl Agent for Kubelet {
     fn informers(&self) -> Vec<InformerConfig> {
-        Vec::new()
+        // The kubelet watches only the pods bound to its node.
+        vec![InformerConfig::new(KindId::Pod)
+            .with_field_selector(format!("spec.nodeName={}", self.machine.spec.name))]
     }
 
     fn credential(&self) -> Credential {
@@ -443,7 +723,16 @@ impl Agent for Kubelet {
         self.poll_lease(ctx);
     }
 
-    fn on_notification(&mut self, _ctx: &mut Ctx<'_>, _informer: usize, _n: &Notification) {}
+    fn on_notification(&mut self, ctx: &mut Ctx<'_>, _informer: usize, n: &Notification) {
+        match n {
+            Notification::Add(o) | Notification::Update { new: o, .. } => {
+                self.on_pod(ctx, o, false)
+            }
+            Notification::Delete { object, .. } => self.on_pod(ctx, object, true),
+            Notification::Synced => {}
+        }
+        self.sync_pods(ctx);
+    }
 
     fn on_reply(&mut self, ctx: &mut Ctx<'_>, tag: Tag, response: ApiResponse) {
         match tag {
@@ -487,11 +776,22 @@ impl Agent for Kubelet {
                 }
                 self.poll_lease(ctx);
             }
+            tag if tag >= TAG_POD_BASE => {
+                if let Some(key) = self.status_writes.remove(&tag) {
+                    if let ApiResponse::Error(_) = response {
+                        // Try again at the next sync.
+                        if let Some(w) = self.workers.get_mut(&key) {
+                            w.sent = None;
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        self.sync_pods(ctx);
         let now = ctx.now;
         if let Registration::Pending(t) = self.registration {
             if t <= now {
@@ -510,7 +810,9 @@ impl Agent for Kubelet {
             _ => None,
         };
         let status = (self.is_registered() && !self.status_in_flight).then_some(self.next_status);
-        [reg, status, self.lease.next_wakeup()]
+        let runtime = self.runtime.as_ref().and_then(|r| r.next_wakeup());
+        let workers = self.workers.values().filter_map(|w| w.next_wakeup()).min();
+        [reg, status, self.lease.next_wakeup(), runtime, workers]
             .into_iter()
             .flatten()
             .min()

@@ -11,12 +11,15 @@
 //! kubectl here is a subset: `get` (tables, `-o wide|yaml|json|name|
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
-//! `annotate`, `api-resources`, `version`, `cluster-info`. `apply` is
+//! `annotate`, `scale`, `rollout`, `set image`, `api-resources`, `version`,
+//! `cluster-info`. `apply` is
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
-//! whose components are not simulated yet (logs, exec, scale, rollout,
-//! drain, ...) say so instead of pretending.
+//! whose components are not simulated yet (logs, exec, drain, ...) say so
+//! instead of pretending.
+
+mod rollout;
 
 use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
 use crate::api::print::{self, JsonPath, TableOptions};
@@ -254,6 +257,9 @@ impl Session {
             "create" => self.create_imperative(cluster, k),
             "delete" => self.delete(cluster, k),
             "label" | "annotate" => self.label(cluster, k),
+            "scale" => self.scale(cluster, k),
+            "rollout" => self.rollout(cluster, k),
+            "set" => self.set(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
@@ -264,7 +270,7 @@ impl Session {
             "api-resources" => Ok(api_resources()),
             "apply" | "replace" => Err("error: must specify one of -f and -k".into()),
             other => Err(format!(
-                "error: `kubectl {other}` is not simulated yet: the components it needs (kubelets, the scheduler, the controllers) have no behaviour yet"
+                "error: `kubectl {other}` is not simulated yet"
             )),
         }
     }
@@ -441,11 +447,42 @@ impl Session {
                 }
                 v
             };
+            // kubectl describe lists the events whose involvedObject is the
+            // object (a field-selector list of events in its namespace).
+            let events: Vec<Rc<Object>> = match cluster.call(ApiRequest::new(
+                Verb::List,
+                KindId::Event,
+                self.credential.clone(),
+            )) {
+                ApiResponse::List { items, .. } => items,
+                _ => Vec::new(),
+            };
             for o in objects {
                 if !out.is_empty() {
                     out.push_str("\n\n");
                 }
-                out.push_str(&describe(&o, cluster.now()));
+                let mut text = describe(&o, cluster.now());
+                let mine: Vec<&k8s_openapi::api::core::v1::Event> = events
+                    .iter()
+                    .filter_map(|e| match &**e {
+                        Object::Event(ev)
+                            if ev.involved_object.uid.as_deref() == o.uid()
+                                || (ev.involved_object.name.as_deref() == Some(o.name())
+                                    && ev.involved_object.kind.as_deref()
+                                        == Some(o.kind().kind)
+                                    && ev.involved_object.namespace.as_deref()
+                                        == o.namespace()) =>
+                        {
+                            Some(ev)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !mine.is_empty() {
+                    text.truncate(text.len() - "Events:       <none>".len());
+                    text.push_str(&describe_events(&mine, cluster.now()));
+                }
+                out.push_str(&text);
             }
         }
         Ok(out)
@@ -798,6 +835,80 @@ impl Session {
     }
 }
 
+impl Session {
+    /// `kubectl scale (-f FILE | TYPE NAME | TYPE/NAME) --replicas=N`: sets
+    /// `spec.replicas` through the `scale` subresource
+    /// (`k8s.io/kubectl/pkg/cmd/scale`); here a read and a conditional
+    /// update of the object, which is what the subresource does server-side.
+    fn scale(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let Some(replicas) = k.flags.get("replicas") else {
+            return Err("error: required flag(s) \"replicas\" not set".into());
+        };
+        let replicas: i32 = replicas
+            .parse()
+            .ok()
+            .filter(|r: &i32| *r >= 0)
+            .ok_or_else(|| "error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0".to_string())?;
+        let targets = Self::targets(&k.args)?;
+        let mut lines = Vec::new();
+        for (kind, names) in targets {
+            if !matches!(
+                kind.id,
+                KindId::Deployment | KindId::ReplicaSet | KindId::StatefulSet
+            ) {
+                return Err(format!(
+                    "error: no scaler has been implemented for {{\"{}\" \"{}\"}}",
+                    kind.group, kind.kind
+                ));
+            }
+            if names.is_empty() {
+                return Err("error: resource(s) were provided, but no name was specified".into());
+            }
+            for name in names {
+                let current =
+                    match cluster.call(self.request(k, Verb::Get, kind.id).named(name.clone())) {
+                        ApiResponse::Object(o) => o,
+                        ApiResponse::Error(e) => return Err(err(&e)),
+                        other => return Err(other.summary()),
+                    };
+                if let Some(expected) = k.flags.get("current-replicas") {
+                    let now = match &*current {
+                        Object::Deployment(d) => d.spec.replicas,
+                        Object::ReplicaSet(r) => r.spec.replicas,
+                        Object::StatefulSet(s) => s.spec.replicas,
+                        _ => None,
+                    }
+                    .unwrap_or(1);
+                    if expected != now.to_string() {
+                        return Err(format!(
+                            "error: Expected replicas to be {expected}, was {now}"
+                        ));
+                    }
+                }
+                let mut next = (*current).clone();
+                match &mut next {
+                    Object::Deployment(d) => d.spec.replicas = Some(replicas),
+                    Object::ReplicaSet(r) => r.spec.replicas = Some(replicas),
+                    Object::StatefulSet(s) => s.spec.replicas = Some(replicas),
+                    _ => {}
+                }
+                let put = self
+                    .request(k, Verb::Update, kind.id)
+                    .named(name.clone())
+                    .with_body(next);
+                match cluster.call(put) {
+                    ApiResponse::Object(_) => {
+                        lines.push(format!("{} scaled", qualified_name(kind, &name)))
+                    }
+                    ApiResponse::Error(e) => return Err(err(&e)),
+                    other => return Err(other.summary()),
+                }
+            }
+        }
+        Ok(lines.join("\n"))
+    }
+}
+
 /// `kubectl api-resources` for the served kinds.
 fn api_resources() -> String {
     let mut rows = vec![vec![
@@ -872,6 +983,69 @@ fn describe(o: &Object, now: SimTime) -> String {
     }
     out.push_str("Events:       <none>");
     out
+}
+
+/// The Events section of `kubectl describe` (`DescribeEvents`).
+fn describe_events(events: &[&k8s_openapi::api::core::v1::Event], now: SimTime) -> String {
+    let mut sorted: Vec<&&k8s_openapi::api::core::v1::Event> = events.iter().collect();
+    sorted.sort_by_key(|e| {
+        e.last_timestamp
+            .as_ref()
+            .or(e.first_timestamp.as_ref())
+            .map(crate::api::time::to_sim_time)
+    });
+    let mut rows = vec![
+        vec![
+            "Type".to_string(),
+            "Reason".into(),
+            "Age".into(),
+            "From".into(),
+            "Message".into(),
+        ],
+        vec![
+            "----".to_string(),
+            "------".into(),
+            "----".into(),
+            "----".into(),
+            "-------".into(),
+        ],
+    ];
+    for e in sorted {
+        let from = e
+            .source
+            .as_ref()
+            .and_then(|s| s.component.clone())
+            .or_else(|| e.reporting_component.clone())
+            .unwrap_or_default();
+        let age = print::age(
+            e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()),
+            now,
+        );
+        let count = e.count.unwrap_or(1);
+        let age = if count > 1 {
+            format!(
+                "{age} (x{count} over {})",
+                print::age(e.first_timestamp.as_ref(), now)
+            )
+        } else {
+            age
+        };
+        rows.push(vec![
+            e.type_.clone().unwrap_or_default(),
+            e.reason.clone().unwrap_or_default(),
+            age,
+            from,
+            e.message.clone().unwrap_or_default(),
+        ]);
+    }
+    let table = print::tabwrite(&rows);
+    let mut out = String::from("Events:\n");
+    for line in table.trim_end().lines() {
+        out.push_str("  ");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.trim_end().to_string()
 }
 
 /// `sim status`: every simulated component and fault.
@@ -984,10 +1158,16 @@ kubectl apply|create|replace -f -      (the manifest follows, ended by a line --
 kubectl create namespace|configmap|deployment NAME [--image=IMAGE] [--replicas=N] [--from-literal=k=v]
 kubectl delete <type> <name>... | -f - | -l SELECTOR  [--cascade=background|foreground|orphan] [--grace-period=N] [--now] [--force]
 kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
+kubectl scale deployment|replicaset|statefulset <name> --replicas=N
+kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to-revision=N]
+kubectl set image deployment/<name> <container>=<image>
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
-sim fault <target> crash|power-off|partition|loss=<rate>      (targets: etcd/leader, etcd-control-plane-2, kube-apiserver-control-plane-1, control-plane-3, network)
+sim fault <target> crash|power-off|partition|kubelet-stop|loss=<rate>
+                                        (targets: etcd/leader, kube-controller-manager/leader, etcd-control-plane-2,
+                                         kube-apiserver-control-plane-1, kube-controller-manager-control-plane-1,
+                                         worker-2 (a node), network)
 sim heal <target>|all
 sim status                              components, raft roles, faults
 sim seed <N>                            start a new run with seed N";
