@@ -373,3 +373,44 @@ fn pods_on_an_unreachable_node_are_evicted_when_their_toleration_runs_out() {
         "{events}"
     );
 }
+
+#[test]
+fn kubectl_rollout_undo_brings_the_first_replica_set_back_as_revision_three() {
+    let (mut c, mut s) = booted(14);
+    ok(&mut c, &mut s, &nginx("nginx:1.14.2"));
+    ok(&mut c, &mut s, "sim advance 10s");
+    let first = names(&mut c, &mut s, "rs")[0]
+        .trim_start_matches("replicaset.apps/")
+        .to_string();
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl set image deployment/nginx-deployment nginx=nginx:1.16.1",
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
+    assert_eq!(names(&mut c, &mut s, "rs").len(), 2);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout undo deployment/nginx-deployment",
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
+    assert_eq!(
+        names(&mut c, &mut s, "rs").len(),
+        2,
+        "the old ReplicaSet is reused, not recreated"
+    );
+    assert_eq!(revision_of(&mut c, &mut s, &first), "3");
+    let image = ok(
+        &mut c,
+        &mut s,
+        "kubectl get deploy nginx-deployment -o jsonpath={.spec.template.spec.containers[0].image}",
+    );
+    assert_eq!(image, "nginx:1.14.2");
+    let history = ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout history deployment/nginx-deployment",
+    );
+    assert!(history.contains('2') && history.contains('3'), "{history}");
+}
