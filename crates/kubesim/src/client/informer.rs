@@ -256,6 +256,16 @@ pub struct Store {
 }
 
 impl Store {
+    /// A synced store holding `objects` (for controller unit tests).
+    #[cfg(test)]
+    pub(crate) fn from_objects(objects: Vec<Object>) -> Store {
+        Store {
+            objects: objects.into_iter().map(|o| (o.key(), Rc::new(o))).collect(),
+            resource_version: None,
+            synced: true,
+        }
+    }
+
     /// The object at `namespace/name` (or `name` for cluster-scoped kinds).
     pub fn get(&self, key: &str) -> Option<&Rc<Object>> {
         self.objects.get(key)

@@ -24,7 +24,10 @@
 //! manager wakes), and the creation of the controllers' ServiceAccounts by
 //! the client builder (the cluster hands each controller its token).
 
+pub mod deployment;
+pub mod nodelifecycle;
 pub mod replicaset;
+pub mod tainteviction;
 
 use crate::api::time::to_time;
 use crate::api::{KindId, Object};
@@ -102,6 +105,41 @@ impl Reconcile<'_, '_> {
     }
 }
 
+#[cfg(test)]
+impl<'a, 'b> Reconcile<'a, 'b> {
+    /// A reconcile over test caches.
+    pub(crate) fn for_test(now: SimTime, rng: &'b mut SimRng, caches: Caches<'a>) -> Self {
+        Reconcile {
+            now,
+            rng,
+            caches,
+            writes: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The writes sent so far.
+    pub(crate) fn writes(&self) -> &[ApiRequest] {
+        &self.writes
+    }
+
+    /// The events recorded so far: (reason, message).
+    pub(crate) fn events(&self) -> Vec<(String, String)> {
+        self.events
+            .iter()
+            .map(|(_, _, r, m)| (r.clone(), m.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+impl<'a> Caches<'a> {
+    /// Caches over test stores.
+    pub(crate) fn for_test(kinds: &'a [KindId], stores: &'a [Option<&'a Store>]) -> Self {
+        Caches { kinds, stores }
+    }
+}
+
 /// An `ObjectReference` to `o`, as events and owner lookups use it.
 pub fn object_reference(o: &Object) -> ObjectReference {
     let kind = o.kind();
@@ -164,8 +202,8 @@ pub enum Requeue {
 
 /// One control loop.
 pub trait Controller {
-    /// The controller's name, which is also its service account's
-    /// (`replicaset-controller`).
+    /// The controller's name (`replicaset-controller`), which its events
+    /// carry as their source component.
     fn name(&self) -> &'static str;
     /// The kinds whose informers it reads.
     fn kinds(&self) -> Vec<KindId>;
@@ -191,15 +229,30 @@ pub trait Controller {
     }
 }
 
-/// The controllers this simulation runs, by name (each also names its
-/// service account in kube-system).
-pub const CONTROLLERS: &[&str] = &["replicaset-controller"];
+/// The service accounts the controllers write as, in kube-system: the
+/// cluster issues one token per entry. Each is the subject of the upstream
+/// `system:controller:<name>` ClusterRoleBinding. A service account may carry
+/// more than one controller: upstream's node lifecycle controller
+/// (`node-lifecycle-controller`) and taint eviction controller
+/// (`taint-eviction-controller`) both write as `node-controller`
+/// (`cmd/kube-controller-manager/app/core.go`: "taint-manager uses existing
+/// cluster role from node-controller").
+pub const CONTROLLERS: &[&str] = &[
+    "replicaset-controller",
+    "deployment-controller",
+    "node-controller",
+];
 
-/// A controller by name.
-fn controller(name: &str) -> Option<Box<dyn Controller>> {
-    match name {
-        "replicaset-controller" => Some(Box::new(replicaset::ReplicaSetController::default())),
-        _ => None,
+/// The controllers that write as one service account of [`CONTROLLERS`].
+fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
+    match service_account {
+        "replicaset-controller" => vec![Box::new(replicaset::ReplicaSetController::default())],
+        "deployment-controller" => vec![Box::new(deployment::DeploymentController::default())],
+        "node-controller" => vec![
+            Box::new(nodelifecycle::NodeLifecycleController::default()),
+            Box::new(tainteviction::TaintEvictionController::default()),
+        ],
+        _ => Vec::new(),
     }
 }
 
@@ -266,7 +319,7 @@ impl ControllerManager {
     }
 
     /// An instance running every controller of [`CONTROLLERS`], each
-    /// with its token from `tokens` (controller name, bearer token).
+    /// with its token from `tokens` (service account name, bearer token).
     pub fn with_default_controllers(
         node: &str,
         identity: String,
@@ -275,8 +328,10 @@ impl ControllerManager {
     ) -> Self {
         let controllers = tokens
             .iter()
-            .filter_map(|(name, token)| {
-                controller(name).map(|c| (c, Credential::BearerToken(token.clone())))
+            .flat_map(|(name, token)| {
+                controllers_for(name)
+                    .into_iter()
+                    .map(|c| (c, Credential::BearerToken(token.clone())))
             })
             .collect();
         Self::new(node, identity, controllers, now)
@@ -477,7 +532,7 @@ pub(crate) fn new_event(
         component: Some(component.into()),
         host: None,
     });
-    e.reporting_component = Some(format!("{component}"));
+    e.reporting_component = Some(component.to_string());
     e.reporting_instance = Some(String::new());
     e.first_timestamp = Some(to_time(now));
     e.last_timestamp = Some(to_time(now));
@@ -585,5 +640,53 @@ impl Agent for ControllerManager {
             }
         }
         next
+    }
+}
+
+/// Helpers for the controllers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// One reconcile of `key` by `controller` over caches holding
+    /// `objects`, at `now`: the writes, the events (reason, message) and
+    /// the requeue.
+    pub(crate) fn reconcile(
+        controller: &mut dyn Controller,
+        now: SimTime,
+        objects: &[Object],
+        key: &str,
+    ) -> (Vec<ApiRequest>, Vec<(String, String)>, Requeue) {
+        let kinds = controller.kinds();
+        let stores: Vec<Store> = kinds
+            .iter()
+            .map(|k| {
+                Store::from_objects(
+                    objects
+                        .iter()
+                        .filter(|o| o.kind_id() == *k)
+                        .cloned()
+                        .collect(),
+                )
+            })
+            .collect();
+        let refs: Vec<Option<&Store>> = stores.iter().map(Some).collect();
+        let mut rng = SimRng::new(1);
+        let mut r = Reconcile::for_test(now, &mut rng, Caches::for_test(&kinds, &refs));
+        let requeue = controller.reconcile(&mut r, key);
+        (r.writes().to_vec(), r.events(), requeue)
+    }
+
+    /// An object from YAML, defaulted as the API server stores it.
+    pub(crate) fn object(yaml: &str) -> Object {
+        let value: serde_json::Value = serde_yaml_ng::from_str(yaml).unwrap_or_default();
+        let kind = value["kind"].as_str().unwrap_or_default().to_string();
+        let api_version = value["apiVersion"].as_str().unwrap_or_default().to_string();
+        let id = crate::api::Kind::for_api_version(&api_version, &kind)
+            .map(|k| k.id)
+            .unwrap_or(KindId::Pod);
+        let mut o = Object::from_value_of(id, &value).unwrap_or_else(|e| panic!("{e}"));
+        crate::api::apply_defaults(&mut o);
+        o
     }
 }

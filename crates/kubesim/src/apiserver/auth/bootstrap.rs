@@ -1212,8 +1212,13 @@ pub fn controller_roles() -> Vec<ClusterRole> {
         ),
         controller_role(
             "node-controller",
+            // Upstream `controller_policy.go` (`system:controller:node-controller`):
+            // the node lifecycle controller also watches nodes and pods, and the
+            // taint eviction controller (which writes as this service account:
+            // "taint-manager uses existing cluster role from node-controller")
+            // lists and watches pods.
             vec![
-                rule(&["get", "list", "update", "delete", "patch"])
+                rule(&["get", "list", "watch", "update", "delete", "patch"])
                     .groups(&[LEGACY])
                     .resources(&["nodes"])
                     .build(),
@@ -1226,7 +1231,7 @@ pub fn controller_roles() -> Vec<ClusterRole> {
                     .groups(&[LEGACY])
                     .resources(&["pods/status"])
                     .build(),
-                rule(&["list", "get", "delete"])
+                rule(&["list", "watch", "get", "delete"])
                     .groups(&[LEGACY])
                     .resources(&["pods"])
                     .build(),
