@@ -877,14 +877,9 @@ impl Cluster {
         }
         for o in out {
             match o {
-                crate::client::process::Output::Send { id, request } => self.send(
-                    who.clone(),
-                    target.clone(),
-                    Msg::Api {
-                        id,
-                        request: Box::new(request),
-                    },
-                ),
+                crate::client::process::Output::Send { id, request } => {
+                    self.send(who.clone(), target.clone(), Msg::Api { id, request })
+                }
                 crate::client::process::Output::Cancel { id } => {
                     self.send(who.clone(), target.clone(), Msg::ApiCancel { id })
                 }

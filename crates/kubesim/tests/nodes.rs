@@ -161,3 +161,198 @@ fn a_powered_off_node_stops_heartbeating() {
     assert!(lease.remaining(c.now()) < SimDuration::from_secs(15));
     assert!(node.powered_off);
 }
+
+fn jsonpath(c: &mut Cluster, s: &mut Session, what: &str, path: &str) -> String {
+    ok(c, s, &format!("kubectl get {what} -o jsonpath={{{path}}}"))
+}
+
+const NGINX_POD: &str = "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: nginx
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.14.2
+    ports:
+    - containerPort: 80
+---end";
+
+#[test]
+fn the_docs_nginx_pod_is_scheduled_pulled_and_running_within_seconds() {
+    let (mut c, mut s) = booted(11);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(&mut c, &mut s, NGINX_POD);
+    let created = c.now();
+    let mut running_at = None;
+    for _ in 0..100 {
+        ok(&mut c, &mut s, "sim advance 100ms");
+        let ready = jsonpath(
+            &mut c,
+            &mut s,
+            "pod nginx",
+            ".status.conditions[?(@.type==\"Ready\")].status",
+        );
+        if ready == "True" {
+            running_at = Some(c.now());
+            break;
+        }
+    }
+    let at = running_at.expect("the pod turns Ready");
+    let took = at.saturating_since(created);
+    // Scheduling, a 44.7 MB pull at 50 MB/s plus the registry round trip,
+    // and the container start: a second or two, as on a real cluster.
+    assert!(
+        took >= SimDuration::from_millis(1_000) && took <= SimDuration::from_secs(5),
+        "took {took}"
+    );
+    assert_eq!(
+        jsonpath(&mut c, &mut s, "pod nginx", ".status.phase"),
+        "Running"
+    );
+    let node = jsonpath(&mut c, &mut s, "pod nginx", ".spec.nodeName");
+    assert!(
+        node.starts_with("worker-"),
+        "scheduled on a worker, not {node}"
+    );
+    let ip = jsonpath(&mut c, &mut s, "pod nginx", ".status.podIP");
+    assert!(ip.starts_with("10.244."), "{ip}");
+    let events = ok(&mut c, &mut s, "kubectl describe pod nginx");
+    for reason in ["Scheduled", "Pulling", "Pulled", "Created", "Started"] {
+        assert!(events.contains(reason), "{reason} in\n{events}");
+    }
+}
+
+#[test]
+fn a_container_over_its_memory_limit_is_oom_killed_with_exit_137() {
+    let (mut c, mut s) = booted(12);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: leak
+spec:
+  restartPolicy: Never
+  containers:
+  - name: leak
+    image: kubesim/leak:50Mi-per-s
+    resources:
+      limits:
+        memory: 100Mi
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let reason = jsonpath(
+        &mut c,
+        &mut s,
+        "pod leak",
+        ".status.containerStatuses[0].state.terminated.reason",
+    );
+    assert_eq!(reason, "OOMKilled");
+    let code = jsonpath(
+        &mut c,
+        &mut s,
+        "pod leak",
+        ".status.containerStatuses[0].state.terminated.exitCode",
+    );
+    assert_eq!(code, "137");
+    assert_eq!(
+        jsonpath(&mut c, &mut s, "pod leak", ".status.phase"),
+        "Failed"
+    );
+}
+
+#[test]
+fn a_crashing_container_backs_off_ten_twenty_forty_seconds() {
+    let (mut c, mut s) = booted(13);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: crash
+spec:
+  containers:
+  - name: crash
+    image: busybox:1.36
+    command: [\"sh\", \"-c\", \"exit 1\"]
+---end",
+    );
+    let mut restarts_at: Vec<f64> = Vec::new();
+    let mut last = String::from("0");
+    let start = c.now();
+    for _ in 0..(100 * 2) {
+        ok(&mut c, &mut s, "sim advance 500ms");
+        let n = jsonpath(
+            &mut c,
+            &mut s,
+            "pod crash",
+            ".status.containerStatuses[0].restartCount",
+        );
+        if n != last && !n.is_empty() {
+            restarts_at.push(c.now().saturating_since(start).as_millis() as f64 / 1000.0);
+            last = n;
+        }
+    }
+    assert!(restarts_at.len() >= 4, "restarts at {restarts_at:?}");
+    let gaps: Vec<f64> = restarts_at.windows(2).map(|w| w[1] - w[0]).collect();
+    for (gap, want) in gaps.iter().zip([10.0, 20.0, 40.0]) {
+        assert!(
+            (gap - want).abs() <= 1.5,
+            "back-off gaps {gaps:?} should be 10, 20, 40 s"
+        );
+    }
+    let reason = jsonpath(
+        &mut c,
+        &mut s,
+        "pod crash",
+        ".status.containerStatuses[0].state.waiting.reason",
+    );
+    assert_eq!(reason, "CrashLoopBackOff");
+}
+
+#[test]
+fn an_image_that_does_not_exist_ends_in_image_pull_back_off() {
+    let (mut c, mut s) = booted(14);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: typo
+spec:
+  containers:
+  - name: web
+    image: nginxx:1.14.2
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 3s");
+    let reason = jsonpath(
+        &mut c,
+        &mut s,
+        "pod typo",
+        ".status.containerStatuses[0].state.waiting.reason",
+    );
+    assert_eq!(reason, "ErrImagePull");
+    ok(&mut c, &mut s, "sim advance 15s");
+    let reason = jsonpath(
+        &mut c,
+        &mut s,
+        "pod typo",
+        ".status.containerStatuses[0].state.waiting.reason",
+    );
+    assert_eq!(reason, "ImagePullBackOff");
+    let events = ok(&mut c, &mut s, "kubectl describe pod typo");
+    assert!(events.contains("Failed to pull image"), "{events}");
+}

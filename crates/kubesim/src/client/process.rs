@@ -80,7 +80,7 @@ pub trait Agent {
 /// What a process asks the network to carry.
 #[derive(Clone, Debug)]
 pub enum Output {
-    Send { id: u64, request: ApiRequest },
+    Send { id: u64, request: Box<ApiRequest> },
     Cancel { id: u64 },
 }
 
@@ -329,7 +329,10 @@ impl<A: Agent> Process<A> {
                     answered: false,
                 },
             );
-            out.push(Output::Send { id, request });
+            out.push(Output::Send {
+                id,
+                request: Box::new(request),
+            });
         }
     }
 
@@ -353,7 +356,10 @@ impl<A: Agent> Process<A> {
                         answered: false,
                     },
                 );
-                out.push(Output::Send { id, request });
+                out.push(Output::Send {
+                    id,
+                    request: Box::new(request),
+                });
             }
         }
     }

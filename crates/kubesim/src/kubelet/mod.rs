@@ -471,7 +471,7 @@ impl Kubelet {
         if self.machine.spec.role == NodeRole::ControlPlane {
             // kubeadm's mark-control-plane phase labels the node.
             if let Some(l) = node.metadata.labels.as_mut() {
-                l.insert(format!("{CONTROL_PLANE_TAINT}"), String::new());
+                l.insert(CONTROL_PLANE_TAINT.to_string(), String::new());
                 l.insert(
                     "node.kubernetes.io/exclude-from-external-load-balancers".into(),
                     String::new(),

@@ -494,7 +494,7 @@ impl PodWorker {
             Stage::PullBackOff { until, .. } => {
                 if until <= now {
                     w.stage = Stage::Waiting;
-                    return self.sync_container(i, now, sandbox, runtime, effects);
+                    self.sync_container(i, now, sandbox, runtime, effects);
                 }
             }
             Stage::Starting { .. } | Stage::Running { .. } => {}
@@ -503,14 +503,14 @@ impl PodWorker {
                 ..
             } if t <= now => {
                 w.stage = Stage::Waiting;
-                return self.sync_container(i, now, sandbox, runtime, effects);
+                self.sync_container(i, now, sandbox, runtime, effects);
             }
             Stage::Failed {
                 restart_at: Some(t),
                 ..
             } if t <= now => {
                 w.stage = Stage::Waiting;
-                return self.sync_container(i, now, sandbox, runtime, effects);
+                self.sync_container(i, now, sandbox, runtime, effects);
             }
             Stage::Exited { .. } | Stage::Failed { .. } => {}
         }
