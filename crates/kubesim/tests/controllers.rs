@@ -1,9 +1,8 @@
 //! Behaviour tests of kube-controller-manager's Deployment, node lifecycle
 //! and taint eviction controllers, through the command language.
 //!
-//! Pods are neither scheduled nor run yet, so they stay Pending and never
-//! become ready: rollouts go exactly as far as maxSurge lets them without
-//! available pods, which is what upstream does too.
+//! The whole cluster runs: the scheduler binds the pods and the kubelets run
+//! them, so Deployments roll out as far as availability lets them.
 
 use kubesim::shell::{Outcome, Session};
 use kubesim::{Cluster, SimDuration, Topology};
@@ -34,6 +33,10 @@ fn seconds(t: &str) -> f64 {
 }
 
 fn nginx(image: &str) -> String {
+    nginx_with(image, 3)
+}
+
+fn nginx_with(image: &str, replicas: u32) -> String {
     format!(
         "kubectl apply -f -
 apiVersion: apps/v1
@@ -43,7 +46,7 @@ metadata:
   labels:
     app: nginx
 spec:
-  replicas: 3
+  replicas: {replicas}
   selector:
     matchLabels:
       app: nginx
@@ -114,9 +117,12 @@ fn the_nginx_deployment_creates_one_replica_set_with_three_pods() {
     let replicas = ok(
         &mut c,
         &mut s,
-        "kubectl get deploy nginx-deployment -o jsonpath={.status.replicas}/{.status.updatedReplicas}/{.status.unavailableReplicas}/{.status.observedGeneration}",
+        "kubectl get deploy nginx-deployment -o jsonpath={.status.replicas}/{.status.updatedReplicas}/{.status.availableReplicas}/{.status.observedGeneration}",
     );
-    assert_eq!(replicas, "3/3/3/1");
+    assert_eq!(
+        replicas, "3/3/3/1",
+        "the pods are scheduled, run and are available"
+    );
     let events = ok(&mut c, &mut s, "kubectl get events");
     assert!(
         events.contains(&format!("Scaled up replica set {rs} from 0 to 3")),
@@ -124,24 +130,51 @@ fn the_nginx_deployment_creates_one_replica_set_with_three_pods() {
     );
 }
 
+/// Pods of the Deployment: (not being deleted, Ready).
+fn pod_counts(c: &mut Cluster, s: &mut Session) -> (usize, usize) {
+    let out = ok(
+        c,
+        s,
+        "kubectl get pods -l app=nginx -o 'jsonpath={range .items[*]}{.metadata.name}={.metadata.deletionTimestamp}={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}'",
+    );
+    let mut active = 0;
+    let mut ready = 0;
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let parts: Vec<&str> = line.split('=').collect();
+        if parts.get(1).is_some_and(|d| d.is_empty()) {
+            active += 1;
+            if parts.get(2) == Some(&"True") {
+                ready += 1;
+            }
+        }
+    }
+    (active, ready)
+}
+
 #[test]
-fn a_new_image_rolls_out_through_a_second_replica_set_within_max_surge() {
+fn a_rolling_update_of_ten_replicas_never_exceeds_thirteen_pods_nor_drops_below_eight_available() {
     let (mut c, mut s) = booted(12);
-    ok(&mut c, &mut s, &nginx("nginx:1.14.2"));
-    ok(&mut c, &mut s, "sim advance 10s");
+    ok(&mut c, &mut s, &nginx_with("nginx:1.14.2", 10));
+    ok(&mut c, &mut s, "sim advance 20s");
+    assert_eq!(pod_counts(&mut c, &mut s), (10, 10), "all ten run first");
     let first = names(&mut c, &mut s, "rs");
     assert_eq!(first.len(), 1);
-    ok(&mut c, &mut s, &nginx("nginx:1.16.1"));
-    let mut most = 0;
-    for _ in 0..30 {
-        ok(&mut c, &mut s, "sim advance 1s");
-        let pods = names(&mut c, &mut s, "pods -l app=nginx").len();
-        most = most.max(pods);
+    ok(&mut c, &mut s, &nginx_with("nginx:1.16.1", 10));
+    // replicas 10: maxSurge 25 % rounds up to 3, maxUnavailable 25 % rounds
+    // down to 2 (`ResolveFenceposts`).
+    let (mut most, mut fewest_ready) = (0, usize::MAX);
+    for _ in 0..120 {
+        ok(&mut c, &mut s, "sim advance 500ms");
+        let (active, ready) = pod_counts(&mut c, &mut s);
+        most = most.max(active);
+        fewest_ready = fewest_ready.min(ready);
     }
-    // replicas 3: maxSurge 25 % rounds up to 1, maxUnavailable 25 %
-    // rounds down to 0. With no pod ever available, the new ReplicaSet gets
-    // the one surge pod and no old pod may go (`reconcileOldReplicaSets`).
-    assert_eq!(most, 4, "never more than replicas + maxSurge pods");
+    assert!(most <= 13, "at most replicas + maxSurge pods, saw {most}");
+    assert!(most > 10, "the rollout surged, saw at most {most}");
+    assert!(
+        fewest_ready >= 8,
+        "at least replicas - maxUnavailable available, saw {fewest_ready}"
+    );
     let rss = names(&mut c, &mut s, "rs");
     assert_eq!(rss.len(), 2, "{rss:?}");
     let new = rss
@@ -157,38 +190,38 @@ fn a_new_image_rolls_out_through_a_second_replica_set_within_max_surge() {
             &format!("kubectl get rs {rs} -o jsonpath={{.spec.replicas}}"),
         )
     };
-    assert_eq!(size(&mut c, &mut s, &new), "1");
-    assert_eq!(size(&mut c, &mut s, &old), "3");
-    let revision = revision_of(&mut c, &mut s, &new);
-    assert_eq!(revision, "2");
-    let available = ok(
+    assert_eq!(size(&mut c, &mut s, &new), "10");
+    assert_eq!(size(&mut c, &mut s, &old), "0");
+    assert_eq!(revision_of(&mut c, &mut s, &new), "2");
+    let status = ok(
         &mut c,
         &mut s,
-        "kubectl get deploy nginx-deployment -o jsonpath={.status.conditions[?(@.type==\"Available\")].reason}",
+        "kubectl rollout status deployment/nginx-deployment",
     );
-    assert_eq!(available, "MinimumReplicasUnavailable");
+    assert!(status.ends_with("successfully rolled out"), "{status}");
     let progressing = ok(
         &mut c,
         &mut s,
         "kubectl get deploy nginx-deployment -o jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}",
     );
-    assert_eq!(progressing, "ReplicaSetUpdated");
-    // Rolling back: the old template again makes the old ReplicaSet the
-    // new one, with the next revision. With nothing available, the surge
-    // pod of the abandoned ReplicaSet may not go either.
-    ok(&mut c, &mut s, &nginx("nginx:1.14.2"));
-    ok(&mut c, &mut s, "sim advance 10s");
-    let revision = revision_of(&mut c, &mut s, &old);
-    assert_eq!(revision, "3");
-    assert_eq!(names(&mut c, &mut s, "rs").len(), 2);
-    assert_eq!(size(&mut c, &mut s, &old), "3");
-    assert_eq!(size(&mut c, &mut s, &new), "1");
+    assert_eq!(progressing, "NewReplicaSetAvailable");
+    // Rolling back makes the old ReplicaSet the new one, as revision 3.
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout undo deployment/nginx-deployment",
+    );
+    ok(&mut c, &mut s, "sim advance 60s");
+    assert_eq!(revision_of(&mut c, &mut s, &old), "3");
+    assert_eq!(size(&mut c, &mut s, &old), "10");
+    assert_eq!(size(&mut c, &mut s, &new), "0");
 }
 
 #[test]
 fn the_deployment_times_out_after_its_progress_deadline() {
     let (mut c, mut s) = booted(13);
-    ok(&mut c, &mut s, &nginx("nginx:1.14.2"));
+    // An image tag that does not exist: the pods never become available.
+    ok(&mut c, &mut s, &nginx("nginx:1.14.2-typo"));
     ok(&mut c, &mut s, "sim advance 30s");
     let reason = |c: &mut Cluster, s: &mut Session| {
         ok(
