@@ -71,6 +71,9 @@ pub enum Msg {
     ProbeResult {
         ready: bool,
     },
+    /// A crashed process's TCP connections close (the kernel resets them):
+    /// the load balancer ends every request and watch it proxied there.
+    Reset,
 }
 
 impl Msg {
@@ -99,6 +102,7 @@ impl Msg {
                 _ => "api-response",
             },
             Msg::Probe | Msg::ProbeResult { .. } => "health-check",
+            Msg::Reset => "api-response",
         }
     }
 
@@ -170,6 +174,7 @@ impl Msg {
             Msg::ApiReply { response, .. } => response.summary(),
             Msg::Probe => "GET /readyz".into(),
             Msg::ProbeResult { ready } => if *ready { "readyz ok" } else { "readyz failed" }.into(),
+            Msg::Reset => "connections reset".into(),
         }
     }
 }
@@ -606,8 +611,11 @@ impl Cluster {
     /// Sends again what a partition held back (after a heal).
     fn release_held(&mut self) {
         for (from, to, msg) in std::mem::take(&mut self.held) {
-            // A connection whose end crashed meanwhile is gone.
-            if self.crashed.contains(&from) || self.crashed.contains(&to) {
+            // A connection whose end crashed meanwhile is gone (the reset
+            // that says so still arrives).
+            if !matches!(msg, Msg::Reset)
+                && (self.crashed.contains(&from) || self.crashed.contains(&to))
+            {
                 continue;
             }
             self.send(from, to, msg);
@@ -760,6 +768,23 @@ impl Cluster {
             let out = member.handle(now, input, self.world.rng());
             self.etcd_outputs(&to, out);
         } else if self.apiservers.contains_key(&to) {
+            // A request reaching a crashed instance finds no listener: the
+            // connection is reset.
+            if self.crashed.contains(&to) {
+                if let Msg::Api { id, .. } = msg {
+                    let err =
+                        ApiError::service_unavailable("the connection to the API server was reset");
+                    self.send(
+                        to,
+                        from,
+                        Msg::ApiReply {
+                            id,
+                            response: Box::new(ApiResponse::Error(err)),
+                        },
+                    );
+                }
+                return;
+            }
             let input = match msg {
                 Msg::Api { id, request } => apiserver::Input::Request {
                     from,
@@ -785,6 +810,7 @@ impl Cluster {
                     backend: from,
                     ready,
                 },
+                Msg::Reset => loadbalancer::Input::BackendReset { backend: from },
                 _ => return,
             };
             let out = self.lb.handle(now, input);
@@ -1099,6 +1125,10 @@ impl Cluster {
             }
         } else if self.apiservers.contains_key(a) {
             self.apiserver_input(a, apiserver::Input::Crash);
+            // Its connections from the load balancer close: the balancer ends
+            // the requests and watches it proxied there, and the clients
+            // retry or watch again, instead of waiting on a dead process.
+            self.send(a.clone(), addr(LOAD_BALANCER), Msg::Reset);
         } else if self.clients.contains_key(a) {
             self.stop_client(a);
         }

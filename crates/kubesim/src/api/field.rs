@@ -21,6 +21,9 @@ pub enum ErrorType {
     TooLong,
     TooMany,
     Internal,
+    /// Not a field error: the cause of a 504 for a resourceVersion the
+    /// watch cache has not reached (`metav1.CauseTypeResourceVersionTooLarge`).
+    ResourceVersionTooLarge,
 }
 
 impl ErrorType {
@@ -36,6 +39,7 @@ impl ErrorType {
             ErrorType::TooLong => "Too long",
             ErrorType::TooMany => "Too many",
             ErrorType::Internal => "Internal error",
+            ErrorType::ResourceVersionTooLarge => "Too large resource version",
         }
     }
 
@@ -51,6 +55,7 @@ impl ErrorType {
             ErrorType::TooLong => "FieldValueTooLong",
             ErrorType::TooMany => "FieldValueTooMany",
             ErrorType::Internal => "InternalError",
+            ErrorType::ResourceVersionTooLarge => "ResourceVersionTooLarge",
         }
     }
 }
@@ -210,7 +215,8 @@ impl FieldError {
             ErrorType::Required
             | ErrorType::Forbidden
             | ErrorType::TooLong
-            | ErrorType::Internal => self.kind.as_str().to_string(),
+            | ErrorType::Internal
+            | ErrorType::ResourceVersionTooLarge => self.kind.as_str().to_string(),
             _ => match &self.value {
                 BadValue::None => format!("{}: null", self.kind.as_str()),
                 BadValue::Str(s) => format!("{}: {}", self.kind.as_str(), go_quote(s)),

@@ -249,6 +249,26 @@ impl ApiError {
         Self::new(Reason::Timeout, format!("Timeout: {message}"), None)
     }
 
+    /// 504 for a watch or read from a resourceVersion the watch cache did not
+    /// reach in time: `Timeout: Too large resource version: 12, current: 10`
+    /// with the `ResourceVersionTooLarge` cause
+    /// (`storage.NewTooLargeResourceVersionError`).
+    pub fn too_large_resource_version(requested: u64, current: u64) -> Self {
+        let mut e = Self::timeout(&format!(
+            "Too large resource version: {requested}, current: {current}"
+        ));
+        e.details = Some(Box::new(Details {
+            causes: vec![FieldError {
+                kind: super::field::ErrorType::ResourceVersionTooLarge,
+                field: String::new(),
+                value: super::field::BadValue::None,
+                detail: String::new(),
+            }],
+            ..Details::default()
+        }));
+        e
+    }
+
     /// The `metav1.Status` object kube-apiserver sends in the body.
     pub fn to_status(&self) -> Value {
         let mut status = json!({
@@ -272,7 +292,11 @@ impl ApiError {
                     .causes
                     .iter()
                     .map(|c| {
-                        json!({"reason": c.kind.cause_type(), "message": c.body(), "field": c.field})
+                        let mut cause = json!({"reason": c.kind.cause_type(), "message": c.body()});
+                        if !c.field.is_empty() {
+                            cause["field"] = Value::from(c.field.as_str());
+                        }
+                        cause
                     })
                     .collect();
                 details.insert("causes".into(), Value::Array(causes));

@@ -38,6 +38,8 @@ pub enum Input {
     },
     /// An instance answers a health check.
     ProbeResult { backend: Addr, ready: bool },
+    /// An instance crashed and its connections closed.
+    BackendReset { backend: Addr },
     /// Time for health checks.
     Tick,
 }
@@ -258,6 +260,7 @@ impl LoadBalancer {
                     response,
                 });
             }
+            Input::BackendReset { backend } => self.drop_connections(&backend, &mut out),
             Input::ProbeResult { backend, ready } => {
                 if let Some(b) = self.backends.get_mut(&backend) {
                     b.awaiting = false;

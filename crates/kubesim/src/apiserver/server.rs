@@ -74,6 +74,9 @@ pub const TICK: SimDuration = SimDuration::from_millis(250);
 /// (`--etcd-healthcheck-timeout`, 2 s).
 pub const ETCD_HEALTH_EVERY: SimDuration = SimDuration::from_secs(1);
 pub const ETCD_HEALTH_TIMEOUT: SimDuration = SimDuration::from_secs(2);
+/// How long a watch from a resourceVersion the watch cache has not reached
+/// yet waits for it (`blockTimeout` in `storage/cacher/watch_cache.go`).
+pub const FRESHNESS_TIMEOUT: SimDuration = SimDuration::from_secs(3);
 /// Watches get a bookmark this often (`cacher`'s bookmark frequency).
 pub const BOOKMARK_EVERY: SimDuration = SimDuration::from_secs(60);
 /// The label every identity Lease carries.
@@ -171,6 +174,9 @@ struct Watcher {
     filter: Filter,
     bookmarks: bool,
     last_sent: SimTime,
+    /// The revision the watch started from: only later events are sent
+    /// (`cacheWatcher.process`: "only send events newer than resourceVersion").
+    from: u64,
 }
 
 /// A read-only projection for the page and `sim status`.
@@ -205,6 +211,9 @@ pub struct ApiServer {
     ops: BTreeMap<u64, Op>,
     next_op: u64,
     watchers: BTreeMap<(Addr, u64), Watcher>,
+    /// Watches from a resourceVersion newer than the cache, by operation:
+    /// the revision they wait for and until when.
+    waiting_fresh: BTreeMap<u64, (u64, SimTime)>,
     bootstrapped: bool,
     bootstrap_pending: BTreeSet<u64>,
     etcd_healthy: bool,
@@ -310,6 +319,7 @@ impl ApiServer {
             ops: BTreeMap::new(),
             next_op: 1,
             watchers: BTreeMap::new(),
+            waiting_fresh: BTreeMap::new(),
             bootstrapped: false,
             bootstrap_pending: BTreeSet::new(),
             etcd_healthy: false,
@@ -421,6 +431,7 @@ impl ApiServer {
         self.etcd.clear();
         self.ops.clear();
         self.watchers.clear();
+        self.waiting_fresh.clear();
         self.bootstrap_pending.clear();
         self.link = Link::Down {
             retry_at: SimTime(u64::MAX),
@@ -488,6 +499,7 @@ impl ApiServer {
                 ),
             }
         }
+        self.expire_fresh_waits(now, out);
         if let Link::Down { retry_at } = self.link {
             if retry_at <= now {
                 let mut req = RangeRequest::new(KeyRange::Prefix("/registry/".into()));
@@ -649,7 +661,7 @@ impl ApiServer {
                         event.event == WatchEventType::Deleted,
                     );
                     for ((to, id), w) in self.watchers.iter_mut() {
-                        if w.filter.matches(kind, &event.object) {
+                        if rev > w.from && w.filter.matches(kind, &event.object) {
                             w.last_sent = now;
                             out.push(Output::Reply {
                                 to: to.clone(),
@@ -663,6 +675,7 @@ impl ApiServer {
                         }
                     }
                 }
+                self.start_fresh_watches(now, out);
             }
             EtcdOutput::WatchEnded {
                 client, watch_id, ..
@@ -721,6 +734,46 @@ impl ApiServer {
             *deadline = SimTime(u64::MAX);
         }
         self.link = Link::Watching { watch_id };
+        self.start_fresh_watches(now, out);
+    }
+
+    /// Starts the watches that waited for the cache to reach their
+    /// resourceVersion and now can.
+    fn start_fresh_watches(&mut self, now: SimTime, out: &mut Vec<Output>) {
+        if self.waiting_fresh.is_empty() || !self.cache.synced() {
+            return;
+        }
+        let rv = self.cache.revision();
+        let fresh: Vec<u64> = self
+            .waiting_fresh
+            .iter()
+            .filter(|(_, (wanted, _))| *wanted <= rv)
+            .map(|(op, _)| *op)
+            .collect();
+        for op_id in fresh {
+            self.start_watch(op_id, now, out);
+        }
+    }
+
+    /// Answers the watches that waited [`FRESHNESS_TIMEOUT`] in vain with
+    /// `504 Too large resource version` (`NewTooLargeResourceVersionError`,
+    /// retry after 1 s): the client lists and watches again.
+    fn expire_fresh_waits(&mut self, now: SimTime, out: &mut Vec<Output>) {
+        let expired: Vec<(u64, u64)> = self
+            .waiting_fresh
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(op, (wanted, _))| (*op, *wanted))
+            .collect();
+        for (op_id, wanted) in expired {
+            self.waiting_fresh.remove(&op_id);
+            let current = self.cache.revision();
+            self.finish(
+                op_id,
+                ApiResponse::Error(ApiError::too_large_resource_version(wanted, current)),
+                out,
+            );
+        }
     }
 
     // ----- the request pipeline -----
@@ -992,6 +1045,24 @@ impl ApiServer {
                 }
             },
         };
+        // A watch from a revision the cache has not reached yet waits for it
+        // (`Cacher.Watch` calls `watchCache.waitUntilFreshAndBlock`, which
+        // gives up after 3 s with "Too large resource version"). Serving it
+        // at once would skip the events in between, or send events older
+        // than the watch's start.
+        if let Some(wanted) =
+            rv.filter(|v| *v > 0 && (*v > self.cache.revision() || !self.cache.synced()))
+        {
+            let deadline = match self.waiting_fresh.get(&op_id) {
+                Some((_, deadline)) => *deadline,
+                None => now + FRESHNESS_TIMEOUT,
+            };
+            self.waiting_fresh.insert(op_id, (wanted, deadline));
+            self.ops.insert(op_id, op);
+            return;
+        }
+        self.waiting_fresh.remove(&op_id);
+        let from = rv.filter(|v| *v > 0).unwrap_or(self.cache.revision());
         match self.cache.start_watch(&filter, rv) {
             Err(too_old) => self.reply(
                 &op,
@@ -1016,6 +1087,7 @@ impl ApiServer {
                         filter,
                         bookmarks: op.request.options.allow_bookmarks,
                         last_sent: now,
+                        from,
                     },
                 );
             }
