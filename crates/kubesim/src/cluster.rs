@@ -1299,6 +1299,11 @@ impl Cluster {
         self.apiservers.values().map(|s| s.status()).collect()
     }
 
+    /// The API server kubectl's request `id` is proxied to, while open.
+    pub fn kubectl_backend(&self, id: u64) -> Option<String> {
+        self.lb.backend_of(KUBECTL, id)
+    }
+
     pub fn load_balancer_status(&self) -> Vec<loadbalancer::BackendStatus> {
         self.lb.status()
     }
@@ -1370,6 +1375,38 @@ impl Cluster {
                         },
                         format!("{n}/{} API servers in rotation", lb.len()),
                     )
+                }
+                ComponentKind::Containerd | ComponentKind::Runc => {
+                    let node = node.unwrap_or_default();
+                    let slot = self.clients.get(&addr(&kubelet_addr(node)));
+                    let runtime = slot.and_then(|s| {
+                        s.runtime
+                            .as_ref()
+                            .or_else(|| s.agent::<Kubelet>().and_then(|k| k.runtime()))
+                    });
+                    match runtime {
+                        _ if self.powered_off.contains(node) => {
+                            (true, Health::Down, "powered off".into())
+                        }
+                        Some(r) => {
+                            let containers = r.list_containers(None);
+                            let running = containers
+                                .iter()
+                                .filter(|c| c.state == crate::runtime::ContainerState::Running)
+                                .count();
+                            let state = if kind == ComponentKind::Containerd {
+                                format!(
+                                    "{} sandboxes · {} images",
+                                    r.list_pod_sandboxes().len(),
+                                    r.list_images().len()
+                                )
+                            } else {
+                                format!("{running} running · {} exited", containers.len() - running)
+                            };
+                            (true, Health::Up, state)
+                        }
+                        None => (true, Health::Degraded, "starting".into()),
+                    }
                 }
                 ComponentKind::KubeScheduler => match self.clients.get(&addr(&id)) {
                     Some(slot) if !slot.up => (true, Health::Down, "crashed".into()),

@@ -251,11 +251,9 @@ fn after_a_crash_of_the_api_server_its_watch_is_pinned_to_the_informer_relists_a
     assert_eq!(owner.cached().len(), 2);
 
     // The API server holding the informer's watch crashes.
-    let pinned = c
-        .apiserver_status()
-        .into_iter()
-        .find(|s| s.watches > 0)
-        .map(|s| s.name)
+    let pinned = owner
+        .current
+        .and_then(|id| c.kubectl_backend(id))
         .expect("one API server holds the watch");
     c.fault(&pinned, FaultKind::Crash)
         .expect("the crash applies");
@@ -266,15 +264,24 @@ fn after_a_crash_of_the_api_server_its_watch_is_pinned_to_the_informer_relists_a
     create(&mut c, "d", "1");
     owner.run(&mut c, SimDuration::from_secs(30));
 
+    // The crash resets the connection: the load balancer ends the watch
+    // with 503, as a closed stream or a failed request.
     assert!(
         matches!(
             owner.informer.last_error(),
-            Some(InformerError::WatchClosed(e)) if e.reason == Reason::ServiceUnavailable
+            Some(InformerError::WatchClosed(e) | InformerError::WatchFailed(e))
+                if e.reason == Reason::ServiceUnavailable
         ),
         "{:?}",
         owner.informer.last_error()
     );
-    assert_eq!(owner.informer.lists_sent(), 2, "one relist");
+    // It relists; a relist sent to the dead instance before the balancer's
+    // health checks take it out of rotation fails and is retried.
+    assert!(
+        (2..=4).contains(&owner.informer.lists_sent()),
+        "relisted: {}",
+        owner.informer.lists_sent()
+    );
     assert!(matches!(
         owner.informer.state(),
         InformerState::Watching { started: true, .. }

@@ -106,6 +106,13 @@ pub struct LoadBalancer {
 }
 
 impl LoadBalancer {
+    /// The instance a client's request (or watch) was proxied to, while it
+    /// is open.
+    pub fn backend_of(&self, client: &str, id: u64) -> Option<String> {
+        let lb_id = self.by_client.get(&(Addr::from(client), id))?;
+        self.proxied.get(lb_id).map(|p| p.backend.to_string())
+    }
+
     /// A balancer over `backends`, none in rotation until they pass their
     /// first health checks (the balancer is set up before the API servers
     /// start, as in kubeadm's HA guide).
