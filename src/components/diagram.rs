@@ -370,9 +370,10 @@ fn lease_meter(r: Rect, lease: &kubesim::LeaseView, now: kubesim::SimTime) -> Ht
     } else {
         format!("♥ lease {:.0}s", left.ceil())
     };
-    let w = 120.0;
-    let x = r.right() - w - 12.0;
-    let y = r.bottom() - 22.0;
+    // One line in the node's footer: the label, then the draining bar.
+    let bar = 60.0;
+    let x = r.right() - bar - 86.0;
+    let y = r.bottom() - 9.0;
     html! {
         <g class={classes!("lease-meter", state)}>
             <title>{format!(
@@ -382,8 +383,8 @@ fn lease_meter(r: Rect, lease: &kubesim::LeaseView, now: kubesim::SimTime) -> Ht
                 if left <= 0.0 { "Expired: the kubelet has stopped heartbeating.".to_string() } else { format!("{left:.0} s left.") }
             )}</title>
             <text x={f(x)} y={f(y)}>{text}</text>
-            <rect class="track" x={f(x)} y={f(y + 4.0)} width={f(w)} height="4" rx="2" />
-            <rect class="fill" x={f(x)} y={f(y + 4.0)} width={f(w * fraction)} height="4" rx="2" />
+            <rect class="track" x={f(x + 80.0)} y={f(y - 6.0)} width={f(bar)} height="5" rx="2.5" />
+            <rect class="fill" x={f(x + 80.0)} y={f(y - 6.0)} width={f(bar * fraction)} height="5" rx="2.5" />
         </g>
     }
 }
