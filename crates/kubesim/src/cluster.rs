@@ -533,12 +533,14 @@ impl Cluster {
 
     fn send(&mut self, from: Addr, to: Addr, msg: Msg) {
         let now = self.world.now();
-        let from_host = self.hosts.get(&from).cloned().unwrap_or_default();
-        let to_host = self.hosts.get(&to).cloned().unwrap_or_default();
-        let fate = if self.powered_off.contains(&from_host) || self.powered_off.contains(&to_host) {
+        let from_host = self.hosts.get(&from).map_or("", String::as_str);
+        let to_host = self.hosts.get(&to).map_or("", String::as_str);
+        let powered_off = !self.powered_off.is_empty()
+            && (self.powered_off.contains(from_host) || self.powered_off.contains(to_host));
+        let fate = if powered_off {
             Err(NetDrop::Partition)
         } else {
-            self.network.route(self.world.rng(), &from_host, &to_host)
+            self.network.route(self.world.rng(), from_host, to_host)
         };
         let kind = msg.kind();
         // API requests, answers and watch streams, and the API servers'
@@ -552,14 +554,10 @@ impl Cluster {
         let fate = match fate {
             Err(NetDrop::Loss) if reliable => self
                 .network
-                .route(self.world.rng(), &from_host, &to_host)
+                .route(self.world.rng(), from_host, to_host)
                 .map(|l| l + TCP_RETRANSMIT)
                 .or(Ok(TCP_RETRANSMIT + TCP_RETRANSMIT)),
-            Err(NetDrop::Partition)
-                if reliable
-                    && !self.powered_off.contains(&from_host)
-                    && !self.powered_off.contains(&to_host) =>
-            {
+            Err(NetDrop::Partition) if reliable && !powered_off => {
                 self.trace.record(|| TraceEvent {
                     at: now,
                     arrives: now,
@@ -576,12 +574,17 @@ impl Cluster {
         };
         match fate {
             Ok(latency) => {
-                let link = (from.clone(), to.clone());
-                let arrives = match self.last_arrival.get(&link) {
-                    Some(last) => (now + latency).max(*last),
-                    None => now + latency,
+                let arrives = match self.last_arrival.get_mut(&(from.clone(), to.clone())) {
+                    Some(last) => {
+                        *last = (now + latency).max(*last);
+                        *last
+                    }
+                    None => {
+                        self.last_arrival
+                            .insert((from.clone(), to.clone()), now + latency);
+                        now + latency
+                    }
                 };
-                self.last_arrival.insert(link, arrives);
                 self.trace.record(|| TraceEvent {
                     at: now,
                     arrives,
