@@ -203,11 +203,12 @@ fn test() -> Result<()> {
 }
 
 fn bench(args: &[String]) -> Result<()> {
-    step("benchmarks of the core (release, native)");
+    step("benchmarks of the core (native, opt-level 3)");
     let mut cmd = cargo();
     cmd.args([
         "run",
-        "--release",
+        "--profile",
+        "bench-native",
         "-p",
         "kubesim",
         "--example",
