@@ -7,11 +7,17 @@ use crate::components::controls::Controls;
 use crate::components::diagram::Diagram;
 use crate::components::eventlog::{EventLog, Row, LOG_ROWS};
 use crate::components::filter::MessageFilter;
+use crate::components::inspector::Inspector;
 use crate::components::legend::Legend;
+use crate::components::timeline::{Mark, Timeline};
+use crate::embed::{self, Inbound, Outbound};
 use crate::layout::{layout, Layout};
 use crate::messages::{KindFilter, Pulses};
+use crate::persist::{self, Origin, Params};
 use crate::shell::Shell;
 use gloo::render::{request_animation_frame, AnimationFrame};
+use kubesim::inspect::{inspect, Inspection, Target};
+use kubesim::runlog::RunLog;
 use kubesim::{Cluster, SimDuration, SimTime, Snapshot, Topology};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -31,6 +37,8 @@ const CONSOLE_STRETCH: f64 = 160.0;
 const CONSOLE_REPLAY_MS: f64 = 2500.0;
 /// The console keeps this many commands.
 const TRANSCRIPT_CAP: usize = 200;
+/// While the clock runs, the run is saved to local storage at most this often.
+const SAVE_EVERY_MS: f64 = 2000.0;
 
 pub enum Msg {
     Play,
@@ -40,6 +48,16 @@ pub enum Msg {
     ToggleDiagramKind(usize),
     ToggleLogKind(usize),
     Run(String),
+    /// Scrub to a virtual time (replaying the run from its seed if it is
+    /// in the past).
+    Seek(u64),
+    /// Run up to the next event.
+    Step,
+    Share,
+    Reset,
+    Inspect(Target),
+    CloseInspector,
+    ToggleTheme,
 }
 
 pub struct App {
@@ -61,6 +79,24 @@ pub struct App {
     log_total: u64,
     log_drawn_at: f64,
     transcript: Rc<Vec<Entry>>,
+    /// The run so far: seed, topology, commands; what reload and share replay.
+    log: RunLog,
+    marks: Rc<Vec<Mark>>,
+    saved_at: f64,
+    share: Option<Result<String, String>>,
+    params: Params,
+    /// A one-line notice about how the page opened (restored, shared, bad link).
+    notice: Option<String>,
+    /// The host page's postMessage listener, when embedded with `host=`.
+    _host_listener: Option<embed::Listener>,
+    told_time_at: f64,
+    /// What the inspector shows, refreshed with the snapshots.
+    inspected: Option<(Target, Rc<Inspection>)>,
+    inspected_at: f64,
+    /// Made once, so the diagram's props stay equal between frames.
+    on_inspect: Callback<Target>,
+    /// `light` or `dark`.
+    theme: String,
 }
 
 fn wall_now() -> f64 {
@@ -70,7 +106,105 @@ fn wall_now() -> f64 {
         .unwrap_or(0.0)
 }
 
+fn marks_of(log: &RunLog) -> Rc<Vec<Mark>> {
+    Rc::new(
+        log.entries
+            .iter()
+            .map(|e| Mark {
+                at: e.at,
+                label: e.script.lines().next().unwrap_or("").to_string(),
+            })
+            .collect(),
+    )
+}
+
+fn trim_transcript(transcript: &mut Vec<Entry>) {
+    let excess = transcript.len().saturating_sub(TRANSCRIPT_CAP);
+    transcript.drain(..excess);
+}
+
 impl App {
+    /// The embedding page's origin, when the postMessage API is on.
+    fn host(&self) -> Option<String> {
+        self.params.host.clone().filter(|_| self.params.embed)
+    }
+
+    /// Puts a replayed run in place of the current one.
+    fn install(&mut self, log: &RunLog, until: Option<SimTime>) {
+        let replayed = log.replay(until);
+        self.cluster = replayed.cluster;
+        self.shell = Shell::from_session(replayed.session);
+        let mut transcript: Vec<Entry> = replayed
+            .outcomes
+            .into_iter()
+            .flat_map(|(_, out)| Shell::entries(out))
+            .collect();
+        trim_transcript(&mut transcript);
+        self.transcript = Rc::new(transcript);
+        self.after_jump();
+    }
+
+    /// Redraws everything after the clock jumped (a replay, a step).
+    fn after_jump(&mut self) {
+        self.snapshot = Rc::new(self.cluster.snapshot());
+        let new = layout(&self.snapshot);
+        self.pulses.set_layout(&new);
+        self.pulses.skip_to(self.cluster.trace().total());
+        self.layout = Rc::new(new);
+        self.log_total = u64::MAX;
+        self.refresh_log(wall_now());
+        self.refresh_inspector(wall_now(), true);
+    }
+
+    /// Rebuilds the inspector's view (at most every 250 ms unless `force`).
+    fn refresh_inspector(&mut self, wall: f64, force: bool) {
+        if !force && wall - self.inspected_at < 250.0 {
+            return;
+        }
+        self.inspected_at = wall;
+        if let Some((target, _)) = &self.inspected {
+            let target = target.clone();
+            self.inspected = inspect(&self.cluster, &target).map(|i| (target, Rc::new(i)));
+        }
+    }
+
+    /// Saves the run, at most every [`SAVE_EVERY_MS`] unless `now`.
+    fn save(&mut self, wall: f64, force: bool) {
+        self.log.reached(self.cluster.now());
+        if force || wall - self.saved_at >= SAVE_EVERY_MS {
+            self.saved_at = wall;
+            persist::save(&self.log);
+        }
+    }
+
+    /// Moves the clock to `t`: back by replaying the run from its seed,
+    /// forward by running the recorded commands due on the way (after a
+    /// scrub back) and then the clock.
+    fn seek(&mut self, t: u64) {
+        let now = self.cluster.now().as_millis();
+        if t < now {
+            let log = self.log.clone();
+            self.install(&log, Some(SimTime::from_millis(t)));
+            return;
+        }
+        let due: Vec<_> = self
+            .log
+            .entries
+            .iter()
+            .filter(|e| e.at > now && e.at <= t)
+            .cloned()
+            .collect();
+        let mut transcript = (*self.transcript).clone();
+        for e in due {
+            self.cluster.advance_to(SimTime::from_millis(e.at));
+            transcript.extend(self.shell.run(&mut self.cluster, &e.script));
+        }
+        trim_transcript(&mut transcript);
+        self.transcript = Rc::new(transcript);
+        self.cluster.advance_to(SimTime::from_millis(t));
+        self.after_jump();
+    }
+
     fn request_frame(&mut self, ctx: &Context<Self>) {
         let link = ctx.link().clone();
         self.frame = Some(request_animation_frame(move |ts| {
@@ -144,13 +278,32 @@ impl Component for App {
     type Message = Msg;
     type Properties = ();
 
-    fn create(_ctx: &Context<Self>) -> Self {
-        let cluster = Cluster::new(Topology::default(), DEFAULT_SEED);
+    fn create(ctx: &Context<Self>) -> Self {
+        let params = persist::params();
+        let (saved, origin) = persist::initial_run();
+        let seed = params.seed.unwrap_or(DEFAULT_SEED);
+        let topology = Topology::default();
+        let cluster = Cluster::new(topology.clone(), seed);
         let snapshot = cluster.snapshot();
         let layout = layout(&snapshot);
         let mut pulses = Pulses::new();
         pulses.set_layout(&layout);
-        App {
+        let notice = match &origin {
+            Origin::Fresh => None,
+            Origin::Restored => {
+                Some("Your last run was replayed from its seed and commands.".to_string())
+            }
+            Origin::Shared => Some(
+                "This is a shared run, replayed exactly from its seed and commands.".to_string(),
+            ),
+            Origin::BadLink(why) => Some(format!("{why}. A new cluster was started instead.")),
+        };
+        let mut app = App {
+            log: RunLog::new(&topology, seed),
+            marks: Rc::new(Vec::new()),
+            saved_at: f64::MIN,
+            share: None,
+            notice,
             layout: Rc::new(layout),
             snapshot: Rc::new(snapshot),
             cluster,
@@ -168,7 +321,40 @@ impl Component for App {
             log_total: 0,
             log_drawn_at: f64::MIN,
             transcript: Rc::new(Vec::new()),
+            params: Params::default(),
+            _host_listener: None,
+            told_time_at: f64::MIN,
+            inspected: None,
+            inspected_at: f64::MIN,
+            on_inspect: ctx.link().callback(Msg::Inspect),
+            theme: persist::initial_theme(params.theme.as_deref()),
+        };
+        persist::apply_theme(&app.theme, false);
+        if let Some(speed) = params.speed {
+            app.speed = speed;
         }
+        if let Some(log) = saved {
+            app.install(&log, None);
+            app.marks = marks_of(&log);
+            app.log = log;
+        }
+        if params.autoplay {
+            ctx.link().send_message(Msg::Play);
+        }
+        if let Some(host) = params.host.clone().filter(|_| params.embed) {
+            let link = ctx.link().clone();
+            app._host_listener = embed::listen(host.clone(), move |m| {
+                link.send_message(match m {
+                    Inbound::Run { command } => Msg::Run(command),
+                    Inbound::Play => Msg::Play,
+                    Inbound::Pause => Msg::Pause,
+                    Inbound::Speed { speed } => Msg::SetSpeed(speed),
+                })
+            });
+            embed::send(&host, &Outbound::Ready { seed: app.log.seed });
+        }
+        app.params = params;
+        app
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
@@ -184,10 +370,14 @@ impl Component for App {
             Msg::Pause => {
                 self.playing = false;
                 self.carry_ms = 0.0;
+                self.save(wall_now(), true);
                 true
             }
             Msg::SetSpeed(speed) => {
-                self.speed = speed;
+                if !(speed.is_finite() && speed > 0.0) {
+                    return false;
+                }
+                self.speed = speed.min(1000.0);
                 true
             }
             Msg::ToggleDiagramKind(i) => {
@@ -202,13 +392,33 @@ impl Component for App {
             }
             Msg::Run(text) => {
                 let before = self.cluster.now();
+                if self.log.now > before.as_millis() {
+                    // A command typed after a scrub back starts a new
+                    // future: the old one is dropped, as in an editor's undo.
+                    self.log = self.log.truncated(before);
+                }
+                self.log.record(before, &text);
+                self.marks = marks_of(&self.log);
+                self.share = None;
                 let outcomes = self.shell.run(&mut self.cluster, &text);
                 let after = self.cluster.now();
+                if let Some(host) = self.host() {
+                    for o in &outcomes {
+                        embed::send(
+                            &host,
+                            &Outbound::Output {
+                                input: o.input.clone(),
+                                output: o.output.clone(),
+                                ok: o.ok,
+                            },
+                        );
+                    }
+                }
                 let mut transcript = (*self.transcript).clone();
                 transcript.extend(outcomes);
-                let excess = transcript.len().saturating_sub(TRANSCRIPT_CAP);
-                transcript.drain(..excess);
+                trim_transcript(&mut transcript);
                 self.transcript = Rc::new(transcript);
+                self.save(wall_now(), true);
                 // Replay what the command caused hop by hop, slowly enough
                 // to follow a request from kubectl to etcd and back.
                 let v_span = after.as_millis().saturating_sub(before.as_millis()) as f64;
@@ -217,9 +427,67 @@ impl Component for App {
                 self.spawn_pulses(before, after, wall, span);
                 self.refresh();
                 self.refresh_log(wall);
+                self.refresh_inspector(wall, true);
                 if self.pulses.busy() {
                     self.ensure_frames(ctx);
                 }
+                true
+            }
+            Msg::Seek(t) => {
+                self.seek(t);
+                self.save(wall_now(), true);
+                true
+            }
+            Msg::Step => {
+                if let Some(t) = self.cluster.next_event() {
+                    let before = self.cluster.now();
+                    self.cluster.advance_to(t.max(before));
+                    let wall = wall_now();
+                    self.spawn_pulses(before, self.cluster.now(), wall, 600.0);
+                    self.refresh();
+                    self.refresh_log(wall);
+                    self.save(wall, true);
+                    self.ensure_frames(ctx);
+                }
+                true
+            }
+            Msg::Share => {
+                self.save(wall_now(), true);
+                self.share = Some(persist::share_url(&persist::page_url(), &self.log));
+                true
+            }
+            Msg::Reset => {
+                persist::clear();
+                let seed = self.log.seed;
+                let topology = self.log.topology();
+                self.log = RunLog::new(&topology, seed);
+                self.marks = Rc::new(Vec::new());
+                self.share = None;
+                self.notice = None;
+                self.playing = false;
+                self.cluster = Cluster::new(topology, seed);
+                self.shell = Shell::new();
+                self.transcript = Rc::new(Vec::new());
+                self.after_jump();
+                true
+            }
+            Msg::Inspect(target) => {
+                self.inspected = inspect(&self.cluster, &target).map(|i| (target, Rc::new(i)));
+                self.inspected_at = wall_now();
+                true
+            }
+            Msg::CloseInspector => {
+                self.inspected = None;
+                true
+            }
+            Msg::ToggleTheme => {
+                self.theme = if self.theme == "dark" {
+                    "light"
+                } else {
+                    "dark"
+                }
+                .to_string();
+                persist::apply_theme(&self.theme, true);
                 true
             }
             Msg::Frame(ts) => {
@@ -239,6 +507,21 @@ impl Component for App {
                         self.cluster.advance(SimDuration::from_millis(whole as u64));
                         self.spawn_pulses(before, self.cluster.now(), ts, dt.max(1.0));
                         self.refresh();
+                        self.save(ts, false);
+                        self.refresh_inspector(ts, false);
+                        if ts - self.told_time_at >= 1000.0 {
+                            self.told_time_at = ts;
+                            if let Some(host) = self.host() {
+                                let now = self.cluster.now();
+                                embed::send(
+                                    &host,
+                                    &Outbound::Time {
+                                        now: now.to_string(),
+                                        ms: now.as_millis(),
+                                    },
+                                );
+                            }
+                        }
                         advanced = true;
                     }
                 }
@@ -256,14 +539,21 @@ impl Component for App {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
+        let p = &self.params;
+        let side = p.shows("console") || p.shows("log");
+        let notice = self.notice.as_ref().map(|n| {
+            html! { <div class="notice" role="status">{n.clone()}</div> }
+        });
         html! {
-            <div class="app">
+            <div class={classes!("app", p.embed.then_some("embed"))}>
                 <header class="topbar">
                     <div class="brand">
                         <span class="logo" aria-hidden="true">{"☸"}</span>
                         <div>
                             <h1>{"kubesim"}</h1>
-                            <p class="tagline">{"Kubernetes' architecture, simulated in your browser"}</p>
+                            if !p.embed {
+                                <p class="tagline">{"Kubernetes' architecture, simulated in your browser"}</p>
+                            }
                         </div>
                     </div>
                     <Controls
@@ -276,25 +566,53 @@ impl Component for App {
                         on_pause={link.callback(|_| Msg::Pause)}
                         on_speed={link.callback(Msg::SetSpeed)}
                     />
+                    <button class="theme-toggle" onclick={link.callback(|_| Msg::ToggleTheme)}
+                        aria-label={if self.theme == "dark" { "Switch to the light theme" } else { "Switch to the dark theme" }}
+                        title={if self.theme == "dark" { "Light theme" } else { "Dark theme" }}>
+                        { if self.theme == "dark" { "☀" } else { "☾" } }
+                    </button>
                 </header>
-                <main class="content">
+                {for notice}
+                <main class={classes!("content", (!side).then_some("no-side"))}>
                     <div class="main-column">
                         <section class="diagram-panel" aria-label="Architecture diagram">
                             <MessageFilter id="diagram-filter" label="Messages shown"
                                 filter={self.diagram_filter}
                                 on_toggle={link.callback(Msg::ToggleDiagramKind)} />
-                            <Diagram layout={self.layout.clone()} pulse_layer={self.pulse_layer.clone()} />
+                            <Diagram layout={self.layout.clone()} pulse_layer={self.pulse_layer.clone()}
+                                on_inspect={self.on_inspect.clone()} />
                         </section>
-                        <Legend />
+                        if p.shows("timeline") || !p.embed {
+                            <Timeline now={self.cluster.now().as_millis()}
+                                end={self.log.now}
+                                marks={self.marks.clone()}
+                                share={self.share.clone()}
+                                on_seek={link.callback(Msg::Seek)}
+                                on_step={link.callback(|_| Msg::Step)}
+                                on_share={link.callback(|_| Msg::Share)}
+                                on_reset={link.callback(|_| Msg::Reset)} />
+                        }
+                        if p.shows("legend") || !p.embed {
+                            <Legend />
+                        }
                     </div>
-                    <aside class="side-panel" aria-label="Console and message log">
-                        <Console transcript={self.transcript.clone()}
-                            on_run={link.callback(Msg::Run)}
-                            available={self.shell.available()} />
-                        <EventLog rows={self.log_rows.clone()} filter={self.log_filter}
-                            total={self.log_total.min(self.cluster.trace().total())}
-                            on_toggle={link.callback(Msg::ToggleLogKind)} />
-                    </aside>
+                    if let Some((_, ins)) = &self.inspected {
+                        <Inspector inspection={ins.clone()} on_close={link.callback(|_| Msg::CloseInspector)} />
+                    }
+                    if side {
+                        <aside class="side-panel" aria-label="Console and message log">
+                            if p.shows("console") {
+                                <Console transcript={self.transcript.clone()}
+                                    on_run={link.callback(Msg::Run)}
+                                    available={self.shell.available()} />
+                            }
+                            if p.shows("log") {
+                                <EventLog rows={self.log_rows.clone()} filter={self.log_filter}
+                                    total={self.log_total.min(self.cluster.trace().total())}
+                                    on_toggle={link.callback(Msg::ToggleLogKind)} />
+                            }
+                        </aside>
+                    }
                 </main>
             </div>
         }

@@ -6,9 +6,11 @@
 
 mod app;
 mod components;
+mod embed;
 mod layout;
 mod messages;
 mod palette;
+mod persist;
 mod shell;
 
 fn main() {

@@ -274,6 +274,12 @@ impl Pulses {
         }
     }
 
+    /// Treats every trace event up to `total` as seen (after the clock
+    /// jumped: a replay or a reset is not animated).
+    pub fn skip_to(&mut self, total: u64) {
+        self.seen = total;
+    }
+
     pub fn busy(&self) -> bool {
         !self.active.is_empty()
     }

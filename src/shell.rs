@@ -16,6 +16,20 @@ impl Shell {
         Shell::default()
     }
 
+    /// The terminal a replayed run left behind (its current namespace).
+    pub fn from_session(session: Session) -> Shell {
+        Shell { session }
+    }
+
+    /// What a replayed run printed, as console entries.
+    pub fn entries(outcomes: Vec<kubesim::shell::Outcome>) -> impl Iterator<Item = Entry> {
+        outcomes.into_iter().map(|o| Entry {
+            input: o.input,
+            output: o.output.trim_end().to_string(),
+            ok: o.ok,
+        })
+    }
+
     /// Whether commands can run.
     pub fn available(&self) -> bool {
         true
@@ -23,14 +37,6 @@ impl Shell {
 
     /// Runs a script (one command, or several lines), one entry per command.
     pub fn run(&mut self, cluster: &mut Cluster, script: &str) -> Vec<Entry> {
-        self.session
-            .run_script(cluster, script)
-            .into_iter()
-            .map(|o| Entry {
-                input: o.input,
-                output: o.output.trim_end().to_string(),
-                ok: o.ok,
-            })
-            .collect()
+        Self::entries(self.session.run_script(cluster, script)).collect()
     }
 }

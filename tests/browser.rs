@@ -300,3 +300,271 @@ fn crashing_the_etcd_leader_from_the_console_elects_another() {
     );
     session.screenshot(&support::screenshot_path("leader-crashed"));
 }
+
+/// The docs' nginx Deployment (concepts/workloads/controllers/deployment).
+const NGINX_DEPLOYMENT: &str = "kubectl apply -f -
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx-deployment
+  labels:
+    app: nginx
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.14.2
+        ports:
+        - containerPort: 80
+---end";
+
+/// The pods drawn on the diagram, sorted (`namespace/name`).
+fn drawn_pods(session: &Session) -> Vec<String> {
+    let v = session.exec(
+        "return Array.from(document.querySelectorAll('svg.diagram [data-pod]')).map(e => e.dataset.pod).sort()",
+    );
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Types a manifest into the console line by line, as a person pastes it.
+fn apply_in_console(session: &Session, script: &str) -> String {
+    let typed: String = script.lines().map(|l| format!("{l}\n")).collect();
+    let typed = typed.trim_end_matches('\n').to_string();
+    run_in_console(session, &typed)
+}
+
+/// Boots, applies the docs' nginx Deployment and waits for 3 Running pods.
+fn three_nginx_pods(session: &Session) -> Vec<String> {
+    boot(session);
+    let out = apply_in_console(session, NGINX_DEPLOYMENT);
+    assert!(
+        out.contains("deployment.apps/nginx-deployment created"),
+        "{out}"
+    );
+    session.wait_for(
+        "return document.querySelectorAll('svg.diagram .pod.running[data-pod^=\"default/nginx-deployment-\"]').length === 3",
+        Duration::from_secs(60),
+        "three nginx pods Running on the diagram",
+    );
+    drawn_pods(session)
+        .into_iter()
+        .filter(|p| p.starts_with("default/nginx-deployment-"))
+        .collect()
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_docs_nginx_deployment_becomes_three_pods_and_the_inspector_explains_the_scheduling() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    let pods = three_nginx_pods(&session);
+    assert_eq!(pods.len(), 3, "{pods:?}");
+    // Each on a worker: control-plane nodes are tainted NoSchedule.
+    let hosts = session.exec(
+        "return Array.from(document.querySelectorAll('svg.diagram .pod.running[data-pod^=\"default/nginx-deployment-\"]')).map(p => p.closest('[data-node]').dataset.node)",
+    );
+    for h in hosts.as_array().expect("hosts") {
+        assert!(
+            h.as_str().is_some_and(|h| h.starts_with("worker-")),
+            "{hosts}"
+        );
+    }
+    session.click(&format!("svg.diagram [data-pod=\"{}\"]", pods[0]));
+    session.wait_for(
+        "return document.querySelector('#inspector h2')",
+        Duration::from_secs(5),
+        "the inspector to open",
+    );
+    let title = session.exec("return document.querySelector('#inspector h2').textContent");
+    assert_eq!(title.as_str(), Some(format!("Pod {}", pods[0]).as_str()));
+    let spec = session.exec("return document.querySelector('#inspector .spec-status').textContent");
+    assert!(
+        spec.as_str()
+            .is_some_and(|s| s.contains("nginx:1.14.2") && s.contains("Running")),
+        "{spec}"
+    );
+    session.click("#inspector .tab:last-child");
+    let table = session.wait_for(
+        "const t = document.querySelector('#inspector .sched-table'); return t && t.textContent",
+        Duration::from_secs(5),
+        "the scheduler's table",
+    );
+    let table = table.as_str().unwrap_or_default();
+    for text in [
+        "TaintToleration",
+        "NodeResourcesFit",
+        "control-plane-1",
+        "untolerated taint",
+        "★ worker-",
+    ] {
+        assert!(
+            table.contains(text),
+            "{text} missing from the table:\n{table}"
+        );
+    }
+    session.screenshot(&support::screenshot_path("inspector-scheduling"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn a_powered_off_node_turns_not_ready_and_its_pods_move_at_100x() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    three_nginx_pods(&session);
+    let victim = session
+        .exec("return document.querySelector('svg.diagram .pod.running[data-pod^=\"default/nginx-deployment-\"]').closest('[data-node]').dataset.node")
+        .as_str()
+        .expect("a node")
+        .to_string();
+    run_in_console(&session, &format!("sim fault {victim} power-off"));
+    session.click("#speed option[value='100']");
+    session.wait_for(
+        &format!("return document.querySelector('[data-node=\"{victim}\"]').textContent.includes('NotReady')"),
+        Duration::from_secs(60),
+        "the powered-off node drawn NotReady",
+    );
+    session.screenshot(&support::screenshot_path("node-not-ready"));
+    // 300 s of tolerationSeconds later its pods are evicted and replaced on
+    // the other workers.
+    session.wait_for(
+        &format!(
+            "return Array.from(document.querySelectorAll('svg.diagram .pod.running[data-pod^=\"default/nginx-deployment-\"]'))\
+             .filter(p => p.closest('[data-node]').dataset.node !== '{victim}').length === 3"
+        ),
+        Duration::from_secs(120),
+        "three Running nginx pods on the healthy workers",
+    );
+    session.screenshot(&support::screenshot_path("node-pods-moved"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn a_reload_replays_the_same_cluster() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    boot(&session);
+    run_in_console(
+        &session,
+        "kubectl create deployment web --image=nginx --replicas=2",
+    );
+    run_in_console(&session, "sim advance 30s");
+    session.click("#play"); // pause
+    let before = drawn_pods(&session);
+    assert_eq!(
+        before
+            .iter()
+            .filter(|p| p.starts_with("default/web-"))
+            .count(),
+        2,
+        "{before:?}"
+    );
+    let clock = clock_ms(&session);
+    session.goto(&server.url);
+    session.wait_for(
+        "return document.querySelectorAll('svg.diagram [data-pod^=\"default/web-\"]').length === 2",
+        Duration::from_secs(60),
+        "the replayed pods",
+    );
+    assert_eq!(drawn_pods(&session), before, "the same pods, same names");
+    assert!(
+        clock_ms(&session) >= clock,
+        "the clock resumes where it was"
+    );
+    let notice = session.exec("return document.querySelector('.notice').textContent");
+    assert!(
+        notice.as_str().is_some_and(|n| n.contains("replayed")),
+        "{notice}"
+    );
+    session.screenshot(&support::screenshot_path("reloaded"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn a_share_link_replays_the_run_in_a_fresh_profile() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let url = {
+        let session = driver.session();
+        open_page(&session, &server);
+        boot(&session);
+        run_in_console(
+            &session,
+            "kubectl create deployment web --image=nginx --replicas=3",
+        );
+        run_in_console(&session, "sim advance 20s");
+        session.click("#play"); // pause
+        session.click("#share");
+        let url = session.wait_for(
+            "const i = document.getElementById('share-url'); return i && i.value",
+            Duration::from_secs(5),
+            "the share link",
+        );
+        let pods = drawn_pods(&session);
+        (
+            url.as_str().expect("a link").to_string(),
+            pods,
+            clock_ms(&session),
+        )
+    };
+    let (link, pods, clock) = url;
+    assert!(link.contains("#run="), "{link}");
+    let other = driver.session();
+    other.goto(&link);
+    other.wait_for(
+        "return document.querySelectorAll('svg.diagram [data-pod^=\"default/web-\"]').length === 3",
+        Duration::from_secs(60),
+        "the shared run's pods",
+    );
+    assert_eq!(drawn_pods(&other), pods, "the same pods, same names");
+    assert_eq!(clock_ms(&other), clock, "the same moment of the run");
+    other.screenshot(&support::screenshot_path("shared-run"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_embed_view_shows_the_diagram_without_the_side_panels() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    session.goto(&format!("{}?embed=1&autoplay=1&speed=10", server.url));
+    session.wait_for(
+        "return document.querySelectorAll('svg.diagram [data-component]').length > 0",
+        Duration::from_secs(30),
+        "the diagram",
+    );
+    let present = session.exec(
+        "return ['#console-input', '#event-log', '.legend', '#scrub'].map(s => !!document.querySelector(s))",
+    );
+    assert_eq!(present, serde_json::json!([false, false, false, false]));
+    assert_eq!(
+        session.exec("return !!document.querySelector('.app.embed')"),
+        serde_json::json!(true)
+    );
+    // autoplay: the clock runs without a click.
+    session.wait_for(
+        "return Number(document.getElementById('clock').dataset.ms) > 1000",
+        Duration::from_secs(20),
+        "the clock to run",
+    );
+    session.screenshot(&support::screenshot_path("embed"));
+}

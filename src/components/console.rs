@@ -120,8 +120,20 @@ impl Component for Console {
                 let Some(area) = self.input.cast::<HtmlTextAreaElement>() else {
                     return false;
                 };
-                let caret = area.selection_start().ok().flatten().unwrap_or(0) as usize;
+                // The caret counts UTF-16 units; split at the char it falls
+                // on (slicing a str by that count could land inside a char).
+                let caret16 = area.selection_start().ok().flatten().unwrap_or(0) as usize;
                 let value = area.value();
+                let mut units = 0;
+                let caret = value
+                    .char_indices()
+                    .find(|(_, c)| {
+                        let before = units;
+                        units += c.len_utf16();
+                        before >= caret16
+                    })
+                    .map(|(i, _)| i)
+                    .unwrap_or(value.len());
                 match e.key().as_str() {
                     "Enter" if !e.shift_key() && complete(&value) => {
                         e.prevent_default();
@@ -130,7 +142,7 @@ impl Component for Console {
                         true
                     }
                     // Up on the first line, down on the last, walk the history.
-                    "ArrowUp" if !value[..caret.min(value.len())].contains('\n') => {
+                    "ArrowUp" if !value[..caret].contains('\n') => {
                         if self.history.is_empty() {
                             return false;
                         }
@@ -146,7 +158,7 @@ impl Component for Console {
                         self.text = self.history[i].clone();
                         true
                     }
-                    "ArrowDown" if !value[caret.min(value.len())..].contains('\n') => {
+                    "ArrowDown" if !value[caret..].contains('\n') => {
                         let Some(i) = self.cursor else { return false };
                         e.prevent_default();
                         if i + 1 < self.history.len() {

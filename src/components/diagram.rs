@@ -4,6 +4,7 @@
 
 use crate::layout::{raft_lift, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode, Rect};
 use crate::palette;
+use kubesim::inspect::Target;
 use kubesim::{ComponentKind, Health, NodeRole};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -13,14 +14,34 @@ pub struct DiagramProps {
     pub layout: Rc<Layout>,
     /// The group message pulses are drawn into.
     pub pulse_layer: NodeRef,
+    /// A pod, node or component was clicked (or chosen with Enter).
+    pub on_inspect: Callback<Target>,
 }
 
 impl PartialEq for DiagramProps {
     /// The layout is replaced only when something drawn changed: comparing
     /// pointers keeps the diagram from re-rendering on every frame.
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.layout, &other.layout) && self.pulse_layer == other.pulse_layer
+        Rc::ptr_eq(&self.layout, &other.layout)
+            && self.pulse_layer == other.pulse_layer
+            && self.on_inspect == other.on_inspect
     }
+}
+
+/// What an element of the diagram stands for: the nearest pod tile, node or
+/// component around it.
+fn target_of(el: Option<web_sys::Element>) -> Option<Target> {
+    let hit = el?
+        .closest("[data-pod],[data-component],[data-node]")
+        .ok()
+        .flatten()?;
+    if let Some(pod) = hit.get_attribute("data-pod") {
+        return Some(Target::Pod(pod));
+    }
+    if let Some(id) = hit.get_attribute("data-component") {
+        return (id != "kubectl").then_some(Target::Component(id));
+    }
+    hit.get_attribute("data-node").map(Target::Node)
 }
 
 fn f(v: f64) -> String {
@@ -239,7 +260,7 @@ fn node(n: &PlacedNode, now: kubesim::SimTime) -> Html {
                 v.powered_off.then_some("powered-off"),
                 v.partitioned.then_some("partitioned"),
             )}
-           data-node={v.name.clone()}>
+           data-node={v.name.clone()} tabindex="0" aria-label={format!("node {}", v.name)}>
             <rect class="node-box" x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="10" />
             <text class="node-name" x={f(r.x + 12.0)} y={f(r.y + 20.0)}>{v.name.clone()}</text>
             <text class="node-facts" x={f(r.x + 12.0)} y={f(r.y + 36.0)}>{facts}</text>
@@ -328,7 +349,8 @@ fn pods(p: Rect, list: &[kubesim::PodView]) -> Html {
             })
             .collect();
         html! {
-            <g class={classes!("pod", state)} data-pod={format!("{}/{}", pod.namespace, pod.name)}>
+            <g class={classes!("pod", state)} data-pod={format!("{}/{}", pod.namespace, pod.name)}
+               tabindex="0" role="button" aria-label={format!("pod {}/{}: {}", pod.namespace, pod.name, pod.phase)}>
                 <title>{format!("pod {}/{}\n{}{}\n{}", pod.namespace, pod.name, pod.phase,
                     if pod.ready { " · Ready" } else { "" }, containers.join("\n"))}</title>
                 <rect x={f(x)} y={f(y)} width={f(TILE_W)} height={f(TILE_H)} rx="4" />
@@ -433,8 +455,27 @@ pub fn diagram(p: &DiagramProps) -> Html {
             </text>
         }
     });
+    let on_click = {
+        let on = p.on_inspect.clone();
+        Callback::from(move |e: MouseEvent| {
+            if let Some(t) = target_of(e.target_dyn_into::<web_sys::Element>()) {
+                on.emit(t);
+            }
+        })
+    };
+    let on_key = {
+        let on = p.on_inspect.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                if let Some(t) = target_of(e.target_dyn_into::<web_sys::Element>()) {
+                    e.prevent_default();
+                    on.emit(t);
+                }
+            }
+        })
+    };
     html! {
-        <svg class="diagram" viewBox={format!("0 0 {} {}", f(l.width), f(l.height))}
+        <svg class="diagram" onclick={on_click} onkeydown={on_key} viewBox={format!("0 0 {} {}", f(l.width), f(l.height))}
              preserveAspectRatio="xMidYMin meet" role="group"
              aria-label="Architecture of the simulated cluster">
             <defs>

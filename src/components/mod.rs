@@ -6,4 +6,6 @@ pub mod controls;
 pub mod diagram;
 pub mod eventlog;
 pub mod filter;
+pub mod inspector;
 pub mod legend;
+pub mod timeline;

@@ -39,6 +39,13 @@ pub fn to_sim_time(t: &Time) -> SimTime {
     SimTime(u64::try_from(ms).unwrap_or(0))
 }
 
+/// The virtual instant of an RFC 3339 string as objects carry it
+/// (`2026-01-01T00:01:30Z`), or `None` if it does not parse.
+pub fn parse_millis(text: &str) -> Option<u64> {
+    let ts: Timestamp = text.parse().ok()?;
+    u64::try_from(ts.as_millisecond().saturating_sub(EPOCH_UNIX_MILLIS)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

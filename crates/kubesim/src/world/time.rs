@@ -26,6 +26,11 @@ impl SimTime {
     /// The start of every run.
     pub const ZERO: SimTime = SimTime(0);
 
+    /// The instant `ms` milliseconds after the start of the run.
+    pub const fn from_millis(ms: u64) -> Self {
+        SimTime(ms)
+    }
+
     /// Milliseconds since the start of the run.
     pub fn as_millis(self) -> u64 {
         self.0

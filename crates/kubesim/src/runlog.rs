@@ -1,0 +1,249 @@
+//! A run, recorded so it can be replayed: the seed, the topology and every
+//! command with the virtual time it was typed at.
+//!
+//! The core is deterministic, so this is all a run is: replaying the log
+//! from the seed gives the same cluster, message for message. The page keeps
+//! the log in local storage (a reload replays it), encodes it into a share
+//! link (another machine replays the same run) and replays it up to an
+//! earlier time to scrub the timeline back.
+//!
+//! The encoding is JSON in URL-safe base64 without padding, so a link
+//! survives being pasted into chat and mail. Time advances are not recorded:
+//! the clock is a function of the commands and of how far the run went,
+//! which the log's `now` keeps.
+
+use crate::cluster::Cluster;
+use crate::shell::{Outcome, Session};
+use crate::topology::Topology;
+use crate::world::SimTime;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// A share link longer than this is refused rather than produced: browsers
+/// and chat tools cut URLs around here.
+pub const MAX_ENCODED_LEN: usize = 64 * 1024;
+
+/// One command of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Virtual milliseconds when it ran.
+    pub at: u64,
+    /// The script as typed (one or several lines, a manifest included).
+    pub script: String,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLog {
+    /// The format, so a link from a future version is told apart.
+    pub v: u32,
+    pub seed: u64,
+    /// `None` for the default topology (kept out of links to keep them short).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<Topology>,
+    #[serde(default)]
+    pub entries: Vec<LogEntry>,
+    /// How far the run had gone, in virtual milliseconds.
+    #[serde(default)]
+    pub now: u64,
+}
+
+/// The log format this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Why a log could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RunLogError {
+    #[error("the run link is damaged: {0}")]
+    Encoding(String),
+    #[error("the run link is damaged: {0}")]
+    Json(String),
+    #[error("the run was recorded by another version of kubesim (format {0}, this page reads {VERSION})")]
+    Version(u32),
+    #[error("the run is too long to share as a link ({0} characters, at most {MAX_ENCODED_LEN})")]
+    TooLong(usize),
+}
+
+impl RunLog {
+    /// A fresh run.
+    pub fn new(topology: &Topology, seed: u64) -> RunLog {
+        RunLog {
+            v: VERSION,
+            seed,
+            topology: (*topology != Topology::default()).then(|| topology.clone()),
+            entries: Vec::new(),
+            now: 0,
+        }
+    }
+
+    /// The topology the run started from.
+    pub fn topology(&self) -> Topology {
+        self.topology.clone().unwrap_or_default()
+    }
+
+    /// Records a script typed at `at`.
+    pub fn record(&mut self, at: SimTime, script: &str) {
+        self.entries.push(LogEntry {
+            at: at.as_millis(),
+            script: script.to_string(),
+        });
+        self.now = self.now.max(at.as_millis());
+    }
+
+    /// Notes how far the run has gone.
+    pub fn reached(&mut self, now: SimTime) {
+        self.now = self.now.max(now.as_millis());
+    }
+
+    /// The run as a URL-safe string.
+    pub fn encode(&self) -> Result<String, RunLogError> {
+        let json = serde_json::to_vec(self).map_err(|e| RunLogError::Json(e.to_string()))?;
+        let text = URL_SAFE_NO_PAD.encode(json);
+        if text.len() > MAX_ENCODED_LEN {
+            return Err(RunLogError::TooLong(text.len()));
+        }
+        Ok(text)
+    }
+
+    /// Reads what [`RunLog::encode`] wrote.
+    pub fn decode(text: &str) -> Result<RunLog, RunLogError> {
+        let text = text.trim();
+        if text.len() > MAX_ENCODED_LEN {
+            return Err(RunLogError::TooLong(text.len()));
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|e| RunLogError::Encoding(e.to_string()))?;
+        let log: RunLog =
+            serde_json::from_slice(&bytes).map_err(|e| RunLogError::Json(e.to_string()))?;
+        if log.v != VERSION {
+            return Err(RunLogError::Version(log.v));
+        }
+        Ok(log)
+    }
+
+    /// The entries recorded before `t` (a scrub back to `t` keeps these).
+    pub fn truncated(&self, t: SimTime) -> RunLog {
+        RunLog {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| e.at <= t.as_millis())
+                .cloned()
+                .collect(),
+            now: t.as_millis(),
+            ..self.clone()
+        }
+    }
+
+    /// Replays the run from its seed up to `until` (or all of it), and
+    /// returns the cluster, the terminal and what every command printed.
+    ///
+    /// A topology that no longer validates falls back to the default one, so
+    /// a damaged link still opens a cluster.
+    pub fn replay(&self, until: Option<SimTime>) -> Replayed {
+        let limit = until.map(SimTime::as_millis).unwrap_or(self.now);
+        let mut cluster = Cluster::new(self.topology(), self.seed);
+        let mut session = Session::new();
+        let mut outcomes = Vec::new();
+        for entry in self.entries.iter().take_while(|e| e.at <= limit) {
+            cluster.advance_to(SimTime::from_millis(entry.at));
+            let out = session.run_script(&mut cluster, &entry.script);
+            outcomes.push((entry.clone(), out));
+        }
+        cluster.advance_to(SimTime::from_millis(limit));
+        Replayed {
+            cluster,
+            session,
+            outcomes,
+        }
+    }
+}
+
+/// What a replay rebuilt.
+pub struct Replayed {
+    pub cluster: Cluster,
+    pub session: Session,
+    /// Each replayed entry with what it printed.
+    pub outcomes: Vec<(LogEntry, Vec<Outcome>)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::SimDuration;
+
+    #[test]
+    fn a_log_survives_encoding_and_decoding() {
+        let mut log = RunLog::new(&Topology::default(), 7);
+        log.record(
+            SimTime::from_millis(1500),
+            "kubectl create deployment web --image=nginx\n",
+        );
+        log.reached(SimTime::from_millis(9000));
+        let text = log.encode().unwrap();
+        assert!(text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(RunLog::decode(&text).unwrap(), log);
+    }
+
+    #[test]
+    fn the_default_topology_is_left_out_of_the_link() {
+        let log = RunLog::new(&Topology::default(), 1);
+        assert!(log.topology.is_none());
+        let json = serde_json::to_string(&log).unwrap();
+        assert!(!json.contains("topology"), "{json}");
+    }
+
+    #[test]
+    fn a_damaged_link_gets_an_error_not_a_panic() {
+        for text in [
+            "",
+            "%%%",
+            "eyJ2Ijo",
+            "bm90IGpzb24",
+            &"A".repeat(MAX_ENCODED_LEN + 1),
+        ] {
+            assert!(RunLog::decode(text).is_err(), "{text:?}");
+        }
+        let future = URL_SAFE_NO_PAD.encode(br#"{"v":99,"seed":1}"#);
+        assert_eq!(RunLog::decode(&future), Err(RunLogError::Version(99)));
+    }
+
+    #[test]
+    fn truncating_keeps_the_commands_typed_before_the_time() {
+        let mut log = RunLog::new(&Topology::default(), 1);
+        log.record(SimTime::from_millis(1000), "sim status");
+        log.record(SimTime::from_millis(5000), "sim status");
+        let cut = log.truncated(SimTime::from_millis(3000));
+        assert_eq!(cut.entries.len(), 1);
+        assert_eq!(cut.now, 3000);
+    }
+
+    #[test]
+    fn a_replay_matches_the_run_advanced_frame_by_frame() {
+        // The page advances the clock a frame at a time and runs commands in
+        // between; the replay jumps from command to command. Both must end
+        // in the same cluster.
+        let mut live = Cluster::new(Topology::default(), 3);
+        let mut session = Session::new();
+        let mut log = RunLog::new(live.topology(), 3);
+        let script = "kubectl create deployment web --image=nginx --replicas=2";
+        for step in 0..400u64 {
+            live.advance(SimDuration::from_millis(16 + step % 7));
+            if step == 250 {
+                log.record(live.now(), script);
+                session.run_script(&mut live, script);
+            }
+        }
+        log.reached(live.now());
+        let replayed = log.replay(None).cluster;
+        assert_eq!(replayed.now(), live.now());
+        let a = serde_json::to_string(&live.snapshot()).unwrap();
+        let b = serde_json::to_string(&replayed.snapshot()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(live.trace().total(), replayed.trace().total());
+    }
+}

@@ -1,0 +1,168 @@
+//! The inspector: a drawer showing whatever was clicked on the diagram:
+//! an object's spec and status side by side (desired and current state),
+//! its YAML, its events, and for a pod the scheduler's per-node,
+//! per-plugin table. The core builds the view (`kubesim::inspect`); this
+//! only draws it.
+
+use kubesim::inspect::{Inspection, SchedulerTable};
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct InspectorProps {
+    pub inspection: Rc<Inspection>,
+    pub on_close: Callback<()>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Tab {
+    Overview,
+    Yaml,
+    Events,
+    Scheduler,
+}
+
+impl Tab {
+    fn label(self) -> &'static str {
+        match self {
+            Tab::Overview => "Spec & status",
+            Tab::Yaml => "YAML",
+            Tab::Events => "Events",
+            Tab::Scheduler => "Scheduling",
+        }
+    }
+}
+
+fn scheduler(t: &SchedulerTable) -> Html {
+    html! {
+        <div class="sched">
+            <p class="sched-summary">{t.summary.clone()}</p>
+            <div class="table-scroll">
+                <table class="sched-table">
+                    <caption class="visually-hidden">{"The scheduler's verdict per node: each Filter plugin, then each Score plugin's weighted score"}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{"node"}</th>
+                            { for t.filter_plugins.iter().map(|p| html! { <th scope="col" class="filter-col" title={format!("Filter: {p}")}>{p.clone()}</th> }) }
+                            { for t.score_plugins.iter().map(|p| html! { <th scope="col" class="score-col" title={format!("Score: {p}")}>{p.clone()}</th> }) }
+                            <th scope="col">{"total"}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        { for t.rows.iter().map(|r| html! {
+                            <tr class={classes!(r.chosen.then_some("chosen"), (!r.feasible).then_some("infeasible"))}>
+                                <th scope="row">{ if r.chosen { format!("★ {}", r.node) } else { r.node.clone() } }</th>
+                                { for r.filters.iter().map(|v| {
+                                    let class = if v.starts_with('✗') { "fail" } else if v == "✓" { "pass" } else { "skip" };
+                                    html! { <td class={class} title={v.clone()}>{v.clone()}</td> }
+                                }) }
+                                { for r.scores.iter().map(|s| html! { <td class="num">{s.clone()}</td> }) }
+                                <td class="num total">{r.total.clone()}</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
+            <p class="hint">{"✓ passed · ✗ rejected (reason) · – not run. Scores are normalized to 0–100 and multiplied by the plugin's weight; the highest total wins."}</p>
+        </div>
+    }
+}
+
+#[function_component(Inspector)]
+pub fn inspector(p: &InspectorProps) -> Html {
+    let ins = &p.inspection;
+    let tab = use_state(|| Tab::Overview);
+    let mut tabs = vec![Tab::Overview];
+    if ins.yaml.is_some() {
+        tabs.push(Tab::Yaml);
+    }
+    if ins.yaml.is_some() {
+        tabs.push(Tab::Events);
+    }
+    if ins.scheduler.is_some() {
+        tabs.push(Tab::Scheduler);
+    }
+    let current = if tabs.contains(&*tab) {
+        *tab
+    } else {
+        Tab::Overview
+    };
+    let close = p.on_close.reform(|_: MouseEvent| ());
+    let on_key = {
+        let on_close = p.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                on_close.emit(());
+            }
+        })
+    };
+    let body = match current {
+        Tab::Overview => html! {
+            <>
+                <dl class="facts">
+                    { for ins.facts.iter().map(|(k, v)| html! { <><dt>{k.clone()}</dt><dd>{v.clone()}</dd></> }) }
+                </dl>
+                if ins.spec.is_some() || ins.status.is_some() {
+                    <div class="spec-status">
+                        <div>
+                            <h3>{"spec"}<span class="hint">{" · desired state, written by you or a controller"}</span></h3>
+                            <pre>{ins.spec.clone().unwrap_or_else(|| "(none)".into())}</pre>
+                        </div>
+                        <div>
+                            <h3>{"status"}<span class="hint">{" · current state, reported by the component that owns it"}</span></h3>
+                            <pre>{ins.status.clone().unwrap_or_else(|| "(none yet)".into())}</pre>
+                        </div>
+                    </div>
+                }
+            </>
+        },
+        Tab::Yaml => html! { <pre class="yaml">{ins.yaml.clone().unwrap_or_default()}</pre> },
+        Tab::Events => {
+            if ins.events.is_empty() {
+                html! { <p class="hint">{"No events."}</p> }
+            } else {
+                html! {
+                    <div class="table-scroll">
+                        <table class="events-table">
+                            <thead><tr><th>{"Type"}</th><th>{"Reason"}</th><th>{"Age"}</th><th>{"From"}</th><th>{"Message"}</th></tr></thead>
+                            <tbody>
+                                { for ins.events.iter().map(|e| html! {
+                                    <tr class={classes!((e.kind == "Warning").then_some("warning"))}>
+                                        <td>{e.kind.clone()}</td><td>{e.reason.clone()}</td><td>{e.age.clone()}</td>
+                                        <td>{e.from.clone()}</td><td>{e.message.clone()}</td>
+                                    </tr>
+                                }) }
+                            </tbody>
+                        </table>
+                    </div>
+                }
+            }
+        }
+        Tab::Scheduler => ins.scheduler.as_ref().map(scheduler).unwrap_or_default(),
+    };
+    html! {
+        <aside id="inspector" class="inspector" role="dialog" aria-label={format!("Inspector: {}", ins.title)}
+            onkeydown={on_key}>
+            <header class="inspector-head">
+                <div>
+                    <h2>{ins.title.clone()}</h2>
+                    <span class="hint">{ins.subtitle.clone()}</span>
+                </div>
+                <button class="close" aria-label="Close the inspector" title="Close (Esc)" onclick={close}>{"✕"}</button>
+            </header>
+            <nav class="tabs" role="tablist">
+                { for tabs.iter().map(|t| {
+                    let t = *t;
+                    let set = { let tab = tab.clone(); Callback::from(move |_: MouseEvent| tab.set(t)) };
+                    html! {
+                        <button role="tab" aria-selected={(t == current).to_string()}
+                            class={classes!("tab", (t == current).then_some("active"))} onclick={set}>
+                            {t.label()}
+                        </button>
+                    }
+                }) }
+            </nav>
+            <div class="inspector-body" role="tabpanel">{body}</div>
+        </aside>
+    }
+}
