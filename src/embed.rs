@@ -17,6 +17,10 @@
 //! - `{ "type": "kubesim:time", "now": "1m30s", "ms": 90000 }` about once a
 //!   second while the clock runs.
 
+// Natively (clippy, unit tests) the browser half is stubbed out, so what
+// only it uses looks unused.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use serde::{Deserialize, Serialize};
 
 /// A message from the host page.

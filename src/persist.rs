@@ -6,6 +6,10 @@
 //! iframe, private mode) simply does not persist, and a damaged link opens a
 //! fresh cluster with the reason shown.
 
+// Natively (clippy, unit tests) the browser half is stubbed out, so what
+// only it uses looks unused.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use kubesim::runlog::RunLog;
 
 /// The local-storage key of the current run.
