@@ -403,3 +403,42 @@ fn deleting_a_service_collects_its_endpoint_slices() {
     )
     .is_empty());
 }
+
+#[test]
+fn pods_of_a_node_that_no_longer_exists_are_collected_after_the_quarantine() {
+    let (mut c, mut s) = booted(38);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stranded
+spec:
+  nodeName: worker-3
+  containers:
+  - name: nginx
+    image: nginx:1.14.2
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
+    ok(&mut c, &mut s, "sim fault worker-3 power-off");
+    ok(&mut c, &mut s, "kubectl delete node worker-3");
+    // The pod GC waits 40 s (`quarantineTime`) before trusting that the
+    // node is gone, and runs every 20 s.
+    ok(&mut c, &mut s, "sim advance 39s");
+    assert_eq!(names(&mut c, &mut s, "pods"), ["pod/stranded"]);
+    let mut gone_after = None;
+    for second in 40..=65 {
+        ok(&mut c, &mut s, "sim advance 1s");
+        if names(&mut c, &mut s, "pods").is_empty() {
+            gone_after = Some(second);
+            break;
+        }
+    }
+    let gone_after = gone_after.expect("the pod GC deletes the orphaned pod");
+    assert!((40..=61).contains(&gone_after), "{gone_after}");
+    let events = ok(&mut c, &mut s, "kubectl get nodes -o name");
+    assert!(!events.contains("worker-3"), "{events}");
+}
