@@ -498,3 +498,154 @@ impl Controller for EndpointSliceController {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controllers::testing::{object, reconcile};
+    use crate::world::SimTime;
+
+    const NOW: SimTime = SimTime(100_000);
+
+    fn service() -> Object {
+        object(
+            "apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default, uid: svc-1}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+",
+        )
+    }
+
+    fn pod(n: u32, ready: bool, deleting: bool) -> Object {
+        let deletion = if deleting {
+            "  deletionTimestamp: \"2026-01-01T00:01:00Z\"\n"
+        } else {
+            ""
+        };
+        object(&format!(
+            "apiVersion: v1
+kind: Pod
+metadata:
+  name: web-{n}
+  namespace: default
+  uid: pod-{n}
+  labels: {{app: web}}
+{deletion}spec:
+  nodeName: worker-1
+  containers:
+  - name: c
+    image: nginx
+    ports: [{{name: http, containerPort: 8080}}]
+status:
+  phase: Running
+  podIP: 10.244.1.{n}
+  conditions: [{{type: Ready, status: \"{}\"}}]
+",
+            if ready { "True" } else { "False" }
+        ))
+    }
+
+    fn slices(writes: &[ApiRequest]) -> Vec<(Verb, EndpointSlice)> {
+        writes
+            .iter()
+            .filter_map(|w| match w.body.as_deref() {
+                Some(Object::EndpointSlice(s)) => Some((w.verb, s.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_service_gets_a_slice_of_its_pods_with_their_conditions_and_resolved_ports() {
+        let objects = [
+            service(),
+            pod(1, true, false),
+            pod(2, false, false),
+            pod(3, true, true),
+        ];
+        let (writes, _, _) = reconcile(
+            &mut EndpointSliceController::default(),
+            NOW,
+            &objects,
+            "default/web",
+        );
+        let created = slices(&writes);
+        assert_eq!(created.len(), 1);
+        let (verb, slice) = &created[0];
+        assert_eq!(*verb, Verb::Create);
+        assert_eq!(slice.metadata.generate_name.as_deref(), Some("web-"));
+        assert_eq!(slice.address_type, "IPv4");
+        let labels = slice.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels.get(LABEL_SERVICE_NAME).map(String::as_str),
+            Some("web")
+        );
+        assert_eq!(
+            labels.get(LABEL_MANAGED_BY).map(String::as_str),
+            Some(MANAGED_BY)
+        );
+        let port = &slice.ports.as_ref().unwrap()[0];
+        assert_eq!(
+            (port.name.as_deref(), port.port),
+            (Some("http"), Some(8080))
+        );
+        let conditions: Vec<(String, bool, bool, bool)> = slice
+            .endpoints
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                let c = e.conditions.clone().unwrap_or_default();
+                (
+                    e.addresses[0].clone(),
+                    c.ready.unwrap_or_default(),
+                    c.serving.unwrap_or_default(),
+                    c.terminating.unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            conditions,
+            [
+                ("10.244.1.1".to_string(), true, true, false),
+                ("10.244.1.2".to_string(), false, false, false),
+                // A terminating pod is never ready, though it may serve.
+                ("10.244.1.3".to_string(), false, true, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn more_than_a_hundred_pods_fill_slices_of_a_hundred() {
+        let mut objects = vec![service()];
+        objects.extend((1..=150).map(|n| pod(n, true, false)));
+        let (writes, _, _) = reconcile(
+            &mut EndpointSliceController::default(),
+            NOW,
+            &objects,
+            "default/web",
+        );
+        let sizes: Vec<usize> = slices(&writes)
+            .iter()
+            .map(|(_, s)| s.endpoints.as_ref().map_or(0, Vec::len))
+            .collect();
+        assert_eq!(sizes, [100, 50]);
+    }
+
+    #[test]
+    fn a_service_without_pods_has_one_empty_placeholder_slice() {
+        let (writes, _, _) = reconcile(
+            &mut EndpointSliceController::default(),
+            NOW,
+            &[service()],
+            "default/web",
+        );
+        let created = slices(&writes);
+        assert_eq!(created.len(), 1);
+        assert!(created[0].1.endpoints.as_ref().is_none_or(Vec::is_empty));
+    }
+}

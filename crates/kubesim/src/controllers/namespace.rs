@@ -201,3 +201,84 @@ impl Controller for NamespaceController {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controllers::testing::{object, reconcile};
+    use crate::world::SimTime;
+
+    const NOW: SimTime = SimTime(100_000);
+
+    fn terminating() -> Object {
+        object(
+            "apiVersion: v1
+kind: Namespace
+metadata:
+  name: team
+  uid: ns-1
+  deletionTimestamp: \"2026-01-01T00:01:00Z\"
+spec:
+  finalizers: [kubernetes]
+status:
+  phase: Terminating
+",
+        )
+    }
+
+    fn list_of(kind: KindId, items: Vec<Object>) -> ApiResponse {
+        ApiResponse::List {
+            kind,
+            items: items.into_iter().map(Rc::new).collect(),
+            resource_version: 9,
+        }
+    }
+
+    #[test]
+    fn a_terminating_namespace_is_listed_then_emptied_then_finalized() {
+        let mut nc = NamespaceController::default();
+        let (writes, _, requeue) = reconcile(&mut nc, NOW, &[terminating()], "team");
+        assert!(writes.iter().all(|w| w.verb == Verb::List));
+        assert_eq!(writes.len(), namespaced_kinds().count());
+        assert_eq!(requeue, Requeue::After(LIST_POLL));
+        let pod = object(
+            "apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: team}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers: [{name: c, image: nginx}]
+",
+        );
+        for w in &writes {
+            let items = if w.kind == KindId::Pod {
+                vec![pod.clone()]
+            } else {
+                Vec::new()
+            };
+            nc.on_reply("team", w, &list_of(w.kind, items));
+        }
+        let (writes, _, requeue) = reconcile(&mut nc, NOW, &[terminating()], "team");
+        let deletes: Vec<(KindId, Option<String>)> =
+            writes.iter().map(|w| (w.kind, w.name.clone())).collect();
+        assert_eq!(deletes, [(KindId::Pod, Some("p".to_string()))]);
+        // Half the pod's grace period plus a second.
+        assert_eq!(requeue, Requeue::After(SimDuration::from_secs(16)));
+        // The next round finds nothing: the finalizer goes.
+        let (writes, _, _) = reconcile(&mut nc, NOW, &[terminating()], "team");
+        for w in &writes {
+            nc.on_reply("team", w, &list_of(w.kind, Vec::new()));
+        }
+        let (writes, _, requeue) = reconcile(&mut nc, NOW, &[terminating()], "team");
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].subresource.as_deref(), Some("finalize"));
+        let Some(Object::Namespace(n)) = writes[0].body.as_deref() else {
+            panic!("a namespace body")
+        };
+        assert_eq!(
+            n.spec.as_ref().and_then(|s| s.finalizers.clone()),
+            Some(vec![])
+        );
+        assert_eq!(requeue, Requeue::Done);
+    }
+}

@@ -331,3 +331,118 @@ impl Controller for PodGcController {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controllers::testing::{object, reconcile};
+
+    const NOW: SimTime = SimTime(100_000);
+
+    fn pod(name: &str, node: Option<&str>, phase: &str, created: &str, deleting: bool) -> Object {
+        let node = node
+            .map(|n| format!("  nodeName: {n}\n"))
+            .unwrap_or_default();
+        let deletion = if deleting {
+            "  deletionTimestamp: \"2026-01-01T00:01:00Z\"\n"
+        } else {
+            ""
+        };
+        object(&format!(
+            "apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: default
+  creationTimestamp: \"{created}\"
+{deletion}spec:
+{node}  containers: [{{name: c, image: busybox}}]
+status:
+  phase: {phase}
+"
+        ))
+    }
+
+    fn node(name: &str) -> Object {
+        object(&format!(
+            "apiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\n"
+        ))
+    }
+
+    fn deleted(writes: &[ApiRequest]) -> Vec<String> {
+        writes
+            .iter()
+            .filter(|w| w.verb == Verb::Delete)
+            .map(|w| w.name.clone().unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn finished_pods_beyond_the_threshold_are_deleted_oldest_first() {
+        let objects = [
+            node("n1"),
+            pod(
+                "new",
+                Some("n1"),
+                "Succeeded",
+                "2026-01-01T00:03:00Z",
+                false,
+            ),
+            pod("old", Some("n1"), "Failed", "2026-01-01T00:01:00Z", false),
+            pod(
+                "running",
+                Some("n1"),
+                "Running",
+                "2026-01-01T00:00:00Z",
+                false,
+            ),
+        ];
+        let (writes, _, requeue) =
+            reconcile(&mut PodGcController::with_threshold(1), NOW, &objects, KEY);
+        assert_eq!(deleted(&writes), ["old"]);
+        assert_eq!(requeue, Requeue::After(GC_CHECK_PERIOD));
+    }
+
+    #[test]
+    fn unscheduled_terminating_pods_are_force_deleted() {
+        let objects = [
+            node("n1"),
+            pod("pending", None, "Pending", "2026-01-01T00:01:00Z", true),
+        ];
+        let (writes, _, _) = reconcile(&mut PodGcController::default(), NOW, &objects, KEY);
+        assert_eq!(deleted(&writes), ["pending"]);
+        let delete = writes.iter().find(|w| w.verb == Verb::Delete).unwrap();
+        assert_eq!(delete.options.grace_period_seconds, Some(0));
+        assert!(
+            writes
+                .iter()
+                .any(|w| w.verb == Verb::Patch && w.subresource.as_deref() == Some("status")),
+            "marked Failed first"
+        );
+    }
+
+    #[test]
+    fn a_pod_on_a_missing_node_waits_out_the_quarantine_and_a_live_check() {
+        let objects = [pod(
+            "stranded",
+            Some("gone"),
+            "Running",
+            "2026-01-01T00:01:00Z",
+            false,
+        )];
+        let mut gc = PodGcController::default();
+        let (writes, _, _) = reconcile(&mut gc, NOW, &objects, KEY);
+        assert!(writes.is_empty(), "quarantined first");
+        let later = NOW + QUARANTINE;
+        let (writes, _, _) = reconcile(&mut gc, later, &objects, KEY);
+        assert_eq!(writes.len(), 1);
+        assert_eq!((writes[0].verb, writes[0].kind), (Verb::Get, KindId::Node));
+        gc.on_reply(
+            KEY,
+            &writes[0],
+            &ApiResponse::Error(crate::api::ApiError::not_found(KindId::Node.info(), "gone")),
+        );
+        let (writes, _, _) = reconcile(&mut gc, later, &objects, KEY);
+        assert_eq!(deleted(&writes), ["stranded"]);
+    }
+}
