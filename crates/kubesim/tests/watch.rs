@@ -492,6 +492,17 @@ impl Run {
                 }
             }
         }
+        // A list reveals unknown writes that took effect too, when the
+        // watch that would have shown them was replaced by a relist.
+        for w in &self.watchers {
+            for s in &w.segments {
+                for (&key, &(rv, v)) in &s.items {
+                    if !known.contains_key(&rv) && self.unknown_values.get(&v) == Some(&key) {
+                        known.insert(rv, (key, Effect::Updated(v)));
+                    }
+                }
+            }
+        }
         self.errors.extend(errors);
         known
     }

@@ -1460,7 +1460,19 @@ impl ApiServer {
             }
         }
         let status_only = r.subresource.as_deref() == Some("status");
-        let mut next = if status_only {
+        let finalize = r.kind == KindId::Namespace && r.subresource.as_deref() == Some("finalize");
+        let mut next = if finalize {
+            // `namespaces/finalize` changes `spec.finalizers` only
+            // (`pkg/registry/core/namespace/storage`, `FinalizeREST`).
+            let mut value = current.to_value();
+            value["spec"]["finalizers"] = body
+                .to_value()
+                .pointer("/spec/finalizers")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            Object::from_value_of(r.kind, &value)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?
+        } else if status_only {
             // The status subresource changes status only.
             let mut value = current.to_value();
             if let Some(status) = body.to_value().get("status") {
@@ -1498,21 +1510,41 @@ impl ApiServer {
             m.deletion_grace_period_seconds = cur.deletion_grace_period_seconds;
             m.resource_version = None;
             m.generation = cur.generation;
-            if status_only {
+            if status_only || finalize {
                 m.labels = cur.labels.clone();
                 m.annotations = cur.annotations.clone();
                 m.finalizers = cur.finalizers.clone();
                 m.owner_references = cur.owner_references.clone();
             }
         }
-        if !status_only {
+        if let (false, Object::Namespace(n), Object::Namespace(cur)) =
+            (finalize, &mut next, &**current)
+        {
+            // Only the finalize subresource changes `spec.finalizers`
+            // (`namespaceStrategy.PrepareForUpdate`).
+            let finalizers = cur.spec.as_ref().and_then(|s| s.finalizers.clone());
+            match &mut n.spec {
+                Some(spec) => spec.finalizers = finalizers,
+                None if finalizers.is_some() => {
+                    n.spec = Some(core::NamespaceSpec { finalizers });
+                }
+                None => {}
+            }
+        }
+        if !status_only && !finalize {
             crate::api::check_update(&next, current)?;
             if has_generation(r.kind) && spec_of(&next) != spec_of(current) {
                 next.meta_mut().generation = Some(current.generation().unwrap_or(0) + 1);
             }
         }
-        // An object being deleted goes once its last finalizer is removed.
-        if next.deletion_timestamp().is_some() && next.finalizers().is_empty() {
+        // An object being deleted goes once its last finalizer is removed
+        // and no grace period is pending (`ShouldDeleteDuringUpdate`); a
+        // Namespace also waits for its `spec.finalizers`.
+        if next.deletion_timestamp().is_some()
+            && next.finalizers().is_empty()
+            && next.meta().deletion_grace_period_seconds.unwrap_or(0) == 0
+            && !namespace_has_finalizers(&next)
+        {
             return Ok(Some(WriteKind::Delete(current.clone())));
         }
         let mut unchanged = next.clone();
@@ -1547,35 +1579,42 @@ impl ApiServer {
                 .max(0),
             _ => 0,
         };
+        // `deletionFinalizersForGarbageCollection`: the propagation policy
+        // becomes the `orphan` or `foregroundDeletion` finalizer.
+        let (finalizers_changed, finalizers) =
+            gc_finalizers(r.kind, current.finalizers(), r.options.propagation);
         if already {
-            if grace == 0
-                && r.options.grace_period_seconds == Some(0)
-                && current.finalizers().is_empty()
-            {
+            let pending_graceful = current
+                .meta()
+                .deletion_grace_period_seconds
+                .is_some_and(|g| g > 0);
+            if grace == 0 && r.options.grace_period_seconds == Some(0) {
+                if current.finalizers().is_empty() {
+                    return Ok(Some(WriteKind::Delete(current.clone())));
+                }
+                if pending_graceful {
+                    // Finalizers still hold it: the grace period ends now
+                    // and the last finalizer's removal deletes it.
+                    let m = next.meta_mut();
+                    m.deletion_grace_period_seconds = Some(0);
+                    m.resource_version = None;
+                    return Ok(Some(WriteKind::Put(Rc::new(next))));
+                }
+            }
+            // Finalizers may change by a new delete only once no graceful
+            // deletion is pending (`updateForGracefulDeletionAndFinalizers`).
+            if pending_graceful || !finalizers_changed {
+                return Ok(None);
+            }
+            if finalizers.is_empty() && !namespace_has_finalizers(&next) {
                 return Ok(Some(WriteKind::Delete(current.clone())));
             }
-            return Ok(None);
+            let m = next.meta_mut();
+            m.finalizers = (!finalizers.is_empty()).then_some(finalizers);
+            m.resource_version = None;
+            return Ok(Some(WriteKind::Put(Rc::new(next))));
         }
-        let mut finalizers: Vec<String> = next.finalizers().to_vec();
-        match r.options.propagation {
-            Some(Propagation::Foreground)
-                if !finalizers.iter().any(|f| f == "foregroundDeletion") =>
-            {
-                finalizers.push("foregroundDeletion".into());
-            }
-            Some(Propagation::Orphan) if !finalizers.iter().any(|f| f == "orphan") => {
-                finalizers.push("orphan".into());
-            }
-            _ => {}
-        }
-        let namespace_finalizers = match &next {
-            Object::Namespace(n) => n
-                .spec
-                .as_ref()
-                .and_then(|s| s.finalizers.as_ref())
-                .is_some_and(|f| !f.is_empty()),
-            _ => false,
-        };
+        let namespace_finalizers = namespace_has_finalizers(&next);
         if grace == 0 && finalizers.is_empty() && !namespace_finalizers {
             return Ok(Some(WriteKind::Delete(current.clone())));
         }
@@ -1835,6 +1874,68 @@ impl ApiServer {
 
 /// The virtual instant of a `MicroTime` (lease renewals).
 /// Whether a request is a pod binding (`POST pods/<name>/binding`).
+/// Whether a Namespace still waits for its `spec.finalizers` (the
+/// namespace controller's `kubernetes`).
+fn namespace_has_finalizers(o: &Object) -> bool {
+    match o {
+        Object::Namespace(n) => n
+            .spec
+            .as_ref()
+            .and_then(|s| s.finalizers.as_ref())
+            .is_some_and(|f| !f.is_empty()),
+        _ => false,
+    }
+}
+
+/// `DefaultGarbageCollectionPolicy` of a kind's strategy: batch/v1 Jobs
+/// orphan their pods when the request names no policy (kept for backward
+/// compatibility, `pkg/registry/batch/job/strategy.go`); everything else
+/// deletes its dependents in the background.
+fn default_orphans(kind: KindId) -> bool {
+    kind == KindId::Job
+}
+
+/// The finalizers an object gets from a delete's propagation policy, and
+/// whether they changed (`registry/generic/registry/store.go`,
+/// `deletionFinalizersForGarbageCollection` with `shouldOrphanDependents`
+/// and `shouldDeleteDependents`): an explicit policy wins, then a GC
+/// finalizer already on the object, then the kind's default.
+pub(crate) fn gc_finalizers(
+    kind: KindId,
+    current: &[String],
+    policy: Option<Propagation>,
+) -> (bool, Vec<String>) {
+    const ORPHAN: &str = "orphan";
+    const FOREGROUND: &str = "foregroundDeletion";
+    let has = |f: &str| current.iter().any(|x| x == f);
+    let (orphan, foreground) = match policy {
+        Some(Propagation::Orphan) => (true, false),
+        Some(Propagation::Foreground) => (false, true),
+        Some(Propagation::Background) => (false, false),
+        None if has(ORPHAN) => (true, false),
+        None if has(FOREGROUND) => (false, true),
+        None => (default_orphans(kind), false),
+    };
+    let mut next: Vec<String> = current
+        .iter()
+        .filter(|f| *f != ORPHAN && *f != FOREGROUND)
+        .cloned()
+        .collect();
+    if orphan {
+        next.push(ORPHAN.into());
+    }
+    if foreground {
+        next.push(FOREGROUND.into());
+    }
+    let old: BTreeSet<&String> = current.iter().collect();
+    let new: BTreeSet<&String> = next.iter().collect();
+    if old == new {
+        (false, current.to_vec())
+    } else {
+        (true, next)
+    }
+}
+
 fn is_binding(r: &ApiRequest) -> bool {
     r.verb == Verb::Create && r.kind == KindId::Pod && r.subresource.as_deref() == Some("binding")
 }
@@ -1938,5 +2039,58 @@ fn qos_class(spec: Option<&core::PodSpec>) -> &'static str {
         "Guaranteed"
     } else {
         "Burstable"
+    }
+}
+
+#[cfg(test)]
+mod gc_finalizer_tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_propagation_policy_becomes_the_garbage_collectors_finalizer() {
+        let none: Vec<String> = Vec::new();
+        assert_eq!(
+            gc_finalizers(KindId::Deployment, &none, Some(Propagation::Foreground)),
+            (true, strings(&["foregroundDeletion"]))
+        );
+        assert_eq!(
+            gc_finalizers(KindId::Deployment, &none, Some(Propagation::Orphan)),
+            (true, strings(&["orphan"]))
+        );
+        assert_eq!(
+            gc_finalizers(KindId::Deployment, &none, Some(Propagation::Background)),
+            (false, none.clone())
+        );
+        // Other finalizers stay; an explicit policy replaces the GC's.
+        assert_eq!(
+            gc_finalizers(
+                KindId::ReplicaSet,
+                &strings(&["example.com/keep", "orphan"]),
+                Some(Propagation::Foreground)
+            ),
+            (true, strings(&["example.com/keep", "foregroundDeletion"]))
+        );
+    }
+
+    #[test]
+    fn without_a_policy_the_finalizer_on_the_object_then_the_kinds_default_decides() {
+        let none: Vec<String> = Vec::new();
+        assert_eq!(
+            gc_finalizers(KindId::Deployment, &strings(&["orphan"]), None),
+            (false, strings(&["orphan"]))
+        );
+        assert_eq!(
+            gc_finalizers(KindId::Deployment, &none, None),
+            (false, none.clone())
+        );
+        // batch/v1 Jobs orphan their pods by default.
+        assert_eq!(
+            gc_finalizers(KindId::Job, &none, None),
+            (true, strings(&["orphan"]))
+        );
     }
 }

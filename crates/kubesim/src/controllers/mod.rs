@@ -25,7 +25,11 @@
 //! the client builder (the cluster hands each controller its token).
 
 pub mod deployment;
+pub mod endpointslice;
+pub mod garbagecollector;
+pub mod namespace;
 pub mod nodelifecycle;
+pub mod podgc;
 pub mod replicaset;
 pub mod tainteviction;
 
@@ -241,6 +245,10 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset-controller",
     "deployment-controller",
     "node-controller",
+    "generic-garbage-collector",
+    "endpointslice-controller",
+    "namespace-controller",
+    "pod-garbage-collector",
 ];
 
 /// The controllers that write as one service account of [`CONTROLLERS`].
@@ -252,6 +260,14 @@ fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
             Box::new(nodelifecycle::NodeLifecycleController::default()),
             Box::new(tainteviction::TaintEvictionController::default()),
         ],
+        "generic-garbage-collector" => {
+            vec![Box::new(garbagecollector::GarbageCollector::default())]
+        }
+        "endpointslice-controller" => {
+            vec![Box::new(endpointslice::EndpointSliceController::default())]
+        }
+        "namespace-controller" => vec![Box::new(namespace::NamespaceController::default())],
+        "pod-garbage-collector" => vec![Box::new(podgc::PodGcController::default())],
         _ => Vec::new(),
     }
 }

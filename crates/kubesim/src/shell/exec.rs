@@ -711,11 +711,30 @@ impl Session {
                 }
             }
         }
+        // `GetCascadingStrategy` (kubectl `delete.go`): kubectl always
+        // sends a propagation policy, background unless told otherwise; the
+        // old boolean values still work, with a warning.
+        let mut warnings = Vec::new();
         let propagation = match k.flags.get("cascade") {
-            None => None,
-            Some(c) => Some(Propagation::parse(c).ok_or_else(|| {
-                format!("error: invalid cascade value ({c}). Must be \"background\", \"foreground\", or \"orphan\".")
-            })?),
+            None => Propagation::Background,
+            Some(c) => match c {
+                "background" => Propagation::Background,
+                "foreground" => Propagation::Foreground,
+                "orphan" => Propagation::Orphan,
+                "1" | "t" | "T" | "TRUE" | "true" | "True" => {
+                    warnings.push(format!("warning: --cascade={c} is deprecated (boolean value) and can be replaced with --cascade=background."));
+                    Propagation::Background
+                }
+                "0" | "f" | "F" | "FALSE" | "false" | "False" => {
+                    warnings.push(format!("warning: --cascade={c} is deprecated (boolean value) and can be replaced with --cascade=orphan."));
+                    Propagation::Orphan
+                }
+                _ => {
+                    return Err(format!(
+                        "error: invalid cascade value ({c}). Must be \"background\", \"foreground\", or \"orphan\""
+                    ))
+                }
+            },
         };
         let mut grace = match k.flags.get("grace-period") {
             Some(g) => Some(g.parse::<i64>().map_err(|_| {
@@ -729,14 +748,14 @@ impl Session {
         if k.flags.has("force") && grace.is_none() {
             grace = Some(0);
         }
-        let mut lines = Vec::new();
+        let mut lines = warnings;
         let mut ok = true;
         for (kind, name, ns) in targets {
             let mut r = self.request(k, Verb::Delete, kind.id).named(name.clone());
             if let (Some(ns), true) = (ns, kind.namespaced) {
                 r.namespace = Some(ns);
             }
-            r.options.propagation = propagation;
+            r.options.propagation = Some(propagation);
             r.options.grace_period_seconds = grace;
             match cluster.call(r) {
                 ApiResponse::Object(_) | ApiResponse::Deleted(_) => {
