@@ -10,7 +10,9 @@
 //! Simulated so far: the etcd members (Raft and MVCC), the kube-apiserver
 //! instances (authentication, authorization, admission, validation, storage,
 //! watch cache, identity leases), the API load balancer, the user's kubectl,
-//! and every node's kubelet (registration, node status, Lease heartbeats).
+//! and every node's kubelet (registration, node status, Lease heartbeats,
+//! static pods from the node's manifest directory with their mirror pods,
+//! and the HTTPS endpoint the API servers call for `kubectl logs|exec`).
 //! The scheduler, controller managers, cloud-controller-manager, CoreDNS,
 //! kube-proxy and the container runtime are placed but have no behaviour
 //! yet; their views say so (`simulated: false`).
@@ -1404,8 +1406,19 @@ impl Cluster {
                 }
                 // Powering off kills every container; the images stay on disk
                 // but the simulation starts the runtime afresh.
+                let control_plane = self
+                    .topology
+                    .nodes()
+                    .any(|n| n.name == node && n.role == NodeRole::ControlPlane);
                 if let Some(slot) = self.clients.get_mut(&addr(&kubelet_addr(&node))) {
-                    slot.runtime = Some(crate::runtime::Containerd::new(&node));
+                    let mut runtime = crate::runtime::Containerd::new(&node);
+                    if control_plane {
+                        // kubeadm's images stay on the disk.
+                        for image in crate::kubelet::kubeadm::images() {
+                            runtime.preload_image(&image);
+                        }
+                    }
+                    slot.runtime = Some(runtime);
                 }
                 self.powered_off.insert(node.clone());
                 Ok(format!("{node} powered off"))
