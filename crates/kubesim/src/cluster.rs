@@ -10,7 +10,9 @@
 //! Simulated so far: the etcd members (Raft and MVCC), the kube-apiserver
 //! instances (authentication, authorization, admission, validation, storage,
 //! watch cache, identity leases), the API load balancer, the user's kubectl,
-//! and every node's kubelet (registration, node status, Lease heartbeats).
+//! and every node's kubelet (registration, node status, Lease heartbeats,
+//! static pods from the node's manifest directory with their mirror pods,
+//! and the HTTPS endpoint the API servers call for `kubectl logs|exec`).
 //! The scheduler, controller managers, cloud-controller-manager, CoreDNS,
 //! kube-proxy and the container runtime are placed but have no behaviour
 //! yet; their views say so (`simulated: false`).
@@ -74,6 +76,17 @@ pub enum Msg {
     /// A crashed process's TCP connections close (the kernel resets them):
     /// the load balancer ends every request and watch it proxied there.
     Reset,
+    /// An API server's call to a kubelet's HTTPS endpoint (`pods/log`,
+    /// `pods/exec`), to `address` (the node's InternalIP and port 10250).
+    KubeletCall {
+        id: u64,
+        address: String,
+        request: Box<crate::kubelet::server::KubeletRequest>,
+    },
+    KubeletAnswer {
+        id: u64,
+        response: Box<crate::kubelet::server::KubeletResponse>,
+    },
 }
 
 impl Msg {
@@ -103,6 +116,7 @@ impl Msg {
             },
             Msg::Probe | Msg::ProbeResult { .. } => "health-check",
             Msg::Reset => "api-response",
+            Msg::KubeletCall { .. } | Msg::KubeletAnswer { .. } => "kubelet-api",
         }
     }
 
@@ -175,6 +189,15 @@ impl Msg {
             Msg::Probe => "GET /readyz".into(),
             Msg::ProbeResult { ready } => if *ready { "readyz ok" } else { "readyz failed" }.into(),
             Msg::Reset => "connections reset".into(),
+            Msg::KubeletCall {
+                address, request, ..
+            } => format!(
+                "{} https://{address}{} (as {})",
+                request.method(),
+                request.path(),
+                crate::kubelet::server::APISERVER_KUBELET_CLIENT
+            ),
+            Msg::KubeletAnswer { response, .. } => response.summary(),
         }
     }
 }
@@ -227,6 +250,10 @@ pub struct Cluster {
     /// client-go programs).
     clients: BTreeMap<Addr, ClientSlot>,
 }
+
+/// A node's manifest files (name, content) and the kubelet's complaints
+/// about some of them (by file name).
+pub type NodeManifests = (Vec<(String, String)>, BTreeMap<String, String>);
 
 /// The address of a node's kubelet.
 pub fn kubelet_addr(node: &str) -> String {
@@ -300,8 +327,28 @@ impl Cluster {
                     .map(|(i, n)| (i, n, node_ip(NodeRole::Worker, i))),
             )
             .enumerate();
+        let peers: Vec<(String, String)> = topology
+            .control_plane
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), node_ip(NodeRole::ControlPlane, i)))
+            .collect();
         for (index, (_, node, ip)) in indexed {
             let a = addr(&kubelet_addr(&node.name));
+            // kubeadm writes the control plane's static pod manifests and
+            // pre-pulls their images on control-plane nodes.
+            let mut manifests = crate::kubelet::config::ManifestDir::new();
+            let mut runtime = crate::runtime::Containerd::new(&node.name);
+            if node.role == NodeRole::ControlPlane {
+                for (file, content) in
+                    crate::kubelet::kubeadm::control_plane_manifests(&node.name, &ip, &peers)
+                {
+                    manifests.write(&file, &content);
+                }
+                for image in crate::kubelet::kubeadm::images() {
+                    runtime.preload_image(&image);
+                }
+            }
             let machine = Machine {
                 spec: node.clone(),
                 ip,
@@ -322,7 +369,8 @@ impl Cluster {
                     target: addr(LOAD_BALANCER),
                     wake: Some(SimTime::ZERO),
                     up: true,
-                    runtime: Some(crate::runtime::Containerd::new(&node.name)),
+                    runtime: Some(runtime),
+                    manifests: Some(manifests),
                 },
             );
         }
@@ -373,6 +421,7 @@ impl Cluster {
                     wake: Some(SimTime::ZERO),
                     up: true,
                     runtime: None,
+                    manifests: None,
                 },
             );
         }
@@ -400,6 +449,7 @@ impl Cluster {
                     wake: Some(SimTime::ZERO),
                     up: true,
                     runtime: None,
+                    manifests: None,
                 },
             );
         }
@@ -722,6 +772,20 @@ impl Cluster {
                 apiserver::Output::ProbeResult { to, ready, .. } => {
                     self.send(who.clone(), to, Msg::ProbeResult { ready })
                 }
+                apiserver::Output::Kubelet {
+                    node,
+                    address,
+                    id,
+                    request,
+                } => self.send(
+                    who.clone(),
+                    addr(&kubelet_addr(&node)),
+                    Msg::KubeletCall {
+                        id,
+                        address,
+                        request: Box::new(request),
+                    },
+                ),
             }
         }
     }
@@ -796,6 +860,10 @@ impl Cluster {
                 },
                 Msg::ApiCancel { id } => apiserver::Input::CancelWatch { from, id },
                 Msg::Etcd(o) => apiserver::Input::Etcd(*o),
+                Msg::KubeletAnswer { id, response } => apiserver::Input::KubeletReply {
+                    id,
+                    response: *response,
+                },
                 Msg::Probe => apiserver::Input::Probe { from, id: 0 },
                 _ => return,
             };
@@ -819,6 +887,14 @@ impl Cluster {
             let out = self.lb.handle(now, input);
             self.lb_outputs(out);
         } else if self.clients.contains_key(&to) {
+            if let Msg::KubeletCall {
+                id,
+                address,
+                request,
+            } = msg
+            {
+                return self.kubelet_call(from, to, id, &address, &request);
+            }
             if let Msg::ApiReply { id, response } = msg {
                 let rng = self.world.rng();
                 let out = match self.clients.get_mut(&to).and_then(|c| c.process.as_mut()) {
@@ -834,6 +910,43 @@ impl Cluster {
         }
     }
 
+    /// A call reaching a node's kubelet: served if it runs, refused if not.
+    fn kubelet_call(
+        &mut self,
+        from: Addr,
+        to: Addr,
+        id: u64,
+        address: &str,
+        request: &crate::kubelet::server::KubeletRequest,
+    ) {
+        let now = self.world.now();
+        let served = self
+            .clients
+            .get_mut(&to)
+            .filter(|s| s.up)
+            .and_then(|s| s.agent_mut::<Kubelet>())
+            .map(|k| k.serve(now, request));
+        let response = match served {
+            Some(r) => {
+                // Trace the CRI steps an exec took, and reschedule the kubelet.
+                self.client_outputs(&to, Vec::new());
+                r
+            }
+            None => crate::kubelet::server::KubeletResponse::Error {
+                code: 502,
+                message: format!("dial tcp {address}: connect: connection refused"),
+            },
+        };
+        self.send(
+            to,
+            from,
+            Msg::KubeletAnswer {
+                id,
+                response: Box::new(response),
+            },
+        );
+    }
+
     // ----- hosted API clients -----
 
     fn client_tick(&mut self, who: &Addr) {
@@ -847,6 +960,19 @@ impl Cluster {
         if !slot.up {
             return;
         }
+        // The control-plane processes a fault stopped on this node: their
+        // static pods' probes fail (the kubelet probes the real process).
+        if let Some(node) = self.hosts.get(who) {
+            let down: BTreeSet<String> = self
+                .crashed
+                .iter()
+                .filter(|a| self.hosts.get(*a) == Some(node))
+                .map(|a| a.to_string())
+                .collect();
+            if let Some(k) = slot.agent_mut::<Kubelet>() {
+                k.set_down_components(down);
+            }
+        }
         let rng = self.world.rng();
         let out = match slot.process.as_mut() {
             Some(p) => p.on_wake(now, rng),
@@ -856,6 +982,11 @@ impl Cluster {
                     if let Some(runtime) = slot.runtime.take() {
                         if let Some(k) = slot.agent_mut::<Kubelet>() {
                             k.attach_runtime(runtime);
+                        }
+                    }
+                    if let Some(dir) = slot.manifests.take() {
+                        if let Some(k) = slot.agent_mut::<Kubelet>() {
+                            k.attach_manifests(dir);
                         }
                     }
                     match slot.process.as_mut() {
@@ -936,6 +1067,9 @@ impl Cluster {
             if let Some(runtime) = slot.agent_mut::<Kubelet>().and_then(|k| k.take_runtime()) {
                 slot.runtime = Some(runtime);
             }
+            if let Some(dir) = slot.agent_mut::<Kubelet>().map(|k| k.take_manifests()) {
+                slot.manifests = Some(dir);
+            }
             slot.process = None;
         }
     }
@@ -978,6 +1112,80 @@ impl Cluster {
         self.clients
             .get(&addr(&kubelet_addr(node)))
             .and_then(|c| c.agent::<Kubelet>())
+    }
+
+    // ----- the nodes' manifest directories -----
+
+    fn node_slot(&self, node: &str) -> Result<&ClientSlot, String> {
+        self.clients
+            .get(&addr(&kubelet_addr(node)))
+            .ok_or_else(|| format!("error: no node named {node:?} (try `kubectl get nodes`)"))
+    }
+
+    /// The files of a node's `/etc/kubernetes/manifests`, in name order,
+    /// and the reasons the kubelet gives for those it cannot use (empty
+    /// while the kubelet is stopped).
+    pub fn node_manifests(&self, node: &str) -> Result<NodeManifests, String> {
+        let slot = self.node_slot(node)?;
+        let (dir, errors) = match slot.agent::<Kubelet>() {
+            Some(k) => (k.manifests(), k.manifest_errors().clone()),
+            None => match &slot.manifests {
+                Some(d) => (d, BTreeMap::new()),
+                None => return Ok((Vec::new(), BTreeMap::new())),
+            },
+        };
+        let files = dir
+            .files()
+            .map(|(f, c)| (f.to_string(), c.to_string()))
+            .collect();
+        Ok((files, errors))
+    }
+
+    fn with_manifests<T>(
+        &mut self,
+        node: &str,
+        f: impl FnOnce(&mut crate::kubelet::config::ManifestDir) -> T,
+    ) -> Result<T, String> {
+        self.node_slot(node)?;
+        if self.powered_off.contains(node) {
+            return Err(format!("error: {node} is powered off"));
+        }
+        let now = self.world.now();
+        let a = addr(&kubelet_addr(node));
+        let Some(slot) = self.clients.get_mut(&a) else {
+            return Err(format!("error: no node named {node:?}"));
+        };
+        let out = match slot.agent_mut::<Kubelet>() {
+            Some(k) => f(k.manifests_mut()),
+            None => f(slot
+                .manifests
+                .get_or_insert_with(crate::kubelet::config::ManifestDir::new)),
+        };
+        // The kubelet notices the change at once (inotify).
+        if slot.process.is_some() {
+            slot.wake = Some(now);
+            self.world.schedule_at(now, Event::Tick(a));
+        }
+        Ok(out)
+    }
+
+    /// Writes a file into a node's manifest directory.
+    pub fn write_manifest(&mut self, node: &str, file: &str, content: &str) -> Result<(), String> {
+        crate::kubelet::config::valid_file_name(file).map_err(|e| format!("error: {e}"))?;
+        self.with_manifests(node, |d| d.write(file, content))
+    }
+
+    /// Removes a file from a node's manifest directory.
+    pub fn remove_manifest(&mut self, node: &str, file: &str) -> Result<(), String> {
+        let removed = self.with_manifests(node, |d| d.remove(file))?;
+        if removed {
+            Ok(())
+        } else {
+            Err(format!(
+                "rm: cannot remove '{}/{file}': No such file or directory",
+                crate::kubelet::config::STATIC_POD_PATH
+            ))
+        }
     }
 
     // ----- the user's kubectl -----
@@ -1198,8 +1406,19 @@ impl Cluster {
                 }
                 // Powering off kills every container; the images stay on disk
                 // but the simulation starts the runtime afresh.
+                let control_plane = self
+                    .topology
+                    .nodes()
+                    .any(|n| n.name == node && n.role == NodeRole::ControlPlane);
                 if let Some(slot) = self.clients.get_mut(&addr(&kubelet_addr(&node))) {
-                    slot.runtime = Some(crate::runtime::Containerd::new(&node));
+                    let mut runtime = crate::runtime::Containerd::new(&node);
+                    if control_plane {
+                        // kubeadm's images stay on the disk.
+                        for image in crate::kubelet::kubeadm::images() {
+                            runtime.preload_image(&image);
+                        }
+                    }
+                    slot.runtime = Some(runtime);
                 }
                 self.powered_off.insert(node.clone());
                 Ok(format!("{node} powered off"))

@@ -356,3 +356,233 @@ spec:
     let events = ok(&mut c, &mut s, "kubectl describe pod typo");
     assert!(events.contains("Failed to pull image"), "{events}");
 }
+
+fn fails(c: &mut Cluster, s: &mut Session, script: &str) -> String {
+    let out: Vec<Outcome> = s.run_script(c, script);
+    assert_eq!(out.len(), 1, "{script}");
+    assert!(!out[0].ok, "{script} succeeded:\n{}", out[0].output);
+    out[0].output.clone()
+}
+
+#[test]
+fn kubectl_logs_returns_what_the_busybox_command_printed() {
+    let (mut c, mut s) = booted(15);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  restartPolicy: Never
+  containers:
+  - name: hello
+    image: busybox:1.36
+    command: [\"sh\", \"-c\", \"echo hello; echo from kubesim\"]
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/hello '{.status.phase}'=Succeeded 1m",
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl logs hello"),
+        "hello\nfrom kubesim"
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl logs pod/hello --tail 1"),
+        "from kubesim"
+    );
+    // The request went kubectl -> load balancer -> API server -> kubelet,
+    // as the apiserver-kubelet-client, at the node's address and port 10250.
+    let node = jsonpath(&mut c, &mut s, "pod hello", ".spec.nodeName");
+    let ip = jsonpath(
+        &mut c,
+        &mut s,
+        &format!("node {node}"),
+        ".status.addresses[0].address",
+    );
+    let call = c
+        .trace()
+        .events()
+        .find(|e| e.kind == "kubelet-api" && e.to == format!("kubelet@{node}"))
+        .map(|e| (e.from.clone(), e.summary.clone()))
+        .expect("the API server called the kubelet");
+    assert!(call.0.starts_with("kube-apiserver-"), "{call:?}");
+    assert_eq!(
+        call.1,
+        format!("GET https://{ip}:10250/containerLogs/default/hello/hello (as kube-apiserver-kubelet-client)")
+    );
+    let err = fails(&mut c, &mut s, "kubectl logs hello -c nope");
+    assert_eq!(
+        err,
+        "Error from server (BadRequest): container nope is not valid for pod hello"
+    );
+    let err = fails(&mut c, &mut s, "kubectl logs missing");
+    assert_eq!(
+        err,
+        "Error from server (NotFound): pods \"missing\" not found"
+    );
+    let err = fails(&mut c, &mut s, "kubectl logs hello --previous");
+    assert_eq!(
+        err,
+        "Error from server (BadRequest): previous terminated container \"hello\" in pod \"hello\" not found"
+    );
+}
+
+#[test]
+fn kubectl_logs_of_the_docs_pi_job_prints_pi() {
+    let (mut c, mut s) = booted(16);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pi
+spec:
+  restartPolicy: Never
+  containers:
+  - name: pi
+    image: perl:5.34.0
+    command: [\"perl\",  \"-Mbignum=bpi\", \"-wle\", \"print bpi(2000)\"]
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/pi '{.status.phase}'=Succeeded 3m",
+    );
+    let pi = ok(&mut c, &mut s, "kubectl logs pi");
+    assert!(pi.starts_with("3.14159265358979323846"), "{pi}");
+    assert!(pi.len() > 2000, "2000 digits: {}", pi.len());
+}
+
+#[test]
+fn kubectl_logs_of_a_crashed_container_shows_the_previous_run() {
+    let (mut c, mut s) = booted(17);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: crash
+spec:
+  containers:
+  - name: crash
+    image: busybox:1.36
+    command: [\"sh\", \"-c\", \"echo about to fail; exit 1\"]
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/crash '{.status.containerStatuses[0].restartCount}'=2 2m",
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl logs crash --previous"),
+        "about to fail"
+    );
+}
+
+#[test]
+fn kubectl_exec_runs_in_the_container_and_fails_as_kubectl_does() {
+    let (mut c, mut s) = booted(18);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(&mut c, &mut s, NGINX_POD);
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/nginx '{.status.phase}'=Running 1m",
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl exec nginx -- echo hi there"),
+        "hi there"
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl exec nginx -- hostname"),
+        "nginx"
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl exec nginx -- cat /etc/hostname"),
+        "nginx"
+    );
+    let env = ok(&mut c, &mut s, "kubectl exec nginx -- env");
+    assert!(env.contains("HOSTNAME=nginx"), "{env}");
+    let err = fails(&mut c, &mut s, "kubectl exec nginx -c nope -- ls");
+    assert_eq!(
+        err,
+        "Error from server (BadRequest): container nope is not valid for pod nginx"
+    );
+    let err = fails(&mut c, &mut s, "kubectl exec missing -- ls");
+    assert_eq!(
+        err,
+        "Error from server (NotFound): pods \"missing\" not found"
+    );
+    let err = fails(&mut c, &mut s, "kubectl exec nginx -- frobnicate");
+    assert!(
+        err.contains("executable file not found in $PATH")
+            && err.ends_with("command terminated with exit code 126"),
+        "{err}"
+    );
+    let err = fails(&mut c, &mut s, "kubectl exec nginx");
+    assert_eq!(
+        err,
+        "error: you must specify at least one command for the container"
+    );
+    let err = fails(&mut c, &mut s, "kubectl exec nginx -- sh -c 'exit 3'");
+    assert!(
+        err.ends_with("command terminated with exit code 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn kubectl_exec_into_a_container_not_running_cannot_upgrade_the_connection() {
+    let (mut c, mut s) = booted(19);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: broken
+spec:
+  containers:
+  - name: app
+    image: nginxx:1.14.2
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/broken '{.spec.nodeName}'!= 30s",
+    );
+    ok(&mut c, &mut s, "sim advance 5s");
+    let err = fails(&mut c, &mut s, "kubectl exec broken -- ls");
+    assert_eq!(
+        err,
+        "error: unable to upgrade connection: container not found (\"app\")"
+    );
+    let err = fails(&mut c, &mut s, "kubectl logs broken");
+    assert!(
+        err.starts_with("Error from server (BadRequest): container \"app\" in pod \"broken\" is waiting to start"),
+        "{err}"
+    );
+    // A stopped kubelet refuses the connection.
+    let node = jsonpath(&mut c, &mut s, "pod broken", ".spec.nodeName");
+    ok(&mut c, &mut s, &format!("sim fault {node} kubelet-stop"));
+    let err = fails(&mut c, &mut s, "kubectl logs broken");
+    assert!(err.contains(":10250: connect: connection refused"), "{err}");
+}

@@ -68,7 +68,15 @@ pub fn namespace_lifecycle(
 pub fn mutate_on_create(object: &mut Object, rng: &mut SimRng) {
     apply_defaults(object);
     if let Object::Pod(pod) = object {
-        if let Some(spec) = pod.spec.as_mut() {
+        // "Don't modify the spec of mirror pods": the kubelet would see a
+        // mirror that no longer matches its static pod
+        // (plugin/pkg/admission/serviceaccount/admission.go `Admit`).
+        let mirror = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(super::auth::node::MIRROR_POD_ANNOTATION));
+        if let Some(spec) = pod.spec.as_mut().filter(|_| !mirror) {
             service_account(spec, rng);
             default_toleration_seconds(spec);
         }

@@ -18,6 +18,7 @@ pub mod server;
 pub mod watchcache;
 
 pub use request::{
-    ApiRequest, ApiResponse, Propagation, RequestOptions, Verb, WatchEvent, WatchEventType,
+    ApiRequest, ApiResponse, Propagation, RequestOptions, StreamOptions, Verb, WatchEvent,
+    WatchEventType,
 };
 pub use server::{Addr, ApiServer, ApiServerStatus};

@@ -94,6 +94,24 @@ pub struct RequestOptions {
     pub allow_bookmarks: bool,
     /// `dryRun=All`: run the whole pipeline but store nothing.
     pub dry_run: bool,
+    /// The query of `pods/log` and `pods/exec` (boxed: most requests have
+    /// none).
+    pub stream: Option<Box<StreamOptions>>,
+}
+
+/// `PodLogOptions` and `PodExecOptions`, as far as simulated.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StreamOptions {
+    /// `container`.
+    pub container: Option<String>,
+    /// `previous` (logs).
+    pub previous: bool,
+    /// `tailLines` (logs).
+    pub tail_lines: Option<i64>,
+    /// `timestamps` (logs).
+    pub timestamps: bool,
+    /// `command`, repeated (exec).
+    pub command: Vec<String>,
 }
 
 /// One request to the API.
@@ -238,6 +256,13 @@ pub enum ApiResponse {
     WatchClosed(ApiError),
     /// A failure, as a `Status`.
     Error(ApiError),
+    /// What a kubelet streamed back through the API server (`pods/log`:
+    /// the log; `pods/exec`: the command's output and exit code).
+    Stream {
+        stdout: String,
+        stderr: String,
+        exit_code: Option<i32>,
+    },
 }
 
 impl ApiResponse {
@@ -281,6 +306,12 @@ impl ApiResponse {
             },
             ApiResponse::WatchClosed(e) => format!("watch closed: {}", e.message),
             ApiResponse::Error(e) => format!("{} {}", e.code(), e.message),
+            ApiResponse::Stream {
+                stdout, exit_code, ..
+            } => match exit_code {
+                Some(code) => format!("101 exec stream, exit code {code}"),
+                None => format!("200 log stream ({} lines)", stdout.lines().count()),
+            },
         }
     }
 }

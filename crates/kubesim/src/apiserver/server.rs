@@ -49,6 +49,7 @@ use crate::etcd::member::{
     WatchId,
 };
 use crate::etcd::mvcc::{Compare, CompareResult, KeyRange, RangeRequest, RequestOp, TxnRequest};
+use crate::kubelet::server::{KubeletRequest, KubeletResponse};
 use crate::world::{SimDuration, SimRng, SimTime};
 use k8s_openapi::api::coordination::v1 as coordination;
 use k8s_openapi::api::core::v1 as core;
@@ -70,6 +71,9 @@ pub const IDENTITY_LEASE_DURATION_SECONDS: i32 = 3600;
 pub const IDENTITY_LEASE_GC: SimDuration = SimDuration::from_secs(3600);
 /// How often the instance wakes up for its timers.
 pub const TICK: SimDuration = SimDuration::from_millis(250);
+/// How long the API server waits for a kubelet to answer a proxied call
+/// (the dial and TLS handshake time out after 30 s).
+pub const KUBELET_TIMEOUT: SimDuration = SimDuration::from_secs(30);
 /// How often the etcd readiness check runs, and how long it may take
 /// (`--etcd-healthcheck-timeout`, 2 s).
 pub const ETCD_HEALTH_EVERY: SimDuration = SimDuration::from_secs(1);
@@ -105,6 +109,12 @@ pub enum Input {
         from: Addr,
         id: u64,
     },
+    /// A kubelet answered a `pods/log` or `pods/exec` call (`id` is the
+    /// operation's).
+    KubeletReply {
+        id: u64,
+        response: KubeletResponse,
+    },
     /// Time passed (every [`TICK`]).
     Tick,
     Crash,
@@ -128,6 +138,14 @@ pub enum Output {
         to: Addr,
         id: u64,
         ready: bool,
+    },
+    /// A call to a node's kubelet (`https://<address>/containerLogs/...`),
+    /// as the apiserver-kubelet-client.
+    Kubelet {
+        node: String,
+        address: String,
+        id: u64,
+        request: KubeletRequest,
     },
 }
 
@@ -223,6 +241,9 @@ pub struct ApiServer {
     next_lease_renew: SimTime,
     next_lease_gc: SimTime,
     served: u64,
+    /// Calls to kubelets in flight, by operation: when they time out and
+    /// the URL called.
+    kubelet_calls: BTreeMap<u64, (SimTime, String)>,
 }
 
 /// What handling an input needs from the world besides the input.
@@ -247,6 +268,24 @@ fn revision_of(object: &Object) -> i64 {
         .resource_version()
         .and_then(|rv| rv.parse().ok())
         .unwrap_or(0)
+}
+
+/// A kubelet's error as the API server passes it on: 404 and 400 keep
+/// their meaning, the rest is an internal error.
+fn kubelet_error(code: u16, message: String) -> ApiError {
+    match code {
+        400 => ApiError::bad_request(message),
+        404 => ApiError {
+            reason: crate::api::Reason::NotFound,
+            message,
+            details: None,
+        },
+        _ => ApiError {
+            reason: crate::api::Reason::InternalError,
+            message,
+            details: None,
+        },
+    }
 }
 
 /// Kinds whose status is written only through the `status` subresource.
@@ -320,6 +359,7 @@ impl ApiServer {
             next_op: 1,
             watchers: BTreeMap::new(),
             waiting_fresh: BTreeMap::new(),
+            kubelet_calls: BTreeMap::new(),
             bootstrapped: false,
             bootstrap_pending: BTreeSet::new(),
             etcd_healthy: false,
@@ -420,6 +460,36 @@ impl ApiServer {
                 ready: self.is_ready(),
             }),
             Input::Tick => self.on_tick(ctx, &mut out),
+            Input::KubeletReply { id, response } => {
+                if let Some((_, url)) = self.kubelet_calls.remove(&id) {
+                    let response = match response {
+                        KubeletResponse::Logs(text) => ApiResponse::Stream {
+                            stdout: text,
+                            stderr: String::new(),
+                            exit_code: None,
+                        },
+                        KubeletResponse::Exec {
+                            stdout,
+                            stderr,
+                            exit_code,
+                        } => ApiResponse::Stream {
+                            stdout,
+                            stderr,
+                            exit_code: Some(exit_code),
+                        },
+                        KubeletResponse::Error { code, message } if code >= 500 => {
+                            ApiResponse::Error(kubelet_error(
+                                code,
+                                format!("Get \"{url}\": {message}"),
+                            ))
+                        }
+                        KubeletResponse::Error { code, message } => {
+                            ApiResponse::Error(kubelet_error(code, message))
+                        }
+                    };
+                    self.finish(id, response, &mut out);
+                }
+            }
         }
         out
     }
@@ -433,6 +503,7 @@ impl ApiServer {
         self.watchers.clear();
         self.waiting_fresh.clear();
         self.bootstrap_pending.clear();
+        self.kubelet_calls.clear();
         self.link = Link::Down {
             retry_at: SimTime(u64::MAX),
         };
@@ -480,6 +551,31 @@ impl ApiServer {
 
     fn on_tick(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
         let now = ctx.now;
+        // Kubelets that did not answer in time (a node powered off or cut
+        // off by a partition).
+        let late: Vec<(u64, String)> = self
+            .kubelet_calls
+            .iter()
+            .filter(|(_, (deadline, _))| *deadline <= now)
+            .map(|(id, (_, url))| (*id, url.clone()))
+            .collect();
+        for (id, url) in late {
+            self.kubelet_calls.remove(&id);
+            let host = url
+                .trim_start_matches("https://")
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            self.finish(
+                id,
+                ApiResponse::Error(kubelet_error(
+                    500,
+                    format!("Get \"{url}\": dial tcp {host}: i/o timeout"),
+                )),
+                out,
+            );
+        }
         // etcd requests that got no answer in time.
         let expired: Vec<(u64, Purpose)> = self
             .etcd
@@ -893,6 +989,11 @@ impl ApiServer {
         let ns = r.namespace.as_deref().filter(|_| info.namespaced);
         let now = ctx.now;
         match r.verb {
+            _ if kind == KindId::Pod
+                && matches!(r.subresource.as_deref(), Some("log") | Some("exec")) =>
+            {
+                self.proxy_to_kubelet(op_id, now, out)
+            }
             Verb::Get | Verb::List => {
                 let from_cache = r.options.resource_version.as_deref() == Some("0");
                 if r.verb == Verb::Get && r.name.is_none() {
@@ -957,6 +1058,153 @@ impl ApiServer {
                 out,
             ),
         }
+    }
+
+    /// `pods/log` and `pods/exec`: `LogLocation` / `ExecLocation`
+    /// (pkg/registry/core/pod/strategy.go) pick the container and the node's
+    /// kubelet, then the call is proxied there. The pod and node are read
+    /// from the watch cache.
+    fn proxy_to_kubelet(&mut self, op_id: u64, now: SimTime, out: &mut Vec<Output>) {
+        let Some(op) = self.ops.get(&op_id) else {
+            return;
+        };
+        let r = op.request.clone();
+        let ns = r.namespace.clone().unwrap_or_else(|| "default".into());
+        let name = r.name.clone().unwrap_or_default();
+        let exec = r.subresource.as_deref() == Some("exec");
+        let q = r.options.stream.clone().unwrap_or_default();
+        let fail = |s: &mut Self, out: &mut Vec<Output>, e: ApiError| {
+            s.finish(op_id, ApiResponse::Error(e), out)
+        };
+        let pod = match self
+            .cache
+            .get(&registry::key(KindId::Pod, Some(&ns), &name))
+            .map(|o| (**o).clone())
+        {
+            Some(Object::Pod(p)) => p,
+            _ => return fail(self, out, ApiError::not_found(KindId::Pod.info(), &name)),
+        };
+        let spec = pod.spec.clone().unwrap_or_default();
+        let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
+        let container = match q.container.clone().filter(|c| !c.is_empty()) {
+            Some(c) => {
+                let known = spec
+                    .containers
+                    .iter()
+                    .chain(spec.init_containers.iter().flatten())
+                    .any(|x| x.name == c);
+                if !known {
+                    return fail(
+                        self,
+                        out,
+                        ApiError::bad_request(format!("container {c} is not valid for pod {name}")),
+                    );
+                }
+                c
+            }
+            None => match names.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return fail(
+                        self,
+                        out,
+                        ApiError::bad_request(format!(
+                            "a container name must be specified for pod {name}"
+                        )),
+                    )
+                }
+                many => {
+                    return fail(
+                        self,
+                        out,
+                        ApiError::bad_request(format!(
+                        "a container name must be specified for pod {name}, choose one of: [{}]",
+                        many.join(" ")
+                    )),
+                    )
+                }
+            },
+        };
+        let node = spec.node_name.clone().unwrap_or_default();
+        if node.is_empty() {
+            // A pod not yet scheduled has no logs; it cannot exec.
+            if exec {
+                return fail(
+                    self,
+                    out,
+                    ApiError::bad_request(format!("pod {name} does not have a host assigned")),
+                );
+            }
+            return self.finish(
+                op_id,
+                ApiResponse::Stream {
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    exit_code: None,
+                },
+                out,
+            );
+        }
+        // `GetNodeInfo`: the preferred address (InternalIP) and the
+        // kubelet's port from the Node's status.
+        let address = match self
+            .cache
+            .get(&registry::key(KindId::Node, None, &node))
+            .map(|o| (**o).clone())
+        {
+            Some(Object::Node(n)) => {
+                let status = n.status.unwrap_or_default();
+                let ip = status
+                    .addresses
+                    .iter()
+                    .flatten()
+                    .find(|a| a.type_ == "InternalIP")
+                    .map(|a| a.address.clone());
+                let port = status
+                    .daemon_endpoints
+                    .and_then(|d| d.kubelet_endpoint)
+                    .map(|e| e.port)
+                    .filter(|p| *p > 0)
+                    .unwrap_or(crate::kubelet::KUBELET_PORT);
+                match ip {
+                    Some(ip) => format!("{ip}:{port}"),
+                    None => {
+                        return fail(
+                            self,
+                            out,
+                            ApiError::internal(&format!("node {node:?} has no address")),
+                        )
+                    }
+                }
+            }
+            _ => return fail(self, out, ApiError::not_found(KindId::Node.info(), &node)),
+        };
+        let request = if exec {
+            KubeletRequest::Exec {
+                namespace: ns,
+                pod: name,
+                container,
+                command: q.command.clone(),
+            }
+        } else {
+            KubeletRequest::ContainerLogs {
+                namespace: ns,
+                pod: name,
+                container,
+                previous: q.previous,
+                tail_lines: q.tail_lines,
+                timestamps: q.timestamps,
+            }
+        };
+        let url = format!("https://{address}{}", request.path());
+        self.kubelet_calls
+            .insert(op_id, (now + KUBELET_TIMEOUT, url));
+        out.push(Output::Kubelet {
+            node,
+            address,
+            id: op_id,
+            request,
+        });
     }
 
     fn filter_of(r: &ApiRequest) -> Result<Filter, ApiError> {

@@ -6,8 +6,9 @@
 //!
 //! Boots a simulated cluster, then reads commands (`kubectl ...`, `sim ...`)
 //! from FILE or standard input, line by line, and prints what kubectl and the
-//! simulator print. `kubectl apply -f -` reads the manifest from the lines
-//! that follow, up to a line `---end`. The exit status is 1 if any command
+//! simulator print. `kubectl apply -f -` (and `sim node manifest add <node>
+//! -f -`) reads the manifest from the lines that follow, up to a line
+//! `---end`. The exit status is 1 if any command
 //! failed.
 
 use kubesim::shell::{parse_script, ParseError, Session};

@@ -70,6 +70,8 @@ pub(crate) struct ClientSlot {
     /// A kubelet's containerd while the kubelet is not running (it is
     /// handed to the kubelet when it starts).
     pub runtime: Option<crate::runtime::Containerd>,
+    /// A kubelet's manifest directory while the kubelet is not running.
+    pub manifests: Option<crate::kubelet::config::ManifestDir>,
 }
 
 impl ClientSlot {

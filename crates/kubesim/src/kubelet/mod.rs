@@ -18,13 +18,23 @@
 //! init and app containers, probes, restarts with back-off, graceful
 //! termination, and the pod status written back through `pods/status`.
 //!
-//! Left out so far (named in the issue that adds them): static pods and
-//! mirror pods, the TLS bootstrap (the kubelet starts with its signed
-//! certificate), the kubelet's HTTPS endpoints (logs, exec), eviction
-//! managers, volume management.
+//! Static pods come from the node's manifest directory (see [`config`]),
+//! kubeadm writes the control plane's there (see [`kubeadm`]), and each is
+//! mirrored into the API (see [`mirror`]). A static pod of a simulated
+//! control-plane component that a fault has stopped fails its probes, so
+//! its mirror pod shows it not ready.
+//!
+//! Left out so far (named in the issue that adds them): the TLS bootstrap
+//! (the kubelet starts with its signed certificate), eviction managers,
+//! volume management, and adopting the containers of a previous kubelet run
+//! after a restart.
 
+pub mod config;
+pub mod kubeadm;
 pub mod lease;
+pub mod mirror;
 pub mod pods;
+pub mod server;
 
 use crate::api::time::to_time;
 use crate::api::{KindId, Object, Reason};
@@ -122,6 +132,27 @@ pub struct Kubelet {
     steps: Vec<crate::runtime::TraceStep>,
     /// Pod IPs handed out, by last octet.
     ips: std::collections::BTreeSet<u8>,
+    /// The node's `/etc/kubernetes/manifests` (it outlives the kubelet: the
+    /// cluster keeps it while the kubelet is stopped).
+    manifests: config::ManifestDir,
+    /// The directory version last read.
+    manifests_read: Option<u64>,
+    /// The static pods the directory holds, by pod key.
+    static_pods: BTreeMap<String, config::StaticPod>,
+    /// Files the kubelet could not use, with the reason it logs.
+    static_errors: BTreeMap<String, String>,
+    /// When each static pod (by hash) was first seen (`config.seen`).
+    seen: BTreeMap<String, SimTime>,
+    /// Mirror pods as the API holds them, by key.
+    mirrors: BTreeMap<String, k8s_openapi::api::core::v1::Pod>,
+    /// Mirror pods deleted (by uid): late watch events about them are stale.
+    gone_mirrors: std::collections::BTreeSet<String>,
+    /// Mirror creates and deletes in flight, by tag: the pod key.
+    mirror_writes: BTreeMap<Tag, String>,
+    /// Whether the pod informer has listed once (mirrors are known).
+    pods_synced: bool,
+    /// Static pods (by name) whose simulated component a fault stopped.
+    down_components: std::collections::BTreeSet<String>,
 }
 
 impl Kubelet {
@@ -150,7 +181,51 @@ impl Kubelet {
             next_tag: TAG_POD_BASE,
             steps: Vec::new(),
             ips: Default::default(),
+            manifests: config::ManifestDir::new(),
+            manifests_read: None,
+            static_pods: BTreeMap::new(),
+            static_errors: BTreeMap::new(),
+            seen: BTreeMap::new(),
+            mirrors: BTreeMap::new(),
+            gone_mirrors: Default::default(),
+            mirror_writes: BTreeMap::new(),
+            pods_synced: false,
+            down_components: Default::default(),
         }
+    }
+
+    /// Gives the kubelet its node's manifest directory.
+    pub fn attach_manifests(&mut self, dir: config::ManifestDir) {
+        self.manifests = dir;
+        self.manifests_read = None;
+    }
+
+    /// Takes the manifest directory back (the kubelet is stopping).
+    pub fn take_manifests(&mut self) -> config::ManifestDir {
+        self.manifests_read = None;
+        std::mem::take(&mut self.manifests)
+    }
+
+    /// The node's manifest directory.
+    pub fn manifests(&self) -> &config::ManifestDir {
+        &self.manifests
+    }
+
+    /// The manifest directory, to write or remove files (the kubelet notices
+    /// at its next wake-up).
+    pub fn manifests_mut(&mut self) -> &mut config::ManifestDir {
+        &mut self.manifests
+    }
+
+    /// The files of the manifest directory the kubelet could not use.
+    pub fn manifest_errors(&self) -> &BTreeMap<String, String> {
+        &self.static_errors
+    }
+
+    /// Tells the kubelet which control-plane components on its node a fault
+    /// stopped (by static pod name): their probes fail.
+    pub fn set_down_components(&mut self, down: std::collections::BTreeSet<String>) {
+        self.down_components = down;
     }
 
     /// Gives the kubelet its node's containerd.
@@ -193,8 +268,20 @@ impl Kubelet {
     }
 
     fn release_ip(&mut self, ip: &str) {
-        if let Some(o) = ip.rsplit('.').next().and_then(|o| o.parse().ok()) {
+        // A host-network pod has the node's IP, not one from the range.
+        let prefix = format!("10.244.{}.", self.machine.index);
+        if let Some(o) = ip.strip_prefix(&prefix).and_then(|o| o.parse().ok()) {
             self.ips.remove(&o);
+        }
+    }
+
+    /// A pod's IP: the node's for a host-network pod, else one from the
+    /// node's pod CIDR.
+    fn ip_for(&mut self, pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
+        if pod.spec.as_ref().and_then(|s| s.host_network) == Some(true) {
+            Some(self.machine.ip.clone())
+        } else {
+            self.allocate_ip()
         }
     }
 
@@ -228,6 +315,14 @@ impl Kubelet {
             return;
         };
         let key = object.key();
+        if config::is_mirror(pod) {
+            self.on_mirror(key, pod, deleted);
+            return;
+        }
+        if self.static_pods.contains_key(&key) {
+            // An API pod with a static pod's name: the static pod wins.
+            return;
+        }
         if deleted {
             if let Some(w) = self.workers.get_mut(&key) {
                 w.kill(ctx.now);
@@ -251,7 +346,7 @@ impl Kubelet {
                     w.reject(&reason, message.clone());
                     self.event_on(ctx, object, "Warning", &reason, message);
                 } else {
-                    w.ip = self.allocate_ip();
+                    w.ip = self.ip_for(pod);
                 }
                 w.update(pod.clone(), ctx.now);
                 self.workers.insert(key, w);
@@ -288,6 +383,342 @@ impl Kubelet {
                 .in_namespace(ns)
                 .with_body(Object::Event(event)),
         );
+    }
+
+    /// Serves a request to the kubelet's HTTPS endpoint (the API server's
+    /// `pods/log` and `pods/exec` proxies), from the pod workers and the
+    /// runtime (`pkg/kubelet/server/server.go` `getContainerLogs`,
+    /// `getExec`).
+    pub fn serve(
+        &mut self,
+        now: SimTime,
+        request: &server::KubeletRequest,
+    ) -> server::KubeletResponse {
+        use server::{KubeletRequest, KubeletResponse};
+        let not_found = |message: String| KubeletResponse::Error { code: 404, message };
+        let (namespace, pod, container) = match request {
+            KubeletRequest::ContainerLogs {
+                namespace,
+                pod,
+                container,
+                ..
+            }
+            | KubeletRequest::Exec {
+                namespace,
+                pod,
+                container,
+                ..
+            } => (namespace, pod, container),
+        };
+        let key = format!("{namespace}/{pod}");
+        let host_ip = self.machine.ip.clone();
+        let Some(runtime) = self.runtime.as_mut() else {
+            return KubeletResponse::Error {
+                code: 503,
+                message: "container runtime is down".into(),
+            };
+        };
+        let Some(w) = self
+            .workers
+            .get_mut(&key)
+            .filter(|w| !w.terminated || matches!(request, KubeletRequest::ContainerLogs { .. }))
+        else {
+            return not_found(format!("pod {pod:?} does not exist"));
+        };
+        let in_pod = w
+            .pod()
+            .spec
+            .iter()
+            .flat_map(|s| {
+                s.containers
+                    .iter()
+                    .chain(s.init_containers.iter().flatten())
+            })
+            .any(|c| &c.name == container);
+        if !in_pod {
+            return not_found(format!("container {container:?} not found in pod {pod:?}"));
+        }
+        match request {
+            KubeletRequest::ContainerLogs {
+                previous,
+                tail_lines,
+                timestamps,
+                ..
+            } => {
+                let status = w.status(now, runtime, &host_ip);
+                let cstatus = status
+                    .container_statuses
+                    .iter()
+                    .flatten()
+                    .chain(status.init_container_statuses.iter().flatten())
+                    .find(|c| &c.name == container);
+                let Some(cstatus) = cstatus else {
+                    return KubeletResponse::Error {
+                        code: 400,
+                        message: format!("container {container:?} in pod {pod:?} is not available"),
+                    };
+                };
+                let id = match server::log_container_id(cstatus, pod, *previous) {
+                    Ok(id) => id,
+                    Err(message) => return KubeletResponse::Error { code: 400, message },
+                };
+                let lines = match runtime.logs(&id) {
+                    Ok(l) => l,
+                    Err(e) => return not_found(e.to_string()),
+                };
+                let skip = match tail_lines {
+                    Some(n) if *n >= 0 => lines.len().saturating_sub(*n as usize),
+                    _ => 0,
+                };
+                let mut text = String::new();
+                for l in &lines[skip..] {
+                    if *timestamps {
+                        text.push_str(&crate::api::time::to_micro_time(l.at).0.to_string());
+                        text.push(' ');
+                    }
+                    text.push_str(&l.text);
+                    text.push('\n');
+                }
+                KubeletResponse::Logs(text)
+            }
+            KubeletRequest::Exec { command, .. } => {
+                // Only a running container can exec (`findContainer` looks at
+                // the running pods).
+                let id = w
+                    .container_ids()
+                    .into_iter()
+                    .find(|(n, _)| n == container)
+                    .map(|(_, id)| id)
+                    .filter(|id| {
+                        runtime
+                            .container_status(id)
+                            .is_ok_and(|s| s.state == crate::runtime::ContainerState::Running)
+                    });
+                let Some(id) = id else {
+                    return not_found(format!("container not found ({container:?})"));
+                };
+                let reply = runtime.exec_sync(now, &id, command, server::EXEC_TIMEOUT);
+                self.steps.extend(reply.steps);
+                match reply.result {
+                    Ok(crate::runtime::ExecOutcome::Done {
+                        exit_code,
+                        stdout,
+                        stderr,
+                        ..
+                    }) => KubeletResponse::Exec {
+                        stdout,
+                        stderr,
+                        exit_code,
+                    },
+                    Ok(crate::runtime::ExecOutcome::TimedOut { stdout }) => KubeletResponse::Exec {
+                        stdout,
+                        stderr: "command timed out".into(),
+                        exit_code: 124,
+                    },
+                    Ok(crate::runtime::ExecOutcome::NeedsCluster { request, stdout }) => {
+                        let (stderr, exit_code) = needs_cluster_failure(&request);
+                        KubeletResponse::Exec {
+                            stdout,
+                            stderr,
+                            exit_code,
+                        }
+                    }
+                    Err(crate::runtime::CriError::ExecFailed(m)) => KubeletResponse::Exec {
+                        stdout: String::new(),
+                        stderr: format!(
+                            "OCI runtime exec failed: exec failed: unable to start container process: {m}: unknown"
+                        ),
+                        exit_code: 126,
+                    },
+                    Err(e) => KubeletResponse::Error {
+                        code: 500,
+                        message: e.to_string(),
+                    },
+                }
+            }
+        }
+    }
+
+    /// A mirror pod as the informer reports it.
+    fn on_mirror(&mut self, key: String, pod: &k8s_openapi::api::core::v1::Pod, deleted: bool) {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        if deleted {
+            self.gone_mirrors.insert(uid.clone());
+            if self
+                .mirrors
+                .get(&key)
+                .is_some_and(|m| m.metadata.uid.as_deref() == Some(uid.as_str()))
+            {
+                self.mirrors.remove(&key);
+            }
+            return;
+        }
+        if self.gone_mirrors.contains(&uid) {
+            // A late event about a mirror already deleted.
+            return;
+        }
+        let new_mirror = self
+            .mirrors
+            .get(&key)
+            .is_none_or(|m| m.metadata.uid.as_deref() != Some(uid.as_str()));
+        if new_mirror {
+            // A fresh mirror gets the static pod's full status.
+            if let Some(w) = self.workers.get_mut(&key) {
+                w.sent = None;
+            }
+        }
+        self.mirrors.insert(key, pod.clone());
+    }
+
+    fn on_mirror_reply(&mut self, tag: Tag, response: ApiResponse) {
+        let Some(key) = self.mirror_writes.remove(&tag) else {
+            return;
+        };
+        match response {
+            ApiResponse::Object(o) => {
+                if let Object::Pod(p) = &*o {
+                    if p.metadata.deletion_timestamp.is_some() {
+                        return;
+                    }
+                    let uid = p.metadata.uid.clone().unwrap_or_default();
+                    if !self.gone_mirrors.contains(&uid) {
+                        if let Some(w) = self.workers.get_mut(&key) {
+                            w.sent = None;
+                        }
+                        self.mirrors.insert(key, p.clone());
+                    }
+                }
+            }
+            ApiResponse::Deleted(o) => {
+                if let Some(uid) = o.uid() {
+                    self.gone_mirrors.insert(uid.to_string());
+                }
+                if self
+                    .mirrors
+                    .get(&key)
+                    .and_then(|m| m.metadata.uid.as_deref())
+                    == o.uid()
+                {
+                    self.mirrors.remove(&key);
+                }
+            }
+            ApiResponse::Error(e) if e.reason == Reason::NotFound => {
+                self.mirrors.remove(&key);
+            }
+            // AlreadyExists: the informer brings the existing mirror; other
+            // errors: tried again at the next sync.
+            _ => {}
+        }
+    }
+
+    /// The file source and the mirror client: reads the manifest directory
+    /// when it changed, starts and stops static pods, and keeps one mirror
+    /// pod per static pod in the API (`syncPod`'s mirror handling and
+    /// `HandlePodCleanups`).
+    fn sync_static_pods(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        let version = self.manifests.version();
+        if self.manifests_read != Some(version) {
+            let contents = config::read_dir(&self.manifests, &self.machine.spec.name);
+            self.static_pods = contents.pods;
+            self.static_errors = contents.errors;
+            self.manifests_read = Some(version);
+        }
+        // Static pods whose file went away or changed stop; once stopped,
+        // their workers go (a changed file starts afresh below).
+        let mut gone = Vec::new();
+        for (key, w) in self.workers.iter_mut() {
+            if !config::is_static(w.pod()) {
+                continue;
+            }
+            let wanted = self.static_pods.get(key).is_some_and(|p| p.hash == w.uid);
+            if wanted {
+                let name = w.pod().metadata.name.clone().unwrap_or_default();
+                w.down = self.down_components.contains(&name);
+                continue;
+            }
+            w.kill(now);
+            if w.terminated {
+                gone.push(key.clone());
+            }
+        }
+        for key in gone {
+            if let Some(w) = self.workers.remove(&key) {
+                if let Some(ip) = &w.ip {
+                    self.release_ip(ip);
+                }
+            }
+        }
+        let new: Vec<config::StaticPod> = self
+            .static_pods
+            .iter()
+            .filter(|(key, _)| !self.workers.contains_key(*key))
+            .map(|(_, p)| p.clone())
+            .collect();
+        for p in new {
+            let seen = *self.seen.entry(p.hash.clone()).or_insert(now);
+            let mut pod = p.pod.clone();
+            pod.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(
+                    config::CONFIG_SEEN_ANNOTATION.into(),
+                    crate::api::time::to_time(seen).0.to_string(),
+                );
+            let mut w = pods::PodWorker::new(p.key.clone(), pod.clone());
+            w.ip = self.ip_for(&pod);
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            w.down = self.down_components.contains(&name);
+            w.update(pod, now);
+            self.workers.insert(p.key.clone(), w);
+        }
+        // Mirror pods, once the node is registered and the mirrors known.
+        let node_uid = self
+            .node
+            .as_deref()
+            .and_then(|n| n.uid())
+            .map(str::to_string);
+        let Some(node_uid) = node_uid.filter(|_| self.pods_synced && self.is_registered()) else {
+            return;
+        };
+        let in_flight: std::collections::BTreeSet<String> =
+            self.mirror_writes.values().cloned().collect();
+        let mut requests = Vec::new();
+        for (key, p) in &self.static_pods {
+            if in_flight.contains(key) {
+                continue;
+            }
+            let running = self
+                .workers
+                .get(key)
+                .is_some_and(|w| w.uid == p.hash && !w.terminated);
+            match self.mirrors.get(key) {
+                None if running => requests.push((
+                    key.clone(),
+                    mirror::create_request(
+                        mirror::mirror_pod(p, &self.machine.spec.name, &node_uid),
+                        &self.credential,
+                    ),
+                )),
+                Some(m)
+                    if m.metadata.deletion_timestamp.is_some() || !mirror::is_mirror_of(m, p) =>
+                {
+                    requests.push((key.clone(), mirror::delete_request(key, &self.credential)))
+                }
+                _ => {}
+            }
+        }
+        for key in self.mirrors.keys() {
+            if !self.static_pods.contains_key(key) && !in_flight.contains(key) {
+                requests.push((key.clone(), mirror::delete_request(key, &self.credential)));
+            }
+        }
+        for (key, request) in requests {
+            let tag = self.next_tag;
+            self.next_tag += 1;
+            self.mirror_writes.insert(tag, key);
+            ctx.send(tag, request);
+        }
     }
 
     /// Runs the pod workers: runtime events, syncs, probes, statuses.
@@ -331,6 +762,16 @@ impl Kubelet {
             };
             if w.terminated && w.pod().metadata.deletion_timestamp.is_some() {
                 finished.push(key.clone());
+                continue;
+            }
+            // A static pod's status goes to its mirror pod, once there is one
+            // (`statusManager` translates the static pod to its mirror).
+            if config::is_static(w.pod())
+                && self
+                    .mirrors
+                    .get(key)
+                    .is_none_or(|m| m.metadata.deletion_timestamp.is_some())
+            {
                 continue;
             }
             let status = w.status(now, &runtime, &host_ip);
@@ -696,6 +1137,29 @@ impl Kubelet {
     }
 }
 
+/// What a command that needs the cluster's network prints while service
+/// traffic is not simulated: the name does not resolve.
+fn needs_cluster_failure(request: &crate::runtime::ClusterRequest) -> (String, i32) {
+    use crate::runtime::ClusterRequest;
+    match request {
+        ClusterRequest::Http { url } => {
+            let host = url
+                .split("://")
+                .nth(1)
+                .unwrap_or(url)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default();
+            (format!("curl: (6) Could not resolve host: {host}"), 6)
+        }
+        ClusterRequest::Dns { name } => (
+            format!(";; connection timed out; no servers could be reached\n\n** server can't find {name}: NXDOMAIN"),
+            1,
+        ),
+        ClusterRequest::Ping { host } => (format!("ping: bad address '{host}'"), 1),
+    }
+}
+
 /// A status with the heartbeat times blanked, to tell real changes apart.
 fn without_heartbeats(s: &NodeStatus) -> NodeStatus {
     let mut s = s.clone();
@@ -719,6 +1183,10 @@ impl Agent for Kubelet {
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        // Static pods start at once, before the API answers: that is how
+        // kubeadm's control plane comes up.
+        self.sync_static_pods(ctx);
+        self.sync_pods(ctx);
         self.register(ctx);
         self.poll_lease(ctx);
     }
@@ -729,8 +1197,9 @@ impl Agent for Kubelet {
                 self.on_pod(ctx, o, false)
             }
             Notification::Delete { object, .. } => self.on_pod(ctx, object, true),
-            Notification::Synced => {}
+            Notification::Synced => self.pods_synced = true,
         }
+        self.sync_static_pods(ctx);
         self.sync_pods(ctx);
     }
 
@@ -776,6 +1245,10 @@ impl Agent for Kubelet {
                 }
                 self.poll_lease(ctx);
             }
+            tag if self.mirror_writes.contains_key(&tag) => {
+                self.on_mirror_reply(tag, response);
+                self.sync_static_pods(ctx);
+            }
             tag if tag >= TAG_POD_BASE => {
                 if let Some(key) = self.status_writes.remove(&tag) {
                     if let ApiResponse::Error(_) = response {
@@ -791,6 +1264,7 @@ impl Agent for Kubelet {
     }
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        self.sync_static_pods(ctx);
         self.sync_pods(ctx);
         let now = ctx.now;
         if let Registration::Pending(t) = self.registration {
@@ -810,12 +1284,22 @@ impl Agent for Kubelet {
             _ => None,
         };
         let status = (self.is_registered() && !self.status_in_flight).then_some(self.next_status);
+        // A change in the manifest directory is seen at once (inotify).
+        let manifests =
+            (self.manifests_read != Some(self.manifests.version())).then_some(SimTime::ZERO);
         let runtime = self.runtime.as_ref().and_then(|r| r.next_wakeup());
         let workers = self.workers.values().filter_map(|w| w.next_wakeup()).min();
-        [reg, status, self.lease.next_wakeup(), runtime, workers]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            reg,
+            status,
+            self.lease.next_wakeup(),
+            runtime,
+            workers,
+            manifests,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 

@@ -240,6 +240,9 @@ pub struct PodWorker {
     rejected: Option<(String, String)>,
     /// The status last sent to the API.
     pub sent: Option<PodStatus>,
+    /// The process a static pod stands for (a simulated control-plane
+    /// component) is stopped by a fault: its probes fail.
+    pub down: bool,
     conditions: BTreeMap<String, (String, SimTime)>,
 }
 
@@ -275,6 +278,7 @@ impl PodWorker {
             terminated: false,
             rejected: None,
             sent: None,
+            down: false,
             conditions: BTreeMap::new(),
         }
     }
@@ -749,6 +753,15 @@ impl PodWorker {
     /// Runs the probes that are due (`prober.worker.doProbe`).
     pub fn probe(&mut self, now: SimTime, runtime: &mut Containerd, effects: &mut Vec<Effect>) {
         let mut kill = Vec::new();
+        let down = self.down;
+        let ip = self.ip.clone().unwrap_or_default();
+        let run = |runtime: &mut Containerd, id: &str, p: &Probe| {
+            if down {
+                refused(p, &ip)
+            } else {
+                runtime.probe(now, id, p)
+            }
+        };
         for (idx, w) in self.workers.iter_mut().enumerate() {
             let Stage::Running { id, .. } = w.stage.clone() else {
                 continue;
@@ -760,7 +773,7 @@ impl PodWorker {
             if !w.started_probe_ok {
                 if let Some(p) = w.spec.startup_probe.clone() {
                     period = probe_period(&p);
-                    match runtime.probe(now, &id, &p) {
+                    match run(runtime, &id, &p) {
                         ProbeResult::Success => w.started_probe_ok = true,
                         ProbeResult::Failure(msg) => {
                             w.liveness_failures += 1;
@@ -782,7 +795,7 @@ impl PodWorker {
             }
             if let Some(p) = w.spec.liveness_probe.clone() {
                 period = probe_period(&p);
-                match runtime.probe(now, &id, &p) {
+                match run(runtime, &id, &p) {
                     ProbeResult::Failure(msg) => {
                         w.liveness_failures += 1;
                         effects.push(Effect::Event(
@@ -807,7 +820,7 @@ impl PodWorker {
             }
             if let Some(p) = w.spec.readiness_probe.clone() {
                 period = period.min(probe_period(&p));
-                match runtime.probe(now, &id, &p) {
+                match run(runtime, &id, &p) {
                     ProbeResult::Failure(msg) => {
                         w.readiness_successes = 0;
                         w.readiness_failures += 1;
@@ -1122,6 +1135,23 @@ impl PodWorker {
         status.init_container_statuses = (!init_statuses.is_empty()).then_some(init_statuses);
         status
     }
+}
+
+/// What a probe of a stopped process answers: nothing listens.
+fn refused(p: &Probe, ip: &str) -> ProbeResult {
+    if let Some(h) = &p.http_get {
+        let host = h.host.clone().unwrap_or_else(|| ip.to_string());
+        let port = match &h.port {
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => n.to_string(),
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+        };
+        let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
+        let path = h.path.clone().unwrap_or_else(|| "/".into());
+        return ProbeResult::Failure(format!(
+            "Get \"{scheme}://{host}:{port}{path}\": dial tcp {host}:{port}: connect: connection refused"
+        ));
+    }
+    ProbeResult::Failure(format!("dial tcp {ip}: connect: connection refused"))
 }
 
 fn next_backoff(current: SimDuration) -> SimDuration {

@@ -173,6 +173,14 @@ impl Containerd {
         }
     }
 
+    /// Puts an image in the store without a pull (`kubeadm config images
+    /// pull` ran before the node joined). Unknown images are ignored.
+    pub fn preload_image(&mut self, image: &str) {
+        if let Some(info) = ImageRef::parse(image).ok().as_ref().and_then(lookup) {
+            self.images.insert(info.reference.to_string(), info);
+        }
+    }
+
     /// Sets the registry bandwidth in bytes per second (at least 1).
     pub fn set_bandwidth(&mut self, bytes_per_second: u64) {
         self.bandwidth = bytes_per_second.max(1);

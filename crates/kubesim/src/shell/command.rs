@@ -436,6 +436,22 @@ pub enum Sim {
     Status,
     Seed(u64),
     Help,
+    /// `sim node manifests <node>`: the node's `/etc/kubernetes/manifests`.
+    NodeManifests {
+        node: String,
+    },
+    /// `sim node manifest add <node> [<file>] -f -`: writes a static pod file
+    /// (the manifest follows, ended by `---end`).
+    NodeManifestAdd {
+        node: String,
+        file: Option<String>,
+        content: Option<String>,
+    },
+    /// `sim node manifest rm <node> <file>`.
+    NodeManifestRm {
+        node: String,
+        file: String,
+    },
 }
 
 /// One line of the language.
@@ -624,10 +640,46 @@ fn parse_sim(words: &[String]) -> Result<Sim, ParseError> {
                 .map_err(|_| usage("usage: sim seed <non-negative integer>")),
             _ => Err(usage("usage: sim seed <non-negative integer>")),
         },
+        Some("node") => parse_sim_node(&words[1..]),
         Some("help") | None => Ok(Sim::Help),
         Some(other) => Err(ParseError::Usage(format!(
-            "unknown sim command {other:?}: use advance, until, fault, heal, status, seed"
+            "unknown sim command {other:?}: use advance, until, fault, heal, status, seed, node"
         ))),
+    }
+}
+
+const NODE_USAGE: &str = "usage: sim node manifests <node> | sim node manifest add <node> [<file>] -f - | sim node manifest rm <node> <file>";
+
+/// `sim node ...`: a node's static pod files.
+fn parse_sim_node(words: &[String]) -> Result<Sim, ParseError> {
+    let usage = || ParseError::Usage(NODE_USAGE.to_string());
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    match w.as_slice() {
+        ["manifests", node] => Ok(Sim::NodeManifests {
+            node: node.to_string(),
+        }),
+        ["manifest", "add", node, rest @ ..] => {
+            let (file, flag) = match rest {
+                ["-f", "-"] | ["--filename", "-"] | ["-f=-"] | ["--filename=-"] => (None, true),
+                [file, "-f", "-"] | [file, "--filename", "-"] | ["-f", "-", file] => {
+                    (Some(file.to_string()), true)
+                }
+                _ => (None, false),
+            };
+            if !flag {
+                return Err(usage());
+            }
+            Ok(Sim::NodeManifestAdd {
+                node: node.to_string(),
+                file,
+                content: None,
+            })
+        }
+        ["manifest", "rm" | "remove" | "delete", node, file] => Ok(Sim::NodeManifestRm {
+            node: node.to_string(),
+            file: file.to_string(),
+        }),
+        _ => Err(usage()),
     }
 }
 
@@ -681,6 +733,31 @@ pub fn parse_script(text: &str) -> Vec<ScriptLine> {
                 if ended {
                     k.stdin = Some(manifest);
                     Ok(Command::Kubectl(k))
+                } else {
+                    Err(ParseError::UnterminatedManifest)
+                }
+            }
+            Ok(Some(Command::Sim(Sim::NodeManifestAdd {
+                node,
+                file,
+                content: None,
+            }))) => {
+                let mut manifest = String::new();
+                let mut ended = false;
+                for (_, body) in lines.by_ref() {
+                    if body.trim_end() == END_OF_MANIFEST {
+                        ended = true;
+                        break;
+                    }
+                    manifest.push_str(body);
+                    manifest.push('\n');
+                }
+                if ended {
+                    Ok(Command::Sim(Sim::NodeManifestAdd {
+                        node,
+                        file,
+                        content: Some(manifest),
+                    }))
                 } else {
                     Err(ParseError::UnterminatedManifest)
                 }
@@ -779,6 +856,39 @@ mod tests {
         assert_eq!(
             lines[1].command,
             Ok(Command::Sim(Sim::Advance(SimDuration::from_secs(5))))
+        );
+    }
+
+    #[test]
+    fn a_static_pod_file_follows_sim_node_manifest_add() {
+        let lines = parse_script(
+            "sim node manifest add worker-1 web.yaml -f -\nkind: Pod\n---end\nsim node manifest rm worker-1 web.yaml\nsim node manifests worker-1\n",
+        );
+        assert_eq!(
+            lines[0].command,
+            Ok(Command::Sim(Sim::NodeManifestAdd {
+                node: "worker-1".into(),
+                file: Some("web.yaml".into()),
+                content: Some("kind: Pod\n".into()),
+            }))
+        );
+        assert_eq!(
+            lines[1].command,
+            Ok(Command::Sim(Sim::NodeManifestRm {
+                node: "worker-1".into(),
+                file: "web.yaml".into(),
+            }))
+        );
+        assert_eq!(
+            lines[2].command,
+            Ok(Command::Sim(Sim::NodeManifests {
+                node: "worker-1".into()
+            }))
+        );
+        assert!(parse_line("sim node manifest add worker-1").is_err());
+        assert_eq!(
+            parse_script("sim node manifest add worker-1 -f -\nkind: Pod\n")[0].command,
+            Err(ParseError::UnterminatedManifest)
         );
     }
 

@@ -12,12 +12,13 @@
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
 //! `annotate`, `scale`, `rollout`, `set image`, `api-resources`, `version`,
-//! `cluster-info`. `apply` is
+//! `cluster-info`, `logs` and `exec` (through the API server to the node's
+//! kubelet). `apply` is
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
-//! whose components are not simulated yet (logs, exec, drain, ...) say so
-//! instead of pretending.
+//! whose components are not simulated yet (attach, port-forward, drain, ...)
+//! say so instead of pretending.
 
 mod rollout;
 
@@ -150,6 +151,19 @@ impl Session {
             Sim::Fault { target, kind } => cluster.fault(target, *kind).map_err(|e| e.to_string()),
             Sim::Heal { target } => cluster.heal(target).map_err(|e| e.to_string()),
             Sim::Status => Ok(status(cluster)),
+            Sim::NodeManifests { node } => node_manifests(cluster, node),
+            Sim::NodeManifestAdd {
+                node,
+                file,
+                content,
+            } => node_manifest_add(cluster, node, file.as_deref(), content.as_deref()),
+            Sim::NodeManifestRm { node, file } => {
+                cluster.remove_manifest(node, file)?;
+                Ok(format!(
+                    "removed {}/{file} on {node}",
+                    crate::kubelet::config::STATIC_POD_PATH
+                ))
+            }
             Sim::Until {
                 target,
                 namespace,
@@ -260,6 +274,8 @@ impl Session {
             "scale" => self.scale(cluster, k),
             "rollout" => self.rollout(cluster, k),
             "set" => self.set(cluster, k),
+            "logs" => self.logs(cluster, k),
+            "exec" => self.exec(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
@@ -855,6 +871,195 @@ impl Session {
 }
 
 impl Session {
+    /// The pod a `kubectl logs|exec` names (`nginx` or `pod/nginx`), read
+    /// from the API, and the container to use with kubectl's
+    /// "Defaulted container" note when it picked one among several
+    /// (`podcmd.FindOrDefaultContainerByName`).
+    fn pod_and_container(
+        &self,
+        cluster: &mut Cluster,
+        k: &Kubectl,
+        usage: &str,
+    ) -> Result<(k8s_openapi::api::core::v1::Pod, String, Option<String>)> {
+        let name = match k.args.as_slice() {
+            [one] => match one.split_once('/') {
+                Some(("pod" | "pods" | "po", n)) => n.to_string(),
+                Some((kind, _)) => {
+                    return Err(format!(
+                        "error: `kubectl {} {kind}/...` is not simulated yet: name a pod",
+                        k.verb
+                    ))
+                }
+                None => one.clone(),
+            },
+            [] => return Err(format!("error: expected {usage}.\nPOD is a required argument for the {} command\nSee 'kubectl {} -h' for help and examples", k.verb, k.verb)),
+            _ if k.verb == "exec" => {
+                return Err("error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\nSee 'kubectl exec -h' for help and examples".into())
+            }
+            _ => return Err(format!("error: expected {usage}")),
+        };
+        let pod = match cluster.call(self.request(k, Verb::Get, KindId::Pod).named(name)) {
+            ApiResponse::Object(o) => match &*o {
+                Object::Pod(p) => p.clone(),
+                _ => return Err("error: unexpected object".into()),
+            },
+            ApiResponse::Error(e) => return Err(err(&e)),
+            other => return Err(format!("error: unexpected answer {}", other.summary())),
+        };
+        if let Some(c) = k.flags.get("container") {
+            return Ok((pod, c.to_string(), None));
+        }
+        let spec = pod.spec.clone().unwrap_or_default();
+        let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
+        let annotated = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("kubectl.kubernetes.io/default-container"))
+            .filter(|c| names.contains(c))
+            .cloned();
+        if let Some(c) = annotated {
+            return Ok((pod, c, None));
+        }
+        let Some(first) = names.first().cloned() else {
+            return Err(format!(
+                "error: pod {} has no containers",
+                pod.metadata.name.clone().unwrap_or_default()
+            ));
+        };
+        let note = (names.len() > 1).then(|| {
+            format!(
+                "Defaulted container {first:?} out of: {}",
+                spec.containers
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .chain(
+                        spec.init_containers
+                            .iter()
+                            .flatten()
+                            .map(|c| format!("{} (init)", c.name))
+                    )
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        Ok((pod, first, note))
+    }
+
+    /// `kubectl logs POD [-c CONTAINER] [--previous] [--tail N]`: through
+    /// the API server's `pods/log` to the node's kubelet.
+    fn logs(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        if k.flags.has("all-containers") {
+            return Err(
+                "error: --all-containers is not supported by the simulated kubectl yet".into(),
+            );
+        }
+        let tail = match k.flags.get("tail") {
+            None => None,
+            Some(t) => match t.parse::<i64>() {
+                Ok(n) if n < 0 => None,
+                Ok(n) => Some(n),
+                Err(_) => return Err(format!("error: invalid argument {t:?} for \"--tail\" flag: strconv.ParseInt: parsing {t:?}: invalid syntax")),
+            },
+        };
+        let (pod, container, note) = self.pod_and_container(
+            cluster,
+            k,
+            "POD or TYPE/NAME is a required argument for the logs command",
+        )?;
+        let mut r = self
+            .request(k, Verb::Get, KindId::Pod)
+            .named(pod.metadata.name.clone().unwrap_or_default())
+            .with_subresource("log");
+        r.options.stream = Some(Box::new(crate::apiserver::StreamOptions {
+            container: Some(container),
+            previous: k.flags.has("previous"),
+            tail_lines: tail,
+            timestamps: k.flags.has("timestamps"),
+            command: Vec::new(),
+        }));
+        let text = match cluster.call(r) {
+            ApiResponse::Stream { stdout, .. } => stdout,
+            ApiResponse::Error(e) => return Err(err(&e)),
+            other => return Err(format!("error: unexpected answer {}", other.summary())),
+        };
+        let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
+        Ok(match note {
+            Some(n) if text.is_empty() => n,
+            Some(n) => format!("{n}\n{text}"),
+            None => text,
+        })
+    }
+
+    /// `kubectl exec POD [-c CONTAINER] -- COMMAND [args...]`: through the
+    /// API server's `pods/exec` to the node's kubelet and the container's
+    /// runtime; the command runs to completion (no interactive session).
+    fn exec(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        if k.command.is_empty() {
+            return Err("error: you must specify at least one command for the container".into());
+        }
+        let (pod, container, note) = self.pod_and_container(
+            cluster,
+            k,
+            "'exec (POD | TYPE/NAME) [-c CONTAINER] [flags] -- COMMAND [args...]'",
+        )?;
+        let phase = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_default();
+        if phase == "Succeeded" || phase == "Failed" {
+            return Err(format!(
+                "error: cannot exec into a container in a completed pod; current phase is {phase}"
+            ));
+        }
+        let mut r = self
+            .request(k, Verb::Create, KindId::Pod)
+            .named(pod.metadata.name.clone().unwrap_or_default())
+            .with_subresource("exec");
+        r.options.stream = Some(Box::new(crate::apiserver::StreamOptions {
+            container: Some(container),
+            command: k.command.clone(),
+            ..Default::default()
+        }));
+        let mut out = note.map(|n| format!("{n}\n")).unwrap_or_default();
+        match cluster.call(r) {
+            ApiResponse::Stream {
+                stdout,
+                stderr,
+                exit_code,
+            } => {
+                out.push_str(&stdout);
+                out.push_str(&stderr);
+                if !stderr.is_empty() && !stderr.ends_with('\n') {
+                    out.push('\n');
+                }
+                let code = exit_code.unwrap_or(0);
+                if code != 0 {
+                    out.push_str(&format!("command terminated with exit code {code}"));
+                    return Err(out);
+                }
+                Ok(out.strip_suffix('\n').unwrap_or(&out).to_string())
+            }
+            // The kubelet refused the stream before it started.
+            ApiResponse::Error(e)
+                if e.reason == crate::api::Reason::NotFound
+                    && e.message.starts_with("container not found") =>
+            {
+                out.push_str(&format!(
+                    "error: unable to upgrade connection: {}",
+                    e.message
+                ));
+                Err(out)
+            }
+            ApiResponse::Error(e) => {
+                out.push_str(&err(&e));
+                Err(out)
+            }
+            other => Err(format!("error: unexpected answer {}", other.summary())),
+        }
+    }
+
     /// `kubectl scale (-f FILE | TYPE NAME | TYPE/NAME) --replicas=N`: sets
     /// `spec.replicas` through the `scale` subresource
     /// (`k8s.io/kubectl/pkg/cmd/scale`); here a read and a conditional
@@ -1067,6 +1272,74 @@ fn describe_events(events: &[&k8s_openapi::api::core::v1::Event], now: SimTime) 
     out.trim_end().to_string()
 }
 
+/// `sim node manifests <node>`: the files and the static pods they make.
+fn node_manifests(cluster: &Cluster, node: &str) -> Result<String> {
+    let (files, errors) = cluster.node_manifests(node)?;
+    let dir = crate::kubelet::config::STATIC_POD_PATH;
+    if files.is_empty() {
+        return Ok(format!("{dir} on {node} is empty"));
+    }
+    let mut rows = vec![vec!["FILE".to_string(), "STATIC POD".into()]];
+    for (file, content) in &files {
+        let pod = match errors.get(file) {
+            Some(e) => format!("(not run: {e})"),
+            None if file.starts_with('.') => "(ignored: hidden file)".into(),
+            None => match crate::kubelet::config::read_file(file, content, node) {
+                Ok(p) => p.key,
+                Err(e) => format!("(not run: {e})"),
+            },
+        };
+        rows.push(vec![file.clone(), pod]);
+    }
+    Ok(format!(
+        "{dir} on {node}:\n{}",
+        print::tabwrite(&rows).trim_end()
+    ))
+}
+
+/// `sim node manifest add <node> [<file>] -f -`.
+fn node_manifest_add(
+    cluster: &mut Cluster,
+    node: &str,
+    file: Option<&str>,
+    content: Option<&str>,
+) -> Result<String> {
+    let content = content.ok_or("error: the manifest follows `-f -`, ended by a line ---end")?;
+    let parsed = crate::kubelet::config::read_file(file.unwrap_or("manifest.yaml"), content, node);
+    let file = match (file, &parsed) {
+        (Some(f), _) => f.to_string(),
+        (None, Ok(p)) => {
+            // Named after the pod as written (before the node suffix).
+            let name = p
+                .pod
+                .metadata
+                .name
+                .as_deref()
+                .unwrap_or_default()
+                .strip_suffix(&format!("-{}", node.to_lowercase()))
+                .unwrap_or_default()
+                .to_string();
+            format!("{name}.yaml")
+        }
+        (None, Err(e)) => {
+            return Err(format!(
+                "error: name the file (sim node manifest add {node} <file> -f -): {e}"
+            ))
+        }
+    };
+    cluster.write_manifest(node, &file, content)?;
+    let dir = crate::kubelet::config::STATIC_POD_PATH;
+    match parsed {
+        Ok(p) => Ok(format!(
+            "wrote {dir}/{file} on {node}: the kubelet runs static pod {} and mirrors it to the API",
+            p.key
+        )),
+        Err(e) => Ok(format!(
+            "wrote {dir}/{file} on {node}; the kubelet will not run it: {e}"
+        )),
+    }
+}
+
 /// `sim status`: every simulated component and fault.
 fn status(cluster: &Cluster) -> String {
     let mut rows = vec![vec!["COMPONENT".to_string(), "NODE".into(), "STATE".into()]];
@@ -1180,6 +1453,8 @@ kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
 kubectl scale deployment|replicaset|statefulset <name> --replicas=N
 kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to-revision=N]
 kubectl set image deployment/<name> <container>=<image>
+kubectl logs <pod> [-c CONTAINER] [--previous] [--tail N] [--timestamps]   (API server -> kubelet :10250)
+kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
@@ -1189,4 +1464,7 @@ sim fault <target> crash|power-off|partition|kubelet-stop|loss=<rate>
                                          worker-2 (a node), network)
 sim heal <target>|all
 sim status                              components, raft roles, faults
-sim seed <N>                            start a new run with seed N";
+sim seed <N>                            start a new run with seed N
+sim node manifests <node>               the node's /etc/kubernetes/manifests (static pod files)
+sim node manifest add <node> [<file>] -f -   write a static pod file (the manifest follows, ended by ---end)
+sim node manifest rm <node> <file>      remove a static pod file (the kubelet stops the pod, its mirror goes)";

@@ -1,0 +1,255 @@
+//! The kubelet's HTTPS endpoint (port 10250): container logs and exec.
+//!
+//! In Kubernetes `kubectl logs` and `kubectl exec` never reach a node
+//! directly. kubectl calls the API server's `pods/log` and `pods/exec`
+//! subresources; the API server checks the pod and container
+//! (`LogLocation`, `ExecLocation` in `pkg/registry/core/pod/strategy.go`),
+//! finds the node's address and kubelet port in the Node's status, and calls
+//! the kubelet's server (`pkg/kubelet/server/server.go`:
+//! `/containerLogs/<ns>/<pod>/<container>`, `/exec/<ns>/<pod>/<container>`)
+//! with its `apiserver-kubelet-client` certificate. The kubelet finds the
+//! container in its pod workers, checks its state
+//! (`validateContainerLogStatus` in `pkg/kubelet/kubelet_pods.go`) and asks
+//! the runtime for the log file or an exec.
+//!
+//! Here a request and its answer are messages between the API server and
+//! the kubelet across the simulated network (so they are drawn and can be
+//! cut by a partition), and the answer comes from the container's simulated
+//! behaviour in containerd. Left out: the kubelet's own authentication and
+//! authorization of the caller (a SubjectAccessReview for `nodes/proxy`),
+//! streaming (`-f`, an interactive `-it` shell: an exec runs to completion
+//! and answers once), attach and port-forward, and the Konnectivity tunnel.
+
+use crate::world::SimDuration;
+use std::fmt;
+
+/// The identity the API server presents to kubelets (kubeadm's
+/// `apiserver-kubelet-client.crt`).
+pub const APISERVER_KUBELET_CLIENT: &str = "kube-apiserver-kubelet-client";
+
+/// How long an exec may run before the kubelet gives up on it
+/// (`streamingConnectionIdleTimeout` is 4 h; a script cannot wait that long).
+pub const EXEC_TIMEOUT: SimDuration = SimDuration::from_secs(300);
+
+/// What the API server asks a kubelet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KubeletRequest {
+    /// `GET /containerLogs/<ns>/<pod>/<container>?tailLines=N&previous=true`.
+    ContainerLogs {
+        namespace: String,
+        pod: String,
+        container: String,
+        previous: bool,
+        tail_lines: Option<i64>,
+        timestamps: bool,
+    },
+    /// `POST /exec/<ns>/<pod>/<container>?command=...&output=1&error=1`.
+    Exec {
+        namespace: String,
+        pod: String,
+        container: String,
+        command: Vec<String>,
+    },
+}
+
+impl KubeletRequest {
+    /// The request's path and query on the kubelet's server.
+    pub fn path(&self) -> String {
+        match self {
+            KubeletRequest::ContainerLogs {
+                namespace,
+                pod,
+                container,
+                previous,
+                tail_lines,
+                timestamps,
+            } => {
+                let mut q = Vec::new();
+                if *previous {
+                    q.push("previous=true".to_string());
+                }
+                if let Some(n) = tail_lines {
+                    q.push(format!("tailLines={n}"));
+                }
+                if *timestamps {
+                    q.push("timestamps=true".to_string());
+                }
+                let q = if q.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", q.join("&"))
+                };
+                format!("/containerLogs/{namespace}/{pod}/{container}{q}")
+            }
+            KubeletRequest::Exec {
+                namespace,
+                pod,
+                container,
+                command,
+            } => {
+                let q: Vec<String> = command.iter().map(|c| format!("command={c}")).collect();
+                format!(
+                    "/exec/{namespace}/{pod}/{container}?{}&error=1&output=1",
+                    q.join("&")
+                )
+            }
+        }
+    }
+
+    pub fn method(&self) -> &'static str {
+        match self {
+            KubeletRequest::ContainerLogs { .. } => "GET",
+            KubeletRequest::Exec { .. } => "POST",
+        }
+    }
+}
+
+/// A kubelet's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KubeletResponse {
+    /// The log lines, each ending in a newline.
+    Logs(String),
+    Exec {
+        stdout: String,
+        stderr: String,
+        exit_code: i32,
+    },
+    /// An HTTP error with the kubelet's message (404 for a pod or container
+    /// it does not run, 400 for a container with no logs yet).
+    Error { code: u16, message: String },
+}
+
+impl KubeletResponse {
+    pub fn summary(&self) -> String {
+        match self {
+            KubeletResponse::Logs(text) => format!("200 {} log lines", text.lines().count()),
+            KubeletResponse::Exec { exit_code, .. } => {
+                format!("101 exec done, exit code {exit_code}")
+            }
+            KubeletResponse::Error { code, message } => format!("{code} {message}"),
+        }
+    }
+}
+
+impl fmt::Display for KubeletRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method(), self.path())
+    }
+}
+
+/// `validateContainerLogStatus`: which container's log to read, from the
+/// container's status as the kubelet reports it.
+pub fn log_container_id(
+    status: &k8s_openapi::api::core::v1::ContainerStatus,
+    pod: &str,
+    previous: bool,
+) -> Result<String, String> {
+    let name = &status.name;
+    let state = status.state.clone().unwrap_or_default();
+    let last = status
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(|t| t.container_id.clone())
+        .filter(|id| !id.is_empty());
+    let id = if previous {
+        last.ok_or_else(|| {
+            format!("previous terminated container {name:?} in pod {pod:?} not found")
+        })?
+    } else if state.running.is_some() {
+        status.container_id.clone().unwrap_or_default()
+    } else if let Some(t) = &state.terminated {
+        t.container_id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .or(last)
+            .ok_or_else(|| format!("container {name:?} in pod {pod:?} is terminated"))?
+    } else if let Some(id) = last {
+        id
+    } else if let Some(w) = &state.waiting {
+        let reason = w.reason.clone().unwrap_or_default();
+        return Err(match reason.as_str() {
+            "ErrImagePull" => {
+                format!("container {name:?} in pod {pod:?} is waiting to start: image can't be pulled")
+            }
+            "ImagePullBackOff" => format!(
+                "container {name:?} in pod {pod:?} is waiting to start: trying and failing to pull image"
+            ),
+            _ => format!("container {name:?} in pod {pod:?} is waiting to start: {reason}"),
+        });
+    } else {
+        return Err(format!(
+            "container {name:?} in pod {pod:?} is waiting to start - no logs yet"
+        ));
+    };
+    Ok(id.strip_prefix("containerd://").unwrap_or(&id).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{
+        ContainerState, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
+    };
+
+    fn waiting(reason: &str) -> ContainerStatus {
+        ContainerStatus {
+            name: "app".into(),
+            state: Some(ContainerState {
+                waiting: Some(ContainerStateWaiting {
+                    reason: Some(reason.into()),
+                    message: None,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_waiting_container_has_no_logs_and_says_why() {
+        assert_eq!(
+            log_container_id(&waiting("ContainerCreating"), "web", false),
+            Err("container \"app\" in pod \"web\" is waiting to start: ContainerCreating".into())
+        );
+        assert_eq!(
+            log_container_id(&waiting("ImagePullBackOff"), "web", false),
+            Err("container \"app\" in pod \"web\" is waiting to start: trying and failing to pull image".into())
+        );
+        assert_eq!(
+            log_container_id(&waiting("ContainerCreating"), "web", true),
+            Err("previous terminated container \"app\" in pod \"web\" not found".into())
+        );
+    }
+
+    #[test]
+    fn a_crash_looping_container_shows_its_last_run() {
+        let mut s = waiting("CrashLoopBackOff");
+        s.last_state = Some(ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                container_id: Some("containerd://abc".into()),
+                exit_code: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(log_container_id(&s, "web", false), Ok("abc".into()));
+        assert_eq!(log_container_id(&s, "web", true), Ok("abc".into()));
+    }
+
+    #[test]
+    fn paths_are_the_kubelets() {
+        let r = KubeletRequest::ContainerLogs {
+            namespace: "default".into(),
+            pod: "nginx".into(),
+            container: "nginx".into(),
+            previous: true,
+            tail_lines: Some(5),
+            timestamps: false,
+        };
+        assert_eq!(
+            r.to_string(),
+            "GET /containerLogs/default/nginx/nginx?previous=true&tailLines=5"
+        );
+    }
+}
