@@ -19,6 +19,7 @@ pub mod etcd;
 pub mod images;
 pub mod kubelet;
 pub mod runtime;
+pub mod scenario;
 pub mod scheduler;
 pub mod shell;
 pub mod snapshot;

@@ -11,7 +11,7 @@
 //! kubectl here is a subset: `get` (tables, `-o wide|yaml|json|name|
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
-//! `annotate`, `scale`, `rollout`, `set image`, `api-resources`, `version`,
+//! `annotate`, `scale`, `rollout`, `set image`, `taint`, `api-resources`, `version`,
 //! `cluster-info`. `apply` is
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
@@ -20,6 +20,7 @@
 //! instead of pretending.
 
 mod rollout;
+mod taint;
 
 use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
 use crate::api::print::{self, JsonPath, TableOptions};
@@ -260,6 +261,7 @@ impl Session {
             "scale" => self.scale(cluster, k),
             "rollout" => self.rollout(cluster, k),
             "set" => self.set(cluster, k),
+            "taint" => self.taint(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
@@ -1161,6 +1163,7 @@ kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
 kubectl scale deployment|replicaset|statefulset <name> --replicas=N
 kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to-revision=N]
 kubectl set image deployment/<name> <container>=<image>
+kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
