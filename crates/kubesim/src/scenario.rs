@@ -162,7 +162,9 @@ impl<'de> Deserialize<'de> for Steps {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let steps = Vec::<Step>::deserialize(d)?;
         if steps.is_empty() {
-            return Err(serde::de::Error::custom("a scenario needs at least one step"));
+            return Err(serde::de::Error::custom(
+                "a scenario needs at least one step",
+            ));
         }
         Ok(Steps(steps))
     }
@@ -221,7 +223,9 @@ pub struct Script(pub String);
 
 impl<'de> Deserialize<'de> for Script {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        validated(d, |text| check_script(text).map(|()| Script(text.to_string())))
+        validated(d, |text| {
+            check_script(text).map(|()| Script(text.to_string()))
+        })
     }
 }
 
@@ -376,8 +380,14 @@ pub const HIGHLIGHT_KINDS: [(&str, ComponentKind); 11] = [
     ("kube-apiserver", ComponentKind::KubeApiserver),
     ("etcd", ComponentKind::Etcd),
     ("kube-scheduler", ComponentKind::KubeScheduler),
-    ("kube-controller-manager", ComponentKind::KubeControllerManager),
-    ("cloud-controller-manager", ComponentKind::CloudControllerManager),
+    (
+        "kube-controller-manager",
+        ComponentKind::KubeControllerManager,
+    ),
+    (
+        "cloud-controller-manager",
+        ComponentKind::CloudControllerManager,
+    ),
     ("coredns", ComponentKind::CoreDns),
     ("kubelet", ComponentKind::Kubelet),
     ("kube-proxy", ComponentKind::KubeProxy),
@@ -788,7 +798,11 @@ pub fn render_step(scenario: &Scenario, report: &StepReport) -> String {
         Some(false) => out.push_str("\u{2717} this step expects a command to fail, and none did\n"),
         None => {
             for o in report.unexpected_failures() {
-                let _ = writeln!(out, "\u{2717} unexpected error from `{}`", o.input.lines().next().unwrap_or_default());
+                let _ = writeln!(
+                    out,
+                    "\u{2717} unexpected error from `{}`",
+                    o.input.lines().next().unwrap_or_default()
+                );
             }
         }
     }
@@ -861,7 +875,11 @@ mod tests {
         let text = "title: T\nsummary: S\nsteps:\n  - narration: a\n    commands: |\n      sim advance 5s\n      kubectl get pods --colour\n";
         let e = error(text);
         assert_eq!(e.line, Some(5), "{e}");
-        assert!(e.message.starts_with("steps[0].commands: line 2 of the commands"), "{e}");
+        assert!(
+            e.message
+                .starts_with("steps[0].commands: line 2 of the commands"),
+            "{e}"
+        );
         assert!(e.message.contains("unknown flag: --colour"), "{e}");
     }
 
@@ -882,7 +900,11 @@ mod tests {
     fn a_task_without_a_solution_is_rejected() {
         let e = error("title: T\nsummary: S\nsteps:\n  - narration: a\n    check:\n      until: deployment/web '{.status.readyReplicas}'=5\n      task: Scale web to 5.\n");
         assert_eq!(e.line, Some(4), "{e}");
-        assert!(e.message.starts_with("steps[0]: check: a `task` needs a `solution`"), "{e}");
+        assert!(
+            e.message
+                .starts_with("steps[0]: check: a `task` needs a `solution`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -892,7 +914,11 @@ mod tests {
         assert_eq!(s.steps()[0].highlight.len(), 5);
         let e = error(&ok.replace("worker-3", "worker-4"));
         assert_eq!(e.line, Some(5));
-        assert!(e.message.starts_with("steps[0].highlight[4]: unknown component \"worker-4\""), "{e}");
+        assert!(
+            e.message
+                .starts_with("steps[0].highlight[4]: unknown component \"worker-4\""),
+            "{e}"
+        );
         let one_worker = format!("topology: {{workers: 1}}\n{ok}");
         assert!(error(&one_worker).message.contains("\"kubelet@worker-2\""));
     }

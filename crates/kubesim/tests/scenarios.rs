@@ -134,7 +134,9 @@ steps:
             .starts_with("scenarios/pod-life.yaml:8: steps[1].check: unknown field \"untill\""),
         "{e}"
     );
-    let text = text.replace("untill", "until").replace("narration: Wait", "narating: Wait");
+    let text = text
+        .replace("untill", "until")
+        .replace("narration: Wait", "narating: Wait");
     let e = Scenario::from_yaml("scenarios/pod-life.yaml", &text).expect_err("the typo is caught");
     assert!(
         e.to_string()

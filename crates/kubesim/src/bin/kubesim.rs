@@ -24,7 +24,8 @@ use kubesim::{Cluster, SimDuration, Topology};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]
+const USAGE: &str =
+    "usage: kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]
        kubesim scenario FILE";
 
 struct Options {

@@ -114,12 +114,12 @@ impl Session {
         name: &str,
         changes: &[Change],
     ) -> Result<String> {
-        let current = match cluster.call(self.request(k, Verb::Get, kind.id).named(name.to_string()))
-        {
-            ApiResponse::Object(o) => o,
-            ApiResponse::Error(e) => return Err(err(&e)),
-            other => return Err(other.summary()),
-        };
+        let current =
+            match cluster.call(self.request(k, Verb::Get, kind.id).named(name.to_string())) {
+                ApiResponse::Object(o) => o,
+                ApiResponse::Error(e) => return Err(err(&e)),
+                other => return Err(other.summary()),
+            };
         let mut next = (*current).clone();
         let Object::Node(node) = &mut next else {
             return Err(format!("error: {name} is not a node"));
@@ -133,9 +133,8 @@ impl Session {
         for change in changes {
             if let Change::Remove { key, effect } = change {
                 let before = taints.len();
-                taints.retain(|t| {
-                    !(t.key == *key && effect.as_ref().is_none_or(|e| *e == t.effect))
-                });
+                taints
+                    .retain(|t| !(t.key == *key && effect.as_ref().is_none_or(|e| *e == t.effect)));
                 if taints.len() == before {
                     let shown = match effect {
                         Some(e) => format!("{key}:{e}"),
