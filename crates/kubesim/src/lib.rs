@@ -21,6 +21,7 @@ pub mod inspect;
 pub mod kubelet;
 pub mod runlog;
 pub mod runtime;
+pub mod scenario;
 pub mod scheduler;
 pub mod shell;
 pub mod snapshot;

@@ -345,3 +345,52 @@ fn the_same_seed_and_script_print_the_same_transcript() {
     assert_eq!(transcript(40), transcript(40));
     let _ = SimTime::ZERO;
 }
+
+#[test]
+fn kubectl_taint_adds_overwrites_and_removes_taints_as_kubectl_does() {
+    let (mut c, mut s) = booted(4);
+    ok(&mut c, &mut s, "sim advance 20s");
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl taint nodes worker-1 dedicated=gpu:NoSchedule"
+        ),
+        "node/worker-1 tainted"
+    );
+    let taints = "kubectl get node worker-1 -o 'jsonpath={range .spec.taints[*]}{.key}={.value}:{.effect}{\" \"}{end}'";
+    assert_eq!(
+        ok(&mut c, &mut s, taints).trim(),
+        "dedicated=gpu:NoSchedule"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl taint nodes worker-1 dedicated=cpu:NoSchedule"),
+        "error: node worker-1 already has dedicated taint(s) with same effect(s) and --overwrite is false"
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl taint node/worker-1 dedicated=cpu:NoSchedule --overwrite",
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, taints).trim(),
+        "dedicated=cpu:NoSchedule"
+    );
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl taint nodes worker-1 dedicated-"),
+        "node/worker-1 untainted"
+    );
+    assert_eq!(ok(&mut c, &mut s, taints).trim(), "");
+    assert_eq!(
+        fails(
+            &mut c,
+            &mut s,
+            "kubectl taint nodes worker-1 dedicated:NoSchedule-"
+        ),
+        "error: taint \"dedicated:NoSchedule\" not found"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl taint pods nginx a=b:NoSchedule"),
+        "error: invalid resource type pods, only node types are supported"
+    );
+}

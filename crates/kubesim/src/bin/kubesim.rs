@@ -1,7 +1,9 @@
-//! `kubesim shell`: the command language on a terminal.
+//! `kubesim shell`: the command language on a terminal; `kubesim scenario`:
+//! a guided scenario played to the end.
 //!
 //! ```text
 //! kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]
+//! kubesim scenario FILE
 //! ```
 //!
 //! Boots a simulated cluster, then reads commands (`kubectl ...`, `sim ...`)
@@ -10,14 +12,22 @@
 //! -f -`) reads the manifest from the lines that follow, up to a line
 //! `---end`. The exit status is 1 if any command
 //! failed.
+//!
+//! `kubesim scenario FILE` loads a scenario (see the README's "Guided
+//! scenarios"), boots its cluster and plays every step: narration, the
+//! commands and their output, each learner task's solution, and each check's
+//! verdict. The exit status is 1 if a check failed or a command failed in a
+//! step that did not expect it, 2 if the file is invalid.
 
+use kubesim::scenario::{render_step, Player, Scenario};
 use kubesim::shell::{parse_script, ParseError, Session};
 use kubesim::{Cluster, SimDuration, Topology};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]";
+    "usage: kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]
+       kubesim scenario FILE";
 
 struct Options {
     seed: u64,
@@ -80,8 +90,60 @@ fn complete(buffer: &str) -> bool {
         .any(|l| l.command == Err(ParseError::UnterminatedManifest))
 }
 
+/// `kubesim scenario FILE`.
+fn scenario(args: &[String]) -> ExitCode {
+    let [file] = args else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let scenario = match Scenario::from_yaml(file, &text) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("# {}\n\n{}", scenario.title.trim(), scenario.summary.trim());
+    println!(
+        "\n(seed {}, {} control-plane node(s), {} worker(s))",
+        scenario.seed, scenario.topology.control_plane, scenario.topology.workers
+    );
+    let mut player = match Player::new(scenario) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut failed = 0;
+    while let Some(report) = player.play_next(true) {
+        print!("{}", render_step(player.scenario(), &report));
+        if !report.passed() {
+            failed += 1;
+        }
+    }
+    let total = player.scenario().steps().len();
+    if failed == 0 {
+        println!("\nAll {total} steps passed at {}.", player.cluster().now());
+        ExitCode::SUCCESS
+    } else {
+        println!("\n{failed} of {total} steps failed.");
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("scenario") {
+        return scenario(&args[1..]);
+    }
     let opts = match parse_args(&args) {
         Ok(o) => o,
         Err(e) => {

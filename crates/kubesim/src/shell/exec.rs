@@ -11,9 +11,9 @@
 //! kubectl here is a subset: `get` (tables, `-o wide|yaml|json|name|
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
-//! `annotate`, `scale`, `rollout`, `set image`, `api-resources`, `version`,
-//! `cluster-info`, `logs` and `exec` (through the API server to the node's
-//! kubelet). `apply` is
+//! `annotate`, `scale`, `rollout`, `set image`, `taint`, `api-resources`,
+//! `version`, `cluster-info`, `logs` and `exec` (through the API server to
+//! the node's kubelet). `apply` is
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
@@ -21,6 +21,7 @@
 //! say so instead of pretending.
 
 mod rollout;
+mod taint;
 
 use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
 use crate::api::print::{self, JsonPath, TableOptions};
@@ -276,6 +277,7 @@ impl Session {
             "set" => self.set(cluster, k),
             "logs" => self.logs(cluster, k),
             "exec" => self.exec(cluster, k),
+            "taint" => self.taint(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
@@ -1455,6 +1457,7 @@ kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to
 kubectl set image deployment/<name> <container>=<image>
 kubectl logs <pod> [-c CONTAINER] [--previous] [--tail N] [--timestamps]   (API server -> kubelet :10250)
 kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
+kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
