@@ -24,9 +24,12 @@
 //! manager wakes), and the creation of the controllers' ServiceAccounts by
 //! the client builder (the cluster hands each controller its token).
 
+pub mod daemonset;
 pub mod deployment;
+pub mod job;
 pub mod nodelifecycle;
 pub mod replicaset;
+pub mod statefulset;
 pub mod tainteviction;
 
 use crate::api::time::to_time;
@@ -241,6 +244,9 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset-controller",
     "deployment-controller",
     "node-controller",
+    "job-controller",
+    "daemon-set-controller",
+    "statefulset-controller",
 ];
 
 /// The controllers that write as one service account of [`CONTROLLERS`].
@@ -252,6 +258,11 @@ fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
             Box::new(nodelifecycle::NodeLifecycleController::default()),
             Box::new(tainteviction::TaintEvictionController::default()),
         ],
+        "job-controller" => vec![Box::new(job::JobController::default())],
+        "daemon-set-controller" => vec![Box::new(daemonset::DaemonSetController::default())],
+        "statefulset-controller" => {
+            vec![Box::new(statefulset::StatefulSetController::default())]
+        }
         _ => Vec::new(),
     }
 }
