@@ -190,3 +190,349 @@ spec:
     let after = lines(&mut c, &mut s, "pods -l job-name=fail", "{.metadata.name}");
     assert_eq!(after.len(), 7, "no retry after the Job failed");
 }
+
+/// `kubectl get pods` of a selector: (name, node) pairs.
+fn pods_on_nodes(c: &mut Cluster, s: &mut Session, what: &str) -> Vec<(String, String)> {
+    lines(c, s, what, "{.metadata.name} {.spec.nodeName}")
+        .iter()
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            (
+                w.next().unwrap_or_default().to_string(),
+                w.next().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_daemon_set_runs_one_pod_on_each_worker_and_not_on_tainted_control_planes() {
+    let (mut c, mut s) = booted(31);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-agent
+spec:
+  selector:
+    matchLabels:
+      app: node-agent
+  template:
+    metadata:
+      labels:
+        app: node-agent
+    spec:
+      containers:
+      - name: agent
+        image: registry.k8s.io/pause:3.10
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 30s");
+    let mut nodes: Vec<String> = pods_on_nodes(&mut c, &mut s, "pods -l app=node-agent")
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes, vec!["worker-1", "worker-2", "worker-3"]);
+    let status = ok(
+        &mut c,
+        &mut s,
+        "kubectl get ds node-agent -o jsonpath={.status.desiredNumberScheduled}/{.status.currentNumberScheduled}/{.status.numberReady}/{.status.updatedNumberScheduled}/{.status.numberAvailable}",
+    );
+    assert_eq!(status.trim(), "3/3/3/3/3");
+    let table = ok(&mut c, &mut s, "kubectl get ds");
+    assert!(
+        table.contains("DESIRED") && table.contains("NODE SELECTOR"),
+        "{table}"
+    );
+    let hashes = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=node-agent",
+        "{.metadata.labels.controller-revision-hash}",
+    );
+    assert_eq!(hashes.len(), 3);
+    assert!(hashes.iter().all(|h| h == &hashes[0] && !h.is_empty()));
+    // A deleted daemon pod comes back on its node.
+    let (victim, node) = pods_on_nodes(&mut c, &mut s, "pods -l app=node-agent")[0].clone();
+    ok(&mut c, &mut s, &format!("kubectl delete pod {victim}"));
+    ok(&mut c, &mut s, "sim advance 40s");
+    let after = pods_on_nodes(&mut c, &mut s, "pods -l app=node-agent");
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(after.iter().any(|(p, n)| n == &node && p != &victim), "{after:?}");
+}
+
+#[test]
+fn the_docs_fluentd_daemon_set_tolerates_the_control_plane_and_runs_everywhere() {
+    let (mut c, mut s) = booted(32);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: fluentd-elasticsearch
+  namespace: kube-system
+  labels:
+    k8s-app: fluentd-logging
+spec:
+  selector:
+    matchLabels:
+      name: fluentd-elasticsearch
+  template:
+    metadata:
+      labels:
+        name: fluentd-elasticsearch
+    spec:
+      tolerations:
+      # these tolerations are to have the daemonset runnable on control plane nodes
+      # remove them if your control plane nodes should not run pods
+      - key: node-role.kubernetes.io/control-plane
+        operator: Exists
+        effect: NoSchedule
+      - key: node-role.kubernetes.io/master
+        operator: Exists
+        effect: NoSchedule
+      containers:
+      - name: fluentd-elasticsearch
+        image: quay.io/fluentd_elasticsearch/fluentd:v2.5.2
+        resources:
+          limits:
+            memory: 200Mi
+          requests:
+            cpu: 100m
+            memory: 200Mi
+        volumeMounts:
+        - name: varlog
+          mountPath: /var/log
+      # it may be desirable to set a high priority class to ensure that a DaemonSet Pod
+      # preempts running Pods
+      # priorityClassName: important
+      terminationGracePeriodSeconds: 30
+      volumes:
+      - name: varlog
+        hostPath:
+          path: /var/log
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 60s");
+    let mut nodes: Vec<String> = pods_on_nodes(
+        &mut c,
+        &mut s,
+        "pods -n kube-system -l name=fluentd-elasticsearch",
+    )
+    .into_iter()
+    .map(|(_, n)| n)
+    .collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        vec![
+            "control-plane-1",
+            "control-plane-2",
+            "control-plane-3",
+            "worker-1",
+            "worker-2",
+            "worker-3"
+        ]
+    );
+    let ready = ok(
+        &mut c,
+        &mut s,
+        "kubectl get ds -n kube-system fluentd-elasticsearch -o jsonpath={.status.numberReady}",
+    );
+    assert_eq!(ready.trim(), "6");
+    let affinity = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -n kube-system -l name=fluentd-elasticsearch -o jsonpath={.items[0].spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key}",
+    );
+    assert_eq!(affinity.trim(), "metadata.name", "pinned by node affinity");
+}
+
+const WEB: &str = "kubectl apply -f -
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+  labels:
+    app: nginx
+spec:
+  ports:
+  - port: 80
+    name: web
+  clusterIP: None
+  selector:
+    app: nginx
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels:
+      app: nginx # has to match .spec.template.metadata.labels
+  serviceName: \"nginx\"
+  replicas: 3 # by default is 1
+  minReadySeconds: 10 # by default is 0
+  template:
+    metadata:
+      labels:
+        app: nginx # has to match .spec.selector.matchLabels
+    spec:
+      terminationGracePeriodSeconds: 10
+      containers:
+      - name: nginx
+        image: registry.k8s.io/nginx-slim:0.24
+        ports:
+        - containerPort: 80
+          name: web
+        volumeMounts:
+        - name: www
+          mountPath: /usr/share/nginx/html
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: [ \"ReadWriteOnce\" ]
+      storageClassName: \"my-storage-class\"
+      resources:
+        requests:
+          storage: 1Gi
+---end";
+
+/// Pods of the `web` StatefulSet: name, pod-name label, hostname,
+/// deletion timestamp, phase, node.
+fn web_pods(c: &mut Cluster, s: &mut Session) -> Vec<Vec<String>> {
+    lines(
+        c,
+        s,
+        "pods -l app=nginx",
+        "{.metadata.name}|{.metadata.labels.statefulset\\.kubernetes\\.io/pod-name}|{.spec.hostname}|{.metadata.deletionTimestamp}|{.status.phase}|{.spec.nodeName}",
+    )
+    .iter()
+    .map(|l| l.split('|').map(str::to_string).collect())
+    .collect()
+}
+
+#[test]
+fn the_docs_web_stateful_set_creates_web_0_then_web_1_then_web_2() {
+    let (mut c, mut s) = booted(41);
+    ok(&mut c, &mut s, WEB);
+    ok(&mut c, &mut s, "sim advance 2s");
+    let first = lines(&mut c, &mut s, "pods -l app=nginx", "{.metadata.name}");
+    assert_eq!(first, vec!["web-0"], "one pod at a time");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until statefulset/web '{.status.availableReplicas}'=3 3m",
+    );
+    let pods = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=nginx",
+        "{.metadata.name} {.metadata.creationTimestamp} {.status.conditions[?(@.type==\"Ready\")].lastTransitionTime} {.spec.hostname} {.spec.subdomain}",
+    );
+    assert_eq!(pods.len(), 3, "{pods:?}");
+    let rows: Vec<Vec<&str>> = pods.iter().map(|l| l.split_whitespace().collect()).collect();
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r[0], format!("web-{i}"));
+        assert_eq!(r[3], r[0], "hostname is the pod name");
+        assert_eq!(r[4], "nginx", "subdomain is the governing service");
+    }
+    for pair in rows.windows(2) {
+        let (ready, next_created) = (seconds(pair[0][2]), seconds(pair[1][1]));
+        // OrderedReady with minReadySeconds 10: the next ordinal comes
+        // once the previous pod has been Ready for ten seconds.
+        assert!(
+            next_created >= ready + 10.0 && next_created <= ready + 13.0,
+            "{} created at {next_created}, {} ready at {ready}: {pods:?}",
+            pair[1][0],
+            pair[0][0]
+        );
+    }
+    let status = ok(
+        &mut c,
+        &mut s,
+        "kubectl get sts web -o jsonpath={.status.replicas}/{.status.readyReplicas}/{.status.currentReplicas}/{.status.updatedReplicas}",
+    );
+    assert_eq!(status.trim(), "3/3/3/3");
+    let revs = ok(
+        &mut c,
+        &mut s,
+        "kubectl get sts web -o jsonpath={.status.currentRevision}/{.status.updateRevision}",
+    );
+    let (cur, upd) = revs.trim().split_once('/').unwrap_or_default();
+    assert!(cur.starts_with("web-") && cur == upd, "{revs}");
+    let table = ok(&mut c, &mut s, "kubectl get sts");
+    assert!(table.contains("web") && table.contains("3/3"), "{table}");
+    let claim = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pod web-1 -o jsonpath={.spec.volumes[?(@.name==\"www\")].persistentVolumeClaim.claimName}",
+    );
+    assert_eq!(claim.trim(), "www-web-1");
+    // Scaling down removes the highest ordinal.
+    ok(&mut c, &mut s, "kubectl scale sts web --replicas=1");
+    ok(&mut c, &mut s, "sim advance 60s");
+    let left = lines(&mut c, &mut s, "pods -l app=nginx", "{.metadata.name}");
+    assert_eq!(left, vec!["web-0"]);
+}
+
+#[test]
+fn no_two_pods_of_a_stateful_set_share_an_identity_when_nodes_power_off() {
+    for seed in [51, 52, 53] {
+        let (mut c, mut s) = booted(seed);
+        ok(&mut c, &mut s, WEB);
+        ok(
+            &mut c,
+            &mut s,
+            "sim until statefulset/web '{.status.readyReplicas}'=3 3m",
+        );
+        let before = web_pods(&mut c, &mut s);
+        let node = before
+            .iter()
+            .find(|p| p[0] == "web-1")
+            .map(|p| p[5].clone())
+            .unwrap_or_default();
+        assert!(node.starts_with("worker-"), "{before:?}");
+        ok(&mut c, &mut s, &format!("sim fault {node} power-off"));
+        for _ in 0..24 {
+            ok(&mut c, &mut s, "sim advance 30s");
+            let pods = web_pods(&mut c, &mut s);
+            let mut identities: Vec<&str> = Vec::new();
+            for p in &pods {
+                assert_eq!(p[0], p[1], "seed {seed}: the pod-name label: {pods:?}");
+                assert_eq!(p[0], p[2], "seed {seed}: the hostname: {pods:?}");
+                assert!(
+                    ["web-0", "web-1", "web-2"].contains(&p[0].as_str()),
+                    "seed {seed}: {pods:?}"
+                );
+                assert!(!identities.contains(&p[1].as_str()), "seed {seed}: {pods:?}");
+                identities.push(&p[1]);
+            }
+        }
+        // The pod on the dead node keeps its identity (evicted after 300 s,
+        // it stays Terminating: no kubelet confirms it stopped).
+        let stuck = web_pods(&mut c, &mut s);
+        let web1 = stuck.iter().find(|p| p[0] == "web-1").cloned().unwrap_or_default();
+        assert_eq!(web1.get(5), Some(&node), "seed {seed}: {stuck:?}");
+        assert!(!web1[3].is_empty(), "seed {seed}: web-1 is being deleted: {stuck:?}");
+        // Once the node is back, its kubelet finishes the deletion and
+        // web-1 comes back, with the same identity.
+        ok(&mut c, &mut s, &format!("sim heal {node}"));
+        ok(
+            &mut c,
+            &mut s,
+            "sim until statefulset/web '{.status.readyReplicas}'=3 5m",
+        );
+        let after = web_pods(&mut c, &mut s);
+        let names: Vec<&str> = after.iter().map(|p| p[0].as_str()).collect();
+        assert_eq!(names, vec!["web-0", "web-1", "web-2"], "seed {seed}");
+    }
+}

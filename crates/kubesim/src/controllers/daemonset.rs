@@ -300,7 +300,13 @@ impl Controller for DaemonSetController {
         };
         let ns = object.namespace().unwrap_or("default").to_string();
         let uid = object.uid().unwrap_or_default().to_string();
-        let hash = revision_hash(ds, ds.status.as_ref().and_then(|s| s.collision_count));
+        let hash = revision_hash(
+            ds,
+            ds.status
+                .as_ref()
+                .and_then(|s| s.collision_count)
+                .filter(|c| *c != 0),
+        );
         let owned = owned_pods(ctx.caches, &ns, &uid);
         // `getNodesToDaemonPods`: the pods not being deleted, by node.
         let mut by_node: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();

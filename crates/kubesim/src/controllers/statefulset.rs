@@ -72,7 +72,11 @@ pub fn update_revision(set: &StatefulSet) -> String {
         set.metadata.name.as_deref().unwrap_or_default(),
         compute_hash(
             &set.spec.template,
-            set.status.as_ref().and_then(|s| s.collision_count)
+            // A zero collision count hashes as none.
+            set.status
+                .as_ref()
+                .and_then(|s| s.collision_count)
+                .filter(|c| *c != 0)
         )
     )
 }
@@ -217,7 +221,7 @@ impl StatefulSetController {
         let now = ctx.now;
         // The first unhealthy pod: the lowest replica, else the highest
         // condemned one.
-        let unhealthy = |p: &&Pod| !running_and_ready(p) || terminating(p);
+        let unhealthy = |p: &&&Pod| !running_and_ready(p) || terminating(p);
         let first_unhealthy = replicas
             .iter()
             .flatten()
