@@ -536,3 +536,138 @@ fn no_two_pods_of_a_stateful_set_share_an_identity_when_nodes_power_off() {
         assert_eq!(names, vec!["web-0", "web-1", "web-2"], "seed {seed}");
     }
 }
+
+fn cronjob(name: &str, schedule: &str, policy: &str, script: &str) -> String {
+    format!(
+        "kubectl apply -f -
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {name}
+spec:
+  schedule: \"{schedule}\"
+  concurrencyPolicy: {policy}
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: hello
+            image: busybox:1.28
+            imagePullPolicy: IfNotPresent
+            command:
+            - /bin/sh
+            - -c
+            - {script}
+          restartPolicy: OnFailure
+---end"
+    )
+}
+
+#[test]
+fn a_cron_job_every_minute_creates_a_job_each_virtual_minute_and_keeps_three() {
+    let (mut c, mut s) = booted(61);
+    ok(
+        &mut c,
+        &mut s,
+        &cronjob(
+            "hello",
+            "*/1 * * * *",
+            "Allow",
+            "date; echo Hello from the Kubernetes cluster",
+        ),
+    );
+    ok(&mut c, &mut s, "sim advance 330s");
+    let jobs = lines(
+        &mut c,
+        &mut s,
+        "jobs",
+        "{.metadata.name} {.metadata.creationTimestamp} {.metadata.annotations.batch\\.kubernetes\\.io/cronjob-scheduled-timestamp} {.status.succeeded}",
+    );
+    assert_eq!(jobs.len(), 3, "successfulJobsHistoryLimit 3: {jobs:?}");
+    let mut minutes = Vec::new();
+    for j in &jobs {
+        let w: Vec<&str> = j.split_whitespace().collect();
+        let minute: i64 = w[0]
+            .strip_prefix("hello-")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("{j}"));
+        let created = seconds(w[1]);
+        // Named after the scheduled minute (Unix minutes); created just after.
+        let scheduled = (minute - 29_453_760) as f64 * 60.0;
+        assert!(created >= scheduled && created < scheduled + 2.0, "{j}");
+        assert_eq!(seconds(w[2]), scheduled, "{j}");
+        assert_eq!(w.get(3), Some(&"1"), "each Job succeeded: {j}");
+        minutes.push(minute);
+    }
+    minutes.sort();
+    assert!(
+        minutes.windows(2).all(|m| m[1] == m[0] + 1),
+        "one Job per minute: {minutes:?}"
+    );
+    let last = ok(
+        &mut c,
+        &mut s,
+        "kubectl get cronjob hello -o jsonpath={.status.lastScheduleTime}",
+    );
+    assert_eq!(
+        seconds(&last),
+        (minutes[2] - 29_453_760) as f64 * 60.0,
+        "{last}"
+    );
+    let events = ok(&mut c, &mut s, "kubectl get events");
+    assert!(events.contains("Created job hello-"), "{events}");
+    assert!(events.contains("Saw completed job: hello-"), "{events}");
+    assert!(events.contains("Deleted job hello-"), "{events}");
+    let table = ok(&mut c, &mut s, "kubectl get cronjob hello");
+    assert!(table.contains("*/1 * * * *") && table.contains("False"), "{table}");
+}
+
+#[test]
+fn a_forbidding_cron_job_skips_runs_while_one_is_active() {
+    let (mut c, mut s) = booted(62);
+    ok(
+        &mut c,
+        &mut s,
+        &cronjob("slow", "* * * * *", "Forbid", "sleep 150"),
+    );
+    for _ in 0..8 {
+        ok(&mut c, &mut s, "sim advance 30s");
+        let active = ok(
+            &mut c,
+            &mut s,
+            "kubectl get cronjob slow -o jsonpath={.status.active[*].name}",
+        );
+        assert!(
+            active.split_whitespace().count() <= 1,
+            "at most one active Job: {active}"
+        );
+    }
+    let jobs = lines(&mut c, &mut s, "jobs", "{.metadata.name}");
+    assert!(
+        jobs.len() == 2,
+        "a 150 s Job each minute runs every third minute: {jobs:?}"
+    );
+    let events = ok(&mut c, &mut s, "kubectl get events");
+    assert!(
+        events.contains(
+            "Not starting job because prior execution is running and concurrency policy is Forbid"
+        ),
+        "{events}"
+    );
+}
+
+#[test]
+fn a_bad_schedule_is_rejected_with_the_api_servers_message() {
+    let (mut c, mut s) = booted(63);
+    let out = s.run_script(&mut c, &cronjob("bad", "61 * * * *", "Allow", "echo hi"));
+    assert_eq!(out.len(), 1);
+    assert!(!out[0].ok);
+    assert!(
+        out[0].output.contains(
+            "spec.schedule: Invalid value: \"61 * * * *\": end of range (61) above maximum (59): 61"
+        ),
+        "{}",
+        out[0].output
+    );
+}

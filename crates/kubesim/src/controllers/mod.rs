@@ -24,6 +24,7 @@
 //! manager wakes), and the creation of the controllers' ServiceAccounts by
 //! the client builder (the cluster hands each controller its token).
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod job;
@@ -31,6 +32,7 @@ pub mod nodelifecycle;
 pub mod replicaset;
 pub mod statefulset;
 pub mod tainteviction;
+pub mod ttlafterfinished;
 
 use crate::api::time::to_time;
 use crate::api::{KindId, Object};
@@ -247,6 +249,8 @@ pub const CONTROLLERS: &[&str] = &[
     "job-controller",
     "daemon-set-controller",
     "statefulset-controller",
+    "cronjob-controller",
+    "ttl-after-finished-controller",
 ];
 
 /// The controllers that write as one service account of [`CONTROLLERS`].
@@ -262,6 +266,10 @@ fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
         "daemon-set-controller" => vec![Box::new(daemonset::DaemonSetController::default())],
         "statefulset-controller" => {
             vec![Box::new(statefulset::StatefulSetController::default())]
+        }
+        "cronjob-controller" => vec![Box::new(cronjob::CronJobController::default())],
+        "ttl-after-finished-controller" => {
+            vec![Box::new(ttlafterfinished::TtlAfterFinishedController)]
         }
         _ => Vec::new(),
     }
