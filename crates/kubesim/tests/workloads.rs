@@ -671,3 +671,225 @@ fn a_bad_schedule_is_rejected_with_the_api_servers_message() {
         out[0].output
     );
 }
+
+fn agent(image: &str) -> String {
+    format!(
+        "kubectl apply -f -
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-agent
+spec:
+  selector:
+    matchLabels:
+      app: node-agent
+  template:
+    metadata:
+      labels:
+        app: node-agent
+    spec:
+      containers:
+      - name: agent
+        image: {image}
+        readinessProbe:
+          httpGet:
+            port: 80
+          periodSeconds: 2
+---end"
+    )
+}
+
+#[test]
+fn a_daemon_set_rolling_update_replaces_one_node_at_a_time() {
+    let (mut c, mut s) = booted(33);
+    ok(&mut c, &mut s, &agent("nginx:1.14.2"));
+    ok(
+        &mut c,
+        &mut s,
+        "sim until daemonset/node-agent '{.status.numberAvailable}'=3 2m",
+    );
+    // At rest the controller writes nothing more.
+    ok(&mut c, &mut s, "sim advance 5s");
+    let rv = ok(&mut c, &mut s, "kubectl get ds node-agent -o jsonpath={.metadata.resourceVersion}");
+    ok(&mut c, &mut s, "sim advance 10s");
+    let rv2 = ok(&mut c, &mut s, "kubectl get ds node-agent -o jsonpath={.metadata.resourceVersion}");
+    assert_eq!(rv, rv2, "no status writes at rest");
+    let old_hash = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=node-agent",
+        "{.metadata.labels.controller-revision-hash}",
+    );
+    ok(&mut c, &mut s, &agent("nginx:1.16.1"));
+    let mut done = false;
+    for _ in 0..240 {
+        ok(&mut c, &mut s, "sim advance 500ms");
+        let pods = lines(
+            &mut c,
+            &mut s,
+            "pods -l app=node-agent",
+            "{.spec.nodeName} {.metadata.deletionTimestamp}{.status.conditions[?(@.type==\"Ready\")].status} {.metadata.labels.controller-revision-hash}",
+        );
+        // maxUnavailable 1: at least two nodes keep a ready pod.
+        let ready = pods.iter().filter(|p| p.contains(" True ")).count();
+        assert!(ready >= 2, "{pods:?}");
+        let updated = pods
+            .iter()
+            .filter(|p| p.contains(" True ") && !p.ends_with(old_hash[0].as_str()))
+            .count();
+        if updated == 3 && pods.len() == 3 {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "the update finished within two minutes");
+    let images = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=node-agent",
+        "{.spec.containers[0].image}",
+    );
+    assert_eq!(images, vec!["nginx:1.16.1"; 3]);
+}
+
+#[test]
+fn a_stateful_set_rolling_update_goes_from_the_highest_ordinal_down() {
+    let (mut c, mut s) = booted(42);
+    ok(&mut c, &mut s, WEB);
+    ok(
+        &mut c,
+        &mut s,
+        "sim until statefulset/web '{.status.availableReplicas}'=3 3m",
+    );
+    let before = ok(
+        &mut c,
+        &mut s,
+        "kubectl get sts web -o jsonpath={.status.currentRevision}",
+    );
+    ok(&mut c, &mut s, &WEB.replace("nginx-slim:0.24", "nginx-slim:0.21"));
+    ok(
+        &mut c,
+        &mut s,
+        "sim until statefulset/web '{.status.currentRevision}'!=",
+    );
+    ok(&mut c, &mut s, "sim advance 2s");
+    let mut step = 0;
+    loop {
+        let rev = ok(
+            &mut c,
+            &mut s,
+            "kubectl get sts web -o jsonpath={.status.currentRevision}/{.status.updateRevision}/{.status.updatedReplicas}",
+        );
+        let parts: Vec<&str> = rev.trim().split('/').collect();
+        if parts[0] == parts[1] && parts[0] != before.trim() {
+            break;
+        }
+        step += 1;
+        assert!(step < 120, "the update finishes: {rev}");
+        ok(&mut c, &mut s, "sim advance 1s");
+    }
+    let pods = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=nginx",
+        "{.metadata.name} {.metadata.creationTimestamp} {.spec.containers[0].image}",
+    );
+    let rows: Vec<Vec<&str>> = pods.iter().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 3, "{pods:?}");
+    assert!(rows.iter().all(|r| r[2] == "registry.k8s.io/nginx-slim:0.21"), "{pods:?}");
+    assert!(
+        seconds(rows[2][1]) < seconds(rows[1][1]) && seconds(rows[1][1]) < seconds(rows[0][1]),
+        "web-2 is replaced first, web-0 last: {pods:?}"
+    );
+}
+
+#[test]
+fn an_on_failure_job_fails_when_container_restarts_reach_the_backoff_limit() {
+    let (mut c, mut s) = booted(23);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: flaky
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      containers:
+      - name: flaky
+        image: busybox:1.36
+        command: [\"sh\", \"-c\", \"exit 1\"]
+      restartPolicy: OnFailure
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until job/flaky '{.status.conditions[?(@.type==\"Failed\")].status}'=True 3m",
+    );
+    let events = ok(&mut c, &mut s, "kubectl get events");
+    let created = events.matches("Created pod: flaky-").count();
+    assert_eq!(created, 1, "the kubelet restarts the one pod: {events}");
+    assert!(
+        events.contains("Deleted pod: flaky-"),
+        "the running pod is deleted once the Job fails: {events}"
+    );
+    assert!(events.contains("BackOff"), "restarts back off: {events}");
+    let reason = ok(
+        &mut c,
+        &mut s,
+        "kubectl get job flaky -o jsonpath={.status.conditions[?(@.type==\"Failed\")].reason}",
+    );
+    assert_eq!(reason.trim(), "BackoffLimitExceeded");
+}
+
+#[test]
+fn a_finished_job_is_deleted_after_its_ttl() {
+    let (mut c, mut s) = booted(24);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: quick
+spec:
+  ttlSecondsAfterFinished: 30
+  template:
+    spec:
+      containers:
+      - name: quick
+        image: busybox:1.36
+        command: [\"sh\", \"-c\", \"echo done\"]
+      restartPolicy: Never
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until job/quick '{.status.succeeded}'=1 1m",
+    );
+    ok(&mut c, &mut s, "sim advance 25s");
+    let still = ok(
+        &mut c,
+        &mut s,
+        "kubectl get job quick -o jsonpath={.metadata.deletionTimestamp}",
+    );
+    assert!(still.trim().is_empty(), "not before the TTL: {still}");
+    ok(&mut c, &mut s, "sim advance 10s");
+    let out = s.run_script(
+        &mut c,
+        "kubectl get job quick -o jsonpath={.metadata.deletionTimestamp}",
+    );
+    // Deleted with foreground propagation: gone, or waiting for the
+    // garbage collector to delete its pod first.
+    assert!(
+        !out[0].ok || !out[0].output.trim().is_empty(),
+        "deleted after the TTL: {}",
+        out[0].output
+    );
+}
