@@ -342,8 +342,20 @@ const REDIS_BINS: &[&str] = &[
     "whoami",
 ];
 const FLUENTD_BINS: &[&str] = &[
-    "fluentd", "entrypoint.sh", "ruby", "sh", "bash", "echo", "sleep", "cat", "ls", "env",
-    "hostname", "true", "false", "date",
+    "fluentd",
+    "entrypoint.sh",
+    "ruby",
+    "sh",
+    "bash",
+    "echo",
+    "sleep",
+    "cat",
+    "ls",
+    "env",
+    "hostname",
+    "true",
+    "false",
+    "date",
 ];
 const PERL_BINS: &[&str] = &[
     "perl", "sh", "bash", "echo", "sleep", "cat", "ls", "env", "hostname", "true", "false",

@@ -77,12 +77,22 @@ fn the_docs_pi_job_computes_pi_and_completes() {
     let labels = ok(
         &mut c,
         &mut s,
-        &format!("kubectl get pod {} -o jsonpath={{.metadata.labels}}", pods[0]),
+        &format!(
+            "kubectl get pod {} -o jsonpath={{.metadata.labels}}",
+            pods[0]
+        ),
     );
-    let uid = ok(&mut c, &mut s, "kubectl get job pi -o jsonpath={.metadata.uid}");
+    let uid = ok(
+        &mut c,
+        &mut s,
+        "kubectl get job pi -o jsonpath={.metadata.uid}",
+    );
     let compact: String = labels.chars().filter(|c| !c.is_whitespace()).collect();
     assert!(
-        compact.contains(&format!("\"batch.kubernetes.io/controller-uid\":\"{}\"", uid.trim())),
+        compact.contains(&format!(
+            "\"batch.kubernetes.io/controller-uid\":\"{}\"",
+            uid.trim()
+        )),
         "pods carry the Job's controller-uid: {labels}"
     );
     assert!(compact.contains("\"job-name\":\"pi\""), "{labels}");
@@ -106,7 +116,10 @@ fn the_docs_pi_job_computes_pi_and_completes() {
     let took = seconds(parts[2]) - seconds(parts[1]);
     assert!((10.0..120.0).contains(&took), "took {took} s: {status}");
     let table = ok(&mut c, &mut s, "kubectl get job pi");
-    assert!(table.contains("Complete") && table.contains("1/1"), "{table}");
+    assert!(
+        table.contains("Complete") && table.contains("1/1"),
+        "{table}"
+    );
     let exit = ok(
         &mut c,
         &mut s,
@@ -117,7 +130,10 @@ fn the_docs_pi_job_computes_pi_and_completes() {
     );
     assert_eq!(exit.trim(), "Succeeded/Completed/0");
     let events = ok(&mut c, &mut s, "kubectl get events");
-    assert!(events.contains(&format!("Created pod: {}", pods[0])), "{events}");
+    assert!(
+        events.contains(&format!("Created pod: {}", pods[0])),
+        "{events}"
+    );
     assert!(events.contains("Job completed"), "{events}");
 }
 
@@ -143,13 +159,13 @@ spec:
 ---end",
     );
     ok(&mut c, &mut s, "sim advance 600s");
-    let failed = ok(&mut c, &mut s, "kubectl get job fail -o jsonpath={.status.failed}");
-    assert_eq!(failed.trim(), "6", "six failures after ten minutes");
-    ok(
+    let failed = ok(
         &mut c,
         &mut s,
-        "sim until job/fail '{.status.failed}'=7 5m",
+        "kubectl get job fail -o jsonpath={.status.failed}",
     );
+    assert_eq!(failed.trim(), "6", "six failures after ten minutes");
+    ok(&mut c, &mut s, "sim until job/fail '{.status.failed}'=7 5m");
     ok(&mut c, &mut s, "sim advance 5s");
     let mut pods: Vec<(f64, f64)> = lines(
         &mut c,
@@ -165,7 +181,11 @@ spec:
     })
     .collect();
     pods.sort_by(|a, b| a.0.total_cmp(&b.0));
-    assert_eq!(pods.len(), 7, "the first try and backoffLimit 6 retries: {pods:?}");
+    assert_eq!(
+        pods.len(),
+        7,
+        "the first try and backoffLimit 6 retries: {pods:?}"
+    );
     for (i, pair) in pods.windows(2).enumerate() {
         let delay = pair[1].0 - pair[0].1;
         let want = 10.0 * f64::from(1u32 << i);
@@ -262,7 +282,10 @@ spec:
     ok(&mut c, &mut s, "sim advance 40s");
     let after = pods_on_nodes(&mut c, &mut s, "pods -l app=node-agent");
     assert_eq!(after.len(), 3, "{after:?}");
-    assert!(after.iter().any(|(p, n)| n == &node && p != &victim), "{after:?}");
+    assert!(
+        after.iter().any(|(p, n)| n == &node && p != &victim),
+        "{after:?}"
+    );
 }
 
 #[test]
@@ -439,7 +462,10 @@ fn the_docs_web_stateful_set_creates_web_0_then_web_1_then_web_2() {
         "{.metadata.name} {.metadata.creationTimestamp} {.status.conditions[?(@.type==\"Ready\")].lastTransitionTime} {.spec.hostname} {.spec.subdomain}",
     );
     assert_eq!(pods.len(), 3, "{pods:?}");
-    let rows: Vec<Vec<&str>> = pods.iter().map(|l| l.split_whitespace().collect()).collect();
+    let rows: Vec<Vec<&str>> = pods
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r[0], format!("web-{i}"));
         assert_eq!(r[3], r[0], "hostname is the pod name");
@@ -513,16 +539,26 @@ fn no_two_pods_of_a_stateful_set_share_an_identity_when_nodes_power_off() {
                     ["web-0", "web-1", "web-2"].contains(&p[0].as_str()),
                     "seed {seed}: {pods:?}"
                 );
-                assert!(!identities.contains(&p[1].as_str()), "seed {seed}: {pods:?}");
+                assert!(
+                    !identities.contains(&p[1].as_str()),
+                    "seed {seed}: {pods:?}"
+                );
                 identities.push(&p[1]);
             }
         }
         // The pod on the dead node keeps its identity (evicted after 300 s,
         // it stays Terminating: no kubelet confirms it stopped).
         let stuck = web_pods(&mut c, &mut s);
-        let web1 = stuck.iter().find(|p| p[0] == "web-1").cloned().unwrap_or_default();
+        let web1 = stuck
+            .iter()
+            .find(|p| p[0] == "web-1")
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(web1.get(5), Some(&node), "seed {seed}: {stuck:?}");
-        assert!(!web1[3].is_empty(), "seed {seed}: web-1 is being deleted: {stuck:?}");
+        assert!(
+            !web1[3].is_empty(),
+            "seed {seed}: web-1 is being deleted: {stuck:?}"
+        );
         // Once the node is back, its kubelet finishes the deletion and
         // web-1 comes back, with the same identity.
         ok(&mut c, &mut s, &format!("sim heal {node}"));
@@ -620,7 +656,10 @@ fn a_cron_job_every_minute_creates_a_job_each_virtual_minute_and_keeps_three() {
     assert!(events.contains("Saw completed job: hello-"), "{events}");
     assert!(events.contains("Deleted job hello-"), "{events}");
     let table = ok(&mut c, &mut s, "kubectl get cronjob hello");
-    assert!(table.contains("*/1 * * * *") && table.contains("False"), "{table}");
+    assert!(
+        table.contains("*/1 * * * *") && table.contains("False"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -710,9 +749,17 @@ fn a_daemon_set_rolling_update_replaces_one_node_at_a_time() {
     );
     // At rest the controller writes nothing more.
     ok(&mut c, &mut s, "sim advance 5s");
-    let rv = ok(&mut c, &mut s, "kubectl get ds node-agent -o jsonpath={.metadata.resourceVersion}");
+    let rv = ok(
+        &mut c,
+        &mut s,
+        "kubectl get ds node-agent -o jsonpath={.metadata.resourceVersion}",
+    );
     ok(&mut c, &mut s, "sim advance 10s");
-    let rv2 = ok(&mut c, &mut s, "kubectl get ds node-agent -o jsonpath={.metadata.resourceVersion}");
+    let rv2 = ok(
+        &mut c,
+        &mut s,
+        "kubectl get ds node-agent -o jsonpath={.metadata.resourceVersion}",
+    );
     assert_eq!(rv, rv2, "no status writes at rest");
     let old_hash = lines(
         &mut c,
@@ -766,7 +813,11 @@ fn a_stateful_set_rolling_update_goes_from_the_highest_ordinal_down() {
         &mut s,
         "kubectl get sts web -o jsonpath={.status.currentRevision}",
     );
-    ok(&mut c, &mut s, &WEB.replace("nginx-slim:0.24", "nginx-slim:0.21"));
+    ok(
+        &mut c,
+        &mut s,
+        &WEB.replace("nginx-slim:0.24", "nginx-slim:0.21"),
+    );
     ok(
         &mut c,
         &mut s,
@@ -794,9 +845,16 @@ fn a_stateful_set_rolling_update_goes_from_the_highest_ordinal_down() {
         "pods -l app=nginx",
         "{.metadata.name} {.metadata.creationTimestamp} {.spec.containers[0].image}",
     );
-    let rows: Vec<Vec<&str>> = pods.iter().map(|l| l.split_whitespace().collect()).collect();
+    let rows: Vec<Vec<&str>> = pods
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(rows.len(), 3, "{pods:?}");
-    assert!(rows.iter().all(|r| r[2] == "registry.k8s.io/nginx-slim:0.21"), "{pods:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r[2] == "registry.k8s.io/nginx-slim:0.21"),
+        "{pods:?}"
+    );
     assert!(
         seconds(rows[2][1]) < seconds(rows[1][1]) && seconds(rows[1][1]) < seconds(rows[0][1]),
         "web-2 is replaced first, web-0 last: {pods:?}"

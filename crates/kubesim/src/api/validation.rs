@@ -1052,11 +1052,13 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
             if let Some(spec) = template.spec.as_mut() {
                 for claim in s.volume_claim_templates.iter().flatten() {
                     let name = claim.metadata.name.clone().unwrap_or_default();
-                    spec.volumes.get_or_insert_with(Vec::new).push(core::Volume {
-                        name,
-                        empty_dir: Some(Default::default()),
-                        ..Default::default()
-                    });
+                    spec.volumes
+                        .get_or_insert_with(Vec::new)
+                        .push(core::Volume {
+                            name,
+                            empty_dir: Some(Default::default()),
+                            ..Default::default()
+                        });
                 }
             }
             errs.extend(validate_template(

@@ -112,13 +112,17 @@ fn field(text: &str, lo: u32, hi: u32, names: &[&str], offset: u32) -> Result<(u
             (a, if step.is_some() { hi } else { a })
         };
         if start < lo {
-            return Err(format!("beginning of range ({start}) below minimum ({lo}): {part}"));
+            return Err(format!(
+                "beginning of range ({start}) below minimum ({lo}): {part}"
+            ));
         }
         if end > hi {
             return Err(format!("end of range ({end}) above maximum ({hi}): {part}"));
         }
         if start > end {
-            return Err(format!("beginning of range ({start}) beyond end of range ({end}): {part}"));
+            return Err(format!(
+                "beginning of range ({start}) beyond end of range ({end}): {part}"
+            ));
         }
         let step = step.unwrap_or(1);
         if step == 0 {
@@ -282,7 +286,11 @@ pub fn job_name(cronjob: &str, scheduled: SimTime) -> String {
 
 /// `mostRecentScheduleTime`: the last schedule time in (`earliest`,
 /// `now`], and how many there were.
-pub fn most_recent(schedule: &Schedule, earliest: SimTime, now: SimTime) -> (Option<SimTime>, usize) {
+pub fn most_recent(
+    schedule: &Schedule,
+    earliest: SimTime,
+    now: SimTime,
+) -> (Option<SimTime>, usize) {
     let (mut t, end) = (unix(earliest), unix(now));
     let mut last = None;
     let mut n = 0;
@@ -329,7 +337,12 @@ impl CronJobController {
             .named(name);
         req.options.propagation = Some(Propagation::Background);
         ctx.write(req);
-        ctx.event(cj, "Normal", "SuccessfulDelete", format!("Deleted job {name}"));
+        ctx.event(
+            cj,
+            "Normal",
+            "SuccessfulDelete",
+            format!("Deleted job {name}"),
+        );
     }
 }
 
@@ -401,7 +414,8 @@ impl Controller for CronJobController {
                         format!("Saw completed job: {name}, condition: {cond}"),
                     );
                     if cond == "Complete" {
-                        if let Some(t) = job.status.as_ref().and_then(|s| s.completion_time.clone()) {
+                        if let Some(t) = job.status.as_ref().and_then(|s| s.completion_time.clone())
+                        {
                             let later = status
                                 .last_successful_time
                                 .as_ref()
@@ -472,7 +486,9 @@ impl Controller for CronJobController {
             };
             let mut done: Vec<(SimTime, &String)> = jobs
                 .iter()
-                .filter(|(_, j)| j.metadata.deletion_timestamp.is_none() && finished(j) == Some(cond))
+                .filter(|(_, j)| {
+                    j.metadata.deletion_timestamp.is_none() && finished(j) == Some(cond)
+                })
                 .map(|(n, j)| {
                     let t = j
                         .status
@@ -580,15 +596,15 @@ impl CronJobController {
                     object,
                     "Warning",
                     "MissSchedule",
-                    format!(
-                        "Missed scheduled time to start a job: {}",
-                        rfc3339(t)
-                    ),
+                    format!("Missed scheduled time to start a job: {}", rfc3339(t)),
                 );
                 return;
             }
         }
-        if active.iter().any(|r| r.name.as_deref() == Some(name.as_str())) {
+        if active
+            .iter()
+            .any(|r| r.name.as_deref() == Some(name.as_str()))
+        {
             return;
         }
         match cj.spec.concurrency_policy.as_deref().unwrap_or("Allow") {
@@ -618,14 +634,14 @@ impl CronJobController {
         job.metadata.namespace = object.namespace().map(str::to_string);
         job.metadata.labels = meta.labels;
         let mut annotations = meta.annotations.unwrap_or_default();
-        annotations.insert(
-            SCHEDULED_TIMESTAMP_ANNOTATION.into(),
-            rfc3339(t),
-        );
+        annotations.insert(SCHEDULED_TIMESTAMP_ANNOTATION.into(), rfc3339(t));
         job.metadata.annotations = Some(annotations);
         job.metadata.owner_references = Some(vec![super::replicaset::controller_ref(object)]);
         job.spec = template.spec.clone();
-        self.pending.entry(key.to_string()).or_default().push(name.clone());
+        self.pending
+            .entry(key.to_string())
+            .or_default()
+            .push(name.clone());
         ctx.write(
             ApiRequest::new(Verb::Create, KindId::Job, Credential::None)
                 .in_namespace(object.namespace().unwrap_or("default"))
@@ -669,7 +685,8 @@ mod tests {
 
     #[test]
     fn fields_ranges_steps_and_names_are_understood() {
-        let s = Schedule::parse("30 9-17/4 * jan,feb mon-fri").unwrap_or(Schedule::Every(SimDuration::ZERO));
+        let s = Schedule::parse("30 9-17/4 * jan,feb mon-fri")
+            .unwrap_or(Schedule::Every(SimDuration::ZERO));
         // 2026-01-01 is a Thursday.
         assert_eq!(s.next(at(2026, 1, 1, 0, 0)), Some(at(2026, 1, 1, 9, 30)));
         assert_eq!(s.next(at(2026, 1, 1, 9, 30)), Some(at(2026, 1, 1, 13, 30)));
@@ -686,8 +703,14 @@ mod tests {
         // Friday 2026-01-02 comes before the 13th.
         assert_eq!(s.next(at(2026, 1, 1, 0, 0)), Some(at(2026, 1, 2, 0, 0)));
         let monthly = Schedule::parse("@monthly").unwrap_or(Schedule::Every(SimDuration::ZERO));
-        assert_eq!(monthly.next(at(2026, 1, 15, 0, 0)), Some(at(2026, 2, 1, 0, 0)));
-        assert_eq!(monthly.next(at(2026, 12, 15, 0, 0)), Some(at(2027, 1, 1, 0, 0)));
+        assert_eq!(
+            monthly.next(at(2026, 1, 15, 0, 0)),
+            Some(at(2026, 2, 1, 0, 0))
+        );
+        assert_eq!(
+            monthly.next(at(2026, 12, 15, 0, 0)),
+            Some(at(2027, 1, 1, 0, 0))
+        );
     }
 
     #[test]
@@ -716,7 +739,8 @@ mod tests {
         let mut cj = object("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: hello\n  namespace: default\n  uid: cj-uid\nspec:\n  schedule: \"* * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n          - name: hello\n            image: busybox:1.28\n          restartPolicy: OnFailure\n");
         cj.meta_mut().creation_timestamp = Some(to_time(SimTime(10_000)));
         let mut c = CronJobController::default();
-        let (writes, _, requeue) = reconcile(&mut c, SimTime(30_000), &[cj.clone()], "default/hello");
+        let (writes, _, requeue) =
+            reconcile(&mut c, SimTime(30_000), &[cj.clone()], "default/hello");
         assert!(writes.iter().all(|w| w.verb != Verb::Create), "not yet due");
         assert_eq!(requeue, Requeue::After(SimDuration::from_millis(30_100)));
         let (writes, _, _) = reconcile(&mut c, SimTime(60_100), &[cj], "default/hello");

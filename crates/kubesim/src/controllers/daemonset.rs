@@ -108,7 +108,11 @@ pub fn node_should_run(template: &PodTemplateSpec, node: &Node) -> (bool, bool) 
         return (false, false);
     };
     let name = node.metadata.name.as_deref().unwrap_or_default();
-    if spec.node_name.as_deref().is_some_and(|n| !n.is_empty() && n != name) {
+    if spec
+        .node_name
+        .as_deref()
+        .is_some_and(|n| !n.is_empty() && n != name)
+    {
         return (false, false);
     }
     let labels = node.metadata.labels.clone().unwrap_or_default();
@@ -364,7 +368,10 @@ impl Controller for DaemonSetController {
                         ready += 1;
                         available += 1;
                     }
-                    if p.metadata.labels.as_ref().and_then(|l| l.get(REVISION_HASH_LABEL))
+                    if p.metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(REVISION_HASH_LABEL))
                         == Some(&hash)
                     {
                         updated += 1;
@@ -381,9 +388,7 @@ impl Controller for DaemonSetController {
                 // of several running pods the oldest stays.
                 let mut kept = false;
                 for p in &pods {
-                    if pod_phase(p) == "Failed" {
-                        to_delete.push(p.metadata.name.clone().unwrap_or_default());
-                    } else if kept {
+                    if pod_phase(p) == "Failed" || kept {
                         to_delete.push(p.metadata.name.clone().unwrap_or_default());
                     } else {
                         kept = true;
@@ -422,7 +427,11 @@ impl Controller for DaemonSetController {
                     continue;
                 };
                 let p = pods[0];
-                let is_new = p.metadata.labels.as_ref().and_then(|l| l.get(REVISION_HASH_LABEL))
+                let is_new = p
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(REVISION_HASH_LABEL))
                     == Some(&hash);
                 if !is_ready(p) {
                     unavailable += 1;
@@ -589,7 +598,8 @@ mod tests {
         let spec = &pod["spec"];
         assert!(spec.get("nodeName").is_none(), "the scheduler binds it");
         assert_eq!(
-            spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]["key"],
+            spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                ["nodeSelectorTerms"][0]["matchFields"][0]["key"],
             "metadata.name"
         );
         let tolerated: Vec<String> = spec["tolerations"]
@@ -597,7 +607,13 @@ mod tests {
             .cloned()
             .unwrap_or_default()
             .iter()
-            .map(|t| format!("{}:{}", t["key"].as_str().unwrap_or(""), t["effect"].as_str().unwrap_or("")))
+            .map(|t| {
+                format!(
+                    "{}:{}",
+                    t["key"].as_str().unwrap_or(""),
+                    t["effect"].as_str().unwrap_or("")
+                )
+            })
             .collect();
         assert!(tolerated.contains(&"node.kubernetes.io/unreachable:NoExecute".to_string()));
         assert!(tolerated.contains(&"node.kubernetes.io/unschedulable:NoSchedule".to_string()));

@@ -144,10 +144,7 @@ pub fn pod_finished_time(pod: &Pod) -> SimTime {
     if let Some(t) = &pod.metadata.deletion_timestamp {
         let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0);
         let at = to_sim_time(t);
-        return SimTime(
-            at.as_millis()
-                .saturating_sub(grace.max(0) as u64 * 1000),
-        );
+        return SimTime(at.as_millis().saturating_sub(grace.max(0) as u64 * 1000));
     }
     pod.metadata
         .creation_timestamp
@@ -287,7 +284,12 @@ impl JobController {
                     .in_namespace(ns)
                     .named(name.clone()),
             );
-            ctx.event(job, "Normal", "SuccessfulDelete", format!("Deleted pod: {name}"));
+            ctx.event(
+                job,
+                "Normal",
+                "SuccessfulDelete",
+                format!("Deleted pod: {name}"),
+            );
         }
     }
 }
@@ -447,7 +449,10 @@ impl Controller for JobController {
                 finished_event = Some(("Warning", reason.clone(), message.clone()));
             }
         } else if complete {
-            ensure_condition(&mut conditions, condition("SuccessCriteriaMet", "", "", now));
+            ensure_condition(
+                &mut conditions,
+                condition("SuccessCriteriaMet", "", "", now),
+            );
             if !active.is_empty() {
                 if satisfied {
                     let pods = active.clone();
@@ -512,7 +517,9 @@ impl Controller for JobController {
                     .iter()
                     .filter_map(|p| p.metadata.name.clone())
                     .collect();
-                active.retain(|p| !names.contains(p.metadata.name.as_ref().unwrap_or(&String::new())));
+                active.retain(|p| {
+                    !names.contains(p.metadata.name.as_ref().unwrap_or(&String::new()))
+                });
             } else if satisfied && active.len() < want {
                 let (failures, last) = backoff_record(&pods);
                 let wait = remaining_backoff(failures, last, now);
@@ -640,7 +647,11 @@ mod tests {
         assert_eq!(requeue, Requeue::Done);
         let creates: Vec<_> = writes.iter().filter(|w| w.verb == Verb::Create).collect();
         assert_eq!(creates.len(), 1);
-        let body = creates[0].body.as_deref().map(Object::to_value).unwrap_or_default();
+        let body = creates[0]
+            .body
+            .as_deref()
+            .map(Object::to_value)
+            .unwrap_or_default();
         assert_eq!(body["metadata"]["generateName"], "pi-");
         assert_eq!(body["metadata"]["ownerReferences"][0]["kind"], "Job");
         let status = writes
@@ -675,11 +686,26 @@ mod tests {
     fn the_back_off_doubles_and_stops_at_six_minutes() {
         let t = Some(SimTime::ZERO);
         assert_eq!(remaining_backoff(0, t, SimTime::ZERO), SimDuration::ZERO);
-        assert_eq!(remaining_backoff(1, t, SimTime::ZERO), SimDuration::from_secs(10));
-        assert_eq!(remaining_backoff(3, t, SimTime::ZERO), SimDuration::from_secs(40));
-        assert_eq!(remaining_backoff(6, t, SimTime::ZERO), SimDuration::from_secs(320));
-        assert_eq!(remaining_backoff(7, t, SimTime::ZERO), SimDuration::from_secs(360));
-        assert_eq!(remaining_backoff(30, t, SimTime::ZERO), SimDuration::from_secs(360));
+        assert_eq!(
+            remaining_backoff(1, t, SimTime::ZERO),
+            SimDuration::from_secs(10)
+        );
+        assert_eq!(
+            remaining_backoff(3, t, SimTime::ZERO),
+            SimDuration::from_secs(40)
+        );
+        assert_eq!(
+            remaining_backoff(6, t, SimTime::ZERO),
+            SimDuration::from_secs(320)
+        );
+        assert_eq!(
+            remaining_backoff(7, t, SimTime::ZERO),
+            SimDuration::from_secs(360)
+        );
+        assert_eq!(
+            remaining_backoff(30, t, SimTime::ZERO),
+            SimDuration::from_secs(360)
+        );
     }
 
     #[test]
@@ -703,7 +729,10 @@ mod tests {
         assert_eq!(status["status"]["failed"], 2);
         assert_eq!(
             events,
-            vec![("BackoffLimitExceeded".to_string(), BACKOFF_LIMIT_MESSAGE.to_string())]
+            vec![(
+                "BackoffLimitExceeded".to_string(),
+                BACKOFF_LIMIT_MESSAGE.to_string()
+            )]
         );
     }
 
@@ -729,7 +758,10 @@ mod tests {
             .map(Object::to_value)
             .unwrap_or_default();
         assert_eq!(status["status"]["conditions"][0]["type"], "FailureTarget");
-        assert_eq!(status["status"]["conditions"][0]["reason"], "DeadlineExceeded");
+        assert_eq!(
+            status["status"]["conditions"][0]["reason"],
+            "DeadlineExceeded"
+        );
     }
 
     #[test]
@@ -745,6 +777,9 @@ mod tests {
         assert_eq!(status["status"]["succeeded"], 1);
         assert_eq!(status["status"]["conditions"][1]["type"], "Complete");
         assert_eq!(status["status"]["completionTime"], "2026-01-01T00:00:13Z");
-        assert_eq!(events, vec![("Completed".to_string(), "Job completed".to_string())]);
+        assert_eq!(
+            events,
+            vec![("Completed".to_string(), "Job completed".to_string())]
+        );
     }
 }

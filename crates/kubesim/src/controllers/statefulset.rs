@@ -187,10 +187,7 @@ impl StatefulSetController {
             set,
             "Normal",
             "SuccessfulDelete",
-            format!(
-                "delete Pod {name} in StatefulSet {} successful",
-                set.name()
-            ),
+            format!("delete Pod {name} in StatefulSet {} successful", set.name()),
         );
     }
 
@@ -268,10 +265,7 @@ impl StatefulSetController {
                 }
                 continue;
             }
-            if monotonic
-                && !running_and_ready(p)
-                && p.metadata.name != first_unhealthy
-            {
+            if monotonic && !running_and_ready(p) && p.metadata.name != first_unhealthy {
                 return None;
             }
             self.delete(ctx, key, set_obj, p);
@@ -290,9 +284,7 @@ impl StatefulSetController {
             .unwrap_or(0)
             .max(0) as usize;
         for ord in (partition..replicas.len()).rev() {
-            let Some(p) = replicas[ord] else {
-                return None;
-            };
+            let p = replicas[ord]?;
             if revision_of(p) != Some(update_rev) && !terminating(p) {
                 self.delete(ctx, key, set_obj, p);
                 return None;
@@ -336,8 +328,8 @@ impl Controller for StatefulSetController {
                 let key = Self::owner_key(object);
                 if let Some(k) = &key {
                     // A creation seen, or a deletion never seen terminating.
-                    let counts = matches!(n, Notification::Add(_))
-                        || object.deletion_timestamp().is_none();
+                    let counts =
+                        matches!(n, Notification::Add(_)) || object.deletion_timestamp().is_none();
                     if counts {
                         self.seen(k);
                     }
@@ -390,15 +382,8 @@ impl Controller for StatefulSetController {
         let satisfied = self.pending.get(key).copied().unwrap_or(0) <= 0;
         let mut requeue = Requeue::Done;
         if satisfied && object.deletion_timestamp().is_none() {
-            if let Some(d) = self.manage(
-                ctx,
-                key,
-                &object,
-                set,
-                &replicas,
-                &condemned,
-                &update_rev,
-            ) {
+            if let Some(d) = self.manage(ctx, key, &object, set, &replicas, &condemned, &update_rev)
+            {
                 requeue = Requeue::After(d);
             }
         }
@@ -479,10 +464,7 @@ impl Controller for StatefulSetController {
                         pod.namespace(),
                         "Normal",
                         "SuccessfulCreate",
-                        format!(
-                            "create Pod {} in StatefulSet {set} successful",
-                            pod.name()
-                        ),
+                        format!("create Pod {} in StatefulSet {set} successful", pod.name()),
                     )];
                 }
             }
@@ -560,7 +542,12 @@ mod tests {
     fn ordered_ready_creates_the_next_ordinal_only_after_the_previous_is_ready() {
         let set = web(3, "OrderedReady");
         let mut c = StatefulSetController::default();
-        let (writes, _, _) = reconcile(&mut c, SimTime::ZERO, &[set.clone()], "default/web");
+        let (writes, _, _) = reconcile(
+            &mut c,
+            SimTime::ZERO,
+            std::slice::from_ref(&set),
+            "default/web",
+        );
         assert_eq!(created(&writes), vec!["web-0"]);
         let mut c = StatefulSetController::default();
         let objects = [set.clone(), pod(&set, 0, false)];
