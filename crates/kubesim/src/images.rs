@@ -26,6 +26,10 @@
 //! - `polinux/stress`: `stress --vm 1 --vm-bytes 150M --vm-hang 1` allocates
 //!   the bytes in about a second (the docs' memory-limit example).
 //! - `gcr.io/google-samples/hello-app` (`1.0`, `2.0`): serves 8080.
+//! - `registry.k8s.io/nginx-slim` (`0.24`, `0.21`, `0.8`, `0.7`): nginx, as
+//!   the StatefulSet docs' `web` example runs it.
+//! - `quay.io/fluentd_elasticsearch/fluentd` (`v2.5.2`, `v4.7.2`): the
+//!   DaemonSet docs' log shipper; starts and runs forever.
 //! - control-plane images (`registry.k8s.io/kube-apiserver`, `etcd`,
 //!   `kube-scheduler`, `kube-controller-manager`, `kube-proxy`,
 //!   `coredns/coredns`): serve their health ports, for static pods' probes.
@@ -236,6 +240,7 @@ pub enum ImageKind {
     Pause,
     Stress,
     HelloApp,
+    Fluentd,
     /// A control-plane component (`kube-apiserver`, `etcd`, `coredns`, ...).
     Component(&'static str),
     Kubesim(Behaviour),
@@ -336,6 +341,22 @@ const REDIS_BINS: &[&str] = &[
     "pwd",
     "whoami",
 ];
+const FLUENTD_BINS: &[&str] = &[
+    "fluentd",
+    "entrypoint.sh",
+    "ruby",
+    "sh",
+    "bash",
+    "echo",
+    "sleep",
+    "cat",
+    "ls",
+    "env",
+    "hostname",
+    "true",
+    "false",
+    "date",
+];
 const PERL_BINS: &[&str] = &[
     "perl", "sh", "bash", "echo", "sleep", "cat", "ls", "env", "hostname", "true", "false",
     "touch", "rm", "mkdir", "date", "pwd", "whoami", "id", "printf", "curl", "wget",
@@ -409,6 +430,33 @@ pub fn lookup(r: &ImageRef) -> Option<ImageInfo> {
                 4 * MI,
             )
         }
+        // The image of the StatefulSet docs' `web` example.
+        "registry.k8s.io/nginx-slim" => (
+            ImageKind::Nginx,
+            pick(&[
+                ("0.24", 21_600_000),
+                ("0.21", 21_400_000),
+                ("0.8", 51_200_000),
+                ("0.7", 51_100_000),
+            ])?,
+            150,
+            vec![],
+            s(&["nginx", "-g", "daemon off;"]),
+            NGINX_BINS,
+            vec![],
+            3 * MI,
+        ),
+        // The log shipper of the DaemonSet docs' example: runs forever.
+        "quay.io/fluentd_elasticsearch/fluentd" => (
+            ImageKind::Fluentd,
+            pick(&[("v2.5.2", 139_400_000), ("v4.7.2", 152_000_000)])?,
+            400,
+            s(&["/entrypoint.sh"]),
+            s(&["fluentd"]),
+            FLUENTD_BINS,
+            vec![],
+            60 * MI,
+        ),
         "docker.io/library/httpd" => (
             ImageKind::Httpd,
             pick(&[("latest", 58_200_000), ("2.4", 58_200_000)])?,

@@ -1045,8 +1045,24 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
             let s = &ss.spec;
             errs.extend(non_negative("spec.replicas", s.replicas.map(i64::from)));
             errs.extend(validate_selector_required(&s.selector, "spec.selector"));
+            // Each volumeClaimTemplate becomes a volume of the pods (the
+            // StatefulSet controller's `updateStorage`), so mounts may name
+            // them.
+            let mut template = s.template.clone();
+            if let Some(spec) = template.spec.as_mut() {
+                for claim in s.volume_claim_templates.iter().flatten() {
+                    let name = claim.metadata.name.clone().unwrap_or_default();
+                    spec.volumes
+                        .get_or_insert_with(Vec::new)
+                        .push(core::Volume {
+                            name,
+                            empty_dir: Some(Default::default()),
+                            ..Default::default()
+                        });
+                }
+            }
             errs.extend(validate_template(
-                &s.template,
+                &template,
                 &s.selector,
                 "spec.template",
                 &["Always"],

@@ -1513,7 +1513,10 @@ impl ApiServer {
             }
             Object::StatefulSet(s) => s.status = None,
             Object::DaemonSet(d) => d.status = None,
-            Object::Job(j) => j.status = None,
+            Object::Job(j) => {
+                j.status = None;
+                generate_job_selector(j);
+            }
             Object::CronJob(c) => c.status = None,
             _ => {}
         }
@@ -2288,6 +2291,40 @@ fn qos_class(spec: Option<&core::PodSpec>) -> &'static str {
     } else {
         "Burstable"
     }
+}
+
+/// `generateSelector` of the Job registry strategy
+/// (`pkg/registry/batch/job/strategy.go`, run before validation once the
+/// uid is set): unless `spec.manualSelector` is true, the template gets the
+/// `job-name` and `controller-uid` labels (legacy and `batch.kubernetes.io/`
+/// forms) and the selector matches `batch.kubernetes.io/controller-uid`.
+fn generate_job_selector(job: &mut k8s_openapi::api::batch::v1::Job) {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let uid = job.metadata.uid.clone().unwrap_or_default();
+    let Some(spec) = job.spec.as_mut() else {
+        return;
+    };
+    if spec.manual_selector == Some(true) {
+        return;
+    }
+    let labels = spec
+        .template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .labels
+        .get_or_insert_with(Default::default);
+    for key in ["job-name", "batch.kubernetes.io/job-name"] {
+        labels.entry(key.into()).or_insert_with(|| name.clone());
+    }
+    for key in ["controller-uid", "batch.kubernetes.io/controller-uid"] {
+        labels.entry(key.into()).or_insert_with(|| uid.clone());
+    }
+    spec.selector
+        .get_or_insert_with(Default::default)
+        .match_labels
+        .get_or_insert_with(Default::default)
+        .entry("batch.kubernetes.io/controller-uid".into())
+        .or_insert(uid);
 }
 
 #[cfg(test)]

@@ -24,14 +24,19 @@
 //! manager wakes), and the creation of the controllers' ServiceAccounts by
 //! the client builder (the cluster hands each controller its token).
 
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpointslice;
 pub mod garbagecollector;
+pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod podgc;
 pub mod replicaset;
+pub mod statefulset;
 pub mod tainteviction;
+pub mod ttlafterfinished;
 
 use crate::api::time::to_time;
 use crate::api::{KindId, Object};
@@ -249,6 +254,11 @@ pub const CONTROLLERS: &[&str] = &[
     "endpointslice-controller",
     "namespace-controller",
     "pod-garbage-collector",
+    "job-controller",
+    "daemon-set-controller",
+    "statefulset-controller",
+    "cronjob-controller",
+    "ttl-after-finished-controller",
 ];
 
 /// The controllers that write as one service account of [`CONTROLLERS`].
@@ -268,6 +278,15 @@ fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
         }
         "namespace-controller" => vec![Box::new(namespace::NamespaceController::default())],
         "pod-garbage-collector" => vec![Box::new(podgc::PodGcController::default())],
+        "job-controller" => vec![Box::new(job::JobController::default())],
+        "daemon-set-controller" => vec![Box::new(daemonset::DaemonSetController::default())],
+        "statefulset-controller" => {
+            vec![Box::new(statefulset::StatefulSetController::default())]
+        }
+        "cronjob-controller" => vec![Box::new(cronjob::CronJobController::default())],
+        "ttl-after-finished-controller" => {
+            vec![Box::new(ttlafterfinished::TtlAfterFinishedController)]
+        }
         _ => Vec::new(),
     }
 }

@@ -516,6 +516,10 @@ fn compile_command(
             out.push(Step::Serve(vec![http(8080, HttpApp::HelloApp(v))]));
         }
         "kubesim" => compile_kubesim(ctx, out),
+        "fluentd" | "entrypoint.sh" => {
+            print(out, "starting fluentd-1.4.2 pid=1 ruby=\"2.5.5\"".into());
+            out.push(Step::Forever);
+        }
         "kube-apiserver" => out.push(Step::Serve(vec![http(6443, HttpApp::Health)])),
         "kube-controller-manager" => out.push(Step::Serve(vec![http(10257, HttpApp::Health)])),
         "kube-scheduler" => out.push(Step::Serve(vec![http(10259, HttpApp::Health)])),
