@@ -17,16 +17,20 @@ use crate::api::{KindId, Object};
 use crate::etcd::mvcc::Revision;
 use std::rc::Rc;
 
-/// The etcd prefix of a kind's objects, with its trailing slash.
-pub fn prefix(kind: KindId) -> String {
-    let resource = match kind {
+/// The path of a kind's objects under `/registry/`, without slashes.
+fn resource_path(kind: KindId) -> &'static str {
+    match kind {
         KindId::Node => "minions",
         KindId::Service => "services/specs",
         // events.k8s.io/v1 Events are the same objects as core/v1 Events.
         KindId::EventsEvent => "events",
         other => other.info().plural,
-    };
-    format!("/registry/{resource}/")
+    }
+}
+
+/// The etcd prefix of a kind's objects, with its trailing slash.
+pub fn prefix(kind: KindId) -> String {
+    format!("/registry/{}/", resource_path(kind))
 }
 
 /// The etcd key of one object.
@@ -59,9 +63,11 @@ pub fn kind_of_key(key: &str) -> Option<KindId> {
         if k == KindId::EventsEvent {
             continue;
         }
-        let p = prefix(k);
-        let p = &p["/registry/".len()..];
-        if rest.starts_with(p) && best.is_none_or(|(len, _)| p.len() > len) {
+        let p = resource_path(k);
+        let matches = rest
+            .strip_prefix(p)
+            .is_some_and(|after| after.starts_with('/'));
+        if matches && best.is_none_or(|(len, _)| p.len() > len) {
             best = Some((p.len(), k));
         }
     }
