@@ -111,8 +111,11 @@ pub const DECODED_CAPACITY: usize = 4096;
 /// instance sees.
 #[derive(Debug, Default)]
 pub struct Decoded {
-    entries: std::collections::BTreeMap<(Revision, Rc<str>), (Rc<[u8]>, Rc<Object>)>,
+    entries: std::collections::BTreeMap<(Revision, Rc<str>), DecodedEntry>,
 }
+
+/// The stored bytes and the object decoded from them.
+type DecodedEntry = (Rc<[u8]>, Rc<Object>);
 
 impl Decoded {
     /// The object stored as `bytes` at `key` and `mod_revision` (as
