@@ -231,6 +231,9 @@ pub struct Cluster {
     etcd_ids: BTreeMap<MemberId, Addr>,
     apiservers: BTreeMap<Addr, ApiServer>,
     apiserver_by_client: BTreeMap<ClientId, Addr>,
+    /// The API servers' decodings of etcd's bytes, shared (a memo, not a
+    /// channel: see `registry::Decoded`).
+    decoded: crate::apiserver::registry::Decoded,
     lb: LoadBalancer,
     authn: Authenticator,
     /// kubectl's answers, by request id.
@@ -466,6 +469,7 @@ impl Cluster {
             etcd_ids,
             apiservers,
             apiserver_by_client,
+            decoded: Default::default(),
             lb: LoadBalancer::new(&backends),
             authn,
             inbox: BTreeMap::new(),
@@ -740,6 +744,7 @@ impl Cluster {
             now,
             rng: self.world.rng(),
             authn: &self.authn,
+            decoded: &mut self.decoded,
         };
         let out = server.handle(&mut ctx, input);
         let member = server.member();

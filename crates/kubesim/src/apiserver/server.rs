@@ -251,6 +251,9 @@ pub struct Ctx<'a> {
     pub now: SimTime,
     pub rng: &'a mut SimRng,
     pub authn: &'a Authenticator,
+    /// Objects already decoded from the same etcd bytes (see
+    /// [`registry::Decoded`]).
+    pub decoded: &'a mut registry::Decoded,
 }
 
 /// A short stable hash, for identity Lease names (`apiserver-<hash>`).
@@ -676,6 +679,17 @@ impl ApiServer {
     }
 
     fn sync_authorizer(&mut self, kind: KindId, object: &Object, deleted: bool) {
+        // Only RBAC objects and pods (the Node authorizer's graph) matter.
+        if !matches!(
+            object,
+            Object::Role(_)
+                | Object::ClusterRole(_)
+                | Object::RoleBinding(_)
+                | Object::ClusterRoleBinding(_)
+                | Object::Pod(_)
+        ) {
+            return;
+        }
         let a = &mut self.authorizer;
         let ns = object.namespace().unwrap_or_default().to_string();
         let name = object.name().to_string();
@@ -740,8 +754,13 @@ impl ApiServer {
                     let rev = e.kv.mod_revision as u64;
                     let object = match e.kind {
                         crate::etcd::mvcc::EventKind::Put => {
-                            match registry::decode(kind, &e.kv.value, e.kv.mod_revision) {
-                                Some(o) => Some(Rc::new(o)),
+                            match ctx.decoded.decode(
+                                kind,
+                                &e.kv.key,
+                                &e.kv.value,
+                                e.kv.mod_revision,
+                            ) {
+                                Some(o) => Some(o),
                                 None => continue,
                             }
                         }
@@ -983,6 +1002,12 @@ impl ApiServer {
         let Some(op) = self.ops.get(&op_id) else {
             return;
         };
+        // Creates and watches read the request where it is kept.
+        match op.request.verb {
+            Verb::Watch => return self.start_watch(op_id, ctx.now, out),
+            Verb::Create if !is_binding(&op.request) => return self.create(ctx, op_id, out),
+            _ => {}
+        }
         let r = op.request.clone();
         let kind = r.kind;
         let info = kind.info();
@@ -1893,8 +1918,8 @@ impl ApiServer {
         let Some(op) = self.ops.get(&op_id) else {
             return;
         };
-        let r = op.request.clone();
-        let info = r.kind.info();
+        let info = op.request.kind.info();
+        let retries = op.retries;
         let txn = match result {
             Ok(EtcdResponse::Txn(t)) => t,
             Ok(_) => {
@@ -1906,17 +1931,19 @@ impl ApiServer {
             }
             Err(e) => return self.finish(op_id, ApiResponse::Error(etcd_error(&e)), out),
         };
-        let with_rv = |o: &Rc<Object>| {
-            let mut o = (**o).clone();
-            o.meta_mut().resource_version = Some(txn.revision.to_string());
-            Rc::new(o)
+        // The written object, with the write's revision. The write's own
+        // copy is usually not shared: it is then updated where it is, which
+        // nobody can observe (`make_mut` copies a shared one).
+        let with_rv = |mut o: Rc<Object>| {
+            Rc::make_mut(&mut o).meta_mut().resource_version = Some(txn.revision.to_string());
+            o
         };
         match (txn.succeeded, kind) {
             (true, WriteKind::Create(o)) | (true, WriteKind::Put(o)) => {
-                self.finish(op_id, ApiResponse::Object(with_rv(&o)), out)
+                self.finish(op_id, ApiResponse::Object(with_rv(o)), out)
             }
             (true, WriteKind::Delete(o)) => {
-                self.finish(op_id, ApiResponse::Deleted(with_rv(&o)), out)
+                self.finish(op_id, ApiResponse::Deleted(with_rv(o)), out)
             }
             (false, WriteKind::Create(o)) => self.finish(
                 op_id,
@@ -1928,8 +1955,14 @@ impl ApiServer {
                 // again and decide afresh. A precondition on the
                 // resourceVersion then fails as 409, a vanished object as
                 // 404, and a write without a precondition is retried.
-                if op.retries >= 5 {
-                    let name = r.name.clone().unwrap_or_default();
+                let r = &op.request;
+                let name = r.name.clone().unwrap_or_default();
+                let key = registry::key(
+                    r.kind,
+                    r.namespace.as_deref().filter(|_| info.namespaced),
+                    &name,
+                );
+                if retries >= 5 {
                     return self.finish(
                         op_id,
                         ApiResponse::Error(ApiError::stale(info, &name)),
@@ -1939,11 +1972,6 @@ impl ApiServer {
                 if let Some(op) = self.ops.get_mut(&op_id) {
                     op.retries += 1;
                 }
-                let key = registry::key(
-                    r.kind,
-                    r.namespace.as_deref().filter(|_| info.namespaced),
-                    r.name.as_deref().unwrap_or_default(),
-                );
                 self.send_etcd(
                     now,
                     Purpose::Read(op_id),

@@ -8,48 +8,36 @@
 //! the component returned.
 
 use super::time::SimTime;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A handle to a scheduled event, used to cancel it (a timer being reset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId(u64);
 
-struct Entry<E> {
-    at: SimTime,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.at == other.at && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    /// Reversed, so that the max-heap pops the earliest (time, sequence) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
+/// Empty buckets kept for reuse, so that a busy millisecond does not cost
+/// an allocation.
+const SPARE_BUCKETS: usize = 64;
 
 /// A priority queue of events keyed by virtual time, ties broken by insertion.
+///
+/// Time is counted in whole milliseconds, so many events share an instant:
+/// the queue keeps one FIFO bucket per instant. Sequence numbers grow with
+/// every schedule, so a bucket is always in sequence order and popping the
+/// front of the earliest bucket gives exactly the (time, sequence) order.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    buckets: BTreeMap<SimTime, VecDeque<(u64, E)>>,
+    spare: Vec<VecDeque<(u64, E)>>,
+    queued: usize,
     next_seq: u64,
-    cancelled: std::collections::BTreeSet<u64>,
+    cancelled: BTreeSet<u64>,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            buckets: BTreeMap::new(),
+            spare: Vec::new(),
+            queued: 0,
             next_seq: 0,
             cancelled: Default::default(),
         }
@@ -66,7 +54,12 @@ impl<E> EventQueue<E> {
     pub fn schedule(&mut self, at: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { at, seq, event });
+        let spare = &mut self.spare;
+        self.buckets
+            .entry(at)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push_back((seq, event));
+        self.queued += 1;
         EventId(seq)
     }
 
@@ -77,10 +70,34 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Removes and returns the earliest event, cancelled or not.
+    fn pop_head(&mut self) -> Option<(SimTime, u64, E)> {
+        let mut first = self.buckets.first_entry()?;
+        let at = *first.key();
+        let popped = first.get_mut().pop_front();
+        if first.get().is_empty() {
+            let bucket = first.remove();
+            if self.spare.len() < SPARE_BUCKETS {
+                self.spare.push(bucket);
+            }
+        }
+        let (seq, event) = popped?;
+        self.queued -= 1;
+        Some((at, seq, event))
+    }
+
     fn drop_cancelled_head(&mut self) {
-        while let Some(head) = self.heap.peek() {
-            if self.cancelled.remove(&head.seq) {
-                self.heap.pop();
+        if self.cancelled.is_empty() {
+            return;
+        }
+        while let Some(seq) = self
+            .buckets
+            .first_key_value()
+            .and_then(|(_, b)| b.front())
+            .map(|(seq, _)| *seq)
+        {
+            if self.cancelled.remove(&seq) {
+                self.pop_head();
             } else {
                 break;
             }
@@ -90,21 +107,20 @@ impl<E> EventQueue<E> {
     /// When the next live event is due, if any.
     pub fn next_due(&mut self) -> Option<SimTime> {
         self.drop_cancelled_head();
-        self.heap.peek().map(|e| e.at)
+        self.buckets.first_key_value().map(|(at, _)| *at)
     }
 
     /// Pops the next event if it is due at or before `until`.
     pub fn pop_due(&mut self, until: SimTime) -> Option<(SimTime, E)> {
-        self.drop_cancelled_head();
-        if self.heap.peek()?.at > until {
+        if self.next_due()? > until {
             return None;
         }
-        self.heap.pop().map(|e| (e.at, e.event))
+        self.pop_head().map(|(at, _, event)| (at, event))
     }
 
     /// The number of live events waiting.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.cancelled.len()
+        self.queued.saturating_sub(self.cancelled.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -157,5 +173,39 @@ mod tests {
         assert_eq!(q.next_due(), Some(SimTime(2)));
         assert_eq!(q.pop_due(SimTime(10)), Some((SimTime(2), "b")));
         assert_eq!(q.pop_due(SimTime(10)), None);
+    }
+
+    #[test]
+    fn interleaved_schedules_and_cancels_pop_in_time_then_schedule_order() {
+        let mut q = EventQueue::new();
+        let mut expected = Vec::new();
+        let mut rng = crate::world::SimRng::new(4);
+        let mut now = 0;
+        for i in 0..2_000u64 {
+            let at = now + rng.between(0, 5);
+            let id = q.schedule(SimTime(at), i);
+            if rng.chance(0.1) {
+                q.cancel(id);
+            } else {
+                expected.push((at, i));
+            }
+            // Pop what is due now and then, as the world's loop does.
+            if i % 7 == 0 {
+                now += 1;
+                while let Some((t, e)) = q.pop_due(SimTime(now)) {
+                    let pos = expected.iter().position(|x| x.1 == e).unwrap();
+                    let (want_at, _) = expected.remove(pos);
+                    assert_eq!(t.0, want_at);
+                    // Nothing earlier (or scheduled before it at its time) is left.
+                    assert!(expected.iter().all(|&(a, j)| (a, j) > (want_at, e)));
+                }
+            }
+        }
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop_due(SimTime(u64::MAX)))
+            .map(|(t, e)| (t.0, e))
+            .collect();
+        expected.sort();
+        assert_eq!(rest, expected);
+        assert!(q.is_empty());
     }
 }

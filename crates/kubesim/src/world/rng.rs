@@ -64,15 +64,18 @@ impl SimRng {
         self.inner.fill_bytes(&mut b);
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        // 8-4-4-4-12 lowercase hex digits (written directly: a uid is drawn
+        // for every object created).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut u = String::with_capacity(36);
+        for (i, x) in b.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                u.push('-');
+            }
+            u.push(HEX[usize::from(x >> 4)] as char);
+            u.push(HEX[usize::from(x & 0x0f)] as char);
+        }
+        u
     }
 
     /// Raw access for crates that take an `RngCore` (raft's election timeouts
@@ -109,6 +112,26 @@ mod tests {
         let s = r.k8s_suffix(5);
         assert_eq!(s.len(), 5);
         assert!(s.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
+    }
+
+    #[test]
+    fn uuids_are_the_drawn_bytes_in_lowercase_hex_groups() {
+        let mut a = SimRng::new(11);
+        let mut b = SimRng::new(11);
+        let mut bytes = [0u8; 16];
+        b.inner.fill_bytes(&mut bytes);
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex: String = bytes.iter().map(|x| format!("{x:02x}")).collect();
+        let expected = format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        );
+        assert_eq!(a.uuid(), expected);
     }
 
     #[test]
