@@ -63,7 +63,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
     html! {
         <section class="timeline" aria-label="Timeline">
             <button id="step" class="tool" title="Run up to the next event in the simulation"
-                aria-label="Step to the next event" onclick={step}>{"⏭ Step"}</button>
+                aria-label="Step to the next event" onclick={step}>{"Step ▸"}</button>
             <div class="track">
                 <input id="scrub" type="range" min="0" max={end.to_string()} step="1"
                     value={p.now.to_string()} onchange={on_change}
@@ -79,7 +79,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 </div>
             </div>
             <button id="share" class="tool" title="A link that replays this run on any machine"
-                onclick={share}>{"🔗 Share"}</button>
+                onclick={share}>{"Share"}</button>
             <button id="reset" class="tool" title="Forget this run and start a new cluster"
                 onclick={reset}>{"⟲ New run"}</button>
             {share_box}
