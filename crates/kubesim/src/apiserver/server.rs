@@ -1002,8 +1002,10 @@ impl ApiServer {
         let Some(op) = self.ops.get(&op_id) else {
             return;
         };
-        // Creates and watches read the request where it is kept.
+        // Creates and watches read the request where it is kept (a
+        // `pods/exec` is a create too, but it goes to the kubelet below).
         match op.request.verb {
+            _ if is_kubelet_proxy(&op.request) => {}
             Verb::Watch => return self.start_watch(op_id, ctx.now, out),
             Verb::Create if !is_binding(&op.request) => return self.create(ctx, op_id, out),
             _ => {}
@@ -1014,9 +1016,7 @@ impl ApiServer {
         let ns = r.namespace.as_deref().filter(|_| info.namespaced);
         let now = ctx.now;
         match r.verb {
-            _ if kind == KindId::Pod
-                && matches!(r.subresource.as_deref(), Some("log") | Some("exec")) =>
-            {
+            _ if is_kubelet_proxy(&r) => {
                 self.proxy_to_kubelet(op_id, now, out)
             }
             Verb::Get | Verb::List => {
@@ -2213,6 +2213,12 @@ pub(crate) fn gc_finalizers(
     } else {
         (true, next)
     }
+}
+
+/// `pods/log` and `pods/exec`: answered by the node's kubelet, through the
+/// API server.
+fn is_kubelet_proxy(r: &ApiRequest) -> bool {
+    r.kind == KindId::Pod && matches!(r.subresource.as_deref(), Some("log") | Some("exec"))
 }
 
 fn is_binding(r: &ApiRequest) -> bool {
