@@ -407,6 +407,10 @@ fn deleting_a_service_collects_its_endpoint_slices() {
 #[test]
 fn pods_of_a_node_that_no_longer_exists_are_collected_after_the_quarantine() {
     let (mut c, mut s) = booted(38);
+    // Let every kubelet register and the pod GC (every 20 s) see the nodes:
+    // a pod bound to a node its cache has not seen yet starts the
+    // quarantine at once, as upstream's gcOrphaned does.
+    ok(&mut c, &mut s, "sim advance 30s");
     ok(
         &mut c,
         &mut s,
