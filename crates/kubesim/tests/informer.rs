@@ -278,9 +278,10 @@ fn after_a_crash_of_the_api_server_its_watch_is_pinned_to_the_informer_relists_a
         owner.informer.last_error()
     );
     // It relists; a relist sent to the dead instance before the balancer's
-    // health checks take it out of rotation fails and is retried.
+    // health checks take it out of rotation (3 failed checks, 2 s apart)
+    // fails and is retried, a handful of times at most.
     assert!(
-        (2..=4).contains(&owner.informer.lists_sent()),
+        (2..=6).contains(&owner.informer.lists_sent()),
         "relisted: {}",
         owner.informer.lists_sent()
     );
