@@ -1016,9 +1016,7 @@ impl ApiServer {
         let ns = r.namespace.as_deref().filter(|_| info.namespaced);
         let now = ctx.now;
         match r.verb {
-            _ if is_kubelet_proxy(&r) => {
-                self.proxy_to_kubelet(op_id, now, out)
-            }
+            _ if is_kubelet_proxy(&r) => self.proxy_to_kubelet(op_id, now, out),
             Verb::Get | Verb::List => {
                 let from_cache = r.options.resource_version.as_deref() == Some("0");
                 if r.verb == Verb::Get && r.name.is_none() {
