@@ -531,6 +531,11 @@ fn a_share_link_replays_the_run_in_a_fresh_profile() {
     let other = driver.session();
     other.goto(&link);
     other.wait_for(
+        "const n = document.querySelector('.notice'); return n && n.textContent.includes('shared run')",
+        Duration::from_secs(30),
+        "the page to say it replayed a shared run",
+    );
+    other.wait_for(
         "return document.querySelectorAll('svg.diagram [data-pod^=\"default/web-\"]').length === 3",
         Duration::from_secs(60),
         "the shared run's pods",
