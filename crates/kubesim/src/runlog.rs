@@ -238,6 +238,23 @@ mod tests {
                 session.run_script(&mut live, script);
             }
         }
+        // At 10x a frame advances the clock by ~160 ms.
+        for (i, script) in [
+            "kubectl create deployment api --image=nginx --replicas=3",
+            "sim advance 20s",
+        ]
+        .iter()
+        .enumerate()
+        {
+            for step in 0..60u64 {
+                live.advance(SimDuration::from_millis(150 + (step * 37 + i as u64) % 40));
+            }
+            log.record(live.now(), script);
+            session.run_script(&mut live, script);
+        }
+        for step in 0..30u64 {
+            live.advance(SimDuration::from_millis(160 + step % 9));
+        }
         log.reached(live.now());
         let replayed = log.replay(None).cluster;
         assert_eq!(replayed.now(), live.now());
