@@ -468,6 +468,11 @@ fn a_reload_replays_the_same_cluster() {
         "kubectl create deployment web --image=nginx --replicas=2",
     );
     run_in_console(&session, "sim advance 30s");
+    session.wait_for(
+        "return document.querySelectorAll('svg.diagram [data-pod^=\"default/web-\"]').length === 2",
+        Duration::from_secs(60),
+        "two web pods on nodes",
+    );
     session.click("#play"); // pause
     let before = drawn_pods(&session);
     assert_eq!(
@@ -512,6 +517,13 @@ fn a_share_link_replays_the_run_in_a_fresh_profile() {
             "kubectl create deployment web --image=nginx --replicas=3",
         );
         run_in_console(&session, "sim advance 20s");
+        // The clock still runs at 10x: wait until all three are on nodes
+        // (right after boot the scheduler may still be electing a leader).
+        session.wait_for(
+            "return document.querySelectorAll('svg.diagram [data-pod^=\"default/web-\"]').length === 3",
+            Duration::from_secs(60),
+            "three web pods on nodes",
+        );
         session.click("#play"); // pause
         session.click("#share");
         let url = session.wait_for(
