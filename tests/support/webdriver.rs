@@ -99,9 +99,17 @@ impl Driver {
 
     /// A new headless Chromium with a fresh profile.
     pub fn session(&self) -> Session<'_> {
+        // A profile never used before: a reused one would bring back the
+        // local storage (and so the saved run) of an earlier session.
+        static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let profile = std::env::temp_dir().join(format!(
-            "kubesim-chromium-{}-{}",
+            "kubesim-chromium-{}-{}-{}-{nanos}",
             std::process::id(),
+            SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             free_port()
         ));
         std::fs::create_dir_all(&profile).expect("profile dir");
