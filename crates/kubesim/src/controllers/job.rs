@@ -579,36 +579,14 @@ impl Controller for JobController {
         request: &ApiRequest,
         response: &ApiResponse,
     ) -> Vec<ReplyEvent> {
-        match (request.verb, request.kind, response) {
-            (Verb::Create, KindId::Pod, ApiResponse::Object(pod)) => {
-                if let Some(owner) = pod.controller_ref() {
-                    return vec![ReplyEvent::on_owner(
-                        owner,
-                        pod.namespace(),
-                        "Normal",
-                        "SuccessfulCreate",
-                        format!("Created pod: {}", pod.name()),
-                    )];
-                }
-            }
-            (Verb::Create, KindId::Pod, ApiResponse::Error(e)) => {
-                self.expect(key).add -= 1;
-                if let Some(owner) = request.body.as_deref().and_then(Object::controller_ref) {
-                    return vec![ReplyEvent::on_owner(
-                        owner,
-                        request.namespace.as_deref(),
-                        "Warning",
-                        "FailedCreate",
-                        format!("Error creating: {}", e.message),
-                    )];
-                }
-            }
-            (Verb::Delete, KindId::Pod, ApiResponse::Error(_)) => {
-                self.expect(key).del -= 1;
-            }
-            _ => {}
+        let reply = super::pod_reply(request, response);
+        if reply.create_failed {
+            self.expect(key).add -= 1;
         }
-        Vec::new()
+        if reply.delete_failed {
+            self.expect(key).del -= 1;
+        }
+        reply.events
     }
 }
 

@@ -197,6 +197,54 @@ impl ReplyEvent {
     }
 }
 
+/// What an answer to a pod write means for a controller that creates and
+/// deletes pods through `RealPodControl` (`pkg/controller/controller_utils.go`):
+/// the `SuccessfulCreate` / `FailedCreate` event on the pod's controller, and
+/// which expectation will never be observed (a failed create or delete).
+pub struct PodReply {
+    pub events: Vec<ReplyEvent>,
+    pub create_failed: bool,
+    pub delete_failed: bool,
+}
+
+/// Reads the answer to a pod create or delete (see [`PodReply`]).
+pub fn pod_reply(request: &ApiRequest, response: &ApiResponse) -> PodReply {
+    let mut r = PodReply {
+        events: Vec::new(),
+        create_failed: false,
+        delete_failed: false,
+    };
+    match (request.verb, request.kind, response) {
+        (Verb::Create, KindId::Pod, ApiResponse::Object(pod)) => {
+            if let Some(owner) = pod.controller_ref() {
+                r.events.push(ReplyEvent::on_owner(
+                    owner,
+                    pod.namespace(),
+                    "Normal",
+                    "SuccessfulCreate",
+                    format!("Created pod: {}", pod.name()),
+                ));
+            }
+        }
+        (Verb::Create, KindId::Pod, ApiResponse::Error(e)) => {
+            // The creation will never be observed.
+            r.create_failed = true;
+            if let Some(owner) = request.body.as_deref().and_then(Object::controller_ref) {
+                r.events.push(ReplyEvent::on_owner(
+                    owner,
+                    request.namespace.as_deref(),
+                    "Warning",
+                    "FailedCreate",
+                    format!("Error creating: {}", e.message),
+                ));
+            }
+        }
+        (Verb::Delete, KindId::Pod, ApiResponse::Error(_)) => r.delete_failed = true,
+        _ => {}
+    }
+    r
+}
+
 /// What to do with a key after reconciling it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Requeue {
