@@ -172,12 +172,36 @@ const LEADER_SCRIPT: &str =
 /// Enter as WebDriver types it.
 const ENTER: &str = "\u{E007}";
 
-/// Plays at 10x until an etcd member is leader; returns its id.
+/// Plays at 10x until the API answers; returns the etcd leader's id.
 fn boot(session: &Session) -> String {
+    let leader = elect(session);
+    wait_for_api(session);
+    leader
+}
+
+/// Plays at 10x until an etcd member is leader; returns its id.
+fn elect(session: &Session) -> String {
     session.click("#play");
     session.click("#speed option[value='10']");
     let leader = session.wait_for(LEADER_SCRIPT, Duration::from_secs(20), "an etcd leader");
     leader.as_str().expect("a component id").to_string()
+}
+
+/// Asks the API in the console until it answers (right after an etcd leader
+/// is elected the API servers may still be starting: "connection refused").
+fn wait_for_api(session: &Session) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = run_in_console(session, "kubectl get namespaces");
+        if out.contains("kube-system") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API server never answered: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }
 
 /// Runs `command` in the console and returns the text of its answer.
@@ -216,7 +240,7 @@ fn pressing_play_boots_the_control_plane_and_elects_an_etcd_leader() {
         serde_json::Value::Null,
         "nothing is elected before play"
     );
-    let leader = boot(&session);
+    let leader = elect(&session);
     assert!(leader.starts_with("etcd-control-plane-"), "{leader}");
     assert!(
         clock_ms(&session) < 10_000,
@@ -273,7 +297,7 @@ fn crashing_the_etcd_leader_from_the_console_elects_another() {
     let driver = Driver::start();
     let session = driver.session();
     open_page(&session, &server);
-    let first = boot(&session);
+    let first = elect(&session);
     run_in_console(&session, "sim fault etcd/leader crash");
     session.wait_for(
         &format!(
@@ -353,7 +377,10 @@ fn three_nginx_pods(session: &Session) -> Vec<String> {
     let out = apply_in_console(session, NGINX_DEPLOYMENT);
     assert!(
         out.contains("deployment.apps/nginx-deployment created"),
-        "{out}"
+        "{out}\nthe whole console:\n{}",
+        session.exec(
+            "return Array.from(document.querySelectorAll('#console-output .console-entry')).map(e => e.textContent).join('\\n----\\n')"
+        )
     );
     session.wait_for(
         "return document.querySelectorAll('svg.diagram .pod.running[data-pod^=\"default/nginx-deployment-\"]').length === 3",

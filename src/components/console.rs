@@ -55,9 +55,56 @@ pub fn complete(text: &str) -> bool {
 
 pub enum Msg {
     Input(String),
-    Key(KeyboardEvent),
+    /// Enter on a complete script: the text as it was when the key went down.
+    Submit(String),
+    /// Up on the first line of the input: the older command.
+    HistoryUp(String),
+    /// Down on the last line while browsing: the newer command.
+    HistoryDown,
     Run,
     Example(&'static str),
+}
+
+/// What a key press in the input means, decided while the event is being
+/// dispatched. Yew runs messages later (it yields to the browser while a
+/// frame is busy), so reading the textarea or calling `preventDefault` in
+/// `update` is too late: by then more keys may have been typed, and the
+/// browser has already inserted the newline.
+fn on_key(e: &KeyboardEvent, has_history: bool, browsing: bool) -> Option<Msg> {
+    let area: HtmlTextAreaElement = e.target_dyn_into()?;
+    let value = area.value();
+    // The caret counts UTF-16 units; split at the char it falls on (slicing
+    // a str by that count could land inside a char).
+    let caret16 = area.selection_start().ok().flatten().unwrap_or(0) as usize;
+    let mut units = 0;
+    let caret = value
+        .char_indices()
+        .find(|(_, c)| {
+            let before = units;
+            units += c.len_utf16();
+            before >= caret16
+        })
+        .map(|(i, _)| i)
+        .unwrap_or(value.len());
+    match e.key().as_str() {
+        "Enter" if !e.shift_key() && complete(&value) => {
+            e.prevent_default();
+            // Empty at once, so a key handled before the next render
+            // cannot submit the same script again.
+            area.set_value("");
+            Some(Msg::Submit(value))
+        }
+        // Up on the first line, down on the last, walk the history.
+        "ArrowUp" if has_history && !value[..caret].contains('\n') => {
+            e.prevent_default();
+            Some(Msg::HistoryUp(value))
+        }
+        "ArrowDown" if browsing && !value[caret..].contains('\n') => {
+            e.prevent_default();
+            Some(Msg::HistoryDown)
+        }
+        _ => None,
+    }
 }
 
 pub struct Console {
@@ -116,62 +163,36 @@ impl Component for Console {
                 self.run(ctx);
                 true
             }
-            Msg::Key(e) => {
-                let Some(area) = self.input.cast::<HtmlTextAreaElement>() else {
+            Msg::Submit(text) => {
+                self.text = text;
+                self.run(ctx);
+                true
+            }
+            Msg::HistoryUp(draft) => {
+                let Some(last) = self.history.len().checked_sub(1) else {
                     return false;
                 };
-                // The caret counts UTF-16 units; split at the char it falls
-                // on (slicing a str by that count could land inside a char).
-                let caret16 = area.selection_start().ok().flatten().unwrap_or(0) as usize;
-                let value = area.value();
-                let mut units = 0;
-                let caret = value
-                    .char_indices()
-                    .find(|(_, c)| {
-                        let before = units;
-                        units += c.len_utf16();
-                        before >= caret16
-                    })
-                    .map(|(i, _)| i)
-                    .unwrap_or(value.len());
-                match e.key().as_str() {
-                    "Enter" if !e.shift_key() && complete(&value) => {
-                        e.prevent_default();
-                        self.text = value;
-                        self.run(ctx);
-                        true
+                let i = match self.cursor {
+                    None => {
+                        self.draft = draft;
+                        last
                     }
-                    // Up on the first line, down on the last, walk the history.
-                    "ArrowUp" if !value[..caret].contains('\n') => {
-                        if self.history.is_empty() {
-                            return false;
-                        }
-                        e.prevent_default();
-                        let i = match self.cursor {
-                            None => {
-                                self.draft = value;
-                                self.history.len() - 1
-                            }
-                            Some(i) => i.saturating_sub(1),
-                        };
-                        self.cursor = Some(i);
-                        self.text = self.history[i].clone();
-                        true
-                    }
-                    "ArrowDown" if !value[caret..].contains('\n') => {
-                        let Some(i) = self.cursor else { return false };
-                        e.prevent_default();
-                        if i + 1 < self.history.len() {
-                            self.cursor = Some(i + 1);
-                            self.text = self.history[i + 1].clone();
-                        } else {
-                            self.cursor = None;
-                            self.text = std::mem::take(&mut self.draft);
-                        }
-                        true
-                    }
-                    _ => false,
+                    Some(i) => i.saturating_sub(1),
+                };
+                self.cursor = Some(i);
+                self.text = self.history[i].clone();
+                true
+            }
+            Msg::HistoryDown => {
+                let Some(i) = self.cursor else { return false };
+                if i + 1 < self.history.len() {
+                    self.cursor = Some(i + 1);
+                    self.text = self.history[i + 1].clone();
+                } else {
+                    self.cursor = None;
+                    self.text = std::mem::take(&mut self.draft);
                 }
+                true
             }
         }
     }
@@ -197,7 +218,9 @@ impl Component for Console {
             let area: HtmlTextAreaElement = e.target_unchecked_into();
             Msg::Input(area.value())
         });
-        let onkeydown = link.callback(Msg::Key);
+        let (has_history, browsing) = (!self.history.is_empty(), self.cursor.is_some());
+        let onkeydown =
+            link.batch_callback(move |e: KeyboardEvent| on_key(&e, has_history, browsing));
         html! {
             <section class="console panel" aria-labelledby="console-title">
                 <header class="panel-head">
