@@ -285,6 +285,31 @@ impl Condition {
         }
     }
 
+    /// Whether the condition holds in `cluster` right now, and the value it
+    /// compares (names without `-n` are looked up in `default`). Reads what
+    /// the API servers hold: no request, no clock movement, so the page can
+    /// ask on every frame without changing the run.
+    pub fn holds(&self, cluster: &Cluster) -> Result<(bool, String), String> {
+        match &self.until {
+            Sim::Until {
+                target,
+                namespace,
+                jsonpath,
+                comparison,
+                value,
+                ..
+            } => crate::shell::exec::condition_now(
+                cluster,
+                target,
+                namespace.as_deref().unwrap_or("default"),
+                jsonpath,
+                *comparison,
+                value,
+            ),
+            _ => Err(format!("{:?} is not a condition", self.text)),
+        }
+    }
+
     /// The `sim until` command that waits at most `timeout` for it.
     pub fn with_timeout(&self, timeout: SimDuration) -> Sim {
         match &self.until {
@@ -848,6 +873,18 @@ mod tests {
 
     fn error(text: &str) -> ScenarioError {
         Scenario::from_yaml("s.yaml", text).expect_err("the scenario is rejected")
+    }
+
+    #[test]
+    fn a_condition_is_checked_without_moving_the_clock() {
+        let mut cluster = Cluster::new(Topology::default(), 1);
+        assert!(cluster.boot(BOOT_LIMIT));
+        let now = cluster.now();
+        let active = Condition::parse("namespace/default '{.status.phase}'=Active").unwrap();
+        assert_eq!(active.holds(&cluster), Ok((true, "Active".to_string())));
+        let missing = Condition::parse("deployment/web '{.status.readyReplicas}'=3").unwrap();
+        assert_eq!(missing.holds(&cluster), Ok((false, String::new())));
+        assert_eq!(cluster.now(), now);
     }
 
     #[test]

@@ -83,6 +83,34 @@ impl Default for Session {
     }
 }
 
+/// Whether a `sim until` condition holds right now, and the value it
+/// compares: read from the state the API servers hold, as an observer
+/// outside the cluster (no request is sent, the clock does not move), so the
+/// page can ask on every frame without changing the run.
+pub fn condition_now(
+    cluster: &Cluster,
+    target: &str,
+    namespace: &str,
+    jsonpath: &str,
+    comparison: Comparison,
+    value: &str,
+) -> Result<(bool, String)> {
+    let (kind_word, name) = target.split_once('/').unwrap_or((target, ""));
+    let kind = resolve_kind(kind_word)?;
+    let path = JsonPath::parse(jsonpath).map_err(|e| format!("error: {e}"))?;
+    let ns = kind.namespaced.then_some(namespace);
+    let key = crate::apiserver::registry::key(kind.id, ns, name);
+    let current = cluster
+        .observe(&key)
+        .map(|o| path.render(&o.to_value()))
+        .unwrap_or_default();
+    let holds = match comparison {
+        Comparison::Equals => current == value,
+        Comparison::NotEquals => current != value,
+    };
+    Ok((holds, current))
+}
+
 impl Session {
     /// A terminal with `/etc/kubernetes/admin.conf`: the kubeadm admin, in
     /// the `default` namespace.
@@ -195,28 +223,14 @@ impl Session {
         value: &str,
         timeout: SimDuration,
     ) -> Result<String> {
-        let (kind_word, name) = target.split_once('/').unwrap_or((target, ""));
-        let kind = resolve_kind(kind_word)?;
-        let path = JsonPath::parse(jsonpath).map_err(|e| format!("error: {e}"))?;
-        let ns = if kind.namespaced {
-            Some(namespace.unwrap_or(&self.namespace).to_string())
-        } else {
-            None
-        };
-        let key = crate::apiserver::registry::key(kind.id, ns.as_deref(), name);
+        let namespace = namespace.unwrap_or(&self.namespace).to_string();
         let start = cluster.now();
         let deadline = start + timeout;
         // `sim until` watches as an observer outside the cluster: it reads the
         // state the API servers hold, without sending requests.
         loop {
-            let current = cluster
-                .observe(&key)
-                .map(|o| path.render(&o.to_value()))
-                .unwrap_or_default();
-            let holds = match comparison {
-                Comparison::Equals => current == value,
-                Comparison::NotEquals => current != value,
-            };
+            let (holds, current) =
+                condition_now(cluster, target, &namespace, jsonpath, comparison, value)?;
             if holds {
                 return Ok(format!(
                     "{target}: {jsonpath} is {current:?} at {} (after {})",
