@@ -7,6 +7,7 @@ use crate::components::controls::Controls;
 use crate::components::diagram::Diagram;
 use crate::components::eventlog::{EventLog, Row, LOG_ROWS};
 use crate::components::filter::MessageFilter;
+use crate::components::guide::Guide;
 use crate::components::inspector::Inspector;
 use crate::components::legend::Legend;
 use crate::components::timeline::{Mark, Timeline};
@@ -15,9 +16,11 @@ use crate::layout::{layout, Layout};
 use crate::messages::{KindFilter, Pulses};
 use crate::persist::{self, Origin, Params};
 use crate::shell::Shell;
+use crate::tour::{Status, Tour};
 use gloo::render::{request_animation_frame, AnimationFrame};
 use kubesim::inspect::{inspect, Inspection, Target};
 use kubesim::runlog::RunLog;
+use kubesim::scenario::{Index, IndexEntry, Scenario, BOOT_LIMIT};
 use kubesim::{Cluster, SimDuration, SimTime, Snapshot, Topology};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -58,6 +61,18 @@ pub enum Msg {
     Inspect(Target),
     CloseInspector,
     ToggleTheme,
+    /// A lesson's file arrived (its name, its text or why it did not).
+    TourLoaded(String, Result<String, String>),
+    TourNext,
+    TourBack,
+    TourRestart,
+    TourSkip,
+    TourSolve,
+    TourHint,
+    TourAuto(bool),
+    /// Open or close the list of lessons.
+    ToggleLessons,
+    LessonsLoaded(Result<Vec<IndexEntry>, String>),
 }
 
 pub struct App {
@@ -97,6 +112,13 @@ pub struct App {
     on_inspect: Callback<Target>,
     /// `light` or `dark`.
     theme: String,
+    /// The lesson being played (`?scenario=<name>`).
+    tour: Option<Rc<Tour>>,
+    /// The diagram components the lesson's step lights up.
+    highlight: Rc<Vec<String>>,
+    /// The lessons menu: open or not, and the index once fetched.
+    lessons_open: bool,
+    lessons: Option<Result<Vec<IndexEntry>, String>>,
 }
 
 fn wall_now() -> f64 {
@@ -235,6 +257,9 @@ impl App {
             self.layout = Rc::new(new);
         }
         self.snapshot = Rc::new(snapshot);
+        if self.tour.is_some() {
+            self.refresh_highlight();
+        }
     }
 
     /// Rebuilds the message log from the trace.
@@ -271,6 +296,164 @@ impl App {
             .spawn(trace.events(), trace.total(), &self.diagram_filter, |at| {
                 wall + ((at.as_millis() as f64 - v0) / v_span).clamp(0.0, 1.0) * span
             });
+    }
+
+    /// Runs a script as if typed in the console: recorded in the run log,
+    /// shown in the console, its messages replayed hop by hop on the
+    /// diagram. Returns what each command printed.
+    fn run_command(&mut self, ctx: &Context<Self>, text: &str) -> Vec<Entry> {
+        let before = self.cluster.now();
+        if self.log.now > before.as_millis() {
+            // A command typed after a scrub back starts a new future: the
+            // old one is dropped, as in an editor's undo.
+            self.log = self.log.truncated(before);
+        }
+        self.log.record(before, text);
+        self.marks = marks_of(&self.log);
+        self.share = None;
+        let outcomes = self.shell.run(&mut self.cluster, text);
+        let after = self.cluster.now();
+        if let Some(host) = self.host() {
+            for o in &outcomes {
+                embed::send(
+                    &host,
+                    &Outbound::Output {
+                        input: o.input.clone(),
+                        output: o.output.clone(),
+                        ok: o.ok,
+                    },
+                );
+            }
+        }
+        let mut transcript = (*self.transcript).clone();
+        transcript.extend(outcomes.iter().cloned());
+        trim_transcript(&mut transcript);
+        self.transcript = Rc::new(transcript);
+        self.save(wall_now(), true);
+        // Replay what the command caused hop by hop, slowly enough to follow
+        // a request from kubectl to etcd and back.
+        let v_span = after.as_millis().saturating_sub(before.as_millis()) as f64;
+        let span = (v_span * CONSOLE_STRETCH).min(CONSOLE_REPLAY_MS);
+        let wall = wall_now();
+        self.spawn_pulses(before, after, wall, span);
+        self.refresh();
+        self.refresh_log(wall);
+        self.refresh_inspector(wall, true);
+        if self.pulses.busy() {
+            self.ensure_frames(ctx);
+        }
+        outcomes
+    }
+
+    /// Checks the lesson step's condition against the cluster; returns
+    /// whether the guide changed.
+    fn poll_tour(&mut self, wall: f64) -> bool {
+        let Some(tour) = self.tour.as_mut() else {
+            return false;
+        };
+        if !matches!(tour.status, Status::Waiting | Status::Task) {
+            return false;
+        }
+        let mut next = (**tour).clone();
+        if next.poll(&self.cluster, wall) {
+            *tour = Rc::new(next);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Recomputes which diagram components the lesson's step lights up (a
+    /// leader may have changed).
+    fn refresh_highlight(&mut self) {
+        let ids: Vec<String> = match self.tour.as_ref().and_then(|t| t.step()) {
+            Some(step) => {
+                let mut ids: Vec<String> = step
+                    .highlight
+                    .iter()
+                    .flat_map(|h| h.components(&self.snapshot))
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                ids
+            }
+            None => Vec::new(),
+        };
+        if *self.highlight != ids {
+            self.highlight = Rc::new(ids);
+        }
+    }
+
+    /// Opens a lesson: its cluster booted from its topology and seed, then
+    /// its first step.
+    fn start_tour(&mut self, ctx: &Context<Self>, name: &str, text: &str) -> Result<(), String> {
+        let scenario = Scenario::from_yaml(&format!("scenarios/{name}.yaml"), text)
+            .map_err(|e| e.to_string())?;
+        let topology = scenario.topology.build().map_err(|e| e.to_string())?;
+        let mut cluster = Cluster::new(topology.clone(), scenario.seed);
+        if !cluster.boot(BOOT_LIMIT) {
+            return Err(format!(
+                "its control plane did not become ready within {BOOT_LIMIT} of virtual time"
+            ));
+        }
+        self.log = RunLog::new(&topology, scenario.seed);
+        self.log.reached(cluster.now());
+        self.cluster = cluster;
+        self.shell = Shell::new();
+        self.transcript = Rc::new(Vec::new());
+        self.marks = Rc::new(Vec::new());
+        self.share = None;
+        self.after_jump();
+        self.tour = Some(Rc::new(Tour::new(name, scenario)));
+        self.begin_step(ctx, 0);
+        Ok(())
+    }
+
+    /// Shows step `index` of the lesson and runs its commands.
+    fn begin_step(&mut self, ctx: &Context<Self>, index: usize) {
+        let now = self.cluster.now().as_millis();
+        let entries = self.log.entries.len();
+        let Some(tour) = self.tour.as_mut() else {
+            return;
+        };
+        let mut t = (**tour).clone();
+        let Some(commands) = t.begin(index, now, entries) else {
+            return;
+        };
+        *tour = Rc::new(t);
+        let outcomes = if commands.trim().is_empty() {
+            Vec::new()
+        } else {
+            self.run_command(ctx, &commands)
+        };
+        let wall = wall_now();
+        if let Some(tour) = self.tour.as_mut() {
+            let mut t = (**tour).clone();
+            t.ran(&outcomes, wall);
+            t.poll(&self.cluster, wall);
+            let waits = t.status == Status::Waiting;
+            *tour = Rc::new(t);
+            // A check waits on the cluster: the clock has to run for it.
+            if waits && !self.playing {
+                ctx.link().send_message(Msg::Play);
+            }
+        }
+        self.refresh_highlight();
+        self.ensure_frames(ctx);
+    }
+
+    /// Back and Restart: replays the run to where step `index` began (the
+    /// same seed and commands give the same cluster), then plays the step
+    /// again.
+    fn rewind(&mut self, ctx: &Context<Self>, index: usize, at: u64, entries: usize) {
+        let mut log = self.log.clone();
+        log.entries.truncate(entries);
+        log.now = at;
+        self.install(&log, Some(SimTime::from_millis(at)));
+        self.marks = marks_of(&log);
+        self.log = log;
+        self.share = None;
+        self.begin_step(ctx, index);
     }
 }
 
@@ -328,6 +511,10 @@ impl Component for App {
             inspected_at: f64::MIN,
             on_inspect: ctx.link().callback(Msg::Inspect),
             theme: persist::initial_theme(params.theme.as_deref()),
+            tour: None,
+            highlight: Rc::new(Vec::new()),
+            lessons_open: false,
+            lessons: None,
         };
         persist::apply_theme(&app.theme, false);
         if let Some(speed) = params.speed {
@@ -340,6 +527,14 @@ impl Component for App {
         }
         if params.autoplay {
             ctx.link().send_message(Msg::Play);
+        }
+        if let Some(name) = params.scenario.clone() {
+            app.notice = Some(format!("Loading the lesson {name}…"));
+            let link = ctx.link().clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let text = crate::fetch::text(&format!("scenarios/{name}.yaml")).await;
+                link.send_message(Msg::TourLoaded(name, text));
+            });
         }
         if let Some(host) = params.host.clone().filter(|_| params.embed) {
             let link = ctx.link().clone();
@@ -391,46 +586,97 @@ impl Component for App {
                 true
             }
             Msg::Run(text) => {
-                let before = self.cluster.now();
-                if self.log.now > before.as_millis() {
-                    // A command typed after a scrub back starts a new
-                    // future: the old one is dropped, as in an editor's undo.
-                    self.log = self.log.truncated(before);
-                }
-                self.log.record(before, &text);
-                self.marks = marks_of(&self.log);
-                self.share = None;
-                let outcomes = self.shell.run(&mut self.cluster, &text);
-                let after = self.cluster.now();
-                if let Some(host) = self.host() {
-                    for o in &outcomes {
-                        embed::send(
-                            &host,
-                            &Outbound::Output {
-                                input: o.input.clone(),
-                                output: o.output.clone(),
-                                ok: o.ok,
-                            },
-                        );
-                    }
-                }
-                let mut transcript = (*self.transcript).clone();
-                transcript.extend(outcomes);
-                trim_transcript(&mut transcript);
-                self.transcript = Rc::new(transcript);
-                self.save(wall_now(), true);
-                // Replay what the command caused hop by hop, slowly enough
-                // to follow a request from kubectl to etcd and back.
-                let v_span = after.as_millis().saturating_sub(before.as_millis()) as f64;
-                let span = (v_span * CONSOLE_STRETCH).min(CONSOLE_REPLAY_MS);
-                let wall = wall_now();
-                self.spawn_pulses(before, after, wall, span);
-                self.refresh();
-                self.refresh_log(wall);
-                self.refresh_inspector(wall, true);
-                if self.pulses.busy() {
+                self.run_command(ctx, &text);
+                if self.poll_tour(wall_now()) {
                     self.ensure_frames(ctx);
                 }
+                true
+            }
+            Msg::TourLoaded(name, text) => {
+                self.notice = None;
+                match text.and_then(|t| self.start_tour(ctx, &name, &t)) {
+                    Ok(()) => {}
+                    Err(e) => {
+                        self.notice = Some(format!(
+                            "The lesson {name:?} could not be opened: {e}. The free sandbox is open instead."
+                        ))
+                    }
+                }
+                true
+            }
+            Msg::TourNext => {
+                let next = self.tour.as_ref().map(|t| t.current + 1);
+                if let Some(i) = next.filter(|i| self.tour.as_ref().is_some_and(|t| *i < t.total()))
+                {
+                    self.begin_step(ctx, i);
+                }
+                true
+            }
+            Msg::TourBack => {
+                if let Some((index, at, entries)) = self.tour.as_ref().and_then(|t| t.back_target())
+                {
+                    self.rewind(ctx, index, at, entries);
+                }
+                true
+            }
+            Msg::TourRestart => {
+                if let Some((at, entries)) = self.tour.as_ref().and_then(|t| t.restart_target()) {
+                    self.rewind(ctx, 0, at, entries);
+                }
+                true
+            }
+            Msg::TourSkip => {
+                if let Some(cmd) = self.tour.as_ref().and_then(|t| t.skip_command()) {
+                    self.run_command(ctx, &cmd);
+                    self.poll_tour(wall_now());
+                    self.ensure_frames(ctx);
+                }
+                true
+            }
+            Msg::TourSolve => {
+                if let Some(cmd) = self.tour.as_ref().and_then(|t| t.solution()) {
+                    self.run_command(ctx, &cmd);
+                    self.poll_tour(wall_now());
+                    self.ensure_frames(ctx);
+                }
+                true
+            }
+            Msg::TourHint => {
+                if let Some(t) = self.tour.as_mut() {
+                    Rc::make_mut(t).hint = true;
+                }
+                true
+            }
+            Msg::TourAuto(on) => {
+                if let Some(t) = self.tour.as_mut() {
+                    Rc::make_mut(t).auto = on;
+                }
+                if on && !self.playing {
+                    ctx.link().send_message(Msg::Play);
+                }
+                self.ensure_frames(ctx);
+                true
+            }
+            Msg::ToggleLessons => {
+                self.lessons_open = !self.lessons_open;
+                if self.lessons_open && self.lessons.is_none() {
+                    let link = ctx.link().clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let index =
+                            crate::fetch::text("scenarios/index.yaml")
+                                .await
+                                .and_then(|t| {
+                                    Index::from_yaml("scenarios/index.yaml", &t)
+                                        .map(|i| i.scenarios)
+                                        .map_err(|e| e.to_string())
+                                });
+                        link.send_message(Msg::LessonsLoaded(index));
+                    });
+                }
+                true
+            }
+            Msg::LessonsLoaded(index) => {
+                self.lessons = Some(index);
                 true
             }
             Msg::Seek(t) => {
@@ -529,10 +775,19 @@ impl Component for App {
                 if advanced && ts - self.log_drawn_at >= LOG_REFRESH_MS {
                     self.refresh_log(ts);
                 }
-                if self.playing || self.pulses.busy() {
+                let mut tour_changed = advanced && self.poll_tour(ts);
+                if self.tour.as_ref().is_some_and(|t| t.due(ts)) {
+                    ctx.link().send_message(Msg::TourNext);
+                    tour_changed = true;
+                }
+                let auto_pending = self
+                    .tour
+                    .as_ref()
+                    .is_some_and(|t| t.auto && t.status == Status::Passed && !t.is_last());
+                if self.playing || self.pulses.busy() || auto_pending {
                     self.request_frame(ctx);
                 }
-                advanced
+                advanced || tour_changed
             }
         }
     }
@@ -540,7 +795,42 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let p = &self.params;
-        let side = p.shows("console") || p.shows("log");
+        let lesson = self.tour.is_some();
+        // A lesson's tasks are typed in the console, so an embedded lesson
+        // shows it too unless `panels=` says otherwise.
+        let console = p.shows("console") || (lesson && p.panels.is_none());
+        let side = console || p.shows("log") || lesson;
+        let guide = self.tour.as_ref().map(|t| {
+            html! {
+                <Guide tour={t.clone()} highlight={self.highlight.clone()} playing={self.playing}
+                    on_next={link.callback(|_| Msg::TourNext)}
+                    on_back={link.callback(|_| Msg::TourBack)}
+                    on_restart={link.callback(|_| Msg::TourRestart)}
+                    on_skip={link.callback(|_| Msg::TourSkip)}
+                    on_solve={link.callback(|_| Msg::TourSolve)}
+                    on_hint={link.callback(|_| Msg::TourHint)}
+                    on_auto={link.callback(Msg::TourAuto)} />
+            }
+        });
+        let lessons = self.lessons_open.then(|| {
+            let body = match &self.lessons {
+                None => html! { <p class="hint">{"Loading…"}</p> },
+                Some(Err(e)) => html! { <p class="hint">{e.clone()}</p> },
+                Some(Ok(list)) => html! {
+                    <ol>
+                        { for list.iter().map(|e| html! {
+                            <li><a href={format!("?scenario={}", e.name)}>{e.title.clone()}</a></li>
+                        }) }
+                    </ol>
+                },
+            };
+            html! {
+                <div class="lessons-menu" id="lessons-menu" role="dialog" aria-label="Lessons">
+                    <p class="lessons-intro">{"Guided lessons: each plays on its own cluster, step by step."}</p>
+                    {body}
+                </div>
+            }
+        });
         let notice = self.notice.as_ref().map(|n| {
             html! { <div class="notice" role="status">{n.clone()}</div> }
         });
@@ -566,6 +856,14 @@ impl Component for App {
                         on_pause={link.callback(|_| Msg::Pause)}
                         on_speed={link.callback(Msg::SetSpeed)}
                     />
+                    if !p.embed {
+                        <div class="lessons">
+                            <button type="button" id="lessons" class="lessons-button"
+                                aria-expanded={self.lessons_open.to_string()} aria-controls="lessons-menu"
+                                onclick={link.callback(|_| Msg::ToggleLessons)}>{"Lessons ▾"}</button>
+                            {for lessons}
+                        </div>
+                    }
                     <button class="theme-toggle" onclick={link.callback(|_| Msg::ToggleTheme)}
                         aria-label={if self.theme == "dark" { "Switch to the light theme" } else { "Switch to the dark theme" }}
                         title={if self.theme == "dark" { "Light theme" } else { "Dark theme" }}>
@@ -601,7 +899,8 @@ impl Component for App {
                     }
                     if side {
                         <aside class="side-panel" aria-label="Console and message log">
-                            if p.shows("console") {
+                            {for guide}
+                            if console {
                                 <Console transcript={self.transcript.clone()}
                                     on_run={link.callback(Msg::Run)}
                                     available={self.shell.available()} />

@@ -7,11 +7,14 @@
 mod app;
 mod components;
 mod embed;
+mod fetch;
 mod layout;
+mod markdown;
 mod messages;
 mod palette;
 mod persist;
 mod shell;
+mod tour;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

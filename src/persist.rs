@@ -48,6 +48,9 @@ pub struct Params {
     /// `host=<origin>`: the embedding page's origin; turns the postMessage
     /// API on, for that origin only (see `embed.rs`).
     pub host: Option<String>,
+    /// `scenario=<name>`: open the lesson `scenarios/<name>.yaml` (a name
+    /// of letters, digits and dashes only).
+    pub scenario: Option<String>,
 }
 
 /// Decodes `%XX` escapes and `+` in a query value.
@@ -100,6 +103,14 @@ impl Params {
                 }
                 "theme" if v == "dark" || v == "light" => p.theme = Some(v.to_string()),
                 "host" if !v.is_empty() => p.host = Some(v.to_string()),
+                "scenario"
+                    if !v.is_empty()
+                        && v.len() <= 64
+                        && v.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+                {
+                    p.scenario = Some(v.to_string())
+                }
                 _ => {}
             }
         }
@@ -162,9 +173,10 @@ mod browser {
             Some(Err(e)) => return (None, Origin::BadLink(e)),
             None => {}
         }
-        if params().embed {
+        if params().embed || params().scenario.is_some() {
             // An embedded page starts clean: two iframes of the same site
-            // would otherwise fight over one saved run.
+            // would otherwise fight over one saved run. A lesson starts
+            // from its own seed and leaves the saved sandbox run alone.
             return (None, Origin::Fresh);
         }
         let saved = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
@@ -176,7 +188,8 @@ mod browser {
 
     /// Saves the run (not for embeds, see [`initial_run`]).
     pub fn save(log: &RunLog) {
-        if params().embed {
+        let p = params();
+        if p.embed || p.scenario.is_some() {
             return;
         }
         if let (Some(s), Ok(text)) = (storage(), log.encode()) {
@@ -279,6 +292,19 @@ mod tests {
         assert_eq!(Params::parse("?speed=-3&theme=pink"), Params::default());
         let p = Params::parse("?embed=1&host=https%3A%2F%2Fkubernetes.io&bad=%zz%");
         assert_eq!(p.host.as_deref(), Some("https://kubernetes.io"));
+    }
+
+    #[test]
+    fn a_scenario_is_named_by_letters_digits_and_dashes_only() {
+        assert_eq!(
+            Params::parse("?scenario=pod-life&embed=1")
+                .scenario
+                .as_deref(),
+            Some("pod-life")
+        );
+        assert_eq!(Params::parse("?scenario=../secrets").scenario, None);
+        assert_eq!(Params::parse("?scenario=Pod%20Life").scenario, None);
+        assert_eq!(Params::parse("?scenario=").scenario, None);
     }
 
     #[test]

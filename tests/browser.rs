@@ -612,3 +612,198 @@ fn the_embed_view_shows_the_diagram_without_the_side_panels() {
     );
     session.screenshot(&support::screenshot_path("embed"));
 }
+
+/// The guide's step number and status (`waiting`, `task`, `passed`,
+/// `failed`).
+fn guide_state(session: &Session) -> (u64, String) {
+    let v = session.exec(
+        "const g = document.getElementById('guide'); \
+         return g ? [Number(g.dataset.step), g.dataset.status] : null",
+    );
+    (
+        v[0].as_u64().unwrap_or(0),
+        v[1].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// Presses a button of the guide if it is there and enabled (by script: the
+/// guide redraws as the clock runs, so an element WebDriver found may be
+/// replaced, or the step may have moved on, before a WebDriver click lands;
+/// the callers look at the guide again after each press).
+fn press(session: &Session, id: &str) {
+    session.exec(&format!(
+        "const b = document.getElementById('{id}'); if (b && !b.disabled) b.click();"
+    ));
+}
+
+/// Opens `?scenario=<name>` and waits for its first step.
+fn open_lesson(session: &Session, server: &StaticServer, name: &str) {
+    session.goto(&format!("{}?scenario={name}", server.url));
+    session.wait_for(
+        "return document.getElementById('guide')",
+        Duration::from_secs(60),
+        "the lesson guide",
+    );
+}
+
+/// Plays the open lesson to its end as a learner would: Next after each
+/// step, "Skip ahead" when a check waits, "Show me" for a task. Returns the
+/// number of steps; fails on a failed step.
+fn play_lesson_to_the_end(session: &Session) -> u64 {
+    let total = session
+        .exec("return Number(document.querySelector('#guide [role=progressbar]').getAttribute('aria-valuemax'))")
+        .as_u64()
+        .expect("a step count");
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lesson did not finish: {:?}",
+            guide_state(session)
+        );
+        let (step, status) = guide_state(session);
+        match status.as_str() {
+            "failed" => panic!(
+                "step {step} failed: {}",
+                session.exec("return document.querySelector('#guide .guide-status').textContent")
+            ),
+            "task" => press(session, "guide-solve"),
+            "waiting" => {
+                // The clock runs while a check waits; skipping ahead is
+                // what a learner in a hurry does.
+                if session.exec("return !!document.getElementById('guide-skip')")
+                    == serde_json::json!(true)
+                {
+                    press(session, "guide-skip");
+                }
+            }
+            "passed" if step == total => return total,
+            "passed" => {
+                press(session, "guide-next");
+                session.wait_for(
+                    &format!(
+                        "return Number(document.getElementById('guide').dataset.step) === {}",
+                        step + 1
+                    ),
+                    Duration::from_secs(30),
+                    "the next step",
+                );
+                continue;
+            }
+            other => panic!("unexpected guide status {other:?} at step {step}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_life_of_a_pod_lesson_plays_to_the_end_on_the_page() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_lesson(&session, &server, "pod-life");
+    // The first step names the kubelets: they are lit, the rest dimmed.
+    let lit = session.exec(
+        "return Array.from(document.querySelectorAll('svg.diagram .component[data-component]')) \
+           .filter(e => getComputedStyle(e).opacity === '1').map(e => e.dataset.component)",
+    );
+    let lit: Vec<&str> = lit
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(!lit.is_empty(), "something is highlighted");
+    assert!(lit.iter().all(|c| c.starts_with("kubelet@")), "{lit:?}");
+    session.screenshot(&support::screenshot_path("lesson-pod-life-step-1"));
+    let steps = play_lesson_to_the_end(&session);
+    assert_eq!(steps, 6);
+    let text = session.exec("return document.getElementById('guide').textContent");
+    assert!(
+        text.as_str().is_some_and(|t| t.contains("Lesson complete")),
+        "{text}"
+    );
+    session.screenshot(&support::screenshot_path("lesson-pod-life-done"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_rolling_update_lesson_plays_to_the_end_and_back_replays_a_step() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_lesson(&session, &server, "rolling-update");
+    let steps = play_lesson_to_the_end(&session);
+    assert!(steps >= 3, "{steps}");
+    // Back replays the run from its seed to where the previous step began:
+    // the console then holds exactly what it held at that moment, every
+    // output (ages included) reproduced by the replay.
+    const ENTRIES: &str = "return Array.from(document.querySelectorAll('#console-output .console-entry')).map(e => e.textContent)";
+    let before = session.exec(ENTRIES);
+    let before = before.as_array().expect("entries").clone();
+    press(&session, "guide-back");
+    session.wait_for(
+        &format!(
+            "return Number(document.getElementById('guide').dataset.step) === {}",
+            steps - 1
+        ),
+        Duration::from_secs(60),
+        "the previous step",
+    );
+    let after = session.exec(ENTRIES);
+    let after = after.as_array().expect("entries").clone();
+    assert!(
+        !after.is_empty() && after.len() < before.len(),
+        "{} entries after Back, {} before",
+        after.len(),
+        before.len()
+    );
+    assert_eq!(
+        after,
+        before[..after.len()],
+        "the replay prints what the run printed"
+    );
+    let back_to_end = play_lesson_to_the_end(&session);
+    assert_eq!(back_to_end, steps);
+    press(&session, "guide-restart");
+    session.wait_for(
+        "return Number(document.getElementById('guide').dataset.step) === 1",
+        Duration::from_secs(60),
+        "the first step again",
+    );
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_lessons_menu_lists_the_library_and_a_missing_lesson_says_so() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    session.click("#lessons");
+    let titles = session.wait_for(
+        "const a = document.querySelectorAll('#lessons-menu a'); \
+         return a.length ? Array.from(a).map(x => x.getAttribute('href')) : null",
+        Duration::from_secs(10),
+        "the lessons",
+    );
+    let hrefs: Vec<&str> = titles
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(hrefs.contains(&"?scenario=pod-life"), "{hrefs:?}");
+    assert!(hrefs.len() >= 10, "{hrefs:?}");
+    session.goto(&format!("{}?scenario=no-such-lesson", server.url));
+    let notice = session.wait_for(
+        "const n = document.querySelector('.notice'); return n && n.textContent.includes('could not be opened') && n.textContent",
+        Duration::from_secs(30),
+        "the page to say the lesson is missing",
+    );
+    assert!(
+        notice.as_str().is_some_and(|n| n.contains("404")),
+        "{notice}"
+    );
+}
