@@ -332,6 +332,49 @@ fn the_api_server_identity_leases_are_renewed_every_ten_seconds() {
 }
 
 #[test]
+fn a_dead_api_servers_identity_lease_is_collected_after_it_expires() {
+    // Each instance deletes identity Leases that expired (renewTime plus
+    // leaseDurationSeconds, 3600 s, in the past) once an hour
+    // (pkg/controlplane/apiserver/... apiserverleasegc).
+    let (mut c, mut s) = booted(31);
+    c.advance(SimDuration::from_secs(25));
+    let list = "kubectl get leases -n kube-system -l apiserver.kubernetes.io/identity=kube-apiserver -o jsonpath='{range .items[*]}{.metadata.name}{\" \"}{.spec.renewTime}{\"\\n\"}{end}'";
+    let before = ok(&mut c, &mut s, list);
+    assert_eq!(before.lines().count(), 3, "{before}");
+    ok(
+        &mut c,
+        &mut s,
+        "sim fault kube-apiserver-control-plane-2 crash",
+    );
+    // An hour later the lease has not expired yet by much: the hourly
+    // collection may not have seen it expired.
+    c.advance(SimDuration::from_secs(3000));
+    assert_eq!(ok(&mut c, &mut s, list).lines().count(), 3);
+    c.advance(SimDuration::from_secs(2 * 3600));
+    let after = ok(&mut c, &mut s, list);
+    assert_eq!(
+        after.lines().count(),
+        2,
+        "the dead instance's lease is gone:\n{after}"
+    );
+    let now = c.now();
+    for line in after.lines() {
+        let renewed = line.split_whitespace().nth(1).unwrap_or_default();
+        let at = kubesim::api::time::parse_millis(renewed).expect("a renewTime");
+        assert!(
+            now.as_millis() - at <= 10_000,
+            "the survivors are still renewed every 10 s: {line} (now {now})"
+        );
+    }
+    let gone: Vec<&str> = before
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| !after.contains(n))
+        .collect();
+    assert_eq!(gone.len(), 1, "{before}\n{after}");
+}
+
+#[test]
 fn the_same_seed_and_script_print_the_same_transcript() {
     let script = format!("{CONFIGMAP}\nsim fault etcd/leader crash\nsim advance 3s\nkubectl get cm -o yaml\nsim status\n");
     let transcript = |seed| {
