@@ -61,6 +61,8 @@ pub enum Msg {
     Inspect(Target),
     CloseInspector,
     ToggleTheme,
+    /// Ctrl+C in the console: interrupt `kubectl get -w`.
+    Interrupt,
     /// A lesson's file arrived (its name, its text or why it did not).
     TourLoaded(String, Result<String, String>),
     TourNext,
@@ -604,6 +606,12 @@ impl Component for App {
                 }
                 true
             }
+            Msg::Interrupt => {
+                if self.shell.watching().is_some() {
+                    self.run_command(ctx, "^C");
+                }
+                true
+            }
             Msg::TourNext => {
                 let next = self.tour.as_ref().map(|t| t.current + 1);
                 if let Some(i) = next.filter(|i| self.tour.as_ref().is_some_and(|t| *i < t.total()))
@@ -775,6 +783,18 @@ impl Component for App {
                 if advanced && ts - self.log_drawn_at >= LOG_REFRESH_MS {
                     self.refresh_log(ts);
                 }
+                if advanced {
+                    if let Some(rows) = self.shell.poll_watch(&mut self.cluster) {
+                        let mut transcript = (*self.transcript).clone();
+                        if let Some(last) = transcript.last_mut() {
+                            if !last.output.is_empty() {
+                                last.output.push('\n');
+                            }
+                            last.output.push_str(&rows);
+                        }
+                        self.transcript = Rc::new(transcript);
+                    }
+                }
                 let mut tour_changed = advanced && self.poll_tour(ts);
                 if self.tour.as_ref().is_some_and(|t| t.due(ts)) {
                     ctx.link().send_message(Msg::TourNext);
@@ -903,7 +923,9 @@ impl Component for App {
                             if console {
                                 <Console transcript={self.transcript.clone()}
                                     on_run={link.callback(Msg::Run)}
-                                    available={self.shell.available()} />
+                                    available={self.shell.available()}
+                                    watching={self.shell.watching()}
+                                    on_interrupt={link.callback(|_| Msg::Interrupt)} />
                             }
                             if p.shows("log") {
                                 <EventLog rows={self.log_rows.clone()} filter={self.log_filter}

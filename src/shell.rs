@@ -35,6 +35,16 @@ impl Shell {
         true
     }
 
+    /// The `kubectl get -w` holding a watch open, if any.
+    pub fn watching(&self) -> Option<String> {
+        self.session.watching().map(str::to_string)
+    }
+
+    /// The rows the open watch received since the last call.
+    pub fn poll_watch(&mut self, cluster: &mut Cluster) -> Option<String> {
+        self.session.poll_watch(cluster)
+    }
+
     /// Runs a script (one command, or several lines), one entry per command.
     pub fn run(&mut self, cluster: &mut Cluster, script: &str) -> Vec<Entry> {
         Self::entries(self.session.run_script(cluster, script)).collect()

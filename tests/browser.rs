@@ -807,3 +807,45 @@ fn the_lessons_menu_lists_the_library_and_a_missing_lesson_says_so() {
         "{notice}"
     );
 }
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn kubectl_get_watch_streams_rows_in_the_console_until_ctrl_c() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    boot(&session);
+    run_in_console(
+        &session,
+        "kubectl create deployment web --image=nginx --replicas=2",
+    );
+    run_in_console(&session, "kubectl get pods -w");
+    session.wait_for(
+        "return document.getElementById('console-stop')",
+        Duration::from_secs(10),
+        "the console to say a watch is open",
+    );
+    // The clock runs at 10x: the pods' changes arrive as rows.
+    let rows = session.wait_for(
+        "const e = document.querySelectorAll('#console-output .console-entry'); \
+         const r = e[e.length - 1].querySelector('.console-result'); \
+         const t = r ? r.textContent : ''; \
+         return (t.match(/Running/g) || []).length >= 2 && t",
+        Duration::from_secs(60),
+        "both pods Running in the watch's rows",
+    );
+    assert!(rows.as_str().is_some_and(|t| t.contains("web-")), "{rows}");
+    session.screenshot(&support::screenshot_path("console-watch"));
+    // Ctrl+C (Control, c, then release the modifier).
+    session.type_into("#console-input", "\u{E009}c\u{E000}");
+    session.wait_for(
+        "return !document.getElementById('console-stop')",
+        Duration::from_secs(10),
+        "the watch to stop",
+    );
+    let last = session.exec(
+        "const e = document.querySelectorAll('#console-output .console-input'); return e[e.length - 1].textContent",
+    );
+    assert!(last.as_str().is_some_and(|t| t.ends_with("^C")), "{last}");
+}

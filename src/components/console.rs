@@ -20,6 +20,12 @@ pub struct ConsoleProps {
     pub on_run: Callback<String>,
     /// Whether commands can run (the core's shell is wired).
     pub available: bool,
+    /// The `kubectl get -w` holding a watch open (its rows keep arriving).
+    #[prop_or_default]
+    pub watching: Option<String>,
+    /// Ctrl+C or Stop: interrupt the watch.
+    #[prop_or_default]
+    pub on_interrupt: Callback<()>,
 }
 
 /// Commands offered as one-click examples.
@@ -61,6 +67,8 @@ pub enum Msg {
     HistoryUp(String),
     /// Down on the last line while browsing: the newer command.
     HistoryDown,
+    /// Ctrl+C with nothing selected: interrupt a running watch.
+    Interrupt,
     Run,
     Example(&'static str),
 }
@@ -86,7 +94,12 @@ fn on_key(e: &KeyboardEvent, has_history: bool, browsing: bool) -> Option<Msg> {
         })
         .map(|(i, _)| i)
         .unwrap_or(value.len());
+    let selected = area.selection_end().ok().flatten().unwrap_or(0) as usize != caret16;
     match e.key().as_str() {
+        "c" | "C" if e.ctrl_key() && !selected => {
+            e.prevent_default();
+            Some(Msg::Interrupt)
+        }
         "Enter" if !e.shift_key() && complete(&value) => {
             e.prevent_default();
             // Empty at once, so a key handled before the next render
@@ -162,6 +175,10 @@ impl Component for Console {
                 self.text = cmd.to_string();
                 self.run(ctx);
                 true
+            }
+            Msg::Interrupt => {
+                ctx.props().on_interrupt.emit(());
+                false
             }
             Msg::Submit(text) => {
                 self.text = text;
@@ -248,6 +265,14 @@ impl Component for Console {
                         </div>
                     }) }
                 </div>
+                if let Some(cmd) = &p.watching {
+                    <div class="console-watching" role="status">
+                        <span class="spinner-dot" aria-hidden="true"></span>
+                        <code>{cmd.clone()}</code>{" is watching: rows arrive as the clock runs."}
+                        <button type="button" id="console-stop" onclick={p.on_interrupt.reform(|_| ())}
+                            title="Interrupt it, as Ctrl+C does">{"Stop (Ctrl+C)"}</button>
+                    </div>
+                }
                 <form class="console-form" onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); Msg::Run })}>
                     <span class="ps1" aria-hidden="true">{"$"}</span>
                     <textarea id="console-input" ref={self.input.clone()} rows="1" spellcheck="false"

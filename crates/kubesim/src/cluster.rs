@@ -237,7 +237,8 @@ pub struct Cluster {
     lb: LoadBalancer,
     authn: Authenticator,
     /// kubectl's answers, by request id.
-    inbox: BTreeMap<u64, Vec<ApiResponse>>,
+    /// What reached kubectl, by request id, with when it arrived.
+    inbox: BTreeMap<u64, Vec<(SimTime, ApiResponse)>>,
     next_client_request: u64,
     /// Components stopped by a fault.
     crashed: BTreeSet<Addr>,
@@ -910,7 +911,7 @@ impl Cluster {
             }
         } else if to.as_ref() == KUBECTL {
             if let Msg::ApiReply { id, response } = msg {
-                self.inbox.entry(id).or_default().push(*response);
+                self.inbox.entry(id).or_default().push((now, *response));
             }
         }
     }
@@ -1219,6 +1220,15 @@ impl Cluster {
 
     /// Takes what has arrived for request `id`.
     pub fn take_replies(&mut self, id: u64) -> Vec<ApiResponse> {
+        self.take_replies_timed(id)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// Takes what has arrived for request `id`, each with the virtual time
+    /// it reached kubectl (a watch's rows print their ages as of then).
+    pub fn take_replies_timed(&mut self, id: u64) -> Vec<(SimTime, ApiResponse)> {
         self.inbox.remove(&id).unwrap_or_default()
     }
 
@@ -1231,7 +1241,7 @@ impl Cluster {
             if let Some(first) = self
                 .inbox
                 .get_mut(&id)
-                .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+                .and_then(|v| (!v.is_empty()).then(|| v.remove(0).1))
             {
                 self.inbox.remove(&id);
                 return first;

@@ -437,3 +437,88 @@ fn kubectl_taint_adds_overwrites_and_removes_taints_as_kubectl_does() {
         "error: invalid resource type pods, only node types are supported"
     );
 }
+
+#[test]
+fn kubectl_get_watch_prints_a_row_per_change_while_the_clock_runs_until_interrupted() {
+    let (mut c, mut s) = booted(32);
+    ok(&mut c, &mut s, "sim advance 10s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx --replicas=2",
+    );
+    let first = ok(&mut c, &mut s, "kubectl get pods -w");
+    assert!(
+        first.starts_with("NAME"),
+        "the list first, with its header:\n{first}"
+    );
+    assert_eq!(s.watching(), Some("kubectl get pods -w"));
+    // The clock runs: the pods' changes arrive as rows without a header.
+    let later = ok(&mut c, &mut s, "sim advance 30s");
+    let rows: Vec<&str> = later.lines().skip(1).collect();
+    assert!(later.starts_with("advanced 30s"), "{later}");
+    assert!(
+        rows.len() >= 4,
+        "two pods, each scheduled and started:\n{later}"
+    );
+    assert!(rows.iter().all(|r| r.starts_with("web-")), "{later}");
+    assert!(!later.contains("NAME"), "{later}");
+    assert!(
+        rows.iter().filter(|r| r.contains("Running")).count() >= 2,
+        "{later}"
+    );
+    // Ctrl+C closes it: later changes print nothing.
+    let out = run(&mut c, &mut s, "^C");
+    assert!(out[0].ok && out[0].output.is_empty());
+    assert_eq!(s.watching(), None);
+    ok(&mut c, &mut s, "kubectl scale deployment web --replicas=3");
+    assert_eq!(ok(&mut c, &mut s, "sim advance 30s").lines().count(), 1);
+}
+
+#[test]
+fn a_kubectl_command_closes_the_watch_and_a_watch_of_one_object_follows_only_it() {
+    let (mut c, mut s) = booted(33);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create configmap a --from-literal=k=1",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create configmap b --from-literal=k=1",
+    );
+    let first = ok(&mut c, &mut s, "kubectl get configmap a -w -o name");
+    assert_eq!(first, "configmap/a");
+    // A kubectl command interrupts the watch before it runs.
+    ok(&mut c, &mut s, "kubectl label configmap b x=y");
+    assert_eq!(s.watching(), None);
+    ok(&mut c, &mut s, "kubectl get configmap a -w -o name");
+    assert!(s.watching().is_some());
+    assert_eq!(ok(&mut c, &mut s, "sim advance 5s").lines().count(), 1);
+    assert!(fails(&mut c, &mut s, "kubectl get pods,services -w").contains("single resource type"));
+    assert!(fails(&mut c, &mut s, "kubectl get pods -w -o jsonpath={.items}").contains("--watch"));
+}
+
+#[test]
+fn an_empty_watch_prints_nothing_until_its_first_event() {
+    let (mut c, mut s) = booted(34);
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get pods -n kube-system -l tier=demo -w"
+        ),
+        ""
+    );
+    let out = ok(
+        &mut c,
+        &mut s,
+        "sim node manifest add worker-1 demo.yaml -f -\napiVersion: v1\nkind: Pod\nmetadata:\n  name: demo\n  namespace: kube-system\n  labels:\n    tier: demo\nspec:\n  containers:\n  - name: c\n    image: nginx\n---end",
+    );
+    let later = ok(&mut c, &mut s, "sim advance 20s");
+    assert!(
+        later.lines().any(|l| l.starts_with("demo-worker-1")),
+        "the mirror pod's rows:\n{out}\n{later}"
+    );
+}

@@ -22,6 +22,7 @@
 
 mod rollout;
 mod taint;
+mod watch;
 
 use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
 use crate::api::print::{self, JsonPath, TableOptions};
@@ -55,6 +56,8 @@ pub struct Session {
     /// The namespace of the current context.
     pub namespace: String,
     credential: Credential,
+    /// The watch `kubectl get -w` holds open.
+    watch: Option<watch::OpenWatch>,
 }
 
 type Result<T> = std::result::Result<T, String>;
@@ -120,22 +123,45 @@ impl Session {
             credential: Credential::ClientCertificate(
                 crate::apiserver::auth::authn::ClientCertificate::kubeadm_admin(SimTime::ZERO),
             ),
+            watch: None,
         }
     }
 
     /// Runs every command of `script`, in order. A command that fails does
     /// not stop the rest, as in an interactive terminal.
+    ///
+    /// While `kubectl get -w` holds a watch open, `sim` commands (which only
+    /// move the clock or inject faults) leave it open and its new rows print
+    /// after theirs; a kubectl command, or a line `^C`, closes it first.
     pub fn run_script(&mut self, cluster: &mut Cluster, script: &str) -> Vec<Outcome> {
         parse_script(script)
             .into_iter()
             .map(|line| {
-                let (output, ok) = match line.command {
+                if line.text.trim() == "^C" {
+                    self.stop_watch(cluster);
+                    return Outcome {
+                        line: line.line,
+                        input: line.text,
+                        output: String::new(),
+                        ok: true,
+                    };
+                }
+                if !matches!(line.command, Ok(Command::Sim(_))) {
+                    self.stop_watch(cluster);
+                }
+                let (mut output, ok) = match line.command {
                     Err(e) => (e.to_string(), false),
                     Ok(command) => match self.run(cluster, &command) {
                         Ok(out) => (out, true),
                         Err(e) => (e, false),
                     },
                 };
+                if let Some(rows) = self.poll_watch(cluster) {
+                    if !output.is_empty() {
+                        output.push('\n');
+                    }
+                    output.push_str(&rows);
+                }
                 Outcome {
                     line: line.line,
                     input: line.text,
@@ -348,9 +374,15 @@ impl Session {
                 ));
             }
         }
-        if k.flags.has("watch") {
-            return Err("error: `kubectl get -w` streams changes: it is available in the page's console, not in a script".into());
-        }
+        let watching = k.flags.has("watch");
+        let watch_format = if watching {
+            if targets.len() != 1 {
+                return Err("error: you may only specify a single resource type".into());
+            }
+            Some(watch::watch_format(output, all_ns)?)
+        } else {
+            None
+        };
         let mut objects: Vec<Rc<Object>> = Vec::new();
         let mut errors = Vec::new();
         let mut list_rv = String::new();
@@ -413,7 +445,10 @@ impl Session {
                 out.push_str(&path.render(&fmt_value(&refs)));
             }
             "" | "wide" => {
-                if refs.is_empty() && errors.is_empty() {
+                if refs.is_empty() && errors.is_empty() && watching {
+                    // A watch over nothing yet prints nothing until the first
+                    // event arrives (the rows then come without a header).
+                } else if refs.is_empty() && errors.is_empty() {
                     let ns = self.namespace_of(k);
                     let namespaced = targets.iter().all(|(kind, _)| kind.namespaced);
                     return Ok(print::no_resources_found((namespaced && !all_ns).then_some(ns.as_str())));
@@ -452,6 +487,24 @@ impl Session {
             out.push_str(e);
         }
         if errors.is_empty() {
+            if let (Some(format), Some((kind, names))) = (watch_format, targets.first()) {
+                let rv = if single {
+                    refs.first()
+                        .and_then(|o| o.resource_version())
+                        .unwrap_or_default()
+                        .to_string()
+                } else {
+                    list_rv.clone()
+                };
+                self.open_watch(
+                    cluster,
+                    k,
+                    kind,
+                    names.first().map(String::as_str),
+                    &rv,
+                    format,
+                );
+            }
             Ok(out.trim_end_matches('\n').to_string())
         } else {
             Err(out.trim_end_matches('\n').to_string())
