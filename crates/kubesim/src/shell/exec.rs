@@ -17,9 +17,10 @@
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
-//! whose components are not simulated yet (attach, port-forward, drain, ...)
+//! whose components are not simulated yet (attach, port-forward, ...)
 //! say so instead of pretending.
 
+mod drain;
 mod rollout;
 mod taint;
 
@@ -278,6 +279,8 @@ impl Session {
             "logs" => self.logs(cluster, k),
             "exec" => self.exec(cluster, k),
             "taint" => self.taint(cluster, k),
+            "cordon" | "uncordon" => self.cordon(cluster, k),
+            "drain" => self.drain(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
