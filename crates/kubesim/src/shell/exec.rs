@@ -1461,6 +1461,7 @@ kubectl set image deployment/<name> <container>=<image>
 kubectl logs <pod> [-c CONTAINER] [--previous] [--tail N] [--timestamps]   (API server -> kubelet :10250)
 kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
 kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
+kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
