@@ -19,7 +19,9 @@ fn booted(seed: u64) -> (Cluster, Session) {
         ok(
             &mut c,
             &mut s,
-            &format!("sim until node/{w} '{{.status.conditions[?(@.type==\"Ready\")].status}}'=True 2m"),
+            &format!(
+                "sim until node/{w} '{{.status.conditions[?(@.type==\"Ready\")].status}}'=True 2m"
+            ),
         );
     }
     (c, s)
@@ -109,12 +111,20 @@ spec:
 fn two_pods_on_worker_1(c: &mut Cluster, s: &mut Session) {
     ok(c, s, "kubectl cordon worker-2 worker-3");
     ok(c, s, &deployment("web", 2));
-    ok(c, s, "sim until deployment/web '{.status.readyReplicas}'=2 3m");
+    ok(
+        c,
+        s,
+        "sim until deployment/web '{.status.readyReplicas}'=2 3m",
+    );
     let out = ok(c, s, "kubectl uncordon worker-2 worker-3");
     assert_eq!(out, "node/worker-2 uncordoned\nnode/worker-3 uncordoned");
     assert!(pods(c, s, "app=web").iter().all(|p| p.1 == "worker-1"));
     ok(c, s, &budget("web", "minAvailable: 1"));
-    ok(c, s, "sim until pdb/web '{.status.disruptionsAllowed}'=1 30s");
+    ok(
+        c,
+        s,
+        "sim until pdb/web '{.status.disruptionsAllowed}'=1 30s",
+    );
 }
 
 #[test]
@@ -138,7 +148,13 @@ fn the_disruption_controller_keeps_the_budget_status_and_kubectl_prints_it() {
         .collect();
     assert_eq!(
         header,
-        ["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]
+        [
+            "NAME",
+            "MIN AVAILABLE",
+            "MAX UNAVAILABLE",
+            "ALLOWED DISRUPTIONS",
+            "AGE"
+        ]
     );
     let row: Vec<&str> = rows.next().unwrap_or_default().split_whitespace().collect();
     assert_eq!(&row[..4], ["web", "1", "N/A", "1"], "{table}");
@@ -146,8 +162,16 @@ fn the_disruption_controller_keeps_the_budget_status_and_kubectl_prints_it() {
     // of 4 rounds up to 1, so 3 must stay healthy.
     ok(&mut c, &mut s, &deployment("api", 4));
     ok(&mut c, &mut s, &budget("api", "maxUnavailable: 25%"));
-    ok(&mut c, &mut s, "sim until deployment/api '{.status.readyReplicas}'=4 3m");
-    ok(&mut c, &mut s, "sim until pdb/api '{.status.currentHealthy}'=4 30s");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/api '{.status.readyReplicas}'=4 3m",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pdb/api '{.status.currentHealthy}'=4 30s",
+    );
     let status = ok(
         &mut c,
         &mut s,
@@ -177,17 +201,25 @@ fn drain_never_takes_a_budget_below_min_available_and_waits_for_the_replacement(
     let first = &before[0].0;
     let second = &before[1].0;
     assert!(out.starts_with("node/worker-1 cordoned\n"), "{out}");
-    assert!(out.contains(&format!("evicting pod default/{first}")), "{out}");
+    assert!(
+        out.contains(&format!("evicting pod default/{first}")),
+        "{out}"
+    );
     let refused = format!("error when evicting pods/\"{second}\" -n \"default\" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.");
     assert_eq!(out.matches(&refused).count(), 1, "{out}");
     // The first pod's nginx stops at once on SIGTERM: it is gone within
     // the timeout.
     assert!(out.contains(&format!("pod/{first} evicted")), "{out}");
     assert!(
-        out.contains(&format!("error when evicting pods/\"{second}\" -n \"default\": global timeout reached: 4s")),
+        out.contains(&format!(
+            "error when evicting pods/\"{second}\" -n \"default\": global timeout reached: 4s"
+        )),
         "{out}"
     );
-    assert!(out.contains("There are pending nodes to be drained:\n worker-1"), "{out}");
+    assert!(
+        out.contains("There are pending nodes to be drained:\n worker-1"),
+        "{out}"
+    );
     let now = pods(&mut c, &mut s, "app=web");
     assert!(
         now.iter()
@@ -205,14 +237,22 @@ fn drain_never_takes_a_budget_below_min_available_and_waits_for_the_replacement(
             .count();
         assert!(healthy >= 1, "minAvailable 1 holds:\n{}", o.output);
         if o.ok {
-            assert!(o.output.starts_with("node/worker-1 already cordoned"), "{}", o.output);
+            assert!(
+                o.output.starts_with("node/worker-1 already cordoned"),
+                "{}",
+                o.output
+            );
             assert!(o.output.ends_with("node/worker-1 drained"), "{}", o.output);
             drained = true;
             break;
         }
     }
     assert!(drained, "the drain finished");
-    ok(&mut c, &mut s, "sim until deployment/web '{.status.readyReplicas}'=2 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/web '{.status.readyReplicas}'=2 2m",
+    );
     let after = pods(&mut c, &mut s, "app=web");
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(after.iter().all(|p| p.1 != "worker-1"), "{after:?}");
@@ -284,8 +324,16 @@ spec:
     image: nginx
 ---end",
     );
-    ok(&mut c, &mut s, "sim until pod/static-web-worker-2 '{.status.phase}'=Running 2m");
-    ok(&mut c, &mut s, "sim until pod/bare '{.status.phase}'=Running 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/static-web-worker-2 '{.status.phase}'=Running 2m",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/bare '{.status.phase}'=Running 2m",
+    );
     ok(&mut c, &mut s, "sim advance 10s");
     let agent = pods(&mut c, &mut s, "app=node-agent")
         .into_iter()
@@ -327,17 +375,28 @@ spec:
 #[test]
 fn a_cordoned_node_takes_no_new_pods_until_it_is_uncordoned() {
     let (mut c, mut s) = booted(65);
-    assert_eq!(ok(&mut c, &mut s, "kubectl cordon worker-1"), "node/worker-1 cordoned");
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl cordon worker-1"),
+        "node/worker-1 cordoned"
+    );
     assert_eq!(
         ok(&mut c, &mut s, "kubectl cordon node/worker-1"),
         "node/worker-1 already cordoned"
     );
     assert_eq!(
-        ok(&mut c, &mut s, "kubectl get node worker-1 -o jsonpath={.spec.unschedulable}"),
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get node worker-1 -o jsonpath={.spec.unschedulable}"
+        ),
         "true"
     );
     ok(&mut c, &mut s, &deployment("web", 6));
-    ok(&mut c, &mut s, "sim until deployment/web '{.status.readyReplicas}'=6 3m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/web '{.status.readyReplicas}'=6 3m",
+    );
     let placed = pods(&mut c, &mut s, "app=web");
     assert!(placed.iter().all(|p| p.1 != "worker-1"), "{placed:?}");
     assert_eq!(
@@ -345,18 +404,29 @@ fn a_cordoned_node_takes_no_new_pods_until_it_is_uncordoned() {
         "node/worker-1 uncordoned"
     );
     assert_eq!(
-        ok(&mut c, &mut s, "kubectl get node worker-1 -o jsonpath={.spec.unschedulable}"),
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get node worker-1 -o jsonpath={.spec.unschedulable}"
+        ),
         ""
     );
     ok(&mut c, &mut s, "kubectl scale deployment web --replicas=9");
-    ok(&mut c, &mut s, "sim until deployment/web '{.status.readyReplicas}'=9 3m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/web '{.status.readyReplicas}'=9 3m",
+    );
     let placed = pods(&mut c, &mut s, "app=web");
     assert!(
         placed.iter().filter(|p| p.1 == "worker-1").count() >= 2,
         "the spread fills the empty node: {placed:?}"
     );
     let e = fails(&mut c, &mut s, "kubectl cordon worker-9");
-    assert_eq!(e, "Error from server (NotFound): nodes \"worker-9\" not found");
+    assert_eq!(
+        e,
+        "Error from server (NotFound): nodes \"worker-9\" not found"
+    );
 }
 
 #[test]
@@ -364,8 +434,16 @@ fn the_eviction_api_answers_429_with_the_upstream_message_and_cause() {
     let (mut c, mut s) = booted(66);
     ok(&mut c, &mut s, &deployment("web", 1));
     ok(&mut c, &mut s, &budget("web", "minAvailable: 1"));
-    ok(&mut c, &mut s, "sim until deployment/web '{.status.readyReplicas}'=1 3m");
-    ok(&mut c, &mut s, "sim until pdb/web '{.status.currentHealthy}'=1 30s");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/web '{.status.readyReplicas}'=1 3m",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pdb/web '{.status.currentHealthy}'=1 30s",
+    );
     let pod = pods(&mut c, &mut s, "app=web")[0].0.clone();
     let evict = ApiRequest::new(Verb::Create, KindId::Pod, c.admin_credential())
         .in_namespace("default")
@@ -391,7 +469,10 @@ fn the_eviction_api_answers_429_with_the_upstream_message_and_cause() {
         ApiResponse::Object(o) => {
             assert!(o.deletion_timestamp().is_some(), "deleted gracefully");
             let v = o.to_value();
-            let conds = v["status"]["conditions"].as_array().cloned().unwrap_or_default();
+            let conds = v["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             assert!(
                 conds.iter().any(|c| c["type"] == "DisruptionTarget"
                     && c["reason"] == "EvictionByEvictionAPI"

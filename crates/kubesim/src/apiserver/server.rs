@@ -1015,9 +1015,7 @@ impl ApiServer {
         // Creates and watches read the request where it is kept (a
         // `pods/exec` is a create too, but it goes to the kubelet below).
         match op.request.verb {
-            _ if eviction::is_eviction(&op.request) => {
-                return self.start_eviction(ctx, op_id, out)
-            }
+            _ if eviction::is_eviction(&op.request) => return self.start_eviction(ctx, op_id, out),
             _ if is_kubelet_proxy(&op.request) => {}
             Verb::Watch => return self.start_watch(op_id, ctx.now, out),
             Verb::Create if !is_binding(&op.request) => return self.create(ctx, op_id, out),

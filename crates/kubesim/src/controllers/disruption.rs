@@ -189,10 +189,7 @@ fn expected_scale(
                             }
                             _ => None,
                         },
-                        None => Some((
-                            owner.uid.clone(),
-                            rs.spec.replicas.unwrap_or(1),
-                        )),
+                        None => Some((owner.uid.clone(), rs.spec.replicas.unwrap_or(1))),
                     }
                 }
                 _ => None,
@@ -200,10 +197,7 @@ fn expected_scale(
             // `getPodStatefulSet`.
             "StatefulSet" => match caches.get(KindId::StatefulSet, &key).map(|o| &**o) {
                 Some(Object::StatefulSet(ss)) if ss.metadata.uid.as_deref() == Some(&owner.uid) => {
-                    Some((
-                        owner.uid.clone(),
-                        ss.spec.replicas.unwrap_or(1),
-                    ))
+                    Some((owner.uid.clone(), ss.spec.replicas.unwrap_or(1)))
                 }
                 _ => None,
             },
@@ -292,14 +286,18 @@ impl Controller for DisruptionController {
             _ => Vec::new(),
         };
         match kind {
-            KindId::PodDisruptionBudget => objects.first().map(|o| vec![o.key()]).unwrap_or_default(),
+            KindId::PodDisruptionBudget => {
+                objects.first().map(|o| vec![o.key()]).unwrap_or_default()
+            }
             // `addPod` / `updatePod` / `deletePod`: the budgets of the pod.
             KindId::Pod => {
                 let mut keys: Vec<String> = Vec::new();
                 for o in objects {
                     let ns = o.namespace().unwrap_or("default");
                     for b in caches.list_in(KindId::PodDisruptionBudget, ns) {
-                        if as_pdb(&b).is_some_and(|p| selects(p, o.labels())) && !keys.contains(&b.key()) {
+                        if as_pdb(&b).is_some_and(|p| selects(p, o.labels()))
+                            && !keys.contains(&b.key())
+                        {
                             keys.push(b.key());
                         }
                     }
@@ -391,7 +389,10 @@ impl Controller for DisruptionController {
                     &Object::Pod((*pod).clone()),
                     "Warning",
                     "NotDeleted",
-                    format!("Pod was expected by PDB {namespace}/{} to be deleted but it wasn't", object.name()),
+                    format!(
+                        "Pod was expected by PDB {namespace}/{} to be deleted but it wasn't",
+                        object.name()
+                    ),
                 );
             } else {
                 recheck = Some(recheck.map_or(expected_deletion, |r| r.min(expected_deletion)));
@@ -517,15 +518,28 @@ mod tests {
             pod("c", true, None),
             pod("d", false, None),
         ];
-        let (writes, _, _) = reconcile(&mut DisruptionController, SimTime::ZERO, &objects, "default/web");
+        let (writes, _, _) = reconcile(
+            &mut DisruptionController,
+            SimTime::ZERO,
+            &objects,
+            "default/web",
+        );
         let s = written_status(&writes);
         assert_eq!(
-            (s.current_healthy, s.desired_healthy, s.expected_pods, s.disruptions_allowed),
+            (
+                s.current_healthy,
+                s.desired_healthy,
+                s.expected_pods,
+                s.disruptions_allowed
+            ),
             (Some(3), Some(2), Some(4), Some(1))
         );
         assert_eq!(s.observed_generation, Some(1));
         let c = &s.conditions.unwrap()[0];
-        assert_eq!((c.status.as_str(), c.reason.as_str()), ("True", "SufficientPods"));
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("True", "SufficientPods")
+        );
     }
 
     #[test]
@@ -541,16 +555,29 @@ mod tests {
             pod("b", true, owner),
             pod("c", true, owner),
         ];
-        let (writes, _, _) = reconcile(&mut DisruptionController, SimTime::ZERO, &objects, "default/web");
+        let (writes, _, _) = reconcile(
+            &mut DisruptionController,
+            SimTime::ZERO,
+            &objects,
+            "default/web",
+        );
         let s = written_status(&writes);
         // 4 expected (the Deployment's replicas), 25 % of 4 is 1: 3 wanted,
         // 3 healthy, none may go.
         assert_eq!(
-            (s.expected_pods, s.desired_healthy, s.current_healthy, s.disruptions_allowed),
+            (
+                s.expected_pods,
+                s.desired_healthy,
+                s.current_healthy,
+                s.disruptions_allowed
+            ),
             (Some(4), Some(3), Some(3), Some(0))
         );
         let c = &s.conditions.unwrap()[0];
-        assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "InsufficientPods"));
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("False", "InsufficientPods")
+        );
     }
 
     #[test]
@@ -559,14 +586,23 @@ mod tests {
             pdb("minAvailable: 50%"),
             pod("a", true, Some(("DaemonSet", "agent", "x1"))),
         ];
-        let (writes, events, requeue) =
-            reconcile(&mut DisruptionController, SimTime::ZERO, &objects, "default/web");
+        let (writes, events, requeue) = reconcile(
+            &mut DisruptionController,
+            SimTime::ZERO,
+            &objects,
+            "default/web",
+        );
         let s = written_status(&writes);
         assert_eq!(s.disruptions_allowed, Some(0));
         let c = &s.conditions.unwrap()[0];
         assert_eq!(c.reason, "SyncFailed");
-        assert_eq!(c.message, "daemonsets.apps does not implement the scale subresource");
-        assert!(events.iter().any(|(r, _)| r == "CalculateExpectedPodCountFailed"));
+        assert_eq!(
+            c.message,
+            "daemonsets.apps does not implement the scale subresource"
+        );
+        assert!(events
+            .iter()
+            .any(|(r, _)| r == "CalculateExpectedPodCountFailed"));
         assert_eq!(requeue, Requeue::RateLimited);
     }
 
@@ -580,10 +616,17 @@ mod tests {
             });
         }
         let objects = vec![budget, pod("a", true, None), pod("b", true, None)];
-        let (writes, _, requeue) =
-            reconcile(&mut DisruptionController, SimTime(20_000), &objects, "default/web");
+        let (writes, _, requeue) = reconcile(
+            &mut DisruptionController,
+            SimTime(20_000),
+            &objects,
+            "default/web",
+        );
         let s = written_status(&writes);
-        assert_eq!((s.current_healthy, s.disruptions_allowed), (Some(1), Some(0)));
+        assert_eq!(
+            (s.current_healthy, s.disruptions_allowed),
+            (Some(1), Some(0))
+        );
         assert_eq!(requeue, Requeue::After(SimDuration::from_secs(110)));
     }
 }

@@ -106,8 +106,10 @@ fn is_pod_ready(pod: &Pod) -> bool {
 /// `canIgnorePDB`.
 fn can_ignore_budget(pod: &Pod) -> bool {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    matches!(phase, Some("Succeeded") | Some("Failed") | Some("Pending") | None)
-        || pod.metadata.deletion_timestamp.is_some()
+    matches!(
+        phase,
+        Some("Succeeded") | Some("Failed") | Some("Pending") | None
+    ) || pod.metadata.deletion_timestamp.is_some()
 }
 
 /// `createTooManyRequestsError`.
@@ -275,7 +277,9 @@ impl ApiServer {
                 let pod = match &response {
                     ApiResponse::Object(o) => match &**o {
                         Object::Pod(p) => p.clone(),
-                        _ => return self.fail_eviction(op_id, ApiError::internal("not a pod"), out),
+                        _ => {
+                            return self.fail_eviction(op_id, ApiError::internal("not a pod"), out)
+                        }
                     },
                     _ => return self.fail_eviction(op_id, ApiError::internal("no pod"), out),
                 };
@@ -286,8 +290,9 @@ impl ApiServer {
                     return self.eviction_condition(ctx, op_id, e, out);
                 }
                 e.step = Step::ListBudgets;
-                let list = ApiRequest::new(Verb::List, KindId::PodDisruptionBudget, Credential::None)
-                    .in_namespace(&e.namespace);
+                let list =
+                    ApiRequest::new(Verb::List, KindId::PodDisruptionBudget, Credential::None)
+                        .in_namespace(&e.namespace);
                 self.evictions.by_op.insert(op_id, e);
                 self.eviction_step(ctx, op_id, list, out);
             }
@@ -313,7 +318,9 @@ impl ApiServer {
                         b.spec
                             .as_ref()
                             .and_then(|s| s.selector.as_ref())
-                            .is_some_and(|sel| crate::api::validation::selector_matches(sel, &labels))
+                            .is_some_and(|sel| {
+                                crate::api::validation::selector_matches(sel, &labels)
+                            })
                     })
                     .collect();
                 match budgets.as_slice() {

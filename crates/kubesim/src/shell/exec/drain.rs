@@ -101,7 +101,11 @@ impl Session {
                     if !matches!(kind, "node" | "nodes" | "no") {
                         return Err(format!(
                             "error: Node {a:?} is not valid: only nodes can be {}",
-                            if k.verb == "drain" { "drained" } else { "cordoned" }
+                            if k.verb == "drain" {
+                                "drained"
+                            } else {
+                                "cordoned"
+                            }
                         ));
                     }
                     n.to_string()
@@ -112,7 +116,9 @@ impl Session {
         }
         if let Some(sel) = k.flags.get("selector") {
             if !names.is_empty() {
-                return Err("error: cannot specify both a node name and a --selector option".into());
+                return Err(
+                    "error: cannot specify both a node name and a --selector option".into(),
+                );
             }
             let mut r = self.request(k, Verb::List, KindId::Node);
             r.options.label_selector = Some(sel.to_string());
@@ -207,9 +213,7 @@ impl Session {
                     .named(owner.name.clone());
                 match cluster.call(get) {
                     ApiResponse::Object(_) => {}
-                    ApiResponse::Error(e)
-                        if e.reason == crate::api::Reason::NotFound && force =>
-                    {
+                    ApiResponse::Error(e) if e.reason == crate::api::Reason::NotFound && force => {
                         return Verdict::Warning("deleting orphaned DaemonSet-managed Pods")
                     }
                     ApiResponse::Error(e) => return Verdict::Error(e.message),
@@ -265,7 +269,10 @@ impl Session {
             }
         };
         if k.flags.has("disable-eviction") {
-            return Err("error: --disable-eviction is not simulated: drain evicts through the eviction API".into());
+            return Err(
+                "error: --disable-eviction is not simulated: drain evicts through the eviction API"
+                    .into(),
+            );
         }
         let dry_run = k.flags.get("dry-run").is_some_and(|d| d != "none");
         let nodes = self.drain_nodes(cluster, k)?;
@@ -280,7 +287,11 @@ impl Session {
             match self.drain_node(cluster, k, &name, timeout, grace, dry_run, &mut out) {
                 Ok(()) => out.push(format!(
                     "node/{name} {}",
-                    if dry_run { "drained (dry run)" } else { "drained" }
+                    if dry_run {
+                        "drained (dry run)"
+                    } else {
+                        "drained"
+                    }
                 )),
                 Err(e) => {
                     out.push(format!(
@@ -363,7 +374,11 @@ impl Session {
         }
         if dry_run {
             for pod in &to_evict {
-                out.push(format!("evicting pod {}/{} (dry run)", pod.namespace().unwrap_or_default(), pod.name()));
+                out.push(format!(
+                    "evicting pod {}/{} (dry run)",
+                    pod.namespace().unwrap_or_default(),
+                    pod.name()
+                ));
             }
             return Ok(());
         }
@@ -408,8 +423,7 @@ impl Session {
                                 ));
                             }
                             _ => {
-                                *state =
-                                    Progress::Wait(pod.uid().unwrap_or_default().to_string());
+                                *state = Progress::Wait(pod.uid().unwrap_or_default().to_string());
                             }
                         }
                     }
