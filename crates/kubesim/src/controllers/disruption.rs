@@ -405,9 +405,9 @@ impl Controller for DisruptionController {
             .filter(|p| p.metadata.deletion_timestamp.is_none())
             .filter(|p| {
                 let name = p.metadata.name.as_deref().unwrap_or_default();
-                !disrupted
+                disrupted
                     .get(name)
-                    .is_some_and(|at| from_time(at) + DELETION_TIMEOUT > now)
+                    .is_none_or(|at| from_time(at) + DELETION_TIMEOUT <= now)
             })
             .filter(|p| crate::controllers::replicaset::is_ready(p))
             .count() as i32;
