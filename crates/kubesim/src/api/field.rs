@@ -24,6 +24,9 @@ pub enum ErrorType {
     /// Not a field error: the cause of a 504 for a resourceVersion the
     /// watch cache has not reached (`metav1.CauseTypeResourceVersionTooLarge`).
     ResourceVersionTooLarge,
+    /// Not a field error: why an eviction was refused
+    /// (`policyv1.DisruptionBudgetCause`); the detail is the whole message.
+    DisruptionBudget,
 }
 
 impl ErrorType {
@@ -40,6 +43,7 @@ impl ErrorType {
             ErrorType::TooMany => "Too many",
             ErrorType::Internal => "Internal error",
             ErrorType::ResourceVersionTooLarge => "Too large resource version",
+            ErrorType::DisruptionBudget => "",
         }
     }
 
@@ -56,6 +60,7 @@ impl ErrorType {
             ErrorType::TooMany => "FieldValueTooMany",
             ErrorType::Internal => "InternalError",
             ErrorType::ResourceVersionTooLarge => "ResourceVersionTooLarge",
+            ErrorType::DisruptionBudget => "DisruptionBudget",
         }
     }
 }
@@ -195,6 +200,11 @@ impl FieldError {
         )
     }
 
+    /// The `DisruptionBudget` cause of a refused eviction.
+    pub fn disruption_budget(message: impl Into<String>) -> Self {
+        Self::new(ErrorType::DisruptionBudget, "", BadValue::None, message)
+    }
+
     fn new(
         kind: ErrorType,
         field: impl Into<String>,
@@ -211,6 +221,9 @@ impl FieldError {
 
     /// The message without the field: `field.Error.ErrorBody()`.
     pub fn body(&self) -> String {
+        if self.kind == ErrorType::DisruptionBudget {
+            return self.detail.clone();
+        }
         let mut s = match self.kind {
             ErrorType::Required
             | ErrorType::Forbidden

@@ -6,7 +6,8 @@
 //! the apiserver's `forbiddenMessage`
 //! (`endpoints/handlers/responsewriters/errors.go`) and kubectl's
 //! `cmdutil.CheckErr` / `StandardErrorMessage` / `MultilineError`. Left out:
-//! `retryAfterSeconds`, `Unauthorized`, `TooManyRequests`, `RequestEntityTooLarge`.
+//! `retryAfterSeconds` (kept on [`ApiError::too_many_requests`] errors only in
+//! their message's cause), `RequestEntityTooLarge`.
 
 use super::field::{aggregate, FieldError};
 use super::object::Kind;
@@ -27,6 +28,8 @@ pub enum Reason {
     InternalError,
     ServiceUnavailable,
     Timeout,
+    /// 429, e.g. an eviction a PodDisruptionBudget does not allow.
+    TooManyRequests,
 }
 
 impl Reason {
@@ -46,6 +49,7 @@ impl Reason {
             Reason::InternalError => "InternalError",
             Reason::ServiceUnavailable => "ServiceUnavailable",
             Reason::Timeout => "Timeout",
+            Reason::TooManyRequests => "TooManyRequests",
         }
     }
 
@@ -63,6 +67,7 @@ impl Reason {
             Reason::InternalError => 500,
             Reason::ServiceUnavailable => 503,
             Reason::Timeout => 504,
+            Reason::TooManyRequests => 429,
         }
     }
 }
@@ -239,6 +244,13 @@ impl ApiError {
         )
     }
 
+    /// 500 whose message is `message` as is (a `Status` a handler builds
+    /// itself, such as the eviction API's "more than one
+    /// PodDisruptionBudget").
+    pub fn internal_plain(message: impl Into<String>) -> Self {
+        Self::new(Reason::InternalError, message.into(), None)
+    }
+
     /// 503 with the given reason (e.g. etcd lost quorum).
     pub fn service_unavailable(message: impl Into<String>) -> Self {
         Self::new(Reason::ServiceUnavailable, message.into(), None)
@@ -247,6 +259,21 @@ impl ApiError {
     /// 504: `Timeout: <message>`.
     pub fn timeout(message: &str) -> Self {
         Self::new(Reason::Timeout, format!("Timeout: {message}"), None)
+    }
+
+    /// 429 with a message and one cause of type `cause_type`
+    /// (`errors.NewTooManyRequests` plus `Details.Causes`), e.g. the
+    /// eviction API's "Cannot evict pod as it would violate the pod's
+    /// disruption budget." with a `DisruptionBudget` cause.
+    pub fn too_many_requests(message: impl Into<String>, cause: Option<FieldError>) -> Self {
+        Self::new(
+            Reason::TooManyRequests,
+            message.into(),
+            Some(Details {
+                causes: cause.into_iter().collect(),
+                ..Details::default()
+            }),
+        )
     }
 
     /// 504 for a watch or read from a resourceVersion the watch cache did not

@@ -58,6 +58,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+mod eviction;
+pub use eviction::VIOLATES_BUDGET;
+
 /// A component address on the simulated network.
 pub type Addr = Rc<str>;
 
@@ -244,6 +247,8 @@ pub struct ApiServer {
     /// Calls to kubelets in flight, by operation: when they time out and
     /// the URL called.
     kubelet_calls: BTreeMap<u64, (SimTime, String)>,
+    /// Evictions being served (`pods/eviction`).
+    evictions: eviction::Evictions,
 }
 
 /// What handling an input needs from the world besides the input.
@@ -363,6 +368,7 @@ impl ApiServer {
             watchers: BTreeMap::new(),
             waiting_fresh: BTreeMap::new(),
             kubelet_calls: BTreeMap::new(),
+            evictions: Default::default(),
             bootstrapped: false,
             bootstrap_pending: BTreeSet::new(),
             etcd_healthy: false,
@@ -494,6 +500,7 @@ impl ApiServer {
                 }
             }
         }
+        self.run_evictions(ctx, &mut out);
         out
     }
 
@@ -507,6 +514,7 @@ impl ApiServer {
         self.waiting_fresh.clear();
         self.bootstrap_pending.clear();
         self.kubelet_calls.clear();
+        self.evictions = Default::default();
         self.link = Link::Down {
             retry_at: SimTime(u64::MAX),
         };
@@ -546,7 +554,9 @@ impl ApiServer {
     fn finish(&mut self, op_id: u64, response: ApiResponse, out: &mut Vec<Output>) {
         if let Some(op) = self.ops.remove(&op_id) {
             self.bootstrap_pending.remove(&op_id);
-            self.reply(&op, response, out);
+            if let Some(response) = self.evictions.take(op_id, response) {
+                self.reply(&op, response, out);
+            }
         }
     }
 
@@ -1005,6 +1015,7 @@ impl ApiServer {
         // Creates and watches read the request where it is kept (a
         // `pods/exec` is a create too, but it goes to the kubelet below).
         match op.request.verb {
+            _ if eviction::is_eviction(&op.request) => return self.start_eviction(ctx, op_id, out),
             _ if is_kubelet_proxy(&op.request) => {}
             Verb::Watch => return self.start_watch(op_id, ctx.now, out),
             Verb::Create if !is_binding(&op.request) => return self.create(ctx, op_id, out),

@@ -27,6 +27,7 @@
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
 pub mod endpointslice;
 pub mod garbagecollector;
 pub mod job;
@@ -307,6 +308,7 @@ pub const CONTROLLERS: &[&str] = &[
     "statefulset-controller",
     "cronjob-controller",
     "ttl-after-finished-controller",
+    "disruption-controller",
 ];
 
 /// The controllers that write as one service account of [`CONTROLLERS`].
@@ -335,6 +337,7 @@ fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
         "ttl-after-finished-controller" => {
             vec![Box::new(ttlafterfinished::TtlAfterFinishedController)]
         }
+        "disruption-controller" => vec![Box::new(disruption::DisruptionController)],
         _ => Vec::new(),
     }
 }

@@ -17,9 +17,10 @@
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
-//! whose components are not simulated yet (attach, port-forward, drain, ...)
+//! whose components are not simulated yet (attach, port-forward, ...)
 //! say so instead of pretending.
 
+mod drain;
 mod rollout;
 mod taint;
 mod watch;
@@ -318,6 +319,8 @@ impl Session {
             "logs" => self.logs(cluster, k),
             "exec" => self.exec(cluster, k),
             "taint" => self.taint(cluster, k),
+            "cordon" | "uncordon" => self.cordon(cluster, k),
+            "drain" => self.drain(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
             )),
@@ -1525,6 +1528,7 @@ kubectl set image deployment/<name> <container>=<image>
 kubectl logs <pod> [-c CONTAINER] [--previous] [--tail N] [--timestamps]   (API server -> kubelet :10250)
 kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
 kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
+kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
