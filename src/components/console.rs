@@ -37,6 +37,14 @@ const EXAMPLES: [&str; 5] = [
     "sim advance 10s",
 ];
 
+/// Whether an output is a kubectl table (kept on one line per row and
+/// scrolled sideways, as a wide terminal shows it; prose still wraps).
+fn is_table(output: &str) -> bool {
+    let head = output.lines().next().unwrap_or_default();
+    (head.starts_with("NAME ") || head.starts_with("NAMESPACE ") || head.starts_with("LAST SEEN "))
+        && head.contains("   ")
+}
+
 /// Whether `text` is a complete script: a `-f -` must be followed by its
 /// `---end` line before the script can run.
 pub fn complete(text: &str) -> bool {
@@ -260,7 +268,7 @@ impl Component for Console {
                         <div class={classes!("console-entry", (!e.ok).then_some("failed"))}>
                             <pre class="console-input"><span class="ps1" aria-hidden="true">{"$ "}</span>{&e.input}</pre>
                             if !e.output.is_empty() {
-                                <pre class="console-result">{&e.output}</pre>
+                                <pre class={classes!("console-result", is_table(&e.output).then_some("table"))}>{&e.output}</pre>
                             }
                         </div>
                     }) }
@@ -268,7 +276,7 @@ impl Component for Console {
                 if let Some(cmd) = &p.watching {
                     <div class="console-watching" role="status">
                         <span class="spinner-dot" aria-hidden="true"></span>
-                        <code>{cmd.clone()}</code>{" is watching: rows arrive as the clock runs."}
+                        <code>{cmd.clone()}</code><span>{"watching…"}</span>
                         <button type="button" id="console-stop" onclick={p.on_interrupt.reform(|_| ())}
                             title="Interrupt it, as Ctrl+C does">{"Stop (Ctrl+C)"}</button>
                     </div>
@@ -297,6 +305,13 @@ impl Component for Console {
 #[cfg(test)]
 mod tests {
     use super::complete;
+
+    #[test]
+    fn kubectl_tables_are_told_from_prose() {
+        assert!(super::is_table("NAME    READY   STATUS\nweb     1/1     Running"));
+        assert!(!super::is_table("Error from server (NotFound): pods \"x\" not found"));
+        assert!(!super::is_table("NAME is required"));
+    }
 
     #[test]
     fn a_script_reading_a_manifest_is_complete_only_after_its_end_line() {
