@@ -51,11 +51,11 @@ fn usage(m: &str) -> ParseError {
     ParseError::Usage(m.to_string())
 }
 
+/// Positional words and `(flag, value)` pairs.
+type Split<'a> = (Vec<&'a str>, Vec<(String, String)>);
+
 /// Splits `--flag value` / `--flag=value` pairs from positional words.
-fn flags<'a>(
-    words: &'a [&'a str],
-    known: &[&str],
-) -> Result<(Vec<&'a str>, Vec<(String, String)>), String> {
+fn flags<'a>(words: &'a [&'a str], known: &[&str]) -> Result<Split<'a>, String> {
     let mut positional = Vec::new();
     let mut found = Vec::new();
     let mut i = 0;
@@ -149,33 +149,35 @@ pub fn parse(words: &[String]) -> Result<Sim, ParseError> {
 pub fn parse_node(words: &[String]) -> Option<Result<Sim, ParseError>> {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
-        ["add", rest @ ..] => Some((|| {
-            let (pos, f) = flags(rest, &["zone", "type"]).map_err(ParseError::Usage)?;
-            let name = match pos.as_slice() {
-                [] => None,
-                [n] => Some(n.to_string()),
-                _ => return Err(usage(NODE_USAGE)),
-            };
-            let (mut zone, mut instance_type) = (None, None);
-            for (n, v) in f {
-                if n == "zone" {
-                    zone = Some(v);
-                } else {
-                    instance_type = Some(v);
-                }
-            }
-            Ok(Sim::Cloud(CloudCommand::NodeAdd {
-                name,
-                zone,
-                instance_type,
-            }))
-        })()),
+        ["add", rest @ ..] => Some(parse_node_add(rest)),
         ["remove" | "rm" | "delete", name] => {
             Some(Ok(Sim::Cloud(CloudCommand::NodeRemove(name.to_string()))))
         }
         ["remove" | "rm" | "delete", ..] => Some(Err(usage(NODE_USAGE))),
         _ => None,
     }
+}
+
+fn parse_node_add(rest: &[&str]) -> Result<Sim, ParseError> {
+    let (pos, f) = flags(rest, &["zone", "type"]).map_err(ParseError::Usage)?;
+    let name = match pos.as_slice() {
+        [] => None,
+        [n] => Some(n.to_string()),
+        _ => return Err(usage(NODE_USAGE)),
+    };
+    let (mut zone, mut instance_type) = (None, None);
+    for (n, v) in f {
+        if n == "zone" {
+            zone = Some(v);
+        } else {
+            instance_type = Some(v);
+        }
+    }
+    Ok(Sim::Cloud(CloudCommand::NodeAdd {
+        name,
+        zone,
+        instance_type,
+    }))
 }
 
 /// Runs a cloud command.
