@@ -18,6 +18,9 @@
 //! yet; their views say so (`simulated: false`).
 
 mod clients;
+mod cloudhost;
+
+pub use cloudhost::{ccm_addr, CLOUD, VM_BOOT};
 
 use crate::api::{ApiError, KindId};
 use crate::apiserver::auth::authn::{Authenticator, ClientCertificate, Credential};
@@ -87,6 +90,15 @@ pub enum Msg {
         id: u64,
         response: Box<crate::kubelet::server::KubeletResponse>,
     },
+    /// A cloud-controller-manager's call to the cloud provider's API.
+    Cloud {
+        id: u64,
+        request: Box<crate::cloud::CloudRequest>,
+    },
+    CloudReply {
+        id: u64,
+        response: Box<crate::cloud::CloudResponse>,
+    },
 }
 
 impl Msg {
@@ -117,6 +129,7 @@ impl Msg {
             Msg::Probe | Msg::ProbeResult { .. } => "health-check",
             Msg::Reset => "api-response",
             Msg::KubeletCall { .. } | Msg::KubeletAnswer { .. } => "kubelet-api",
+            Msg::Cloud { .. } | Msg::CloudReply { .. } => "cloud-api",
         }
     }
 
@@ -198,6 +211,8 @@ impl Msg {
                 crate::kubelet::server::APISERVER_KUBELET_CLIENT
             ),
             Msg::KubeletAnswer { response, .. } => response.summary(),
+            Msg::Cloud { request, .. } => request.to_string(),
+            Msg::CloudReply { response, .. } => response.summary(),
         }
     }
 }
@@ -253,6 +268,8 @@ pub struct Cluster {
     /// The API clients: kubelets (and, as they gain behaviour, the other
     /// client-go programs).
     clients: BTreeMap<Addr, ClientSlot>,
+    /// The cloud provider the machines are VMs of (see `cloudhost`).
+    cloud: crate::cloud::Cloud,
 }
 
 /// A node's manifest files (name, content) and the kubelet's complaints
@@ -357,6 +374,7 @@ impl Cluster {
                 spec: node.clone(),
                 ip,
                 index,
+                external_cloud_provider: true,
             };
             let make: clients::Factory = Box::new(move |now| {
                 crate::client::Process::new(Kubelet::new(machine.clone(), now))
@@ -460,7 +478,7 @@ impl Cluster {
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());
         world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
-        Cluster {
+        let mut cluster = Cluster {
             topology,
             world,
             network: Network::new(NetworkConfig::default()),
@@ -480,7 +498,10 @@ impl Cluster {
             last_arrival: BTreeMap::new(),
             held: Vec::new(),
             clients,
-        }
+            cloud: crate::cloud::Cloud::new(),
+        };
+        cluster.start_cloud();
+        cluster
     }
 
     pub fn topology(&self) -> &Topology {
@@ -706,6 +727,8 @@ impl Cluster {
             }
         } else if self.clients.contains_key(&who) {
             self.client_tick(&who);
+        } else if who.as_ref() == CLOUD {
+            self.cloud_tick();
         } else if who.as_ref() == LOAD_BALANCER {
             let out = self.lb.handle(now, loadbalancer::Input::Tick);
             self.lb_outputs(out);
@@ -892,7 +915,12 @@ impl Cluster {
             };
             let out = self.lb.handle(now, input);
             self.lb_outputs(out);
+        } else if to.as_ref() == CLOUD {
+            self.cloud_deliver(from, msg);
         } else if self.clients.contains_key(&to) {
+            if let Msg::CloudReply { id, response } = msg {
+                return self.cloud_answer(&to, id, *response);
+            }
             if let Msg::KubeletCall {
                 id,
                 address,
@@ -1008,6 +1036,7 @@ impl Cluster {
 
     /// Sends what a client process asked for and schedules its next wake.
     fn client_outputs(&mut self, who: &Addr, out: Vec<crate::client::process::Output>) {
+        self.send_cloud_calls(who);
         let Some(target) = self.clients.get(who).map(|c| c.target.clone()) else {
             return;
         };
@@ -1301,10 +1330,15 @@ impl Cluster {
                 FaultError::Unsupported("kube-scheduler has no leader right now".into())
             });
         }
+        if target == "cloud-controller-manager/leader" {
+            if let Some(r) = self.resolve_ccm_leader() {
+                return r;
+            }
+        }
         if self.clients.contains_key(&addr(target)) {
             return Ok(vec![addr(target)]);
         }
-        if target.starts_with("cloud-controller-manager") || target.starts_with("coredns") {
+        if target.starts_with("coredns") {
             return Err(FaultError::NotSimulated(format!(
                 "{target}: this component is placed but its behaviour is not simulated yet"
             )));
@@ -1451,9 +1485,9 @@ impl Cluster {
                     "the kubelet on {node} stopped (its node Lease is no longer renewed)"
                 ))
             }
-            FaultKind::DeleteVm => Err(FaultError::NotSimulated(format!(
-                "{target}: the cloud provider is not simulated yet"
-            ))),
+            FaultKind::DeleteVm => self
+                .delete_vm(target)
+                .map_err(|e| FaultError::Unsupported(e.trim_start_matches("error: ").to_string())),
         }
     }
 
@@ -1677,6 +1711,7 @@ impl Cluster {
                     },
                     None => (false, Health::Unknown, String::new()),
                 },
+                ComponentKind::CloudControllerManager => self.ccm_view(),
                 _ => (false, Health::Unknown, String::new()),
             };
             ComponentView {
@@ -1897,6 +1932,7 @@ mod tests {
                     | ComponentKind::KubeScheduler
                     | ComponentKind::Containerd
                     | ComponentKind::Runc
+                    | ComponentKind::CloudControllerManager
             );
             assert_eq!(c.simulated, expected, "{}", c.id);
         }

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod apiserver;
 pub mod client;
+pub mod cloud;
 pub mod cluster;
 pub mod controllers;
 pub mod etcd;

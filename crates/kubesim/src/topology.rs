@@ -184,7 +184,7 @@ impl TopologyBuilder {
                 name: format!("control-plane-{}", i + 1),
                 role: NodeRole::ControlPlane,
                 zone: zone(i),
-                instance_type: "sim.medium".into(),
+                instance_type: "e2-standard-2".into(),
                 capacity: self.control_plane_capacity,
             })
             .collect();
@@ -193,7 +193,7 @@ impl TopologyBuilder {
                 name: format!("worker-{}", i + 1),
                 role: NodeRole::Worker,
                 zone: zone(i),
-                instance_type: "sim.xlarge".into(),
+                instance_type: "e2-standard-4".into(),
                 capacity: self.worker_capacity,
             })
             .collect();
@@ -233,7 +233,7 @@ impl TopologyBuilder {
 }
 
 /// Node names are DNS-1123 subdomains (`k8s.io/apimachinery` `IsDNS1123Subdomain`).
-fn check_node_name(name: &str) -> Result<(), TopologyError> {
+pub fn check_node_name(name: &str) -> Result<(), TopologyError> {
     let invalid = |reason: &str| TopologyError::InvalidNodeName {
         name: name.to_string(),
         reason: reason.to_string(),

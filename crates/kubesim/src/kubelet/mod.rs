@@ -92,6 +92,10 @@ pub struct Machine {
     pub ip: String,
     /// Index of the node in the topology (for stable machine ids).
     pub index: usize,
+    /// `--cloud-provider=external`: the node registers with the
+    /// `node.cloudprovider.kubernetes.io/uninitialized` taint and waits for
+    /// the cloud-controller-manager to initialise it.
+    pub external_cloud_provider: bool,
 }
 
 /// Where registration stands.
@@ -930,16 +934,34 @@ impl Kubelet {
                 "true".into(),
             ),
         ]));
-        let taints = (self.machine.spec.role == NodeRole::ControlPlane).then(|| {
+        let mut taints = Vec::new();
+        if self.machine.spec.role == NodeRole::ControlPlane {
             // kubeadm passes its taints as `--register-with-taints`.
-            vec![Taint {
+            taints.push(Taint {
                 key: CONTROL_PLANE_TAINT.into(),
                 effect: "NoSchedule".into(),
                 ..Default::default()
-            }]
-        });
+            });
+        }
+        if self.machine.external_cloud_provider {
+            // `initialNode`: with an external cloud provider the node waits
+            // for the cloud-controller-manager's node controller.
+            taints.push(Taint {
+                key: crate::cloud::ccm::UNINITIALIZED_TAINT.into(),
+                value: Some("true".into()),
+                effect: "NoSchedule".into(),
+                ..Default::default()
+            });
+        }
+        // The node's pod range, as node IPAM (`--allocate-node-cidrs` with
+        // kubeadm's `--pod-network-cidr=10.244.0.0/16`) would assign it: the
+        // simulation fixes it by the machine's index instead of running the
+        // allocator.
+        let cidr = self.pod_cidr();
         node.spec = Some(CoreNodeSpec {
-            taints,
+            taints: (!taints.is_empty()).then_some(taints),
+            pod_cidr: Some(cidr.clone()),
+            pod_cidrs: Some(vec![cidr]),
             ..Default::default()
         });
         node.status = Some(self.status(now));
@@ -1319,6 +1341,7 @@ mod tests {
             },
             ip: "10.0.0.11".into(),
             index: 0,
+            external_cloud_provider: false,
         }
     }
 

@@ -379,7 +379,7 @@ impl FaultKind {
             "power-off" | "poweroff" => FaultKind::PowerOff,
             "kubelet-stop" => FaultKind::KubeletStop,
             "partition" | "isolate" => FaultKind::Partition,
-            "delete-vm" => FaultKind::DeleteVm,
+            "delete-vm" | "delete" => FaultKind::DeleteVm,
             other => {
                 if let Some(p) = other.strip_prefix("loss=") {
                     let p: f64 = p.trim_end_matches('%').parse().map_err(|_| {
@@ -452,6 +452,8 @@ pub enum Sim {
         node: String,
         file: String,
     },
+    /// `sim cloud ...`, `sim node add|remove` (see `shell/cloud.rs`).
+    Cloud(super::cloud::CloudCommand),
 }
 
 /// One line of the language.
@@ -640,10 +642,12 @@ fn parse_sim(words: &[String]) -> Result<Sim, ParseError> {
                 .map_err(|_| usage("usage: sim seed <non-negative integer>")),
             _ => Err(usage("usage: sim seed <non-negative integer>")),
         },
-        Some("node") => parse_sim_node(&words[1..]),
+        Some("node") => super::cloud::parse_node(&words[1..])
+            .unwrap_or_else(|| parse_sim_node(&words[1..])),
+        Some("cloud") => super::cloud::parse(&words[1..]),
         Some("help") | None => Ok(Sim::Help),
         Some(other) => Err(ParseError::Usage(format!(
-            "unknown sim command {other:?}: use advance, until, fault, heal, status, seed, node"
+            "unknown sim command {other:?}: use advance, until, fault, heal, status, seed, node, cloud"
         ))),
     }
 }

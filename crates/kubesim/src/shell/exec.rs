@@ -220,6 +220,7 @@ impl Session {
                     crate::kubelet::config::STATIC_POD_PATH
                 ))
             }
+            Sim::Cloud(c) => super::cloud::run(cluster, c),
             Sim::Until {
                 target,
                 namespace,
@@ -1532,13 +1533,19 @@ kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
-sim fault <target> crash|power-off|partition|kubelet-stop|loss=<rate>
+sim fault <target> crash|power-off|partition|kubelet-stop|delete-vm|loss=<rate>
                                         (targets: etcd/leader, kube-controller-manager/leader, etcd-control-plane-2,
                                          kube-apiserver-control-plane-1, kube-controller-manager-control-plane-1,
-                                         worker-2 (a node), network)
+                                         cloud-controller-manager/leader, worker-2 (a node), vm/worker-2, network)
 sim heal <target>|all
 sim status                              components, raft roles, faults
 sim seed <N>                            start a new run with seed N
 sim node manifests <node>               the node's /etc/kubernetes/manifests (static pod files)
 sim node manifest add <node> [<file>] -f -   write a static pod file (the manifest follows, ended by ---end)
-sim node manifest rm <node> <file>      remove a static pod file (the kubelet stops the pod, its mirror goes)";
+sim node manifest rm <node> <file>      remove a static pod file (the kubelet stops the pod, its mirror goes)
+sim node add [<name>] [--zone Z] [--type T]   create a worker VM; its kubelet registers the node
+sim node remove <name>                  delete the node's VM (the cloud-controller-manager deletes the Node)
+sim cloud [vms|routes|lbs|operations|logs]    the cloud provider: VMs, routes, load balancers, what it did, CCM logs
+sim cloud autorepair on|off [--after 10m]     replace a VM whose node stays NotReady
+sim cloud autoscaler on|off [--min N] [--max N]   add nodes for unschedulable pods, remove empty ones
+sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)";

@@ -2,6 +2,7 @@
 //! (DESIGN.md §4): `kubectl ...` for the Kubernetes API, `sim ...` for what
 //! only a simulator has (advancing time, waiting for a condition, faults).
 
+pub mod cloud;
 pub mod command;
 pub mod exec;
 pub mod lex;

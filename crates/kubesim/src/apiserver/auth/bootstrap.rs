@@ -1953,7 +1953,8 @@ pub fn kubeadm_policy() -> BootstrapPolicy {
 /// > patch, update. `v1/ServiceAccount`: create.
 ///
 /// and the page's ClusterRole: events create/patch/update; nodes `*`;
-/// nodes/status patch; services list/watch; services/status patch/update;
+/// nodes/status patch; services get/list/watch/patch/update (the seeds'
+/// list; the current page has only list/watch); services/status patch/update;
 /// serviceaccounts create; persistentvolumes get/list/update/watch. (Older
 /// versions of the page also listed endpoints create/get/list/watch/update
 /// and services patch/update; the current page does not.)
@@ -1970,7 +1971,12 @@ pub fn cloud_controller_manager_role() -> ClusterRole {
                 .groups(&[LEGACY])
                 .resources(&["nodes/status"])
                 .build(),
-            rule(&["list", "watch"])
+            // The seeds' list for v1/Service (the page's earlier version):
+            // the service controller patches the Service itself to add and
+            // remove its `service.kubernetes.io/load-balancer-cleanup`
+            // finalizer, as upstream's `system:controller:service-controller`
+            // role allows.
+            rule(&["get", "list", "patch", "update", "watch"])
                 .groups(&[LEGACY])
                 .resources(&["services"])
                 .build(),
@@ -2004,10 +2010,38 @@ pub fn cloud_controller_manager_policy() -> BootstrapPolicy {
                 CLOUD_CONTROLLER_MANAGER_SA,
             )]),
         }],
-        roles: Vec::new(),
-        role_bindings: Vec::new(),
+        // Leader election: the docs' role has no Lease rights, yet the
+        // cloud-controller-manager elects its leader through the
+        // `kube-system/cloud-controller-manager` Lease; this Role grants just
+        // that, as `system::leader-locking-kube-controller-manager` does for
+        // kube-controller-manager.
+        roles: vec![Role {
+            metadata: plain_meta(CCM_LEADER_LOCKING, Some(KUBE_SYSTEM)),
+            rules: Some(vec![
+                rule(&["create"])
+                    .groups(&[COORDINATION])
+                    .resources(&["leases"])
+                    .build(),
+                rule(&["get", "update"])
+                    .groups(&[COORDINATION])
+                    .resources(&["leases"])
+                    .names(&["cloud-controller-manager"])
+                    .build(),
+            ]),
+        }],
+        role_bindings: vec![RoleBinding {
+            metadata: plain_meta(CCM_LEADER_LOCKING, Some(KUBE_SYSTEM)),
+            role_ref: role_ref("Role", CCM_LEADER_LOCKING),
+            subjects: Some(vec![service_account(
+                KUBE_SYSTEM,
+                CLOUD_CONTROLLER_MANAGER_SA,
+            )]),
+        }],
     }
 }
+
+/// The Role that lets the cloud-controller-manager hold its Lease.
+pub const CCM_LEADER_LOCKING: &str = "system::leader-locking-cloud-controller-manager";
 
 /// Everything a kubeadm cluster with a cloud-controller-manager holds after
 /// `kubeadm init`: the API server's bootstrap policy, kubeadm's, and the
