@@ -308,8 +308,12 @@ mod tests {
 
     #[test]
     fn kubectl_tables_are_told_from_prose() {
-        assert!(super::is_table("NAME    READY   STATUS\nweb     1/1     Running"));
-        assert!(!super::is_table("Error from server (NotFound): pods \"x\" not found"));
+        assert!(super::is_table(
+            "NAME    READY   STATUS\nweb     1/1     Running"
+        ));
+        assert!(!super::is_table(
+            "Error from server (NotFound): pods \"x\" not found"
+        ));
         assert!(!super::is_table("NAME is required"));
     }
 

@@ -758,6 +758,13 @@ impl Kubelet {
             }
         }
         let host_ip = self.machine.ip.clone();
+        // One status write per pod at a time, as the status manager's single
+        // sync loop does (pkg/kubelet/status/status_manager.go syncPod): two
+        // unconditional writes in flight could land out of order and leave
+        // an older status in the API for good. A newer status waits for the
+        // answer and goes out then.
+        let in_flight: std::collections::BTreeSet<String> =
+            self.status_writes.values().cloned().collect();
         let mut writes = Vec::new();
         let mut finished = Vec::new();
         for key in &keys {
@@ -779,7 +786,7 @@ impl Kubelet {
                 continue;
             }
             let status = w.status(now, &runtime, &host_ip);
-            if w.sent.as_ref() != Some(&status) {
+            if w.sent.as_ref() != Some(&status) && !in_flight.contains(key) {
                 w.sent = Some(status.clone());
                 let mut pod = w.pod().clone();
                 pod.metadata.resource_version = None;
@@ -1279,6 +1286,9 @@ impl Agent for Kubelet {
                             w.sent = None;
                         }
                     }
+                    // A status that changed while this write was in flight
+                    // goes out now.
+                    self.sync_pods(ctx);
                 }
             }
             _ => {}
