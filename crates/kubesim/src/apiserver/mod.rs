@@ -10,6 +10,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod ipallocator;
 pub mod loadbalancer;
 pub mod registry;
 pub mod request;

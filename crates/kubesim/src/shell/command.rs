@@ -452,6 +452,11 @@ pub enum Sim {
         node: String,
         file: String,
     },
+    /// `sim node proxy-rules <node>`: the node's kube-proxy rules, as
+    /// `iptables-save` prints them.
+    NodeProxyRules {
+        node: String,
+    },
 }
 
 /// One line of the language.
@@ -648,7 +653,7 @@ fn parse_sim(words: &[String]) -> Result<Sim, ParseError> {
     }
 }
 
-const NODE_USAGE: &str = "usage: sim node manifests <node> | sim node manifest add <node> [<file>] -f - | sim node manifest rm <node> <file>";
+const NODE_USAGE: &str = "usage: sim node manifests <node> | sim node manifest add <node> [<file>] -f - | sim node manifest rm <node> <file> | sim node proxy-rules <node>";
 
 /// `sim node ...`: a node's static pod files.
 fn parse_sim_node(words: &[String]) -> Result<Sim, ParseError> {
@@ -678,6 +683,9 @@ fn parse_sim_node(words: &[String]) -> Result<Sim, ParseError> {
         ["manifest", "rm" | "remove" | "delete", node, file] => Ok(Sim::NodeManifestRm {
             node: node.to_string(),
             file: file.to_string(),
+        }),
+        ["proxy-rules", node] => Ok(Sim::NodeProxyRules {
+            node: node.to_string(),
         }),
         _ => Err(usage()),
     }

@@ -153,6 +153,7 @@ impl Session {
             Sim::Heal { target } => cluster.heal(target).map_err(|e| e.to_string()),
             Sim::Status => Ok(status(cluster)),
             Sim::NodeManifests { node } => node_manifests(cluster, node),
+            Sim::NodeProxyRules { node } => cluster.proxy_rules(node),
             Sim::NodeManifestAdd {
                 node,
                 file,
@@ -1470,4 +1471,5 @@ sim status                              components, raft roles, faults
 sim seed <N>                            start a new run with seed N
 sim node manifests <node>               the node's /etc/kubernetes/manifests (static pod files)
 sim node manifest add <node> [<file>] -f -   write a static pod file (the manifest follows, ended by ---end)
-sim node manifest rm <node> <file>      remove a static pod file (the kubelet stops the pod, its mirror goes)";
+sim node manifest rm <node> <file>      remove a static pod file (the kubelet stops the pod, its mirror goes)
+sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)";
