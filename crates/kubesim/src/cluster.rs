@@ -1953,6 +1953,8 @@ mod tests {
                     | ComponentKind::KubeScheduler
                     | ComponentKind::Containerd
                     | ComponentKind::Runc
+                    | ComponentKind::KubeProxy
+                    | ComponentKind::CoreDns
             );
             assert_eq!(c.simulated, expected, "{}", c.id);
         }
