@@ -488,3 +488,42 @@ fn without_coredns_names_do_not_resolve() {
     );
     assert!(out.starts_with("web-"), "{out}");
 }
+
+#[test]
+fn a_pod_on_a_powered_off_node_times_out() {
+    let (mut c, mut s) = with_app(12);
+    let curler_node = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pod curler -o jsonpath={.spec.nodeName}",
+    );
+    let listing = ok(
+        &mut c,
+        &mut s,
+        r#"kubectl get pods -l track=good -o jsonpath='{range .items[*]}{.spec.nodeName} {.status.podIP}{"\n"}{end}'"#,
+    );
+    let (node, ip) = listing
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(n, _)| *n != curler_node)
+        .unwrap_or_else(|| panic!("a web pod away from {curler_node}: {listing}"));
+    let before = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec curler -- curl -s http://{ip}:8080/hostname"),
+    );
+    assert!(before.starts_with("web-"), "{before}");
+    ok(&mut c, &mut s, &format!("sim fault {node} power-off"));
+    let (good, out) = run(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec curler -- curl http://{ip}:8080/hostname"),
+    );
+    assert!(!good);
+    assert!(
+        out.contains(&format!(
+            "curl: (7) Failed to connect to {ip} port 8080 after 127000 ms: Connection timed out"
+        )),
+        "{out}"
+    );
+}

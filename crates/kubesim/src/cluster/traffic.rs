@@ -53,7 +53,9 @@ pub fn kube_proxy_addr(node: &str) -> String {
 }
 
 /// How long a connection attempt to a silent address takes to fail: the
-/// kernel's SYN retries (`tcp_syn_retries` 6: 1+2+4+8+16+32+64 s).
+/// kernel's SYN retries (`tcp_syn_retries` 6: 1+2+4+8+16+32+64 s), well
+/// before curl's own 300 s connect timeout, so curl reports the kernel's
+/// ETIMEDOUT as a failed connect (exit 7), not its own timeout (28).
 const CONNECT_TIMEOUT: SimDuration = SimDuration::from_secs(127);
 
 /// Why a name did not resolve.
@@ -839,12 +841,12 @@ impl Cluster {
                     }
                     Connect::TimedOut => fail(
                         format!(
-                            "curl: (28) Failed to connect to {} port {} after {} ms: Connection timed out\n",
+                            "curl: (7) Failed to connect to {} port {} after {} ms: Connection timed out\n",
                             u.host,
                             u.port,
                             CONNECT_TIMEOUT.as_millis()
                         ),
-                        28,
+                        7,
                     ),
                 }
             }
