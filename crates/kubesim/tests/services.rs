@@ -527,3 +527,29 @@ fn a_pod_on_a_powered_off_node_times_out() {
         "{out}"
     );
 }
+
+#[test]
+fn the_kubernetes_service_leads_to_the_live_api_servers() {
+    let (mut c, mut s) = with_app(13);
+    let ips = ok(
+        &mut c,
+        &mut s,
+        "kubectl get endpointslice kubernetes -o jsonpath={.endpoints[*].addresses[0]}",
+    );
+    assert_eq!(ips, "10.0.0.11 10.0.0.12 10.0.0.13");
+    let out = ok(
+        &mut c,
+        &mut s,
+        "kubectl exec curler -- curl -sk https://kubernetes.default/healthz",
+    );
+    assert_eq!(out.trim(), "ok");
+    // A powered-off API server leaves once its lease is 15 s old.
+    ok(&mut c, &mut s, "sim fault control-plane-3 power-off");
+    ok(&mut c, &mut s, "sim advance 30s");
+    let ips = ok(
+        &mut c,
+        &mut s,
+        "kubectl get endpointslice kubernetes -o jsonpath={.endpoints[*].addresses[0]}",
+    );
+    assert_eq!(ips, "10.0.0.11 10.0.0.12");
+}

@@ -635,6 +635,7 @@ impl ApiServer {
         if now >= self.next_lease_renew {
             self.next_lease_renew = now + IDENTITY_LEASE_RENEW;
             self.renew_identity_lease(ctx, out);
+            self.reconcile_kubernetes_endpoints(ctx, out);
         }
         if now >= self.next_lease_gc {
             self.next_lease_gc = now + IDENTITY_LEASE_GC;
@@ -2093,6 +2094,41 @@ impl ApiServer {
             .in_namespace("kube-system")
             .named(self.lease_name.clone())
             .with_body(Object::Lease(lease));
+        let op = self.internal(req);
+        self.start(ctx, op, out);
+    }
+
+    /// The lease endpoint reconciler: the `kubernetes` Service's
+    /// EndpointSlice lists the live API servers (see
+    /// `endpointsreconciler.rs`).
+    fn reconcile_kubernetes_endpoints(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
+        if self.namespace_state("default") != NamespaceState::Active {
+            return;
+        }
+        let leases: Vec<Rc<Object>> = self.cache.all_of(KindId::Lease).cloned().collect();
+        let nodes: Vec<Rc<Object>> = self.cache.all_of(KindId::Node).cloned().collect();
+        let Some(mut desired) =
+            super::endpointsreconciler::desired_slice(&leases, &nodes, IDENTITY_LABEL, ctx.now)
+        else {
+            return;
+        };
+        let key = registry::key(KindId::EndpointSlice, Some("default"), "kubernetes");
+        let verb = match self.cache.get(&key).map(|o| &**o) {
+            Some(Object::EndpointSlice(stored)) => {
+                if super::endpointsreconciler::same(stored, &desired) {
+                    return;
+                }
+                desired.metadata.resource_version = stored.metadata.resource_version.clone();
+                Verb::Update
+            }
+            _ => Verb::Create,
+        };
+        let mut req = ApiRequest::new(verb, KindId::EndpointSlice, Credential::None)
+            .in_namespace("default")
+            .with_body(Object::EndpointSlice(desired));
+        if verb == Verb::Update {
+            req = req.named("kubernetes");
+        }
         let op = self.internal(req);
         self.start(ctx, op, out);
     }

@@ -616,29 +616,36 @@ impl Cluster {
             }
         }
         let (tip, tport) = target;
-        // The pod holding the address, on whichever node.
-        let mut found: Option<(Addr, String, String, String)> = None;
+        // The pods holding the address, on whichever node (host-network
+        // pods, such as the control plane's static pods, share the node's).
+        let mut found: Option<(Addr, String, Vec<String>, String)> = None;
         for (a, slot) in &self.clients {
             let rt = slot
                 .runtime
                 .as_ref()
                 .or_else(|| slot.agent::<Kubelet>().and_then(Kubelet::runtime));
             let Some(rt) = rt else { continue };
-            if let Some(sb) = rt.list_pod_sandboxes().into_iter().find(|s| {
-                s.ip.as_deref() == Some(tip.as_str())
-                    && s.state == crate::runtime::SandboxState::Ready
-            }) {
+            let sandboxes: Vec<crate::runtime::SandboxStatus> = rt
+                .list_pod_sandboxes()
+                .into_iter()
+                .filter(|s| {
+                    s.ip.as_deref() == Some(tip.as_str())
+                        && s.state == crate::runtime::SandboxState::Ready
+                })
+                .collect();
+            if let Some(first) = sandboxes.first() {
                 let dst_node = self.hosts.get(a).cloned().unwrap_or_default();
+                let pod = format!("{}/{}", first.namespace, first.name);
                 found = Some((
                     a.clone(),
                     dst_node,
-                    sb.id,
-                    format!("{}/{}", sb.namespace, sb.name),
+                    sandboxes.into_iter().map(|s| s.id).collect(),
+                    pod,
                 ));
                 break;
             }
         }
-        let Some((kubelet, dst_node, sandbox, pod)) = found else {
+        let Some((kubelet, dst_node, sandboxes, mut pod)) = found else {
             self.record(
                 source.to_string(),
                 tip.clone(),
@@ -668,18 +675,23 @@ impl Cluster {
             let Some(rt) = rt else {
                 return Connect::TimedOut;
             };
-            let ids: Vec<String> = rt
-                .list_containers(Some(&sandbox))
-                .into_iter()
-                .filter(|c| c.state == crate::runtime::ContainerState::Running)
-                .map(|c| c.id)
-                .collect();
             let port16 = u16::try_from(tport).unwrap_or(0);
             let mut outcome = HttpOutcome::Refused;
-            for id in ids {
-                outcome = rt.http_get(now, &id, port16, path, source_ip);
-                if outcome != HttpOutcome::Refused {
-                    break;
+            'sandboxes: for sandbox in &sandboxes {
+                let containers: Vec<String> = rt
+                    .list_containers(Some(sandbox))
+                    .into_iter()
+                    .filter(|c| c.state == crate::runtime::ContainerState::Running)
+                    .map(|c| c.id)
+                    .collect();
+                for id in containers {
+                    outcome = rt.http_get(now, &id, port16, path, source_ip);
+                    if outcome != HttpOutcome::Refused {
+                        if let Ok(sb) = rt.pod_sandbox_status(sandbox) {
+                            pod = format!("{}/{}", sb.namespace, sb.name);
+                        }
+                        break 'sandboxes;
+                    }
                 }
             }
             outcome
