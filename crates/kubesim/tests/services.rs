@@ -359,6 +359,16 @@ fn node_ports_are_allocated_between_30000_and_32767() {
     .parse()
     .expect("a number");
     assert!((30000..=32767).contains(&np), "{np}");
+    // A NodePort on any node's address leads to the Service (here it has
+    // no endpoints: the node's KUBE-EXTERNAL-SERVICES rejects).
+    ok(&mut c, &mut s, "sim advance 10s");
+    let rules = ok(&mut c, &mut s, "sim node proxy-rules worker-2");
+    assert!(
+        rules.contains(&format!(
+            "-m addrtype --dst-type LOCAL -m tcp --dport {np} -j REJECT"
+        )),
+        "{rules}"
+    );
     let (good, out) = run(&mut c, &mut s, &svc("b", Some(np)));
     assert!(!good);
     assert!(
@@ -552,4 +562,35 @@ fn the_kubernetes_service_leads_to_the_live_api_servers() {
         "kubectl get endpointslice kubernetes -o jsonpath={.endpoints[*].addresses[0]}",
     );
     assert_eq!(ips, "10.0.0.11 10.0.0.12");
+}
+
+#[test]
+fn a_node_port_on_any_nodes_address_reaches_the_service() {
+    let (mut c, mut s) = with_app(14);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-np
+spec:
+  type: NodePort
+  selector: {app: web, track: good}
+  ports:
+  - port: 80
+    targetPort: 8080
+    nodePort: 30080
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 5s");
+    for node_ip in ["10.0.1.11", "10.0.0.12"] {
+        let out = ok(
+            &mut c,
+            &mut s,
+            &format!("kubectl exec curler -- curl -s http://{node_ip}:30080/hostname"),
+        );
+        assert!(out.starts_with("web-"), "{node_ip}: {out}");
+    }
 }

@@ -615,6 +615,39 @@ impl Cluster {
                 }
             }
         }
+        // A node's address on a NodePort: that node's KUBE-NODEPORTS.
+        if let Some(dst) = self.node_with_ip(ip) {
+            let rules = self.net.rules.get(&dst).map(|(_, r)| r.clone());
+            let hit = rules.as_deref().and_then(|r| {
+                match r.route_node_port(self.world.rng(), port, "tcp") {
+                    Route::Endpoint(sp, e) => Some(Ok((sp.name.clone(), e.ip.clone(), e.port))),
+                    Route::Reject(sp) => Some(Err(sp.name.clone())),
+                    Route::NoRule => None,
+                }
+            });
+            match hit {
+                _ if !self.reachable(node, &dst) => {}
+                Some(Ok((svc, eip, eport))) => {
+                    self.record(
+                        source.to_string(),
+                        kube_proxy_addr(&dst),
+                        "service-traffic",
+                        format!("TCP {ip}:{port} (NodePort of {svc}): DNAT to {eip}:{eport}"),
+                    );
+                    target = (eip, eport);
+                }
+                Some(Err(svc)) => {
+                    self.record(
+                        source.to_string(),
+                        kube_proxy_addr(&dst),
+                        "service-traffic",
+                        format!("TCP {ip}:{port}: REJECT ({svc} has no endpoints)"),
+                    );
+                    return Connect::Refused;
+                }
+                None => {}
+            }
+        }
         let (tip, tport) = target;
         // The pods holding the address, on whichever node (host-network
         // pods, such as the control plane's static pods, share the node's).
@@ -717,6 +750,28 @@ impl Cluster {
             summary,
         );
         result
+    }
+
+    /// The node whose InternalIP is `ip`.
+    fn node_with_ip(&self, ip: &str) -> Option<String> {
+        let cp = self
+            .topology
+            .control_plane
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.name.clone(),
+                    super::node_ip(crate::topology::NodeRole::ControlPlane, i),
+                )
+            });
+        let workers = self.topology.workers.iter().enumerate().map(|(i, n)| {
+            (
+                n.name.clone(),
+                super::node_ip(crate::topology::NodeRole::Worker, i),
+            )
+        });
+        cp.chain(workers).find(|(_, a)| a == ip).map(|(n, _)| n)
     }
 
     /// Answers an exec's network command (`curl`, `wget`, `nslookup`,
