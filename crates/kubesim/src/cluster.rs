@@ -13,14 +13,17 @@
 //! and every node's kubelet (registration, node status, Lease heartbeats,
 //! static pods from the node's manifest directory with their mirror pods,
 //! and the HTTPS endpoint the API servers call for `kubectl logs|exec`).
-//! The scheduler, controller managers, cloud-controller-manager, CoreDNS,
-//! kube-proxy and the container runtime are placed but have no behaviour
-//! yet; their views say so (`simulated: false`).
+//! kube-proxy on every node and CoreDNS in its pods keep Service traffic
+//! real (`cluster/traffic.rs`). The cloud-controller-manager is placed but
+//! has no behaviour yet; its view says so (`simulated: false`).
 
 mod clients;
 mod cloudhost;
 
 pub use cloudhost::{ccm_addr, CLOUD, VM_BOOT};
+mod traffic;
+
+pub use traffic::{coredns_addon, kube_proxy_addr};
 
 use crate::api::{ApiError, KindId};
 use crate::apiserver::auth::authn::{Authenticator, ClientCertificate, Credential};
@@ -270,6 +273,8 @@ pub struct Cluster {
     clients: BTreeMap<Addr, ClientSlot>,
     /// The cloud provider the machines are VMs of (see `cloudhost`).
     cloud: crate::cloud::Cloud,
+    /// Service networking: the nodes' kube-proxy rules, the CoreDNS pods.
+    net: traffic::NetState,
 }
 
 /// A node's manifest files (name, content) and the kubelet's complaints
@@ -475,6 +480,20 @@ impl Cluster {
                 },
             );
         }
+        // kube-proxy on every node (kubeadm's DaemonSet), and CoreDNS's
+        // token for the pods the addon will run, each its service account.
+        let mut sa_token = |world: &mut World<Event>, name: &str| {
+            let uid = world.rng().uuid();
+            authn.issue_service_account_token(world.rng(), "kube-system", name, &uid, None, None)
+        };
+        let proxy_token = sa_token(&mut world, "kube-proxy");
+        let coredns_token = sa_token(&mut world, "coredns");
+        let node_names: Vec<String> = topology.nodes().map(|n| n.name.clone()).collect();
+        for (a, node, slot) in traffic::kube_proxy_slots(&node_names, &proxy_token) {
+            hosts.insert(a.clone(), node);
+            world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
+            clients.insert(a, slot);
+        }
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());
         world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
@@ -499,6 +518,10 @@ impl Cluster {
             held: Vec::new(),
             clients,
             cloud: crate::cloud::Cloud::new(),
+            net: traffic::NetState {
+                coredns_token,
+                ..Default::default()
+            },
         };
         cluster.start_cloud();
         cluster
@@ -598,6 +621,7 @@ impl Cluster {
                     .values()
                     .all(|s| s.is_ready() && s.cache().get(&default_ns).is_some());
             if ready {
+                self.install_addons();
                 return true;
             }
             self.advance(SimDuration::from_millis(50));
@@ -964,7 +988,7 @@ impl Cluster {
             Some(r) => {
                 // Trace the CRI steps an exec took, and reschedule the kubelet.
                 self.client_outputs(&to, Vec::new());
-                r
+                self.finish_exec(&to, r)
             }
             None => crate::kubelet::server::KubeletResponse::Error {
                 code: 502,
@@ -1092,6 +1116,7 @@ impl Cluster {
                 self.world.schedule_at(t, Event::Tick(who.clone()));
             }
         }
+        self.after_client(who);
     }
 
     /// Stops a client process: it forgets everything.
@@ -1338,10 +1363,11 @@ impl Cluster {
         if self.clients.contains_key(&addr(target)) {
             return Ok(vec![addr(target)]);
         }
-        if target.starts_with("coredns") {
-            return Err(FaultError::NotSimulated(format!(
-                "{target}: this component is placed but its behaviour is not simulated yet"
-            )));
+        if target == "coredns" {
+            return Err(FaultError::Unsupported(
+                "coredns: name one of its pods (kubectl get pods -n kube-system -l k8s-app=kube-dns)"
+                    .into(),
+            ));
         }
         let a = addr(target);
         if self.etcd.contains_key(&a)
@@ -1679,6 +1705,41 @@ impl Cluster {
                         None => (true, Health::Degraded, "starting".into()),
                     }
                 }
+                ComponentKind::KubeProxy => match self.clients.get(&addr(&id)) {
+                    _ if self.powered_off.contains(node.unwrap_or_default()) => {
+                        (true, Health::Down, "powered off".into())
+                    }
+                    Some(slot) if !slot.up => (true, Health::Down, "stopped (rules stay)".into()),
+                    Some(slot) => match slot.agent::<crate::proxy::KubeProxy>() {
+                        Some(p) => match p.rules() {
+                            Some((_, r)) => (
+                                true,
+                                Health::Up,
+                                format!("{} service ports in iptables", r.ports.len()),
+                            ),
+                            None => (true, Health::Degraded, "waiting for its caches".into()),
+                        },
+                        None => (true, Health::Degraded, "starting".into()),
+                    },
+                    None => (false, Health::Unknown, String::new()),
+                },
+                ComponentKind::CoreDns => {
+                    let replicas = self.coredns_replicas();
+                    let synced = replicas.iter().filter(|r| r.2).count();
+                    let health = if synced > 0 {
+                        Health::Up
+                    } else {
+                        Health::Degraded
+                    };
+                    (
+                        true,
+                        health,
+                        format!(
+                            "{} running · {synced} serving from synced caches",
+                            replicas.len()
+                        ),
+                    )
+                }
                 ComponentKind::KubeScheduler => match self.clients.get(&addr(&id)) {
                     Some(slot) if !slot.up => (true, Health::Down, "crashed".into()),
                     Some(slot) => match slot.agent::<crate::scheduler::agent::KubeScheduler>() {
@@ -1712,7 +1773,6 @@ impl Cluster {
                     None => (false, Health::Unknown, String::new()),
                 },
                 ComponentKind::CloudControllerManager => self.ccm_view(),
-                _ => (false, Health::Unknown, String::new()),
             };
             ComponentView {
                 id,
@@ -1933,6 +1993,8 @@ mod tests {
                     | ComponentKind::Containerd
                     | ComponentKind::Runc
                     | ComponentKind::CloudControllerManager
+                    | ComponentKind::KubeProxy
+                    | ComponentKind::CoreDns
             );
             assert_eq!(c.simulated, expected, "{}", c.id);
         }

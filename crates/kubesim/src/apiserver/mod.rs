@@ -10,6 +10,8 @@
 
 pub mod admission;
 pub mod auth;
+pub mod endpointsreconciler;
+pub mod ipallocator;
 pub mod loadbalancer;
 pub mod registry;
 pub mod request;

@@ -645,6 +645,7 @@ impl ApiServer {
         if now >= self.next_lease_renew {
             self.next_lease_renew = now + IDENTITY_LEASE_RENEW;
             self.renew_identity_lease(ctx, out);
+            self.reconcile_kubernetes_endpoints(ctx, out);
         }
         if now >= self.next_lease_gc {
             self.next_lease_gc = now + IDENTITY_LEASE_GC;
@@ -1475,7 +1476,25 @@ impl ApiServer {
             m.deletion_timestamp = None;
             m.generation = has_generation(r.kind).then_some(1);
         }
+        // The Service registry allocates ClusterIPs and NodePorts
+        // (`pkg/registry/core/service/storage/alloc.go`).
+        if let Object::Service(s) = &mut object {
+            let allocated = super::ipallocator::Allocated::from_services(
+                self.cache
+                    .all_of(KindId::Service)
+                    .filter_map(|o| match &**o {
+                        Object::Service(s) => Some(s),
+                        _ => None,
+                    }),
+            );
+            if let Err(e) = super::ipallocator::allocate(s, &allocated, info) {
+                return self.finish(op_id, ApiResponse::Error(e), out);
+            }
+        }
         self.prepare_for_create(&mut object);
+        let Some(r) = self.ops.get(&op_id).map(|op| &op.request) else {
+            return;
+        };
         let key = registry::key(r.kind, object.namespace(), object.name());
         let dry_run = r.options.dry_run;
         let object = Rc::new(object);
@@ -1519,20 +1538,6 @@ impl ApiServer {
                 });
             }
             Object::Service(s) => {
-                let spec = s.spec.get_or_insert_with(Default::default);
-                if spec.type_.as_deref() != Some("ExternalName")
-                    && spec.cluster_ip.as_deref().is_none_or(|ip| ip.is_empty())
-                {
-                    let ip = self.allocate_cluster_ip(&format!(
-                        "{}/{}",
-                        s.metadata.namespace.as_deref().unwrap_or_default(),
-                        s.metadata.name.as_deref().unwrap_or_default()
-                    ));
-                    spec.cluster_ip = Some(ip.clone());
-                    spec.cluster_ips = Some(vec![ip]);
-                } else if let Some(ip) = spec.cluster_ip.clone() {
-                    spec.cluster_ips.get_or_insert_with(|| vec![ip]);
-                }
                 s.status = Some(core::ServiceStatus {
                     load_balancer: Some(Default::default()),
                     conditions: None,
@@ -1554,33 +1559,6 @@ impl ApiServer {
             Object::CronJob(c) => c.status = None,
             _ => {}
         }
-    }
-
-    /// A ClusterIP from the service range 10.96.0.0/12, derived from the
-    /// service's name and probed past addresses in use. (Upstream allocates
-    /// through a bitmap or IPAddress objects in etcd; two instances racing
-    /// for one address is left out.)
-    fn allocate_cluster_ip(&self, key: &str) -> String {
-        let used: BTreeSet<String> = self
-            .cache
-            .all_of(KindId::Service)
-            .filter_map(|o| match &**o {
-                Object::Service(s) => s.spec.as_ref().and_then(|s| s.cluster_ip.clone()),
-                _ => None,
-            })
-            .collect();
-        // 10.96.0.0/12 has 2^20 addresses; skip .0, the `kubernetes` .1 and
-        // the low addresses kubeadm reserves for kube-dns (.10).
-        let span: u64 = (1 << 20) - 32;
-        let h = u64::from_str_radix(&stable_hash(key), 16).unwrap_or(0);
-        for i in 0..span {
-            let n = 32 + (h.wrapping_add(i) % span);
-            let ip = format!("10.{}.{}.{}", 96 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
-            if !used.contains(&ip) {
-                return ip;
-            }
-        }
-        KUBERNETES_SERVICE_IP.into()
     }
 
     fn on_read(
@@ -2127,6 +2105,41 @@ impl ApiServer {
             .in_namespace("kube-system")
             .named(self.lease_name.clone())
             .with_body(Object::Lease(lease));
+        let op = self.internal(req);
+        self.start(ctx, op, out);
+    }
+
+    /// The lease endpoint reconciler: the `kubernetes` Service's
+    /// EndpointSlice lists the live API servers (see
+    /// `endpointsreconciler.rs`).
+    fn reconcile_kubernetes_endpoints(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
+        if self.namespace_state("default") != NamespaceState::Active {
+            return;
+        }
+        let leases: Vec<Rc<Object>> = self.cache.all_of(KindId::Lease).cloned().collect();
+        let nodes: Vec<Rc<Object>> = self.cache.all_of(KindId::Node).cloned().collect();
+        let Some(mut desired) =
+            super::endpointsreconciler::desired_slice(&leases, &nodes, IDENTITY_LABEL, ctx.now)
+        else {
+            return;
+        };
+        let key = registry::key(KindId::EndpointSlice, Some("default"), "kubernetes");
+        let verb = match self.cache.get(&key).map(|o| &**o) {
+            Some(Object::EndpointSlice(stored)) => {
+                if super::endpointsreconciler::same(stored, &desired) {
+                    return;
+                }
+                desired.metadata.resource_version = stored.metadata.resource_version.clone();
+                Verb::Update
+            }
+            _ => Verb::Create,
+        };
+        let mut req = ApiRequest::new(verb, KindId::EndpointSlice, Credential::None)
+            .in_namespace("default")
+            .with_body(Object::EndpointSlice(desired));
+        if verb == Verb::Update {
+            req = req.named("kubernetes");
+        }
         let op = self.internal(req);
         self.start(ctx, op, out);
     }

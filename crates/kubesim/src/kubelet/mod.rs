@@ -157,6 +157,8 @@ pub struct Kubelet {
     pods_synced: bool,
     /// Static pods (by name) whose simulated component a fault stopped.
     down_components: std::collections::BTreeSet<String>,
+    /// An exec that needs the cluster's network, for the cluster to answer.
+    network_call: Option<server::NetworkCall>,
 }
 
 impl Kubelet {
@@ -195,6 +197,7 @@ impl Kubelet {
             mirror_writes: BTreeMap::new(),
             pods_synced: false,
             down_components: Default::default(),
+            network_call: None,
         }
     }
 
@@ -245,6 +248,17 @@ impl Kubelet {
     /// The node's containerd.
     pub fn runtime(&self) -> Option<&crate::runtime::Containerd> {
         self.runtime.as_ref()
+    }
+
+    /// The node's containerd, to reach a container's ports.
+    pub fn runtime_mut(&mut self) -> Option<&mut crate::runtime::Containerd> {
+        self.runtime.as_mut()
+    }
+
+    /// The exec the last [`Kubelet::serve`] left for the cluster's network
+    /// to answer (`curl`, `wget`, `nslookup` to other hosts).
+    pub fn take_network_call(&mut self) -> Option<server::NetworkCall> {
+        self.network_call.take()
     }
 
     /// The steps of the CRI chain since the last call, for the trace.
@@ -520,6 +534,25 @@ impl Kubelet {
                         exit_code: 124,
                     },
                     Ok(crate::runtime::ExecOutcome::NeedsCluster { request, stdout }) => {
+                        // The cluster's network answers it (see
+                        // `cluster::traffic`); this is the answer without one.
+                        let pod_ip = runtime
+                            .list_pod_sandboxes()
+                            .into_iter()
+                            .find(|s| {
+                                &s.name == pod
+                                    && &s.namespace == namespace
+                                    && s.state == crate::runtime::SandboxState::Ready
+                            })
+                            .and_then(|s| s.ip)
+                            .unwrap_or_default();
+                        self.network_call = Some(server::NetworkCall {
+                            request: request.clone(),
+                            stdout: stdout.clone(),
+                            namespace: namespace.clone(),
+                            pod: pod.clone(),
+                            pod_ip,
+                        });
                         let (stderr, exit_code) = needs_cluster_failure(&request);
                         KubeletResponse::Exec {
                             stdout,
@@ -1171,7 +1204,7 @@ impl Kubelet {
 fn needs_cluster_failure(request: &crate::runtime::ClusterRequest) -> (String, i32) {
     use crate::runtime::ClusterRequest;
     match request {
-        ClusterRequest::Http { url } => {
+        ClusterRequest::Http { url, .. } => {
             let host = url
                 .split("://")
                 .nth(1)

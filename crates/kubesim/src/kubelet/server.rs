@@ -31,6 +31,18 @@ pub const APISERVER_KUBELET_CLIENT: &str = "kube-apiserver-kubelet-client";
 /// (`streamingConnectionIdleTimeout` is 4 h; a script cannot wait that long).
 pub const EXEC_TIMEOUT: SimDuration = SimDuration::from_secs(300);
 
+/// An exec whose command needs the cluster's network (a Service, another
+/// pod, the cluster DNS): the container's own output so far and where it
+/// runs, for the cluster to finish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkCall {
+    pub request: crate::runtime::ClusterRequest,
+    pub stdout: String,
+    pub namespace: String,
+    pub pod: String,
+    pub pod_ip: String,
+}
+
 /// What the API server asks a kubelet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KubeletRequest {

@@ -209,9 +209,12 @@ pub struct LogLine {
 /// Something only the cluster can answer (other pods, services, DNS).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum ClusterRequest {
-    /// `curl` / `wget` to a non-loopback URL.
+    /// `curl` / `wget` to a non-loopback URL (`tool` is the program, `args`
+    /// its flags, which decide what it prints).
     Http {
         url: String,
+        tool: String,
+        args: Vec<String>,
     },
     /// `nslookup` / `dig`.
     Dns {
@@ -225,7 +228,7 @@ pub enum ClusterRequest {
 impl fmt::Display for ClusterRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClusterRequest::Http { url } => write!(f, "HTTP GET {url}"),
+            ClusterRequest::Http { url, .. } => write!(f, "HTTP GET {url}"),
             ClusterRequest::Dns { name } => write!(f, "DNS lookup of {name}"),
             ClusterRequest::Ping { host } => write!(f, "ping {host}"),
         }

@@ -553,7 +553,11 @@ fn compile_command(
                 .any(|a| a.starts_with('-') && (a.contains('s') || a.contains('q')));
             match local_url(&url) {
                 Some((port, path)) => out.push(Step::LocalHttp { port, path, quiet }),
-                None => out.push(Step::Cluster(ClusterRequest::Http { url })),
+                None => out.push(Step::Cluster(ClusterRequest::Http {
+                    url,
+                    tool: name.to_string(),
+                    args: args.to_vec(),
+                })),
             }
         }
         "nslookup" | "dig" => {

@@ -454,6 +454,11 @@ pub enum Sim {
     },
     /// `sim cloud ...`, `sim node add|remove` (see `shell/cloud.rs`).
     Cloud(super::cloud::CloudCommand),
+    /// `sim node proxy-rules <node>`: the node's kube-proxy rules, as
+    /// `iptables-save` prints them.
+    NodeProxyRules {
+        node: String,
+    },
 }
 
 /// One line of the language.
@@ -652,7 +657,7 @@ fn parse_sim(words: &[String]) -> Result<Sim, ParseError> {
     }
 }
 
-const NODE_USAGE: &str = "usage: sim node manifests <node> | sim node manifest add <node> [<file>] -f - | sim node manifest rm <node> <file>";
+const NODE_USAGE: &str = "usage: sim node manifests <node> | sim node manifest add <node> [<file>] -f - | sim node manifest rm <node> <file> | sim node proxy-rules <node>";
 
 /// `sim node ...`: a node's static pod files.
 fn parse_sim_node(words: &[String]) -> Result<Sim, ParseError> {
@@ -682,6 +687,9 @@ fn parse_sim_node(words: &[String]) -> Result<Sim, ParseError> {
         ["manifest", "rm" | "remove" | "delete", node, file] => Ok(Sim::NodeManifestRm {
             node: node.to_string(),
             file: file.to_string(),
+        }),
+        ["proxy-rules", node] => Ok(Sim::NodeProxyRules {
+            node: node.to_string(),
         }),
         _ => Err(usage()),
     }

@@ -208,6 +208,7 @@ impl Session {
             Sim::Heal { target } => cluster.heal(target).map_err(|e| e.to_string()),
             Sim::Status => Ok(status(cluster)),
             Sim::NodeManifests { node } => node_manifests(cluster, node),
+            Sim::NodeProxyRules { node } => cluster.proxy_rules(node),
             Sim::NodeManifestAdd {
                 node,
                 file,
@@ -1548,4 +1549,5 @@ sim node remove <name>                  delete the node's VM (the cloud-controll
 sim cloud [vms|routes|lbs|operations|logs]    the cloud provider: VMs, routes, load balancers, what it did, CCM logs
 sim cloud autorepair on|off [--after 10m]     replace a VM whose node stays NotReady
 sim cloud autoscaler on|off [--min N] [--max N]   add nodes for unschedulable pods, remove empty ones
-sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)";
+sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)
+sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)";

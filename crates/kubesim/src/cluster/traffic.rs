@@ -1,0 +1,1029 @@
+//! Service traffic inside the cluster: kube-proxy on every node, CoreDNS in
+//! its pods, and the packet path of a `curl`, `wget` or `nslookup` run with
+//! `kubectl exec`.
+//!
+//! In Kubernetes a pod's request to `http://web` leaves the pod's network
+//! namespace twice: first a DNS query to the nameserver of its
+//! `/etc/resolv.conf` (10.96.0.10, the kube-dns Service), which the source
+//! node's iptables rules DNAT to one CoreDNS pod, which answers from its
+//! informer caches; then the TCP connection to the answer (a ClusterIP),
+//! which the same node's rules DNAT to one ready endpoint, or reject when the
+//! Service has none. The answer is whatever the endpoint's container serves.
+//!
+//! Here the path is computed when the exec reaches the kubelet, from the
+//! components' current state: the source node's rules as its kube-proxy
+//! last wrote them (kept per node as the node's kernel state, so they
+//! survive kube-proxy and go stale with it), the cache of the CoreDNS
+//! replica the rules pick, and the endpoint container's behaviour in its
+//! node's containerd. Each hop is recorded in the trace for the page. Left
+//! out: packet timing (the answer arrives with the exec's reply), retries of
+//! a lost DNS query on another replica, conntrack, UDP and SCTP payloads
+//! beyond DNS, and traffic from outside the cluster to NodePorts.
+
+use super::{addr, ClientSlot, Cluster, Running, LOAD_BALANCER};
+
+use crate::apiserver::auth::authn::Credential;
+use crate::apiserver::server::Addr;
+use crate::apiserver::{ApiRequest, ApiResponse, Verb};
+use crate::dns::{self, Answer, CoreDns};
+use crate::kubelet::server::{KubeletResponse, NetworkCall};
+use crate::kubelet::Kubelet;
+use crate::proxy::iptables::{ProxyRules, Route};
+use crate::proxy::KubeProxy;
+use crate::runtime::{ClusterRequest, HttpOutcome};
+use crate::world::{SimDuration, SimTime, TraceEvent};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// What the cluster keeps for Service networking.
+#[derive(Default)]
+pub(crate) struct NetState {
+    /// Each node's rules as its kube-proxy last wrote them (the kernel's
+    /// state: they outlive kube-proxy), with kube-proxy's generation.
+    pub rules: BTreeMap<String, (u64, Rc<ProxyRules>)>,
+    /// The CoreDNS processes, by address: (node, pod key, pod IP).
+    pub dns_pods: BTreeMap<Addr, (String, String, String)>,
+    /// The `coredns` service account's token (the pods' projected token).
+    pub coredns_token: String,
+}
+
+/// The address of a node's kube-proxy.
+pub fn kube_proxy_addr(node: &str) -> String {
+    format!("kube-proxy@{node}")
+}
+
+/// How long a connection attempt to a silent address takes to fail: the
+/// kernel's SYN retries (`tcp_syn_retries` 6: 1+2+4+8+16+32+64 s), well
+/// before curl's own 300 s connect timeout, so curl reports the kernel's
+/// ETIMEDOUT as a failed connect (exit 7), not its own timeout (28).
+const CONNECT_TIMEOUT: SimDuration = SimDuration::from_secs(127);
+
+/// Why a name did not resolve.
+enum DnsFailure {
+    /// No server answered (no rule, no ready CoreDNS, a dead or unreachable one).
+    Timeout,
+    /// Every candidate name was NXDOMAIN (or SERVFAIL).
+    NotFound,
+}
+
+/// Where a connection ended.
+enum Connect {
+    Answer { status: u16, body: String },
+    NotHttp,
+    Refused,
+    TimedOut,
+}
+
+/// The extra client processes of a new cluster: kube-proxy on every node.
+pub(crate) fn kube_proxy_slots(nodes: &[String], token: &str) -> Vec<(Addr, String, ClientSlot)> {
+    nodes
+        .iter()
+        .map(|node| {
+            let n = node.clone();
+            let credential = Credential::BearerToken(token.to_string());
+            let make: super::clients::Factory = Box::new(move |_now| {
+                crate::client::Process::new(KubeProxy::new(&n, credential.clone()))
+                    .ok()
+                    .map(|p| Box::new(p) as Box<dyn Running>)
+            });
+            (
+                addr(&kube_proxy_addr(node)),
+                node.clone(),
+                ClientSlot {
+                    process: None,
+                    make,
+                    target: addr(LOAD_BALANCER),
+                    wake: Some(SimTime::ZERO),
+                    up: true,
+                    runtime: None,
+                    manifests: None,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The kubeadm CoreDNS addon (`kubeadm init phase addon coredns`,
+/// `cmd/kubeadm/app/phases/addons/dns/manifests.go`): its service account,
+/// Corefile, the `kube-dns` Service and the `coredns` Deployment.
+pub fn coredns_addon(replicas: u32) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: coredns
+  namespace: kube-system
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: coredns
+  namespace: kube-system
+data:
+  Corefile: |
+    .:53 {{
+        errors
+        health {{
+           lameduck 5s
+        }}
+        ready
+        kubernetes cluster.local in-addr.arpa ip6.arpa {{
+           pods insecure
+           fallthrough in-addr.arpa ip6.arpa
+           ttl 30
+        }}
+        prometheus :9153
+        forward . /etc/resolv.conf {{
+           max_concurrent 1000
+        }}
+        cache 30
+        loop
+        reload
+        loadbalance
+    }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels:
+    k8s-app: kube-dns
+    kubernetes.io/cluster-service: "true"
+    kubernetes.io/name: CoreDNS
+  annotations:
+    prometheus.io/port: "9153"
+    prometheus.io/scrape: "true"
+spec:
+  selector:
+    k8s-app: kube-dns
+  clusterIP: {ip}
+  ports:
+  - name: dns
+    port: 53
+    protocol: UDP
+    targetPort: 53
+  - name: dns-tcp
+    port: 53
+    protocol: TCP
+    targetPort: 53
+  - name: metrics
+    port: 9153
+    protocol: TCP
+    targetPort: 9153
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: coredns
+  namespace: kube-system
+  labels:
+    k8s-app: kube-dns
+spec:
+  replicas: {replicas}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxUnavailable: 1
+  selector:
+    matchLabels:
+      k8s-app: kube-dns
+  template:
+    metadata:
+      labels:
+        k8s-app: kube-dns
+    spec:
+      priorityClassName: system-cluster-critical
+      serviceAccountName: coredns
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm:
+              labelSelector:
+                matchExpressions:
+                - key: k8s-app
+                  operator: In
+                  values: ["kube-dns"]
+              topologyKey: kubernetes.io/hostname
+      tolerations:
+      - key: CriticalAddonsOnly
+        operator: Exists
+      - key: node-role.kubernetes.io/control-plane
+        effect: NoSchedule
+      nodeSelector:
+        kubernetes.io/os: linux
+      dnsPolicy: Default
+      containers:
+      - name: coredns
+        image: {image}
+        imagePullPolicy: IfNotPresent
+        args: ["-conf", "/etc/coredns/Corefile"]
+        resources:
+          limits:
+            memory: 170Mi
+          requests:
+            cpu: 100m
+            memory: 70Mi
+        ports:
+        - containerPort: 53
+          name: dns
+          protocol: UDP
+        - containerPort: 53
+          name: dns-tcp
+          protocol: TCP
+        - containerPort: 9153
+          name: metrics
+          protocol: TCP
+        livenessProbe:
+          httpGet:
+            path: /health
+            port: 8080
+            scheme: HTTP
+          initialDelaySeconds: 60
+          timeoutSeconds: 5
+          successThreshold: 1
+          failureThreshold: 5
+        readinessProbe:
+          httpGet:
+            path: /ready
+            port: 8181
+            scheme: HTTP
+"#,
+        ip = dns::DNS_SERVICE_IP,
+        image = dns::COREDNS_IMAGE,
+    )
+}
+
+impl Cluster {
+    /// kubeadm's addon phase, once the API answers: creates the CoreDNS
+    /// addon's objects that do not exist yet, as the cluster admin.
+    pub(crate) fn install_addons(&mut self) {
+        let Ok(objects) = crate::api::decode::decode(
+            &coredns_addon(self.topology.coredns_replicas),
+            "coredns-addon",
+        ) else {
+            return;
+        };
+        for o in objects {
+            let kind = o.kind_id();
+            let ns = o.namespace().unwrap_or("kube-system").to_string();
+            let get = ApiRequest::new(Verb::Get, kind, self.admin_credential())
+                .in_namespace(ns.clone())
+                .named(o.name().to_string());
+            if matches!(self.call(get), ApiResponse::Object(_)) {
+                continue;
+            }
+            let create = ApiRequest::new(Verb::Create, kind, self.admin_credential())
+                .in_namespace(ns)
+                .with_body(o);
+            let _ = self.call(create);
+        }
+    }
+
+    /// After a client process acted: a kube-proxy's new rules go to its
+    /// node's kernel; a kubelet's node gets a CoreDNS process for each
+    /// coredns container it runs (and loses those it stopped).
+    pub(crate) fn after_client(&mut self, who: &Addr) {
+        let Some(slot) = self.clients.get(who) else {
+            return;
+        };
+        if let Some(p) = slot.agent::<KubeProxy>() {
+            if let Some((generation, rules)) = p.rules() {
+                let node = p.node().to_string();
+                let stale = self
+                    .net
+                    .rules
+                    .get(&node)
+                    .is_none_or(|(g, r)| *g != generation || r.synced_at != rules.synced_at);
+                if stale {
+                    let rules = rules.clone();
+                    self.net.rules.insert(node, (generation, rules));
+                }
+            }
+        } else if slot.agent::<Kubelet>().is_some() {
+            self.sync_dns_pods(who);
+        }
+    }
+
+    /// The coredns containers running on a kubelet's node, each with its
+    /// CoreDNS process.
+    fn sync_dns_pods(&mut self, kubelet: &Addr) {
+        let Some(node) = self.hosts.get(kubelet).cloned() else {
+            return;
+        };
+        let running: BTreeMap<Addr, (String, String)> = {
+            let Some(rt) = self
+                .clients
+                .get(kubelet)
+                .and_then(|s| s.agent::<Kubelet>())
+                .and_then(Kubelet::runtime)
+            else {
+                return;
+            };
+            let sandboxes = rt.list_pod_sandboxes();
+            rt.list_containers(None)
+                .into_iter()
+                .filter(|c| {
+                    c.state == crate::runtime::ContainerState::Running
+                        && c.image.contains("coredns/coredns")
+                })
+                .filter_map(|c| {
+                    let sb = sandboxes.iter().find(|s| s.id == c.sandbox_id)?;
+                    let ip = sb.ip.clone()?;
+                    Some((
+                        addr(&sb.name),
+                        (format!("{}/{}", sb.namespace, sb.name), ip),
+                    ))
+                })
+                .collect()
+        };
+        let gone: Vec<Addr> = self
+            .net
+            .dns_pods
+            .iter()
+            .filter(|(a, (n, _, _))| *n == node && !running.contains_key(*a))
+            .map(|(a, _)| a.clone())
+            .collect();
+        for a in gone {
+            self.net.dns_pods.remove(&a);
+            self.clients.remove(&a);
+            self.hosts.remove(&a);
+            self.crashed.remove(&a);
+        }
+        let now = self.world.now();
+        for (a, (pod, ip)) in running {
+            if self.net.dns_pods.contains_key(&a) || self.clients.contains_key(&a) {
+                continue;
+            }
+            let credential = Credential::BearerToken(self.net.coredns_token.clone());
+            let (p, i) = (pod.clone(), ip.clone());
+            let make: super::clients::Factory = Box::new(move |_now| {
+                crate::client::Process::new(CoreDns::new(&p, &i, credential.clone()))
+                    .ok()
+                    .map(|p| Box::new(p) as Box<dyn Running>)
+            });
+            self.net.dns_pods.insert(a.clone(), (node.clone(), pod, ip));
+            self.hosts.insert(a.clone(), node.clone());
+            self.clients.insert(
+                a.clone(),
+                ClientSlot {
+                    process: None,
+                    make,
+                    target: addr(LOAD_BALANCER),
+                    wake: Some(now),
+                    up: true,
+                    runtime: None,
+                    manifests: None,
+                },
+            );
+            self.world.schedule_at(now, super::Event::Tick(a));
+        }
+    }
+
+    /// A node's rules as `iptables-save` prints them (`sim node proxy-rules`).
+    pub fn proxy_rules(&self, node: &str) -> Result<String, String> {
+        if !self.topology.nodes().any(|n| n.name == node) {
+            return Err(format!(
+                "error: no node named {node:?} (try `kubectl get nodes`)"
+            ));
+        }
+        if self.powered_off.contains(node) {
+            return Err(format!("error: {node} is powered off"));
+        }
+        match self.net.rules.get(node) {
+            Some((_, r)) => {
+                let mut text = r.render();
+                let running = self
+                    .clients
+                    .get(&addr(&kube_proxy_addr(node)))
+                    .is_some_and(|s| s.up && s.process.is_some());
+                if let Some(at) = r.synced_at {
+                    text.push_str(&format!(
+                        "# Completed: last written by kube-proxy at {at}{}\n",
+                        if running {
+                            ""
+                        } else {
+                            " (kube-proxy is not running: these rules are stale)"
+                        }
+                    ));
+                }
+                Ok(text)
+            }
+            None => Ok(format!(
+                "# {node}: kube-proxy has not written any rules yet\n"
+            )),
+        }
+    }
+
+    /// The ready CoreDNS pods' view (`namespace/name`, IP, synced), for
+    /// views and tests.
+    pub fn coredns_replicas(&self) -> Vec<(String, String, bool)> {
+        self.net
+            .dns_pods
+            .iter()
+            .map(|(a, (_, pod, ip))| {
+                let synced = self
+                    .clients
+                    .get(a)
+                    .and_then(|s| s.agent::<CoreDns>())
+                    .is_some_and(CoreDns::is_synced);
+                (pod.clone(), ip.clone(), synced)
+            })
+            .collect()
+    }
+
+    fn record(&mut self, from: String, to: String, kind: &str, summary: String) {
+        let now = self.world.now();
+        self.trace.record(|| TraceEvent {
+            at: now,
+            arrives: now,
+            from,
+            to,
+            kind: kind.into(),
+            summary,
+            dropped: None,
+        });
+    }
+
+    /// Whether `to_node` answers packets from `from_node`.
+    fn reachable(&self, from_node: &str, to_node: &str) -> bool {
+        !self.powered_off.contains(to_node)
+            && (from_node == to_node || self.network.connected(from_node, to_node))
+    }
+
+    /// Resolves `name` from a pod on `node` in `namespace`, through the
+    /// node's rules for the kube-dns Service and the picked CoreDNS's cache.
+    fn resolve_name(
+        &mut self,
+        node: &str,
+        source: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(Vec<String>, String), DnsFailure> {
+        if is_ipv4(name) {
+            return Ok((vec![name.to_string()], String::new()));
+        }
+        let rules = self.net.rules.get(node).map(|(_, r)| r.clone());
+        let target = match rules.as_deref() {
+            Some(r) => match r.route(self.world.rng(), dns::DNS_SERVICE_IP, 53, "udp") {
+                Route::Endpoint(_, e) => Some((e.ip.clone(), e.node.clone())),
+                _ => None,
+            },
+            None => None,
+        };
+        let Some((ip, _)) = target else {
+            self.record(
+                source.to_string(),
+                kube_proxy_addr(node),
+                "dns",
+                format!(
+                    "DNS A? {name} to {}: no rule leads to a CoreDNS endpoint (query times out)",
+                    dns::DNS_SERVICE_IP
+                ),
+            );
+            return Err(DnsFailure::Timeout);
+        };
+        let server = self
+            .net
+            .dns_pods
+            .iter()
+            .find(|(_, (_, _, i))| *i == ip)
+            .map(|(a, (n, _, _))| (a.clone(), n.clone()));
+        let Some((server, server_node)) = server else {
+            self.record(
+                source.to_string(),
+                ip.clone(),
+                "dns",
+                format!(
+                    "DNS A? {name} to {} -> {ip}:53: nothing answers (query times out)",
+                    dns::DNS_SERVICE_IP
+                ),
+            );
+            return Err(DnsFailure::Timeout);
+        };
+        if !self.reachable(node, &server_node) {
+            self.record(
+                source.to_string(),
+                server.to_string(),
+                "dns",
+                format!(
+                    "DNS A? {name} to {} -> {ip}:53: {server_node} unreachable (query times out)",
+                    dns::DNS_SERVICE_IP
+                ),
+            );
+            return Err(DnsFailure::Timeout);
+        }
+        let candidates = dns::search_list(name, namespace);
+        let answers: Vec<(String, Answer)> = {
+            let Some(agent) = self
+                .clients
+                .get(&server)
+                .filter(|s| s.up)
+                .and_then(|s| s.agent::<CoreDns>())
+            else {
+                self.record(
+                    source.to_string(),
+                    server.to_string(),
+                    "dns",
+                    format!("DNS A? {name} to {ip}:53: CoreDNS is not running (query times out)"),
+                );
+                return Err(DnsFailure::Timeout);
+            };
+            let mut out = Vec::new();
+            for c in candidates {
+                let a = agent.answer(&c);
+                let found = matches!(&a, Answer::Records(r) if !r.is_empty());
+                out.push((c, a));
+                if found {
+                    break;
+                }
+            }
+            out
+        };
+        for (q, a) in &answers {
+            let text = match a {
+                Answer::Records(r) if !r.is_empty() => r.join(", "),
+                Answer::Records(_) => "NODATA".to_string(),
+                Answer::NxDomain => "NXDOMAIN".to_string(),
+                Answer::ServFail => "SERVFAIL".to_string(),
+            };
+            self.record(
+                source.to_string(),
+                server.to_string(),
+                "dns",
+                format!("DNS A? {q} via {} -> {ip}:53: {text}", dns::DNS_SERVICE_IP),
+            );
+        }
+        match answers.into_iter().last() {
+            Some((q, Answer::Records(r))) if !r.is_empty() => Ok((r, q)),
+            _ => Err(DnsFailure::NotFound),
+        }
+    }
+
+    /// A TCP connection from a pod on `node` to `ip:port`, through the
+    /// node's rules, and an HTTP GET of `path` on it.
+    fn connect(
+        &mut self,
+        node: &str,
+        source: &str,
+        source_ip: &str,
+        ip: &str,
+        port: i32,
+        path: &str,
+    ) -> Connect {
+        let mut target = (ip.to_string(), port);
+        if crate::apiserver::ipallocator::in_range(ip) {
+            let rules = self.net.rules.get(node).map(|(_, r)| r.clone());
+            let route = rules
+                .as_deref()
+                .map(|r| match r.route(self.world.rng(), ip, port, "tcp") {
+                    Route::Endpoint(sp, e) => {
+                        Ok((sp.name.clone(), e.chain.clone(), e.ip.clone(), e.port))
+                    }
+                    Route::Reject(sp) => Err(Some(sp.name.clone())),
+                    Route::NoRule => Err(None),
+                })
+                .unwrap_or(Err(None));
+            match route {
+                Ok((svc, chain, eip, eport)) => {
+                    self.record(
+                        source.to_string(),
+                        kube_proxy_addr(node),
+                        "service-traffic",
+                        format!("TCP {ip}:{port} ({svc}): {chain} DNAT to {eip}:{eport}"),
+                    );
+                    target = (eip, eport);
+                }
+                Err(Some(svc)) => {
+                    self.record(
+                        source.to_string(),
+                        kube_proxy_addr(node),
+                        "service-traffic",
+                        format!("TCP {ip}:{port}: REJECT ({svc} has no endpoints)"),
+                    );
+                    return Connect::Refused;
+                }
+                Err(None) => {
+                    self.record(
+                        source.to_string(),
+                        kube_proxy_addr(node),
+                        "service-traffic",
+                        format!("TCP {ip}:{port}: no rule on {node} (the SYN goes nowhere)"),
+                    );
+                    return Connect::TimedOut;
+                }
+            }
+        }
+        // A node's address on a NodePort: that node's KUBE-NODEPORTS.
+        if let Some(dst) = self.node_with_ip(ip) {
+            let rules = self.net.rules.get(&dst).map(|(_, r)| r.clone());
+            let hit = rules.as_deref().and_then(|r| {
+                match r.route_node_port(self.world.rng(), port, "tcp") {
+                    Route::Endpoint(sp, e) => Some(Ok((sp.name.clone(), e.ip.clone(), e.port))),
+                    Route::Reject(sp) => Some(Err(sp.name.clone())),
+                    Route::NoRule => None,
+                }
+            });
+            match hit {
+                _ if !self.reachable(node, &dst) => {}
+                Some(Ok((svc, eip, eport))) => {
+                    self.record(
+                        source.to_string(),
+                        kube_proxy_addr(&dst),
+                        "service-traffic",
+                        format!("TCP {ip}:{port} (NodePort of {svc}): DNAT to {eip}:{eport}"),
+                    );
+                    target = (eip, eport);
+                }
+                Some(Err(svc)) => {
+                    self.record(
+                        source.to_string(),
+                        kube_proxy_addr(&dst),
+                        "service-traffic",
+                        format!("TCP {ip}:{port}: REJECT ({svc} has no endpoints)"),
+                    );
+                    return Connect::Refused;
+                }
+                None => {}
+            }
+        }
+        let (tip, tport) = target;
+        // The pods holding the address, on whichever node (host-network
+        // pods, such as the control plane's static pods, share the node's).
+        let mut found: Option<(Addr, String, Vec<String>, String)> = None;
+        for (a, slot) in &self.clients {
+            let rt = slot
+                .runtime
+                .as_ref()
+                .or_else(|| slot.agent::<Kubelet>().and_then(Kubelet::runtime));
+            let Some(rt) = rt else { continue };
+            let sandboxes: Vec<crate::runtime::SandboxStatus> = rt
+                .list_pod_sandboxes()
+                .into_iter()
+                .filter(|s| {
+                    s.ip.as_deref() == Some(tip.as_str())
+                        && s.state == crate::runtime::SandboxState::Ready
+                })
+                .collect();
+            if let Some(first) = sandboxes.first() {
+                let dst_node = self.hosts.get(a).cloned().unwrap_or_default();
+                let pod = format!("{}/{}", first.namespace, first.name);
+                found = Some((
+                    a.clone(),
+                    dst_node,
+                    sandboxes.into_iter().map(|s| s.id).collect(),
+                    pod,
+                ));
+                break;
+            }
+        }
+        let Some((kubelet, dst_node, sandboxes, mut pod)) = found else {
+            self.record(
+                source.to_string(),
+                tip.clone(),
+                "service-traffic",
+                format!("TCP {tip}:{tport}: no pod has this address (times out)"),
+            );
+            return Connect::TimedOut;
+        };
+        if !self.reachable(node, &dst_node) {
+            self.record(
+                source.to_string(),
+                format!("pod/{pod}"),
+                "service-traffic",
+                format!("TCP {tip}:{tport}: {dst_node} does not answer (times out)"),
+            );
+            return Connect::TimedOut;
+        }
+        let now = self.world.now();
+        let outcome = {
+            let Some(slot) = self.clients.get_mut(&kubelet) else {
+                return Connect::TimedOut;
+            };
+            let rt = match slot.runtime.as_mut() {
+                Some(r) => Some(r),
+                None => slot.agent_mut::<Kubelet>().and_then(Kubelet::runtime_mut),
+            };
+            let Some(rt) = rt else {
+                return Connect::TimedOut;
+            };
+            let port16 = u16::try_from(tport).unwrap_or(0);
+            let mut outcome = HttpOutcome::Refused;
+            'sandboxes: for sandbox in &sandboxes {
+                let containers: Vec<String> = rt
+                    .list_containers(Some(sandbox))
+                    .into_iter()
+                    .filter(|c| c.state == crate::runtime::ContainerState::Running)
+                    .map(|c| c.id)
+                    .collect();
+                for id in containers {
+                    outcome = rt.http_get(now, &id, port16, path, source_ip);
+                    if outcome != HttpOutcome::Refused {
+                        if let Ok(sb) = rt.pod_sandbox_status(sandbox) {
+                            pod = format!("{}/{}", sb.namespace, sb.name);
+                        }
+                        break 'sandboxes;
+                    }
+                }
+            }
+            outcome
+        };
+        let (summary, result) = match outcome {
+            HttpOutcome::Response { status, body } => (
+                format!(
+                    "GET {path} -> {tip}:{tport}: {status} ({} bytes)",
+                    body.len()
+                ),
+                Connect::Answer { status, body },
+            ),
+            HttpOutcome::Refused => (
+                format!("TCP {tip}:{tport}: RST (nothing listens)"),
+                Connect::Refused,
+            ),
+            HttpOutcome::NotHttp(_) => (format!("TCP {tip}:{tport}: not HTTP"), Connect::NotHttp),
+        };
+        self.record(
+            source.to_string(),
+            format!("pod/{pod}"),
+            "service-traffic",
+            summary,
+        );
+        result
+    }
+
+    /// The node whose InternalIP is `ip`.
+    fn node_with_ip(&self, ip: &str) -> Option<String> {
+        let cp = self
+            .topology
+            .control_plane
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.name.clone(),
+                    super::node_ip(crate::topology::NodeRole::ControlPlane, i),
+                )
+            });
+        let workers = self.topology.workers.iter().enumerate().map(|(i, n)| {
+            (
+                n.name.clone(),
+                super::node_ip(crate::topology::NodeRole::Worker, i),
+            )
+        });
+        cp.chain(workers).find(|(_, a)| a == ip).map(|(n, _)| n)
+    }
+
+    /// Answers an exec's network command (`curl`, `wget`, `nslookup`,
+    /// `ping`) from a pod on `node`.
+    pub(crate) fn network_exec(&mut self, node: &str, call: NetworkCall) -> KubeletResponse {
+        let source = format!("pod/{}/{}", call.namespace, call.pod);
+        match &call.request {
+            ClusterRequest::Dns { name } => {
+                let server = format!(
+                    "Server:\t\t{}\nAddress:\t{}:53\n\n",
+                    dns::DNS_SERVICE_IP,
+                    dns::DNS_SERVICE_IP
+                );
+                match self.resolve_name(node, &source, &call.namespace, name) {
+                    Ok((ips, fqdn)) => {
+                        let mut out = call.stdout.clone();
+                        out.push_str(&server);
+                        for ip in ips {
+                            out.push_str(&format!(
+                                "Name:\t{}\nAddress: {ip}\n",
+                                if fqdn.is_empty() { name } else { &fqdn }
+                            ));
+                        }
+                        out.push('\n');
+                        KubeletResponse::Exec {
+                            stdout: out,
+                            stderr: String::new(),
+                            exit_code: 0,
+                        }
+                    }
+                    Err(DnsFailure::NotFound) => KubeletResponse::Exec {
+                        stdout: format!("{}{server}", call.stdout),
+                        stderr: format!("** server can't find {name}: NXDOMAIN\n"),
+                        exit_code: 1,
+                    },
+                    Err(DnsFailure::Timeout) => KubeletResponse::Exec {
+                        stdout: format!(
+                            "{};; connection timed out; no servers could be reached\n\n",
+                            call.stdout
+                        ),
+                        stderr: String::new(),
+                        exit_code: 1,
+                    },
+                }
+            }
+            ClusterRequest::Ping { host } => {
+                match self.resolve_name(node, &source, &call.namespace, host) {
+                    Ok((ips, _)) => {
+                        let ip = ips.first().cloned().unwrap_or_default();
+                        // A ClusterIP is only a rule for TCP/UDP/SCTP ports: ICMP
+                        // to it is never answered in iptables mode.
+                        KubeletResponse::Exec {
+                        stdout: format!("{}PING {host} ({ip}): 56 data bytes\n\n--- {host} ping statistics ---\n4 packets transmitted, 0 packets received, 100% packet loss\n", call.stdout),
+                        stderr: String::new(),
+                        exit_code: 1,
+                    }
+                    }
+                    Err(_) => KubeletResponse::Exec {
+                        stdout: call.stdout.clone(),
+                        stderr: format!("ping: bad address '{host}'\n"),
+                        exit_code: 1,
+                    },
+                }
+            }
+            ClusterRequest::Http { url, tool, args } => {
+                let wget = tool == "wget";
+                let u = parse_url(url);
+                let silent = !wget
+                    && args
+                        .iter()
+                        .any(|a| is_short_flag(a, 's') || a == "--silent")
+                    && !args
+                        .iter()
+                        .any(|a| is_short_flag(a, 'S') || a == "--show-error");
+                let quiet = wget && args.iter().any(|a| is_short_flag(a, 'q'));
+                let to_stdout = !wget
+                    || args
+                        .iter()
+                        .any(|a| a == "-O-" || a == "-qO-" || a.ends_with("O-"))
+                    || args.windows(2).any(|w| w[0] == "-O" && w[1] == "-");
+                let fail = |stderr: String, code: i32| KubeletResponse::Exec {
+                    stdout: call.stdout.clone(),
+                    stderr: if silent { String::new() } else { stderr },
+                    exit_code: code,
+                };
+                let ip = match self.resolve_name(node, &source, &call.namespace, &u.host) {
+                    Ok((ips, _)) => ips.first().cloned().unwrap_or_default(),
+                    Err(_) => {
+                        return if wget {
+                            fail(format!("wget: bad address '{}'\n", u.host), 1)
+                        } else {
+                            fail(format!("curl: (6) Could not resolve host: {}\n", u.host), 6)
+                        }
+                    }
+                };
+                let mut stderr = String::new();
+                if wget && !quiet {
+                    stderr.push_str(&format!("Connecting to {} ({ip}:{})\n", u.host, u.port));
+                }
+                match self.connect(node, &source, &call.pod_ip, &ip, u.port, &u.path) {
+                    Connect::Answer { status, body } => {
+                        if wget && status >= 400 {
+                            stderr.push_str(&format!("wget: server returned error: HTTP/1.1 {status} {}\n", reason(status)));
+                            return KubeletResponse::Exec { stdout: call.stdout.clone(), stderr, exit_code: 1 };
+                        }
+                        let mut stdout = call.stdout.clone();
+                        if to_stdout {
+                            stdout.push_str(&body);
+                            if wget && !quiet {
+                                stderr.push_str("writing to stdout\n-                    100% |********************************|   {} 0:00:00 ETA\nwritten to stdout\n".replace("{}", &format!("{:>5}", body.len())).as_str());
+                            }
+                        } else if !quiet {
+                            stderr.push_str("saving to 'index.html'\nindex.html           100% |********************************|  ");
+                            stderr.push_str(&format!("{:>5}  0:00:00 ETA\n'index.html' saved\n", body.len()));
+                        }
+                        KubeletResponse::Exec { stdout, stderr, exit_code: 0 }
+                    }
+                    Connect::NotHttp if !wget => fail("curl: (1) Received HTTP/0.9 when not allowed\n".into(), 1),
+                    Connect::NotHttp => {
+                        stderr.push_str("wget: error getting response\n");
+                        KubeletResponse::Exec { stdout: call.stdout.clone(), stderr, exit_code: 1 }
+                    }
+                    Connect::Refused if wget => {
+                        stderr.push_str(&format!("wget: can't connect to remote host ({ip}): Connection refused\n"));
+                        KubeletResponse::Exec { stdout: call.stdout.clone(), stderr, exit_code: 1 }
+                    }
+                    Connect::Refused => fail(
+                        format!("curl: (7) Failed to connect to {} port {} after 0 ms: Connection refused\n", u.host, u.port),
+                        7,
+                    ),
+                    Connect::TimedOut if wget => {
+                        stderr.push_str(&format!("wget: can't connect to remote host ({ip}): Connection timed out\n"));
+                        KubeletResponse::Exec { stdout: call.stdout.clone(), stderr, exit_code: 1 }
+                    }
+                    Connect::TimedOut => fail(
+                        format!(
+                            "curl: (7) Failed to connect to {} port {} after {} ms: Connection timed out\n",
+                            u.host,
+                            u.port,
+                            CONNECT_TIMEOUT.as_millis()
+                        ),
+                        7,
+                    ),
+                }
+            }
+        }
+    }
+
+    /// A kubelet's answer to an exec, finished by the network if the
+    /// command needed it.
+    pub(crate) fn finish_exec(
+        &mut self,
+        kubelet: &Addr,
+        response: KubeletResponse,
+    ) -> KubeletResponse {
+        let call = self
+            .clients
+            .get_mut(kubelet)
+            .and_then(|s| s.agent_mut::<Kubelet>())
+            .and_then(Kubelet::take_network_call);
+        match call {
+            Some(call) => {
+                let node = self.hosts.get(kubelet).cloned().unwrap_or_default();
+                self.network_exec(&node, call)
+            }
+            None => response,
+        }
+    }
+
+    /// The client address of a node's kube-proxy, if the node exists.
+    pub fn kube_proxy(&self, node: &str) -> Option<&KubeProxy> {
+        self.clients
+            .get(&addr(&kube_proxy_addr(node)))
+            .and_then(|s| s.agent::<KubeProxy>())
+    }
+}
+
+fn is_short_flag(a: &str, c: char) -> bool {
+    a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c)
+}
+
+fn is_ipv4(s: &str) -> bool {
+    s.split('.').count() == 4 && s.split('.').all(|p| p.parse::<u8>().is_ok())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        403 => "Forbidden",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+struct Url {
+    host: String,
+    port: i32,
+    path: String,
+}
+
+/// `http://host[:port][/path]` (curl assumes `http://` without a scheme).
+fn parse_url(url: &str) -> Url {
+    let (rest, default_port) = if let Some(r) = url.strip_prefix("http://") {
+        (r, 80)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (r, 443)
+    } else {
+        (url, 80)
+    };
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h.to_string(), p.parse().unwrap_or(default_port)),
+        None => (hostport.to_string(), default_port),
+    };
+    Url { host, port, path }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{KindId, Object};
+
+    #[test]
+    fn urls_split_into_host_port_and_path() {
+        let u = parse_url("http://web.default.svc.cluster.local:8080/healthz");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("web.default.svc.cluster.local", 8080, "/healthz")
+        );
+        let u = parse_url("web");
+        assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("web", 80, "/"));
+    }
+
+    #[test]
+    fn the_addon_decodes_into_four_objects() {
+        let objects = crate::api::decode::decode(&coredns_addon(2), "addon").unwrap();
+        let kinds: Vec<KindId> = objects.iter().map(Object::kind_id).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                KindId::ServiceAccount,
+                KindId::ConfigMap,
+                KindId::Service,
+                KindId::Deployment
+            ]
+        );
+    }
+}
