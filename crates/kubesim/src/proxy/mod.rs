@@ -121,8 +121,14 @@ impl Agent for KubeProxy {
     fn on_reply(&mut self, _ctx: &mut Ctx<'_>, _tag: Tag, _response: ApiResponse) {}
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
-        if self.next_sync.is_some_and(|t| t <= ctx.now) && ctx.synced() {
-            self.sync(ctx);
+        if self.next_sync.is_some_and(|t| t <= ctx.now) {
+            if ctx.synced() {
+                self.sync(ctx);
+            } else {
+                // Informers relisting (an API server went away): try again
+                // shortly rather than waking at this same instant forever.
+                self.next_sync = Some(ctx.now + SimDuration::from_millis(100));
+            }
         }
     }
 

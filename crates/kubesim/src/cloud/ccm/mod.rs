@@ -178,6 +178,10 @@ pub struct CloudControllerManager {
     slots: Vec<Slot>,
     started: bool,
     synced: BTreeSet<usize>,
+    /// Since when the leader has been waiting for its informers to sync
+    /// again (after a relist): it polls then instead of waking at once,
+    /// or its queued work would wake it forever at the same instant.
+    unsynced_since: Option<SimTime>,
     in_flight: BTreeMap<Tag, (usize, String, ApiRequest)>,
     next_tag: Tag,
     /// Cloud calls to send (the world takes them), by call id.
@@ -216,6 +220,7 @@ impl CloudControllerManager {
                 .collect(),
             started: false,
             synced: BTreeSet::new(),
+            unsynced_since: None,
             in_flight: BTreeMap::new(),
             next_tag: 1,
             outbox: Vec::new(),
@@ -354,9 +359,17 @@ impl CloudControllerManager {
     }
 
     fn run(&mut self, ctx: &mut Ctx<'_>) {
-        if !self.is_leader() || !ctx.synced() {
+        if !self.is_leader() {
+            // Answers to calls made while leading have nobody to go to.
+            self.inbox.clear();
+            self.unsynced_since = None;
             return;
         }
+        if !ctx.synced() {
+            self.unsynced_since = Some(ctx.now);
+            return;
+        }
+        self.unsynced_since = None;
         let now = ctx.now;
         let nodes = ctx.store(NODES);
         let services = ctx.store(SERVICES);
@@ -525,16 +538,20 @@ impl Agent for CloudControllerManager {
     fn next_wakeup(&self) -> Option<SimTime> {
         let mut next = self.lock.next_wakeup();
         let mut add = |t: SimTime| next = Some(next.map_or(t, |n: SimTime| n.min(t)));
+        // Work to do now, unless the informers are resyncing: then poll.
+        let soon = self
+            .unsynced_since
+            .map_or(SimTime::ZERO, |t| t + SimDuration::from_millis(100));
         if !self.inbox.is_empty() {
-            add(SimTime::ZERO);
+            add(soon);
         }
         if self.is_leader() {
             if !self.started && self.synced.len() == 2 {
-                add(SimTime::ZERO);
+                add(soon);
             }
             for slot in &self.slots {
                 if !slot.queue.is_empty() {
-                    add(SimTime::ZERO);
+                    add(soon);
                 }
                 if let Some(t) = slot.queue.next_delayed() {
                     add(t);
