@@ -46,6 +46,10 @@ pub fn initialised(node: &Object, m: &InstanceMetadata) -> Option<Object> {
     if let Some(t) = spec.taints.as_mut() {
         t.retain(|t| t.key != UNINITIALIZED_TAINT);
     }
+    // No taints left: the field goes (omitempty), as the API shows it.
+    if spec.taints.as_ref().is_some_and(Vec::is_empty) {
+        spec.taints = None;
+    }
     let labels = n.metadata.labels.get_or_insert_with(Default::default);
     labels.insert(LABEL_INSTANCE_TYPE.into(), m.instance_type.clone());
     labels.insert(LABEL_ZONE.into(), m.zone.clone());

@@ -51,6 +51,12 @@ fn with_taints(node: &Object, f: impl FnOnce(&mut Vec<Taint>)) -> Option<Object>
         .taints
         .get_or_insert_with(Vec::new);
     f(taints);
+    // No taints left: the field goes (omitempty), as the API shows it.
+    if let Some(spec) = n.spec.as_mut() {
+        if spec.taints.as_ref().is_some_and(Vec::is_empty) {
+            spec.taints = None;
+        }
+    }
     Some(Object::Node(n))
 }
 
