@@ -399,6 +399,7 @@ impl App {
             ));
         }
         self.log = RunLog::new(&topology, scenario.seed);
+        self.log.booted = true;
         self.log.reached(cluster.now());
         self.cluster = cluster;
         self.shell = Shell::new();

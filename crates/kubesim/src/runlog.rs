@@ -47,6 +47,10 @@ pub struct RunLog {
     /// How far the run had gone, in virtual milliseconds.
     #[serde(default)]
     pub now: u64,
+    /// The run began with `Cluster::boot` (a lesson), which also installs
+    /// kubeadm's addons: a replay boots the same way before the entries.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub booted: bool,
 }
 
 /// The log format this build writes and reads.
@@ -74,6 +78,7 @@ impl RunLog {
             topology: (*topology != Topology::default()).then(|| topology.clone()),
             entries: Vec::new(),
             now: 0,
+            booted: false,
         }
     }
 
@@ -145,6 +150,9 @@ impl RunLog {
     pub fn replay(&self, until: Option<SimTime>) -> Replayed {
         let limit = until.map(SimTime::as_millis).unwrap_or(self.now);
         let mut cluster = Cluster::new(self.topology(), self.seed);
+        if self.booted {
+            cluster.boot(crate::scenario::BOOT_LIMIT);
+        }
         let mut session = Session::new();
         let mut outcomes = Vec::new();
         for entry in self.entries.iter().take_while(|e| e.at <= limit) {
