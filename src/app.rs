@@ -916,7 +916,7 @@ impl Component for App {
                         }
                     </div>
                     if let Some((_, ins)) = &self.inspected {
-                        <Inspector inspection={ins.clone()} on_close={link.callback(|_| Msg::CloseInspector)} />
+                        <Inspector inspection={ins.clone()} on_close={link.callback(|_| Msg::CloseInspector)} on_open={link.callback(Msg::Inspect)} />
                     }
                     if side {
                         <aside class="side-panel" aria-label="Console and message log">

@@ -4,7 +4,7 @@
 //! per-plugin table. The core builds the view (`kubesim::inspect`); this
 //! only draws it.
 
-use kubesim::inspect::{Inspection, SchedulerTable};
+use kubesim::inspect::{Inspection, Relative, SchedulerTable, Target};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -12,6 +12,8 @@ use yew::prelude::*;
 pub struct InspectorProps {
     pub inspection: Rc<Inspection>,
     pub on_close: Callback<()>,
+    /// Opens another object (a row of the owners tree).
+    pub on_open: Callback<Target>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -20,6 +22,7 @@ enum Tab {
     Yaml,
     Events,
     Scheduler,
+    Family,
 }
 
 impl Tab {
@@ -29,6 +32,7 @@ impl Tab {
             Tab::Yaml => "YAML",
             Tab::Events => "Events",
             Tab::Scheduler => "Scheduling",
+            Tab::Family => "Owners",
         }
     }
 }
@@ -68,6 +72,40 @@ fn scheduler(t: &SchedulerTable) -> Html {
     }
 }
 
+/// The owners tree: each row indented by its depth, the inspected object
+/// marked, every other row a button that opens it.
+fn family(rows: &[Relative], on_open: &Callback<Target>) -> Html {
+    html! {
+        <div class="family">
+            <ul class="family-tree" role="tree" aria-label="Owners and dependents">
+                { for rows.iter().map(|r| {
+                    let label = format!("{} {}", r.kind, r.name);
+                    let mut notes = Vec::new();
+                    if r.controller { notes.push("controller"); }
+                    if r.blocks { notes.push("blockOwnerDeletion"); }
+                    if r.deleting { notes.push("deleting"); }
+                    let indent = format!("padding-left: {}rem", 0.25 + 1.25 * r.depth as f64);
+                    let row = if r.this {
+                        html! { <strong class="family-this" aria-current="true">{label}</strong> }
+                    } else {
+                        let open = { let t = r.target.clone(); on_open.reform(move |_: MouseEvent| t.clone()) };
+                        html! { <button class="family-link" onclick={open} title={format!("Open {label}")}>{label}</button> }
+                    };
+                    html! {
+                        <li role="treeitem" aria-level={(r.depth + 1).to_string()} style={indent}
+                            class={classes!(r.deleting.then_some("deleting"))}>
+                            if r.depth > 0 { <span class="family-branch" aria-hidden="true">{"└ "}</span> }
+                            {row}
+                            if !notes.is_empty() { <span class="hint">{format!(" · {}", notes.join(" · "))}</span> }
+                        </li>
+                    }
+                }) }
+            </ul>
+            <p class="hint">{"Each object lists its owners in metadata.ownerReferences. The garbage collector deletes dependents when their owner goes (background), first (foreground: owners wait for dependents with blockOwnerDeletion) or never (orphan)."}</p>
+        </div>
+    }
+}
+
 #[function_component(Inspector)]
 pub fn inspector(p: &InspectorProps) -> Html {
     let ins = &p.inspection;
@@ -81,6 +119,9 @@ pub fn inspector(p: &InspectorProps) -> Html {
     }
     if ins.scheduler.is_some() {
         tabs.push(Tab::Scheduler);
+    }
+    if !ins.family.is_empty() {
+        tabs.push(Tab::Family);
     }
     let current = if tabs.contains(&*tab) {
         *tab
@@ -102,6 +143,22 @@ pub fn inspector(p: &InspectorProps) -> Html {
                 <dl class="facts">
                     { for ins.facts.iter().map(|(k, v)| html! { <><dt>{k.clone()}</dt><dd>{v.clone()}</dd></> }) }
                 </dl>
+                if !ins.controllers.is_empty() {
+                    <div class="table-scroll">
+                        <table class="events-table controllers-table">
+                            <caption class="visually-hidden">{"The control loops inside this kube-controller-manager"}</caption>
+                            <thead><tr><th scope="col">{"Controller"}</th><th scope="col">{"Queued"}</th><th scope="col">{"Reconciles"}</th><th scope="col">{"Last"}</th></tr></thead>
+                            <tbody>
+                                { for ins.controllers.iter().map(|c| html! {
+                                    <tr class={classes!((c.queued > 0).then_some("busy"))}>
+                                        <th scope="row">{c.name.clone()}</th>
+                                        <td class="num">{c.queued}</td><td class="num">{c.syncs}</td><td>{c.last_sync.clone()}</td>
+                                    </tr>
+                                }) }
+                            </tbody>
+                        </table>
+                    </div>
+                }
                 if ins.spec.is_some() || ins.status.is_some() {
                     <div class="spec-status">
                         <div>
@@ -139,6 +196,7 @@ pub fn inspector(p: &InspectorProps) -> Html {
             }
         }
         Tab::Scheduler => ins.scheduler.as_ref().map(scheduler).unwrap_or_default(),
+        Tab::Family => family(&ins.family, &p.on_open),
     };
     html! {
         <aside id="inspector" class="inspector" role="dialog" aria-label={format!("Inspector: {}", ins.title)}

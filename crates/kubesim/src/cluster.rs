@@ -47,6 +47,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The user's kubectl, on a machine of its own outside the cluster.
 pub const KUBECTL: &str = "kubectl";
+/// Where `kubeadm init` runs its addon phase (see [`crate::kubeadm`]).
+pub const KUBEADM: &str = "kubeadm";
 /// The API load balancer's address (and host).
 pub const LOAD_BALANCER: &str = "api-load-balancer";
 /// How many trace events the cluster keeps for the page.
@@ -494,6 +496,35 @@ impl Cluster {
             world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
             clients.insert(a, slot);
         }
+        // `kubeadm init` on the first control-plane node: its addon phase
+        // creates CoreDNS through the API once it answers, then exits.
+        if let Some(first) = topology.control_plane.first() {
+            let a = addr(KUBEADM);
+            let objects = crate::api::decode::decode(
+                &coredns_addon(topology.coredns_replicas),
+                "coredns-addon",
+            )
+            .unwrap_or_default();
+            let make: clients::Factory = Box::new(move |_| {
+                crate::client::Process::new(crate::kubeadm::KubeadmInit::new(objects.clone()))
+                    .ok()
+                    .map(|p| Box::new(p) as Box<dyn Running>)
+            });
+            hosts.insert(a.clone(), first.name.clone());
+            world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
+            clients.insert(
+                a,
+                ClientSlot {
+                    process: None,
+                    make,
+                    target: addr(LOAD_BALANCER),
+                    wake: Some(SimTime::ZERO),
+                    up: true,
+                    runtime: None,
+                    manifests: None,
+                },
+            );
+        }
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());
         world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
@@ -607,9 +638,60 @@ impl Cluster {
             && self.etcd.values().any(|m| m.status().role == Role::Leader)
     }
 
-    /// Runs the cluster until every API server is ready and in the
-    /// balancer's rotation and the post-start hooks have created the default
-    /// namespaces, for at most `limit`.
+    /// Whether `kubeadm init`'s addon phase has created every addon object
+    /// and exited (see [`crate::kubeadm`]).
+    pub fn kubeadm_finished(&self) -> bool {
+        !self.clients.contains_key(&addr(KUBEADM))
+    }
+
+    /// Whether every node of the topology is registered, `Ready` and
+    /// initialised by the cloud-controller-manager (no
+    /// `node.cloudprovider.kubernetes.io/uninitialized` taint), as the API
+    /// servers hold it.
+    /// A node the user has taken down (powered off, kubelet stopped,
+    /// partitioned) is not waited for.
+    fn nodes_settled(&self) -> bool {
+        let isolated: BTreeSet<&str> = self.network.isolated_hosts().collect();
+        self.topology.nodes().all(|n| {
+            let kubelet_down = self
+                .clients
+                .get(&addr(&kubelet_addr(&n.name)))
+                .is_some_and(|s| !s.up);
+            if kubelet_down
+                || self.powered_off.contains(&n.name)
+                || isolated.contains(n.name.as_str())
+            {
+                return true;
+            }
+            let key = crate::apiserver::registry::key(KindId::Node, None, &n.name);
+            let Some(obj) = self.observe(&key) else {
+                return false;
+            };
+            let crate::api::Object::Node(node) = &*obj else {
+                return false;
+            };
+            let ready = node
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            let initialised = !node
+                .spec
+                .as_ref()
+                .and_then(|s| s.taints.as_ref())
+                .is_some_and(|ts| {
+                    ts.iter()
+                        .any(|t| t.key == crate::cloud::ccm::UNINITIALIZED_TAINT)
+                });
+            ready && initialised
+        })
+    }
+
+    /// Runs the cluster until it is up, as someone who just built it with
+    /// kubeadm would find it, for at most `limit`: every API server ready and
+    /// in the balancer's rotation, the default namespaces created, kubeadm's
+    /// addons installed, and every node registered, `Ready` and initialised
+    /// by the cloud-controller-manager.
     pub fn boot(&mut self, limit: SimDuration) -> bool {
         let deadline = self.now() + limit;
         while self.now() < deadline {
@@ -620,8 +702,7 @@ impl Cluster {
                     .apiservers
                     .values()
                     .all(|s| s.is_ready() && s.cache().get(&default_ns).is_some());
-            if ready {
-                self.install_addons();
+            if ready && self.kubeadm_finished() && self.nodes_settled() {
                 return true;
             }
             self.advance(SimDuration::from_millis(50));
@@ -1117,6 +1198,15 @@ impl Cluster {
             }
         }
         self.after_client(who);
+        // A kubeadm whose phase is done exits for good.
+        if self
+            .clients
+            .get(who)
+            .and_then(|c| c.agent::<crate::kubeadm::KubeadmInit>())
+            .is_some_and(|k| k.finished())
+        {
+            self.clients.remove(who);
+        }
     }
 
     /// Stops a client process: it forgets everything.
@@ -1145,6 +1235,21 @@ impl Cluster {
             slot.wake = Some(now);
             self.world.schedule_at(now, Event::Tick(who.clone()));
         }
+    }
+
+    /// A kube-controller-manager instance's controllers (by its diagram id,
+    /// `kube-controller-manager-control-plane-1`) and whether it leads;
+    /// `None` if it is not running.
+    pub fn controller_activity(
+        &self,
+        id: &str,
+    ) -> Option<(bool, Vec<crate::controllers::ControllerActivity>)> {
+        let m = self
+            .clients
+            .get(&addr(id))
+            .filter(|s| s.up)?
+            .agent::<crate::controllers::ControllerManager>()?;
+        Some((m.is_leader(), m.activity()))
     }
 
     /// The last scheduling decision about a pod (`namespace/name`), from the
@@ -2001,9 +2106,14 @@ mod tests {
     }
 
     #[test]
-    fn the_control_plane_boots_within_seconds() {
+    fn the_cluster_boots_within_seconds_with_every_node_ready() {
         let c = booted(7);
-        assert!(c.now() < SimTime(10_000), "booted at {}", c.now());
+        // The control plane answers after about 4 s; then the nodes register,
+        // the cloud-controller-manager initialises them and kubeadm's addon
+        // phase has run.
+        assert!(c.now() < SimTime(20_000), "booted at {}", c.now());
+        assert!(c.nodes_settled());
+        assert!(c.kubeadm_finished());
         let leaders = c
             .etcd_status()
             .iter()

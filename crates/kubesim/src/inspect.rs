@@ -8,13 +8,16 @@
 //! so opening the inspector never changes the run.
 
 use crate::api::print;
-use crate::api::KindId;
+use crate::api::{KindId, Object};
 use crate::apiserver::registry;
 use crate::cluster::Cluster;
 use crate::scheduler::framework::{Decision, Outcome, Verdict};
 use crate::snapshot::ComponentKind;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// What was clicked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,6 +27,35 @@ pub enum Target {
     Node(String),
     /// A component by its diagram id (`etcd-control-plane-1`, `kubelet@worker-1`).
     Component(String),
+    /// Any other API object, by its kind (`ReplicaSet`), namespace and name.
+    Object {
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+    },
+}
+
+/// One row of an object's family tree: its owners (through
+/// `metadata.ownerReferences`, up to the root) and its dependents (the
+/// objects that name it as an owner, down), as the garbage collector sees
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Relative {
+    /// 0 for the root owner.
+    pub depth: usize,
+    pub kind: String,
+    pub name: String,
+    /// The inspected object itself.
+    pub this: bool,
+    /// This row's reference to the row it hangs from is its controller
+    /// (`controller: true`).
+    pub controller: bool,
+    /// That reference has `blockOwnerDeletion: true` (foreground deletion
+    /// waits for this row).
+    pub blocks: bool,
+    /// Being deleted (a `deletionTimestamp` is set).
+    pub deleting: bool,
+    pub target: Target,
 }
 
 /// One row of the events table.
@@ -74,6 +106,21 @@ pub struct Inspection {
     pub yaml: Option<String>,
     pub events: Vec<EventRow>,
     pub scheduler: Option<SchedulerTable>,
+    /// Owners above and dependents below, in tree order; empty when the
+    /// object has neither.
+    pub family: Vec<Relative>,
+    /// For a kube-controller-manager: its control loops.
+    pub controllers: Vec<ControllerRow>,
+}
+
+/// One control loop inside a kube-controller-manager instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ControllerRow {
+    pub name: String,
+    pub queued: usize,
+    pub syncs: u64,
+    /// `3s ago`, or `never`.
+    pub last_sync: String,
 }
 
 impl Inspection {
@@ -87,6 +134,8 @@ impl Inspection {
             yaml: None,
             events: Vec::new(),
             scheduler: None,
+            family: Vec::new(),
+            controllers: Vec::new(),
         }
     }
 }
@@ -153,6 +202,129 @@ fn events_of(cluster: &Cluster, kind: &str, namespace: &str, name: &str) -> Vec<
     rows.into_iter().map(|(_, r)| r).collect()
 }
 
+/// How many rows of dependents the family tree shows at most.
+const FAMILY_ROWS: usize = 200;
+
+fn target_of(o: &Object) -> Target {
+    match o.kind_id() {
+        KindId::Pod => Target::Pod(o.key()),
+        KindId::Node => Target::Node(o.name().to_string()),
+        _ => Target::Object {
+            kind: o.kind().kind.to_string(),
+            namespace: o.namespace().map(str::to_string),
+            name: o.name().to_string(),
+        },
+    }
+}
+
+fn relative(o: &Object, depth: usize, this: bool, r: Option<&OwnerReference>) -> Relative {
+    Relative {
+        depth,
+        kind: o.kind().kind.to_string(),
+        name: o.name().to_string(),
+        this,
+        controller: r.and_then(|r| r.controller).unwrap_or(false),
+        blocks: r.and_then(|r| r.block_owner_deletion).unwrap_or(false),
+        deleting: o.deletion_timestamp().is_some(),
+        target: target_of(o),
+    }
+}
+
+/// The owner reference the tree follows upward: the controller, else the
+/// first.
+fn up_ref(o: &Object) -> Option<&OwnerReference> {
+    o.controller_ref().or_else(|| o.owner_references().first())
+}
+
+/// `obj`'s owners up to the root and its dependents down, from the API
+/// servers' cache (the garbage collector's `uidToNode` graph, rebuilt here
+/// for one object; `pkg/controller/garbagecollector/graph.go`). An owner
+/// must be cluster-scoped or in the dependent's namespace, as the garbage
+/// collector requires.
+fn family(cluster: &Cluster, obj: &Object) -> Vec<Relative> {
+    let all: Vec<Rc<Object>> = crate::api::object::KINDS
+        .iter()
+        .filter(|k| !matches!(k.id, KindId::Event | KindId::EventsEvent))
+        .flat_map(|k| cluster.observe_all(k.id))
+        .collect();
+    let by_uid: BTreeMap<&str, &Object> = all
+        .iter()
+        .filter_map(|o| o.uid().map(|u| (u, &**o)))
+        .collect();
+    let owner_of = |o: &Object, r: &OwnerReference| -> Option<&Object> {
+        by_uid
+            .get(r.uid.as_str())
+            .copied()
+            .filter(|owner| owner.namespace().is_none() || owner.namespace() == o.namespace())
+    };
+    let mut children: BTreeMap<&str, Vec<(&Object, &OwnerReference)>> = BTreeMap::new();
+    for o in &all {
+        for r in o.owner_references() {
+            if owner_of(o, r).is_some() {
+                children.entry(r.uid.as_str()).or_default().push((&**o, r));
+            }
+        }
+    }
+    for list in children.values_mut() {
+        list.sort_by(|a, b| (a.0.kind().kind, a.0.name()).cmp(&(b.0.kind().kind, b.0.name())));
+    }
+    // Up: at most 8 owners (a cycle of references cannot loop).
+    let mut chain: Vec<(&Object, Option<&OwnerReference>)> = Vec::new();
+    let mut cur = obj;
+    let mut seen: BTreeSet<&str> = obj.uid().into_iter().collect();
+    while let Some(r) = up_ref(cur) {
+        let Some(owner) = owner_of(cur, r) else {
+            break;
+        };
+        if chain.len() >= 8 || !owner.uid().is_some_and(|u| seen.insert(u)) {
+            break;
+        }
+        chain.push((owner, None));
+        cur = owner;
+    }
+    let mut rows: Vec<Relative> = Vec::new();
+    for (i, (o, _)) in chain.iter().rev().enumerate() {
+        // The reference that joins this owner to the one above it.
+        let r = if i == 0 { None } else { up_ref(o) };
+        rows.push(relative(o, i, false, r));
+    }
+    let depth = rows.len();
+    rows.push(relative(
+        obj,
+        depth,
+        true,
+        up_ref(obj).filter(|_| depth > 0),
+    ));
+    // Down: depth first, children in kind and name order.
+    let mut visited: BTreeSet<&str> = obj.uid().into_iter().collect();
+    descend(obj, depth, &children, &mut visited, &mut rows);
+    if rows.len() == 1 {
+        rows.clear();
+    }
+    rows
+}
+
+type Children<'a> = BTreeMap<&'a str, Vec<(&'a Object, &'a OwnerReference)>>;
+
+fn descend<'a>(
+    o: &'a Object,
+    depth: usize,
+    children: &Children<'a>,
+    visited: &mut BTreeSet<&'a str>,
+    rows: &mut Vec<Relative>,
+) {
+    let Some(kids) = o.uid().and_then(|u| children.get(u)) else {
+        return;
+    };
+    for (kid, r) in kids {
+        if rows.len() >= FAMILY_ROWS || !kid.uid().is_some_and(|u| visited.insert(u)) {
+            continue;
+        }
+        rows.push(relative(kid, depth + 1, false, Some(r)));
+        descend(kid, depth + 1, children, visited, rows);
+    }
+}
+
 fn section(v: &Value, key: &str) -> Option<String> {
     v.get(key)
         .filter(|s| !s.is_null())
@@ -176,6 +348,7 @@ fn object_inspection(
     ins.status = section(&v, "status");
     ins.yaml = Some(print::to_yaml(&v));
     ins.events = events_of(cluster, &kind_name, namespace.unwrap_or(""), name);
+    ins.family = family(cluster, &obj);
     if let Some(owners) = v["metadata"]["ownerReferences"].as_array() {
         for o in owners {
             ins.facts.push((
@@ -324,6 +497,19 @@ pub fn inspect(cluster: &Cluster, target: &Target) -> Option<Inspection> {
             }
             Some(ins)
         }
+        Target::Object {
+            kind,
+            namespace,
+            name,
+        } => {
+            let k = crate::api::Kind::resolve(kind)?;
+            let ns = if k.namespaced {
+                namespace.as_deref()
+            } else {
+                None
+            };
+            object_inspection(cluster, k.id, ns, name)
+        }
         Target::Component(id) => {
             let snap = cluster.snapshot();
             let view = snap
@@ -395,6 +581,31 @@ pub fn inspect(cluster: &Cluster, target: &Target) -> Option<Inspection> {
                         ins.facts
                             .push(("requests served".into(), s.requests_served.to_string()));
                         ins.facts.push(("identity lease".into(), s.identity_lease));
+                    }
+                }
+                ComponentKind::KubeControllerManager => {
+                    if let Some((leader, loops)) = cluster.controller_activity(id) {
+                        ins.facts.push((
+                            "controllers".into(),
+                            if leader {
+                                format!("{} control loops, running (this instance holds the kube-system/kube-controller-manager Lease)", loops.len())
+                            } else {
+                                format!("{} control loops, idle until this instance wins the kube-system/kube-controller-manager Lease", loops.len())
+                            },
+                        ));
+                        let now = cluster.now();
+                        ins.controllers = loops
+                            .into_iter()
+                            .map(|a| ControllerRow {
+                                name: a.name.to_string(),
+                                queued: a.queued,
+                                syncs: a.syncs,
+                                last_sync: match a.last_sync {
+                                    Some(t) => format!("{} ago", print::human_duration(now - t)),
+                                    None => "never".into(),
+                                },
+                            })
+                            .collect();
                     }
                 }
                 _ => {}
@@ -516,5 +727,93 @@ mod tests {
         let gone = inspect(&c, &Target::Pod("default/ghost".into())).unwrap();
         assert_eq!(gone.subtitle, "gone");
         assert!(inspect(&c, &Target::Pod("no-slash".into())).is_none());
+    }
+
+    #[test]
+    fn a_deployments_pod_shows_its_replicaset_and_deployment_above_it() {
+        let mut c = Cluster::new(Topology::default(), 3);
+        assert!(c.boot(SimDuration::from_secs(60)));
+        let mut s = Session::new();
+        let out = s.run_script(
+            &mut c,
+            "kubectl create deployment web --image=nginx --replicas=2\nsim advance 20s",
+        );
+        assert!(out.iter().all(|o| o.ok), "{out:?}");
+        let deploy = inspect(
+            &c,
+            &Target::Object {
+                kind: "Deployment".into(),
+                namespace: Some("default".into()),
+                name: "web".into(),
+            },
+        )
+        .expect("the Deployment is there");
+        let rows: Vec<(usize, &str)> = deploy
+            .family
+            .iter()
+            .map(|r| (r.depth, r.kind.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [(0, "Deployment"), (1, "ReplicaSet"), (2, "Pod"), (2, "Pod")],
+            "{:?}",
+            deploy.family
+        );
+        assert!(deploy.family[0].this);
+        assert!(deploy.family[1].controller && deploy.family[1].blocks);
+        let Target::Pod(pod) = deploy.family[2].target.clone() else {
+            panic!("a pod row opens the pod");
+        };
+        let ins = inspect(&c, &Target::Pod(pod)).expect("the pod is there");
+        let up: Vec<(&str, bool)> = ins
+            .family
+            .iter()
+            .map(|r| (r.kind.as_str(), r.this))
+            .collect();
+        assert_eq!(
+            up,
+            [("Deployment", false), ("ReplicaSet", false), ("Pod", true)]
+        );
+    }
+
+    #[test]
+    fn an_object_without_owners_or_dependents_has_no_family() {
+        let c = cluster_with_nginx();
+        let ins = inspect(&c, &Target::Pod("default/nginx".into())).unwrap();
+        assert!(ins.family.is_empty(), "{:?}", ins.family);
+    }
+
+    #[test]
+    fn the_leading_controller_manager_lists_its_control_loops_and_their_work() {
+        let mut c = Cluster::new(Topology::default(), 3);
+        assert!(c.boot(SimDuration::from_secs(60)));
+        let mut s = Session::new();
+        let out = s.run_script(
+            &mut c,
+            "kubectl create deployment web --image=nginx\nsim advance 20s",
+        );
+        assert!(out.iter().all(|o| o.ok), "{out:?}");
+        let snap = c.snapshot();
+        let kcms: Vec<String> = snap
+            .nodes
+            .iter()
+            .flat_map(|n| n.components.iter())
+            .filter(|c| c.kind == ComponentKind::KubeControllerManager)
+            .map(|c| c.id.clone())
+            .collect();
+        let mut leaders = 0;
+        for id in &kcms {
+            let ins = inspect(&c, &Target::Component(id.clone())).unwrap();
+            let deployment = ins
+                .controllers
+                .iter()
+                .find(|r| r.name == "deployment-controller")
+                .unwrap_or_else(|| panic!("{:?}", ins.controllers));
+            if deployment.syncs > 0 {
+                leaders += 1;
+                assert_ne!(deployment.last_sync, "never");
+            }
+        }
+        assert_eq!(leaders, 1, "only the leader reconciles");
     }
 }

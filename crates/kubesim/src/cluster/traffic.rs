@@ -24,7 +24,6 @@ use super::{addr, ClientSlot, Cluster, Running, LOAD_BALANCER};
 
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::server::Addr;
-use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::dns::{self, Answer, CoreDns};
 use crate::kubelet::server::{KubeletResponse, NetworkCall};
 use crate::kubelet::Kubelet;
@@ -256,31 +255,6 @@ spec:
 }
 
 impl Cluster {
-    /// kubeadm's addon phase, once the API answers: creates the CoreDNS
-    /// addon's objects that do not exist yet, as the cluster admin.
-    pub(crate) fn install_addons(&mut self) {
-        let Ok(objects) = crate::api::decode::decode(
-            &coredns_addon(self.topology.coredns_replicas),
-            "coredns-addon",
-        ) else {
-            return;
-        };
-        for o in objects {
-            let kind = o.kind_id();
-            let ns = o.namespace().unwrap_or("kube-system").to_string();
-            let get = ApiRequest::new(Verb::Get, kind, self.admin_credential())
-                .in_namespace(ns.clone())
-                .named(o.name().to_string());
-            if matches!(self.call(get), ApiResponse::Object(_)) {
-                continue;
-            }
-            let create = ApiRequest::new(Verb::Create, kind, self.admin_credential())
-                .in_namespace(ns)
-                .with_body(o);
-            let _ = self.call(create);
-        }
-    }
-
     /// After a client process acted: a kube-proxy's new rules go to its
     /// node's kernel; a kubelet's node gets a CoreDNS process for each
     /// coredns container it runs (and loses those it stopped).

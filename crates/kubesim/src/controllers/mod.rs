@@ -347,6 +347,20 @@ struct Slot {
     queue: WorkQueue<String>,
     credential: Credential,
     next_period: Option<SimTime>,
+    /// Keys reconciled since the instance started, and when it last did.
+    syncs: u64,
+    last_sync: Option<SimTime>,
+}
+
+/// What one controller of an instance has been doing, for the page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControllerActivity {
+    pub name: &'static str,
+    /// Keys waiting in its work queue.
+    pub queued: usize,
+    /// Keys reconciled since the instance started.
+    pub syncs: u64,
+    pub last_sync: Option<SimTime>,
 }
 
 /// Events are written by the controller manager's own event broadcaster.
@@ -395,6 +409,8 @@ impl ControllerManager {
                     queue: WorkQueue::new(),
                     credential,
                     next_period: None,
+                    syncs: 0,
+                    last_sync: None,
                 })
                 .collect(),
             in_flight: BTreeMap::new(),
@@ -445,6 +461,19 @@ impl ControllerManager {
         self.slots
             .iter()
             .map(|s| (s.controller.name(), s.queue.len()))
+            .collect()
+    }
+
+    /// Each controller's queue and reconciles, in order.
+    pub fn activity(&self) -> Vec<ControllerActivity> {
+        self.slots
+            .iter()
+            .map(|s| ControllerActivity {
+                name: s.controller.name(),
+                queued: s.queue.len(),
+                syncs: s.syncs,
+                last_sync: s.last_sync,
+            })
             .collect()
     }
 
@@ -549,6 +578,8 @@ impl ControllerManager {
                     events: Vec::new(),
                 };
                 let requeue = slot.controller.reconcile(&mut r, &key);
+                slot.syncs += 1;
+                slot.last_sync = Some(now);
                 let Reconcile { writes, events, .. } = r;
                 match requeue {
                     Requeue::Done => slot.queue.forget(&key),
