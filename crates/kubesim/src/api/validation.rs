@@ -1644,6 +1644,23 @@ pub fn validate_update(new: &Object, old: &Object) -> Vec<FieldError> {
                 }
             }
         }
+        (Object::Node(n), Object::Node(o)) => {
+            // `ValidateNodeUpdate`: the node IPAM controller may assign a
+            // pod CIDR to a node that has none; nobody may change it after.
+            let cidrs = |x: &core::Node| {
+                x.spec
+                    .as_ref()
+                    .and_then(|s| s.pod_cidrs.clone())
+                    .unwrap_or_default()
+            };
+            let (nc, oc) = (cidrs(n), cidrs(o));
+            if !oc.is_empty() && nc != oc {
+                errs.push(FieldError::forbidden(
+                    "spec.podCIDRs",
+                    "node updates may not change podCIDR except from \"\" to valid",
+                ));
+            }
+        }
         (Object::Deployment(n), Object::Deployment(o)) => {
             errs.extend(selector_changed(&n.spec.selector, &o.spec.selector))
         }

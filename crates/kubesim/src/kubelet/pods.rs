@@ -244,6 +244,9 @@ pub struct PodWorker {
     /// component) is stopped by a fault: its probes fail.
     pub down: bool,
     conditions: BTreeMap<String, (String, SimTime)>,
+    /// The `NetworkNotReady` event went out (once per pod here; upstream
+    /// each failed sync records it and the recorder aggregates them).
+    network_wait_reported: bool,
 }
 
 /// What a pod worker asks the kubelet to do or tell.
@@ -280,7 +283,19 @@ impl PodWorker {
             sent: None,
             down: false,
             conditions: BTreeMap::new(),
+            network_wait_reported: false,
         }
+    }
+
+    /// Whether the pod waits for the node's network: it is not on the
+    /// host's network, has no IP yet, and has no sandbox.
+    pub fn waits_for_network(&self) -> bool {
+        let host_network = self.pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+        !host_network
+            && self.ip.is_none()
+            && self.sandbox.is_none()
+            && self.rejected.is_none()
+            && !self.terminated
     }
 
     pub fn pod(&self) -> &Pod {
@@ -359,6 +374,22 @@ impl PodWorker {
         }
         if self.start_time.is_none() {
             self.start_time = Some(now);
+        }
+        // `SyncPod` (pkg/kubelet/kubelet.go): "If the network plugin is not
+        // ready, only start the pod if it uses the host network".
+        if self.waits_for_network() {
+            if !self.network_wait_reported {
+                self.network_wait_reported = true;
+                effects.push(Effect::Event(
+                    "Warning",
+                    "NetworkNotReady",
+                    format!(
+                        "network is not ready: {}",
+                        crate::kubelet::NETWORK_NOT_READY
+                    ),
+                ));
+            }
+            return;
         }
         // The sandbox (`RunPodSandbox`), with the pod IP from the node's
         // range.
