@@ -30,6 +30,7 @@ pub mod deployment;
 pub mod disruption;
 pub mod endpointslice;
 pub mod garbagecollector;
+pub mod history;
 pub mod job;
 pub mod namespace;
 pub mod nodeipam;
