@@ -783,3 +783,61 @@ fn without_a_controller_manager_a_new_node_stays_not_ready_with_no_pod_cidr() {
         "10.244.6.0/24"
     );
 }
+
+#[test]
+fn a_pod_deleted_while_its_kubelet_was_stopped_is_killed_when_the_kubelet_returns() {
+    let (mut c, mut s) = booted(12);
+    ok(&mut c, &mut s, "sim advance 10s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pinned
+spec:
+  nodeName: worker-2
+  containers:
+  - name: nginx
+    image: nginx:1.14.2
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/pinned '{.status.phase}'=Running 1m",
+    );
+    let sandboxes = |c: &Cluster| -> usize {
+        c.node_runtime("worker-2")
+            .map(|r| {
+                r.list_pod_sandboxes()
+                    .iter()
+                    .filter(|s| {
+                        s.name == "pinned" && s.state == kubesim::runtime::SandboxState::Ready
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(sandboxes(&c), 1);
+    // The kubelet stops; the containers go on. The pod is force-deleted
+    // from the API meanwhile.
+    ok(&mut c, &mut s, "sim fault worker-2 kubelet-stop");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl delete pod pinned --force --grace-period=0",
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
+    assert_eq!(
+        sandboxes(&c),
+        1,
+        "nobody stops it while the kubelet is down"
+    );
+    // The kubelet comes back, lists its pods, and removes the orphan
+    // (`HandlePodCleanups`).
+    ok(&mut c, &mut s, "sim heal worker-2");
+    ok(&mut c, &mut s, "sim advance 10s");
+    assert_eq!(sandboxes(&c), 0);
+}

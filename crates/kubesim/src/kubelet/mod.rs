@@ -27,7 +27,8 @@
 //! Left out so far (named in the issue that adds them): the TLS bootstrap
 //! (the kubelet starts with its signed certificate), eviction managers,
 //! volume management, and adopting the containers of a previous kubelet run
-//! after a restart.
+//! after a restart (they are removed as orphans once the pod informer has
+//! synced, and the pods still bound start afresh).
 
 pub mod config;
 pub mod kubeadm;
@@ -401,6 +402,15 @@ impl Kubelet {
         }
         match self.workers.get_mut(&key) {
             Some(w) if w.uid == pod.metadata.uid.clone().unwrap_or_default() => {
+                // `needsReconcile` (pkg/kubelet/status/status_manager.go): a
+                // status in the API that is not the one the kubelet sent
+                // (the node lifecycle controller marked the pod not ready
+                // while the node was unreachable) is sent again.
+                if let (Some(sent), Some(api)) = (&w.sent, pod.status.as_ref()) {
+                    if !pods::same_kubelet_status(sent, api) {
+                        w.sent = None;
+                    }
+                }
                 w.update(pod.clone(), ctx.now)
             }
             _ => {
@@ -840,6 +850,26 @@ impl Kubelet {
                 w.sync(now, &mut runtime, &mut e);
                 w.probe(now, &mut runtime, &mut e);
                 effects.extend(e.into_iter().map(|x| (key.clone(), x)));
+            }
+        }
+        if self.pods_synced {
+            // `HandlePodCleanups` (`removeOrphanedPodSandboxes`): sandboxes
+            // no pod worker owns go. They are left by an earlier run of the
+            // kubelet (which this one does not adopt): a pod deleted while
+            // the kubelet was stopped must not keep running next to its
+            // replacement on another node.
+            let owned: std::collections::BTreeSet<String> = self
+                .workers
+                .values()
+                .filter_map(|w| w.sandbox_id().map(str::to_string))
+                .collect();
+            for s in runtime.list_pod_sandboxes() {
+                if !owned.contains(&s.id) {
+                    self.steps
+                        .extend(runtime.stop_pod_sandbox(now, &s.id).steps);
+                    self.steps
+                        .extend(runtime.remove_pod_sandbox(now, &s.id).steps);
+                }
             }
         }
         let host_ip = self.machine.ip.clone();

@@ -302,6 +302,11 @@ impl PodWorker {
         &self.pod
     }
 
+    /// The pod's sandbox, once created.
+    pub fn sandbox_id(&self) -> Option<&str> {
+        self.sandbox.as_deref()
+    }
+
     /// Whether a runtime event is about this pod.
     pub fn owns(&self, kind: &EventKind) -> bool {
         match kind {
@@ -1243,6 +1248,26 @@ pub fn fits(
     Ok(())
 }
 
+/// Whether the API's copy of a pod's status agrees with what the kubelet
+/// sent on what the kubelet owns: the phase and the status of each
+/// condition it reported (others, such as `DisruptionTarget`, are not its
+/// business).
+pub fn same_kubelet_status(sent: &PodStatus, api: &PodStatus) -> bool {
+    let status_of = |s: &PodStatus, t: &str| {
+        s.conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == t)
+            .map(|c| c.status.clone())
+    };
+    sent.phase == api.phase
+        && sent
+            .conditions
+            .iter()
+            .flatten()
+            .all(|c| status_of(api, &c.type_).as_ref() == Some(&c.status))
+}
+
 /// A pod's CPU (milli) and memory (bytes) requests.
 pub fn requests(pod: &Pod) -> (i64, i64) {
     let mut cpu = 0;
@@ -1263,4 +1288,46 @@ pub fn requests(pod: &Pod) -> (i64, i64) {
         }
     }
     (cpu, mem)
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    fn status(phase: &str, conditions: &[(&str, &str)]) -> PodStatus {
+        PodStatus {
+            phase: Some(phase.into()),
+            conditions: Some(
+                conditions
+                    .iter()
+                    .map(|(t, s)| PodCondition {
+                        type_: t.to_string(),
+                        status: s.to_string(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pod_marked_not_ready_by_the_node_controller_needs_its_status_sent_again() {
+        let sent = status("Running", &[("Ready", "True"), ("ContainersReady", "True")]);
+        let marked = status(
+            "Running",
+            &[("Ready", "False"), ("ContainersReady", "True")],
+        );
+        assert!(!same_kubelet_status(&sent, &marked));
+        // A condition the kubelet does not report is not its business.
+        let disrupted = status(
+            "Running",
+            &[
+                ("Ready", "True"),
+                ("ContainersReady", "True"),
+                ("DisruptionTarget", "True"),
+            ],
+        );
+        assert!(same_kubelet_status(&sent, &disrupted));
+    }
 }
