@@ -1279,6 +1279,17 @@ impl Cluster {
             .and_then(|c| c.agent::<Kubelet>())
     }
 
+    /// A node's containerd, whether or not its kubelet runs (containers
+    /// go on while the kubelet is stopped; a powered-off node's runtime
+    /// starts empty).
+    pub fn node_runtime(&self, node: &str) -> Option<&crate::runtime::Containerd> {
+        let slot = self.clients.get(&addr(&kubelet_addr(node)))?;
+        match slot.agent::<Kubelet>() {
+            Some(k) => k.runtime(),
+            None => slot.runtime.as_ref(),
+        }
+    }
+
     // ----- the nodes' manifest directories -----
 
     fn node_slot(&self, node: &str) -> Result<&ClientSlot, String> {

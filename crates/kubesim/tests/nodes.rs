@@ -586,3 +586,258 @@ spec:
     let err = fails(&mut c, &mut s, "kubectl logs broken");
     assert!(err.contains(":10250: connect: connection refused"), "{err}");
 }
+
+/// Each node's `spec.podCIDR`, by name.
+fn pod_cidrs(c: &mut Cluster, s: &mut Session) -> std::collections::BTreeMap<String, String> {
+    let out = ok(
+        c,
+        s,
+        "kubectl get nodes -o 'jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}{\"\\n\"}{end}'",
+    );
+    out.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(n, c)| (n.to_string(), c.to_string()))
+        .collect()
+}
+
+/// Advances 5 s at a time until `f` holds, for at most `limit`.
+fn eventually(
+    c: &mut Cluster,
+    s: &mut Session,
+    limit: SimDuration,
+    mut f: impl FnMut(&mut Cluster, &mut Session) -> bool,
+) -> bool {
+    let deadline = c.now() + limit;
+    while c.now() < deadline {
+        if f(c, s) {
+            return true;
+        }
+        c.advance(SimDuration::from_secs(5));
+    }
+    f(c, s)
+}
+
+#[test]
+fn node_ipam_gives_every_node_its_own_slash_24_of_the_cluster_cidr_in_order() {
+    let (mut c, mut s) = booted(3);
+    ok(&mut c, &mut s, "sim advance 10s");
+    let cidrs = pod_cidrs(&mut c, &mut s);
+    assert_eq!(cidrs.len(), 6, "{cidrs:?}");
+    // The allocator hands out 10.244.0.0/24, 10.244.1.0/24, ... in the
+    // order the nodes register (`CidrSet.AllocateNext`): six nodes, the
+    // first six blocks, no two alike.
+    let expected: Vec<String> = (0..6).map(|i| format!("10.244.{i}.0/24")).collect();
+    let mut got: Vec<String> = cidrs.values().cloned().collect();
+    got.sort_by_key(|c| c.split('.').nth(2).and_then(|o| o.parse::<u32>().ok()));
+    assert_eq!(got, expected, "{cidrs:?}");
+    // `spec.podCIDRs` agrees, and the kubelet turned Ready with it.
+    let list = jsonpath(&mut c, &mut s, "node worker-2", ".spec.podCIDRs[0]");
+    assert_eq!(list, cidrs["worker-2"]);
+    let ready = jsonpath(
+        &mut c,
+        &mut s,
+        "node worker-2",
+        ".status.conditions[?(@.type==\"Ready\")].status",
+    );
+    assert_eq!(ready, "True");
+    // Nobody may change a pod CIDR once set (`ValidateNodeUpdate`).
+    let out: Vec<Outcome> = s.run_script(
+        &mut c,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Node
+metadata:
+  name: worker-2
+spec:
+  podCIDR: 10.244.99.0/24
+  podCIDRs: [10.244.99.0/24]
+---end",
+    );
+    assert!(!out[0].ok, "{}", out[0].output);
+    assert!(
+        out[0]
+            .output
+            .contains("node updates may not change podCIDR except from \"\" to valid"),
+        "{}",
+        out[0].output
+    );
+}
+
+#[test]
+fn a_removed_nodes_pod_cidr_is_released_and_handed_to_a_new_node() {
+    let (mut c, mut s) = booted(5);
+    ok(&mut c, &mut s, "sim advance 10s");
+    let before = pod_cidrs(&mut c, &mut s);
+    let freed = before["worker-3"].clone();
+    ok(&mut c, &mut s, "sim node remove worker-3");
+    let gone = eventually(&mut c, &mut s, SimDuration::from_secs(180), |c, s| {
+        !pod_cidrs(c, s).contains_key("worker-3")
+    });
+    assert!(gone, "the cloud node controller deletes the Node");
+    // The running allocator goes on round robin after the last block it
+    // handed out, as upstream's `CidrSet` does...
+    ok(&mut c, &mut s, "sim node add worker-4");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until node/worker-4 '{.spec.podCIDR}'=10.244.6.0/24 1m",
+    );
+    // ...and a freshly elected leader starts from the first free block:
+    // the one worker-3 gave back.
+    ok(
+        &mut c,
+        &mut s,
+        "sim fault kube-controller-manager/leader crash",
+    );
+    ok(&mut c, &mut s, "sim advance 30s");
+    ok(&mut c, &mut s, "sim node add worker-5");
+    ok(
+        &mut c,
+        &mut s,
+        &format!("sim until node/worker-5 '{{.spec.podCIDR}}'={freed} 2m"),
+    );
+    let after = pod_cidrs(&mut c, &mut s);
+    let mut values: Vec<&String> = after.values().collect();
+    values.sort();
+    values.dedup();
+    assert_eq!(
+        values.len(),
+        after.len(),
+        "no two nodes share a block: {after:?}"
+    );
+}
+
+#[test]
+fn pod_ips_lie_in_their_nodes_pod_cidr() {
+    let (mut c, mut s) = booted(8);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx --replicas=6",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/web '{.status.readyReplicas}'=6 2m",
+    );
+    let cidrs = pod_cidrs(&mut c, &mut s);
+    let pods = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -l app=web -o 'jsonpath={range .items[*]}{.spec.nodeName}={.status.podIP}{\"\\n\"}{end}'",
+    );
+    let mut ips = Vec::new();
+    for line in pods.lines() {
+        let (node, ip) = line.split_once('=').unwrap();
+        let cidr = &cidrs[node];
+        let prefix = cidr.trim_end_matches("0/24");
+        assert!(ip.starts_with(prefix), "{ip} on {node} lies in {cidr}");
+        let host: u32 = ip[prefix.len()..].parse().unwrap();
+        assert!((2..=254).contains(&host), "{ip}");
+        ips.push(ip.to_string());
+    }
+    assert_eq!(ips.len(), 6, "{pods}");
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 6, "pod IPs are unique: {pods}");
+}
+
+#[test]
+fn without_a_controller_manager_a_new_node_stays_not_ready_with_no_pod_cidr() {
+    let (mut c, mut s) = booted(4);
+    ok(&mut c, &mut s, "sim advance 10s");
+    for cp in ["control-plane-1", "control-plane-2", "control-plane-3"] {
+        ok(
+            &mut c,
+            &mut s,
+            &format!("sim fault kube-controller-manager-{cp} crash"),
+        );
+    }
+    ok(&mut c, &mut s, "sim node add worker-4");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until node/worker-4 '{.metadata.name}'=worker-4 1m",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    assert_eq!(
+        jsonpath(&mut c, &mut s, "node worker-4", ".spec.podCIDR"),
+        ""
+    );
+    let message = jsonpath(
+        &mut c,
+        &mut s,
+        "node worker-4",
+        ".status.conditions[?(@.type==\"Ready\")].message",
+    );
+    assert!(message.contains("NetworkPluginNotReady"), "{message}");
+    // A controller manager back: the node gets its block and turns Ready.
+    ok(&mut c, &mut s, "sim heal all");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until node/worker-4 '{.status.conditions[?(@.type==\"Ready\")].status}'=True 1m",
+    );
+    assert_eq!(
+        jsonpath(&mut c, &mut s, "node worker-4", ".spec.podCIDR"),
+        "10.244.6.0/24"
+    );
+}
+
+#[test]
+fn a_pod_deleted_while_its_kubelet_was_stopped_is_killed_when_the_kubelet_returns() {
+    let (mut c, mut s) = booted(12);
+    ok(&mut c, &mut s, "sim advance 10s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pinned
+spec:
+  nodeName: worker-2
+  containers:
+  - name: nginx
+    image: nginx:1.14.2
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/pinned '{.status.phase}'=Running 1m",
+    );
+    let sandboxes = |c: &Cluster| -> usize {
+        c.node_runtime("worker-2")
+            .map(|r| {
+                r.list_pod_sandboxes()
+                    .iter()
+                    .filter(|s| {
+                        s.name == "pinned" && s.state == kubesim::runtime::SandboxState::Ready
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(sandboxes(&c), 1);
+    // The kubelet stops; the containers go on. The pod is force-deleted
+    // from the API meanwhile.
+    ok(&mut c, &mut s, "sim fault worker-2 kubelet-stop");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl delete pod pinned --force --grace-period=0",
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
+    assert_eq!(
+        sandboxes(&c),
+        1,
+        "nobody stops it while the kubelet is down"
+    );
+    // The kubelet comes back, lists its pods, and removes the orphan
+    // (`HandlePodCleanups`).
+    ok(&mut c, &mut s, "sim heal worker-2");
+    ok(&mut c, &mut s, "sim advance 10s");
+    assert_eq!(sandboxes(&c), 0);
+}

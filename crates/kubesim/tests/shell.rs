@@ -449,6 +449,12 @@ fn kubectl_get_watch_prints_a_row_per_change_while_the_clock_runs_until_interrup
         &mut s,
         "kubectl create deployment web --image=nginx --replicas=2",
     );
+    // The ReplicaSet has created its pods (a few controller round trips).
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/web '{.status.replicas}'=2 10s",
+    );
     let first = ok(&mut c, &mut s, "kubectl get pods -w");
     assert!(
         first.starts_with("NAME"),

@@ -951,3 +951,193 @@ spec:
         out[0].output
     );
 }
+
+#[test]
+fn a_stateful_set_keeps_its_history_in_controller_revisions_and_rolls_back_with_undo() {
+    let (mut c, mut s) = booted(43);
+    ok(&mut c, &mut s, WEB);
+    let status = ok(&mut c, &mut s, "kubectl rollout status statefulset/web");
+    assert!(
+        status.ends_with("partitioned roll out complete: 3 new pods have been updated..."),
+        "{status}"
+    );
+    let first = ok(
+        &mut c,
+        &mut s,
+        "kubectl get sts web -o jsonpath={.status.updateRevision}",
+    );
+    let revs = ok(&mut c, &mut s, "kubectl get controllerrevisions");
+    let header: Vec<&str> = revs.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, vec!["NAME", "CONTROLLER", "REVISION", "AGE"]);
+    let row = revs.lines().nth(1).unwrap();
+    assert!(row.starts_with(&first), "{revs}");
+    assert!(row.contains("statefulset.apps/web"), "{revs}");
+    // Every pod carries its revision's name.
+    let labels = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=nginx",
+        "{.metadata.labels.controller-revision-hash}",
+    );
+    assert_eq!(labels, vec![first.clone(); 3]);
+    ok(
+        &mut c,
+        &mut s,
+        &WEB.replace("nginx-slim:0.24", "nginx-slim:0.21"),
+    );
+    ok(&mut c, &mut s, "kubectl rollout status statefulset/web");
+    let (current, update) = {
+        let r = ok(
+            &mut c,
+            &mut s,
+            "kubectl get sts web -o jsonpath={.status.currentRevision}/{.status.updateRevision}",
+        );
+        let (a, b) = r.split_once('/').unwrap();
+        (a.to_string(), b.to_string())
+    };
+    assert_ne!(update, first);
+    ok(
+        &mut c,
+        &mut s,
+        &format!("sim until statefulset/web '{{.status.currentRevision}}'={update} 2m"),
+    );
+    let _ = current;
+    let history = ok(&mut c, &mut s, "kubectl rollout history statefulset/web");
+    assert_eq!(
+        history,
+        "statefulset.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>"
+    );
+    let two = ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout history statefulset/web --revision=2",
+    );
+    assert!(
+        two.contains("image: registry.k8s.io/nginx-slim:0.21"),
+        "{two}"
+    );
+    // Undo goes back to revision 1, which becomes revision 3.
+    let undo = ok(&mut c, &mut s, "kubectl rollout undo statefulset/web");
+    assert_eq!(undo, "statefulset.apps/web rolled back");
+    ok(
+        &mut c,
+        &mut s,
+        &format!("sim until statefulset/web '{{.status.currentRevision}}'={first} 3m"),
+    );
+    let images = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=nginx",
+        "{.spec.containers[0].image}",
+    );
+    assert_eq!(images, vec!["registry.k8s.io/nginx-slim:0.24"; 3]);
+    let history = ok(&mut c, &mut s, "kubectl rollout history statefulset/web");
+    assert!(
+        history.ends_with("2         <none>\n3         <none>"),
+        "{history}"
+    );
+    let again = ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout undo statefulset/web --to-revision=3",
+    );
+    assert_eq!(
+        again,
+        "statefulset.apps/web skipped rollback (current template already matches revision 3)"
+    );
+    // Deleting the set takes its revisions with it (the garbage collector).
+    ok(&mut c, &mut s, "kubectl delete statefulset web");
+    ok(&mut c, &mut s, "sim advance 30s");
+    let left = ok(&mut c, &mut s, "kubectl get controllerrevisions");
+    assert!(!left.contains("web-"), "{left}");
+}
+
+#[test]
+fn a_daemon_set_rollout_is_recorded_and_undone_through_controller_revisions() {
+    let (mut c, mut s) = booted(34);
+    // The nodes have registered (with none, a DaemonSet is rolled out at
+    // once: 0 of 0).
+    ok(&mut c, &mut s, "sim advance 20s");
+    ok(&mut c, &mut s, &agent("nginx:1.14.2"));
+    let status = ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout status daemonset/node-agent",
+    );
+    assert!(
+        status.ends_with("daemon set \"node-agent\" successfully rolled out"),
+        "{status}"
+    );
+    let hash = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=node-agent",
+        "{.metadata.labels.controller-revision-hash}",
+    );
+    assert_eq!(hash.len(), 3, "{status}");
+    let revs = ok(&mut c, &mut s, "kubectl get controllerrevisions -o name");
+    assert_eq!(
+        revs,
+        format!("controllerrevision.apps/node-agent-{}", hash[0])
+    );
+    ok(&mut c, &mut s, &agent("nginx:1.16.1"));
+    let status = ok(&mut c, &mut s, "kubectl rollout status ds/node-agent");
+    assert!(
+        status.contains("Waiting for daemon set \"node-agent\" rollout to finish: 1 out of 3 new pods have been updated..."),
+        "{status}"
+    );
+    assert!(status.ends_with("successfully rolled out"), "{status}");
+    let updated = ok(
+        &mut c,
+        &mut s,
+        "kubectl get ds node-agent -o jsonpath={.status.updatedNumberScheduled}",
+    );
+    assert_eq!(updated, "3");
+    let history = ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout history daemonset/node-agent",
+    );
+    assert_eq!(
+        history,
+        "daemonset.apps/node-agent \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>"
+    );
+    ok(&mut c, &mut s, "kubectl rollout undo daemonset/node-agent");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout status daemonset/node-agent",
+    );
+    let images = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=node-agent",
+        "{.spec.containers[0].image}",
+    );
+    assert_eq!(images, vec!["nginx:1.14.2"; 3]);
+    let back = lines(
+        &mut c,
+        &mut s,
+        "pods -l app=node-agent",
+        "{.metadata.labels.controller-revision-hash}",
+    );
+    assert_eq!(
+        back, hash,
+        "the old revision's pods come back with its hash"
+    );
+    let history = ok(
+        &mut c,
+        &mut s,
+        "kubectl rollout history daemonset/node-agent",
+    );
+    assert!(
+        history.ends_with("2         <none>\n3         <none>"),
+        "{history}"
+    );
+    let pause = s.run_script(&mut c, "kubectl rollout pause daemonset/node-agent");
+    assert!(!pause[0].ok);
+    assert_eq!(
+        pause[0].output,
+        "error: daemonsets.apps \"node-agent\" pausing is not supported"
+    );
+}

@@ -209,6 +209,7 @@ kinds! {
     ReplicaSet(apps::ReplicaSet) = "ReplicaSet", "apps", "replicasets", ["rs"], true;
     StatefulSet(apps::StatefulSet) = "StatefulSet", "apps", "statefulsets", ["sts"], true;
     DaemonSet(apps::DaemonSet) = "DaemonSet", "apps", "daemonsets", ["ds"], true;
+    ControllerRevision(apps::ControllerRevision) = "ControllerRevision", "apps", "controllerrevisions", [], true;
     Job(batch::Job) = "Job", "batch", "jobs", [], true;
     CronJob(batch::CronJob) = "CronJob", "batch", "cronjobs", ["cj"], true;
     PriorityClass(scheduling::PriorityClass) = "PriorityClass", "scheduling.k8s.io", "priorityclasses", ["pc"], false;
@@ -319,6 +320,7 @@ mod tests {
         check::<rbac::ClusterRoleBinding>(KindId::ClusterRoleBinding);
         check::<certificates::CertificateSigningRequest>(KindId::CertificateSigningRequest);
         check::<policy::PodDisruptionBudget>(KindId::PodDisruptionBudget);
+        check::<apps::ControllerRevision>(KindId::ControllerRevision);
         for (i, k) in KINDS.iter().enumerate() {
             assert_eq!(k.id as usize, i);
         }

@@ -1303,6 +1303,16 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
                 errs.push(FieldError::required("spec.usages", ""));
             }
         }
+        Object::ControllerRevision(r) => {
+            // `ValidateControllerRevision`.
+            if r.revision.unwrap_or(0) < 0 {
+                errs.push(FieldError::invalid(
+                    "revision",
+                    r.revision.unwrap_or(0),
+                    "must be greater than or equal to 0",
+                ));
+            }
+        }
         Object::PodDisruptionBudget(pdb) => {
             if let Some(s) = &pdb.spec {
                 if s.min_available.is_some() && s.max_unavailable.is_some() {
@@ -1643,6 +1653,31 @@ pub fn validate_update(new: &Object, old: &Object) -> Vec<FieldError> {
                     errs.push(FieldError::forbidden("spec", POD_UPDATE_FORBIDDEN));
                 }
             }
+        }
+        (Object::Node(n), Object::Node(o)) => {
+            // `ValidateNodeUpdate`: the node IPAM controller may assign a
+            // pod CIDR to a node that has none; nobody may change it after.
+            let cidrs = |x: &core::Node| {
+                x.spec
+                    .as_ref()
+                    .and_then(|s| s.pod_cidrs.clone())
+                    .unwrap_or_default()
+            };
+            let (nc, oc) = (cidrs(n), cidrs(o));
+            if !oc.is_empty() && nc != oc {
+                errs.push(FieldError::forbidden(
+                    "spec.podCIDRs",
+                    "node updates may not change podCIDR except from \"\" to valid",
+                ));
+            }
+        }
+        (Object::ControllerRevision(n), Object::ControllerRevision(o)) if n.data != o.data => {
+            // `ValidateControllerRevisionUpdate`.
+            errs.push(FieldError::invalid(
+                "data",
+                BadValue::Go("runtime.RawExtension{...}".into()),
+                "field is immutable",
+            ));
         }
         (Object::Deployment(n), Object::Deployment(o)) => {
             errs.extend(selector_changed(&n.spec.selector, &o.spec.selector))

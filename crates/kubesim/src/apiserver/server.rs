@@ -919,7 +919,18 @@ impl ApiServer {
         if let Some(fs) = &r.options.field_selector {
             for part in fs.split(',') {
                 if let Some((f, v)) = part.split_once('=') {
-                    a = a.with_field(f.trim_end_matches('='), v);
+                    let f = f.trim_end_matches('=');
+                    let v = v.trim_start_matches('=');
+                    // `RequestInfoFactory.NewRequestInfo`: a list or watch
+                    // with a `metadata.name` field selector names its object
+                    // (so a node may watch its own Node).
+                    if f == "metadata.name"
+                        && r.name.is_none()
+                        && matches!(r.verb, Verb::List | Verb::Watch)
+                    {
+                        a = a.named(v);
+                    }
+                    a = a.with_field(f, v);
                 }
             }
         }

@@ -88,7 +88,7 @@ pub struct Vm {
     pub capacity: Resources,
     pub role: NodeRole,
     pub internal_ip: String,
-    /// The machine's index (stable per VM name: its pod CIDR derives from it).
+    /// The machine's index (stable per VM name: its machine and boot ids derive from it).
     pub index: usize,
     pub status: VmStatus,
     pub created: SimTime,

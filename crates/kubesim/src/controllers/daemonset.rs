@@ -21,12 +21,18 @@
 //! and `manage` creates the new ones. Failed daemon pods are deleted and
 //! recreated.
 //!
-//! Left out: ControllerRevision objects (the hash is computed from the
-//! template and the history is not kept), `maxSurge`, `minReadySeconds`
+//! The history lives in ControllerRevisions named `<ds>-<hash>` (see
+//! [`super::history`], `constructHistory`, `cleanupHistory`): the revision
+//! holding the current template is created, or renumbered as the newest
+//! when the template returns to it (`kubectl rollout undo`), and old
+//! revisions no pod uses are deleted beyond `revisionHistoryLimit`.
+//!
+//! Left out: `maxSurge`, `minReadySeconds`
 //! other than 0, the failed-pod back-off (a failed pod is replaced at
 //! once), `OnDelete` beyond not updating pods, and adoption of orphans.
 
 use super::deployment::compute_hash;
+use super::history;
 use super::replicaset::{is_ready, owned_pods, pod_from_template};
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::time::to_sim_time;
@@ -220,6 +226,66 @@ impl DaemonSetController {
         self.expectations.entry(key.to_string()).or_default()
     }
 
+    /// `constructHistory` and `cleanupHistory`: the revision of the current
+    /// template exists and is the newest; revisions of templates no live
+    /// pod runs go beyond `revisionHistoryLimit`, oldest first.
+    fn construct_history(
+        ctx: &mut Reconcile<'_, '_>,
+        ds_obj: &Object,
+        ds: &DaemonSet,
+        hash: &str,
+        live: &[String],
+    ) {
+        let ns = ds_obj.namespace().unwrap_or("default").to_string();
+        let uid = ds_obj.uid().unwrap_or_default();
+        let revisions = history::owned_revisions(ctx.caches, &ns, uid);
+        let data = history::template_patch(&ds.spec.template);
+        let (cur, old): (Vec<_>, Vec<_>) =
+            revisions.iter().cloned().partition(|r| r.data.0 == data);
+        let next = history::next_revision(&old);
+        match cur.last() {
+            None => {
+                let labels = ds
+                    .spec
+                    .template
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.labels.as_ref());
+                let r =
+                    history::new_revision(ds_obj, labels, data, hash, REVISION_HASH_LABEL, next);
+                ctx.write(
+                    ApiRequest::new(Verb::Create, KindId::ControllerRevision, Credential::None)
+                        .in_namespace(&ns)
+                        .with_body(Object::ControllerRevision(r)),
+                );
+            }
+            Some(c) if c.revision.unwrap_or(0) < next => {
+                let mut r = c.clone();
+                r.revision = Some(next);
+                ctx.write(
+                    ApiRequest::new(Verb::Update, KindId::ControllerRevision, Credential::None)
+                        .in_namespace(&ns)
+                        .named(r.metadata.name.clone().unwrap_or_default())
+                        .with_body(Object::ControllerRevision(r)),
+                );
+            }
+            Some(_) => {}
+        }
+        let mut keep = live.to_vec();
+        keep.extend(cur.iter().filter_map(|r| r.metadata.name.clone()));
+        let limit = ds
+            .spec
+            .revision_history_limit
+            .unwrap_or(history::DEFAULT_REVISION_HISTORY_LIMIT);
+        for r in history::to_truncate(&old, &keep, limit) {
+            ctx.write(
+                ApiRequest::new(Verb::Delete, KindId::ControllerRevision, Credential::None)
+                    .in_namespace(&ns)
+                    .named(r.metadata.name.clone().unwrap_or_default()),
+            );
+        }
+    }
+
     fn new_pod(ds_obj: &Object, ds: &DaemonSet, node: &str, hash: &str) -> Pod {
         let mut template = ds.spec.template.clone();
         let meta = template.metadata.get_or_insert_with(Default::default);
@@ -243,7 +309,12 @@ impl Controller for DaemonSetController {
     }
 
     fn kinds(&self) -> Vec<KindId> {
-        vec![KindId::DaemonSet, KindId::Pod, KindId::Node]
+        vec![
+            KindId::DaemonSet,
+            KindId::Pod,
+            KindId::Node,
+            KindId::ControllerRevision,
+        ]
     }
 
     fn keys_for(&mut self, caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
@@ -312,6 +383,15 @@ impl Controller for DaemonSetController {
                 .filter(|c| *c != 0),
         );
         let owned = owned_pods(ctx.caches, &ns, &uid);
+        if object.deletion_timestamp().is_none() {
+            let live: Vec<String> = owned
+                .iter()
+                .filter(|p| p.deletion_timestamp().is_none())
+                .filter_map(|p| p.labels().get(REVISION_HASH_LABEL))
+                .map(|h| format!("{}-{h}", object.name()))
+                .collect();
+            Self::construct_history(ctx, &object, ds, &hash, &live);
+        }
         // `getNodesToDaemonPods`: the pods not being deleted, by node.
         let mut by_node: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();
         for p in &owned {
@@ -569,7 +649,7 @@ mod tests {
         assert_eq!(created_nodes(&writes), vec!["w1", "w2"]);
         let pod = writes
             .iter()
-            .find(|w| w.verb == Verb::Create)
+            .find(|w| w.verb == Verb::Create && w.kind == KindId::Pod)
             .and_then(|w| w.body.as_deref())
             .map(Object::to_value)
             .unwrap_or_default();

@@ -65,6 +65,7 @@ pub const GC_KINDS: &[KindId] = &[
     KindId::ReplicaSet,
     KindId::StatefulSet,
     KindId::DaemonSet,
+    KindId::ControllerRevision,
     KindId::Job,
     KindId::CronJob,
 ];

@@ -30,8 +30,10 @@ pub mod deployment;
 pub mod disruption;
 pub mod endpointslice;
 pub mod garbagecollector;
+pub mod history;
 pub mod job;
 pub mod namespace;
+pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod podgc;
 pub mod replicaset;
@@ -280,6 +282,11 @@ pub trait Controller {
     ) -> Vec<ReplyEvent> {
         Vec::new()
     }
+    /// The manager starts its controllers (it became leader and its
+    /// caches synced): a controller that builds state from the caches
+    /// before its first sync does it here (upstream each controller is
+    /// constructed afresh when the process starts leading).
+    fn on_start(&mut self, _caches: Caches<'_>) {}
     /// Enqueue every key of this kind this often (a periodic monitor such as
     /// the node lifecycle controller's `nodeMonitorPeriod`).
     fn period(&self) -> Option<(SimDuration, KindId)> {
@@ -316,9 +323,12 @@ fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
     match service_account {
         "replicaset-controller" => vec![Box::new(replicaset::ReplicaSetController::default())],
         "deployment-controller" => vec![Box::new(deployment::DeploymentController::default())],
+        // Upstream the node IPAM controller also writes as
+        // `node-controller` (`startNodeIpamController`).
         "node-controller" => vec![
             Box::new(nodelifecycle::NodeLifecycleController::default()),
             Box::new(tainteviction::TaintEvictionController::default()),
+            Box::new(nodeipam::NodeIpamController::default()),
         ],
         "generic-garbage-collector" => {
             vec![Box::new(garbagecollector::GarbageCollector::default())]
@@ -534,6 +544,7 @@ impl ControllerManager {
                 stores: &stores,
             };
             for slot in &mut self.slots {
+                slot.controller.on_start(caches);
                 for kind in slot.controller.kinds() {
                     for o in caches.list(kind) {
                         let n = Notification::Add(o);

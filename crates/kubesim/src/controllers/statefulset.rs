@@ -23,17 +23,24 @@
 //! the old pod is gone (so a pod stuck on a powered-off node blocks its
 //! ordinal, as upstream, until it is force-deleted).
 //!
+//! The history lives in ControllerRevisions (see [`super::history`],
+//! `getStatefulSetRevisions`, `truncateHistory`): the update revision is the
+//! revision holding the current template (created, or renumbered when the
+//! template returns to an older one, as `kubectl rollout undo` does), the
+//! current revision the one `status.currentRevision` names, each pod is
+//! labelled with its revision's name, a pod below the partition is
+//! recreated from the current revision's template, and revisions no pod
+//! uses are deleted beyond `revisionHistoryLimit`.
+//!
 //! Left out: PersistentVolumeClaims. The pods get a `persistentVolumeClaim`
 //! volume per `volumeClaimTemplates` entry (`<template>-<pod>`), as
 //! upstream, but the claims are not created (the simulation has no
 //! storage), so the volumes behave as empty directories. Also left out:
-//! ControllerRevision objects (revisions are hashes of the template, so a
-//! pod below the partition that is deleted comes back at the update
-//! revision), `ordinals.start`, `maxUnavailable` for rolling updates,
+//! `ordinals.start`, `maxUnavailable` for rolling updates,
 //! `OnDelete` beyond not replacing pods, adoption of orphans, and the
 //! identity and storage repairs of existing pods.
 
-use super::deployment::compute_hash;
+use super::history;
 use super::replicaset::{controller_ref, is_ready, owned_pods};
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::time::to_sim_time;
@@ -65,18 +72,15 @@ pub fn ordinal(set: &str, pod: &str) -> Option<i32> {
     pod.strip_prefix(set)?.strip_prefix('-')?.parse().ok()
 }
 
-/// The revision name of the set's template: `<set>-<hash>`.
+/// The name of the revision holding the set's template: `<set>-<hash>`
+/// of the revision's data (`HashControllerRevision`).
 pub fn update_revision(set: &StatefulSet) -> String {
     format!(
         "{}-{}",
         set.metadata.name.as_deref().unwrap_or_default(),
-        compute_hash(
-            &set.spec.template,
-            // A zero collision count hashes as none.
-            set.status
-                .as_ref()
-                .and_then(|s| s.collision_count)
-                .filter(|c| *c != 0)
+        history::hash_data(
+            &history::template_patch(&set.spec.template),
+            set.status.as_ref().and_then(|s| s.collision_count)
         )
     )
 }
@@ -212,6 +216,7 @@ impl StatefulSetController {
         replicas: &[Option<&Pod>],
         condemned: &[&Pod],
         update_rev: &str,
+        current: Option<(&str, &StatefulSet)>,
     ) -> Option<SimDuration> {
         let monotonic = set.spec.pod_management_policy.as_deref() != Some("Parallel");
         let min_ready = set.spec.min_ready_seconds.unwrap_or(0);
@@ -225,11 +230,25 @@ impl StatefulSetController {
             .find(unhealthy)
             .or_else(|| condemned.iter().rev().find(unhealthy))
             .and_then(|p| p.metadata.name.clone());
+        let strategy = set.spec.update_strategy.as_ref();
+        let partition = strategy
+            .and_then(|u| u.rolling_update.as_ref())
+            .and_then(|r| r.partition)
+            .unwrap_or(0)
+            .max(0) as usize;
+        let rolling = strategy.and_then(|u| u.type_.as_deref()) != Some("OnDelete");
         // `processReplica`, in ordinal order.
         for (ord, slot) in replicas.iter().enumerate() {
             match slot {
                 None => {
-                    let pod = new_pod(set_obj, set, ord as i32, update_rev);
+                    // `newVersionedStatefulSetPod`: below the partition a
+                    // pod comes back at the current revision.
+                    let pod = match current {
+                        Some((rev, current_set)) if rolling && ord < partition => {
+                            new_pod(set_obj, current_set, ord as i32, rev)
+                        }
+                        _ => new_pod(set_obj, set, ord as i32, update_rev),
+                    };
                     self.create(ctx, key, set_obj, pod);
                     if monotonic {
                         return None;
@@ -274,15 +293,9 @@ impl StatefulSetController {
             }
         }
         // The rolling update, from the highest ordinal to the partition.
-        let strategy = set.spec.update_strategy.as_ref();
-        if strategy.and_then(|u| u.type_.as_deref()) == Some("OnDelete") {
+        if !rolling {
             return None;
         }
-        let partition = strategy
-            .and_then(|u| u.rolling_update.as_ref())
-            .and_then(|r| r.partition)
-            .unwrap_or(0)
-            .max(0) as usize;
         for ord in (partition..replicas.len()).rev() {
             let p = replicas[ord]?;
             if revision_of(p) != Some(update_rev) && !terminating(p) {
@@ -303,7 +316,7 @@ impl Controller for StatefulSetController {
     }
 
     fn kinds(&self) -> Vec<KindId> {
-        vec![KindId::StatefulSet, KindId::Pod]
+        vec![KindId::StatefulSet, KindId::Pod, KindId::ControllerRevision]
     }
 
     fn keys_for(&mut self, _caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
@@ -371,20 +384,69 @@ impl Controller for StatefulSetController {
         }
         condemned.sort_by_key(|(o, _)| *o);
         let condemned: Vec<&Pod> = condemned.into_iter().map(|(_, p)| p).collect();
-        let update_rev = update_revision(set);
         let old = set.status.clone().unwrap_or_default();
-        let current_rev = old
+        // `getStatefulSetRevisions`.
+        let revisions = history::owned_revisions(ctx.caches, &ns, &uid);
+        let deleting = object.deletion_timestamp().is_some();
+        let update_rev = if deleting {
+            update_revision(set)
+        } else {
+            Self::sync_update_revision(ctx, &object, set, &revisions)
+        };
+        let current = old
             .current_revision
-            .clone()
-            .filter(|r| !r.is_empty())
+            .as_deref()
+            .and_then(|name| {
+                revisions
+                    .iter()
+                    .find(|r| r.metadata.name.as_deref() == Some(name))
+            })
+            .and_then(|r| {
+                let mut s = set.clone();
+                s.spec.template = history::template_of(r)?;
+                Some((r.metadata.name.clone().unwrap_or_default(), s))
+            });
+        let current_rev = current
+            .as_ref()
+            .map(|(n, _)| n.clone())
             .unwrap_or_else(|| update_rev.clone());
 
         let satisfied = self.pending.get(key).copied().unwrap_or(0) <= 0;
         let mut requeue = Requeue::Done;
-        if satisfied && object.deletion_timestamp().is_none() {
-            if let Some(d) = self.manage(ctx, key, &object, set, &replicas, &condemned, &update_rev)
-            {
+        if satisfied && !deleting {
+            let current = current.as_ref().map(|(n, s)| (n.as_str(), s));
+            if let Some(d) = self.manage(
+                ctx,
+                key,
+                &object,
+                set,
+                &replicas,
+                &condemned,
+                &update_rev,
+                current,
+            ) {
                 requeue = Requeue::After(d);
+            }
+        }
+        if !deleting {
+            // `truncateHistory`: the revisions of live pods, the current
+            // and the update revision stay.
+            let mut live: Vec<String> = all
+                .iter()
+                .filter_map(|p| revision_of(p).map(str::to_string))
+                .collect();
+            live.push(current_rev.clone());
+            live.push(update_rev.clone());
+            let limit = set
+                .spec
+                .revision_history_limit
+                .unwrap_or(history::DEFAULT_REVISION_HISTORY_LIMIT);
+            for r in history::to_truncate(&revisions, &live, limit) {
+                ctx.write(
+                    ApiRequest::new(Verb::Delete, KindId::ControllerRevision, Credential::None)
+                        .in_namespace(&ns)
+                        .named(r.metadata.name.clone().unwrap_or_default()),
+                );
             }
         }
 
@@ -495,6 +557,60 @@ impl Controller for StatefulSetController {
 }
 
 impl StatefulSetController {
+    /// The update revision: the revision holding the template, created or
+    /// (when the template went back to an older one) renumbered as the
+    /// newest.
+    fn sync_update_revision(
+        ctx: &mut Reconcile<'_, '_>,
+        set_obj: &Object,
+        set: &StatefulSet,
+        revisions: &[k8s_openapi::api::apps::v1::ControllerRevision],
+    ) -> String {
+        let ns = set_obj.namespace().unwrap_or("default").to_string();
+        let data = history::template_patch(&set.spec.template);
+        let next = history::next_revision(revisions);
+        let equal = history::equal(revisions, &data);
+        if let Some(last) = equal.last() {
+            let newest = revisions.last().and_then(|r| r.metadata.name.as_deref());
+            if newest != last.metadata.name.as_deref() {
+                // `UpdateControllerRevision`: the old revision is the
+                // newest again.
+                let mut r = (*last).clone();
+                r.revision = Some(next);
+                ctx.write(
+                    ApiRequest::new(Verb::Update, KindId::ControllerRevision, Credential::None)
+                        .in_namespace(&ns)
+                        .named(r.metadata.name.clone().unwrap_or_default())
+                        .with_body(Object::ControllerRevision(r)),
+                );
+            }
+            return last.metadata.name.clone().unwrap_or_default();
+        }
+        let collision = set.status.as_ref().and_then(|s| s.collision_count);
+        let hash = history::hash_data(&data, collision);
+        let labels = set
+            .spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.as_ref());
+        let r = history::new_revision(
+            set_obj,
+            labels,
+            data,
+            &hash,
+            history::CONTROLLER_REVISION_HASH_LABEL,
+            next,
+        );
+        let name = r.metadata.name.clone().unwrap_or_default();
+        ctx.write(
+            ApiRequest::new(Verb::Create, KindId::ControllerRevision, Credential::None)
+                .in_namespace(&ns)
+                .with_body(Object::ControllerRevision(r)),
+        );
+        name
+    }
+
     fn seen(&mut self, key: &str) {
         if let Some(n) = self.pending.get_mut(key) {
             *n = (*n - 1).max(0);
@@ -533,7 +649,7 @@ mod tests {
     fn created(writes: &[ApiRequest]) -> Vec<String> {
         writes
             .iter()
-            .filter(|w| w.verb == Verb::Create)
+            .filter(|w| w.verb == Verb::Create && w.kind == KindId::Pod)
             .filter_map(|w| w.body.as_deref().map(|b| b.name().to_string()))
             .collect()
     }
@@ -574,7 +690,7 @@ mod tests {
         let (writes, _, _) = reconcile(&mut c, SimTime::ZERO, &[set], "default/web");
         let pod = writes
             .iter()
-            .find(|w| w.verb == Verb::Create)
+            .find(|w| w.verb == Verb::Create && w.kind == KindId::Pod)
             .and_then(|w| w.body.as_deref())
             .map(Object::to_value)
             .unwrap_or_default();

@@ -27,7 +27,8 @@
 //! Left out so far (named in the issue that adds them): the TLS bootstrap
 //! (the kubelet starts with its signed certificate), eviction managers,
 //! volume management, and adopting the containers of a previous kubelet run
-//! after a restart.
+//! after a restart (they are removed as orphans once the pod informer has
+//! synced, and the pods still bound start afresh).
 
 pub mod config;
 pub mod kubeadm;
@@ -76,6 +77,11 @@ const TAG_REGISTER: Tag = 1;
 const TAG_GET_NODE: Tag = 2;
 const TAG_STATUS: Tag = 3;
 const TAG_LEASE: Tag = 4;
+/// The kubelet's informers, in order.
+const INFORMER_NODE: usize = 1;
+/// The Ready condition's message while the node has no pod CIDR (the CRI's
+/// `NetworkReady=false`, as containerd reports it before a CNI config).
+pub const NETWORK_NOT_READY: &str = "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized";
 /// Pod status writes carry tags from here up.
 const TAG_POD_BASE: Tag = 1 << 32;
 /// The cluster DNS Service's IP (kubelet `clusterDNS`).
@@ -134,8 +140,11 @@ pub struct Kubelet {
     next_tag: Tag,
     /// Steps of the kubelet -> containerd -> runc chain not yet traced.
     steps: Vec<crate::runtime::TraceStep>,
-    /// Pod IPs handed out, by last octet.
-    ips: std::collections::BTreeSet<u8>,
+    /// The node's pod CIDR once node IPAM assigned it (`spec.podCIDR`);
+    /// until then the network plugin is not ready.
+    pod_cidr: Option<String>,
+    /// Pod IPs handed out.
+    ips: std::collections::BTreeSet<String>,
     /// The node's `/etc/kubernetes/manifests` (it outlives the kubelet: the
     /// cluster keeps it while the kubelet is stopped).
     manifests: config::ManifestDir,
@@ -186,6 +195,7 @@ impl Kubelet {
             status_writes: BTreeMap::new(),
             next_tag: TAG_POD_BASE,
             steps: Vec::new(),
+            pod_cidr: None,
             ips: Default::default(),
             manifests: config::ManifestDir::new(),
             manifests_read: None,
@@ -274,32 +284,75 @@ impl Kubelet {
             .unwrap_or_default()
     }
 
-    /// The node's pod CIDR (`10.244.<index>.0/24`), as node IPAM assigns it.
-    pub fn pod_cidr(&self) -> String {
-        format!("10.244.{}.0/24", self.machine.index)
+    /// The node's pod CIDR, once the node IPAM controller has assigned it
+    /// (the kubelet never picks one itself).
+    pub fn pod_cidr(&self) -> Option<&str> {
+        self.pod_cidr.as_deref()
     }
 
-    fn allocate_ip(&mut self) -> Option<String> {
-        let octet = (2..=254u8).find(|o| !self.ips.contains(o))?;
-        self.ips.insert(octet);
-        Some(format!("10.244.{}.{octet}", self.machine.index))
-    }
-
-    fn release_ip(&mut self, ip: &str) {
-        // A host-network pod has the node's IP, not one from the range.
-        let prefix = format!("10.244.{}.", self.machine.index);
-        if let Some(o) = ip.strip_prefix(&prefix).and_then(|o| o.parse().ok()) {
-            self.ips.remove(&o);
+    /// `updatePodCIDR` (pkg/kubelet/kubelet_network.go): the kubelet learns
+    /// its pod CIDR from its Node and hands it to the runtime; an empty one
+    /// changes nothing. With a pod CIDR the network plugin turns ready, so
+    /// the node status goes out at once.
+    fn update_pod_cidr(&mut self, now: SimTime, node: &Object) {
+        let Object::Node(n) = node else {
+            return;
+        };
+        let cidr = n
+            .spec
+            .as_ref()
+            .and_then(|s| s.pod_cidr.clone())
+            .filter(|c| !c.is_empty());
+        if cidr.is_some() && cidr != self.pod_cidr {
+            self.pod_cidr = cidr;
+            self.next_status = self.next_status.min(now);
+            self.assign_waiting_ips();
         }
     }
 
+    /// The network plugin's address management (host-local IPAM over the
+    /// node's range): the first free address from `.2`, as `.1` is the
+    /// bridge's gateway.
+    fn allocate_ip(&mut self) -> Option<String> {
+        use crate::controllers::nodeipam::{format_ipv4, Cidr};
+        let cidr = Cidr::parse(self.pod_cidr.as_deref()?)?;
+        let ip = (2..cidr.size().saturating_sub(1))
+            .filter_map(|o| cidr.nth(o))
+            .map(format_ipv4)
+            .find(|ip| !self.ips.contains(ip))?;
+        self.ips.insert(ip.clone());
+        Some(ip)
+    }
+
+    fn release_ip(&mut self, ip: &str) {
+        // A host-network pod has the node's IP, never handed out here.
+        self.ips.remove(ip);
+    }
+
     /// A pod's IP: the node's for a host-network pod, else one from the
-    /// node's pod CIDR.
+    /// node's pod CIDR (none while the node has no pod CIDR).
     fn ip_for(&mut self, pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
         if pod.spec.as_ref().and_then(|s| s.host_network) == Some(true) {
             Some(self.machine.ip.clone())
         } else {
             self.allocate_ip()
+        }
+    }
+
+    /// Pods that waited for the network get their IPs once the pod CIDR
+    /// is known.
+    fn assign_waiting_ips(&mut self) {
+        let waiting: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| w.waits_for_network())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in waiting {
+            let ip = self.allocate_ip();
+            if let Some(w) = self.workers.get_mut(&key) {
+                w.ip = ip;
+            }
         }
     }
 
@@ -349,6 +402,15 @@ impl Kubelet {
         }
         match self.workers.get_mut(&key) {
             Some(w) if w.uid == pod.metadata.uid.clone().unwrap_or_default() => {
+                // `needsReconcile` (pkg/kubelet/status/status_manager.go): a
+                // status in the API that is not the one the kubelet sent
+                // (the node lifecycle controller marked the pod not ready
+                // while the node was unreachable) is sent again.
+                if let (Some(sent), Some(api)) = (&w.sent, pod.status.as_ref()) {
+                    if !pods::same_kubelet_status(sent, api) {
+                        w.sent = None;
+                    }
+                }
                 w.update(pod.clone(), ctx.now)
             }
             _ => {
@@ -790,6 +852,26 @@ impl Kubelet {
                 effects.extend(e.into_iter().map(|x| (key.clone(), x)));
             }
         }
+        if self.pods_synced {
+            // `HandlePodCleanups` (`removeOrphanedPodSandboxes`): sandboxes
+            // no pod worker owns go. They are left by an earlier run of the
+            // kubelet (which this one does not adopt): a pod deleted while
+            // the kubelet was stopped must not keep running next to its
+            // replacement on another node.
+            let owned: std::collections::BTreeSet<String> = self
+                .workers
+                .values()
+                .filter_map(|w| w.sandbox_id().map(str::to_string))
+                .collect();
+            for s in runtime.list_pod_sandboxes() {
+                if !owned.contains(&s.id) {
+                    self.steps
+                        .extend(runtime.stop_pod_sandbox(now, &s.id).steps);
+                    self.steps
+                        .extend(runtime.remove_pod_sandbox(now, &s.id).steps);
+                }
+            }
+        }
         let host_ip = self.machine.ip.clone();
         // One status write per pod at a time, as the status manager's single
         // sync loop does (pkg/kubelet/status/status_manager.go syncPod): two
@@ -993,15 +1075,9 @@ impl Kubelet {
                 ..Default::default()
             });
         }
-        // The node's pod range, as node IPAM (`--allocate-node-cidrs` with
-        // kubeadm's `--pod-network-cidr=10.244.0.0/16`) would assign it: the
-        // simulation fixes it by the machine's index instead of running the
-        // allocator.
-        let cidr = self.pod_cidr();
+        // No pod CIDR: the node IPAM controller assigns it.
         node.spec = Some(CoreNodeSpec {
             taints: (!taints.is_empty()).then_some(taints),
-            pod_cidr: Some(cidr.clone()),
-            pod_cidrs: Some(vec![cidr]),
             ..Default::default()
         });
         node.status = Some(self.status(now));
@@ -1037,6 +1113,14 @@ impl Kubelet {
     fn status(&mut self, now: SimTime) -> NodeStatus {
         let m = &self.machine;
         let index = m.index;
+        // `ReadyCondition` (pkg/kubelet/nodestatus/setters.go): the runtime's
+        // network is not ready until the node has a pod CIDR for the CNI
+        // plugin (flannel reads `spec.podCIDR`).
+        let (ready, ready_reason, ready_message) = if self.pod_cidr.is_some() {
+            ("True", "KubeletReady", "kubelet is posting ready status")
+        } else {
+            ("False", "KubeletNotReady", NETWORK_NOT_READY)
+        };
         let conditions = vec![
             self.condition(
                 now,
@@ -1059,13 +1143,7 @@ impl Kubelet {
                 "KubeletHasSufficientPID",
                 "kubelet has sufficient PID available",
             ),
-            self.condition(
-                now,
-                "Ready",
-                "True",
-                "KubeletReady",
-                "kubelet is posting ready status",
-            ),
+            self.condition(now, "Ready", ready, ready_reason, ready_message),
         ];
         let m = &self.machine;
         NodeStatus {
@@ -1152,6 +1230,7 @@ impl Kubelet {
         self.registration = Registration::Registered;
         self.register_backoff = SimDuration::ZERO;
         self.lease.set_node_uid(node.uid().map(str::to_string));
+        self.update_pod_cidr(ctx.now, &node);
         self.node = Some(node);
         // Post the full status right away.
         self.next_status = ctx.now;
@@ -1235,9 +1314,14 @@ fn without_heartbeats(s: &NodeStatus) -> NodeStatus {
 
 impl Agent for Kubelet {
     fn informers(&self) -> Vec<InformerConfig> {
-        // The kubelet watches only the pods bound to its node.
-        vec![InformerConfig::new(KindId::Pod)
-            .with_field_selector(format!("spec.nodeName={}", self.machine.spec.name))]
+        // The kubelet watches only the pods bound to its node, and its own
+        // Node (`NewMainKubelet`'s node informer, `metadata.name=<node>`).
+        vec![
+            InformerConfig::new(KindId::Pod)
+                .with_field_selector(format!("spec.nodeName={}", self.machine.spec.name)),
+            InformerConfig::new(KindId::Node)
+                .with_field_selector(format!("metadata.name={}", self.machine.spec.name)),
+        ]
     }
 
     fn credential(&self) -> Credential {
@@ -1253,7 +1337,14 @@ impl Agent for Kubelet {
         self.poll_lease(ctx);
     }
 
-    fn on_notification(&mut self, ctx: &mut Ctx<'_>, _informer: usize, n: &Notification) {
+    fn on_notification(&mut self, ctx: &mut Ctx<'_>, informer: usize, n: &Notification) {
+        if informer == INFORMER_NODE {
+            if let Notification::Add(o) | Notification::Update { new: o, .. } = n {
+                self.update_pod_cidr(ctx.now, o);
+            }
+            self.sync_pods(ctx);
+            return;
+        }
         match n {
             Notification::Add(o) | Notification::Update { new: o, .. } => {
                 self.on_pod(ctx, o, false)
@@ -1287,7 +1378,10 @@ impl Agent for Kubelet {
             TAG_STATUS => {
                 self.status_in_flight = false;
                 match response {
-                    ApiResponse::Object(node) => self.node = Some(node),
+                    ApiResponse::Object(node) => {
+                        self.update_pod_cidr(ctx.now, &node);
+                        self.node = Some(node);
+                    }
                     ApiResponse::Error(e) if e.reason == Reason::NotFound => {
                         // The Node was deleted: register again.
                         self.node = None;
@@ -1413,9 +1507,54 @@ mod tests {
         assert_eq!(alloc["cpu"].0, "4");
     }
 
+    fn with_pod_cidr(k: &mut Kubelet, cidr: &str) {
+        let node = crate::controllers::testing::object(&format!(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\nspec:\n  podCIDR: {cidr}\n  podCIDRs: [{cidr}]\n"
+        ));
+        k.update_pod_cidr(SimTime::ZERO, &node);
+    }
+
+    #[test]
+    fn a_node_without_a_pod_cidr_is_not_ready_because_its_network_plugin_is_not() {
+        let mut k = Kubelet::new(machine(NodeRole::Worker), SimTime::ZERO);
+        let node = k.initial_node(SimTime::ZERO);
+        let spec = node.spec.clone().unwrap_or_default();
+        assert_eq!(spec.pod_cidr, None, "the kubelet never picks its pod CIDR");
+        let ready = node
+            .status
+            .unwrap()
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(ready.status, "False");
+        assert_eq!(ready.reason.as_deref(), Some("KubeletNotReady"));
+        assert_eq!(ready.message.as_deref(), Some(NETWORK_NOT_READY));
+        assert_eq!(k.allocate_ip(), None);
+    }
+
+    #[test]
+    fn pod_ips_come_from_the_assigned_pod_cidr_from_dot_two_and_are_reused_once_released() {
+        let mut k = Kubelet::new(machine(NodeRole::Worker), SimTime::ZERO);
+        with_pod_cidr(&mut k, "10.244.7.0/24");
+        assert_eq!(k.pod_cidr(), Some("10.244.7.0/24"));
+        assert_eq!(k.allocate_ip().as_deref(), Some("10.244.7.2"));
+        assert_eq!(k.allocate_ip().as_deref(), Some("10.244.7.3"));
+        k.release_ip("10.244.7.2");
+        assert_eq!(k.allocate_ip().as_deref(), Some("10.244.7.2"));
+        // An empty podCIDR changes nothing (`updatePodCIDR`).
+        let empty = crate::controllers::testing::object(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\n",
+        );
+        k.update_pod_cidr(SimTime::ZERO, &empty);
+        assert_eq!(k.pod_cidr(), Some("10.244.7.0/24"));
+    }
+
     #[test]
     fn the_ready_condition_keeps_its_transition_time_across_heartbeats() {
         let mut k = Kubelet::new(machine(NodeRole::Worker), SimTime::ZERO);
+        with_pod_cidr(&mut k, "10.244.1.0/24");
         k.status(SimTime(1_000));
         let s = k.status(SimTime(11_000));
         let ready = s

@@ -244,6 +244,9 @@ pub struct PodWorker {
     /// component) is stopped by a fault: its probes fail.
     pub down: bool,
     conditions: BTreeMap<String, (String, SimTime)>,
+    /// The `NetworkNotReady` event went out (once per pod here; upstream
+    /// each failed sync records it and the recorder aggregates them).
+    network_wait_reported: bool,
 }
 
 /// What a pod worker asks the kubelet to do or tell.
@@ -280,11 +283,28 @@ impl PodWorker {
             sent: None,
             down: false,
             conditions: BTreeMap::new(),
+            network_wait_reported: false,
         }
+    }
+
+    /// Whether the pod waits for the node's network: it is not on the
+    /// host's network, has no IP yet, and has no sandbox.
+    pub fn waits_for_network(&self) -> bool {
+        let host_network = self.pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+        !host_network
+            && self.ip.is_none()
+            && self.sandbox.is_none()
+            && self.rejected.is_none()
+            && !self.terminated
     }
 
     pub fn pod(&self) -> &Pod {
         &self.pod
+    }
+
+    /// The pod's sandbox, once created.
+    pub fn sandbox_id(&self) -> Option<&str> {
+        self.sandbox.as_deref()
     }
 
     /// Whether a runtime event is about this pod.
@@ -359,6 +379,22 @@ impl PodWorker {
         }
         if self.start_time.is_none() {
             self.start_time = Some(now);
+        }
+        // `SyncPod` (pkg/kubelet/kubelet.go): "If the network plugin is not
+        // ready, only start the pod if it uses the host network".
+        if self.waits_for_network() {
+            if !self.network_wait_reported {
+                self.network_wait_reported = true;
+                effects.push(Effect::Event(
+                    "Warning",
+                    "NetworkNotReady",
+                    format!(
+                        "network is not ready: {}",
+                        crate::kubelet::NETWORK_NOT_READY
+                    ),
+                ));
+            }
+            return;
         }
         // The sandbox (`RunPodSandbox`), with the pod IP from the node's
         // range.
@@ -1212,6 +1248,26 @@ pub fn fits(
     Ok(())
 }
 
+/// Whether the API's copy of a pod's status agrees with what the kubelet
+/// sent on what the kubelet owns: the phase and the status of each
+/// condition it reported (others, such as `DisruptionTarget`, are not its
+/// business).
+pub fn same_kubelet_status(sent: &PodStatus, api: &PodStatus) -> bool {
+    let status_of = |s: &PodStatus, t: &str| {
+        s.conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == t)
+            .map(|c| c.status.clone())
+    };
+    sent.phase == api.phase
+        && sent
+            .conditions
+            .iter()
+            .flatten()
+            .all(|c| status_of(api, &c.type_).as_ref() == Some(&c.status))
+}
+
 /// A pod's CPU (milli) and memory (bytes) requests.
 pub fn requests(pod: &Pod) -> (i64, i64) {
     let mut cpu = 0;
@@ -1232,4 +1288,46 @@ pub fn requests(pod: &Pod) -> (i64, i64) {
         }
     }
     (cpu, mem)
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    fn status(phase: &str, conditions: &[(&str, &str)]) -> PodStatus {
+        PodStatus {
+            phase: Some(phase.into()),
+            conditions: Some(
+                conditions
+                    .iter()
+                    .map(|(t, s)| PodCondition {
+                        type_: t.to_string(),
+                        status: s.to_string(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pod_marked_not_ready_by_the_node_controller_needs_its_status_sent_again() {
+        let sent = status("Running", &[("Ready", "True"), ("ContainersReady", "True")]);
+        let marked = status(
+            "Running",
+            &[("Ready", "False"), ("ContainersReady", "True")],
+        );
+        assert!(!same_kubelet_status(&sent, &marked));
+        // A condition the kubelet does not report is not its business.
+        let disrupted = status(
+            "Running",
+            &[
+                ("Ready", "True"),
+                ("ContainersReady", "True"),
+                ("DisruptionTarget", "True"),
+            ],
+        );
+        assert!(same_kubelet_status(&sent, &disrupted));
+    }
 }

@@ -281,6 +281,7 @@ fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
             ],
             &[],
         ),
+        KindId::ControllerRevision => (&["NAME", "CONTROLLER", "REVISION", "AGE"], &[]),
         KindId::PodDisruptionBudget => (
             &[
                 "NAME",
@@ -870,6 +871,22 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
                     conds.join(",")
                 },
             ]
+        }
+        KindId::ControllerRevision => {
+            // `printControllerRevision`: the controller as `kind.group/name`.
+            let controller = obj
+                .controller_ref()
+                .map(|r| {
+                    let group = crate::api::object::split_api_version(&r.api_version).0;
+                    let kind = r.kind.to_lowercase();
+                    if group.is_empty() {
+                        format!("{kind}/{}", r.name)
+                    } else {
+                        format!("{kind}.{group}/{}", r.name)
+                    }
+                })
+                .unwrap_or_else(|| "<none>".into());
+            vec![name, controller, int(v, "/revision").to_string(), created]
         }
         KindId::PodDisruptionBudget => {
             let n_a = |p: &str| match v.pointer(p) {

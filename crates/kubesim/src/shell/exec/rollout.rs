@@ -3,7 +3,11 @@
 //! client-side (`k8s.io/kubectl/pkg/cmd/rollout`,
 //! `k8s.io/kubectl/pkg/polymorphichelpers`): reads of the Deployment and its
 //! ReplicaSets, and updates of the Deployment that the Deployment
-//! controller then acts on.
+//! controller then acts on. For StatefulSets and DaemonSets `status`,
+//! `history`, `undo` and `restart` read their ControllerRevisions
+//! (`StatefulSetHistoryViewer`, `DaemonSetRollbacker`, the status
+//! viewers); `pause` and `resume` are not supported for them, as
+//! upstream.
 
 use super::{err, qualified_name, Result, Session};
 use crate::api::{Kind, KindId, Object};
@@ -29,7 +33,10 @@ impl Session {
                 k.args.first().cloned().unwrap_or_default()
             ));
         };
-        if kind.id != KindId::Deployment {
+        if !matches!(
+            kind.id,
+            KindId::Deployment | KindId::StatefulSet | KindId::DaemonSet
+        ) {
             return Err(format!(
                 "error: no {} has been implemented for \"{}\"",
                 match k.args.first().map(String::as_str) {
@@ -123,6 +130,9 @@ impl Session {
         let rest = k.args[1..].to_vec();
         let (kind, name) = self.deployment_target(k, &rest)?;
         let qualified = qualified_name(kind, &name);
+        if kind.id != KindId::Deployment {
+            return self.rollout_revisioned(cluster, k, kind, &name, &sub);
+        }
         match sub.as_str() {
             "status" => self.rollout_status(cluster, k, &name),
             "history" => {
@@ -354,6 +364,287 @@ impl Session {
         }
         self.put_deployment(cluster, k, &name, d)?;
         Ok(format!("{} image updated", qualified_name(kind, &name)))
+    }
+}
+
+impl Session {
+    fn get_object(
+        &self,
+        cluster: &mut Cluster,
+        k: &Kubectl,
+        kind: KindId,
+        name: &str,
+    ) -> Result<Rc<Object>> {
+        match cluster.call(self.request(k, Verb::Get, kind).named(name)) {
+            ApiResponse::Object(o) => Ok(o),
+            ApiResponse::Error(e) => Err(err(&e)),
+            other => Err(other.summary()),
+        }
+    }
+
+    /// The ControllerRevisions `owner` controls, oldest first.
+    fn controller_revisions(
+        &self,
+        cluster: &mut Cluster,
+        k: &Kubectl,
+        owner: &Object,
+    ) -> Result<Vec<k8s_openapi::api::apps::v1::ControllerRevision>> {
+        let uid = owner.uid().unwrap_or_default().to_string();
+        let items = match cluster.call(self.request(k, Verb::List, KindId::ControllerRevision)) {
+            ApiResponse::List { items, .. } => items,
+            ApiResponse::Error(e) => return Err(err(&e)),
+            other => return Err(other.summary()),
+        };
+        let mut out: Vec<_> = items
+            .iter()
+            .filter(|o| o.controller_ref().is_some_and(|r| r.uid == uid))
+            .filter_map(|o| match &**o {
+                Object::ControllerRevision(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        crate::controllers::history::sort(&mut out);
+        Ok(out)
+    }
+
+    /// `kubectl rollout status|history|undo|restart` for a StatefulSet or
+    /// DaemonSet.
+    fn rollout_revisioned(
+        &mut self,
+        cluster: &mut Cluster,
+        k: &Kubectl,
+        kind: &'static Kind,
+        name: &str,
+        sub: &str,
+    ) -> Result<String> {
+        use crate::controllers::history;
+        let qualified = qualified_name(kind, name);
+        match sub {
+            "status" => self.revisioned_status(cluster, k, kind, name),
+            "history" => {
+                let object = self.get_object(cluster, k, kind.id, name)?;
+                let revisions = self.controller_revisions(cluster, k, &object)?;
+                if let Some(wanted) = k.flags.get("revision").filter(|r| *r != "0") {
+                    let Some(r) = revisions
+                        .iter()
+                        .find(|r| r.revision.unwrap_or(0).to_string() == *wanted)
+                    else {
+                        return Err(format!(
+                            "error: unable to find the specified revision {wanted}"
+                        ));
+                    };
+                    let template = history::template_of(r).unwrap_or_default();
+                    let yaml = crate::api::print::to_yaml(
+                        &serde_json::to_value(&template).unwrap_or_default(),
+                    );
+                    return Ok(format!(
+                        "{qualified} with revision #{wanted}\nPod Template:\n{}",
+                        indent(&yaml)
+                    ));
+                }
+                let mut out = format!("{qualified} \nREVISION  CHANGE-CAUSE\n");
+                for r in &revisions {
+                    let cause = r
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("kubernetes.io/change-cause").cloned())
+                        .unwrap_or_else(|| "<none>".into());
+                    out.push_str(&format!("{:<10}{cause}\n", r.revision.unwrap_or(0)));
+                }
+                Ok(out.trim_end().to_string())
+            }
+            "undo" => {
+                let object = self.get_object(cluster, k, kind.id, name)?;
+                let revisions = self.controller_revisions(cluster, k, &object)?;
+                // `statefulSetRollbacker.Rollback` / `DaemonSetRollbacker`:
+                // the revision asked for, else the one before the newest.
+                let target = match k.flags.get("to-revision").filter(|r| *r != "0") {
+                    Some(r) => {
+                        let n: i64 = r.parse().map_err(|_| {
+                            format!("error: invalid argument \"{r}\" for \"--to-revision\" flag")
+                        })?;
+                        revisions
+                            .iter()
+                            .find(|x| x.revision == Some(n))
+                            .ok_or_else(|| {
+                                format!("error: unable to find specified revision {n} in history")
+                            })?
+                    }
+                    None if revisions.len() >= 2 => &revisions[revisions.len() - 2],
+                    None => return Err("error: no last revision to roll back to".into()),
+                };
+                let template =
+                    serde_json::to_value(history::template_of(target).unwrap_or_default())
+                        .unwrap_or_default();
+                let mut value = object.to_value();
+                if value.pointer("/spec/template") == Some(&template) {
+                    return Ok(format!(
+                        "{qualified} skipped rollback (current template already matches revision {})",
+                        target.revision.unwrap_or(0)
+                    ));
+                }
+                value["spec"]["template"] = template;
+                self.put_value(cluster, k, kind, name, &value)?;
+                Ok(format!("{qualified} rolled back"))
+            }
+            "restart" => {
+                let object = self.get_object(cluster, k, kind.id, name)?;
+                let stamp = serde_json::to_value(crate::api::time::to_time(cluster.now()))
+                    .unwrap_or_default();
+                let mut value = object.to_value();
+                if let Some(template) = value.pointer_mut("/spec/template") {
+                    if !template["metadata"].is_object() {
+                        template["metadata"] = serde_json::json!({});
+                    }
+                    let annotations = &mut template["metadata"]["annotations"];
+                    if !annotations.is_object() {
+                        *annotations = serde_json::json!({});
+                    }
+                    annotations["kubectl.kubernetes.io/restartedAt"] = stamp;
+                }
+                self.put_value(cluster, k, kind, name, &value)?;
+                Ok(format!("{qualified} restarted"))
+            }
+            "pause" | "resume" => Err(format!(
+                "error: {} {:?} {} is not supported",
+                kind.group_resource(),
+                name,
+                if sub == "pause" {
+                    "pausing"
+                } else {
+                    "resuming"
+                }
+            )),
+            other => Err(format!(
+                "error: unknown command \"{other}\" for \"kubectl rollout\""
+            )),
+        }
+    }
+
+    fn put_value(
+        &self,
+        cluster: &mut Cluster,
+        k: &Kubectl,
+        kind: &'static Kind,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<()> {
+        let body = Object::from_value_of(kind.id, value).map_err(|e| format!("error: {e}"))?;
+        match cluster.call(
+            self.request(k, Verb::Update, kind.id)
+                .named(name)
+                .with_body(body),
+        ) {
+            ApiResponse::Object(_) => Ok(()),
+            ApiResponse::Error(e) => Err(err(&e)),
+            other => Err(other.summary()),
+        }
+    }
+
+    /// `StatefulSetStatusViewer` / `DaemonSetStatusViewer`, waiting as
+    /// `rollout status` does.
+    fn revisioned_status(
+        &mut self,
+        cluster: &mut Cluster,
+        k: &Kubectl,
+        kind: &'static Kind,
+        name: &str,
+    ) -> Result<String> {
+        let timeout = k
+            .flags
+            .get("timeout")
+            .and_then(|t| SimDuration::parse(t).ok())
+            .filter(|t| *t > SimDuration::ZERO)
+            .unwrap_or(STATUS_TIMEOUT);
+        let watch = k.flags.get("watch").is_none_or(|w| w != "false");
+        let deadline = cluster.now() + timeout;
+        let mut lines: Vec<String> = Vec::new();
+        loop {
+            let object = self.get_object(cluster, k, kind.id, name)?;
+            let v = object.to_value();
+            let int = |p: &str| v.pointer(p).and_then(serde_json::Value::as_i64);
+            let text = |p: &str| {
+                v.pointer(p)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let generation = object.generation().unwrap_or(0);
+            let observed = int("/status/observedGeneration").unwrap_or(0);
+            if text("/spec/updateStrategy/type") != "RollingUpdate" {
+                return Err(
+                    "error: rollout status is only available for RollingUpdate strategy type"
+                        .into(),
+                );
+            }
+            let (message, done) = if kind.id == KindId::StatefulSet {
+                let replicas = int("/spec/replicas").unwrap_or(1);
+                let ready = int("/status/readyReplicas").unwrap_or(0);
+                let updated = int("/status/updatedReplicas").unwrap_or(0);
+                let partition = int("/spec/updateStrategy/rollingUpdate/partition");
+                if observed == 0 || generation > observed {
+                    (
+                        "Waiting for statefulset spec update to be observed...".to_string(),
+                        false,
+                    )
+                } else if ready < replicas {
+                    (
+                        format!("Waiting for {} pods to be ready...", replicas - ready),
+                        false,
+                    )
+                } else if let Some(p) = partition {
+                    if updated < replicas - p {
+                        (format!("Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...", replicas - p), false)
+                    } else {
+                        (
+                            format!(
+                                "partitioned roll out complete: {updated} new pods have been updated..."
+                            ),
+                            true,
+                        )
+                    }
+                } else if text("/status/updateRevision") != text("/status/currentRevision") {
+                    (format!("waiting for statefulset rolling update to complete {updated} pods at revision {}...", text("/status/updateRevision")), false)
+                } else {
+                    (
+                        format!(
+                            "statefulset rolling update complete {} pods at revision {}...",
+                            int("/status/currentReplicas").unwrap_or(0),
+                            text("/status/currentRevision")
+                        ),
+                        true,
+                    )
+                }
+            } else if generation <= observed {
+                let desired = int("/status/desiredNumberScheduled").unwrap_or(0);
+                let updated = int("/status/updatedNumberScheduled").unwrap_or(0);
+                let available = int("/status/numberAvailable").unwrap_or(0);
+                if updated < desired {
+                    (format!("Waiting for daemon set {name:?} rollout to finish: {updated} out of {desired} new pods have been updated..."), false)
+                } else if available < desired {
+                    (format!("Waiting for daemon set {name:?} rollout to finish: {available} of {desired} updated pods are available..."), false)
+                } else {
+                    (format!("daemon set {name:?} successfully rolled out"), true)
+                }
+            } else {
+                (
+                    "Waiting for daemon set spec update to be observed...".to_string(),
+                    false,
+                )
+            };
+            if lines.last() != Some(&message) {
+                lines.push(message);
+            }
+            if done || !watch {
+                return Ok(lines.join("\n"));
+            }
+            if cluster.now() >= deadline {
+                lines.push("error: timed out waiting for the condition".into());
+                return Err(lines.join("\n"));
+            }
+            cluster.advance(SimDuration::from_secs(1));
+        }
     }
 }
 
