@@ -18,17 +18,20 @@ use super::podinfo::{PodInfo, Resources};
 use crate::api::Object;
 
 /// What does not change between a node's updates, shared so that cloning a
-/// `NodeInfo` (preemption's dry runs) is cheap.
+/// `NodeInfo` (preemption's dry runs) is cheap. The fields every cycle
+/// reads of every node it visits come first, beside the reference count
+/// (which decision records touch): one or two cache lines per node.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
 pub struct NodeStatic {
     pub name: Rc<str>,
-    pub node: Rc<Object>,
-    pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
-    pub unschedulable: bool,
     pub allocatable: Resources,
+    pub unschedulable: bool,
+    pub labels: BTreeMap<String, String>,
     /// Normalized image name -> size in bytes (`node.status.images`).
     pub images: BTreeMap<String, i64>,
+    pub node: Rc<Object>,
 }
 
 /// One node and its pods, with integer totals (`framework.NodeInfo`).
