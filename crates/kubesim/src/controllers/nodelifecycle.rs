@@ -522,7 +522,7 @@ impl NodeLifecycleController {
         &mut self,
         ctx: &mut Reconcile<'_, '_>,
         zone_ready: &BTreeMap<String, Vec<bool>>,
-        nodes: &[Node],
+        nodes: &[&Node],
     ) {
         let mut new_states = BTreeMap::new();
         let mut all_are_full = true;
@@ -596,13 +596,15 @@ impl NodeLifecycleController {
 
     /// `monitorNodeHealth`.
     fn monitor_node_health(&mut self, ctx: &mut Reconcile<'_, '_>) {
-        let nodes: Vec<(Node, SimTime)> = ctx
-            .caches
-            .list(KindId::Node)
-            .into_iter()
-            .filter_map(|o| match &*o {
+        // The informer's shared objects, borrowed rather than copied: a
+        // Node with its image list is large, and this runs every 5 s over
+        // every node.
+        let objects = ctx.caches.list(KindId::Node);
+        let nodes: Vec<(&Node, SimTime)> = objects
+            .iter()
+            .filter_map(|o| match &**o {
                 Object::Node(n) => Some((
-                    n.clone(),
+                    n,
                     o.creation_timestamp()
                         .map_or(SimTime::ZERO, crate::api::time::to_sim_time),
                 )),
@@ -616,7 +618,7 @@ impl NodeLifecycleController {
         for (node, _) in &nodes {
             let name = node.metadata.name.clone().unwrap_or_default();
             if self.known.insert(name.clone()) {
-                let o = Object::Node(node.clone());
+                let o = Object::Node((*node).clone());
                 ctx.event(
                     &o,
                     "Normal",
@@ -657,7 +659,7 @@ impl NodeLifecycleController {
                 let name = node.metadata.name.clone().unwrap_or_default();
                 // `RecordNodeStatusChange`.
                 ctx.event(
-                    &Object::Node(node.clone()),
+                    &Object::Node((*node).clone()),
                     "Normal",
                     "NodeNotReady",
                     format!("Node {name} status is now: NodeNotReady"),
@@ -665,7 +667,7 @@ impl NodeLifecycleController {
                 mark_pods_not_ready(ctx, &pods, &name);
             }
         }
-        let plain: Vec<Node> = nodes.into_iter().map(|(n, _)| n).collect();
+        let plain: Vec<&Node> = nodes.into_iter().map(|(n, _)| n).collect();
         self.handle_disruption(ctx, &zone_ready, &plain);
     }
 
@@ -817,9 +819,10 @@ impl Controller for NodeLifecycleController {
                 self.last_monitor = Some(now);
                 self.monitor_node_health(ctx);
             }
-            if let Some(Object::Node(node)) = ctx.caches.get(KindId::Node, key).map(|o| &**o) {
-                let node = node.clone();
-                self.no_schedule_pass(ctx, &node);
+            if let Some(obj) = ctx.caches.get(KindId::Node, key).cloned() {
+                if let Object::Node(node) = &*obj {
+                    self.no_schedule_pass(ctx, node);
+                }
             }
         }
         // `doNoExecuteTaintingPass` runs every 100 ms upstream; here after

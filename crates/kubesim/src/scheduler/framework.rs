@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::cache::{Cache, NodeInfo};
+use super::cache::{Cache, NodeInfo, NodeStatic};
 use super::podinfo::PodInfo;
 use super::queue::QueuedPodInfo;
 use crate::world::SimRng;
@@ -320,10 +320,56 @@ pub enum Verdict {
     NotRun,
 }
 
+/// A node's name in a decision record. It shares the node's cached data,
+/// whose first bytes the cycle's filters read anyway, rather than the name's
+/// own allocation: recording 500 nodes per cycle then costs no extra cache
+/// miss per node. Reads as a `&str`.
+#[derive(Clone)]
+pub struct NodeName(Rc<NodeStatic>);
+
+impl NodeName {
+    pub fn of(node: &NodeInfo) -> NodeName {
+        NodeName(node.st.clone())
+    }
+}
+
+impl std::ops::Deref for NodeName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0.name
+    }
+}
+
+impl PartialEq for NodeName {
+    fn eq(&self, other: &NodeName) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for NodeName {}
+
+impl PartialEq<str> for NodeName {
+    fn eq(&self, other: &str) -> bool {
+        &**self == other
+    }
+}
+
+impl std::fmt::Debug for NodeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for NodeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// What one node got in one cycle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeRecord {
-    pub node: Rc<str>,
+    pub node: NodeName,
     /// The first filter that rejected the node (index into
     /// `Decision::filter_plugins`) and its status; `None` if it passed all.
     pub failure: Option<(usize, Status)>,

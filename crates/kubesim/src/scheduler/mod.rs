@@ -49,8 +49,8 @@ use crate::world::{SimRng, SimTime};
 
 pub use cache::{Cache, NodeInfo};
 pub use framework::{
-    num_feasible_nodes_to_find, Code, CycleState, Decision, Framework, NodeRecord, Outcome,
-    PluginScore, Status, Verdict, MAX_NODE_SCORE,
+    num_feasible_nodes_to_find, Code, CycleState, Decision, Framework, NodeName, NodeRecord,
+    Outcome, PluginScore, Status, Verdict, MAX_NODE_SCORE,
 };
 pub use plugins::default_binder::binding_body;
 pub use podinfo::PodInfo;
@@ -503,7 +503,7 @@ impl Scheduler {
                 feasible.push(n);
             }
             decision.nodes.push(NodeRecord {
-                node: n.st.name.clone(),
+                node: NodeName::of(n),
                 failure,
                 scores: [PluginScore::default(); MAX_SCORE_PLUGINS],
                 total: 0,

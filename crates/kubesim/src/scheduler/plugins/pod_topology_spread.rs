@@ -17,9 +17,10 @@
 //! selector selects in practice.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use super::names;
-use crate::scheduler::cache::{Cache, NodeInfo};
+use crate::scheduler::cache::{Cache, NodeInfo, TopologyIndex};
 use crate::scheduler::framework::{
     CycleState, FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin, Status,
     MAX_NODE_SCORE,
@@ -181,8 +182,38 @@ impl FilterState {
 pub struct ScoreState {
     constraints: Vec<Constraint>,
     ignored: BTreeSet<usize>,
-    counts: Vec<BTreeMap<String, i64>>,
+    /// Per constraint, the nodes' values of its topology key, interned
+    /// (the cache keeps them up to date as nodes change).
+    index: Vec<Rc<TopologyIndex>>,
+    /// Per constraint, matching pods per topology value (by the index's
+    /// value id; the value of a node without the label is "", as Go's map
+    /// lookup gives). Only values some feasible node has are counted
+    /// (upstream's `TopologyPairToPodCounts`).
+    counts: Vec<Vec<i64>>,
     weights: Vec<f64>,
+    /// The default constraints' pods of the controller per node slot,
+    /// sorted by slot: read once from the cache so that Score counts a
+    /// node's pods without a lookup by uid among every controller.
+    controller_counts: Vec<(usize, i64)>,
+}
+
+impl ScoreState {
+    /// Pods of the controller on node `slot` (default constraints).
+    fn controller_count(&self, slot: usize) -> i64 {
+        self.controller_counts
+            .binary_search_by_key(&slot, |(s, _)| *s)
+            .map_or(0, |i| self.controller_counts[i].1)
+    }
+}
+
+/// The value id of `node`'s topology value in `index`, a missing label
+/// counting as "" (`node.Labels[key]` in Go); `index.num_values()` stands
+/// for "" when no node has it as a value.
+fn value_or_empty(index: &TopologyIndex, slot: usize) -> usize {
+    match index.of(slot) {
+        Some(id) => id,
+        None => index.id_of("").unwrap_or(index.num_values()),
+    }
 }
 
 pub struct PodTopologySpread;
@@ -265,13 +296,26 @@ impl PreScorePlugin for PodTopologySpread {
         // Only user constraints require every topology label (system
         // defaults let zone-less nodes still spread by hostname).
         let require_all = declared;
+        let index: Vec<Rc<TopologyIndex>> = constraints
+            .iter()
+            .map(|c| cache.topology_index(&c.topology_key))
+            .collect();
+        let has_all = |slot: usize| index.iter().all(|ix| ix.of(slot).is_some());
         let mut st = ScoreState {
-            counts: vec![BTreeMap::new(); constraints.len()],
+            counts: index
+                .iter()
+                .map(|ix| vec![0; ix.num_values() + 1])
+                .collect(),
             ..Default::default()
         };
+        // Which values some feasible node has (the domains counted).
+        let mut seen: Vec<Vec<bool>> = index
+            .iter()
+            .map(|ix| vec![false; ix.num_values() + 1])
+            .collect();
         let mut topo_size = vec![0usize; constraints.len()];
         for n in feasible {
-            if require_all && !has_all_keys(n, &constraints) {
+            if require_all && !has_all(n.slot) {
                 st.ignored.insert(n.slot);
                 continue;
             }
@@ -279,9 +323,9 @@ impl PreScorePlugin for PodTopologySpread {
                 if c.topology_key == HOSTNAME {
                     continue;
                 }
-                let v = n.labels().get(&c.topology_key).cloned().unwrap_or_default();
-                if let std::collections::btree_map::Entry::Vacant(e) = st.counts[i].entry(v) {
-                    e.insert(0);
+                let v = value_or_empty(&index[i], n.slot);
+                if !seen[i][v] {
+                    seen[i][v] = true;
                     topo_size[i] += 1;
                 }
             }
@@ -298,35 +342,44 @@ impl PreScorePlugin for PodTopologySpread {
                 ((size + 2) as f64).ln()
             })
             .collect();
+        if let (false, Some(SpreadSelector::Controller(uid))) =
+            (declared, constraints.first().map(|c| &c.selector))
+        {
+            st.controller_counts = cache
+                .controller_pods(uid)
+                .map(|m| m.iter().map(|(s, c)| (*s, i64::from(*c))).collect())
+                .unwrap_or_default();
+        }
         let req = RequiredNodeAffinity::of(cs.pod.spec());
         let count_node = |n: &NodeInfo, st: &mut ScoreState| {
-            if require_all && !has_all_keys(n, &constraints) {
+            if require_all && !has_all(n.slot) {
                 return;
             }
             for (i, c) in constraints.iter().enumerate() {
                 if !c.includes(&cs.pod, &req, n) {
                     continue;
                 }
-                let v = n
-                    .labels()
-                    .get(&c.topology_key)
-                    .map(String::as_str)
-                    .unwrap_or("");
-                if let Some(slot) = st.counts[i].get_mut(v) {
-                    *slot += c.count_on(&cs.pod, cache, n);
+                let v = value_or_empty(&index[i], n.slot);
+                if !seen[i][v] {
+                    continue;
                 }
+                let count = match &c.selector {
+                    SpreadSelector::Controller(_) => st.controller_count(n.slot),
+                    SpreadSelector::Labels(_) => c.count_on(&cs.pod, cache, n),
+                };
+                st.counts[i][v] += count;
             }
         };
         // Default constraints count one controller's pods: visit only the
         // nodes that have some (the others add 0).
-        if let (false, Some(SpreadSelector::Controller(uid))) =
-            (declared, constraints.first().map(|c| &c.selector))
+        if !declared
+            && matches!(
+                constraints.first().map(|c| &c.selector),
+                Some(SpreadSelector::Controller(_))
+            )
         {
-            for slot in cache
-                .controller_pods(uid)
-                .map(|m| m.keys().copied().collect::<Vec<_>>())
-                .unwrap_or_default()
-            {
+            let slots: Vec<usize> = st.controller_counts.iter().map(|(s, _)| *s).collect();
+            for slot in slots {
                 if let Some(n) = cache.slot(slot).filter(|n| n.live) {
                     count_node(n, &mut st);
                 }
@@ -336,6 +389,7 @@ impl PreScorePlugin for PodTopologySpread {
                 count_node(n, &mut st);
             }
         }
+        st.index = index;
         st.constraints = constraints;
         cs.spread_score = Some(st);
         Status::success()
@@ -352,11 +406,14 @@ impl ScorePlugin for PodTopologySpread {
         }
         let mut score = 0f64;
         for (i, c) in st.constraints.iter().enumerate() {
-            let Some(v) = node.labels().get(&c.topology_key) else {
+            let Some(v) = st.index[i].of(node.slot) else {
                 continue;
             };
             let cnt = if c.topology_key == HOSTNAME {
-                c.count_on(&cs.pod, cache, node)
+                match &c.selector {
+                    SpreadSelector::Controller(_) => st.controller_count(node.slot),
+                    SpreadSelector::Labels(_) => c.count_on(&cs.pod, cache, node),
+                }
             } else {
                 st.counts[i].get(v).copied().unwrap_or(0)
             };
