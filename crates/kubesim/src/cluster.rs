@@ -19,6 +19,9 @@
 
 mod clients;
 mod cloudhost;
+mod jointoken;
+
+pub use jointoken::bootstrap_token_secret;
 
 pub use cloudhost::{ccm_addr, CLOUD, VM_BOOT};
 mod traffic;
@@ -275,6 +278,9 @@ pub struct Cluster {
     cloud: crate::cloud::Cloud,
     /// Service networking: the nodes' kube-proxy rules, the CoreDNS pods.
     net: traffic::NetState,
+    /// kubeadm's bootstrap token (`<id>.<secret>`), once `kubeadm init`
+    /// created it: what a machine joining later starts its kubelet with.
+    bootstrap_token: Option<(String, SimTime)>,
 }
 
 /// A node's manifest files (name, content) and the kubelet's complaints
@@ -380,6 +386,7 @@ impl Cluster {
                 ip,
                 index,
                 external_cloud_provider: true,
+                bootstrap_token: None,
             };
             let make: clients::Factory = Box::new(move |now| {
                 crate::client::Process::new(Kubelet::new(machine.clone(), now))
@@ -405,6 +412,11 @@ impl Cluster {
         // its node's API server (kubeadm's controller-manager.conf), each
         // controller with its own service-account token
         // (`--use-service-account-credentials`).
+        let kcm_settings = crate::controllers::Settings {
+            cluster_signing_duration: SimDuration::from_secs(
+                topology.cluster_signing_duration_secs.max(600),
+            ),
+        };
         let mut authn = Authenticator::new();
         let controller_tokens: Vec<(String, String)> = crate::controllers::CONTROLLERS
             .iter()
@@ -431,6 +443,7 @@ impl Cluster {
                     &node_name,
                     identity.clone(),
                     &tokens,
+                    kcm_settings,
                     now,
                 );
                 crate::client::Process::new(cm)
@@ -522,6 +535,7 @@ impl Cluster {
                 coredns_token,
                 ..Default::default()
             },
+            bootstrap_token: None,
         };
         cluster.start_cloud();
         cluster
@@ -622,6 +636,7 @@ impl Cluster {
                     .all(|s| s.is_ready() && s.cache().get(&default_ns).is_some());
             if ready {
                 self.install_addons();
+                self.create_join_token();
                 return true;
             }
             self.advance(SimDuration::from_millis(50));

@@ -68,6 +68,18 @@ pub struct Topology {
     pub workers: Vec<NodeSpec>,
     /// Replicas of the CoreDNS Deployment (kubeadm deploys 2).
     pub coredns_replicas: u32,
+    /// kube-controller-manager's `--cluster-signing-duration` in seconds:
+    /// how long the certificates it signs for kubelets last (one year by
+    /// default; shorter to watch certificate rotation).
+    #[serde(default = "default_signing_duration_secs")]
+    pub cluster_signing_duration_secs: u64,
+}
+
+/// `--cluster-signing-duration`'s default, 8760h.
+pub const DEFAULT_SIGNING_DURATION_SECS: u64 = 365 * 24 * 3600;
+
+fn default_signing_duration_secs() -> u64 {
+    DEFAULT_SIGNING_DURATION_SECS
 }
 
 /// Why a topology was rejected.
@@ -125,6 +137,7 @@ pub struct TopologyBuilder {
     worker_capacity: Resources,
     control_plane_capacity: Resources,
     coredns_replicas: u32,
+    cluster_signing_duration_secs: u64,
     extra_nodes: Vec<NodeSpec>,
 }
 
@@ -142,6 +155,7 @@ impl TopologyBuilder {
             worker_capacity: Resources::new(4, 16),
             control_plane_capacity: Resources::new(2, 8),
             coredns_replicas: 2,
+            cluster_signing_duration_secs: DEFAULT_SIGNING_DURATION_SECS,
             extra_nodes: Vec::new(),
         }
     }
@@ -165,6 +179,13 @@ impl TopologyBuilder {
 
     pub fn coredns_replicas(mut self, n: u32) -> Self {
         self.coredns_replicas = n;
+        self
+    }
+
+    /// kube-controller-manager's `--cluster-signing-duration` (at least ten
+    /// minutes, the shortest certificate a signer issues).
+    pub fn cluster_signing_duration(mut self, d: crate::world::SimDuration) -> Self {
+        self.cluster_signing_duration_secs = (d.as_millis() / 1000).max(600);
         self
     }
 
@@ -228,6 +249,7 @@ impl TopologyBuilder {
             control_plane,
             workers,
             coredns_replicas: self.coredns_replicas,
+            cluster_signing_duration_secs: self.cluster_signing_duration_secs,
         })
     }
 }

@@ -100,7 +100,8 @@ pub fn apply_defaults(obj: &mut Object) {
         | Object::RoleBinding(_)
         | Object::ClusterRoleBinding(_)
         | Object::CertificateSigningRequest(_)
-        | Object::PodDisruptionBudget(_) => {}
+        | Object::PodDisruptionBudget(_)
+        | Object::SubjectAccessReview(_) => {}
     }
 }
 

@@ -1303,6 +1303,7 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
                 errs.push(FieldError::required("spec.usages", ""));
             }
         }
+        Object::SubjectAccessReview(_) => {}
         Object::PodDisruptionBudget(pdb) => {
             if let Some(s) = &pdb.spec {
                 if s.min_available.is_some() && s.max_unavailable.is_some() {

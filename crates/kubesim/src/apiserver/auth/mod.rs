@@ -22,6 +22,7 @@ pub mod authn;
 pub mod authorizer;
 pub mod bootstrap;
 pub mod node;
+pub mod pki;
 pub mod rbac;
 pub mod user;
 
