@@ -449,6 +449,9 @@ fn kubectl_get_watch_prints_a_row_per_change_while_the_clock_runs_until_interrup
         &mut s,
         "kubectl create deployment web --image=nginx --replicas=2",
     );
+    // The deployment and ReplicaSet controllers create the pods a moment
+    // after the Deployment: the list below must find them.
+    ok(&mut c, &mut s, "sim advance 50ms");
     let first = ok(&mut c, &mut s, "kubectl get pods -w");
     assert!(
         first.starts_with("NAME"),
