@@ -637,6 +637,18 @@ impl Cluster {
             if ready {
                 self.install_addons();
                 self.create_join_token();
+                // Pods need their namespace's `default` ServiceAccount, which
+                // the controller-manager's leader creates once it leads: the
+                // cluster is ready for work then (what the e2e framework's
+                // `WaitForDefaultServiceAccountInNamespace` waits for).
+                let sa = crate::apiserver::registry::key(
+                    KindId::ServiceAccount,
+                    Some("default"),
+                    "default",
+                );
+                while self.observe(&sa).is_none() && self.now() < deadline {
+                    self.advance(SimDuration::from_millis(50));
+                }
                 return true;
             }
             self.advance(SimDuration::from_millis(50));

@@ -238,6 +238,10 @@ pub struct ApiServer {
     /// Watches from a resourceVersion newer than the cache, by operation:
     /// the revision they wait for and until when.
     waiting_fresh: BTreeMap<u64, (u64, SimTime)>,
+    /// Pod creates the ServiceAccount admission plugin holds while it looks
+    /// for the `default` service account again, by operation: the next
+    /// look, the interval, and the looks left.
+    waiting_service_account: BTreeMap<u64, (SimTime, SimDuration, u32)>,
     bootstrapped: bool,
     bootstrap_pending: BTreeSet<u64>,
     etcd_healthy: bool,
@@ -370,6 +374,7 @@ impl ApiServer {
             next_op: 1,
             watchers: BTreeMap::new(),
             waiting_fresh: BTreeMap::new(),
+            waiting_service_account: BTreeMap::new(),
             kubelet_calls: BTreeMap::new(),
             evictions: Default::default(),
             bootstrapped: false,
@@ -515,6 +520,7 @@ impl ApiServer {
         self.ops.clear();
         self.watchers.clear();
         self.waiting_fresh.clear();
+        self.waiting_service_account.clear();
         self.bootstrap_pending.clear();
         self.kubelet_calls.clear();
         self.evictions = Default::default();
@@ -612,6 +618,15 @@ impl ApiServer {
             }
         }
         self.expire_fresh_waits(now, out);
+        let due: Vec<u64> = self
+            .waiting_service_account
+            .iter()
+            .filter(|(_, (at, _, _))| *at <= now)
+            .map(|(op, _)| *op)
+            .collect();
+        for op_id in due {
+            self.create(ctx, op_id, out);
+        }
         if let Link::Down { retry_at } = self.link {
             if retry_at <= now {
                 let mut req = RangeRequest::new(KeyRange::Prefix("/registry/".into()));
@@ -1511,6 +1526,37 @@ impl ApiServer {
                 admission::namespace_lifecycle(info, object.name(), &ns, self.namespace_state(&ns))
             {
                 return self.finish(op_id, ApiResponse::Error(e), out);
+            }
+        }
+        if let Some((ns, sa)) = admission::service_account_to_check(&object) {
+            let key = registry::key(KindId::ServiceAccount, Some(&ns), &sa);
+            if self.cache.get(&key).is_some() {
+                self.waiting_service_account.remove(&op_id);
+            } else {
+                // `getServiceAccount`: not in the informer's cache; ask
+                // again, ten times for `default` (the controller should be
+                // creating it), at one interval of 100 to 200 ms.
+                let (interval, left) = match self.waiting_service_account.get(&op_id) {
+                    Some((_, i, left)) => (*i, left.saturating_sub(1)),
+                    None if sa == "default" => (
+                        SimDuration::from_millis(ctx.rng.between(100, 200)),
+                        admission::DEFAULT_SERVICE_ACCOUNT_ATTEMPTS - 1,
+                    ),
+                    None => (SimDuration::ZERO, 0),
+                };
+                if left > 0 {
+                    self.waiting_service_account
+                        .insert(op_id, (now + interval, interval, left));
+                    return;
+                }
+                self.waiting_service_account.remove(&op_id);
+                return self.finish(
+                    op_id,
+                    ApiResponse::Error(admission::service_account_not_found(
+                        &body, &ns, &sa,
+                    )),
+                    out,
+                );
             }
         }
         admission::mutate_on_create(&mut object, ctx.rng);

@@ -38,6 +38,8 @@ pub mod namespace;
 pub mod nodelifecycle;
 pub mod podgc;
 pub mod replicaset;
+pub mod rootcacertpublisher;
+pub mod serviceaccount;
 pub mod statefulset;
 pub mod tainteviction;
 pub mod ttlafterfinished;
@@ -319,6 +321,8 @@ pub const CONTROLLERS: &[&str] = &[
     "ttl-after-finished-controller",
     "disruption-controller",
     "certificate-controller",
+    "service-account-controller",
+    "root-ca-cert-publisher",
 ];
 
 /// kube-controller-manager's settings that the simulation lets a topology
@@ -374,6 +378,10 @@ fn controllers_for(service_account: &str, settings: Settings) -> Vec<Box<dyn Con
             }),
             Box::new(csrcleaner::CsrCleanerController),
         ],
+        "service-account-controller" => {
+            vec![Box::new(serviceaccount::ServiceAccountController)]
+        }
+        "root-ca-cert-publisher" => vec![Box::new(rootcacertpublisher::RootCaCertPublisher)],
         _ => Vec::new(),
     }
 }

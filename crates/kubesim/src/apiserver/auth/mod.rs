@@ -16,7 +16,10 @@
 //!
 //! Left out: the other authorization modes (ABAC, Webhook, AlwaysAllow,
 //! AlwaysDeny) and the structured authorization configuration file, the
-//! authorization decision cache, SubjectAccessReview endpoints, and audit.
+//! authorization decision cache, the self and local SubjectAccessReview
+//! endpoints (`subjectaccessreviews` itself is served: see
+//! [`crate::apiserver::certificates`]), and audit. [`pki`] holds the
+//! readable stand-ins for certificates and certificate requests.
 
 pub mod authn;
 pub mod authorizer;

@@ -104,6 +104,32 @@ pub fn certificate_pem(cert: &ClientCertificate, serial: u64) -> String {
     )
 }
 
+/// kubeadm's cluster CA (`/etc/kubernetes/pki/ca.crt`): self-signed,
+/// `CN=kubernetes`, valid ten years from the run's start.
+pub fn ca_certificate() -> ClientCertificate {
+    ClientCertificate {
+        common_name: super::authn::KUBEADM_CA_NAME.to_string(),
+        organizations: Vec::new(),
+        issuer: super::authn::KUBEADM_CA_NAME.to_string(),
+        not_before: SimTime::ZERO,
+        not_after: SimTime::ZERO + crate::world::SimDuration::from_secs(10 * 365 * 24 * 3600),
+    }
+}
+
+/// The cluster CA's certificate in its PEM stand-in (what
+/// `kube-root-ca.crt` publishes).
+pub fn ca_certificate_pem() -> String {
+    certificate_pem(&ca_certificate(), 0)
+        .replace(
+            "X509v3 Extended Key Usage: TLS Web Client Authentication",
+            "X509v3 Basic Constraints: critical, CA:TRUE",
+        )
+        .replace(
+            "X509v3 Key Usage: critical, Digital Signature",
+            "X509v3 Key Usage: critical, Digital Signature, Key Encipherment, Certificate Sign",
+        )
+}
+
 /// Parses a certificate; `None` if it is not one.
 pub fn parse_certificate(pem: &[u8]) -> Option<ClientCertificate> {
     let text = std::str::from_utf8(pem).ok()?;
