@@ -416,6 +416,7 @@ impl Cluster {
             cluster_signing_duration: SimDuration::from_secs(
                 topology.cluster_signing_duration_secs.max(600),
             ),
+            disabled: topology.disabled_controllers.clone(),
         };
         let mut authn = Authenticator::new();
         let controller_tokens: Vec<(String, String)> = crate::controllers::CONTROLLERS
@@ -438,12 +439,13 @@ impl Cluster {
             let identity = format!("{}_{}", node.name, world.rng().uuid());
             let tokens = controller_tokens.clone();
             let node_name = node.name.clone();
+            let kcm_settings = kcm_settings.clone();
             let make: clients::Factory = Box::new(move |now| {
                 let cm = crate::controllers::ControllerManager::with_default_controllers(
                     &node_name,
                     identity.clone(),
                     &tokens,
-                    kcm_settings,
+                    kcm_settings.clone(),
                     now,
                 );
                 crate::client::Process::new(cm)

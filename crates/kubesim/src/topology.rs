@@ -73,6 +73,10 @@ pub struct Topology {
     /// default; shorter to watch certificate rotation).
     #[serde(default = "default_signing_duration_secs")]
     pub cluster_signing_duration_secs: u64,
+    /// Controllers kube-controller-manager does not run
+    /// (`--controllers=*,-<name>`), by controller name.
+    #[serde(default)]
+    pub disabled_controllers: Vec<String>,
 }
 
 /// `--cluster-signing-duration`'s default, 8760h.
@@ -138,6 +142,7 @@ pub struct TopologyBuilder {
     control_plane_capacity: Resources,
     coredns_replicas: u32,
     cluster_signing_duration_secs: u64,
+    disabled_controllers: Vec<String>,
     extra_nodes: Vec<NodeSpec>,
 }
 
@@ -156,6 +161,7 @@ impl TopologyBuilder {
             control_plane_capacity: Resources::new(2, 8),
             coredns_replicas: 2,
             cluster_signing_duration_secs: DEFAULT_SIGNING_DURATION_SECS,
+            disabled_controllers: Vec::new(),
             extra_nodes: Vec::new(),
         }
     }
@@ -186,6 +192,13 @@ impl TopologyBuilder {
     /// minutes, the shortest certificate a signer issues).
     pub fn cluster_signing_duration(mut self, d: crate::world::SimDuration) -> Self {
         self.cluster_signing_duration_secs = (d.as_millis() / 1000).max(600);
+        self
+    }
+
+    /// Turns a kube-controller-manager controller off, as
+    /// `--controllers=*,-<name>` does (`root-ca-certificate-publisher-controller`).
+    pub fn disable_controller(mut self, name: &str) -> Self {
+        self.disabled_controllers.push(name.to_string());
         self
     }
 
@@ -250,6 +263,7 @@ impl TopologyBuilder {
             workers,
             coredns_replicas: self.coredns_replicas,
             cluster_signing_duration_secs: self.cluster_signing_duration_secs,
+            disabled_controllers: self.disabled_controllers,
         })
     }
 }

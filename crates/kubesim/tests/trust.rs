@@ -199,3 +199,68 @@ fn a_kubelet_rotates_its_certificate_before_it_expires_as_the_node() {
         "sim until node/worker-4 '{.status.conditions[?(@.type==\"Ready\")].status}'=True 10s",
     );
 }
+
+#[test]
+fn a_new_namespace_gets_its_default_service_account_and_root_ca_within_a_second() {
+    let (mut c, mut s) = booted(5);
+    ok(&mut c, &mut s, "kubectl create namespace team-a");
+    let created = c.now();
+    ok(
+        &mut c,
+        &mut s,
+        "sim until serviceaccount/default -n team-a '{.metadata.name}'=default 5s",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until configmap/kube-root-ca.crt -n team-a '{.metadata.name}'=kube-root-ca.crt 5s",
+    );
+    assert!(
+        c.now().saturating_since(created) <= SimDuration::from_secs(1),
+        "took {}",
+        c.now().saturating_since(created)
+    );
+    let ca = ok(
+        &mut c,
+        &mut s,
+        "kubectl get configmap kube-root-ca.crt -n team-a -o yaml",
+    );
+    assert!(ca.contains("-----BEGIN CERTIFICATE-----"), "{ca}");
+    assert!(ca.contains("Subject: CN = kubernetes"), "{ca}");
+    // Deleted, it comes back.
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl delete serviceaccount default -n team-a",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until serviceaccount/default -n team-a '{.metadata.name}'=default 5s",
+    );
+}
+
+#[test]
+fn a_pod_naming_a_missing_service_account_is_refused_with_the_admission_plugins_error() {
+    let (mut c, mut s) = booted(6);
+    let (good, out) = run(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -\napiVersion: v1\nkind: Pod\nmetadata:\n  name: robot\nspec:\n  serviceAccountName: robot\n  containers:\n  - name: c\n    image: nginx\n---end",
+    );
+    assert!(!good);
+    assert!(
+        out.contains("pods \"robot\" is forbidden: error looking up service account default/robot: serviceaccount \"robot\" not found"),
+        "{out}"
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: robot\n---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -\napiVersion: v1\nkind: Pod\nmetadata:\n  name: robot\nspec:\n  serviceAccountName: robot\n  containers:\n  - name: c\n    image: nginx\n---end",
+    );
+}

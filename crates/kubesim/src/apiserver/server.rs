@@ -1552,9 +1552,7 @@ impl ApiServer {
                 self.waiting_service_account.remove(&op_id);
                 return self.finish(
                     op_id,
-                    ApiResponse::Error(admission::service_account_not_found(
-                        &body, &ns, &sa,
-                    )),
+                    ApiResponse::Error(admission::service_account_not_found(&body, &ns, &sa)),
                     out,
                 );
             }

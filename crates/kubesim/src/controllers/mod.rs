@@ -327,16 +327,19 @@ pub const CONTROLLERS: &[&str] = &[
 
 /// kube-controller-manager's settings that the simulation lets a topology
 /// change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// `--cluster-signing-duration` (one year by default).
     pub cluster_signing_duration: SimDuration,
+    /// `--controllers=*,-<name>`: controllers not run, by name.
+    pub disabled: Vec<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             cluster_signing_duration: csrsigning::DEFAULT_CLUSTER_SIGNING_DURATION,
+            disabled: Vec::new(),
         }
     }
 }
@@ -345,7 +348,7 @@ impl Default for Settings {
 /// (`certificate-controller` carries csrapproving, csrsigning and
 /// csrcleaner, as `cmd/kube-controller-manager/app/certificates.go` starts
 /// them).
-fn controllers_for(service_account: &str, settings: Settings) -> Vec<Box<dyn Controller>> {
+fn controllers_for(service_account: &str, settings: &Settings) -> Vec<Box<dyn Controller>> {
     match service_account {
         "replicaset-controller" => vec![Box::new(replicaset::ReplicaSetController::default())],
         "deployment-controller" => vec![Box::new(deployment::DeploymentController::default())],
@@ -460,8 +463,9 @@ impl ControllerManager {
         let controllers = tokens
             .iter()
             .flat_map(|(name, token)| {
-                controllers_for(name, settings)
+                controllers_for(name, &settings)
                     .into_iter()
+                    .filter(|c| !settings.disabled.iter().any(|d| d == c.name()))
                     .map(|c| (c, Credential::BearerToken(token.clone())))
             })
             .collect();

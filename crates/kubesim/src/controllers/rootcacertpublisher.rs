@@ -68,10 +68,8 @@ impl Controller for RootCaCertPublisher {
             return Requeue::Done;
         }
         let data = BTreeMap::from([(CA_KEY.to_string(), ca_certificate_pem())]);
-        let annotations = BTreeMap::from([(
-            DESCRIPTION_ANNOTATION.to_string(),
-            DESCRIPTION.to_string(),
-        )]);
+        let annotations =
+            BTreeMap::from([(DESCRIPTION_ANNOTATION.to_string(), DESCRIPTION.to_string())]);
         let current = ctx
             .caches
             .get(KindId::ConfigMap, &format!("{key}/{ROOT_CA_CONFIGMAP}"))

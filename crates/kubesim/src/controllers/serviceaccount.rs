@@ -93,7 +93,9 @@ mod tests {
         assert_eq!(writes.len(), 1);
         assert_eq!(writes[0].namespace.as_deref(), Some("dev"));
         assert_eq!(writes[0].body.as_deref().map(Object::name), Some("default"));
-        let sa = object("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: dev\n");
+        let sa = object(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: dev\n",
+        );
         let (writes, _, _) = reconcile(&mut c, SimTime(0), &[ns, sa], "dev");
         assert!(writes.is_empty());
         let gone = object("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: old\n  deletionTimestamp: \"2026-01-01T00:00:00Z\"\n");
