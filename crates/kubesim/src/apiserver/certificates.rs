@@ -319,8 +319,10 @@ mod tests {
             reason: Some("AutoApproved".into()),
             ..Default::default()
         };
-        let mut current = CertificateSigningRequest::default();
-        current.status = Some(Default::default());
+        let current = CertificateSigningRequest {
+            status: Some(Default::default()),
+            ..Default::default()
+        };
         let mut next = current.clone();
         next.status.as_mut().unwrap().conditions = Some(vec![approved.clone()]);
         next.status.as_mut().unwrap().certificate = Some(ByteString(b"cert".to_vec()));

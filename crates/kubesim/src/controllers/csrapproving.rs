@@ -279,13 +279,15 @@ mod tests {
     }
 
     fn answer(allowed: bool) -> ApiResponse {
-        let mut s = SubjectAccessReview::default();
-        s.status = Some(
-            k8s_openapi::api::authorization::v1::SubjectAccessReviewStatus {
-                allowed,
-                ..Default::default()
-            },
-        );
+        let s = SubjectAccessReview {
+            status: Some(
+                k8s_openapi::api::authorization::v1::SubjectAccessReviewStatus {
+                    allowed,
+                    ..Default::default()
+                },
+            ),
+            ..Default::default()
+        };
         ApiResponse::Object(Rc::new(Object::SubjectAccessReview(s)))
     }
 
@@ -293,7 +295,7 @@ mod tests {
     fn a_bootstrap_request_is_reviewed_as_nodeclient_then_approved_as_auto_approved() {
         let mut c = CsrApprovingController::default();
         let o = csr("system:bootstrap:abcdef", "worker-4");
-        let (writes, _, _) = reconcile(&mut c, SimTime(0), &[o.clone()], "csr-abcde");
+        let (writes, _, _) = reconcile(&mut c, SimTime(0), std::slice::from_ref(&o), "csr-abcde");
         assert_eq!(writes.len(), 1);
         assert_eq!(review_subresource(&writes[0]), "nodeclient");
         c.on_reply("csr-abcde", &writes[0], &answer(true));
@@ -313,10 +315,10 @@ mod tests {
     fn a_renewal_is_reviewed_as_selfnodeclient_first_and_a_refused_request_stays_pending() {
         let mut c = CsrApprovingController::default();
         let o = csr("system:node:worker-4", "worker-4");
-        let (writes, _, _) = reconcile(&mut c, SimTime(0), &[o.clone()], "csr-abcde");
+        let (writes, _, _) = reconcile(&mut c, SimTime(0), std::slice::from_ref(&o), "csr-abcde");
         assert_eq!(review_subresource(&writes[0]), "selfnodeclient");
         c.on_reply("csr-abcde", &writes[0], &answer(false));
-        let (writes, _, _) = reconcile(&mut c, SimTime(0), &[o.clone()], "csr-abcde");
+        let (writes, _, _) = reconcile(&mut c, SimTime(0), std::slice::from_ref(&o), "csr-abcde");
         assert_eq!(review_subresource(&writes[0]), "nodeclient");
         c.on_reply("csr-abcde", &writes[0], &answer(false));
         let (writes, _, _) = reconcile(&mut c, SimTime(0), &[o], "csr-abcde");

@@ -125,7 +125,7 @@ mod tests {
     fn a_namespace_gets_the_root_ca_and_an_edited_copy_is_put_back() {
         let ns = object("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n");
         let mut c = RootCaCertPublisher;
-        let (writes, _, _) = reconcile(&mut c, SimTime(0), &[ns.clone()], "dev");
+        let (writes, _, _) = reconcile(&mut c, SimTime(0), std::slice::from_ref(&ns), "dev");
         assert_eq!(writes[0].verb, Verb::Create);
         let Some(Object::ConfigMap(cm)) = writes[0].body.as_deref() else {
             panic!("a ConfigMap")

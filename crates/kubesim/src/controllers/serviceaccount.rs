@@ -89,7 +89,7 @@ mod tests {
     fn a_namespace_without_default_gets_one_and_a_terminating_one_does_not() {
         let ns = object("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n");
         let mut c = ServiceAccountController;
-        let (writes, _, _) = reconcile(&mut c, SimTime(0), &[ns.clone()], "dev");
+        let (writes, _, _) = reconcile(&mut c, SimTime(0), std::slice::from_ref(&ns), "dev");
         assert_eq!(writes.len(), 1);
         assert_eq!(writes[0].namespace.as_deref(), Some("dev"));
         assert_eq!(writes[0].body.as_deref().map(Object::name), Some("default"));
