@@ -19,6 +19,9 @@
 
 mod clients;
 mod cloudhost;
+mod jointoken;
+
+pub use jointoken::bootstrap_token_secret;
 
 pub use cloudhost::{ccm_addr, CLOUD, VM_BOOT};
 mod traffic;
@@ -277,6 +280,9 @@ pub struct Cluster {
     cloud: crate::cloud::Cloud,
     /// Service networking: the nodes' kube-proxy rules, the CoreDNS pods.
     net: traffic::NetState,
+    /// kubeadm's bootstrap token (`<id>.<secret>`), once `kubeadm init`
+    /// created it: what a machine joining later starts its kubelet with.
+    bootstrap_token: Option<(String, SimTime)>,
 }
 
 /// A node's manifest files (name, content) and the kubelet's complaints
@@ -382,6 +388,7 @@ impl Cluster {
                 ip,
                 index,
                 external_cloud_provider: true,
+                bootstrap_token: None,
             };
             let make: clients::Factory = Box::new(move |now| {
                 crate::client::Process::new(Kubelet::new(machine.clone(), now))
@@ -407,6 +414,12 @@ impl Cluster {
         // its node's API server (kubeadm's controller-manager.conf), each
         // controller with its own service-account token
         // (`--use-service-account-credentials`).
+        let kcm_settings = crate::controllers::Settings {
+            cluster_signing_duration: SimDuration::from_secs(
+                topology.cluster_signing_duration_secs.max(600),
+            ),
+            disabled: topology.disabled_controllers.clone(),
+        };
         let mut authn = Authenticator::new();
         let controller_tokens: Vec<(String, String)> = crate::controllers::CONTROLLERS
             .iter()
@@ -428,11 +441,13 @@ impl Cluster {
             let identity = format!("{}_{}", node.name, world.rng().uuid());
             let tokens = controller_tokens.clone();
             let node_name = node.name.clone();
+            let kcm_settings = kcm_settings.clone();
             let make: clients::Factory = Box::new(move |now| {
                 let cm = crate::controllers::ControllerManager::with_default_controllers(
                     &node_name,
                     identity.clone(),
                     &tokens,
+                    kcm_settings.clone(),
                     now,
                 );
                 crate::client::Process::new(cm)
@@ -496,15 +511,26 @@ impl Cluster {
             world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
             clients.insert(a, slot);
         }
-        // `kubeadm init` on the first control-plane node: its addon phase
-        // creates CoreDNS through the API once it answers, then exits.
+        // `kubeadm init` on the first control-plane node: its bootstrap-token
+        // and addon phases create the join token's Secret and CoreDNS
+        // through the API once it answers, then it exits.
+        let mut bootstrap_token = None;
         if let Some(first) = topology.control_plane.first() {
             let a = addr(KUBEADM);
-            let objects = crate::api::decode::decode(
-                &coredns_addon(topology.coredns_replicas),
-                "coredns-addon",
-            )
-            .unwrap_or_default();
+            // Phase `bootstrap-token`, then phase `addon`.
+            let (token, secret) = jointoken::make_join_token(world.seed(), SimTime::ZERO);
+            bootstrap_token = Some((
+                token,
+                SimTime::ZERO + crate::apiserver::auth::authn::KUBEADM_TOKEN_TTL,
+            ));
+            let mut objects = vec![crate::api::Object::Secret(secret)];
+            objects.extend(
+                crate::api::decode::decode(
+                    &coredns_addon(topology.coredns_replicas),
+                    "coredns-addon",
+                )
+                .unwrap_or_default(),
+            );
             let make: clients::Factory = Box::new(move |_| {
                 crate::client::Process::new(crate::kubeadm::KubeadmInit::new(objects.clone()))
                     .ok()
@@ -553,6 +579,7 @@ impl Cluster {
                 coredns_token,
                 ..Default::default()
             },
+            bootstrap_token,
         };
         cluster.start_cloud();
         cluster
@@ -702,7 +729,17 @@ impl Cluster {
                     .apiservers
                     .values()
                     .all(|s| s.is_ready() && s.cache().get(&default_ns).is_some());
-            if ready && self.kubeadm_finished() && self.nodes_settled() {
+            // Pods need their namespace's `default` ServiceAccount, which the
+            // controller-manager's leader creates once it leads: the cluster
+            // is ready for work then (what the e2e framework's
+            // `WaitForDefaultServiceAccountInNamespace` waits for).
+            let sa =
+                crate::apiserver::registry::key(KindId::ServiceAccount, Some("default"), "default");
+            if ready
+                && self.kubeadm_finished()
+                && self.nodes_settled()
+                && self.observe(&sa).is_some()
+            {
                 return true;
             }
             self.advance(SimDuration::from_millis(50));

@@ -68,6 +68,22 @@ pub struct Topology {
     pub workers: Vec<NodeSpec>,
     /// Replicas of the CoreDNS Deployment (kubeadm deploys 2).
     pub coredns_replicas: u32,
+    /// kube-controller-manager's `--cluster-signing-duration` in seconds:
+    /// how long the certificates it signs for kubelets last (one year by
+    /// default; shorter to watch certificate rotation).
+    #[serde(default = "default_signing_duration_secs")]
+    pub cluster_signing_duration_secs: u64,
+    /// Controllers kube-controller-manager does not run
+    /// (`--controllers=*,-<name>`), by controller name.
+    #[serde(default)]
+    pub disabled_controllers: Vec<String>,
+}
+
+/// `--cluster-signing-duration`'s default, 8760h.
+pub const DEFAULT_SIGNING_DURATION_SECS: u64 = 365 * 24 * 3600;
+
+fn default_signing_duration_secs() -> u64 {
+    DEFAULT_SIGNING_DURATION_SECS
 }
 
 /// Why a topology was rejected.
@@ -125,6 +141,8 @@ pub struct TopologyBuilder {
     worker_capacity: Resources,
     control_plane_capacity: Resources,
     coredns_replicas: u32,
+    cluster_signing_duration_secs: u64,
+    disabled_controllers: Vec<String>,
     extra_nodes: Vec<NodeSpec>,
 }
 
@@ -142,6 +160,8 @@ impl TopologyBuilder {
             worker_capacity: Resources::new(4, 16),
             control_plane_capacity: Resources::new(2, 8),
             coredns_replicas: 2,
+            cluster_signing_duration_secs: DEFAULT_SIGNING_DURATION_SECS,
+            disabled_controllers: Vec::new(),
             extra_nodes: Vec::new(),
         }
     }
@@ -165,6 +185,20 @@ impl TopologyBuilder {
 
     pub fn coredns_replicas(mut self, n: u32) -> Self {
         self.coredns_replicas = n;
+        self
+    }
+
+    /// kube-controller-manager's `--cluster-signing-duration` (at least ten
+    /// minutes, the shortest certificate a signer issues).
+    pub fn cluster_signing_duration(mut self, d: crate::world::SimDuration) -> Self {
+        self.cluster_signing_duration_secs = (d.as_millis() / 1000).max(600);
+        self
+    }
+
+    /// Turns a kube-controller-manager controller off, as
+    /// `--controllers=*,-<name>` does (`root-ca-certificate-publisher-controller`).
+    pub fn disable_controller(mut self, name: &str) -> Self {
+        self.disabled_controllers.push(name.to_string());
         self
     }
 
@@ -228,6 +262,8 @@ impl TopologyBuilder {
             control_plane,
             workers,
             coredns_replicas: self.coredns_replicas,
+            cluster_signing_duration_secs: self.cluster_signing_duration_secs,
+            disabled_controllers: self.disabled_controllers,
         })
     }
 }

@@ -100,8 +100,15 @@ impl Owner {
     }
 }
 
+/// The informer watches the ConfigMaps of `default`: the root CA
+/// publisher, which would add `kube-root-ca.crt` there, is turned off
+/// (`--controllers=*,-root-ca-certificate-publisher-controller`).
 fn booted(seed: u64) -> Cluster {
-    let mut c = Cluster::new(Topology::default(), seed);
+    let topology = Topology::builder()
+        .disable_controller("root-ca-certificate-publisher-controller")
+        .build()
+        .expect("a valid topology");
+    let mut c = Cluster::new(topology, seed);
     assert!(
         c.boot(SimDuration::from_secs(30)),
         "the control plane boots"

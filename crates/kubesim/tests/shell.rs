@@ -217,9 +217,10 @@ fn invalid_and_unknown_manifests_get_kubectls_errors_and_change_nothing() {
         malformed.starts_with("error: error parsing STDIN"),
         "{malformed}"
     );
+    // Only the root CA the publisher puts in every namespace.
     assert_eq!(
-        ok(&mut c, &mut s, "kubectl get cm"),
-        "No resources found in default namespace."
+        ok(&mut c, &mut s, "kubectl get cm -o name"),
+        "configmap/kube-root-ca.crt"
     );
     assert!(fails(&mut c, &mut s, "kubectl get frobs")
         .contains("doesn't have a resource type \"frobs\""));

@@ -101,7 +101,8 @@ pub fn apply_defaults(obj: &mut Object) {
         | Object::ClusterRoleBinding(_)
         | Object::CertificateSigningRequest(_)
         | Object::PodDisruptionBudget(_)
-        | Object::ControllerRevision(_) => {}
+        | Object::ControllerRevision(_)
+        | Object::SubjectAccessReview(_) => {}
     }
 }
 

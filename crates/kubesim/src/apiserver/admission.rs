@@ -17,10 +17,16 @@
 //!   unless they say otherwise;
 //! - **NodeRestriction** runs inside the authorization stage's node checks.
 //!
-//! Left out for now: the ServiceAccount plugin's check that the service
-//! account exists (it needs the serviceaccount controller that creates
-//! `default` in every namespace, which arrives with the controller-manager),
-//! LimitRanger, ResourceQuota, PodSecurity, Priority, and webhooks.
+//!   The plugin also refuses a pod whose service account does not exist
+//!   (`getServiceAccount`): it looks in its informer's cache, then asks
+//!   again, ten times for `default` (which the serviceaccount controller
+//!   should be creating) at one interval drawn between 100 and 200 ms, and
+//!   fails with `error looking up service account <ns>/<name>: serviceaccount
+//!   "<name>" not found`. Here the second looks read the API server's watch
+//!   cache, which is what a direct read would see a moment later.
+//!
+//! Left out for now: LimitRanger, ResourceQuota, PodSecurity, Priority, and
+//! webhooks.
 
 use crate::api::{apply_defaults, ApiError, Object};
 use crate::world::SimRng;
@@ -62,6 +68,54 @@ pub fn namespace_lifecycle(
             ),
         )),
     }
+}
+
+/// How often the ServiceAccount plugin looks for `default` before it
+/// refuses a pod.
+pub const DEFAULT_SERVICE_ACCOUNT_ATTEMPTS: u32 = 10;
+
+/// The namespace and service account the ServiceAccount plugin checks for a
+/// create, if any: every pod's but a mirror pod's.
+pub fn service_account_to_check(object: &Object) -> Option<(String, String)> {
+    let Object::Pod(pod) = object else {
+        return None;
+    };
+    let mirror = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(super::auth::node::MIRROR_POD_ANNOTATION));
+    if mirror {
+        return None;
+    }
+    let sa = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.service_account_name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into());
+    Some((pod.metadata.namespace.clone().unwrap_or_default(), sa))
+}
+
+/// The ServiceAccount plugin's refusal (`admission.NewForbidden` around
+/// `getServiceAccount`'s NotFound), naming the pod as the request did
+/// (its generateName when it has no name yet).
+pub fn service_account_not_found(request_body: &Object, namespace: &str, sa: &str) -> ApiError {
+    let name = match request_body.name() {
+        "" => request_body
+            .meta()
+            .generate_name
+            .clone()
+            .unwrap_or_default(),
+        n => n.to_string(),
+    };
+    ApiError::forbidden(
+        "pods",
+        &name,
+        &format!(
+            "error looking up service account {namespace}/{sa}: serviceaccount \"{sa}\" not found"
+        ),
+    )
 }
 
 /// Runs the mutating plugins on an object about to be created.

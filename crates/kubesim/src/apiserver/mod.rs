@@ -10,6 +10,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod certificates;
 pub mod endpointsreconciler;
 pub mod ipallocator;
 pub mod loadbalancer;

@@ -187,6 +187,9 @@ struct Op {
     reply_to: Option<(Addr, u64)>,
     request: ApiRequest,
     retries: u32,
+    /// Who asked (`None` for the server's own loopback requests): the
+    /// CertificateSigningRequest strategy records it in the spec.
+    user: Option<UserInfo>,
 }
 
 /// An open watch.
@@ -235,6 +238,10 @@ pub struct ApiServer {
     /// Watches from a resourceVersion newer than the cache, by operation:
     /// the revision they wait for and until when.
     waiting_fresh: BTreeMap<u64, (u64, SimTime)>,
+    /// Pod creates the ServiceAccount admission plugin holds while it looks
+    /// for the `default` service account again, by operation: the next
+    /// look, the interval, and the looks left.
+    waiting_service_account: BTreeMap<u64, (SimTime, SimDuration, u32)>,
     bootstrapped: bool,
     bootstrap_pending: BTreeSet<u64>,
     etcd_healthy: bool,
@@ -367,6 +374,7 @@ impl ApiServer {
             next_op: 1,
             watchers: BTreeMap::new(),
             waiting_fresh: BTreeMap::new(),
+            waiting_service_account: BTreeMap::new(),
             kubelet_calls: BTreeMap::new(),
             evictions: Default::default(),
             bootstrapped: false,
@@ -512,6 +520,7 @@ impl ApiServer {
         self.ops.clear();
         self.watchers.clear();
         self.waiting_fresh.clear();
+        self.waiting_service_account.clear();
         self.bootstrap_pending.clear();
         self.kubelet_calls.clear();
         self.evictions = Default::default();
@@ -609,6 +618,15 @@ impl ApiServer {
             }
         }
         self.expire_fresh_waits(now, out);
+        let due: Vec<u64> = self
+            .waiting_service_account
+            .iter()
+            .filter(|(_, (at, _, _))| *at <= now)
+            .map(|(op, _)| *op)
+            .collect();
+        for op_id in due {
+            self.create(ctx, op_id, out);
+        }
         if let Link::Down { retry_at } = self.link {
             if retry_at <= now {
                 let mut req = RangeRequest::new(KeyRange::Prefix("/registry/".into()));
@@ -981,7 +999,11 @@ impl ApiServer {
             );
         }
         // Authentication.
-        let user = match ctx.authn.authenticate(&request.credential, ctx.now) {
+        let lookup = |id: &str| self.bootstrap_token_secret(id);
+        let user = match ctx
+            .authn
+            .authenticate_with(&request.credential, ctx.now, &lookup)
+        {
             Ok(a) => a.user,
             Err(_) => return fail(out, ApiError::unauthorized()),
         };
@@ -1014,6 +1036,7 @@ impl ApiServer {
                 reply_to: Some((from, id)),
                 request,
                 retries: 0,
+                user: Some(user),
             },
         );
         self.start(ctx, op_id, out);
@@ -1029,6 +1052,9 @@ impl ApiServer {
         match op.request.verb {
             _ if eviction::is_eviction(&op.request) => return self.start_eviction(ctx, op_id, out),
             _ if is_kubelet_proxy(&op.request) => {}
+            _ if op.request.kind == KindId::SubjectAccessReview => {
+                return self.subject_access_review(op_id, out)
+            }
             Verb::Watch => return self.start_watch(op_id, ctx.now, out),
             Verb::Create if !is_binding(&op.request) => return self.create(ctx, op_id, out),
             _ => {}
@@ -1388,6 +1414,46 @@ impl ApiServer {
         }
     }
 
+    /// The bootstrap token whose `bootstrap-token-<id>` Secret the watch
+    /// cache holds in kube-system (the bootstrap token authenticator's
+    /// Secret lister).
+    fn bootstrap_token_secret(&self, id: &str) -> Option<super::auth::authn::BootstrapToken> {
+        let key = registry::key(
+            KindId::Secret,
+            Some("kube-system"),
+            &format!("bootstrap-token-{id}"),
+        );
+        match self.cache.get(&key).map(|o| &**o) {
+            Some(Object::Secret(secret)) => super::certificates::bootstrap_token_of(secret),
+            _ => None,
+        }
+    }
+
+    /// `POST subjectaccessreviews` (pkg/registry/authorization/subjectaccessreview/rest.go
+    /// `Create`): asks the authorizer chain about the spec's user and
+    /// attributes and answers the object with its status; nothing is stored.
+    fn subject_access_review(&mut self, op_id: u64, out: &mut Vec<Output>) {
+        let Some(op) = self.ops.get(&op_id) else {
+            return;
+        };
+        let info = KindId::SubjectAccessReview.info();
+        let response = match (op.request.verb, op.request.body.as_deref()) {
+            (Verb::Create, Some(Object::SubjectAccessReview(sar))) => {
+                match super::certificates::review(&self.authorizer, sar) {
+                    Ok(answered) => {
+                        ApiResponse::Object(Rc::new(Object::SubjectAccessReview(answered)))
+                    }
+                    Err(e) => ApiResponse::Error(e),
+                }
+            }
+            (Verb::Create, _) => {
+                ApiResponse::Error(ApiError::bad_request("the request has no body"))
+            }
+            (verb, _) => ApiResponse::Error(ApiError::method_not_supported(info, verb.as_str())),
+        };
+        self.finish(op_id, response, out);
+    }
+
     fn namespace_state(&self, ns: &str) -> NamespaceState {
         match self.cache.get(&registry::key(KindId::Namespace, None, ns)) {
             None => NamespaceState::Missing,
@@ -1473,7 +1539,40 @@ impl ApiServer {
                 return self.finish(op_id, ApiResponse::Error(e), out);
             }
         }
+        if let Some((ns, sa)) = admission::service_account_to_check(&object) {
+            let key = registry::key(KindId::ServiceAccount, Some(&ns), &sa);
+            if self.cache.get(&key).is_some() {
+                self.waiting_service_account.remove(&op_id);
+            } else {
+                // `getServiceAccount`: not in the informer's cache; ask
+                // again, ten times for `default` (the controller should be
+                // creating it), at one interval of 100 to 200 ms.
+                let (interval, left) = match self.waiting_service_account.get(&op_id) {
+                    Some((_, i, left)) => (*i, left.saturating_sub(1)),
+                    None if sa == "default" => (
+                        SimDuration::from_millis(ctx.rng.between(100, 200)),
+                        admission::DEFAULT_SERVICE_ACCOUNT_ATTEMPTS - 1,
+                    ),
+                    None => (SimDuration::ZERO, 0),
+                };
+                if left > 0 {
+                    self.waiting_service_account
+                        .insert(op_id, (now + interval, interval, left));
+                    return;
+                }
+                self.waiting_service_account.remove(&op_id);
+                return self.finish(
+                    op_id,
+                    ApiResponse::Error(admission::service_account_not_found(&body, &ns, &sa)),
+                    out,
+                );
+            }
+        }
         admission::mutate_on_create(&mut object, ctx.rng);
+        if let Object::CertificateSigningRequest(csr) = &mut object {
+            let user = self.ops.get(&op_id).and_then(|op| op.user.clone());
+            super::certificates::prepare_for_create(csr, user.as_ref());
+        }
         if let Err(e) = crate::api::check_create(&object) {
             return self.finish(op_id, ApiResponse::Error(e), out);
         }
@@ -1672,7 +1771,7 @@ impl ApiServer {
         let next = match r.verb {
             Verb::Delete => self.prepare_delete(&r, &current, now),
             Verb::Create => prepare_binding(&r, &current, now),
-            _ => self.prepare_update(&r, &current),
+            _ => self.prepare_update(&r, &current, now),
         };
         let write = match next {
             Err(e) => return self.finish(op_id, ApiResponse::Error(e), out),
@@ -1709,6 +1808,7 @@ impl ApiServer {
         &self,
         r: &ApiRequest,
         current: &Rc<Object>,
+        now: SimTime,
     ) -> Result<Option<WriteKind>, ApiError> {
         let info = r.kind.info();
         let name = current.name().to_string();
@@ -1733,7 +1833,11 @@ impl ApiServer {
                 return Err(ApiError::stale(info, &name));
             }
         }
-        let status_only = r.subresource.as_deref() == Some("status");
+        // A CertificateSigningRequest's `approval` subresource writes status
+        // too (its conditions; see `certificates::prepare_status_update`).
+        let csr_approval = r.kind == KindId::CertificateSigningRequest
+            && r.subresource.as_deref() == Some("approval");
+        let status_only = r.subresource.as_deref() == Some("status") || csr_approval;
         let finalize = r.kind == KindId::Namespace && r.subresource.as_deref() == Some("finalize");
         let mut next = if finalize {
             // `namespaces/finalize` changes `spec.finalizers` only
@@ -1804,6 +1908,11 @@ impl ApiServer {
                 }
                 None => {}
             }
+        }
+        if let (Object::CertificateSigningRequest(n), Object::CertificateSigningRequest(cur)) =
+            (&mut next, &**current)
+        {
+            super::certificates::prepare_update(n, cur, status_only, csr_approval, now)?;
         }
         if !status_only && !finalize {
             crate::api::check_update(&next, current)?;
@@ -1994,6 +2103,7 @@ impl ApiServer {
                 reply_to: None,
                 request,
                 retries: 0,
+                user: None,
             },
         );
         op_id

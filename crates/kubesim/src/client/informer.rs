@@ -347,6 +347,11 @@ pub struct Informer {
 }
 
 impl Informer {
+    /// The credential of the informer's next requests.
+    pub fn set_credential(&mut self, credential: Credential) {
+        self.credential = credential;
+    }
+
     /// An informer for `config`, sending requests with `credential`.
     pub fn new(config: InformerConfig, credential: Credential) -> Result<Self, InformerError> {
         config.validate()?;

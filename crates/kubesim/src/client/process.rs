@@ -75,6 +75,13 @@ pub trait Agent {
     fn on_wake(&mut self, ctx: &mut Ctx<'_>);
     /// When the agent next needs [`Agent::on_wake`].
     fn next_wakeup(&self) -> Option<SimTime>;
+    /// Whether [`Agent::credential`] changed since the last call (a
+    /// rotated client certificate): the informers' next requests carry the
+    /// new one, as client-go's rotating transport hands every client the
+    /// current certificate.
+    fn take_credential_change(&mut self) -> bool {
+        false
+    }
 }
 
 /// What a process asks the network to carry.
@@ -338,6 +345,12 @@ impl<A: Agent> Process<A> {
 
     /// Sends what the informers ask for until none asks for more.
     fn pump(&mut self, now: SimTime, _rng: &mut SimRng, out: &mut Vec<Output>) {
+        if self.agent.take_credential_change() {
+            let credential = self.agent.credential();
+            for informer in &mut self.informers {
+                informer.set_credential(credential.clone());
+            }
+        }
         for i in 0..self.informers.len() {
             for request in self.informers[i].poll(now) {
                 if let Some(old) = self.current[i].take() {

@@ -279,6 +279,8 @@ impl Cluster {
             ip: vm.internal_ip.clone(),
             index: vm.index,
             external_cloud_provider: true,
+            // `kubeadm join`: the kubelet bootstraps its client certificate.
+            bootstrap_token: self.join_token(),
         };
         let make: Factory = Box::new(move |now| {
             crate::client::Process::new(Kubelet::new(machine.clone(), now))

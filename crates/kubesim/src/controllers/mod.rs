@@ -25,6 +25,9 @@
 //! the client builder (the cluster hands each controller its token).
 
 pub mod cronjob;
+pub mod csrapproving;
+pub mod csrcleaner;
+pub mod csrsigning;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
@@ -37,6 +40,8 @@ pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod podgc;
 pub mod replicaset;
+pub mod rootcacertpublisher;
+pub mod serviceaccount;
 pub mod statefulset;
 pub mod tainteviction;
 pub mod ttlafterfinished;
@@ -292,6 +297,12 @@ pub trait Controller {
     fn period(&self) -> Option<(SimDuration, KindId)> {
         None
     }
+    /// Whether the answer to this request makes the key worth another look
+    /// (a controller that reads an API answer, such as a
+    /// SubjectAccessReview, before it writes).
+    fn requeue_on_reply(&self, _request: &ApiRequest) -> bool {
+        false
+    }
 }
 
 /// The service accounts the controllers write as, in kube-system: the
@@ -316,10 +327,35 @@ pub const CONTROLLERS: &[&str] = &[
     "cronjob-controller",
     "ttl-after-finished-controller",
     "disruption-controller",
+    "certificate-controller",
+    "service-account-controller",
+    "root-ca-cert-publisher",
 ];
 
-/// The controllers that write as one service account of [`CONTROLLERS`].
-fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
+/// kube-controller-manager's settings that the simulation lets a topology
+/// change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `--cluster-signing-duration` (one year by default).
+    pub cluster_signing_duration: SimDuration,
+    /// `--controllers=*,-<name>`: controllers not run, by name.
+    pub disabled: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            cluster_signing_duration: csrsigning::DEFAULT_CLUSTER_SIGNING_DURATION,
+            disabled: Vec::new(),
+        }
+    }
+}
+
+/// The controllers that write as one service account of [`CONTROLLERS`]
+/// (`certificate-controller` carries csrapproving, csrsigning and
+/// csrcleaner, as `cmd/kube-controller-manager/app/certificates.go` starts
+/// them).
+fn controllers_for(service_account: &str, settings: &Settings) -> Vec<Box<dyn Controller>> {
     match service_account {
         "replicaset-controller" => vec![Box::new(replicaset::ReplicaSetController::default())],
         "deployment-controller" => vec![Box::new(deployment::DeploymentController::default())],
@@ -348,6 +384,17 @@ fn controllers_for(service_account: &str) -> Vec<Box<dyn Controller>> {
             vec![Box::new(ttlafterfinished::TtlAfterFinishedController)]
         }
         "disruption-controller" => vec![Box::new(disruption::DisruptionController)],
+        "certificate-controller" => vec![
+            Box::new(csrapproving::CsrApprovingController::default()),
+            Box::new(csrsigning::CsrSigningController {
+                duration: settings.cluster_signing_duration,
+            }),
+            Box::new(csrcleaner::CsrCleanerController),
+        ],
+        "service-account-controller" => {
+            vec![Box::new(serviceaccount::ServiceAccountController)]
+        }
+        "root-ca-cert-publisher" => vec![Box::new(rootcacertpublisher::RootCaCertPublisher)],
         _ => Vec::new(),
     }
 }
@@ -436,13 +483,15 @@ impl ControllerManager {
         node: &str,
         identity: String,
         tokens: &[(String, String)],
+        settings: Settings,
         now: SimTime,
     ) -> Self {
         let controllers = tokens
             .iter()
             .flat_map(|(name, token)| {
-                controllers_for(name)
+                controllers_for(name, &settings)
                     .into_iter()
+                    .filter(|c| !settings.disabled.iter().any(|d| d == c.name()))
                     .map(|c| (c, Credential::BearerToken(token.clone())))
             })
             .collect();
@@ -719,6 +768,8 @@ impl Agent for ControllerManager {
                 if matches!(response, ApiResponse::Error(_)) {
                     // A failed write: look at the key again with back-off.
                     slot.queue.add_rate_limited(key, ctx.now);
+                } else if slot.controller.requeue_on_reply(&request) {
+                    slot.queue.add(key);
                 }
                 let name = slot.controller.name();
                 let credential = slot.credential.clone();

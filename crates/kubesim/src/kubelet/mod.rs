@@ -11,7 +11,12 @@
 //!
 //! Here the kubelet is an [`Agent`] in a client [`Process`](crate::client::Process):
 //! it speaks to the API through the load balancer with its node client
-//! certificate (`system:node:<name>`, as the Node authorizer expects).
+//! certificate (`system:node:<name>`, as the Node authorizer expects). A
+//! kubelet started with a bootstrap token gets that certificate first
+//! through TLS bootstrap, and every kubelet renews it before it expires
+//! (see [`certificate`]). Until it has one, its requests carry no client
+//! certificate (they are anonymous and forbidden) and it holds back its
+//! registration and heartbeats.
 //!
 //! It runs the pods bound to its node through containerd (see [`pods`]):
 //! admission, sandbox with a pod IP from the node's pod CIDR, image pulls,
@@ -24,12 +29,19 @@
 //! control-plane component that a fault has stopped fails its probes, so
 //! its mirror pod shows it not ready.
 //!
-//! Left out so far (named in the issue that adds them): the TLS bootstrap
-//! (the kubelet starts with its signed certificate), eviction managers,
+//! Which nodes bootstrap: a machine the cloud creates at runtime (`sim node
+//! add`, the autoscaler, auto-repair) joins as `kubeadm join` does, with the
+//! cluster's bootstrap token. The machines of the initial topology start as
+//! if `kubeadm init` and their joins had already happened: each kubelet has
+//! its client certificate (issued at time zero, valid a year) and rotates it
+//! like any other.
+//!
+//! Left out so far (named in the issue that adds them): eviction managers,
 //! volume management, and adopting the containers of a previous kubelet run
 //! after a restart (they are removed as orphans once the pod informer has
 //! synced, and the pods still bound start afresh).
 
+pub mod certificate;
 pub mod config;
 pub mod kubeadm;
 pub mod lease;
@@ -102,6 +114,10 @@ pub struct Machine {
     /// `node.cloudprovider.kubernetes.io/uninitialized` taint and waits for
     /// the cloud-controller-manager to initialise it.
     pub external_cloud_provider: bool,
+    /// The bootstrap token of `--bootstrap-kubeconfig` for a node that joins
+    /// through TLS bootstrap; `None` for a node with kubeadm's
+    /// pre-provisioned client certificate.
+    pub bootstrap_token: Option<String>,
 }
 
 /// Where registration stands.
@@ -118,6 +134,10 @@ enum Registration {
 pub struct Kubelet {
     machine: Machine,
     credential: Credential,
+    /// The client certificate manager (TLS bootstrap and rotation).
+    certs: certificate::CertificateManager,
+    /// The credential changed since the process last asked.
+    credential_changed: bool,
     registration: Registration,
     register_backoff: SimDuration,
     /// The Node as last read or written.
@@ -173,14 +193,24 @@ pub struct Kubelet {
 impl Kubelet {
     /// The kubelet of `machine`, started at `now`.
     pub fn new(machine: Machine, now: SimTime) -> Self {
-        let credential = Credential::ClientCertificate(ClientCertificate::node(
-            &machine.spec.name,
-            SimTime::ZERO,
-        ));
         let name = machine.spec.name.clone();
+        let certs = match &machine.bootstrap_token {
+            Some(token) => certificate::CertificateManager::new(&name, None, Some(token.clone())),
+            None => certificate::CertificateManager::new(
+                &name,
+                Some(ClientCertificate::node(&name, SimTime::ZERO)),
+                None,
+            ),
+        };
+        let credential = certs
+            .current()
+            .cloned()
+            .map_or(Credential::None, Credential::ClientCertificate);
         Kubelet {
             machine,
             credential,
+            certs,
+            credential_changed: false,
             registration: Registration::Pending(now),
             register_backoff: SimDuration::ZERO,
             node: None,
@@ -960,6 +990,37 @@ impl Kubelet {
         &self.machine.spec.name
     }
 
+    /// The client certificate manager.
+    pub fn certificates(&self) -> &certificate::CertificateManager {
+        &self.certs
+    }
+
+    /// Whether the kubelet has a client certificate to speak with.
+    fn has_credential(&self) -> bool {
+        !matches!(self.credential, Credential::None)
+    }
+
+    /// Runs the certificate manager and adopts a new certificate.
+    fn poll_certificates(&mut self, ctx: &mut Ctx<'_>) {
+        for (tag, request) in self.certs.poll(ctx.now, ctx.rng) {
+            ctx.send(tag, request);
+        }
+        self.adopt_certificate(ctx.now);
+    }
+
+    fn adopt_certificate(&mut self, now: SimTime) {
+        if !self.certs.take_changed() {
+            return;
+        }
+        if let Some(cert) = self.certs.current() {
+            self.credential = Credential::ClientCertificate(cert.clone());
+            self.credential_changed = true;
+            if let Registration::Pending(t) = self.registration {
+                self.registration = Registration::Pending(t.min(now));
+            }
+        }
+    }
+
     pub fn is_registered(&self) -> bool {
         self.registration == Registration::Registered
     }
@@ -973,6 +1034,8 @@ impl Kubelet {
     pub fn state_line(&self, now: SimTime) -> String {
         let reg = if self.is_registered() {
             "registered"
+        } else if !self.has_credential() {
+            self.certs.phase()
         } else {
             "registering"
         };
@@ -1272,6 +1335,9 @@ impl Kubelet {
     }
 
     fn poll_lease(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.has_credential() {
+            return;
+        }
         if let Some((_, request)) = self.lease.poll(ctx.now, &self.credential) {
             ctx.send(TAG_LEASE, request);
         }
@@ -1328,12 +1394,19 @@ impl Agent for Kubelet {
         self.credential.clone()
     }
 
+    fn take_credential_change(&mut self) -> bool {
+        std::mem::take(&mut self.credential_changed)
+    }
+
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         // Static pods start at once, before the API answers: that is how
         // kubeadm's control plane comes up.
         self.sync_static_pods(ctx);
         self.sync_pods(ctx);
-        self.register(ctx);
+        self.poll_certificates(ctx);
+        if self.has_credential() {
+            self.register(ctx);
+        }
         self.poll_lease(ctx);
     }
 
@@ -1358,6 +1431,20 @@ impl Agent for Kubelet {
 
     fn on_reply(&mut self, ctx: &mut Ctx<'_>, tag: Tag, response: ApiResponse) {
         match tag {
+            certificate::TAG_CREATE | certificate::TAG_WATCH => {
+                for (tag, request) in self.certs.on_reply(ctx.now, tag, response) {
+                    ctx.send(tag, request);
+                }
+                self.adopt_certificate(ctx.now);
+                if self.has_credential() {
+                    if let Registration::Pending(t) = self.registration {
+                        if t <= ctx.now {
+                            self.register(ctx);
+                        }
+                    }
+                }
+                self.poll_lease(ctx);
+            }
             TAG_REGISTER => match response {
                 ApiResponse::Object(node) => self.registered(ctx, node),
                 ApiResponse::Error(e) if e.reason == Reason::AlreadyExists => {
@@ -1425,9 +1512,10 @@ impl Agent for Kubelet {
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
         self.sync_static_pods(ctx);
         self.sync_pods(ctx);
+        self.poll_certificates(ctx);
         let now = ctx.now;
         if let Registration::Pending(t) = self.registration {
-            if t <= now {
+            if t <= now && self.has_credential() {
                 self.register(ctx);
             }
         }
@@ -1439,7 +1527,7 @@ impl Agent for Kubelet {
 
     fn next_wakeup(&self) -> Option<SimTime> {
         let reg = match self.registration {
-            Registration::Pending(t) => Some(t),
+            Registration::Pending(t) if self.has_credential() => Some(t),
             _ => None,
         };
         let status = (self.is_registered() && !self.status_in_flight).then_some(self.next_status);
@@ -1448,10 +1536,15 @@ impl Agent for Kubelet {
             (self.manifests_read != Some(self.manifests.version())).then_some(SimTime::ZERO);
         let runtime = self.runtime.as_ref().and_then(|r| r.next_wakeup());
         let workers = self.workers.values().filter_map(|w| w.next_wakeup()).min();
+        let lease = self
+            .has_credential()
+            .then(|| self.lease.next_wakeup())
+            .flatten();
         [
             reg,
             status,
-            self.lease.next_wakeup(),
+            lease,
+            self.certs.next_wakeup(),
             runtime,
             workers,
             manifests,
@@ -1479,6 +1572,7 @@ mod tests {
             ip: "10.0.0.11".into(),
             index: 0,
             external_cloud_provider: false,
+            bootstrap_token: None,
         }
     }
 

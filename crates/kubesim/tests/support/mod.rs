@@ -48,8 +48,15 @@ impl TestRng {
 }
 
 /// A booted default cluster (3 etcd members, 3 API servers).
+/// The registers are the only ConfigMaps of their namespace: the root CA
+/// publisher, which would add `kube-root-ca.crt` there, is turned off
+/// (`--controllers=*,-root-ca-certificate-publisher-controller`).
 pub fn booted(seed: u64) -> Cluster {
-    let mut c = Cluster::new(Topology::default(), seed);
+    let topology = Topology::builder()
+        .disable_controller("root-ca-certificate-publisher-controller")
+        .build()
+        .expect("a valid topology");
+    let mut c = Cluster::new(topology, seed);
     assert!(
         c.boot(SimDuration::from_secs(30)),
         "seed {seed}: the control plane boots"

@@ -270,6 +270,7 @@ fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
             &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
             &[],
         ),
+        KindId::SubjectAccessReview => (&["NAME", "AGE"], &[]),
         KindId::CertificateSigningRequest => (
             &[
                 "NAME",
@@ -850,11 +851,30 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
             created,
             text(v, "/preemptionPolicy"),
         ],
+        KindId::SubjectAccessReview => vec![name, created],
         KindId::CertificateSigningRequest => {
-            let conds: Vec<String> = items(v, "/status/conditions")
+            // kubectl's `extractCSRStatus` (pkg/printers/internalversion/printers.go).
+            let types: Vec<String> = items(v, "/status/conditions")
                 .iter()
                 .map(|c| text(c, "/type"))
                 .collect();
+            let has = |t: &str| types.iter().any(|x| x == t);
+            let mut condition = if has("Denied") {
+                "Denied".to_string()
+            } else if has("Approved") {
+                "Approved".to_string()
+            } else {
+                "Pending".to_string()
+            };
+            if has("Failed") {
+                condition.push_str(",Failed");
+            }
+            if v.pointer("/status/certificate")
+                .and_then(Value::as_str)
+                .is_some_and(|c| !c.is_empty())
+            {
+                condition.push_str(",Issued");
+            }
             let duration = match v.pointer("/spec/expirationSeconds").and_then(Value::as_u64) {
                 Some(s) => human_duration(SimDuration::from_secs(s)),
                 None => "<none>".into(),
@@ -865,11 +885,7 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
                 text(v, "/spec/signerName"),
                 text(v, "/spec/username"),
                 duration,
-                if conds.is_empty() {
-                    "Pending".into()
-                } else {
-                    conds.join(",")
-                },
+                condition,
             ]
         }
         KindId::ControllerRevision => {

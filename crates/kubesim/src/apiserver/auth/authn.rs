@@ -376,11 +376,23 @@ impl Authenticator {
         credential: &Credential,
         now: SimTime,
     ) -> Result<Authenticated, AuthnError> {
+        self.authenticate_with(credential, now, &|_| None)
+    }
+
+    /// Authenticates a request, looking bootstrap tokens the registry does
+    /// not hold up through `secrets` (the API server's view of the
+    /// `bootstrap-token-<id>` Secrets in kube-system, by token id).
+    pub fn authenticate_with(
+        &self,
+        credential: &Credential,
+        now: SimTime,
+        secrets: &dyn Fn(&str) -> Option<BootstrapToken>,
+    ) -> Result<Authenticated, AuthnError> {
         let (user, by) = match credential {
             Credential::ClientCertificate(cert) => {
                 (self.authenticate_x509(cert, now)?, AuthenticatedBy::X509)
             }
-            Credential::BearerToken(token) => self.authenticate_token(token, now)?,
+            Credential::BearerToken(token) => self.authenticate_token(token, now, secrets)?,
             Credential::None => {
                 if !self.anonymous_enabled {
                     return Err(AuthnError::AnonymousDisabled);
@@ -435,6 +447,7 @@ impl Authenticator {
         &self,
         token: &str,
         now: SimTime,
+        secrets: &dyn Fn(&str) -> Option<BootstrapToken>,
     ) -> Result<(UserInfo, AuthenticatedBy), AuthnError> {
         if let Some(sa) = self.service_account_tokens.get(token) {
             if sa.expires_at.is_some_and(|at| now >= at) {
@@ -466,10 +479,14 @@ impl Authenticator {
             return Ok((user, AuthenticatedBy::ServiceAccountToken));
         }
         let (id, secret) = parse_bootstrap_token(token).ok_or(AuthnError::InvalidBearerToken)?;
-        let stored = self
-            .bootstrap_tokens
-            .get(id)
-            .ok_or(AuthnError::InvalidBearerToken)?;
+        let from_secret;
+        let stored = match self.bootstrap_tokens.get(id) {
+            Some(t) => t,
+            None => {
+                from_secret = secrets(id).ok_or(AuthnError::InvalidBearerToken)?;
+                &from_secret
+            }
+        };
         if stored.secret != secret || !stored.usage_authentication {
             return Err(AuthnError::InvalidBearerToken);
         }

@@ -16,12 +16,16 @@
 //!
 //! Left out: the other authorization modes (ABAC, Webhook, AlwaysAllow,
 //! AlwaysDeny) and the structured authorization configuration file, the
-//! authorization decision cache, SubjectAccessReview endpoints, and audit.
+//! authorization decision cache, the self and local SubjectAccessReview
+//! endpoints (`subjectaccessreviews` itself is served: see
+//! [`crate::apiserver::certificates`]), and audit. [`pki`] holds the
+//! readable stand-ins for certificates and certificate requests.
 
 pub mod authn;
 pub mod authorizer;
 pub mod bootstrap;
 pub mod node;
+pub mod pki;
 pub mod rbac;
 pub mod user;
 
