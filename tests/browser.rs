@@ -426,7 +426,30 @@ fn the_docs_nginx_deployment_becomes_three_pods_and_the_inspector_explains_the_s
             .is_some_and(|s| s.contains("nginx:1.14.2") && s.contains("Running")),
         "{spec}"
     );
-    session.click("#inspector .tab:last-child");
+    let tab = |name: &str| {
+        session.exec(&format!(
+            "Array.from(document.querySelectorAll('#inspector .tab')).find(t => t.textContent === '{name}').click()"
+        ));
+    };
+    // The Owners tab: the pod hangs from its ReplicaSet, which hangs from
+    // the Deployment.
+    tab("Owners");
+    let family = session.wait_for(
+        "const t = document.querySelector('#inspector .family-tree'); return t && t.textContent",
+        Duration::from_secs(5),
+        "the owners tree",
+    );
+    let family = family.as_str().unwrap_or_default();
+    for text in [
+        "Deployment nginx-deployment",
+        "ReplicaSet nginx-deployment-",
+        "controller",
+        "blockOwnerDeletion",
+    ] {
+        assert!(family.contains(text), "{text} missing from:\n{family}");
+    }
+    session.screenshot(&support::screenshot_path("inspector-owners"));
+    tab("Scheduling");
     let table = session.wait_for(
         "const t = document.querySelector('#inspector .sched-table'); return t && t.textContent",
         Duration::from_secs(5),
