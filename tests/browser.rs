@@ -469,6 +469,21 @@ fn the_docs_nginx_deployment_becomes_three_pods_and_the_inspector_explains_the_s
         );
     }
     session.screenshot(&support::screenshot_path("inspector-scheduling"));
+    // The leading kube-controller-manager lists its control loops, and the
+    // Deployment and ReplicaSet controllers have been at work.
+    session.exec(
+        "const kcm = Array.from(document.querySelectorAll('svg.diagram [data-kind=\"KubeControllerManager\"]')).find(e => !e.textContent.includes('standby')); kcm.dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+    );
+    let loops = session.wait_for(
+        "const t = document.querySelector('#inspector .controllers-table'); return t && t.textContent",
+        Duration::from_secs(5),
+        "the controller-manager's control loops",
+    );
+    let loops = loops.as_str().unwrap_or_default();
+    for text in ["deployment-controller", "replicaset-controller", "ago"] {
+        assert!(loops.contains(text), "{text} missing from:\n{loops}");
+    }
+    session.screenshot(&support::screenshot_path("inspector-controller-manager"));
 }
 
 #[test]
