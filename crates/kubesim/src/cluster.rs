@@ -458,15 +458,7 @@ impl Cluster {
             world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
             clients.insert(
                 a,
-                ClientSlot {
-                    process: None,
-                    make,
-                    target: addr(&format!("kube-apiserver-{}", node.name)),
-                    wake: Some(SimTime::ZERO),
-                    up: true,
-                    runtime: None,
-                    manifests: None,
-                },
+                ClientSlot::new(make, addr(&format!("kube-apiserver-{}", node.name))),
             );
         }
         // kube-scheduler on every control-plane node, speaking to its node's
@@ -486,15 +478,7 @@ impl Cluster {
             world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
             clients.insert(
                 a,
-                ClientSlot {
-                    process: None,
-                    make,
-                    target: addr(&format!("kube-apiserver-{}", node.name)),
-                    wake: Some(SimTime::ZERO),
-                    up: true,
-                    runtime: None,
-                    manifests: None,
-                },
+                ClientSlot::new(make, addr(&format!("kube-apiserver-{}", node.name))),
             );
         }
         // kube-proxy on every node (kubeadm's DaemonSet), and CoreDNS's
@@ -538,18 +522,7 @@ impl Cluster {
             });
             hosts.insert(a.clone(), first.name.clone());
             world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
-            clients.insert(
-                a,
-                ClientSlot {
-                    process: None,
-                    make,
-                    target: addr(LOAD_BALANCER),
-                    wake: Some(SimTime::ZERO),
-                    up: true,
-                    runtime: None,
-                    manifests: None,
-                },
-            );
+            clients.insert(a, ClientSlot::new(make, addr(LOAD_BALANCER)));
         }
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());

@@ -75,6 +75,20 @@ pub(crate) struct ClientSlot {
 }
 
 impl ClientSlot {
+    /// A client that starts at time zero, with no runtime or manifests of
+    /// its own.
+    pub fn new(make: Factory, target: Addr) -> Self {
+        ClientSlot {
+            process: None,
+            make,
+            target,
+            wake: Some(SimTime::ZERO),
+            up: true,
+            runtime: None,
+            manifests: None,
+        }
+    }
+
     /// The process's agent, if it runs and is an `A`.
     pub fn agent<A: Agent + 'static>(&self) -> Option<&A> {
         self.process
