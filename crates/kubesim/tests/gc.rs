@@ -446,3 +446,173 @@ spec:
     let events = ok(&mut c, &mut s, "kubectl get nodes -o name");
     assert!(!events.contains("worker-3"), "{events}");
 }
+
+/// The ReplicaSet of the Kubernetes docs' "ReplicaSet" page
+/// (`controllers/frontend.yaml`).
+const FRONTEND: &str = "kubectl apply -f -
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: frontend
+  labels:
+    app: guestbook
+    tier: frontend
+spec:
+  # modify replicas according to your case
+  replicas: 3
+  selector:
+    matchLabels:
+      tier: frontend
+  template:
+    metadata:
+      labels:
+        tier: frontend
+    spec:
+      containers:
+      - name: php-redis
+        image: us-docker.pkg.dev/google-samples/containers/gke/gb-frontend:v5
+---end";
+
+/// The bare pods of the same page (`pods/pod-rs.yaml`), which the
+/// ReplicaSet's selector matches.
+const POD_RS: &str = "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pod1
+  labels:
+    tier: frontend
+spec:
+  containers:
+  - name: hello1
+    image: gcr.io/google-samples/hello-app:2.0
+
+---
+
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pod2
+  labels:
+    tier: frontend
+spec:
+  containers:
+  - name: hello2
+    image: gcr.io/google-samples/hello-app:1.0
+---end";
+
+/// `name owner` for each pod with `tier=frontend`.
+fn frontend_pods(c: &mut Cluster, s: &mut Session) -> Vec<String> {
+    ok(
+        c,
+        s,
+        r#"kubectl get pods -l tier=frontend -o 'jsonpath={range .items[*]}{.metadata.name} {.metadata.ownerReferences[0].name}{"\n"}{end}'"#,
+    )
+    .lines()
+    .map(|l| l.trim().to_string())
+    .collect()
+}
+
+#[test]
+fn a_replica_set_acquires_bare_pods_created_before_it_and_makes_only_the_rest() {
+    // The docs: "the ReplicaSet acquired the Pods and only created new ones
+    // according to its spec until the number of its new Pods and the
+    // original matches its desired count".
+    let (mut c, mut s) = booted(34);
+    ok(&mut c, &mut s, POD_RS);
+    ok(&mut c, &mut s, "sim advance 5s");
+    ok(&mut c, &mut s, FRONTEND);
+    ok(&mut c, &mut s, "sim advance 10s");
+    let pods = frontend_pods(&mut c, &mut s);
+    assert_eq!(pods.len(), 3, "{pods:?}");
+    assert!(pods.contains(&"pod1 frontend".to_string()), "{pods:?}");
+    assert!(pods.contains(&"pod2 frontend".to_string()), "{pods:?}");
+    assert!(
+        pods.iter().all(|p| p.ends_with(" frontend")),
+        "every pod is the ReplicaSet's: {pods:?}"
+    );
+    let made: Vec<_> = pods.iter().filter(|p| p.starts_with("frontend-")).collect();
+    assert_eq!(made.len(), 1, "it made one pod of its own: {pods:?}");
+}
+
+#[test]
+fn bare_pods_created_after_a_full_replica_set_are_acquired_and_deleted() {
+    // The docs: "the ReplicaSet will acquire them and immediately terminate
+    // them as it'd exceed its desired count of three".
+    let (mut c, mut s) = booted(35);
+    ok(&mut c, &mut s, FRONTEND);
+    ok(&mut c, &mut s, "sim advance 10s");
+    let before = names(&mut c, &mut s, "pods -l tier=frontend");
+    assert_eq!(before.len(), 3, "{before:?}");
+    ok(&mut c, &mut s, POD_RS);
+    ok(&mut c, &mut s, "sim advance 60s");
+    let after = names(&mut c, &mut s, "pods -l tier=frontend");
+    assert_eq!(after, before, "pod1 and pod2 are acquired, then deleted");
+    let events = ok(&mut c, &mut s, "kubectl get events");
+    assert!(
+        events.contains("Deleted pod: pod1") && events.contains("Deleted pod: pod2"),
+        "{events}"
+    );
+}
+
+#[test]
+fn a_recreated_deployment_adopts_the_replica_set_its_orphaned_predecessor_left() {
+    let (mut c, mut s) = booted(36);
+    let (rs, pods) = running_nginx(&mut c, &mut s);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl delete deployment nginx-deployment --cascade=orphan",
+    );
+    ok(&mut c, &mut s, "sim advance 5s");
+    ok(&mut c, &mut s, &nginx_in("default"));
+    ok(&mut c, &mut s, "sim advance 10s");
+    // The same template hashes to the same ReplicaSet, which the new
+    // Deployment adopts instead of making another: no pod is replaced.
+    assert_eq!(names(&mut c, &mut s, "rs"), vec![rs.clone()]);
+    assert_eq!(names(&mut c, &mut s, "pods -l app=nginx"), pods);
+    let rs_name = rs.trim_start_matches("replicaset.apps/");
+    let owner_uid = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl get rs {rs_name} -o jsonpath={{.metadata.ownerReferences[0].uid}}"),
+    );
+    let uid = ok(
+        &mut c,
+        &mut s,
+        "kubectl get deployment nginx-deployment -o jsonpath={.metadata.uid}",
+    );
+    assert_eq!(owner_uid, uid, "the new Deployment owns the old ReplicaSet");
+    let ready = ok(
+        &mut c,
+        &mut s,
+        "kubectl get deployment nginx-deployment -o jsonpath={.status.readyReplicas}",
+    );
+    assert_eq!(ready, "3");
+}
+
+#[test]
+fn a_relabelled_pod_is_released_and_its_replica_set_makes_a_replacement() {
+    // The docs' "Isolating Pods from a ReplicaSet": change a pod's labels
+    // and it leaves the ReplicaSet, which replaces it.
+    let (mut c, mut s) = booted(37);
+    ok(&mut c, &mut s, FRONTEND);
+    ok(&mut c, &mut s, "sim advance 10s");
+    let before = names(&mut c, &mut s, "pods -l tier=frontend");
+    let pod = before[0].trim_start_matches("pod/").to_string();
+    ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl label pod {pod} tier=debug --overwrite"),
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
+    let owners = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl get pod {pod} -o jsonpath={{.metadata.ownerReferences}}"),
+    );
+    assert_eq!(owners, "", "the pod is released");
+    let after = names(&mut c, &mut s, "pods -l tier=frontend");
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(!after.contains(&format!("pod/{pod}")), "{after:?}");
+}

@@ -1141,3 +1141,58 @@ fn a_daemon_set_rollout_is_recorded_and_undone_through_controller_revisions() {
         "error: daemonsets.apps \"node-agent\" pausing is not supported"
     );
 }
+
+#[test]
+fn a_re_created_stateful_set_adopts_the_pods_an_orphaning_delete_left() {
+    // The docs' StatefulSet tutorial, "Non-cascading delete": the pods stay
+    // after `--cascade=orphan`, a deleted one is not replaced, and the
+    // re-created StatefulSet adopts the others and makes the missing one.
+    let (mut c, mut s) = booted(47);
+    ok(&mut c, &mut s, WEB);
+    ok(&mut c, &mut s, "sim advance 90s");
+    let uid_of = |c: &mut Cluster, s: &mut Session, pod: &str| {
+        ok(
+            c,
+            s,
+            &format!("kubectl get pod {pod} -o jsonpath={{.metadata.uid}}"),
+        )
+    };
+    let web1 = uid_of(&mut c, &mut s, "web-1");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl delete statefulset web --cascade=orphan",
+    );
+    ok(&mut c, &mut s, "kubectl delete pod web-0");
+    ok(&mut c, &mut s, "sim advance 30s");
+    let names: Vec<String> = web_pods(&mut c, &mut s)
+        .into_iter()
+        .map(|p| p[0].clone())
+        .collect();
+    assert_eq!(names, vec!["web-1", "web-2"], "nothing replaces web-0");
+    ok(&mut c, &mut s, WEB);
+    ok(&mut c, &mut s, "sim advance 60s");
+    let pods = web_pods(&mut c, &mut s);
+    let names: Vec<&str> = pods.iter().map(|p| p[0].as_str()).collect();
+    assert_eq!(names, vec!["web-0", "web-1", "web-2"]);
+    assert!(pods.iter().all(|p| p[4] == "Running"), "{pods:?}");
+    assert_eq!(
+        uid_of(&mut c, &mut s, "web-1"),
+        web1,
+        "web-1 was adopted, not replaced"
+    );
+    let set_uid = ok(
+        &mut c,
+        &mut s,
+        "kubectl get statefulset web -o jsonpath={.metadata.uid}",
+    );
+    let owners = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -l app=nginx -o jsonpath={.items[*].metadata.ownerReferences[0].uid}",
+    );
+    assert_eq!(
+        owners.split_whitespace().collect::<Vec<_>>(),
+        vec![set_uid.as_str(); 3]
+    );
+}

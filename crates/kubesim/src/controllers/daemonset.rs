@@ -27,13 +27,17 @@
 //! when the template returns to it (`kubectl rollout undo`), and old
 //! revisions no pod uses are deleted beyond `revisionHistoryLimit`.
 //!
+//! The pods are claimed as `ClaimPods` does (see `controllerref`): a
+//! DaemonSet re-created after `--cascade=orphan` adopts the pods it left.
+//!
 //! Left out: `maxSurge`, `minReadySeconds`
 //! other than 0, the failed-pod back-off (a failed pod is replaced at
 //! once), `OnDelete` beyond not updating pods, and adoption of orphans.
 
+use super::controllerref;
 use super::deployment::compute_hash;
 use super::history;
-use super::replicaset::{is_ready, owned_pods, pod_from_template};
+use super::replicaset::{is_ready, pod_from_template};
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::time::to_sim_time;
 use crate::api::{KindId, Object};
@@ -329,6 +333,10 @@ impl Controller for DaemonSetController {
                     .map(|d| d.key())
                     .collect()
             }
+            // `addPod`: an orphan goes to every DaemonSet matching it.
+            (KindId::Pod, Notification::Add(pod)) if pod.controller_ref().is_none() => {
+                controllerref::adopter_keys(caches, KindId::DaemonSet, n)
+            }
             (KindId::Pod, Notification::Add(pod)) => {
                 let key = Self::owner_key(pod);
                 if let Some(k) = &key {
@@ -346,6 +354,12 @@ impl Controller for DaemonSetController {
                     }
                 }
                 if let Some(k) = Self::owner_key(old) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+                // `updatePod`: an orphan may now be a DaemonSet's to adopt.
+                for k in controllerref::adopter_keys(caches, KindId::DaemonSet, n) {
                     if !keys.contains(&k) {
                         keys.push(k);
                     }
@@ -374,7 +388,6 @@ impl Controller for DaemonSetController {
             return Requeue::Done;
         };
         let ns = object.namespace().unwrap_or("default").to_string();
-        let uid = object.uid().unwrap_or_default().to_string();
         let hash = revision_hash(
             ds,
             ds.status
@@ -382,7 +395,9 @@ impl Controller for DaemonSetController {
                 .and_then(|s| s.collision_count)
                 .filter(|c| *c != 0),
         );
-        let owned = owned_pods(ctx.caches, &ns, &uid);
+        // `getDaemonPods`: the namespace's pods, claimed.
+        let candidates = ctx.caches.list_in(KindId::Pod, &ns);
+        let owned = controllerref::claim_all(ctx, &object, Some(&ds.spec.selector), candidates);
         if object.deletion_timestamp().is_none() {
             let live: Vec<String> = owned
                 .iter()

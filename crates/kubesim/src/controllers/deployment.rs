@@ -32,8 +32,11 @@
 //! therefore differ from a real cluster's, but have the same shape
 //! (`nginx-deployment-5c4bb8fb9d`-like, up to 10 characters).
 //!
-//! Left out: adoption and release of ReplicaSets by selector
-//! (`ClaimReplicaSets`; only controllerRef owners count), hash-collision
+//! The ReplicaSets are claimed as `ClaimReplicaSets` does (see
+//! `controllerref`): a Deployment re-created after `kubectl delete
+//! deployment --cascade=orphan` adopts its old ReplicaSets.
+//!
+//! Left out: hash-collision
 //! handling (`collisionCount` is read but never bumped), the deprecated
 //! `rollbackTo` annotation, `ReplicaFailure` conditions copied from
 //! ReplicaSets, the `SelectingAll` check, `minReadySeconds` (available means
@@ -43,6 +46,7 @@
 //! this API server's status subresource drops metadata changes, so the
 //! annotation goes in a separate update of the Deployment.
 
+use super::controllerref;
 use super::replicaset::controller_ref;
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::time::{to_sim_time, to_time};
@@ -1167,7 +1171,18 @@ impl Controller for DeploymentController {
                         keys.push(k);
                     }
                 }
+                // `updateReplicaSet`: an orphan may now be someone's to
+                // adopt.
+                for k in controllerref::adopter_keys(caches, KindId::Deployment, n) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
                 keys
+            }
+            // `addReplicaSet`: an orphan goes to every Deployment matching it.
+            (KindId::ReplicaSet, Notification::Add(o)) if o.controller_ref().is_none() => {
+                controllerref::adopter_keys(caches, KindId::Deployment, n)
             }
             (KindId::ReplicaSet, Notification::Add(o))
             | (KindId::ReplicaSet, Notification::Delete { object: o, .. }) => {
@@ -1197,13 +1212,14 @@ impl Controller for DeploymentController {
             return Requeue::Done;
         };
         let ns = object.namespace().unwrap_or("default").to_string();
-        let uid = object.uid().unwrap_or_default().to_string();
-        // `getReplicaSetsForDeployment`: those whose controllerRef is it.
-        let rss: Vec<Rs> = ctx
-            .caches
-            .list_in(KindId::ReplicaSet, &ns)
+        // `getReplicaSetsForDeployment`: the ReplicaSets of the namespace,
+        // claimed (adopting orphans the selector matches, releasing those
+        // it no longer matches).
+        let selector = Some(&d.spec.selector);
+        let candidates = ctx.caches.list_in(KindId::ReplicaSet, &ns);
+        let claimed = controllerref::claim_all(ctx, &object, selector, candidates);
+        let rss: Vec<Rs> = claimed
             .into_iter()
-            .filter(|o| o.controller_ref().is_some_and(|r| r.uid == uid))
             .filter_map(|o| match &*o {
                 Object::ReplicaSet(rs) => Some(Rs {
                     rs: rs.clone(),

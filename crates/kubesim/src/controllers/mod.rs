@@ -24,6 +24,7 @@
 //! manager wakes), and the creation of the controllers' ServiceAccounts by
 //! the client builder (the cluster hands each controller its token).
 
+pub mod controllerref;
 pub mod cronjob;
 pub mod csrapproving;
 pub mod csrcleaner;

@@ -12,10 +12,14 @@
 //! it from acting again on a ReplicaSet until its informer has seen the
 //! pods it created or deleted, so it never double-creates.
 //!
-//! Left out: adoption of orphaned pods and release of pods that no longer
-//! match (the controller only counts pods whose controllerRef names it),
-//! the expectations' 5-minute timeout, and `minReadySeconds` other than 0.
+//! Before counting, it claims pods as `ClaimPods` does (see
+//! `controllerref`): orphans its selector matches are adopted, and pods it
+//! owns whose labels no longer match are released.
+//!
+//! Left out: the expectations' 5-minute timeout, and `minReadySeconds`
+//! other than 0.
 
+use super::controllerref;
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
@@ -161,9 +165,13 @@ impl Controller for ReplicaSetController {
         vec![KindId::ReplicaSet, KindId::Pod]
     }
 
-    fn keys_for(&mut self, _caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
+    fn keys_for(&mut self, caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
         match (kind, n) {
             (KindId::ReplicaSet, n) => n.key().into_iter().collect(),
+            // `addPod`: an orphan goes to every ReplicaSet that matches it.
+            (KindId::Pod, Notification::Add(pod)) if pod.controller_ref().is_none() => {
+                controllerref::adopter_keys(caches, KindId::ReplicaSet, n)
+            }
             (KindId::Pod, Notification::Add(pod)) => {
                 let key = Self::owner_key(pod);
                 if let Some(k) = &key {
@@ -184,6 +192,12 @@ impl Controller for ReplicaSetController {
                     }
                 }
                 if let Some(k) = Self::owner_key(old) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+                // `updatePod`: an orphan may now be someone's to adopt.
+                for k in controllerref::adopter_keys(caches, KindId::ReplicaSet, n) {
                     if !keys.contains(&k) {
                         keys.push(k);
                     }
@@ -212,12 +226,19 @@ impl Controller for ReplicaSetController {
             return Requeue::Done;
         };
         let ns = object.namespace().unwrap_or("default").to_string();
-        let uid = object.uid().unwrap_or_default().to_string();
-        let pods = owned_pods(ctx.caches, &ns, &uid);
+        // `syncReplicaSet`: every active pod of the namespace, claimed.
+        let selector = Some(&rs.spec.selector);
+        let candidates: Vec<Rc<Object>> = ctx
+            .caches
+            .list_in(KindId::Pod, &ns)
+            .into_iter()
+            .filter(|p| matches!(&**p, Object::Pod(pod) if is_active(pod)))
+            .collect();
+        let pods = controllerref::claim_all(ctx, &object, selector, candidates);
         let active: Vec<&Pod> = pods
             .iter()
             .filter_map(|p| match &**p {
-                Object::Pod(pod) if is_active(pod) => Some(pod),
+                Object::Pod(pod) => Some(pod),
                 _ => None,
             })
             .collect();

@@ -37,11 +37,15 @@
 //! upstream, but the claims are not created (the simulation has no
 //! storage), so the volumes behave as empty directories. Also left out:
 //! `ordinals.start`, `maxUnavailable` for rolling updates,
-//! `OnDelete` beyond not replacing pods, adoption of orphans, and the
-//! identity and storage repairs of existing pods.
+//! `OnDelete` beyond not replacing pods, adoption of orphaned
+//! ControllerRevisions, and the identity and storage repairs of existing
+//! pods. Orphaned pods whose names make them members are adopted and pods
+//! the selector no longer matches are released (see `controllerref`), as
+//! the docs' StatefulSet tutorial shows after `--cascade=orphan`.
 
+use super::controllerref;
 use super::history;
-use super::replicaset::{controller_ref, is_ready, owned_pods};
+use super::replicaset::{controller_ref, is_ready};
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::time::to_sim_time;
 use crate::api::{KindId, Object};
@@ -319,11 +323,17 @@ impl Controller for StatefulSetController {
         vec![KindId::StatefulSet, KindId::Pod, KindId::ControllerRevision]
     }
 
-    fn keys_for(&mut self, _caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
+    fn keys_for(&mut self, caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
         match (kind, n) {
             (KindId::StatefulSet, n) => n.key().into_iter().collect(),
             (KindId::Pod, Notification::Update { old, new }) => {
                 let mut keys: Vec<String> = Self::owner_key(new).into_iter().collect();
+                // `updatePod`: an orphan may now be a set's to adopt.
+                for k in controllerref::adopter_keys(caches, KindId::StatefulSet, n) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
                 if old.deletion_timestamp().is_none() && new.deletion_timestamp().is_some() {
                     if let Some(k) = keys.first() {
                         self.seen(k);
@@ -347,7 +357,12 @@ impl Controller for StatefulSetController {
                         self.seen(k);
                     }
                 }
-                key.into_iter().collect()
+                let mut keys: Vec<String> = key.into_iter().collect();
+                if matches!(n, Notification::Add(_)) {
+                    // `addPod`: an orphan goes to every set matching it.
+                    keys.extend(controllerref::adopter_keys(caches, KindId::StatefulSet, n));
+                }
+                keys
             }
             _ => Vec::new(),
         }
@@ -363,7 +378,15 @@ impl Controller for StatefulSetController {
         };
         let ns = object.namespace().unwrap_or("default").to_string();
         let uid = object.uid().unwrap_or_default().to_string();
-        let owned = owned_pods(ctx.caches, &ns, &uid);
+        // `getPodsForStatefulSet`: the namespace's pods that are members
+        // of the set by name (`isMemberOf`), claimed.
+        let members: Vec<std::rc::Rc<Object>> = ctx
+            .caches
+            .list_in(KindId::Pod, &ns)
+            .into_iter()
+            .filter(|p| ordinal(object.name(), p.name()).is_some())
+            .collect();
+        let owned = controllerref::claim_all(ctx, &object, Some(&set.spec.selector), members);
         let want = set.spec.replicas.unwrap_or(1).max(0) as usize;
         let mut replicas: Vec<Option<&Pod>> = vec![None; want];
         let mut condemned: Vec<(i32, &Pod)> = Vec::new();
