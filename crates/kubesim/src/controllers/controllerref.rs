@@ -192,11 +192,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn rs(uid: &str, app: &str) -> Object {
-        let mut rs = ReplicaSet::default();
-        rs.metadata = ObjectMeta {
-            name: Some(format!("rs-{uid}")),
-            namespace: Some("default".into()),
-            uid: Some(uid.into()),
+        let mut rs = ReplicaSet {
+            metadata: ObjectMeta {
+                name: Some(format!("rs-{uid}")),
+                namespace: Some("default".into()),
+                uid: Some(uid.into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         rs.spec.selector = LabelSelector {
@@ -214,16 +216,17 @@ mod tests {
     }
 
     fn pod(app: &str, owner: Option<&Object>) -> Object {
-        let mut pod = Pod::default();
-        pod.metadata = ObjectMeta {
-            name: Some("p".into()),
-            namespace: Some("default".into()),
-            resource_version: Some("7".into()),
-            labels: Some(BTreeMap::from([("app".to_string(), app.to_string())])),
-            owner_references: owner.map(|o| vec![controller_ref(o)]),
+        Object::Pod(Pod {
+            metadata: ObjectMeta {
+                name: Some("p".into()),
+                namespace: Some("default".into()),
+                resource_version: Some("7".into()),
+                labels: Some(BTreeMap::from([("app".to_string(), app.to_string())])),
+                owner_references: owner.map(|o| vec![controller_ref(o)]),
+                ..Default::default()
+            },
             ..Default::default()
-        };
-        Object::Pod(pod)
+        })
     }
 
     #[test]
