@@ -447,3 +447,57 @@ fn kubectl_rollout_undo_brings_the_first_replica_set_back_as_revision_three() {
     );
     assert!(history.contains('2') && history.contains('3'), "{history}");
 }
+
+/// The leading kube-controller-manager's control-plane node.
+fn kcm_leader(c: &Cluster) -> Option<String> {
+    ["control-plane-1", "control-plane-2", "control-plane-3"]
+        .into_iter()
+        .find(|n| {
+            c.controller_activity(&format!("kube-controller-manager-{n}"))
+                .is_some_and(|(leads, _)| leads)
+        })
+        .map(str::to_string)
+}
+
+#[test]
+fn a_controller_manager_that_loses_its_lease_starts_its_controllers_afresh() {
+    // Upstream the process exits on `leaderelection lost` and restarts with
+    // empty controllers; a partitioned leader must not keep their state.
+    let (mut c, mut s) = booted(58);
+    ok(&mut c, &mut s, &nginx("nginx:1.14.2"));
+    ok(&mut c, &mut s, "sim advance 20s");
+    let old = kcm_leader(&c).expect("a leader");
+    let id = format!("kube-controller-manager-{old}");
+    let (_, before) = c.controller_activity(&id).expect("the instance");
+    assert!(
+        before.iter().any(|a| a.syncs > 0),
+        "the leader has been reconciling"
+    );
+    ok(&mut c, &mut s, &format!("sim fault {old} partition"));
+    // Renew deadline 10 s on the old leader; lease duration 15 s for the
+    // others, plus the retry period.
+    ok(&mut c, &mut s, "sim advance 30s");
+    ok(&mut c, &mut s, "sim heal all");
+    ok(&mut c, &mut s, "sim advance 10s");
+    let new = kcm_leader(&c).expect("a new leader");
+    assert_ne!(new, old, "leadership moved");
+    let (leads, after) = c.controller_activity(&id).expect("the instance");
+    assert!(!leads);
+    assert!(
+        after.iter().all(|a| a.syncs == 0 && a.queued == 0),
+        "the old leader's controllers start again from nothing: {after:?}"
+    );
+    // The Deployment still converges under the new leader.
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl scale deployment nginx-deployment --replicas=5",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let ready = ok(
+        &mut c,
+        &mut s,
+        "kubectl get deployment nginx-deployment -o jsonpath={.status.readyReplicas}",
+    );
+    assert_eq!(ready, "5");
+}

@@ -410,6 +410,19 @@ struct Slot {
     last_sync: Option<SimTime>,
 }
 
+impl Slot {
+    fn new(controller: Box<dyn Controller>, credential: Credential) -> Self {
+        Slot {
+            controller,
+            queue: WorkQueue::new(),
+            credential,
+            next_period: None,
+            syncs: 0,
+            last_sync: None,
+        }
+    }
+}
+
 /// What one controller of an instance has been doing, for the page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControllerActivity {
@@ -439,6 +452,12 @@ pub struct ControllerManager {
     started: bool,
     /// Informers that have listed once.
     synced: std::collections::BTreeSet<usize>,
+    /// How to build the controllers afresh (the tokens and settings the
+    /// default controllers were made from), for a restart after a lost
+    /// lease; `None` for a hand-made set, whose controllers are kept.
+    recipe: Option<(Vec<(String, String)>, Settings)>,
+    /// Whether it led when it last looked at its lock.
+    leading: bool,
 }
 
 impl ControllerManager {
@@ -462,20 +481,63 @@ impl ControllerManager {
             kinds,
             slots: controllers
                 .into_iter()
-                .map(|(controller, credential)| Slot {
-                    controller,
-                    queue: WorkQueue::new(),
-                    credential,
-                    next_period: None,
-                    syncs: 0,
-                    last_sync: None,
-                })
+                .map(|(controller, credential)| Slot::new(controller, credential))
                 .collect(),
             in_flight: BTreeMap::new(),
             next_tag: 1,
             started: false,
             synced: Default::default(),
+            recipe: None,
+            leading: false,
         }
+    }
+
+    /// Upstream the process exits on losing its lease (`leaderelection
+    /// lost`) and is restarted, so every controller starts again with
+    /// nothing but its informers' caches: here, once the instance stops
+    /// leading (its renew deadline passed, or it read another holder), the
+    /// controllers are built afresh (their expectations, back-offs and
+    /// in-flight writes forgotten) and start when it leads again.
+    fn restart_if_lost(&mut self) {
+        let leading = self.is_leader();
+        let lost = self.leading && !leading;
+        self.leading = leading;
+        if !lost {
+            return;
+        }
+        self.started = false;
+        self.in_flight.clear();
+        match &self.recipe {
+            Some((tokens, settings)) => {
+                let fresh = Self::default_controllers(tokens, settings);
+                self.slots = fresh
+                    .into_iter()
+                    .map(|(controller, credential)| Slot::new(controller, credential))
+                    .collect();
+            }
+            None => {
+                for slot in &mut self.slots {
+                    slot.queue = WorkQueue::new();
+                }
+            }
+        }
+    }
+
+    /// The default controllers for `tokens` and `settings`, each with its
+    /// service account's token.
+    fn default_controllers(
+        tokens: &[(String, String)],
+        settings: &Settings,
+    ) -> Vec<(Box<dyn Controller>, Credential)> {
+        tokens
+            .iter()
+            .flat_map(|(name, token)| {
+                controllers_for(name, settings)
+                    .into_iter()
+                    .filter(|c| !settings.disabled.iter().any(|d| d == c.name()))
+                    .map(|c| (c, Credential::BearerToken(token.clone())))
+            })
+            .collect()
     }
 
     /// An instance running every controller of [`CONTROLLERS`], each
@@ -487,16 +549,10 @@ impl ControllerManager {
         settings: Settings,
         now: SimTime,
     ) -> Self {
-        let controllers = tokens
-            .iter()
-            .flat_map(|(name, token)| {
-                controllers_for(name, &settings)
-                    .into_iter()
-                    .filter(|c| !settings.disabled.iter().any(|d| d == c.name()))
-                    .map(|c| (c, Credential::BearerToken(token.clone())))
-            })
-            .collect();
-        Self::new(node, identity, controllers, now)
+        let controllers = Self::default_controllers(tokens, &settings);
+        let mut manager = Self::new(node, identity, controllers, now);
+        manager.recipe = Some((tokens.to_vec(), settings));
+        manager
     }
 
     pub fn node(&self) -> &str {
@@ -760,6 +816,7 @@ impl Agent for ControllerManager {
         if tag == LeaseLock::TAG {
             let credential = self.credential.clone();
             self.lock.on_reply(ctx, &credential, response);
+            self.restart_if_lost();
             self.run_controllers(ctx);
             return;
         }
@@ -791,14 +848,8 @@ impl Agent for ControllerManager {
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
         let credential = self.credential.clone();
-        if self.lock.poll(ctx, &credential) {
-            // Upstream the process exits on losing its lease and is
-            // restarted; here it stops its controllers and starts over.
-            self.started = false;
-            for slot in &mut self.slots {
-                slot.queue = WorkQueue::new();
-            }
-        }
+        self.lock.poll(ctx, &credential);
+        self.restart_if_lost();
         self.run_controllers(ctx);
     }
 
