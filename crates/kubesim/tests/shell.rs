@@ -531,3 +531,68 @@ fn an_empty_watch_prints_nothing_until_its_first_event() {
         "the mirror pod's rows:\n{out}\n{later}"
     );
 }
+
+#[test]
+fn field_selectors_filter_by_the_fields_each_kind_exposes() {
+    // The examples of the docs' "Field Selectors" page.
+    let (mut c, mut s) = booted(71);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx --replicas=2",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stuck
+spec:
+  nodeSelector:
+    disk: ssd
+  containers:
+  - name: nginx
+    image: nginx
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let running = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods --field-selector status.phase=Running -o name",
+    );
+    assert_eq!(running.lines().count(), 2, "{running}");
+    assert!(
+        running.lines().all(|l| l.starts_with("pod/web-")),
+        "{running}"
+    );
+    let not_running = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods --field-selector=status.phase!=Running,spec.restartPolicy=Always -o name",
+    );
+    assert_eq!(not_running.trim(), "pod/stuck");
+    let services = ok(
+        &mut c,
+        &mut s,
+        "kubectl get services --all-namespaces --field-selector metadata.namespace!=default -o name",
+    );
+    assert_eq!(services.trim(), "service/kube-dns");
+    let scheduled = ok(
+        &mut c,
+        &mut s,
+        "kubectl get events --field-selector involvedObject.kind=Pod,reason=Scheduled -o name",
+    );
+    assert_eq!(scheduled.lines().count(), 2, "{scheduled}");
+    let refused = fails(
+        &mut c,
+        &mut s,
+        "kubectl get pods --field-selector foo.bar=baz",
+    );
+    assert_eq!(
+        refused,
+        "Error from server (BadRequest): Unable to find \"pods\" that match label selector \"\", field selector \"foo.bar=baz\": field label not supported: foo.bar"
+    );
+}

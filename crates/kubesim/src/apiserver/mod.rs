@@ -12,6 +12,7 @@ pub mod admission;
 pub mod auth;
 pub mod certificates;
 pub mod endpointsreconciler;
+pub mod fields;
 pub mod ipallocator;
 pub mod loadbalancer;
 pub mod registry;

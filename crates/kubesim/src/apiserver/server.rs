@@ -37,6 +37,7 @@ use super::admission::{self, NamespaceState, SYSTEM_NAMESPACES};
 use super::auth::authn::{Authenticator, Credential};
 use super::auth::user::{UserInfo, SYSTEM_PRIVILEGED_GROUP};
 use super::auth::{Authorizer, Decision, RequestAttributes};
+use super::fields;
 use super::registry;
 use super::request::{ApiRequest, ApiResponse, Propagation, Verb, WatchEvent, WatchEventType};
 use super::selector::Selector;
@@ -1292,25 +1293,22 @@ impl ApiServer {
             name: r.name.clone(),
             selector,
             node_name: None,
+            fields: Vec::new(),
         };
         if let Some(fs) = &r.options.field_selector {
-            for part in fs.split(',').filter(|p| !p.is_empty()) {
-                match part.split_once('=') {
-                    Some(("metadata.name", v)) => {
-                        filter.name = Some(v.trim_start_matches('=').into())
+            // `fields.ParseSelector`, then the kind's selectable fields;
+            // `metadata.name`, `metadata.namespace` and pods'
+            // `spec.nodeName` equalities narrow the read directly.
+            let terms = fields::parse(fs).map_err(ApiError::bad_request)?;
+            fields::validate(r.kind, &terms).map_err(ApiError::bad_request)?;
+            for t in terms {
+                match (t.field.as_str(), t.equal) {
+                    ("metadata.name", true) => filter.name = Some(t.value),
+                    ("metadata.namespace", true) => filter.namespace = Some(t.value),
+                    ("spec.nodeName", true) if r.kind == KindId::Pod => {
+                        filter.node_name = Some(t.value)
                     }
-                    Some(("spec.nodeName", v)) if r.kind == KindId::Pod => {
-                        filter.node_name = Some(v.trim_start_matches('=').into())
-                    }
-                    Some(("metadata.namespace", v)) => {
-                        filter.namespace = Some(v.trim_start_matches('=').into())
-                    }
-                    _ => {
-                        return Err(ApiError::bad_request(format!(
-                            "field label not supported: {}",
-                            part.split('=').next().unwrap_or(part)
-                        )))
-                    }
+                    _ => filter.fields.push(t),
                 }
             }
         }

@@ -37,6 +37,8 @@ pub struct Filter {
     pub selector: Selector,
     /// `spec.nodeName=<node>` for pods (the kubelet's watch).
     pub node_name: Option<String>,
+    /// The field selector's other terms (see `fields`).
+    pub fields: Vec<super::fields::FieldTerm>,
 }
 
 impl Filter {
@@ -63,7 +65,7 @@ impl Filter {
                 return false;
             }
         }
-        self.selector.matches(object.labels())
+        self.fields.iter().all(|t| t.matches(object)) && self.selector.matches(object.labels())
     }
 }
 
@@ -269,6 +271,7 @@ mod tests {
             name: None,
             selector: Selector::default(),
             node_name: None,
+            fields: Vec::new(),
         }
     }
 

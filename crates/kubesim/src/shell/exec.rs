@@ -409,7 +409,21 @@ impl Session {
                         list_rv = resource_version.to_string();
                         objects.extend(items);
                     }
-                    ApiResponse::Error(e) => return Err(err(&e)),
+                    ApiResponse::Error(mut e) => {
+                        // kubectl's resource builder names the query it
+                        // could not run (the field-selectors docs page).
+                        if e.code() == 400 {
+                            if let Some(fs) = k.flags.get("field-selector") {
+                                e.message = format!(
+                                    "Unable to find \"{}\" that match label selector \"{}\", field selector \"{fs}\": {}",
+                                    kind.plural,
+                                    selector.as_deref().unwrap_or_default(),
+                                    e.message
+                                );
+                            }
+                        }
+                        return Err(err(&e));
+                    }
                     other => return Err(format!("error: unexpected answer {}", other.summary())),
                 }
             } else {
