@@ -102,7 +102,10 @@ fn main() {
     let setup = wall();
     let mut c = Cluster::new(topology, 1);
     c.set_tracing(false);
-    if !c.boot(SimDuration::from_secs(60)) {
+    // `boot` also waits for every node to be Ready: with a thousand
+    // kubelets bootstrapping their certificates at once that takes longer
+    // than a small cluster's minute.
+    if !c.boot(SimDuration::from_secs(600)) {
         eprintln!("heartbeat bench: the control plane did not boot");
         return;
     }
