@@ -102,10 +102,7 @@ fn main() {
     let setup = wall();
     let mut c = Cluster::new(topology, 1);
     c.set_tracing(false);
-    // `boot` also waits for every node to be Ready: with a thousand
-    // kubelets bootstrapping their certificates at once that takes longer
-    // than a small cluster's minute.
-    if !c.boot(SimDuration::from_secs(600)) {
+    if !c.boot(SimDuration::from_secs(60)) {
         eprintln!("heartbeat bench: the control plane did not boot");
         return;
     }

@@ -725,14 +725,14 @@ impl ApiServer {
         // Errors here are objects RBAC itself rejects (a binding to an
         // unsupported kind): they simply grant nothing.
         match (object, deleted) {
-            (Object::Role(r), false) => drop(a.rbac.upsert_role(r.clone())),
+            (Object::Role(r), false) => drop(a.rbac.upsert_role(*(r.clone()))),
             (Object::Role(_), true) => drop(a.rbac.remove_role(&ns, &name)),
-            (Object::ClusterRole(r), false) => drop(a.rbac.upsert_cluster_role(r.clone())),
+            (Object::ClusterRole(r), false) => drop(a.rbac.upsert_cluster_role(*(r.clone()))),
             (Object::ClusterRole(_), true) => drop(a.rbac.remove_cluster_role(&name)),
-            (Object::RoleBinding(b), false) => drop(a.rbac.upsert_role_binding(b.clone())),
+            (Object::RoleBinding(b), false) => drop(a.rbac.upsert_role_binding(*(b.clone()))),
             (Object::RoleBinding(_), true) => drop(a.rbac.remove_role_binding(&ns, &name)),
             (Object::ClusterRoleBinding(b), false) => {
-                drop(a.rbac.upsert_cluster_role_binding(b.clone()))
+                drop(a.rbac.upsert_cluster_role_binding(*(b.clone())))
             }
             (Object::ClusterRoleBinding(_), true) => {
                 drop(a.rbac.remove_cluster_role_binding(&name))
@@ -1440,9 +1440,9 @@ impl ApiServer {
         let response = match (op.request.verb, op.request.body.as_deref()) {
             (Verb::Create, Some(Object::SubjectAccessReview(sar))) => {
                 match super::certificates::review(&self.authorizer, sar) {
-                    Ok(answered) => {
-                        ApiResponse::Object(Rc::new(Object::SubjectAccessReview(answered)))
-                    }
+                    Ok(answered) => ApiResponse::Object(Rc::new(Object::SubjectAccessReview(
+                        Box::new(answered),
+                    ))),
                     Err(e) => ApiResponse::Error(e),
                 }
             }
@@ -1593,7 +1593,7 @@ impl ApiServer {
                 self.cache
                     .all_of(KindId::Service)
                     .filter_map(|o| match &**o {
-                        Object::Service(s) => Some(s),
+                        Object::Service(s) => Some(&**s),
                         _ => None,
                     }),
             );
@@ -2112,7 +2112,7 @@ impl ApiServer {
     fn bootstrap(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
         let mut objects: Vec<Object> = Vec::new();
         for ns in SYSTEM_NAMESPACES {
-            objects.push(Object::Namespace(core::Namespace {
+            objects.push(Object::Namespace(Box::new(core::Namespace {
                 metadata: ObjectMeta {
                     name: Some(ns.into()),
                     labels: Some(
@@ -2121,9 +2121,9 @@ impl ApiServer {
                     ..Default::default()
                 },
                 ..Default::default()
-            }));
+            })));
         }
-        objects.push(Object::Service(core::Service {
+        objects.push(Object::Service(Box::new(core::Service {
             metadata: ObjectMeta {
                 name: Some("kubernetes".into()),
                 namespace: Some("default".into()),
@@ -2151,12 +2151,12 @@ impl ApiServer {
                 ..Default::default()
             }),
             status: None,
-        }));
+        })));
         for (name, value, description) in [
             ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
             ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
         ] {
-            objects.push(Object::PriorityClass(scheduling::PriorityClass {
+            objects.push(Object::PriorityClass(Box::new(scheduling::PriorityClass {
                 metadata: ObjectMeta {
                     name: Some(name.into()),
                     ..Default::default()
@@ -2165,18 +2165,13 @@ impl ApiServer {
                 description: Some(description.into()),
                 preemption_policy: Some("PreemptLowerPriority".into()),
                 global_default: None,
-            }));
+            })));
         }
         let policy = super::auth::bootstrap::cluster_policy();
-        objects.extend(policy.cluster_roles.into_iter().map(Object::ClusterRole));
-        objects.extend(
-            policy
-                .cluster_role_bindings
-                .into_iter()
-                .map(Object::ClusterRoleBinding),
-        );
-        objects.extend(policy.roles.into_iter().map(Object::Role));
-        objects.extend(policy.role_bindings.into_iter().map(Object::RoleBinding));
+        objects.extend(policy.cluster_roles.into_iter().map(Object::from));
+        objects.extend(policy.cluster_role_bindings.into_iter().map(Object::from));
+        objects.extend(policy.roles.into_iter().map(Object::from));
+        objects.extend(policy.role_bindings.into_iter().map(Object::from));
         // Create only what the cache does not show yet (another instance
         // may have done it).
         for o in objects {
@@ -2225,7 +2220,7 @@ impl ApiServer {
         let req = ApiRequest::new(Verb::Update, KindId::Lease, Credential::None)
             .in_namespace("kube-system")
             .named(self.lease_name.clone())
-            .with_body(Object::Lease(lease));
+            .with_body(Object::Lease(Box::new(lease)));
         let op = self.internal(req);
         self.start(ctx, op, out);
     }
@@ -2257,7 +2252,7 @@ impl ApiServer {
         };
         let mut req = ApiRequest::new(verb, KindId::EndpointSlice, Credential::None)
             .in_namespace("default")
-            .with_body(Object::EndpointSlice(desired));
+            .with_body(Object::EndpointSlice(Box::new(desired)));
         if verb == Verb::Update {
             req = req.named("kubernetes");
         }

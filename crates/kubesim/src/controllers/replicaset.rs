@@ -217,7 +217,7 @@ impl Controller for ReplicaSetController {
         let active: Vec<&Pod> = pods
             .iter()
             .filter_map(|p| match &**p {
-                Object::Pod(pod) if is_active(pod) => Some(pod),
+                Object::Pod(pod) if is_active(pod) => Some(&**pod),
                 _ => None,
             })
             .collect();
@@ -247,7 +247,7 @@ impl Controller for ReplicaSetController {
                         ctx.write(
                             ApiRequest::new(Verb::Create, KindId::Pod, Credential::None)
                                 .in_namespace(&ns)
-                                .with_body(Object::Pod(pod)),
+                                .with_body(Object::Pod(Box::new(pod))),
                         );
                     }
                 }
@@ -298,7 +298,7 @@ impl Controller for ReplicaSetController {
             ..rs.status.clone().unwrap_or_default()
         };
         if rs.status.as_ref() != Some(&status) {
-            let mut next: ReplicaSet = rs.clone();
+            let mut next: ReplicaSet = *(rs.clone());
             next.metadata.resource_version = None;
             next.status = Some(status);
             ctx.write(
@@ -306,7 +306,7 @@ impl Controller for ReplicaSetController {
                     .in_namespace(&ns)
                     .named(object.name())
                     .with_subresource("status")
-                    .with_body(Object::ReplicaSet(next)),
+                    .with_body(Object::ReplicaSet(Box::new(next))),
             );
         }
         Requeue::Done
