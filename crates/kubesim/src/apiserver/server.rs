@@ -81,6 +81,13 @@ pub const KUBELET_TIMEOUT: SimDuration = SimDuration::from_secs(30);
 /// (`--etcd-healthcheck-timeout`, 2 s).
 pub const ETCD_HEALTH_EVERY: SimDuration = SimDuration::from_secs(1);
 pub const ETCD_HEALTH_TIMEOUT: SimDuration = SimDuration::from_secs(2);
+/// How often the instance asks etcd to compact its history
+/// (`--etcd-compaction-interval`, `storagebackend.DefaultCompactInterval`).
+pub const COMPACTION_INTERVAL: SimDuration = SimDuration::from_secs(5 * 60);
+/// The key whose version the instances use as the compaction's logical
+/// clock and whose value is the last compacted revision
+/// (`storage/etcd3/compact.go` `compactRevKey`).
+pub const COMPACT_REV_KEY: &str = "compact_rev_key";
 /// How long a watch from a resourceVersion the watch cache has not reached
 /// yet waits for it (`blockTimeout` in `storage/cacher/watch_cache.go`).
 pub const FRESHNESS_TIMEOUT: SimDuration = SimDuration::from_secs(3);
@@ -172,6 +179,32 @@ enum Purpose {
     Read(u64),
     /// The write of an operation, with the object it will have stored.
     Write(u64, WriteKind),
+    /// The compactor's compare-and-swap of `compact_rev_key`.
+    CompactTxn,
+    /// The compactor's compaction of etcd's history.
+    Compact,
+}
+
+/// The compactor's state (`storage/etcd3/compact.go` `compactor`): the
+/// version of `compact_rev_key` it last saw (the compactions' logical
+/// clock), the revision etcd had then, and when it tries next.
+#[derive(Clone, Debug)]
+struct Compactor {
+    time: i64,
+    rev: i64,
+    next: SimTime,
+}
+
+impl Compactor {
+    /// A compactor that starts (with the instance) at `now`: its first try
+    /// is one interval later.
+    fn new(now: SimTime) -> Compactor {
+        Compactor {
+            time: 0,
+            rev: 0,
+            next: now + COMPACTION_INTERVAL,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -246,6 +279,7 @@ pub struct ApiServer {
     bootstrap_pending: BTreeSet<u64>,
     etcd_healthy: bool,
     next_health_check: SimTime,
+    compactor: Compactor,
     lease_name: String,
     lease_holder: String,
     next_lease_renew: SimTime,
@@ -381,6 +415,7 @@ impl ApiServer {
             bootstrap_pending: BTreeSet::new(),
             etcd_healthy: false,
             next_health_check: now,
+            compactor: Compactor::new(now),
             lease_name: format!("apiserver-{}", &hash[..16]),
             lease_holder: format!("apiserver-{}_{}", &hash[..16], &stable_hash(name)[..8]),
             next_lease_renew: now,
@@ -459,6 +494,7 @@ impl ApiServer {
                     self.up = true;
                     self.etcd_healthy = false;
                     self.next_health_check = ctx.now;
+                    self.compactor = Compactor::new(ctx.now);
                     self.link = Link::Down { retry_at: ctx.now };
                     self.next_lease_renew = ctx.now;
                 }
@@ -609,6 +645,7 @@ impl ApiServer {
             self.etcd.remove(&id);
             match purpose {
                 Purpose::HealthCheck => self.etcd_healthy = false,
+                Purpose::CompactTxn | Purpose::Compact => {}
                 Purpose::CacheList | Purpose::CacheWatch => self.lose_etcd(now, out),
                 Purpose::Read(op) | Purpose::Write(op, _) => self.finish(
                     op,
@@ -654,6 +691,7 @@ impl ApiServer {
                 *deadline = now + ETCD_HEALTH_TIMEOUT;
             }
         }
+        self.compact_on_interval(now, out);
         if !self.is_ready() {
             return;
         }
@@ -744,6 +782,70 @@ impl ApiServer {
         let _ = kind;
     }
 
+    /// Every `COMPACTION_INTERVAL`, compacts etcd's history up to the
+    /// revision it had at the previous interval, so that etcd keeps about
+    /// five to ten minutes of changes. Every instance runs the compactor; a
+    /// compare-and-swap on `compact_rev_key`'s version makes one of them
+    /// compact per interval (`storage/etcd3/compact.go` `compactor`).
+    fn compact_on_interval(&mut self, now: SimTime, out: &mut Vec<Output>) {
+        if now < self.compactor.next || !matches!(self.link, Link::Watching { .. }) {
+            return;
+        }
+        self.compactor.next = now + COMPACTION_INTERVAL;
+        if self
+            .etcd
+            .values()
+            .any(|(p, _)| matches!(p, Purpose::CompactTxn | Purpose::Compact))
+        {
+            return;
+        }
+        // `compact`: if compact_rev_key's version is the one this instance
+        // saw last, bump it (the put) and compact; else learn the new one.
+        let txn = TxnRequest {
+            compare: vec![Compare::version(
+                COMPACT_REV_KEY,
+                CompareResult::Equal,
+                self.compactor.time,
+            )],
+            success: vec![RequestOp::put(
+                COMPACT_REV_KEY,
+                self.compactor.rev.to_string().into_bytes(),
+            )],
+            failure: vec![RequestOp::range(KeyRange::Key(COMPACT_REV_KEY.into()))],
+        };
+        self.send_etcd(now, Purpose::CompactTxn, EtcdRequest::Txn(txn), out);
+    }
+
+    fn on_compact_txn(
+        &mut self,
+        now: SimTime,
+        result: Result<EtcdResponse, EtcdError>,
+        out: &mut Vec<Output>,
+    ) {
+        let Ok(EtcdResponse::Txn(t)) = result else {
+            return;
+        };
+        let previous = self.compactor.rev;
+        self.compactor.rev = t.revision;
+        if !t.succeeded {
+            // Another instance compacted since: take its clock.
+            if let Some(crate::etcd::mvcc::ResponseOp::Range(r)) = t.responses.first() {
+                self.compactor.time = r.kvs.first().map_or(0, |kv| kv.version);
+            }
+            return;
+        }
+        self.compactor.time += 1;
+        // "We don't compact on bootstrap."
+        if previous != 0 {
+            self.send_etcd(
+                now,
+                Purpose::Compact,
+                EtcdRequest::Compact { revision: previous },
+                out,
+            );
+        }
+    }
+
     fn on_etcd(&mut self, ctx: &mut Ctx<'_>, output: EtcdOutput, out: &mut Vec<Output>) {
         let now = ctx.now;
         match output {
@@ -757,6 +859,11 @@ impl ApiServer {
                 };
                 match purpose {
                     Purpose::HealthCheck => self.etcd_healthy = result.is_ok(),
+                    Purpose::CompactTxn => self.on_compact_txn(now, result, out),
+                    // A failed compaction (a revision already compacted by
+                    // etcd itself, no leader) is tried again at the next
+                    // interval.
+                    Purpose::Compact => {}
                     Purpose::CacheList => self.on_cache_list(now, result, out),
                     Purpose::CacheWatch => {
                         if result.is_err() {
