@@ -36,7 +36,7 @@ fn node(i: usize) -> Rc<Object> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), Q(v.to_string())))
         .collect();
-    Rc::new(Object::Node(Node {
+    Rc::new(Object::Node(Box::new(Node {
         metadata: ObjectMeta {
             name: Some(name),
             labels: Some(labels),
@@ -47,7 +47,7 @@ fn node(i: usize) -> Rc<Object> {
             allocatable: Some(alloc),
             ..Default::default()
         }),
-    }))
+    })))
 }
 
 fn pod(i: usize) -> Rc<Object> {
@@ -57,7 +57,7 @@ fn pod(i: usize) -> Rc<Object> {
         .collect();
     // Ten replicas per ReplicaSet, so default topology spreading applies.
     let rs = i / 10;
-    Rc::new(Object::Pod(Pod {
+    Rc::new(Object::Pod(Box::new(Pod {
         metadata: ObjectMeta {
             name: Some(format!("app-{rs}-{i}")),
             namespace: Some("default".into()),
@@ -90,7 +90,7 @@ fn pod(i: usize) -> Rc<Object> {
             ..Default::default()
         }),
         status: None,
-    }))
+    })))
 }
 
 /// Nanoseconds this thread has run on a CPU (Linux's schedstat), to tell

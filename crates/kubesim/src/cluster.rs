@@ -507,7 +507,7 @@ impl Cluster {
                 token,
                 SimTime::ZERO + crate::apiserver::auth::authn::KUBEADM_TOKEN_TTL,
             ));
-            let mut objects = vec![crate::api::Object::Secret(secret)];
+            let mut objects = vec![crate::api::Object::Secret(Box::new(secret))];
             objects.extend(
                 crate::api::decode::decode(
                     &coredns_addon(topology.coredns_replicas),

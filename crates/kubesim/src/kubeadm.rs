@@ -130,7 +130,7 @@ mod tests {
     fn namespace(name: &str) -> Object {
         let mut ns = k8s_openapi::api::core::v1::Namespace::default();
         ns.metadata.name = Some(name.to_string());
-        Object::Namespace(ns)
+        Object::Namespace(Box::new(ns))
     }
 
     fn sent(out: &[Output]) -> Vec<(u64, String)> {

@@ -596,3 +596,44 @@ spec:
         "Error from server (BadRequest): Unable to find \"pods\" that match label selector \"\", field selector \"foo.bar=baz\": field label not supported: foo.bar"
     );
 }
+
+#[test]
+fn the_api_servers_compact_etcd_every_five_minutes_up_to_the_revision_of_the_previous_round() {
+    let (mut c, _s) = booted(1);
+    let revision = |c: &Cluster| {
+        c.etcd_status()
+            .iter()
+            .map(|(_, s)| s.revision)
+            .max()
+            .unwrap_or(0)
+    };
+    let compacted = |c: &Cluster| {
+        c.etcd_status()
+            .iter()
+            .map(|(_, s)| s.compacted_revision)
+            .collect::<Vec<_>>()
+    };
+    let at_boot = revision(&c);
+    // The API servers started during the boot: their first round, five
+    // minutes later, only records the revision ("we don't compact on
+    // bootstrap").
+    c.advance(SimDuration::from_secs(6 * 60));
+    let first_round = revision(&c);
+    assert_eq!(
+        compacted(&c),
+        vec![0, 0, 0],
+        "the first round compacts nothing"
+    );
+    // The second round compacts up to what etcd had at the first.
+    c.advance(SimDuration::from_secs(5 * 60));
+    let after = compacted(&c);
+    assert!(
+        after.iter().all(|r| *r == after[0]),
+        "every member applies the compaction: {after:?}"
+    );
+    assert!(
+        at_boot < after[0] && after[0] <= first_round,
+        "compacted to {} (boot at {at_boot}, first round by {first_round})",
+        after[0]
+    );
+}

@@ -253,7 +253,7 @@ mod tests {
     use super::*;
 
     fn pod() -> Object {
-        Object::Pod(core::Pod {
+        Object::Pod(Box::new(core::Pod {
             metadata: Default::default(),
             spec: Some(core::PodSpec {
                 containers: vec![core::Container {
@@ -264,7 +264,7 @@ mod tests {
                 ..Default::default()
             }),
             status: None,
-        })
+        }))
     }
 
     #[test]

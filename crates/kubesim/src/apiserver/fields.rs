@@ -219,7 +219,7 @@ mod tests {
             phase: Some(phase.into()),
             ..Default::default()
         });
-        Object::Pod(p)
+        Object::Pod(Box::new(p))
     }
 
     #[test]

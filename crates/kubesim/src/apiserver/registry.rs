@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn the_stored_bytes_carry_no_resource_version_and_reads_restore_it() {
-        let pod = Object::Pod(Pod {
+        let pod = Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
                 name: Some("nginx".into()),
                 namespace: Some("default".into()),
@@ -209,7 +209,7 @@ mod tests {
                 ..Default::default()
             },
             ..Default::default()
-        });
+        }));
         let bytes = encode(&pod);
         assert!(!String::from_utf8_lossy(&bytes).contains("resourceVersion"));
         let back = decode(KindId::Pod, &bytes, 42).unwrap();
@@ -218,14 +218,14 @@ mod tests {
     }
 
     fn stored_pod(name: &str) -> Rc<[u8]> {
-        encode(&Object::Pod(Pod {
+        encode(&Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some("default".into()),
                 ..Default::default()
             },
             ..Default::default()
-        }))
+        })))
     }
 
     #[test]

@@ -82,6 +82,13 @@ pub const KUBELET_TIMEOUT: SimDuration = SimDuration::from_secs(30);
 /// (`--etcd-healthcheck-timeout`, 2 s).
 pub const ETCD_HEALTH_EVERY: SimDuration = SimDuration::from_secs(1);
 pub const ETCD_HEALTH_TIMEOUT: SimDuration = SimDuration::from_secs(2);
+/// How often the instance asks etcd to compact its history
+/// (`--etcd-compaction-interval`, `storagebackend.DefaultCompactInterval`).
+pub const COMPACTION_INTERVAL: SimDuration = SimDuration::from_secs(5 * 60);
+/// The key whose version the instances use as the compaction's logical
+/// clock and whose value is the last compacted revision
+/// (`storage/etcd3/compact.go` `compactRevKey`).
+pub const COMPACT_REV_KEY: &str = "compact_rev_key";
 /// How long a watch from a resourceVersion the watch cache has not reached
 /// yet waits for it (`blockTimeout` in `storage/cacher/watch_cache.go`).
 pub const FRESHNESS_TIMEOUT: SimDuration = SimDuration::from_secs(3);
@@ -173,6 +180,32 @@ enum Purpose {
     Read(u64),
     /// The write of an operation, with the object it will have stored.
     Write(u64, WriteKind),
+    /// The compactor's compare-and-swap of `compact_rev_key`.
+    CompactTxn,
+    /// The compactor's compaction of etcd's history.
+    Compact,
+}
+
+/// The compactor's state (`storage/etcd3/compact.go` `compactor`): the
+/// version of `compact_rev_key` it last saw (the compactions' logical
+/// clock), the revision etcd had then, and when it tries next.
+#[derive(Clone, Debug)]
+struct Compactor {
+    time: i64,
+    rev: i64,
+    next: SimTime,
+}
+
+impl Compactor {
+    /// A compactor that starts (with the instance) at `now`: its first try
+    /// is one interval later.
+    fn new(now: SimTime) -> Compactor {
+        Compactor {
+            time: 0,
+            rev: 0,
+            next: now + COMPACTION_INTERVAL,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -247,6 +280,7 @@ pub struct ApiServer {
     bootstrap_pending: BTreeSet<u64>,
     etcd_healthy: bool,
     next_health_check: SimTime,
+    compactor: Compactor,
     lease_name: String,
     lease_holder: String,
     next_lease_renew: SimTime,
@@ -382,6 +416,7 @@ impl ApiServer {
             bootstrap_pending: BTreeSet::new(),
             etcd_healthy: false,
             next_health_check: now,
+            compactor: Compactor::new(now),
             lease_name: format!("apiserver-{}", &hash[..16]),
             lease_holder: format!("apiserver-{}_{}", &hash[..16], &stable_hash(name)[..8]),
             next_lease_renew: now,
@@ -460,6 +495,7 @@ impl ApiServer {
                     self.up = true;
                     self.etcd_healthy = false;
                     self.next_health_check = ctx.now;
+                    self.compactor = Compactor::new(ctx.now);
                     self.link = Link::Down { retry_at: ctx.now };
                     self.next_lease_renew = ctx.now;
                 }
@@ -610,6 +646,7 @@ impl ApiServer {
             self.etcd.remove(&id);
             match purpose {
                 Purpose::HealthCheck => self.etcd_healthy = false,
+                Purpose::CompactTxn | Purpose::Compact => {}
                 Purpose::CacheList | Purpose::CacheWatch => self.lose_etcd(now, out),
                 Purpose::Read(op) | Purpose::Write(op, _) => self.finish(
                     op,
@@ -655,6 +692,7 @@ impl ApiServer {
                 *deadline = now + ETCD_HEALTH_TIMEOUT;
             }
         }
+        self.compact_on_interval(now, out);
         if !self.is_ready() {
             return;
         }
@@ -726,14 +764,14 @@ impl ApiServer {
         // Errors here are objects RBAC itself rejects (a binding to an
         // unsupported kind): they simply grant nothing.
         match (object, deleted) {
-            (Object::Role(r), false) => drop(a.rbac.upsert_role(r.clone())),
+            (Object::Role(r), false) => drop(a.rbac.upsert_role(*(r.clone()))),
             (Object::Role(_), true) => drop(a.rbac.remove_role(&ns, &name)),
-            (Object::ClusterRole(r), false) => drop(a.rbac.upsert_cluster_role(r.clone())),
+            (Object::ClusterRole(r), false) => drop(a.rbac.upsert_cluster_role(*(r.clone()))),
             (Object::ClusterRole(_), true) => drop(a.rbac.remove_cluster_role(&name)),
-            (Object::RoleBinding(b), false) => drop(a.rbac.upsert_role_binding(b.clone())),
+            (Object::RoleBinding(b), false) => drop(a.rbac.upsert_role_binding(*(b.clone()))),
             (Object::RoleBinding(_), true) => drop(a.rbac.remove_role_binding(&ns, &name)),
             (Object::ClusterRoleBinding(b), false) => {
-                drop(a.rbac.upsert_cluster_role_binding(b.clone()))
+                drop(a.rbac.upsert_cluster_role_binding(*(b.clone())))
             }
             (Object::ClusterRoleBinding(_), true) => {
                 drop(a.rbac.remove_cluster_role_binding(&name))
@@ -743,6 +781,70 @@ impl ApiServer {
             _ => {}
         }
         let _ = kind;
+    }
+
+    /// Every `COMPACTION_INTERVAL`, compacts etcd's history up to the
+    /// revision it had at the previous interval, so that etcd keeps about
+    /// five to ten minutes of changes. Every instance runs the compactor; a
+    /// compare-and-swap on `compact_rev_key`'s version makes one of them
+    /// compact per interval (`storage/etcd3/compact.go` `compactor`).
+    fn compact_on_interval(&mut self, now: SimTime, out: &mut Vec<Output>) {
+        if now < self.compactor.next || !matches!(self.link, Link::Watching { .. }) {
+            return;
+        }
+        self.compactor.next = now + COMPACTION_INTERVAL;
+        if self
+            .etcd
+            .values()
+            .any(|(p, _)| matches!(p, Purpose::CompactTxn | Purpose::Compact))
+        {
+            return;
+        }
+        // `compact`: if compact_rev_key's version is the one this instance
+        // saw last, bump it (the put) and compact; else learn the new one.
+        let txn = TxnRequest {
+            compare: vec![Compare::version(
+                COMPACT_REV_KEY,
+                CompareResult::Equal,
+                self.compactor.time,
+            )],
+            success: vec![RequestOp::put(
+                COMPACT_REV_KEY,
+                self.compactor.rev.to_string().into_bytes(),
+            )],
+            failure: vec![RequestOp::range(KeyRange::Key(COMPACT_REV_KEY.into()))],
+        };
+        self.send_etcd(now, Purpose::CompactTxn, EtcdRequest::Txn(txn), out);
+    }
+
+    fn on_compact_txn(
+        &mut self,
+        now: SimTime,
+        result: Result<EtcdResponse, EtcdError>,
+        out: &mut Vec<Output>,
+    ) {
+        let Ok(EtcdResponse::Txn(t)) = result else {
+            return;
+        };
+        let previous = self.compactor.rev;
+        self.compactor.rev = t.revision;
+        if !t.succeeded {
+            // Another instance compacted since: take its clock.
+            if let Some(crate::etcd::mvcc::ResponseOp::Range(r)) = t.responses.first() {
+                self.compactor.time = r.kvs.first().map_or(0, |kv| kv.version);
+            }
+            return;
+        }
+        self.compactor.time += 1;
+        // "We don't compact on bootstrap."
+        if previous != 0 {
+            self.send_etcd(
+                now,
+                Purpose::Compact,
+                EtcdRequest::Compact { revision: previous },
+                out,
+            );
+        }
     }
 
     fn on_etcd(&mut self, ctx: &mut Ctx<'_>, output: EtcdOutput, out: &mut Vec<Output>) {
@@ -758,6 +860,11 @@ impl ApiServer {
                 };
                 match purpose {
                     Purpose::HealthCheck => self.etcd_healthy = result.is_ok(),
+                    Purpose::CompactTxn => self.on_compact_txn(now, result, out),
+                    // A failed compaction (a revision already compacted by
+                    // etcd itself, no leader) is tried again at the next
+                    // interval.
+                    Purpose::Compact => {}
                     Purpose::CacheList => self.on_cache_list(now, result, out),
                     Purpose::CacheWatch => {
                         if result.is_err() {
@@ -1438,9 +1545,9 @@ impl ApiServer {
         let response = match (op.request.verb, op.request.body.as_deref()) {
             (Verb::Create, Some(Object::SubjectAccessReview(sar))) => {
                 match super::certificates::review(&self.authorizer, sar) {
-                    Ok(answered) => {
-                        ApiResponse::Object(Rc::new(Object::SubjectAccessReview(answered)))
-                    }
+                    Ok(answered) => ApiResponse::Object(Rc::new(Object::SubjectAccessReview(
+                        Box::new(answered),
+                    ))),
                     Err(e) => ApiResponse::Error(e),
                 }
             }
@@ -1591,7 +1698,7 @@ impl ApiServer {
                 self.cache
                     .all_of(KindId::Service)
                     .filter_map(|o| match &**o {
-                        Object::Service(s) => Some(s),
+                        Object::Service(s) => Some(&**s),
                         _ => None,
                     }),
             );
@@ -2110,7 +2217,7 @@ impl ApiServer {
     fn bootstrap(&mut self, ctx: &mut Ctx<'_>, out: &mut Vec<Output>) {
         let mut objects: Vec<Object> = Vec::new();
         for ns in SYSTEM_NAMESPACES {
-            objects.push(Object::Namespace(core::Namespace {
+            objects.push(Object::Namespace(Box::new(core::Namespace {
                 metadata: ObjectMeta {
                     name: Some(ns.into()),
                     labels: Some(
@@ -2119,9 +2226,9 @@ impl ApiServer {
                     ..Default::default()
                 },
                 ..Default::default()
-            }));
+            })));
         }
-        objects.push(Object::Service(core::Service {
+        objects.push(Object::Service(Box::new(core::Service {
             metadata: ObjectMeta {
                 name: Some("kubernetes".into()),
                 namespace: Some("default".into()),
@@ -2149,12 +2256,12 @@ impl ApiServer {
                 ..Default::default()
             }),
             status: None,
-        }));
+        })));
         for (name, value, description) in [
             ("system-node-critical", 2_000_001_000, "Used for system critical pods that must not be moved from their current node."),
             ("system-cluster-critical", 2_000_000_000, "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."),
         ] {
-            objects.push(Object::PriorityClass(scheduling::PriorityClass {
+            objects.push(Object::PriorityClass(Box::new(scheduling::PriorityClass {
                 metadata: ObjectMeta {
                     name: Some(name.into()),
                     ..Default::default()
@@ -2163,18 +2270,13 @@ impl ApiServer {
                 description: Some(description.into()),
                 preemption_policy: Some("PreemptLowerPriority".into()),
                 global_default: None,
-            }));
+            })));
         }
         let policy = super::auth::bootstrap::cluster_policy();
-        objects.extend(policy.cluster_roles.into_iter().map(Object::ClusterRole));
-        objects.extend(
-            policy
-                .cluster_role_bindings
-                .into_iter()
-                .map(Object::ClusterRoleBinding),
-        );
-        objects.extend(policy.roles.into_iter().map(Object::Role));
-        objects.extend(policy.role_bindings.into_iter().map(Object::RoleBinding));
+        objects.extend(policy.cluster_roles.into_iter().map(Object::from));
+        objects.extend(policy.cluster_role_bindings.into_iter().map(Object::from));
+        objects.extend(policy.roles.into_iter().map(Object::from));
+        objects.extend(policy.role_bindings.into_iter().map(Object::from));
         // Create only what the cache does not show yet (another instance
         // may have done it).
         for o in objects {
@@ -2223,7 +2325,7 @@ impl ApiServer {
         let req = ApiRequest::new(Verb::Update, KindId::Lease, Credential::None)
             .in_namespace("kube-system")
             .named(self.lease_name.clone())
-            .with_body(Object::Lease(lease));
+            .with_body(Object::Lease(Box::new(lease)));
         let op = self.internal(req);
         self.start(ctx, op, out);
     }
@@ -2255,7 +2357,7 @@ impl ApiServer {
         };
         let mut req = ApiRequest::new(verb, KindId::EndpointSlice, Credential::None)
             .in_namespace("default")
-            .with_body(Object::EndpointSlice(desired));
+            .with_body(Object::EndpointSlice(Box::new(desired)));
         if verb == Verb::Update {
             req = req.named("kubernetes");
         }

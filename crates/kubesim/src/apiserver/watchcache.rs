@@ -253,7 +253,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn pod(name: &str, rv: u64) -> Rc<Object> {
-        Rc::new(Object::Pod(Pod {
+        Rc::new(Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some("default".into()),
@@ -261,7 +261,7 @@ mod tests {
                 ..Default::default()
             },
             ..Default::default()
-        }))
+        })))
     }
 
     fn pods() -> Filter {

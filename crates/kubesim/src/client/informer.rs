@@ -627,7 +627,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn cm(name: &str, rv: u64) -> Rc<Object> {
-        Rc::new(Object::ConfigMap(ConfigMap {
+        Rc::new(Object::ConfigMap(Box::new(ConfigMap {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some("default".into()),
@@ -635,7 +635,7 @@ mod tests {
                 ..Default::default()
             },
             ..Default::default()
-        }))
+        })))
     }
 
     fn at(ms: u64) -> SimTime {
@@ -1024,14 +1024,14 @@ mod tests {
 
     #[test]
     fn cluster_scoped_objects_are_keyed_by_name() {
-        let ns = Rc::new(Object::Namespace(Namespace {
+        let ns = Rc::new(Object::Namespace(Box::new(Namespace {
             metadata: ObjectMeta {
                 name: Some("demo".into()),
                 resource_version: Some("3".into()),
                 ..Default::default()
             },
             ..Default::default()
-        }));
+        })));
         let mut inf = Informer::new(InformerConfig::new(KindId::Namespace), Credential::None)
             .expect("a valid config");
         let r = inf.poll(at(0)).remove(0);

@@ -154,7 +154,7 @@ impl LeaseLock {
                         ctx.send(
                             Self::TAG,
                             self.request(Verb::Create, credential)
-                                .with_body(Object::Lease(self.lease(&r))),
+                                .with_body(Object::Lease(Box::new(self.lease(&r)))),
                         );
                     }
                     Action::Update(r) => {
@@ -163,7 +163,7 @@ impl LeaseLock {
                             Self::TAG,
                             self.request(Verb::Update, credential)
                                 .named(&self.name)
-                                .with_body(Object::Lease(self.lease(&r))),
+                                .with_body(Object::Lease(Box::new(self.lease(&r)))),
                         );
                     }
                 }

@@ -436,7 +436,7 @@ mod tests {
         cm.metadata.name = Some(name.into());
         cm.metadata.namespace = Some("default".into());
         cm.metadata.resource_version = Some(rv.into());
-        Rc::new(Object::ConfigMap(cm))
+        Rc::new(Object::ConfigMap(Box::new(cm)))
     }
 
     #[test]

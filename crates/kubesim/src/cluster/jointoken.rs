@@ -80,7 +80,7 @@ impl Cluster {
         self.bootstrap_token = Some((token.clone(), now + KUBEADM_TOKEN_TTL));
         let request = ApiRequest::new(Verb::Create, KindId::Secret, self.admin_credential())
             .in_namespace("kube-system")
-            .with_body(Object::Secret(secret));
+            .with_body(Object::Secret(Box::new(secret)));
         (token, request)
     }
 

@@ -205,7 +205,7 @@ mod tests {
             match_labels: Some(BTreeMap::from([("app".to_string(), app.to_string())])),
             ..Default::default()
         };
-        Object::ReplicaSet(rs)
+        Object::ReplicaSet(Box::new(rs))
     }
 
     fn selector(o: &Object) -> Option<&LabelSelector> {
@@ -216,7 +216,7 @@ mod tests {
     }
 
     fn pod(app: &str, owner: Option<&Object>) -> Object {
-        Object::Pod(Pod {
+        Object::Pod(Box::new(Pod {
             metadata: ObjectMeta {
                 name: Some("p".into()),
                 namespace: Some("default".into()),
@@ -226,7 +226,7 @@ mod tests {
                 ..Default::default()
             },
             ..Default::default()
-        })
+        }))
     }
 
     #[test]

@@ -394,7 +394,7 @@ impl Controller for CronJobController {
             .iter()
             .filter(|j| j.controller_ref().is_some_and(|r| r.uid == uid))
             .filter_map(|j| match &**j {
-                Object::Job(job) => Some((j.name().to_string(), job.clone())),
+                Object::Job(job) => Some((j.name().to_string(), (**job).clone())),
                 _ => None,
             })
             .collect();
@@ -645,7 +645,7 @@ impl CronJobController {
         ctx.write(
             ApiRequest::new(Verb::Create, KindId::Job, Credential::None)
                 .in_namespace(object.namespace().unwrap_or("default"))
-                .with_body(Object::Job(job)),
+                .with_body(Object::Job(Box::new(job))),
         );
         active.push(ObjectReference {
             api_version: Some("batch/v1".into()),

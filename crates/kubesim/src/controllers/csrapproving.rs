@@ -116,7 +116,7 @@ fn review_request(csr: &CertificateSigningRequest, subresource: &str) -> ApiRequ
         ..Default::default()
     };
     ApiRequest::new(Verb::Create, KindId::SubjectAccessReview, Credential::None)
-        .with_body(Object::SubjectAccessReview(sar))
+        .with_body(Object::SubjectAccessReview(Box::new(sar)))
 }
 
 impl Controller for CsrApprovingController {
@@ -263,7 +263,7 @@ mod tests {
                 .collect(),
         );
         c.spec.username = Some(username.into());
-        Object::CertificateSigningRequest(c)
+        Object::CertificateSigningRequest(Box::new(c))
     }
 
     fn review_subresource(r: &ApiRequest) -> String {
@@ -288,7 +288,7 @@ mod tests {
             ),
             ..Default::default()
         };
-        ApiResponse::Object(Rc::new(Object::SubjectAccessReview(s)))
+        ApiResponse::Object(Rc::new(Object::SubjectAccessReview(Box::new(s))))
     }
 
     #[test]

@@ -194,7 +194,7 @@ mod tests {
                 certificate: None,
             },
         );
-        Object::CertificateSigningRequest(c)
+        Object::CertificateSigningRequest(Box::new(c))
     }
 
     fn issued(w: &ApiRequest) -> Option<ClientCertificate> {

@@ -260,7 +260,7 @@ impl DaemonSetController {
                 ctx.write(
                     ApiRequest::new(Verb::Create, KindId::ControllerRevision, Credential::None)
                         .in_namespace(&ns)
-                        .with_body(Object::ControllerRevision(r)),
+                        .with_body(Object::ControllerRevision(Box::new(r))),
                 );
             }
             Some(c) if c.revision.unwrap_or(0) < next => {
@@ -270,7 +270,7 @@ impl DaemonSetController {
                     ApiRequest::new(Verb::Update, KindId::ControllerRevision, Credential::None)
                         .in_namespace(&ns)
                         .named(r.metadata.name.clone().unwrap_or_default())
-                        .with_body(Object::ControllerRevision(r)),
+                        .with_body(Object::ControllerRevision(Box::new(r))),
                 );
             }
             Some(_) => {}
@@ -435,7 +435,7 @@ impl Controller for DaemonSetController {
             .list(KindId::Node)
             .iter()
             .filter_map(|n| match &**n {
-                Object::Node(n) => Some(n.clone()),
+                Object::Node(n) => Some((**n).clone()),
                 _ => None,
             })
             .collect();
@@ -558,7 +558,7 @@ impl Controller for DaemonSetController {
                 ctx.write(
                     ApiRequest::new(Verb::Create, KindId::Pod, Credential::None)
                         .in_namespace(&ns)
-                        .with_body(Object::Pod(pod)),
+                        .with_body(Object::Pod(Box::new(pod))),
                 );
             }
             for name in &to_delete {

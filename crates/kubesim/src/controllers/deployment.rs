@@ -472,7 +472,7 @@ impl Sync<'_, '_, '_> {
             ApiRequest::new(Verb::Update, KindId::ReplicaSet, Credential::None)
                 .in_namespace(&self.ns)
                 .named(rs.metadata.name.clone().unwrap_or_default())
-                .with_body(Object::ReplicaSet(rs.clone())),
+                .with_body(Object::ReplicaSet(Box::new(rs.clone()))),
         );
     }
 
@@ -557,7 +557,7 @@ impl Sync<'_, '_, '_> {
             .match_labels
             .get_or_insert_with(BTreeMap::new)
             .insert(POD_TEMPLATE_HASH.into(), hash.clone());
-        let owner = Object::Deployment(self.d.clone());
+        let owner = Object::Deployment(Box::new(self.d.clone()));
         let name = format!("{}-{hash}", self.d.metadata.name.as_deref().unwrap_or(""));
         let mut rs = ReplicaSet::default();
         rs.metadata.name = Some(name.clone());
@@ -586,7 +586,7 @@ impl Sync<'_, '_, '_> {
         self.ctx.write(
             ApiRequest::new(Verb::Create, KindId::ReplicaSet, Credential::None)
                 .in_namespace(&self.ns)
-                .with_body(Object::ReplicaSet(new.rs.clone())),
+                .with_body(Object::ReplicaSet(Box::new(new.rs.clone()))),
         );
         self.set_deployment_revision(&new_revision.to_string());
         if progress_deadline(&self.d).is_some() {
@@ -621,7 +621,7 @@ impl Sync<'_, '_, '_> {
             ApiRequest::new(Verb::Update, KindId::Deployment, Credential::None)
                 .in_namespace(&self.ns)
                 .named(self.d.metadata.name.clone().unwrap_or_default())
-                .with_body(Object::Deployment(copy)),
+                .with_body(Object::Deployment(Box::new(copy))),
         );
     }
 
@@ -711,7 +711,7 @@ impl Sync<'_, '_, '_> {
                 .in_namespace(&self.ns)
                 .named(self.d.metadata.name.clone().unwrap_or_default())
                 .with_subresource("status")
-                .with_body(Object::Deployment(copy)),
+                .with_body(Object::Deployment(Box::new(copy))),
         );
     }
 
@@ -1222,7 +1222,7 @@ impl Controller for DeploymentController {
             .into_iter()
             .filter_map(|o| match &*o {
                 Object::ReplicaSet(rs) => Some(Rs {
-                    rs: rs.clone(),
+                    rs: *(rs.clone()),
                     pending: false,
                     written: false,
                 }),
@@ -1261,7 +1261,7 @@ impl Controller for DeploymentController {
         };
         let mut s = Sync {
             cached_status: d.status.clone().unwrap_or_default(),
-            d: d.clone(),
+            d: *(d.clone()),
             ns,
             ctx,
             scalings: Vec::new(),

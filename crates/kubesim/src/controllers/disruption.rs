@@ -386,7 +386,7 @@ impl Controller for DisruptionController {
             let expected_deletion = from_time(at) + DELETION_TIMEOUT;
             if expected_deletion < now {
                 ctx.event(
-                    &Object::Pod((*pod).clone()),
+                    &Object::Pod(Box::new((*pod).clone())),
                     "Warning",
                     "NotDeleted",
                     format!(
@@ -477,7 +477,7 @@ fn write_status(ctx: &mut Reconcile<'_, '_>, namespace: &str, pdb: PodDisruption
             .in_namespace(namespace)
             .named(name)
             .with_subresource("status")
-            .with_body(Object::PodDisruptionBudget(pdb)),
+            .with_body(Object::PodDisruptionBudget(Box::new(pdb))),
     );
 }
 

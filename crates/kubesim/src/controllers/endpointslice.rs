@@ -390,7 +390,7 @@ impl Controller for EndpointSliceController {
                 }
                 let changed = Some(&list) != slice.endpoints.as_ref();
                 next.endpoints = Some(list);
-                kept.push((i, next, changed));
+                kept.push((i, *next, changed));
             }
             // Fill slices that have room, fullest first (as upstream
             // prefers), then create new ones.
@@ -454,7 +454,7 @@ impl Controller for EndpointSliceController {
                 ApiRequest::new(Verb::Update, KindId::EndpointSlice, Credential::None)
                     .in_namespace(&ns)
                     .named(name)
-                    .with_body(Object::EndpointSlice(s)),
+                    .with_body(Object::EndpointSlice(Box::new(s))),
             );
         }
         for s in creates {
@@ -462,7 +462,7 @@ impl Controller for EndpointSliceController {
             ctx.write(
                 ApiRequest::new(Verb::Create, KindId::EndpointSlice, Credential::None)
                     .in_namespace(&ns)
-                    .with_body(Object::EndpointSlice(s)),
+                    .with_body(Object::EndpointSlice(Box::new(s))),
             );
         }
         for name in deletes {
@@ -553,7 +553,7 @@ status:
         writes
             .iter()
             .filter_map(|w| match w.body.as_deref() {
-                Some(Object::EndpointSlice(s)) => Some((w.verb, s.clone())),
+                Some(Object::EndpointSlice(s)) => Some((w.verb, (**s).clone())),
                 _ => None,
             })
             .collect()

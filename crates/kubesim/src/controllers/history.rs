@@ -107,7 +107,7 @@ pub fn owned_revisions(caches: Caches<'_>, namespace: &str, uid: &str) -> Vec<Co
         .filter(|o| o.controller_ref().is_some_and(|r| r.uid == uid))
         .filter(|o| o.deletion_timestamp().is_none())
         .filter_map(|o| match &*o {
-            Object::ControllerRevision(r) => Some(r.clone()),
+            Object::ControllerRevision(r) => Some((**r).clone()),
             _ => None,
         })
         .collect();

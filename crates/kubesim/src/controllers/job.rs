@@ -363,7 +363,7 @@ impl Controller for JobController {
         let pods: Vec<&Pod> = owned
             .iter()
             .filter_map(|p| match &**p {
-                Object::Pod(pod) => Some(pod),
+                Object::Pod(pod) => Some(&**pod),
                 _ => None,
             })
             .collect();
@@ -537,7 +537,7 @@ impl Controller for JobController {
                         ctx.write(
                             ApiRequest::new(Verb::Create, KindId::Pod, Credential::None)
                                 .in_namespace(&ns)
-                                .with_body(Object::Pod(pod)),
+                                .with_body(Object::Pod(Box::new(pod))),
                         );
                     }
                 }

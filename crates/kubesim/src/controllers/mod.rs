@@ -627,7 +627,7 @@ impl ControllerManager {
             tag,
             ApiRequest::new(Verb::Create, KindId::Event, credential.clone())
                 .in_namespace(ns)
-                .with_body(Object::Event(event)),
+                .with_body(Object::Event(Box::new(event))),
         );
     }
 

@@ -312,7 +312,7 @@ impl NodeIpamController {
         ctx.write(
             ApiRequest::new(Verb::Patch, KindId::Node, Credential::None)
                 .named(name)
-                .with_body(Object::Node(next)),
+                .with_body(Object::Node(Box::new(next))),
         );
     }
 }

@@ -285,7 +285,7 @@ fn write_node(ctx: &mut Reconcile<'_, '_>, node: Node) {
     ctx.write(
         ApiRequest::new(Verb::Update, KindId::Node, Credential::None)
             .named(name)
-            .with_body(Object::Node(node)),
+            .with_body(Object::Node(Box::new(node))),
     );
 }
 
@@ -393,7 +393,7 @@ impl NodeLifecycleController {
                         ApiRequest::new(Verb::Update, KindId::Node, Credential::None)
                             .named(name.clone())
                             .with_subresource("status")
-                            .with_body(Object::Node(next)),
+                            .with_body(Object::Node(Box::new(next))),
                     );
                 }
             }
@@ -604,7 +604,7 @@ impl NodeLifecycleController {
             .iter()
             .filter_map(|o| match &**o {
                 Object::Node(n) => Some((
-                    n,
+                    &**n,
                     o.creation_timestamp()
                         .map_or(SimTime::ZERO, crate::api::time::to_sim_time),
                 )),
@@ -618,7 +618,7 @@ impl NodeLifecycleController {
         for (node, _) in &nodes {
             let name = node.metadata.name.clone().unwrap_or_default();
             if self.known.insert(name.clone()) {
-                let o = Object::Node((*node).clone());
+                let o = Object::Node(Box::new((*node).clone()));
                 ctx.event(
                     &o,
                     "Normal",
@@ -659,7 +659,7 @@ impl NodeLifecycleController {
                 let name = node.metadata.name.clone().unwrap_or_default();
                 // `RecordNodeStatusChange`.
                 ctx.event(
-                    &Object::Node((*node).clone()),
+                    &Object::Node(Box::new((*node).clone())),
                     "Normal",
                     "NodeNotReady",
                     format!("Node {name} status is now: NodeNotReady"),
@@ -736,7 +736,7 @@ fn mark_pods_not_ready(ctx: &mut Reconcile<'_, '_>, pods: &[std::rc::Rc<Object>]
         if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node) {
             continue;
         }
-        let mut next: Pod = pod.clone();
+        let mut next: Pod = *(pod.clone());
         let Some(status) = next.status.as_mut() else {
             continue;
         };
@@ -762,7 +762,7 @@ fn mark_pods_not_ready(ctx: &mut Reconcile<'_, '_>, pods: &[std::rc::Rc<Object>]
                 .in_namespace(o.namespace().unwrap_or("default"))
                 .named(o.name())
                 .with_subresource("status")
-                .with_body(Object::Pod(next)),
+                .with_body(Object::Pod(Box::new(next))),
         );
         ctx.event(o, "Warning", "NodeNotReady", "Node is not ready".into());
     }
@@ -888,7 +888,7 @@ spec:
         writes
             .iter()
             .filter_map(|w| match w.body.as_deref() {
-                Some(Object::Node(n)) => Some((w.subresource.clone(), n.clone())),
+                Some(Object::Node(n)) => Some((w.subresource.clone(), (**n).clone())),
                 _ => None,
             })
             .collect()

@@ -117,7 +117,7 @@ impl PodGcController {
                     .in_namespace(&ns)
                     .named(o.name())
                     .with_subresource("status")
-                    .with_body(Object::Pod(next)),
+                    .with_body(Object::Pod(Box::new(next))),
             );
         }
         let mut r = ApiRequest::new(Verb::Delete, KindId::Pod, Credential::None)
@@ -135,7 +135,7 @@ impl PodGcController {
         let mut terminated: Vec<(&Rc<Object>, &Pod)> = pods
             .iter()
             .filter_map(|o| match &**o {
-                Object::Pod(p) if is_terminated(p) => Some((o, p)),
+                Object::Pod(p) if is_terminated(p) => Some((o, &**p)),
                 _ => None,
             })
             .collect();

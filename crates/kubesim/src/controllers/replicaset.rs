@@ -238,7 +238,7 @@ impl Controller for ReplicaSetController {
         let active: Vec<&Pod> = pods
             .iter()
             .filter_map(|p| match &**p {
-                Object::Pod(pod) => Some(pod),
+                Object::Pod(pod) => Some(&**pod),
                 _ => None,
             })
             .collect();
@@ -268,7 +268,7 @@ impl Controller for ReplicaSetController {
                         ctx.write(
                             ApiRequest::new(Verb::Create, KindId::Pod, Credential::None)
                                 .in_namespace(&ns)
-                                .with_body(Object::Pod(pod)),
+                                .with_body(Object::Pod(Box::new(pod))),
                         );
                     }
                 }
@@ -319,7 +319,7 @@ impl Controller for ReplicaSetController {
             ..rs.status.clone().unwrap_or_default()
         };
         if rs.status.as_ref() != Some(&status) {
-            let mut next: ReplicaSet = rs.clone();
+            let mut next: ReplicaSet = *(rs.clone());
             next.metadata.resource_version = None;
             next.status = Some(status);
             ctx.write(
@@ -327,7 +327,7 @@ impl Controller for ReplicaSetController {
                     .in_namespace(&ns)
                     .named(object.name())
                     .with_subresource("status")
-                    .with_body(Object::ReplicaSet(next)),
+                    .with_body(Object::ReplicaSet(Box::new(next))),
             );
         }
         Requeue::Done

@@ -83,7 +83,7 @@ impl Controller for RootCaCertPublisher {
                 ctx.write(
                     ApiRequest::new(Verb::Create, KindId::ConfigMap, Credential::None)
                         .in_namespace(key)
-                        .with_body(Object::ConfigMap(cm)),
+                        .with_body(Object::ConfigMap(Box::new(cm))),
                 );
             }
             Some(Object::ConfigMap(cm)) => {

@@ -72,7 +72,7 @@ impl Controller for ServiceAccountController {
             ctx.write(
                 ApiRequest::new(Verb::Create, KindId::ServiceAccount, Credential::None)
                     .in_namespace(key)
-                    .with_body(Object::ServiceAccount(sa)),
+                    .with_body(Object::ServiceAccount(Box::new(sa))),
             );
         }
         Requeue::Done

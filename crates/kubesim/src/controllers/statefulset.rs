@@ -204,7 +204,7 @@ impl StatefulSetController {
         ctx.write(
             ApiRequest::new(Verb::Create, KindId::Pod, Credential::None)
                 .in_namespace(set.namespace().unwrap_or("default"))
-                .with_body(Object::Pod(pod)),
+                .with_body(Object::Pod(Box::new(pod))),
         );
     }
 
@@ -425,7 +425,7 @@ impl Controller for StatefulSetController {
                     .find(|r| r.metadata.name.as_deref() == Some(name))
             })
             .and_then(|r| {
-                let mut s = set.clone();
+                let mut s = (**set).clone();
                 s.spec.template = history::template_of(r)?;
                 Some((r.metadata.name.clone().unwrap_or_default(), s))
             });
@@ -604,7 +604,7 @@ impl StatefulSetController {
                     ApiRequest::new(Verb::Update, KindId::ControllerRevision, Credential::None)
                         .in_namespace(&ns)
                         .named(r.metadata.name.clone().unwrap_or_default())
-                        .with_body(Object::ControllerRevision(r)),
+                        .with_body(Object::ControllerRevision(Box::new(r))),
                 );
             }
             return last.metadata.name.clone().unwrap_or_default();
@@ -629,7 +629,7 @@ impl StatefulSetController {
         ctx.write(
             ApiRequest::new(Verb::Create, KindId::ControllerRevision, Credential::None)
                 .in_namespace(&ns)
-                .with_body(Object::ControllerRevision(r)),
+                .with_body(Object::ControllerRevision(Box::new(r))),
         );
         name
     }
@@ -666,7 +666,7 @@ mod tests {
             }))
             .unwrap_or_default(),
         );
-        Object::Pod(p)
+        Object::Pod(Box::new(p))
     }
 
     fn created(writes: &[ApiRequest]) -> Vec<String> {

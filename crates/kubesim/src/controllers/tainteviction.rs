@@ -156,7 +156,7 @@ impl TaintEvictionController {
                 .in_namespace(&ns)
                 .named(object.name())
                 .with_subresource("status")
-                .with_body(Object::Pod(next)),
+                .with_body(Object::Pod(Box::new(next))),
         );
         ctx.write(
             ApiRequest::new(Verb::Delete, KindId::Pod, Credential::None)

@@ -184,7 +184,7 @@ impl CertificateManager {
         vec![(
             TAG_CREATE,
             ApiRequest::new(Verb::Create, KindId::CertificateSigningRequest, credential)
-                .with_body(Object::CertificateSigningRequest(csr)),
+                .with_body(Object::CertificateSigningRequest(Box::new(csr))),
         )]
     }
 
@@ -334,7 +334,7 @@ mod tests {
         csr.metadata.name = Some(name.into());
         csr.metadata.resource_version = Some("42".into());
         csr.status = status;
-        Rc::new(Object::CertificateSigningRequest(csr))
+        Rc::new(Object::CertificateSigningRequest(Box::new(csr)))
     }
 
     fn issued(cert: &ClientCertificate) -> CertificateSigningRequestStatus {

@@ -221,7 +221,7 @@ pub fn read_file(file: &str, content: &str, node: &str) -> Result<StaticPod, Str
         file: file.to_string(),
         key: format!("{ns}/{name}"),
         hash,
-        pod,
+        pod: *pod,
     })
 }
 

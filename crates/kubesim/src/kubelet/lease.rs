@@ -118,7 +118,7 @@ impl NodeLease {
             Some(latest) => {
                 let mut next = match &**latest {
                     Object::Lease(l) => l.clone(),
-                    _ => self.lease(now),
+                    _ => Box::new(self.lease(now)),
                 };
                 let spec = next.spec.get_or_insert_with(Default::default);
                 spec.renew_time = Some(to_micro_time(now));
@@ -162,7 +162,7 @@ impl NodeLease {
                     Step::Create,
                     ApiRequest::new(Verb::Create, KindId::Lease, credential.clone())
                         .in_namespace(NODE_LEASE_NAMESPACE)
-                        .with_body(Object::Lease(self.lease(now))),
+                        .with_body(Object::Lease(Box::new(self.lease(now)))),
                 ))
             }
             (Step::Create | Step::Update, ApiResponse::Object(o)) => {
@@ -196,7 +196,7 @@ mod tests {
     fn lease_object(rv: &str) -> Rc<Object> {
         let mut l = NodeLease::new("worker-1", SimTime::ZERO).lease(SimTime::ZERO);
         l.metadata.resource_version = Some(rv.into());
-        Rc::new(Object::Lease(l))
+        Rc::new(Object::Lease(Box::new(l)))
     }
 
     #[test]

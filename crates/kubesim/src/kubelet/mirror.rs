@@ -50,7 +50,7 @@ pub fn create_request(mirror: Pod, credential: &Credential) -> ApiRequest {
     let ns = mirror.metadata.namespace.clone().unwrap_or_default();
     ApiRequest::new(Verb::Create, KindId::Pod, credential.clone())
         .in_namespace(ns)
-        .with_body(Object::Pod(mirror))
+        .with_body(Object::Pod(Box::new(mirror)))
 }
 
 /// `DeleteMirrorPod`: deleted at once (grace period 0), since no container

@@ -441,7 +441,7 @@ impl Kubelet {
                         w.sent = None;
                     }
                 }
-                w.update(pod.clone(), ctx.now)
+                w.update(*(pod.clone()), ctx.now)
             }
             _ => {
                 let terminal = matches!(
@@ -451,14 +451,14 @@ impl Kubelet {
                 if terminal && pod.metadata.deletion_timestamp.is_none() {
                     return;
                 }
-                let mut w = pods::PodWorker::new(key.clone(), pod.clone());
+                let mut w = pods::PodWorker::new(key.clone(), *(pod.clone()));
                 if let Err((reason, message)) = self.admit(pod) {
                     w.reject(&reason, message.clone());
                     self.event_on(ctx, object, "Warning", &reason, message);
                 } else {
                     w.ip = self.ip_for(pod);
                 }
-                w.update(pod.clone(), ctx.now);
+                w.update(*(pod.clone()), ctx.now);
                 self.workers.insert(key, w);
             }
         }
@@ -491,7 +491,7 @@ impl Kubelet {
             tag,
             ApiRequest::new(Verb::Create, KindId::Event, self.credential.clone())
                 .in_namespace(ns)
-                .with_body(Object::Event(event)),
+                .with_body(Object::Event(Box::new(event))),
         );
     }
 
@@ -714,7 +714,7 @@ impl Kubelet {
                         if let Some(w) = self.workers.get_mut(&key) {
                             w.sent = None;
                         }
-                        self.mirrors.insert(key, p.clone());
+                        self.mirrors.insert(key, *(p.clone()));
                     }
                 }
             }
@@ -944,7 +944,10 @@ impl Kubelet {
             match effect {
                 pods::Effect::Step(s) => self.steps.push(s),
                 pods::Effect::Event(type_, reason, message) => {
-                    if let Some(pod) = self.workers.get(&key).map(|w| Object::Pod(w.pod().clone()))
+                    if let Some(pod) = self
+                        .workers
+                        .get(&key)
+                        .map(|w| Object::Pod(Box::new(w.pod().clone())))
                     {
                         self.event_on(ctx, &pod, type_, reason, message);
                     }
@@ -962,7 +965,7 @@ impl Kubelet {
                     .in_namespace(ns)
                     .named(name)
                     .with_subresource("status")
-                    .with_body(Object::Pod(pod)),
+                    .with_body(Object::Pod(Box::new(pod))),
             );
         }
         // A pod whose containers have all stopped is removed for good
@@ -1276,7 +1279,8 @@ impl Kubelet {
         self.registration = Registration::InFlight;
         ctx.send(
             TAG_REGISTER,
-            self.request(Verb::Create).with_body(Object::Node(node)),
+            self.request(Verb::Create)
+                .with_body(Object::Node(Box::new(node))),
         );
     }
 

@@ -129,7 +129,7 @@ impl KubeScheduler {
             tag,
             ApiRequest::new(Verb::Create, KindId::Event, self.credential.clone())
                 .in_namespace(ns)
-                .with_body(Object::Event(event)),
+                .with_body(Object::Event(Box::new(event))),
         );
     }
 
@@ -178,7 +178,7 @@ impl KubeScheduler {
                             .in_namespace(&namespace)
                             .named(&name)
                             .with_subresource("binding")
-                            .with_body(Object::Pod(target));
+                            .with_body(Object::Pod(Box::new(target)));
                     self.send(
                         ctx,
                         Write::Bind {

@@ -99,7 +99,7 @@ impl NodeB {
         self
     }
     pub fn build(self) -> Rc<Object> {
-        Rc::new(Object::Node(self.0))
+        Rc::new(Object::Node(Box::new(self.0)))
     }
 }
 
@@ -308,19 +308,19 @@ impl PodB {
         self
     }
     pub fn build(self) -> Rc<Object> {
-        Rc::new(Object::Pod(self.0))
+        Rc::new(Object::Pod(Box::new(self.0)))
     }
 }
 
 pub fn priority_class(name: &str, value: i32) -> Rc<Object> {
-    Rc::new(Object::PriorityClass(PriorityClass {
+    Rc::new(Object::PriorityClass(Box::new(PriorityClass {
         metadata: ObjectMeta {
             name: Some(name.into()),
             ..Default::default()
         },
         value: Some(value),
         ..Default::default()
-    }))
+    })))
 }
 
 pub fn sched(nodes: &[Rc<Object>]) -> Scheduler {

@@ -577,7 +577,7 @@ impl Session {
                                     && ev.involved_object.namespace.as_deref()
                                         == o.namespace()) =>
                         {
-                            Some(ev)
+                            Some(&**ev)
                         }
                         _ => None,
                     })
@@ -995,7 +995,7 @@ impl Session {
             other => return Err(format!("error: unexpected answer {}", other.summary())),
         };
         if let Some(c) = k.flags.get("container") {
-            return Ok((pod, c.to_string(), None));
+            return Ok((*pod, c.to_string(), None));
         }
         let spec = pod.spec.clone().unwrap_or_default();
         let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
@@ -1007,7 +1007,7 @@ impl Session {
             .filter(|c| names.contains(c))
             .cloned();
         if let Some(c) = annotated {
-            return Ok((pod, c, None));
+            return Ok((*pod, c, None));
         }
         let Some(first) = names.first().cloned() else {
             return Err(format!(
@@ -1031,7 +1031,7 @@ impl Session {
                     .join(", ")
             )
         });
-        Ok((pod, first, note))
+        Ok((*pod, first, note))
     }
 
     /// `kubectl logs POD [-c CONTAINER] [--previous] [--tail N]`: through

@@ -284,7 +284,7 @@ impl ApiServer {
                     _ => return self.fail_eviction(op_id, ApiError::internal("no pod"), out),
                 };
                 let ignore = can_ignore_budget(&pod);
-                e.pod = Some(pod);
+                e.pod = Some(*pod);
                 if ignore {
                     // Evicting a pod that disrupts nothing is deleting it.
                     return self.eviction_condition(ctx, op_id, e, out);
@@ -311,7 +311,7 @@ impl ApiServer {
                 let budgets: Vec<PodDisruptionBudget> = items
                     .iter()
                     .filter_map(|o| match &**o {
-                        Object::PodDisruptionBudget(b) => Some(b.clone()),
+                        Object::PodDisruptionBudget(b) => Some((**b).clone()),
                         _ => None,
                     })
                     .filter(|b| {
@@ -362,7 +362,7 @@ impl ApiServer {
                 ApiResponse::Object(o) => match &*o {
                     Object::PodDisruptionBudget(b) => {
                         let b = b.clone();
-                        self.eviction_check(ctx, op_id, e, b, out)
+                        self.eviction_check(ctx, op_id, e, *b, out)
                     }
                     _ => self.fail_eviction(op_id, ApiError::internal("not a budget"), out),
                 },
@@ -400,7 +400,7 @@ impl ApiServer {
             .in_namespace(&e.namespace)
             .named(name)
             .with_subresource("status")
-            .with_body(Object::PodDisruptionBudget(next));
+            .with_body(Object::PodDisruptionBudget(Box::new(next)));
         self.evictions.by_op.insert(op_id, e);
         self.eviction_step(ctx, op_id, update, out);
     }
@@ -437,7 +437,7 @@ impl ApiServer {
             .in_namespace(&e.namespace)
             .named(&e.name)
             .with_subresource("status")
-            .with_body(Object::Pod(pod));
+            .with_body(Object::Pod(Box::new(pod)));
         self.evictions.by_op.insert(op_id, e);
         self.eviction_step(ctx, op_id, update, out);
     }

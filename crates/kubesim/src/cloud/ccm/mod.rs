@@ -289,7 +289,7 @@ impl CloudControllerManager {
             tag,
             ApiRequest::new(Verb::Create, KindId::Event, self.credential.clone())
                 .in_namespace(ns)
-                .with_body(Object::Event(event)),
+                .with_body(Object::Event(Box::new(event))),
         );
     }
 

@@ -83,7 +83,7 @@ fn patch(s: &mut Sync<'_>, o: &Object, body: Service, status: bool) {
     let mut r = ApiRequest::new(Verb::Patch, KindId::Service, Credential::None)
         .in_namespace(o.namespace().unwrap_or("default"))
         .named(o.name())
-        .with_body(Object::Service(body));
+        .with_body(Object::Service(Box::new(body)));
     if status {
         r = r.with_subresource("status");
     }

@@ -63,7 +63,7 @@ impl Session {
             ApiResponse::Object(o) => match &*o {
                 Object::Deployment(d) => {
                     let d = d.clone();
-                    Ok((o, d))
+                    Ok((o, *d))
                 }
                 _ => Err("error: not a deployment".into()),
             },
@@ -82,7 +82,7 @@ impl Session {
         match cluster.call(
             self.request(k, Verb::Update, KindId::Deployment)
                 .named(name)
-                .with_body(Object::Deployment(d)),
+                .with_body(Object::Deployment(Box::new(d))),
         ) {
             ApiResponse::Object(_) => Ok(()),
             ApiResponse::Error(e) => Err(err(&e)),
@@ -113,7 +113,7 @@ impl Session {
                         .get(REVISION)
                         .and_then(|r| r.parse().ok())
                         .unwrap_or(0);
-                    Some((rev, rs.clone()))
+                    Some((rev, (**rs).clone()))
                 }
                 _ => None,
             })
@@ -399,7 +399,7 @@ impl Session {
             .iter()
             .filter(|o| o.controller_ref().is_some_and(|r| r.uid == uid))
             .filter_map(|o| match &**o {
-                Object::ControllerRevision(r) => Some(r.clone()),
+                Object::ControllerRevision(r) => Some((**r).clone()),
                 _ => None,
             })
             .collect();
