@@ -118,8 +118,7 @@ fn wait_for(
     let deadline = Instant::now() + timeout;
     loop {
         let v = session.exec(script);
-        if !(v.is_null() || v == Value::Bool(false) || v == Value::from(0) || v == Value::from(""))
-        {
+        if !(v.is_null() || v == false || v == 0 || v == "") {
             return Ok(v);
         }
         if Instant::now() >= deadline {
@@ -284,17 +283,22 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
         gaps.len(),
         verdict(met)
     );
-    println!(
-        "page frames: the page's own work per frame (update + render, ?perf=1): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} frames",
-        percentile(&work, 0.5),
-        percentile(&work, 0.95),
-        work.last().copied().unwrap_or(f64::NAN),
-        work.len()
-    );
+    if !work.is_empty() {
+        println!(
+            "page frames: the page's own work per frame (update + render, ?perf=1): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} frames",
+            percentile(&work, 0.5),
+            percentile(&work, 0.95),
+            work.last().copied().unwrap_or(f64::NAN),
+            work.len()
+        );
+    }
     if let Some(phases) = result["phases"].as_object() {
         let mut parts = Vec::new();
         for (name, v) in phases {
             let mut t = numbers(v);
+            if t.is_empty() {
+                continue;
+            }
             t.sort_by(f64::total_cmp);
             let mean = t.iter().sum::<f64>() / t.len().max(1) as f64;
             parts.push(format!(
