@@ -968,9 +968,15 @@ fn the_yaml_editor_shows_a_typo_at_its_line_and_applies_the_fixed_manifest() {
     );
     // "Go to line" puts the caret at the start of that line.
     session.click("#editor-result .editor-goto");
-    let caret = session.exec("return document.getElementById('editor-input').selectionStart");
     let expected: usize = typo.lines().take(typo_line - 1).map(|l| l.len() + 1).sum();
-    assert_eq!(caret, serde_json::json!(expected));
+    let caret = session.exec(&format!(
+        "const a = document.getElementById('editor-input'); \
+         return [a.selectionStart, document.activeElement && document.activeElement.id, {expected}, a.value.length]"
+    ));
+    assert_eq!(
+        caret,
+        serde_json::json!([expected, "editor-input", expected])
+    );
     session.screenshot(&support::screenshot_path("editor-typo"));
     // Nothing was created by the refused manifest.
     assert!(drawn_pods(&session)

@@ -189,7 +189,10 @@ impl Component for Editor {
                             <div class="line-mark" aria-hidden="true"
                                  style={format!("top: calc({n} * 1.5em + 0.5rem)")}></div>
                         }) }
+                        // Controlled: Yew would empty a text area without a
+                        // value when it redraws the editor.
                         <textarea id="editor-input" ref={self.area.clone()} spellcheck="false"
+                            value={self.text.clone()}
                             autocomplete="off" autocapitalize="off" wrap="off"
                             rows={(lines + 1).to_string()}
                             aria-label="Manifest (YAML): Ctrl+Enter applies it, Ctrl+Shift+Enter validates it"
