@@ -5,6 +5,7 @@
 use crate::components::console::{Console, Entry};
 use crate::components::controls::Controls;
 use crate::components::diagram::Diagram;
+use crate::components::editor::{Editor, EditorResult};
 use crate::components::eventlog::{EventLog, Row, LOG_ROWS};
 use crate::components::filter::MessageFilter;
 use crate::components::guide::Guide;
@@ -21,8 +22,9 @@ use gloo::render::{request_animation_frame, AnimationFrame};
 use kubesim::inspect::{inspect, Inspection, Target};
 use kubesim::runlog::RunLog;
 use kubesim::scenario::{Index, IndexEntry, Scenario, BOOT_LIMIT};
-use kubesim::{Cluster, SimDuration, SimTime, Snapshot, Topology};
+use kubesim::{Cluster, SimDuration, SimTime, Snapshot};
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// The seed of a fresh page (sharing a run by URL arrives with the page work).
@@ -40,6 +42,17 @@ const CONSOLE_STRETCH: f64 = 160.0;
 const CONSOLE_REPLAY_MS: f64 = 2500.0;
 /// The console keeps this many commands.
 const TRANSCRIPT_CAP: usize = 200;
+/// While the clock runs, the diagram's snapshot is taken at most this often
+/// (a snapshot of 3,000 pods and its layout cost milliseconds; the clock
+/// itself is drawn every frame).
+const SNAPSHOT_EVERY_MS: f64 = 100.0;
+/// The simulation's share of a frame: when advancing the clock by what the
+/// speed asks takes longer, the clock runs slower than asked instead of the
+/// frames (the rest of the frame draws the page).
+const ADVANCE_BUDGET_MS: f64 = 8.0;
+/// The clock advances in steps of at most this many virtual milliseconds,
+/// checking the budget between them.
+const ADVANCE_STEP_MS: u64 = 50;
 /// While the clock runs, the run is saved to local storage at most this often.
 const SAVE_EVERY_MS: f64 = 2000.0;
 
@@ -75,6 +88,10 @@ pub enum Msg {
     /// Open or close the list of lessons.
     ToggleLessons,
     LessonsLoaded(Result<Vec<IndexEntry>, String>),
+    /// Open or close the YAML editor.
+    ToggleEditor,
+    /// The editor's text, applied (`false`) or validated by a dry run.
+    EditorSubmit(String, bool),
 }
 
 pub struct App {
@@ -121,6 +138,39 @@ pub struct App {
     /// The lessons menu: open or not, and the index once fetched.
     lessons_open: bool,
     lessons: Option<Result<Vec<IndexEntry>, String>>,
+    /// With `?perf=1`: when the frame being rendered began its work.
+    frame_work_from: Option<f64>,
+    /// When the last snapshot was taken (wall ms).
+    refreshed_at: f64,
+    /// With `?perf=1`: when that frame's update ended (its render began).
+    frame_updated_at: f64,
+    editor_open: bool,
+    /// What the editor's last Apply or Validate printed, line by line.
+    editor_result: Option<Rc<EditorResult>>,
+}
+
+/// Appends one frame's work, in milliseconds, to
+/// `window.__kubesimFrameWork` (with `?perf=1`).
+fn record_frame_work(ms: f64) {
+    record_timing("__kubesimFrameWork", ms);
+}
+
+/// Appends a duration in milliseconds to the array `window[name]` (with
+/// `?perf=1`: the frame's phases are `__kubesimPhase_<phase>`).
+fn record_timing(name: &str, ms: f64) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let key = wasm_bindgen::JsValue::from_str(name);
+    let list = match js_sys::Reflect::get(&window, &key).map(|v| v.dyn_into::<js_sys::Array>()) {
+        Ok(Ok(list)) => list,
+        _ => {
+            let a = js_sys::Array::new();
+            let _ = js_sys::Reflect::set(&window, &key, &a);
+            a
+        }
+    };
+    list.push(&wasm_bindgen::JsValue::from_f64(ms));
 }
 
 fn wall_now() -> f64 {
@@ -248,11 +298,13 @@ impl App {
     /// drawn changed (structure or a component's state), so the static SVG
     /// is not re-rendered on every frame.
     fn refresh(&mut self) {
+        self.refreshed_at = wall_now();
         let snapshot = self.cluster.snapshot();
         if snapshot.nodes != self.snapshot.nodes
             || snapshot.cluster_components != self.snapshot.cluster_components
         {
-            let new = layout(&snapshot);
+            let mut new = layout(&snapshot);
+            new.reuse_nodes(&self.layout);
             if new.routes != self.layout.routes {
                 self.pulses.set_layout(&new);
             }
@@ -468,7 +520,12 @@ impl Component for App {
         let params = persist::params();
         let (saved, origin) = persist::initial_run();
         let seed = params.seed.unwrap_or(DEFAULT_SEED);
-        let topology = Topology::default();
+        // `?workers=N` sizes a fresh cluster; a count the topology refuses
+        // (over 5,000) opens the default one.
+        let topology = params
+            .workers
+            .and_then(|n| kubesim::TopologyBuilder::new().workers(n).build().ok())
+            .unwrap_or_default();
         let cluster = Cluster::new(topology.clone(), seed);
         let snapshot = cluster.snapshot();
         let layout = layout(&snapshot);
@@ -518,6 +575,11 @@ impl Component for App {
             highlight: Rc::new(Vec::new()),
             lessons_open: false,
             lessons: None,
+            frame_work_from: None,
+            refreshed_at: f64::MIN,
+            frame_updated_at: 0.0,
+            editor_open: false,
+            editor_result: None,
         };
         persist::apply_theme(&app.theme, false);
         if let Some(speed) = params.speed {
@@ -568,6 +630,9 @@ impl Component for App {
             Msg::Pause => {
                 self.playing = false;
                 self.carry_ms = 0.0;
+                // The last frames may not have taken one (see
+                // SNAPSHOT_EVERY_MS): the paused diagram shows the clock's time.
+                self.refresh();
                 self.save(wall_now(), true);
                 true
             }
@@ -684,6 +749,17 @@ impl Component for App {
                 }
                 true
             }
+            Msg::ToggleEditor => {
+                self.editor_open = !self.editor_open;
+                true
+            }
+            Msg::EditorSubmit(text, dry_run) => {
+                self.editor_result = Some(Rc::new(self.apply_manifest(ctx, &text, dry_run)));
+                if self.poll_tour(wall_now()) {
+                    self.ensure_frames(ctx);
+                }
+                true
+            }
             Msg::LessonsLoaded(index) => {
                 self.lessons = Some(index);
                 true
@@ -746,74 +822,177 @@ impl Component for App {
                 true
             }
             Msg::Frame(ts) => {
-                self.frame = None;
-                let dt = self
-                    .last_frame
-                    .map(|last| (ts - last).clamp(0.0, MAX_FRAME_GAP_MS))
-                    .unwrap_or(0.0);
-                self.last_frame = Some(ts);
-                let mut advanced = false;
-                if self.playing {
-                    self.carry_ms += dt * self.speed;
-                    let whole = self.carry_ms.floor();
-                    self.carry_ms -= whole;
-                    if whole >= 1.0 {
-                        let before = self.cluster.now();
-                        self.cluster.advance(SimDuration::from_millis(whole as u64));
-                        self.spawn_pulses(before, self.cluster.now(), ts, dt.max(1.0));
-                        self.refresh();
-                        self.save(ts, false);
-                        self.refresh_inspector(ts, false);
-                        if ts - self.told_time_at >= 1000.0 {
-                            self.told_time_at = ts;
-                            if let Some(host) = self.host() {
-                                let now = self.cluster.now();
-                                embed::send(
-                                    &host,
-                                    &Outbound::Time {
-                                        now: now.to_string(),
-                                        ms: now.as_millis(),
-                                    },
-                                );
-                            }
-                        }
-                        advanced = true;
+                let work_from = self.params.perf.then(wall_now);
+                let changed = self.on_frame(ctx, ts);
+                match work_from {
+                    Some(from) if changed => {
+                        self.frame_work_from = Some(from);
+                        self.frame_updated_at = wall_now();
                     }
+                    Some(from) => record_frame_work(wall_now() - from),
+                    None => {}
                 }
-                self.pulses.draw(ts);
-                if advanced && ts - self.log_drawn_at >= LOG_REFRESH_MS {
-                    self.refresh_log(ts);
-                }
-                if advanced {
-                    if let Some(rows) = self.shell.poll_watch(&mut self.cluster) {
-                        let mut transcript = (*self.transcript).clone();
-                        if let Some(last) = transcript.last_mut() {
-                            if !last.output.is_empty() {
-                                last.output.push('\n');
-                            }
-                            last.output.push_str(&rows);
-                        }
-                        self.transcript = Rc::new(transcript);
-                    }
-                }
-                let mut tour_changed = advanced && self.poll_tour(ts);
-                if self.tour.as_ref().is_some_and(|t| t.due(ts)) {
-                    ctx.link().send_message(Msg::TourNext);
-                    tour_changed = true;
-                }
-                let auto_pending = self
-                    .tour
-                    .as_ref()
-                    .is_some_and(|t| t.auto && t.status == Status::Passed && !t.is_last());
-                if self.playing || self.pulses.busy() || auto_pending {
-                    self.request_frame(ctx);
-                }
-                advanced || tour_changed
+                changed
             }
         }
     }
 
+    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        if let Some(from) = self.frame_work_from.take() {
+            let now = wall_now();
+            record_frame_work(now - from);
+            record_timing("__kubesimPhase_render", now - self.frame_updated_at);
+        }
+    }
+
     fn view(&self, ctx: &Context<Self>) -> Html {
+        self.page(ctx)
+    }
+}
+
+impl App {
+    /// The editor's Apply and Validate: `kubectl apply [--dry-run=server]
+    /// -f -` with the text, run as if typed in the console (recorded in the
+    /// run, shown in the console), and what it printed placed on lines of
+    /// the text.
+    fn apply_manifest(&mut self, ctx: &Context<Self>, text: &str, dry_run: bool) -> EditorResult {
+        use crate::manifest_lines::{annotate, Annotation};
+        if let Some(n) = text.lines().position(|l| l.trim() == "---end") {
+            return EditorResult {
+                seq: self.editor_runs(),
+                dry_run,
+                ok: false,
+                annotations: vec![Annotation {
+                    line: Some(n),
+                    message: "a line ---end would end the manifest here: remove it".to_string(),
+                }],
+            };
+        }
+        let flag = if dry_run { " --dry-run=server" } else { "" };
+        let script = format!("kubectl apply{flag} -f -\n{}\n---end", text.trim_end());
+        let outcomes = self.run_command(ctx, &script);
+        let output = outcomes
+            .iter()
+            .map(|o| o.output.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        EditorResult {
+            seq: self.editor_runs(),
+            dry_run,
+            ok: !outcomes.is_empty() && outcomes.iter().all(|o| o.ok),
+            annotations: annotate(text, &output),
+        }
+    }
+
+    /// The number of the editor's next result.
+    fn editor_runs(&self) -> u64 {
+        self.editor_result.as_ref().map_or(1, |r| r.seq + 1)
+    }
+
+    /// With `?perf=1`, records the time since `from` as the frame phase
+    /// `name` (unless `name` is `start`) and returns the time now.
+    fn phase(&self, name: &str, from: f64) -> f64 {
+        if !self.params.perf {
+            return 0.0;
+        }
+        let now = wall_now();
+        if name != "start" {
+            record_timing(&format!("__kubesimPhase_{name}"), now - from);
+        }
+        now
+    }
+
+    /// One animation frame: the clock advances by the wall time since the
+    /// last one times the speed, pulses move, panels refresh. Returns
+    /// whether the page has to be drawn again.
+    fn on_frame(&mut self, ctx: &Context<Self>, ts: f64) -> bool {
+        self.frame = None;
+        let dt = self
+            .last_frame
+            .map(|last| (ts - last).clamp(0.0, MAX_FRAME_GAP_MS))
+            .unwrap_or(0.0);
+        self.last_frame = Some(ts);
+        let mut advanced = false;
+        if self.playing {
+            self.carry_ms += dt * self.speed;
+            let whole = self.carry_ms.floor();
+            self.carry_ms -= whole;
+            if whole >= 1.0 {
+                let before = self.cluster.now();
+                let t = self.phase("start", 0.0);
+                let started = wall_now();
+                let mut left = whole as u64;
+                while left > 0 {
+                    let step = left.min(ADVANCE_STEP_MS);
+                    self.cluster.advance(SimDuration::from_millis(step));
+                    left -= step;
+                    if wall_now() - started > ADVANCE_BUDGET_MS {
+                        // Over budget: what is left is dropped, the clock
+                        // falls behind the speed asked.
+                        break;
+                    }
+                }
+                let t = self.phase("advance", t);
+                self.spawn_pulses(before, self.cluster.now(), ts, dt.max(1.0));
+                let t = self.phase("pulses", t);
+                if ts - self.refreshed_at >= SNAPSHOT_EVERY_MS {
+                    self.refresh();
+                }
+                let t = self.phase("refresh", t);
+                self.save(ts, false);
+                self.phase("save", t);
+                self.refresh_inspector(ts, false);
+                if ts - self.told_time_at >= 1000.0 {
+                    self.told_time_at = ts;
+                    if let Some(host) = self.host() {
+                        let now = self.cluster.now();
+                        embed::send(
+                            &host,
+                            &Outbound::Time {
+                                now: now.to_string(),
+                                ms: now.as_millis(),
+                            },
+                        );
+                    }
+                }
+                advanced = true;
+            }
+        }
+        let t = self.phase("start", 0.0);
+        self.pulses.draw(ts);
+        let t = self.phase("draw", t);
+        if advanced && ts - self.log_drawn_at >= LOG_REFRESH_MS {
+            self.refresh_log(ts);
+        }
+        self.phase("log", t);
+        if advanced {
+            if let Some(rows) = self.shell.poll_watch(&mut self.cluster) {
+                let mut transcript = (*self.transcript).clone();
+                if let Some(last) = transcript.last_mut() {
+                    if !last.output.is_empty() {
+                        last.output.push('\n');
+                    }
+                    last.output.push_str(&rows);
+                }
+                self.transcript = Rc::new(transcript);
+            }
+        }
+        let mut tour_changed = advanced && self.poll_tour(ts);
+        if self.tour.as_ref().is_some_and(|t| t.due(ts)) {
+            ctx.link().send_message(Msg::TourNext);
+            tour_changed = true;
+        }
+        let auto_pending = self
+            .tour
+            .as_ref()
+            .is_some_and(|t| t.auto && t.status == Status::Passed && !t.is_last());
+        if self.playing || self.pulses.busy() || auto_pending {
+            self.request_frame(ctx);
+        }
+        advanced || tour_changed
+    }
+
+    fn page(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let p = &self.params;
         let lesson = self.tour.is_some();
@@ -870,7 +1049,7 @@ impl Component for App {
                     <Controls
                         playing={self.playing}
                         speed={self.speed}
-                        now={self.snapshot.now}
+                        now={self.cluster.now()}
                         seed={self.snapshot.seed}
                         events={self.snapshot.events_delivered}
                         on_play={link.callback(|_| Msg::Play)}
@@ -921,6 +1100,20 @@ impl Component for App {
                     if side {
                         <aside class="side-panel" aria-label="Console and message log">
                             {for guide}
+                            if console {
+                                <div class="side-tools">
+                                    <button type="button" id="open-editor" class="tool"
+                                        aria-expanded={self.editor_open.to_string()} aria-controls="yaml-editor"
+                                        onclick={link.callback(|_| Msg::ToggleEditor)}>
+                                        {if self.editor_open { "Close the YAML editor" } else { "✎ YAML editor" }}
+                                    </button>
+                                </div>
+                                if self.editor_open {
+                                    <Editor result={self.editor_result.clone()}
+                                        on_submit={link.callback(|(text, dry): (String, bool)| Msg::EditorSubmit(text, dry))}
+                                        on_close={link.callback(|_| Msg::ToggleEditor)} />
+                                }
+                            }
                             if console {
                                 <Console transcript={self.transcript.clone()}
                                     on_run={link.callback(Msg::Run)}

@@ -15,6 +15,7 @@
 
 use kubesim::{ComponentKind, ComponentView, NodeRole, NodeView, Snapshot};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 pub const WIDTH: f64 = 1200.0;
 const MARGIN: f64 = 24.0;
@@ -267,14 +268,72 @@ pub struct Layout {
     pub width: f64,
     pub height: f64,
     pub bands: Vec<Band>,
-    pub nodes: Vec<PlacedNode>,
+    /// Shared, so a node unchanged since the last layout keeps its
+    /// allocation and the diagram can skip redrawing it.
+    pub nodes: Vec<Rc<PlacedNode>>,
     pub cluster_components: Vec<PlacedComponent>,
     /// The user's kubectl, outside the cluster.
     pub kubectl: Rect,
-    pub links: Vec<Link>,
+    pub links: Rc<Vec<Link>>,
     /// Where a message from one component to another travels, by (from, to)
     /// component id, both directions.
     pub routes: BTreeMap<(String, String), Route>,
+}
+
+impl Layout {
+    /// Takes the nodes of `old` that are unchanged (equal in every drawn
+    /// field but the ticking lease), so they are the same allocation and
+    /// the diagram's per-node components skip them.
+    pub fn reuse_nodes(&mut self, old: &Layout) {
+        for (new, before) in self.nodes.iter_mut().zip(&old.nodes) {
+            if !Rc::ptr_eq(new, before)
+                && new.same_but_lease(before)
+                && new.view.lease == before.view.lease
+            {
+                *new = before.clone();
+            }
+        }
+    }
+}
+
+impl PlacedNode {
+    /// Equal in what the node's box draws itself: everything but its
+    /// Lease and its components' chips (each drawn by its own component:
+    /// the kubelet's chip says how long ago it renewed its lease, so it
+    /// changes every virtual second).
+    pub fn same_box(&self, other: &PlacedNode) -> bool {
+        let (a, b) = (&self.view, &other.view);
+        self.rect == other.rect
+            && self.pods_area == other.pods_area
+            && a.name == b.name
+            && a.role == b.role
+            && a.zone == b.zone
+            && a.instance_type == b.instance_type
+            && a.capacity == b.capacity
+            && a.powered_off == b.powered_off
+            && a.partitioned == b.partitioned
+            && a.ready == b.ready
+            && a.pods == b.pods
+    }
+
+    /// Equal but for the node's Lease (drawn by its own meter, which
+    /// changes every frame as time runs).
+    pub fn same_but_lease(&self, other: &PlacedNode) -> bool {
+        let (a, b) = (&self.view, &other.view);
+        self.rect == other.rect
+            && self.pods_area == other.pods_area
+            && self.components == other.components
+            && a.name == b.name
+            && a.role == b.role
+            && a.zone == b.zone
+            && a.instance_type == b.instance_type
+            && a.capacity == b.capacity
+            && a.components == b.components
+            && a.powered_off == b.powered_off
+            && a.partitioned == b.partitioned
+            && a.ready == b.ready
+            && a.pods == b.pods
+    }
 }
 
 #[cfg(test)]
@@ -416,7 +475,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
     for (view, col) in cp.iter().zip(&cp_cols) {
         let placed = place_node(view, col.x, col.y, col.w);
         cp_bottom = cp_bottom.max(placed.rect.bottom());
-        nodes.push(placed);
+        nodes.push(Rc::new(placed));
     }
     bands.push(Band {
         title: "Control plane",
@@ -488,7 +547,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         for (view, col) in chunk.iter().zip(&cols) {
             let placed = place_node(view, col.x, y, col.w);
             row_bottom = row_bottom.max(placed.rect.bottom());
-            nodes.push(placed);
+            nodes.push(Rc::new(placed));
         }
         workers_bottom = row_bottom;
         y = row_bottom + GAP;
@@ -513,7 +572,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         nodes,
         cluster_components,
         kubectl,
-        links: Vec::new(),
+        links: Rc::new(Vec::new()),
         routes: BTreeMap::new(),
     };
 
@@ -631,7 +690,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
             links.push(arc);
         }
     }
-    layout.links = links;
+    layout.links = Rc::new(links);
     layout.routes = routes;
     layout
 }

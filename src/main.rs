@@ -9,6 +9,7 @@ mod components;
 mod embed;
 mod fetch;
 mod layout;
+mod manifest_lines;
 mod markdown;
 mod messages;
 mod palette;

@@ -51,6 +51,13 @@ pub struct Params {
     /// `scenario=<name>`: open the lesson `scenarios/<name>.yaml` (a name
     /// of letters, digits and dashes only).
     pub scenario: Option<String>,
+    /// `workers=N`: a fresh run on a cluster of N workers (the control plane
+    /// stays kubeadm's three; ignored when a run is shared or restored).
+    pub workers: Option<usize>,
+    /// `perf=1`: record how long each animation frame's work takes (update
+    /// and render) in `window.__kubesimFrameWork`, for `cargo xtask bench
+    /// page`.
+    pub perf: bool,
 }
 
 /// Decodes `%XX` escapes and `+` in a query value.
@@ -93,6 +100,8 @@ impl Params {
                 "autoplay" => p.autoplay = truthy,
                 "speed" => p.speed = v.parse().ok().filter(|s: &f64| s.is_finite() && *s > 0.0),
                 "seed" => p.seed = v.parse().ok(),
+                "workers" => p.workers = v.parse().ok(),
+                "perf" => p.perf = truthy,
                 "panels" => {
                     p.panels = Some(
                         v.split(',')
@@ -290,6 +299,8 @@ mod tests {
         assert!(!Params::parse("?embed=1").shows("console"));
         assert!(Params::parse("").shows("log"));
         assert_eq!(Params::parse("?speed=-3&theme=pink"), Params::default());
+        assert_eq!(Params::parse("?workers=97").workers, Some(97));
+        assert_eq!(Params::parse("?workers=many").workers, None);
         let p = Params::parse("?embed=1&host=https%3A%2F%2Fkubernetes.io&bad=%zz%");
         assert_eq!(p.host.as_deref(), Some("https://kubernetes.io"));
     }

@@ -887,3 +887,152 @@ fn kubectl_get_watch_streams_rows_in_the_console_until_ctrl_c() {
     );
     assert!(last.as_str().is_some_and(|t| t.ends_with("^C")), "{last}");
 }
+
+/// Puts `text` into the YAML editor as a paste does (one input event).
+fn paste_into_editor(session: &Session, text: &str) {
+    session.exec(&format!(
+        "const a = document.getElementById('editor-input'); a.focus(); a.value = {}; \
+         a.dispatchEvent(new InputEvent('input', {{ bubbles: true, inputType: 'insertFromPaste' }})); return true",
+        serde_json::Value::String(text.to_string())
+    ));
+}
+
+/// Clicks an editor button and waits for its verdict to change to one
+/// containing `expect`; returns the verdict and messages.
+fn editor_submit(session: &Session, button: &str, expect: &str) -> String {
+    let seq = session
+        .exec("const r = document.getElementById('editor-result'); return r ? Number(r.dataset.seq) : 0")
+        .as_u64()
+        .unwrap_or(0);
+    session.click(button);
+    let text = session.wait_for(
+        &format!(
+            "const r = document.getElementById('editor-result'); \
+             return r && Number(r.dataset.seq) > {seq} && r.textContent"
+        ),
+        Duration::from_secs(20),
+        "the editor's verdict",
+    );
+    let text = text.as_str().unwrap_or_default().to_string();
+    assert!(
+        text.contains(expect),
+        "{expect} missing from the verdict:\n{text}"
+    );
+    text
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_yaml_editor_shows_a_typo_at_its_line_and_applies_the_fixed_manifest() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    boot(&session);
+    session.click("#open-editor");
+    session.wait_for(
+        "return document.activeElement && document.activeElement.id === 'editor-input'",
+        Duration::from_secs(5),
+        "the editor to open with its text area focused",
+    );
+    let manifest: String = NGINX_DEPLOYMENT
+        .lines()
+        .skip(1)
+        .take_while(|l| *l != "---end")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // A typo'd field: strict decoding refuses it; the error sits at its line.
+    let typo = manifest.replace("        image: nginx", "        imagee: nginx");
+    let typo_line = typo
+        .lines()
+        .position(|l| l.contains("imagee"))
+        .expect("the typo")
+        + 1;
+    paste_into_editor(&session, &typo);
+    let verdict = editor_submit(&session, "#editor-validate", "unknown field");
+    assert!(
+        verdict.contains("spec.template.spec.containers[0].imagee"),
+        "{verdict}"
+    );
+    let marked = session.exec(
+        "return Array.from(document.querySelectorAll('#editor-result .editor-error[data-line]')).map(e => Number(e.dataset.line))",
+    );
+    assert_eq!(marked, serde_json::json!([typo_line]));
+    let gutter = session.exec(
+        "return Array.from(document.querySelectorAll('.editor-gutter .gutter-line')).map((e, i) => e.classList.contains('error') ? i + 1 : 0).filter(n => n)",
+    );
+    assert_eq!(gutter, serde_json::json!([typo_line]));
+    assert_eq!(
+        session.exec("return document.getElementById('editor-input').getAttribute('aria-invalid')"),
+        serde_json::json!("true")
+    );
+    // "Go to line" puts the caret at the start of that line.
+    session.click("#editor-result .editor-goto");
+    let expected: usize = typo.lines().take(typo_line - 1).map(|l| l.len() + 1).sum();
+    let caret = session.exec(&format!(
+        "const a = document.getElementById('editor-input'); \
+         return [a.selectionStart, document.activeElement && document.activeElement.id, {expected}]"
+    ));
+    assert_eq!(
+        caret,
+        serde_json::json!([expected, "editor-input", expected])
+    );
+    session.screenshot(&support::screenshot_path("editor-typo"));
+    // Nothing was created by the refused manifest.
+    assert!(drawn_pods(&session)
+        .iter()
+        .all(|p| !p.starts_with("default/nginx-deployment-")));
+    // A 422 from validation: the field path leads to its line too.
+    let negative = manifest.replace("replicas: 3", "replicas: -1");
+    paste_into_editor(&session, &negative);
+    editor_submit(&session, "#editor-validate", "is invalid");
+    let replicas_line = negative
+        .lines()
+        .position(|l| l.contains("replicas: -1"))
+        .expect("replicas")
+        + 1;
+    assert_eq!(
+        session.exec(
+            "return Array.from(document.querySelectorAll('#editor-result .editor-error[data-line]')).map(e => Number(e.dataset.line))",
+        ),
+        serde_json::json!([replicas_line])
+    );
+    // Fixed: the dry run passes and stores nothing, then Apply creates it.
+    paste_into_editor(&session, &manifest);
+    let valid = editor_submit(&session, "#editor-validate", "Valid");
+    assert!(valid.contains("(server dry run)"), "{valid}");
+    let applied = editor_submit(
+        &session,
+        "#editor-apply",
+        "deployment.apps/nginx-deployment created",
+    );
+    assert!(!applied.contains("dry run"), "{applied}");
+    // The console shows the same command, as if typed there.
+    let typed = session.exec(
+        "return Array.from(document.querySelectorAll('#console-output .console-input')).map(e => e.textContent).join('\\n')",
+    );
+    assert!(
+        typed
+            .as_str()
+            .is_some_and(|t| t.contains("kubectl apply -f -")),
+        "{typed}"
+    );
+    session.wait_for(
+        "return document.querySelectorAll('svg.diagram .pod.running[data-pod^=\"default/nginx-deployment-\"]').length === 3",
+        Duration::from_secs(60),
+        "three nginx pods Running on the diagram",
+    );
+    session.screenshot(&support::screenshot_path("editor-applied"));
+    // Both themes: the dark one draws the editor too.
+    session.click(".theme-toggle");
+    paste_into_editor(&session, &typo);
+    editor_submit(&session, "#editor-validate", "unknown field");
+    session.screenshot(&support::screenshot_path("editor-typo-dark"));
+    // Escape closes it.
+    session.type_into("#editor-input", "\u{E00C}");
+    session.wait_for(
+        "return !document.getElementById('yaml-editor')",
+        Duration::from_secs(5),
+        "Escape to close the editor",
+    );
+}

@@ -5,6 +5,7 @@
 pub mod console;
 pub mod controls;
 pub mod diagram;
+pub mod editor;
 pub mod eventlog;
 pub mod filter;
 pub mod guide;

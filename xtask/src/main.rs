@@ -11,14 +11,19 @@
 //!   mode, each printing its measured number beside its budget: the world's
 //!   event loop, the full write path, the scheduler (150,000 pods onto 5,000
 //!   nodes, with its peak memory) and 1,000 nodes heartbeating for a virtual
-//!   hour. A filter (`write-path`, `scheduler`, `heartbeat`, ...) runs only
-//!   the benchmarks whose name contains it.
+//!   hour; then the page's (`page`, see `page_bench.rs`) in headless
+//!   Chromium on the release build in `dist/` (built first if missing):
+//!   compressed size, time to first diagram, and frame times with 100 nodes
+//!   and 3,000 pods at 100x. A filter (`write-path`, `scheduler`,
+//!   `heartbeat`, `page`, ...) runs only the benchmarks whose name contains
+//!   it.
 //!
 //! Tools are installed only when missing (or at the wrong version): the
 //! wasm32 target, Trunk 0.21.14, wasm-bindgen-cli at exactly the version in
 //! Cargo.lock, binaryen 132's wasm-opt from npm (into the git-ignored
 //! `.tools/`), and for `test` Debian's chromium and chromium-driver.
 
+mod page_bench;
 mod tools;
 
 use std::io::{BufRead, BufReader};
@@ -216,16 +221,21 @@ const BENCHES: &[(&str, &[&str])] = &[
     ("bench_heartbeat", &["heartbeat"]),
 ];
 
+/// The page's benchmark (run on the release build, in headless Chromium).
+const PAGE_BENCH: &str = "page";
+
 fn bench(args: &[String]) -> Result<()> {
     let filter = args.first().map(String::as_str);
     let chosen: Vec<&(&str, &[&str])> = BENCHES
         .iter()
         .filter(|(_, names)| filter.is_none_or(|f| names.iter().any(|n| n.contains(f))))
         .collect();
-    if chosen.is_empty() {
+    let page = filter.is_none_or(|f| PAGE_BENCH.contains(f));
+    if chosen.is_empty() && !page {
         let all: Vec<&str> = BENCHES
             .iter()
             .flat_map(|(_, n)| n.iter().copied())
+            .chain([PAGE_BENCH])
             .collect();
         return Err(format!(
             "no benchmark matches {:?}; there are: {}",
@@ -233,28 +243,42 @@ fn bench(args: &[String]) -> Result<()> {
             all.join(", ")
         ));
     }
-    step("benchmarks of the core (native, opt-level 3)");
-    let mut build = cargo();
-    build.args(["build", "--profile", "bench-native", "-p", "kubesim"]);
-    for (example, _) in &chosen {
-        build.args(["--example", example]);
+    if !chosen.is_empty() {
+        step("benchmarks of the core (native, opt-level 3)");
+        let mut build = cargo();
+        build.args(["build", "--profile", "bench-native", "-p", "kubesim"]);
+        for (example, _) in &chosen {
+            build.args(["--example", example]);
+        }
+        run(&mut build)?;
+        for (example, _) in chosen {
+            let mut cmd = cargo();
+            cmd.args([
+                "run",
+                "--quiet",
+                "--profile",
+                "bench-native",
+                "-p",
+                "kubesim",
+                "--example",
+                example,
+                "--",
+            ])
+            .args(filter);
+            run(&mut cmd)?;
+        }
     }
-    run(&mut build)?;
-    for (example, _) in chosen {
-        let mut cmd = cargo();
-        cmd.args([
-            "run",
-            "--quiet",
-            "--profile",
-            "bench-native",
-            "-p",
-            "kubesim",
-            "--example",
-            example,
-            "--",
-        ])
-        .args(filter);
-        run(&mut cmd)?;
+    if page {
+        step("benchmark of the page (release build, headless Chromium)");
+        let dist = std::env::var_os("KUBESIM_DIST")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join("dist"));
+        if !dist.join("index.html").exists() {
+            tools::ensure_web_toolchain()?;
+            run(Command::new("trunk").args(["build", "--release"]))?;
+        }
+        tools::ensure_chromium()?;
+        page_bench::run(&dist)?;
     }
     Ok(())
 }

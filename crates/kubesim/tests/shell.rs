@@ -190,6 +190,48 @@ roleRef:
 }
 
 #[test]
+fn apply_with_a_dry_run_reports_what_it_would_do_and_stores_nothing() {
+    let (mut c, mut s) = booted(7);
+    let server = CONFIGMAP.replace("apply -f -", "apply --dry-run=server -f -");
+    assert_eq!(
+        ok(&mut c, &mut s, &server),
+        "configmap/game-config created (server dry run)"
+    );
+    let client = CONFIGMAP.replace("apply -f -", "apply --dry-run=client -f -");
+    assert_eq!(
+        ok(&mut c, &mut s, &client),
+        "configmap/game-config created (dry run)"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl get cm game-config"),
+        "Error from server (NotFound): configmaps \"game-config\" not found"
+    );
+    // The server still validates: a bad name is a 422 with nothing stored.
+    let invalid = fails(
+        &mut c,
+        &mut s,
+        "kubectl apply --dry-run=server -f -\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n---end",
+    );
+    assert!(
+        invalid.starts_with("The ConfigMap \"Bad_Name\" is invalid: metadata.name"),
+        "{invalid}"
+    );
+    ok(&mut c, &mut s, CONFIGMAP);
+    assert_eq!(
+        ok(&mut c, &mut s, &client),
+        "configmap/game-config configured (dry run)"
+    );
+    assert_eq!(
+        fails(
+            &mut c,
+            &mut s,
+            &CONFIGMAP.replace("apply -f -", "apply --dry-run=maybe -f -")
+        ),
+        "error: Invalid dry-run value (maybe). Must be \"none\", \"server\", or \"client\"."
+    );
+}
+
+#[test]
 fn invalid_and_unknown_manifests_get_kubectls_errors_and_change_nothing() {
     let (mut c, mut s) = booted(6);
     let invalid = fails(

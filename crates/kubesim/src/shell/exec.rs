@@ -67,6 +67,41 @@ fn err(e: &ApiError) -> String {
     e.to_kubectl()
 }
 
+/// kubectl's `--dry-run`: `none`, `client` (nothing sent but reads) or
+/// `server` (the API server runs admission and validation but stores
+/// nothing: `dryRun=All`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DryRun {
+    None,
+    Client,
+    Server,
+}
+
+impl DryRun {
+    /// What kubectl's printer adds to each line
+    /// (`PrintFlags.WithDryRunStrategy`).
+    fn suffix(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        }
+    }
+}
+
+/// staging/src/k8s.io/kubectl/pkg/cmd/util/helpers.go GetDryRunStrategy
+/// (the old boolean values still accepted, as kubectl does with a warning).
+fn dry_run_strategy(k: &Kubectl) -> Result<DryRun> {
+    match k.flags.get("dry-run") {
+        None | Some("none") | Some("false") => Ok(DryRun::None),
+        Some("client") | Some("true") => Ok(DryRun::Client),
+        Some("server") => Ok(DryRun::Server),
+        Some(other) => Err(format!(
+            "error: Invalid dry-run value ({other}). Must be \"none\", \"server\", or \"client\"."
+        )),
+    }
+}
+
 /// `deployment.apps/web`, `pod/nginx`: how kubectl names an object it acted on.
 fn qualified_name(kind: &Kind, name: &str) -> String {
     if kind.group.is_empty() {
@@ -615,6 +650,7 @@ impl Session {
         let mut lines = Vec::new();
         let mut ok = true;
         let verb = k.verb.as_str();
+        let dry_run = dry_run_strategy(k)?;
         for item in Self::decode_manifest(k)? {
             let object = match item {
                 Ok(o) => o,
@@ -626,6 +662,7 @@ impl Session {
             };
             let kind = object.kind();
             let mut base = self.request(k, Verb::Create, kind.id);
+            base.options.dry_run = dry_run == DryRun::Server;
             if kind.namespaced {
                 if let Some(ns) = object.namespace().filter(|n| !n.is_empty()) {
                     if k.flags.get("namespace").is_some_and(|f| f != ns) {
@@ -646,6 +683,29 @@ impl Session {
                 _ => "creating",
             };
             let result = match verb {
+                // A client dry run only reads: kubectl prints what it would
+                // have done (created, or configured an object that exists).
+                _ if dry_run == DryRun::Client => {
+                    let mut get = base.clone();
+                    get.verb = Verb::Get;
+                    get.name = Some(name.clone());
+                    match verb {
+                        "create" => Ok(format!("{} created", qualified_name(kind, &name))),
+                        _ => match cluster.call(get) {
+                            ApiResponse::Error(e) if e.code() == 404 && verb == "apply" => {
+                                Ok(format!("{} created", qualified_name(kind, &name)))
+                            }
+                            ApiResponse::Error(e) => Err(e.to_kubectl_from(verb_ing, "STDIN")),
+                            ApiResponse::Object(_) if verb == "replace" => {
+                                Ok(format!("{} replaced", qualified_name(kind, &name)))
+                            }
+                            ApiResponse::Object(_) => {
+                                Ok(format!("{} configured", qualified_name(kind, &name)))
+                            }
+                            other => Err(other.summary()),
+                        },
+                    }
+                }
                 "create" => match cluster.call(base.with_body(object)) {
                     ApiResponse::Object(o) => {
                         Ok(format!("{} created", qualified_name(kind, o.name())))
@@ -699,7 +759,7 @@ impl Session {
                 }
             };
             match result {
-                Ok(l) => lines.push(l),
+                Ok(l) => lines.push(format!("{l}{}", dry_run.suffix())),
                 Err(l) => {
                     ok = false;
                     lines.push(l);
