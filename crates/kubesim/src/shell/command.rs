@@ -132,6 +132,11 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 value("clusterrole", None),
                 value("serviceaccount", None),
                 value("group", None),
+                value("duration", None),
+                value("audience", None),
+                value("bound-object-kind", None),
+                value("bound-object-name", None),
+                value("bound-object-uid", None),
             ];
             F
         }

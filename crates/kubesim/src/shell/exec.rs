@@ -707,6 +707,7 @@ impl Session {
         })?;
         let ns = self.namespace_of(k);
         let manifest = match what {
+            "token" => return self.create_token(cluster, k, &name),
             "namespace" | "ns" => format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"),
             "configmap" | "cm" => {
                 let mut m = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n");
@@ -750,6 +751,91 @@ impl Session {
         with_file.flags = k.flags.clone();
         with_file.verb = "create".into();
         self.write_generated_manifest(cluster, &with_file)
+    }
+
+    /// `kubectl create token SA` (kubectl's `pkg/cmd/create/create_token.go`):
+    /// a TokenRequest through `serviceaccounts/<name>/token`, printing the
+    /// token.
+    fn create_token(&mut self, cluster: &mut Cluster, k: &Kubectl, name: &str) -> Result<String> {
+        use k8s_openapi::api::authentication::v1::{
+            BoundObjectReference, TokenRequest, TokenRequestSpec,
+        };
+        let audiences = k.flags.all("audience").to_vec();
+        if audiences.iter().any(String::is_empty) {
+            return Err("error: --audience must not be an empty string".into());
+        }
+        let mut spec = TokenRequestSpec {
+            audiences: (!audiences.is_empty()).then_some(audiences),
+            ..Default::default()
+        };
+        if let Some(d) = k.flags.get("duration") {
+            let negative = d.starts_with('-');
+            let d = SimDuration::parse(d.trim_start_matches('-')).map_err(|e| {
+                format!("error: invalid argument {d:?} for \"--duration\" flag: {e}")
+            })?;
+            if negative && d > SimDuration::ZERO {
+                return Err("error: --duration must be greater than or equal to 0".into());
+            }
+            if d.as_millis() % 1000 != 0 {
+                return Err(
+                    "error: --duration cannot be expressed in units less than seconds".into(),
+                );
+            }
+            if d > SimDuration::ZERO {
+                spec.expiration_seconds = Some((d.as_millis() / 1000) as i64);
+            }
+        }
+        match (
+            k.flags.get("bound-object-kind"),
+            k.flags.get("bound-object-name"),
+        ) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(
+                    "error: --bound-object-name can only be set if --bound-object-kind is provided"
+                        .into(),
+                )
+            }
+            (Some(kind), _) if !matches!(kind, "Pod" | "Secret" | "Node") => {
+                return Err(
+                    "error: supported --bound-object-kind values are Node, Pod, Secret".into(),
+                )
+            }
+            (Some(_), None) => {
+                return Err(
+                    "error: --bound-object-name is required if --bound-object-kind is provided"
+                        .into(),
+                )
+            }
+            (Some(kind), Some(object)) => {
+                spec.bound_object_ref = Some(BoundObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some(kind.to_string()),
+                    name: Some(object.to_string()),
+                    uid: k.flags.get("bound-object-uid").map(str::to_string),
+                });
+            }
+        }
+        let request = self
+            .request(k, Verb::Create, KindId::ServiceAccount)
+            .named(name)
+            .with_subresource("token")
+            .with_body(Object::TokenRequest(TokenRequest {
+                spec: Some(spec),
+                ..Default::default()
+            }));
+        match cluster.call(request) {
+            ApiResponse::Object(o) => match &*o {
+                Object::TokenRequest(tr) => Ok(tr
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.token.clone())
+                    .unwrap_or_default()),
+                other => Err(format!("error: unexpected {} in answer", other.kind().kind)),
+            },
+            ApiResponse::Error(e) => Err(format!("error: failed to create token: {}", e.message)),
+            other => Err(other.summary()),
+        }
     }
 
     fn write_generated_manifest(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
@@ -1217,7 +1303,9 @@ fn api_resources() -> String {
         "KIND".into(),
     ]];
     for k in KINDS {
-        if k.id == KindId::EventsEvent {
+        // TokenRequest is the `serviceaccounts/token` subresource, not a
+        // resource of its own.
+        if matches!(k.id, KindId::EventsEvent | KindId::TokenRequest) {
             continue;
         }
         rows.push(vec![
