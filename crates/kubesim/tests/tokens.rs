@@ -190,3 +190,189 @@ fn kubectl_create_token_reports_the_servers_and_its_own_errors() {
         "error: --duration cannot be expressed in units less than seconds"
     );
 }
+
+/// A pod running nginx in `default`.
+const CLIENT_POD: &str = "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  containers:
+  - name: client
+    image: nginx:1.27
+---end";
+
+fn running_client(seed: u64) -> (Cluster, Session) {
+    let (mut c, mut s) = booted(seed);
+    ok(
+        &mut c,
+        &mut s,
+        "sim until serviceaccount/default '{.metadata.name}'=default 10s",
+    );
+    ok(&mut c, &mut s, CLIENT_POD);
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/client '{.status.phase}'=Running 2m",
+    );
+    (c, s)
+}
+
+const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+#[test]
+fn a_pod_has_its_bound_token_the_root_ca_and_its_namespace_in_the_service_account_directory() {
+    let (mut c, mut s) = running_client(5);
+    let ns = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- cat {SA_DIR}/namespace"),
+    );
+    assert_eq!(ns.trim(), "default");
+    let listing = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- ls {SA_DIR}"),
+    );
+    let names: Vec<&str> = listing.split_whitespace().collect();
+    assert_eq!(names, vec!["ca.crt", "namespace", "token"], "{listing}");
+    let ca = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- cat {SA_DIR}/ca.crt"),
+    );
+    let published = ok(
+        &mut c,
+        &mut s,
+        "kubectl get configmap kube-root-ca.crt -o yaml",
+    );
+    assert!(ca.contains("BEGIN CERTIFICATE"), "{ca}");
+    for line in ca.lines() {
+        assert!(
+            published.contains(line.trim()),
+            "{line} not in\n{published}"
+        );
+    }
+    let token = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- cat {SA_DIR}/token"),
+    );
+    let claims = payload(token.trim());
+    let pod_uid = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pod client -o jsonpath={.metadata.uid}",
+    );
+    let node = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pod client -o jsonpath={.spec.nodeName}",
+    );
+    assert_eq!(claims["sub"], "system:serviceaccount:default:default");
+    assert_eq!(claims["kubernetes.io"]["pod"]["name"], "client");
+    assert_eq!(claims["kubernetes.io"]["pod"]["uid"], pod_uid.trim());
+    assert_eq!(claims["kubernetes.io"]["node"]["name"], node.trim());
+    // The kubelet asks for 3607 s; the API server extends a pod-bound
+    // token to a year and marks when it would have expired.
+    let iat = claims["iat"].as_i64().unwrap();
+    assert_eq!(claims["exp"].as_i64().unwrap() - iat, 365 * 24 * 3600);
+    assert_eq!(
+        claims["kubernetes.io"]["warnafter"].as_i64().unwrap() - iat,
+        3607
+    );
+}
+
+#[test]
+fn the_kubelet_refreshes_the_token_at_eighty_percent_of_its_lifetime() {
+    let (mut c, mut s) = running_client(6);
+    let read = |c: &mut Cluster, s: &mut Session| {
+        ok(c, s, &format!("kubectl exec client -- cat {SA_DIR}/token"))
+            .trim()
+            .to_string()
+    };
+    let first = read(&mut c, &mut s);
+    let iat = payload(&first)["iat"].as_i64().unwrap();
+    // 80 % of 3607 s is 2885.6 s; the kubelet refreshes up to 10 s early.
+    ok(&mut c, &mut s, "sim advance 2870s");
+    let before = read(&mut c, &mut s);
+    assert_eq!(before, first, "not refreshed before 80 % less the jitter");
+    ok(&mut c, &mut s, "sim advance 20s");
+    let after = read(&mut c, &mut s);
+    assert_ne!(after, first, "refreshed by 80 % of the lifetime");
+    let new_iat = payload(&after)["iat"].as_i64().unwrap();
+    assert!(
+        (2876..=2887).contains(&(new_iat - iat)),
+        "refreshed {} s after issue",
+        new_iat - iat
+    );
+}
+
+#[test]
+fn the_pod_yaml_shows_the_admitted_service_account_volume_and_mounts() {
+    let (mut c, mut s) = running_client(7);
+    let yaml = ok(&mut c, &mut s, "kubectl get pod client -o yaml");
+    for needle in [
+        "serviceAccountName: default",
+        "name: kube-api-access-",
+        "mountPath: /var/run/secrets/kubernetes.io/serviceaccount",
+        "readOnly: true",
+        "expirationSeconds: 3607",
+        "path: token",
+        "name: kube-root-ca.crt",
+        "key: ca.crt",
+        "fieldPath: metadata.namespace",
+        "defaultMode: 420",
+    ] {
+        assert!(yaml.contains(needle), "{needle} missing from\n{yaml}");
+    }
+}
+
+#[test]
+fn a_pod_whose_service_account_opts_out_gets_no_token() {
+    let (mut c, mut s) = booted(8);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: quiet
+automountServiceAccountToken: false
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: quiet
+spec:
+  serviceAccountName: quiet
+  containers:
+  - name: c
+    image: nginx:1.27
+---end",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/quiet '{.status.phase}'=Running 2m",
+    );
+    let volumes = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pod quiet -o jsonpath={.spec.volumes}",
+    );
+    assert_eq!(volumes.trim(), "");
+    let missing = fails(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec quiet -- cat {SA_DIR}/token"),
+    );
+    assert!(missing.contains("No such file or directory"), "{missing}");
+}

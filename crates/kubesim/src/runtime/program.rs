@@ -4,7 +4,8 @@
 //! A small shell understands what pod specs in the docs pass to `sh -c`:
 //! `;`, `&&`, `||`, newlines, `while true; do ...; done`, `until`, `for x in
 //! ...`, `if ...; then ...; else ...; fi`, `> file` / `>> file`, `$VAR`,
-//! `$(hostname)` and `$(date)`. Arithmetic, pipes (the left side's output is
+//! `$(hostname)`, `$(date)` and `$(cat FILE)` (the file as the command
+//! starts). Arithmetic, pipes (the left side's output is
 //! dropped), functions, globbing and most flags are left out.
 
 use super::ClusterRequest;
@@ -127,6 +128,8 @@ pub(crate) struct Ctx<'a> {
     pub image: &'a ImageInfo,
     pub hostname: &'a str,
     pub env: &'a [(String, String)],
+    /// The container's files when the command starts (`$(cat FILE)`).
+    pub files: &'a BTreeMap<String, String>,
 }
 
 /// Marker replaced by the time when a line is printed.
@@ -1194,6 +1197,14 @@ fn expand(w: &Word, ctx: &Ctx, vars: &BTreeMap<String, String>) -> String {
             }
             Part::Subst(cmd) => match cmd.trim() {
                 "hostname" | "cat /etc/hostname" => s.push_str(ctx.hostname),
+                // `$(cat FILE)`: the file as the command starts, without
+                // its trailing newlines (as command substitution strips).
+                c if c.starts_with("cat ") => {
+                    let path = c["cat ".len()..].trim().trim_matches(['"', '\'']);
+                    if let Some(text) = ctx.files.get(path) {
+                        s.push_str(text.trim_end_matches('\n'));
+                    }
+                }
                 c if c.starts_with("date") => s.push_str(DATE_MARK),
                 "whoami" => s.push_str("root"),
                 _ => {}
