@@ -203,7 +203,22 @@ spec:
     image: nginx:1.27
 ---end";
 
+/// A booted cluster with the `client` pod running.
 fn running_client(seed: u64) -> (Cluster, Session) {
+    let (mut c, mut s) = client_started(seed);
+    // `kubernetes.default.svc` resolves once CoreDNS runs...
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/coredns -n kube-system '{.status.readyReplicas}'=2 2m",
+    );
+    // ... and kube-proxy has its endpoints in the nodes' rules.
+    ok(&mut c, &mut s, "sim advance 15s");
+    (c, s)
+}
+
+/// A booted cluster, the moment the `client` pod runs.
+fn client_started(seed: u64) -> (Cluster, Session) {
     let (mut c, mut s) = booted(seed);
     ok(
         &mut c,
@@ -286,7 +301,7 @@ fn a_pod_has_its_bound_token_the_root_ca_and_its_namespace_in_the_service_accoun
 
 #[test]
 fn the_kubelet_refreshes_the_token_at_eighty_percent_of_its_lifetime() {
-    let (mut c, mut s) = running_client(6);
+    let (mut c, mut s) = client_started(6);
     let read = |c: &mut Cluster, s: &mut Session| {
         ok(c, s, &format!("kubectl exec client -- cat {SA_DIR}/token"))
             .trim()
@@ -375,4 +390,91 @@ spec:
         &format!("kubectl exec quiet -- cat {SA_DIR}/token"),
     );
     assert!(missing.contains("No such file or directory"), "{missing}");
+}
+
+const CURL_PODS: &str = "curl -s --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt https://kubernetes.default.svc/api/v1/namespaces/default/pods";
+
+#[test]
+fn a_pod_calls_the_api_server_as_its_service_account_forbidden_then_allowed_by_a_rolebinding() {
+    let (mut c, mut s) = running_client(9);
+    let script = format!(
+        "kubectl exec client -- sh -c 'TOKEN=$(cat {SA_DIR}/token); {CURL_PODS} -H \"Authorization: Bearer $TOKEN\"'"
+    );
+    let denied = ok(&mut c, &mut s, &script);
+    assert!(denied.contains("\"kind\": \"Status\""), "{denied}");
+    assert!(denied.contains("\"code\": 403"), "{denied}");
+    assert!(
+        denied.contains(r#""message": "pods is forbidden: User \"system:serviceaccount:default:default\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"""#),
+        "{denied}"
+    );
+    ok(&mut c, &mut s, SA_VIEW);
+    ok(&mut c, &mut s, "sim advance 2s");
+    let allowed = ok(&mut c, &mut s, &script);
+    assert!(allowed.contains("\"kind\": \"PodList\""), "{allowed}");
+    assert!(allowed.contains("\"name\": \"client\""), "{allowed}");
+}
+
+#[test]
+fn without_a_token_a_pod_is_anonymous_and_without_the_ca_curl_refuses_the_server() {
+    let (mut c, mut s) = running_client(10);
+    let anonymous = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- {CURL_PODS}"),
+    );
+    assert!(
+        anonymous.contains(
+            r#"pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\""#
+        ),
+        "{anonymous}"
+    );
+    let version = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- curl -s --cacert {SA_DIR}/ca.crt https://kubernetes.default.svc/version"),
+    );
+    assert!(version.contains("\"gitVersion\""), "{version}");
+    let untrusted = fails(
+        &mut c,
+        &mut s,
+        "kubectl exec client -- curl https://kubernetes.default.svc/version",
+    );
+    assert!(
+        untrusted
+            .contains("curl: (60) SSL certificate problem: unable to get local issuer certificate"),
+        "{untrusted}"
+    );
+    let failing = fails(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- curl -sSf --cacert {SA_DIR}/ca.crt https://kubernetes.default.svc/api/v1/namespaces/default/pods"),
+    );
+    assert!(
+        failing.contains("curl: (22) The requested URL returned error: 403"),
+        "{failing}"
+    );
+}
+
+#[test]
+fn etcd_refuses_a_pod_that_has_no_client_certificate_from_etcds_ca() {
+    let (mut c, mut s) = running_client(11);
+    let ip = ok(
+        &mut c,
+        &mut s,
+        "kubectl get node control-plane-1 -o jsonpath={.status.addresses[0].address}",
+    );
+    let ip = ip.trim();
+    let alert = fails(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- curl -k https://{ip}:2379/version"),
+    );
+    assert!(alert.contains("alert certificate required"), "{alert}");
+    assert!(alert.contains("curl: (56)"), "{alert}");
+    let untrusted = fails(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec client -- curl --cacert {SA_DIR}/ca.crt https://{ip}:2379/version"),
+    );
+    assert!(untrusted.contains("curl: (60)"), "{untrusted}");
 }

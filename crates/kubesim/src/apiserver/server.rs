@@ -59,6 +59,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 mod eviction;
+mod podclient;
 mod tokenrequest;
 pub use eviction::VIOLATES_BUDGET;
 

@@ -215,6 +215,9 @@ pub enum ClusterRequest {
         url: String,
         tool: String,
         args: Vec<String>,
+        /// The content of curl's `--cacert` file as curl starts (`None`:
+        /// no such flag, or no such file).
+        ca_file: Option<String>,
     },
     /// `nslookup` / `dig`.
     Dns {

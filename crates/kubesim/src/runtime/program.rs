@@ -545,12 +545,41 @@ fn compile_command(
             http(8181, HttpApp::Health),
         ])),
         "curl" | "wget" => {
-            let url = args
-                .iter()
-                .rev()
-                .find(|a| !a.starts_with('-'))
-                .cloned()
-                .unwrap_or_default();
+            // The last operand that is not a flag's value.
+            let takes_value = |a: &str| {
+                matches!(
+                    a,
+                    "-H" | "--header"
+                        | "--cacert"
+                        | "-o"
+                        | "--output"
+                        | "-X"
+                        | "--request"
+                        | "-d"
+                        | "--data"
+                        | "-u"
+                        | "--user"
+                        | "-A"
+                        | "--user-agent"
+                        | "-m"
+                        | "--max-time"
+                        | "--connect-timeout"
+                        | "-w"
+                        | "--write-out"
+                        | "-T"
+                        | "--timeout"
+                )
+            };
+            let mut url = String::new();
+            let mut it = args.iter();
+            while let Some(a) = it.next() {
+                // wget's `-O FILE` (curl's `-O` takes none).
+                if takes_value(a) || (name == "wget" && a == "-O") {
+                    it.next();
+                } else if !a.starts_with('-') {
+                    url = a.clone();
+                }
+            }
             let quiet = args
                 .iter()
                 .any(|a| a.starts_with('-') && (a.contains('s') || a.contains('q')));
@@ -560,6 +589,7 @@ fn compile_command(
                     url,
                     tool: name.to_string(),
                     args: args.to_vec(),
+                    ca_file: None,
                 })),
             }
         }
