@@ -15,7 +15,22 @@
 //! last wrote them (kept per node as the node's kernel state, so they
 //! survive kube-proxy and go stale with it), the cache of the CoreDNS
 //! replica the rules pick, and the endpoint container's behaviour in its
-//! node's containerd. Each hop is recorded in the trace for the page. Left
+//! node's containerd. Each hop is recorded in the trace for the page.
+//!
+//! The control plane's TLS servers on the control-plane nodes' addresses
+//! answer for themselves. kube-apiserver (port 6443, also behind the
+//! `kubernetes` Service at 10.96.0.1:443) presents a certificate from the
+//! cluster CA for kubeadm's names (`kubernetes`, `kubernetes.default`,
+//! `kubernetes.default.svc`, `kubernetes.default.svc.cluster.local`,
+//! 10.96.0.1, the node): curl trusts it with `--cacert` set to the pod's
+//! `ca.crt` (else exit 60), and the request runs through authentication
+//! (`Authorization: Bearer`) and authorization like any other (see
+//! `apiserver/server/podclient.rs`). etcd (port 2379) presents a
+//! certificate from etcd's own CA and demands a client certificate from it
+//! (kubeadm's `--client-cert-auth=true`), which only the API servers hold:
+//! a pod gets exit 60, or with `-k` the TLS 1.3 alert `certificate
+//! required` (exit 56). A plain `http://` request to the API server gets
+//! Go's `400 Client sent an HTTP request to an HTTPS server.` Left
 //! out: packet timing (the answer arrives with the exec's reply), retries of
 //! a lost DNS query on another replica, conntrack, UDP and SCTP payloads
 //! beyond DNS, and traffic from outside the cluster to NodePorts.

@@ -36,8 +36,13 @@
 //! its client certificate (issued at time zero, valid a year) and rotates it
 //! like any other.
 //!
+//! Projected volumes (the `kube-api-access-*` service-account token, root
+//! CA and namespace) are mounted before a pod's sandbox starts, their
+//! tokens requested and refreshed through TokenRequest (see [`projected`]
+//! and [`token`]).
+//!
 //! Left out so far (named in the issue that adds them): eviction managers,
-//! volume management, and adopting the containers of a previous kubelet run
+//! other volume types, and adopting the containers of a previous kubelet run
 //! after a restart (they are removed as orphans once the pod informer has
 //! synced, and the pods still bound start afresh).
 

@@ -17,15 +17,20 @@
 //! (`union.NewFailOnError`).
 //!
 //! The simulation keeps credentials as data: a certificate is its subject,
-//! issuer and validity window on the virtual clock; service-account tokens are
-//! opaque strings in a registry this module keeps (drawn from the seeded RNG),
-//! standing in for signed JWTs; bootstrap tokens stand for their
+//! issuer and validity window on the virtual clock; bound service-account
+//! tokens (TokenRequest's) are JWTs signed with the cluster's key (see
+//! [`super::serviceaccount`]), checked for their signature, audience and
+//! expiry, and for the service account and pod they name still being there
+//! (looked up through [`Lookup`] in the API server's cache); the control
+//! plane's own long-lived service-account tokens are opaque strings in a
+//! registry this module keeps (drawn from the seeded RNG), standing in for
+//! legacy token Secrets; bootstrap tokens stand for their
 //! `bootstrap-token-<id>` Secrets in kube-system.
 //!
 //! Left out: real X.509 and JWT cryptography (a certificate is trusted when its
-//! issuer is the cluster CA's name), the static token file, OIDC, webhook
-//! token review, the front-proxy request-header authenticator, impersonation,
-//! and the API audiences of tokens.
+//! issuer is the cluster CA's name; a JWT's signature is a keyed hash), the
+//! static token file, OIDC, webhook token review, the front-proxy
+//! request-header authenticator, and impersonation.
 
 use super::serviceaccount::{self, SigningKey};
 use super::user::{
