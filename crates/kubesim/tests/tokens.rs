@@ -478,3 +478,67 @@ fn etcd_refuses_a_pod_that_has_no_client_certificate_from_etcds_ca() {
     );
     assert!(untrusted.contains("curl: (60)"), "{untrusted}");
 }
+
+/// A CSR for the user `jane`, which no approver handles on its own.
+fn jane_csr(name: &str) -> String {
+    use base64::Engine;
+    let pem = kubesim::apiserver::auth::pki::CertificateRequest {
+        common_name: "jane".into(),
+        organizations: vec![],
+    }
+    .to_pem();
+    let request = base64::engine::general_purpose::STANDARD.encode(pem);
+    format!(
+        "kubectl apply -f -
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata:
+  name: {name}
+spec:
+  request: {request}
+  signerName: kubernetes.io/kube-apiserver-client
+  usages:
+  - client auth
+---end"
+    )
+}
+
+#[test]
+fn kubectl_certificate_approve_and_deny_set_the_csrs_condition() {
+    let (mut c, mut s) = booted(12);
+    ok(&mut c, &mut s, &jane_csr("jane"));
+    ok(&mut c, &mut s, &jane_csr("mallory"));
+    let row = |c: &mut Cluster, s: &mut Session, name: &str| {
+        ok(c, s, &format!("kubectl get csr {name}"))
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row(&mut c, &mut s, "jane").contains("Pending"));
+    let approved = ok(&mut c, &mut s, "kubectl certificate approve jane");
+    assert_eq!(
+        approved.trim(),
+        "certificatesigningrequest.certificates.k8s.io/jane approved"
+    );
+    let denied = ok(&mut c, &mut s, "kubectl certificate deny mallory");
+    assert_eq!(
+        denied.trim(),
+        "certificatesigningrequest.certificates.k8s.io/mallory denied"
+    );
+    ok(&mut c, &mut s, "sim advance 5s");
+    assert!(
+        row(&mut c, &mut s, "jane").contains("Approved"),
+        "{}",
+        row(&mut c, &mut s, "jane")
+    );
+    assert!(row(&mut c, &mut s, "mallory").contains("Denied"));
+    let reason = ok(
+        &mut c,
+        &mut s,
+        "kubectl get csr jane -o jsonpath={.status.conditions[0].reason}",
+    );
+    assert_eq!(reason.trim(), "KubectlApprove");
+    let missing = fails(&mut c, &mut s, "kubectl certificate approve nobody");
+    assert!(missing.contains("NotFound"), "{missing}");
+}

@@ -200,6 +200,10 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
             ];
             F
         }
+        "certificate" => {
+            const F: &[FlagSpec] = &[switch("force", None), FILENAME];
+            F
+        }
         "cordon" | "uncordon" => {
             const F: &[FlagSpec] = &[SELECTOR, DRY_RUN];
             F

@@ -322,6 +322,7 @@ impl Session {
             "exec" => self.exec(cluster, k),
             "taint" => self.taint(cluster, k),
             "cordon" | "uncordon" => self.cordon(cluster, k),
+            "certificate" => self.certificate(cluster, k),
             "drain" => self.drain(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
@@ -836,6 +837,82 @@ impl Session {
             ApiResponse::Error(e) => Err(format!("error: failed to create token: {}", e.message)),
             other => Err(other.summary()),
         }
+    }
+
+    /// `kubectl certificate approve|deny NAME...` (kubectl's
+    /// `pkg/cmd/certificates/certificates.go`): adds the Approved or
+    /// Denied condition through the `approval` subresource; a request that
+    /// already has it is left alone.
+    fn certificate(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        use k8s_openapi::api::certificates::v1::CertificateSigningRequestCondition;
+        let (action, names) = k
+            .args
+            .split_first()
+            .ok_or("error: kubectl certificate needs a subcommand: approve or deny")?;
+        let (condition, reason, message, done) = match action.as_str() {
+            "approve" => (
+                "Approved",
+                "KubectlApprove",
+                "This CSR was approved by kubectl certificate approve.",
+                "approved",
+            ),
+            "deny" => (
+                "Denied",
+                "KubectlDeny",
+                "This CSR was denied by kubectl certificate deny.",
+                "denied",
+            ),
+            other => {
+                return Err(format!(
+                    "error: unknown command \"{other}\" for \"kubectl certificate\""
+                ))
+            }
+        };
+        if names.is_empty() {
+            return Err(
+                "error: one or more CSRs must be specified as <name> or -f <filename>".into(),
+            );
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let get = self
+                .request(k, Verb::Get, KindId::CertificateSigningRequest)
+                .named(name.clone());
+            let mut csr = match cluster.call(get) {
+                ApiResponse::Object(o) => match &*o {
+                    Object::CertificateSigningRequest(csr) => csr.clone(),
+                    other => return Err(format!("error: unexpected {}", other.kind().kind)),
+                },
+                ApiResponse::Error(e) => return Err(e.to_kubectl()),
+                other => return Err(other.summary()),
+            };
+            let status = csr.status.get_or_insert_with(Default::default);
+            let conditions = status.conditions.get_or_insert_with(Vec::new);
+            if !conditions.iter().any(|c| c.type_ == condition) {
+                conditions.push(CertificateSigningRequestCondition {
+                    type_: condition.to_string(),
+                    status: "True".into(),
+                    reason: Some(reason.into()),
+                    message: Some(message.into()),
+                    last_update_time: Some(crate::api::time::to_time(cluster.now())),
+                    last_transition_time: None,
+                });
+                let update = self
+                    .request(k, Verb::Update, KindId::CertificateSigningRequest)
+                    .named(name.clone())
+                    .with_subresource("approval")
+                    .with_body(Object::CertificateSigningRequest(csr));
+                match cluster.call(update) {
+                    ApiResponse::Object(_) => {}
+                    ApiResponse::Error(e) => return Err(e.to_kubectl()),
+                    other => return Err(other.summary()),
+                }
+            }
+            out.push(format!(
+                "certificatesigningrequest.certificates.k8s.io/{name} {done}"
+            ));
+        }
+        Ok(out.join("\n"))
     }
 
     fn write_generated_manifest(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
