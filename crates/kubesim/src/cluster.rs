@@ -421,6 +421,10 @@ impl Cluster {
             disabled: topology.disabled_controllers.clone(),
         };
         let mut authn = Authenticator::new();
+        // kubeadm's `sa.key`, which every API server verifies bound
+        // service-account tokens with.
+        authn.service_account_key =
+            crate::apiserver::auth::serviceaccount::SigningKey::for_seed(world.seed());
         let controller_tokens: Vec<(String, String)> = crate::controllers::CONTROLLERS
             .iter()
             .map(|name| {

@@ -244,7 +244,12 @@ fn up_ref(o: &Object) -> Option<&OwnerReference> {
 fn family(cluster: &Cluster, obj: &Object) -> Vec<Relative> {
     let all: Vec<Rc<Object>> = crate::api::object::KINDS
         .iter()
-        .filter(|k| !matches!(k.id, KindId::Event | KindId::EventsEvent))
+        .filter(|k| {
+            !matches!(
+                k.id,
+                KindId::Event | KindId::EventsEvent | KindId::TokenRequest
+            )
+        })
         .flat_map(|k| cluster.observe_all(k.id))
         .collect();
     let by_uid: BTreeMap<&str, &Object> = all

@@ -31,6 +31,9 @@ const CONVERGENCE: SimDuration = SimDuration::from_secs(300);
 /// How often the invariants are checked.
 const CHECK_EVERY: SimDuration = SimDuration::from_secs(1);
 
+/// The pods opt out of the service-account token: the harness runs without
+/// the root-ca-cert-publisher (see `support::booted`), and without
+/// `kube-root-ca.crt` the kubelet could not mount `kube-api-access-*`.
 const WORKLOAD: &str = "kubectl apply -f -
 apiVersion: apps/v1
 kind: Deployment
@@ -46,6 +49,7 @@ spec:
       labels:
         app: web
     spec:
+      automountServiceAccountToken: false
       containers:
       - name: nginx
         image: nginx:1.14.2
@@ -80,6 +84,7 @@ spec:
       labels:
         app: db
     spec:
+      automountServiceAccountToken: false
       terminationGracePeriodSeconds: 10
       containers:
       - name: db

@@ -102,7 +102,8 @@ pub fn apply_defaults(obj: &mut Object) {
         | Object::CertificateSigningRequest(_)
         | Object::PodDisruptionBudget(_)
         | Object::ControllerRevision(_)
-        | Object::SubjectAccessReview(_) => {}
+        | Object::SubjectAccessReview(_)
+        | Object::TokenRequest(_) => {}
     }
 }
 

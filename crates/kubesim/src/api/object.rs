@@ -8,10 +8,10 @@
 //! aggregated APIs.
 
 use k8s_openapi::api::{
-    apps::v1 as apps, authorization::v1 as authorization, batch::v1 as batch,
-    certificates::v1 as certificates, coordination::v1 as coordination, core::v1 as core,
-    discovery::v1 as discovery, events::v1 as events, policy::v1 as policy, rbac::v1 as rbac,
-    scheduling::v1 as scheduling,
+    apps::v1 as apps, authentication::v1 as authentication, authorization::v1 as authorization,
+    batch::v1 as batch, certificates::v1 as certificates, coordination::v1 as coordination,
+    core::v1 as core, discovery::v1 as discovery, events::v1 as events, policy::v1 as policy,
+    rbac::v1 as rbac, scheduling::v1 as scheduling,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::Metadata;
@@ -218,6 +218,8 @@ kinds! {
     CertificateSigningRequest(certificates::CertificateSigningRequest) = "CertificateSigningRequest", "certificates.k8s.io", "certificatesigningrequests", ["csr"], false;
     PodDisruptionBudget(policy::PodDisruptionBudget) = "PodDisruptionBudget", "policy", "poddisruptionbudgets", ["pdb"], true;
     SubjectAccessReview(authorization::SubjectAccessReview) = "SubjectAccessReview", "authorization.k8s.io", "subjectaccessreviews", [], false;
+    // Served only as `serviceaccounts/<name>/token`; never stored.
+    TokenRequest(authentication::TokenRequest) = "TokenRequest", "authentication.k8s.io", "tokenrequests", [], true;
 }
 
 impl KindId {

@@ -209,6 +209,15 @@ impl ApiError {
         Self::forbidden(&gr, req.name, &why)
     }
 
+    /// 404 for a path the server does not serve.
+    pub fn not_found_resource() -> Self {
+        Self::new(
+            Reason::NotFound,
+            "the server could not find the requested resource".into(),
+            None,
+        )
+    }
+
     /// 401: the credential was missing, unknown or expired. kube-apiserver
     /// says no more than `Unauthorized`, so as not to help an attacker.
     pub fn unauthorized() -> Self {

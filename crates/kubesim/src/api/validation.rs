@@ -1313,7 +1313,7 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
                 ));
             }
         }
-        Object::SubjectAccessReview(_) => {}
+        Object::SubjectAccessReview(_) | Object::TokenRequest(_) => {}
         Object::PodDisruptionBudget(pdb) => {
             if let Some(s) = &pdb.spec {
                 if s.min_available.is_some() && s.max_unavailable.is_some() {

@@ -118,8 +118,10 @@ pub fn service_account_not_found(request_body: &Object, namespace: &str, sa: &st
     )
 }
 
-/// Runs the mutating plugins on an object about to be created.
-pub fn mutate_on_create(object: &mut Object, rng: &mut SimRng) {
+/// Runs the mutating plugins on an object about to be created;
+/// `sa_automount` is the pod's service account's
+/// `automountServiceAccountToken`, if it sets it.
+pub fn mutate_on_create(object: &mut Object, sa_automount: Option<bool>, rng: &mut SimRng) {
     apply_defaults(object);
     if let Object::Pod(pod) = object {
         // "Don't modify the spec of mirror pods": the kubelet would see a
@@ -131,13 +133,13 @@ pub fn mutate_on_create(object: &mut Object, rng: &mut SimRng) {
             .as_ref()
             .is_some_and(|a| a.contains_key(super::auth::node::MIRROR_POD_ANNOTATION));
         if let Some(spec) = pod.spec.as_mut().filter(|_| !mirror) {
-            service_account(spec, rng);
+            service_account(spec, sa_automount, rng);
             default_toleration_seconds(spec);
         }
     }
 }
 
-fn service_account(spec: &mut core::PodSpec, rng: &mut SimRng) {
+fn service_account(spec: &mut core::PodSpec, sa_automount: Option<bool>, rng: &mut SimRng) {
     if spec
         .service_account_name
         .as_deref()
@@ -146,7 +148,12 @@ fn service_account(spec: &mut core::PodSpec, rng: &mut SimRng) {
     {
         spec.service_account_name = Some("default".into());
     }
-    if spec.automount_service_account_token == Some(false) {
+    // `shouldAutomount`: the pod's setting wins over its service account's.
+    if !spec
+        .automount_service_account_token
+        .or(sa_automount)
+        .unwrap_or(true)
+    {
         return;
     }
     let mount_path = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -270,7 +277,7 @@ mod tests {
     #[test]
     fn a_pod_gets_the_default_service_account_and_its_token_volume() {
         let mut p = pod();
-        mutate_on_create(&mut p, &mut SimRng::new(1));
+        mutate_on_create(&mut p, None, &mut SimRng::new(1));
         let Object::Pod(p) = p else { unreachable!() };
         let spec = p.spec.unwrap();
         assert_eq!(spec.service_account_name.as_deref(), Some("default"));
@@ -289,15 +296,52 @@ mod tests {
         if let Object::Pod(p) = &mut p {
             p.spec.as_mut().unwrap().automount_service_account_token = Some(false);
         }
-        mutate_on_create(&mut p, &mut SimRng::new(1));
+        mutate_on_create(&mut p, None, &mut SimRng::new(1));
         let Object::Pod(p) = p else { unreachable!() };
         assert!(p.spec.unwrap().volumes.is_none());
     }
 
     #[test]
+    fn a_service_account_with_automount_false_leaves_the_token_out_unless_the_pod_asks() {
+        let mut p = pod();
+        mutate_on_create(&mut p, Some(false), &mut SimRng::new(1));
+        let Object::Pod(plain) = p else {
+            unreachable!()
+        };
+        assert!(plain.spec.unwrap().volumes.is_none());
+        let mut p = pod();
+        if let Object::Pod(p) = &mut p {
+            p.spec.as_mut().unwrap().automount_service_account_token = Some(true);
+        }
+        mutate_on_create(&mut p, Some(false), &mut SimRng::new(1));
+        let Object::Pod(asks) = p else { unreachable!() };
+        let volumes = asks.spec.unwrap().volumes.unwrap();
+        let sources = volumes[0]
+            .projected
+            .as_ref()
+            .unwrap()
+            .sources
+            .as_ref()
+            .unwrap();
+        let token = sources[0].service_account_token.as_ref().unwrap();
+        assert_eq!(
+            (token.expiration_seconds, token.path.as_str()),
+            (Some(3607), "token")
+        );
+        assert_eq!(
+            sources[1].config_map.as_ref().unwrap().name,
+            "kube-root-ca.crt"
+        );
+        assert_eq!(
+            volumes[0].projected.as_ref().unwrap().default_mode,
+            Some(420)
+        );
+    }
+
+    #[test]
     fn pods_tolerate_not_ready_and_unreachable_for_five_minutes() {
         let mut p = pod();
-        mutate_on_create(&mut p, &mut SimRng::new(1));
+        mutate_on_create(&mut p, None, &mut SimRng::new(1));
         let Object::Pod(p) = p else { unreachable!() };
         let t = p.spec.unwrap().tolerations.unwrap();
         assert_eq!(t.len(), 2);

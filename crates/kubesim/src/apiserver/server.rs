@@ -60,6 +60,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 mod eviction;
+mod podclient;
+mod tokenrequest;
 pub use eviction::VIOLATES_BUDGET;
 
 /// A component address on the simulated network.
@@ -1107,10 +1109,9 @@ impl ApiServer {
             );
         }
         // Authentication.
-        let lookup = |id: &str| self.bootstrap_token_secret(id);
         let user = match ctx
             .authn
-            .authenticate_with(&request.credential, ctx.now, &lookup)
+            .authenticate_with(&request.credential, ctx.now, &*self)
         {
             Ok(a) => a.user,
             Err(_) => return fail(out, ApiError::unauthorized()),
@@ -1159,6 +1160,17 @@ impl ApiServer {
         // `pods/exec` is a create too, but it goes to the kubelet below).
         match op.request.verb {
             _ if eviction::is_eviction(&op.request) => return self.start_eviction(ctx, op_id, out),
+            _ if tokenrequest::is_token_request(&op.request) => {
+                return self.token_request(ctx, op_id, out)
+            }
+            // TokenRequest is served only as `serviceaccounts/<name>/token`.
+            _ if op.request.kind == KindId::TokenRequest => {
+                return self.finish(
+                    op_id,
+                    ApiResponse::Error(ApiError::not_found_resource()),
+                    out,
+                )
+            }
             _ if is_kubelet_proxy(&op.request) => {}
             _ if op.request.kind == KindId::SubjectAccessReview => {
                 return self.subject_access_review(op_id, out)
@@ -1673,7 +1685,18 @@ impl ApiServer {
                 );
             }
         }
-        admission::mutate_on_create(&mut object, ctx.rng);
+        // The pod's service account's `automountServiceAccountToken`.
+        let sa_automount = admission::service_account_to_check(&object).and_then(|(ns, sa)| {
+            match self
+                .cache
+                .get(&registry::key(KindId::ServiceAccount, Some(&ns), &sa))
+                .map(|o| &**o)
+            {
+                Some(Object::ServiceAccount(sa)) => sa.automount_service_account_token,
+                _ => None,
+            }
+        });
+        admission::mutate_on_create(&mut object, sa_automount, ctx.rng);
         if let Object::CertificateSigningRequest(csr) = &mut object {
             let user = self.ops.get(&op_id).and_then(|op| op.user.clone());
             super::certificates::prepare_for_create(csr, user.as_ref());
@@ -2602,6 +2625,33 @@ fn generate_job_selector(job: &mut k8s_openapi::api::batch::v1::Job) {
         .get_or_insert_with(Default::default)
         .entry("batch.kubernetes.io/controller-uid".into())
         .or_insert(uid);
+}
+
+/// The token authenticators' look-ups, from the instance's watch cache.
+impl super::auth::authn::Lookup for ApiServer {
+    fn bootstrap_token(&self, id: &str) -> Option<super::auth::authn::BootstrapToken> {
+        self.bootstrap_token_secret(id)
+    }
+
+    fn service_account_uid(&self, namespace: &str, name: &str) -> Option<String> {
+        self.cache
+            .get(&registry::key(
+                KindId::ServiceAccount,
+                Some(namespace),
+                name,
+            ))
+            .and_then(|o| o.uid().map(str::to_string))
+    }
+
+    fn pod(&self, namespace: &str, name: &str) -> Option<super::auth::authn::BoundPod> {
+        let o = self
+            .cache
+            .get(&registry::key(KindId::Pod, Some(namespace), name))?;
+        Some(super::auth::authn::BoundPod {
+            uid: o.uid().unwrap_or_default().to_string(),
+            deleted_at: o.deletion_timestamp().map(crate::api::time::to_sim_time),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,22 @@
 //! last wrote them (kept per node as the node's kernel state, so they
 //! survive kube-proxy and go stale with it), the cache of the CoreDNS
 //! replica the rules pick, and the endpoint container's behaviour in its
-//! node's containerd. Each hop is recorded in the trace for the page. Left
+//! node's containerd. Each hop is recorded in the trace for the page.
+//!
+//! The control plane's TLS servers on the control-plane nodes' addresses
+//! answer for themselves. kube-apiserver (port 6443, also behind the
+//! `kubernetes` Service at 10.96.0.1:443) presents a certificate from the
+//! cluster CA for kubeadm's names (`kubernetes`, `kubernetes.default`,
+//! `kubernetes.default.svc`, `kubernetes.default.svc.cluster.local`,
+//! 10.96.0.1, the node): curl trusts it with `--cacert` set to the pod's
+//! `ca.crt` (else exit 60), and the request runs through authentication
+//! (`Authorization: Bearer`) and authorization like any other (see
+//! `apiserver/server/podclient.rs`). etcd (port 2379) presents a
+//! certificate from etcd's own CA and demands a client certificate from it
+//! (kubeadm's `--client-cert-auth=true`), which only the API servers hold:
+//! a pod gets exit 60, or with `-k` the TLS 1.3 alert `certificate
+//! required` (exit 56). A plain `http://` request to the API server gets
+//! Go's `400 Client sent an HTTP request to an HTTPS server.` Left
 //! out: packet timing (the answer arrives with the exec's reply), retries of
 //! a lost DNS query on another replica, conntrack, UDP and SCTP payloads
 //! beyond DNS, and traffic from outside the cluster to NodePorts.
@@ -67,10 +82,134 @@ enum DnsFailure {
 
 /// Where a connection ended.
 enum Connect {
-    Answer { status: u16, body: String },
+    Answer {
+        status: u16,
+        body: String,
+    },
     NotHttp,
     Refused,
     TimedOut,
+    /// A TLS server of the control plane answered the SYN.
+    Tls(TlsServer),
+}
+
+/// The control plane's TLS servers a pod may reach on a control-plane
+/// node's address (kubeadm: kube-apiserver `--secure-port=6443` and etcd
+/// `--listen-client-urls=https://127.0.0.1:2379,https://<node-ip>:2379`,
+/// both on the host's network).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TlsServer {
+    /// A kube-apiserver, by its address.
+    ApiServer(Addr),
+    /// An etcd member, by its node.
+    Etcd(String),
+}
+
+/// The names kubeadm puts in the API server's serving certificate
+/// (`certs.GetAPIServerAltNames`), besides the node's name and address.
+const APISERVER_SANS: [&str; 5] = [
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+    crate::apiserver::server::KUBERNETES_SERVICE_IP,
+];
+
+/// curl's complaint about a certificate its CA bundle does not vouch for.
+const CURL_UNKNOWN_ISSUER: &str =
+    "curl: (60) SSL certificate problem: unable to get local issuer certificate
+More details here: https://curl.se/docs/sslcerts.html
+
+curl failed to verify the legitimacy of the server and therefore could not
+establish a secure connection to it. To learn more about this situation and
+how to fix it, please visit the webpage mentioned above.
+";
+
+/// What a TLS client in a pod sends: its CA bundle, whether it checks the
+/// server at all, and the headers that matter.
+struct TlsClient<'a> {
+    https: bool,
+    insecure: bool,
+    /// `--cacert` given: its path, and the file's content if it exists.
+    ca_flag: Option<(String, Option<&'a str>)>,
+    bearer: Option<String>,
+    fail_on_error: bool,
+}
+
+impl<'a> TlsClient<'a> {
+    fn of(url: &str, tool: &str, args: &'a [String], ca_file: &'a Option<String>) -> Self {
+        let wget = tool == "wget";
+        let mut headers = Vec::new();
+        let mut ca_flag = None;
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if a == "-H" || a == "--header" {
+                headers.extend(it.next().cloned());
+            } else if let Some(h) = a.strip_prefix("--header=") {
+                headers.push(h.to_string());
+            } else if let Some(h) = a.strip_prefix("-H").filter(|h| !h.is_empty()) {
+                headers.push(h.to_string());
+            } else if a == "--cacert" {
+                ca_flag = Some((it.next().cloned().unwrap_or_default(), ca_file.as_deref()));
+            } else if let Some(path) = a.strip_prefix("--cacert=") {
+                ca_flag = Some((path.to_string(), ca_file.as_deref()));
+            }
+        }
+        let bearer = headers.iter().find_map(|h| {
+            let (name, value) = h.split_once(':')?;
+            if !name.trim().eq_ignore_ascii_case("authorization") {
+                return None;
+            }
+            let value = value.trim();
+            let (scheme, token) = value.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        });
+        TlsClient {
+            https: url.starts_with("https://"),
+            // busybox wget does not verify certificates.
+            insecure: wget
+                || args
+                    .iter()
+                    .any(|a| a == "--insecure" || is_short_flag(a, 'k')),
+            ca_flag,
+            bearer,
+            fail_on_error: !wget && args.iter().any(|a| a == "--fail" || is_short_flag(a, 'f')),
+        }
+    }
+
+    /// The TLS handshake against a server whose certificate the cluster
+    /// CA signed (`cluster_ca`: else etcd's own CA) for `names`: `None` if
+    /// it goes through, else curl's error and exit code.
+    fn verify(&self, host: &str, cluster_ca: bool, names: &[String]) -> Option<(String, i32)> {
+        if self.insecure {
+            return None;
+        }
+        let trusted = match &self.ca_flag {
+            Some((path, None)) => {
+                return Some((
+                    format!("curl: (77) error setting certificate file: {path}\n"),
+                    77,
+                ));
+            }
+            Some((_, Some(pem))) => {
+                cluster_ca && pem.trim() == crate::apiserver::auth::pki::ca_certificate_pem().trim()
+            }
+            // The image's system bundle knows no cluster's CA.
+            None => false,
+        };
+        if !trusted {
+            return Some((CURL_UNKNOWN_ISSUER.to_string(), 60));
+        }
+        if !names.iter().any(|n| n == host) {
+            return Some((
+                format!("curl: (60) SSL: no alternative certificate subject name matches target host name '{host}'\nMore details here: https://curl.se/docs/sslcerts.html\n"),
+                60,
+            ));
+        }
+        None
+    }
 }
 
 /// The extra client processes of a new cluster: kube-proxy on every node.
@@ -623,6 +762,29 @@ impl Cluster {
             }
         }
         let (tip, tport) = target;
+        if let Some((server, dst_node)) = self.tls_server(&tip, tport) {
+            if !self.reachable(node, &dst_node) {
+                self.record(
+                    source.to_string(),
+                    format!("node/{dst_node}"),
+                    "service-traffic",
+                    format!("TCP {tip}:{tport}: {dst_node} does not answer (times out)"),
+                );
+                return Connect::TimedOut;
+            }
+            return match server {
+                Some(server) => Connect::Tls(server),
+                None => {
+                    self.record(
+                        source.to_string(),
+                        format!("node/{dst_node}"),
+                        "service-traffic",
+                        format!("TCP {tip}:{tport}: RST (the server is down)"),
+                    );
+                    Connect::Refused
+                }
+            };
+        }
         // The pods holding the address, on whichever node (host-network
         // pods, such as the control plane's static pods, share the node's).
         let mut found: Option<(Addr, String, Vec<String>, String)> = None;
@@ -726,6 +888,148 @@ impl Cluster {
         result
     }
 
+    /// The control plane's TLS server at `ip:port`, with its node (`None`
+    /// inside: the component is stopped, so nothing listens).
+    fn tls_server(&self, ip: &str, port: i32) -> Option<(Option<TlsServer>, String)> {
+        let node = self.node_with_ip(ip)?;
+        if !self.topology.control_plane.iter().any(|n| n.name == node) {
+            return None;
+        }
+        match port {
+            6443 => {
+                let server = self
+                    .apiservers
+                    .iter()
+                    .find(|(a, s)| s.node() == node && s.is_up() && !self.crashed.contains(*a))
+                    .map(|(a, _)| TlsServer::ApiServer(a.clone()));
+                Some((server, node))
+            }
+            2379 => {
+                let a = addr(&format!("etcd-{node}"));
+                let up = self.etcd.get(&a).is_some_and(|m| m.is_up()) && !self.crashed.contains(&a);
+                Some((up.then(|| TlsServer::Etcd(node.clone())), node))
+            }
+            _ => None,
+        }
+    }
+
+    /// An HTTP(S) request from a pod that reached a TLS server of the
+    /// control plane: curl's output and exit code.
+    fn tls_exchange(
+        &mut self,
+        source: &str,
+        server: &TlsServer,
+        host: &str,
+        path: &str,
+        client: &TlsClient<'_>,
+    ) -> Result<(u16, String), (String, i32)> {
+        match server {
+            TlsServer::ApiServer(a) => {
+                let node = self
+                    .apiservers
+                    .get(a)
+                    .map(|s| s.node().to_string())
+                    .unwrap_or_default();
+                if !client.https {
+                    // Go's TLS server answering plain HTTP
+                    // (net/http `tlsRecordHeaderLooksLikeHTTP`).
+                    return Ok((
+                        400,
+                        "Client sent an HTTP request to an HTTPS server.\n".into(),
+                    ));
+                }
+                let mut names: Vec<String> = APISERVER_SANS.iter().map(|n| n.to_string()).collect();
+                names.push(node.clone());
+                if let Some(i) = self
+                    .topology
+                    .control_plane
+                    .iter()
+                    .position(|n| n.name == node)
+                {
+                    names.push(super::node_ip(crate::topology::NodeRole::ControlPlane, i));
+                }
+                if let Some(e) = client.verify(host, true, &names) {
+                    self.record(
+                        source.to_string(),
+                        a.to_string(),
+                        "service-traffic",
+                        "TLS handshake: the client does not trust the API server's certificate"
+                            .into(),
+                    );
+                    return Err(e);
+                }
+                let now = self.world.now();
+                let Some(server) = self.apiservers.get(a) else {
+                    return Err((format!("curl: (7) Failed to connect to {host} port 443 after 0 ms: Connection refused\n"), 7));
+                };
+                let (status, body) =
+                    server.serve_pod_request(&self.authn, now, path, client.bearer.as_deref());
+                let who = if client.bearer.is_some() {
+                    "with a bearer token"
+                } else {
+                    "anonymously"
+                };
+                self.record(
+                    source.to_string(),
+                    a.to_string(),
+                    "service-traffic",
+                    format!("GET {path} over TLS ({who}) -> {status}"),
+                );
+                Ok((status, body))
+            }
+            TlsServer::Etcd(node) => {
+                let target = format!("etcd-{node}");
+                if !client.https {
+                    // etcd's TLS listener sits under cmux: a plain request
+                    // fails the handshake and the connection is closed.
+                    self.record(
+                        source.to_string(),
+                        target,
+                        "service-traffic",
+                        "TLS handshake failed: plain HTTP on etcd's client port".into(),
+                    );
+                    return Err(("curl: (52) Empty reply from server\n".into(), 52));
+                }
+                let mut names = vec![
+                    node.clone(),
+                    "localhost".to_string(),
+                    "127.0.0.1".to_string(),
+                ];
+                if let Some(i) = self
+                    .topology
+                    .control_plane
+                    .iter()
+                    .position(|n| &n.name == node)
+                {
+                    names.push(super::node_ip(crate::topology::NodeRole::ControlPlane, i));
+                }
+                // etcd's serving certificate is from etcd's own CA
+                // (`/etc/kubernetes/pki/etcd/ca.crt`), which no pod has.
+                if let Some(e) = client.verify(host, false, &names) {
+                    self.record(
+                        source.to_string(),
+                        target,
+                        "service-traffic",
+                        "TLS handshake: the client does not trust etcd's certificate".into(),
+                    );
+                    return Err(e);
+                }
+                // `--client-cert-auth=true`: etcd asks for a client
+                // certificate from etcd's CA (only the API servers'
+                // `apiserver-etcd-client` has one); a client without one
+                // gets TLS 1.3's `certificate_required` alert.
+                self.record(
+                    source.to_string(),
+                    target,
+                    "service-traffic",
+                    "TLS handshake: no client certificate, etcd sends alert certificate_required"
+                        .into(),
+                );
+                Err(("curl: (56) OpenSSL SSL_read: OpenSSL/3.3.2: error:0A00045C:SSL routines::tlsv13 alert certificate required, errno 0\n".into(), 56))
+            }
+        }
+    }
+
     /// The node whose InternalIP is `ip`.
     fn node_with_ip(&self, ip: &str) -> Option<String> {
         let cp = self
@@ -810,7 +1114,12 @@ impl Cluster {
                     },
                 }
             }
-            ClusterRequest::Http { url, tool, args } => {
+            ClusterRequest::Http {
+                url,
+                tool,
+                args,
+                ca_file,
+            } => {
                 let wget = tool == "wget";
                 let u = parse_url(url);
                 let silent = !wget
@@ -845,7 +1154,25 @@ impl Cluster {
                 if wget && !quiet {
                     stderr.push_str(&format!("Connecting to {} ({ip}:{})\n", u.host, u.port));
                 }
-                match self.connect(node, &source, &call.pod_ip, &ip, u.port, &u.path) {
+                let client = TlsClient::of(url, tool, args, ca_file);
+                let outcome = match self.connect(node, &source, &call.pod_ip, &ip, u.port, &u.path)
+                {
+                    Connect::Tls(server) => match self
+                        .tls_exchange(&source, &server, &u.host, &u.path, &client)
+                    {
+                        Ok((status, _)) if client.fail_on_error && status >= 400 => {
+                            return fail(
+                                format!("curl: (22) The requested URL returned error: {status}\n"),
+                                22,
+                            );
+                        }
+                        Ok((status, body)) => Connect::Answer { status, body },
+                        Err((message, code)) => return fail(message, code),
+                    },
+                    other => other,
+                };
+                match outcome {
+                    Connect::Tls(_) => fail("curl: (35) TLS connect error\n".into(), 35),
                     Connect::Answer { status, body } => {
                         if wget && status >= 400 {
                             stderr.push_str(&format!("wget: server returned error: HTTP/1.1 {status} {}\n", reason(status)));

@@ -55,7 +55,7 @@ pub struct NamespaceController {
 fn namespaced_kinds() -> impl Iterator<Item = KindId> {
     KINDS
         .iter()
-        .filter(|k| k.namespaced && k.id != KindId::EventsEvent)
+        .filter(|k| k.namespaced && !matches!(k.id, KindId::EventsEvent | KindId::TokenRequest))
         .map(|k| k.id)
 }
 

@@ -36,8 +36,13 @@
 //! its client certificate (issued at time zero, valid a year) and rotates it
 //! like any other.
 //!
+//! Projected volumes (the `kube-api-access-*` service-account token, root
+//! CA and namespace) are mounted before a pod's sandbox starts, their
+//! tokens requested and refreshed through TokenRequest (see [`projected`]
+//! and [`token`]).
+//!
 //! Left out so far (named in the issue that adds them): eviction managers,
-//! volume management, and adopting the containers of a previous kubelet run
+//! other volume types, and adopting the containers of a previous kubelet run
 //! after a restart (they are removed as orphans once the pod informer has
 //! synced, and the pods still bound start afresh).
 
@@ -47,7 +52,9 @@ pub mod kubeadm;
 pub mod lease;
 pub mod mirror;
 pub mod pods;
+pub mod projected;
 pub mod server;
+pub mod token;
 
 use crate::api::time::to_time;
 use crate::api::{KindId, Object, Reason};
@@ -188,6 +195,33 @@ pub struct Kubelet {
     down_components: std::collections::BTreeSet<String>,
     /// An exec that needs the cluster's network, for the cluster to answer.
     network_call: Option<server::NetworkCall>,
+    /// The service-account token manager.
+    tokens: token::TokenManager,
+    /// Pods' projected volumes, by pod key.
+    volumes: BTreeMap<String, projected::PodVolumes>,
+    /// Reads for volumes in flight, by tag.
+    volume_calls: BTreeMap<Tag, VolumeCall>,
+    /// When the volume manager next has something to do (a token to
+    /// refresh, a failed mount to retry).
+    volume_wake: Option<SimTime>,
+}
+
+/// A read the volume manager is waiting for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum VolumeCall {
+    /// A TokenRequest, for the token manager's `key`.
+    Token {
+        pod: String,
+        volume: String,
+        key: String,
+        seconds: i64,
+    },
+    /// A ConfigMap a projected source reads.
+    ConfigMap {
+        pod: String,
+        volume: String,
+        name: String,
+    },
 }
 
 impl Kubelet {
@@ -238,6 +272,10 @@ impl Kubelet {
             pods_synced: false,
             down_components: Default::default(),
             network_call: None,
+            tokens: token::TokenManager::new(),
+            volumes: BTreeMap::new(),
+            volume_calls: BTreeMap::new(),
+            volume_wake: None,
         }
     }
 
@@ -850,8 +888,275 @@ impl Kubelet {
         }
     }
 
+    /// The volume manager's pass over the pods: each pod's projected
+    /// volumes are read (tokens through TokenRequest, ConfigMaps) and
+    /// written, tokens due for a refresh are asked for again, and a pod's
+    /// worker may start once its volumes are there.
+    fn sync_volumes(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        let mut wake: Option<SimTime> = None;
+        let mut sends: Vec<(VolumeCall, ApiRequest)> = Vec::new();
+        let mut failures: Vec<(String, String)> = Vec::new();
+        let tokens_in_flight: std::collections::BTreeSet<String> = self
+            .volume_calls
+            .values()
+            .filter_map(|c| match c {
+                VolumeCall::Token { key, .. } => Some(key.clone()),
+                VolumeCall::ConfigMap { .. } => None,
+            })
+            .collect();
+        let configmaps_in_flight: std::collections::BTreeSet<(String, String)> = self
+            .volume_calls
+            .values()
+            .filter_map(|c| match c {
+                VolumeCall::ConfigMap { pod, name, .. } => Some((pod.clone(), name.clone())),
+                VolumeCall::Token { .. } => None,
+            })
+            .collect();
+        for (key, w) in self.workers.iter_mut() {
+            if config::is_static(w.pod())
+                || w.terminated
+                || w.pod().metadata.deletion_timestamp.is_some()
+            {
+                continue;
+            }
+            let fresh = !self.volumes.contains_key(key);
+            let vols = self
+                .volumes
+                .entry(key.clone())
+                .or_insert_with(|| projected::PodVolumes::new(w.pod()));
+            if fresh {
+                w.volumes_ready = vols.projections.is_empty();
+            }
+            if vols.projections.is_empty() {
+                continue;
+            }
+            let pod = w.pod();
+            if let Some(t) = vols.retry_at.filter(|t| *t > now) {
+                wake = Some(wake.map_or(t, |w| w.min(t)));
+                continue;
+            }
+            let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let uid = w.uid.clone();
+            let sa = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.service_account_name.clone())
+                .unwrap_or_else(|| "default".into());
+            let mut waiting = false;
+            for p in &vols.projections {
+                for source in &p.sources {
+                    match source {
+                        projected::Source::Token {
+                            audience, seconds, ..
+                        } => {
+                            let tk = token::key(&ns, &sa, audience, *seconds, &uid);
+                            match self.tokens.get(&tk, now) {
+                                Some(t) => {
+                                    wake = Some(wake.map_or(t.refresh_at, |w| w.min(t.refresh_at)))
+                                }
+                                None => {
+                                    if !tokens_in_flight.contains(&tk)
+                                        && !sends.iter().any(|(c, _)| matches!(c, VolumeCall::Token { key, .. } if *key == tk))
+                                    {
+                                        sends.push((
+                                            VolumeCall::Token {
+                                                pod: key.clone(),
+                                                volume: p.volume.clone(),
+                                                key: tk.clone(),
+                                                seconds: *seconds,
+                                            },
+                                            token_request(
+                                                &self.credential,
+                                                &ns,
+                                                &sa,
+                                                &name,
+                                                &uid,
+                                                audience,
+                                                *seconds,
+                                            ),
+                                        ));
+                                    }
+                                    waiting |= self.tokens.cached(&tk).is_none();
+                                }
+                            }
+                        }
+                        projected::Source::ConfigMap { name: cm, .. } => {
+                            if !vols.configmaps.contains_key(cm) {
+                                waiting = true;
+                                if !configmaps_in_flight.contains(&(key.clone(), cm.clone())) {
+                                    sends.push((
+                                        VolumeCall::ConfigMap {
+                                            pod: key.clone(),
+                                            volume: p.volume.clone(),
+                                            name: cm.clone(),
+                                        },
+                                        ApiRequest::new(
+                                            Verb::Get,
+                                            KindId::ConfigMap,
+                                            self.credential.clone(),
+                                        )
+                                        .in_namespace(ns.clone())
+                                        .named(cm.clone()),
+                                    ));
+                                }
+                            }
+                        }
+                        projected::Source::DownwardApi { .. } => {}
+                    }
+                }
+            }
+            if waiting {
+                continue;
+            }
+            let mut error = None;
+            for p in &vols.projections {
+                let token_of = |s: &projected::Source| match s {
+                    projected::Source::Token {
+                        audience, seconds, ..
+                    } => self
+                        .tokens
+                        .cached(&token::key(&ns, &sa, audience, *seconds, &uid))
+                        .map(|t| t.token.clone()),
+                    _ => None,
+                };
+                match projected::collect(p, pod, &token_of, &vols.configmaps) {
+                    Ok(files) => {
+                        if let Some(rt) = self.runtime.as_mut() {
+                            if rt.volume(&uid, &p.volume) != Some(&files) {
+                                rt.write_volume(&uid, &p.volume, files);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        error = Some(format!(
+                            "MountVolume.SetUp failed for volume \"{}\" : {e}",
+                            p.volume
+                        ));
+                        break;
+                    }
+                }
+            }
+            match error {
+                None => {
+                    vols.mounted = true;
+                    vols.retry_at = None;
+                    vols.backoff = SimDuration::ZERO;
+                    w.volumes_ready = true;
+                }
+                Some(message) => {
+                    // Read the ConfigMaps again at the next try.
+                    vols.configmaps.clear();
+                    vols.failed(now);
+                    if let Some(t) = vols.retry_at {
+                        wake = Some(wake.map_or(t, |w| w.min(t)));
+                    }
+                    failures.push((key.clone(), message));
+                }
+            }
+        }
+        self.volume_wake = wake;
+        for (call, request) in sends {
+            let tag = self.next_tag;
+            self.next_tag += 1;
+            self.volume_calls.insert(tag, call);
+            ctx.send(tag, request);
+        }
+        for (key, message) in failures {
+            if let Some(pod) = self.workers.get(&key).map(|w| Object::Pod(w.pod().clone())) {
+                self.event_on(ctx, &pod, "Warning", "FailedMount", message);
+            }
+        }
+    }
+
+    /// The answer to a volume read.
+    fn on_volume_reply(&mut self, ctx: &mut Ctx<'_>, call: VolumeCall, response: ApiResponse) {
+        let now = ctx.now;
+        let (pod, volume, failure) = match call {
+            VolumeCall::Token {
+                pod,
+                volume,
+                key,
+                seconds,
+            } => {
+                let issued = match &response {
+                    ApiResponse::Object(o) => match &**o {
+                        Object::TokenRequest(tr) => tr.status.as_ref().and_then(|s| {
+                            Some((
+                                s.token.clone()?,
+                                crate::api::time::to_sim_time(s.expiration_timestamp.as_ref()?),
+                            ))
+                        }),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match (issued, response) {
+                    (Some((token, expires)), _) => {
+                        self.tokens.set(key, token, now, seconds, expires, ctx.rng);
+                        (pod, volume, None)
+                    }
+                    (None, ApiResponse::Error(e)) => (
+                        pod,
+                        volume,
+                        Some(format!("failed to fetch token: {}", e.message)),
+                    ),
+                    (None, other) => (
+                        pod,
+                        volume,
+                        Some(format!("failed to fetch token: {}", other.summary())),
+                    ),
+                }
+            }
+            VolumeCall::ConfigMap { pod, volume, name } => match response {
+                ApiResponse::Object(o) => {
+                    let data = match &*o {
+                        Object::ConfigMap(cm) => cm.data.clone().unwrap_or_default(),
+                        _ => BTreeMap::new(),
+                    };
+                    if let Some(v) = self.volumes.get_mut(&pod) {
+                        v.configmaps.insert(name, Some(data));
+                    }
+                    (pod, volume, None)
+                }
+                ApiResponse::Error(e) if e.reason == Reason::NotFound => {
+                    if let Some(v) = self.volumes.get_mut(&pod) {
+                        v.configmaps.insert(name, None);
+                    }
+                    (pod, volume, None)
+                }
+                ApiResponse::Error(e) => (pod, volume, Some(e.message)),
+                other => (pod, volume, Some(other.summary())),
+            },
+        };
+        if let Some(why) = failure {
+            let mounted = match self.volumes.get_mut(&pod) {
+                Some(v) => {
+                    v.failed(now);
+                    v.mounted
+                }
+                None => true,
+            };
+            // A failed refresh keeps the mounted token; a failed mount is
+            // the pod's event.
+            if !mounted {
+                if let Some(p) = self.workers.get(&pod).map(|w| Object::Pod(w.pod().clone())) {
+                    self.event_on(
+                        ctx,
+                        &p,
+                        "Warning",
+                        "FailedMount",
+                        format!("MountVolume.SetUp failed for volume \"{volume}\" : {why}"),
+                    );
+                }
+            }
+        }
+    }
+
     /// Runs the pod workers: runtime events, syncs, probes, statuses.
     fn sync_pods(&mut self, ctx: &mut Ctx<'_>) {
+        self.sync_volumes(ctx);
         let Some(mut runtime) = self.runtime.take() else {
             return;
         };
@@ -975,6 +1280,12 @@ impl Kubelet {
             if let Some(w) = self.workers.remove(&key) {
                 if let Some(ip) = &w.ip {
                     self.release_ip(ip);
+                }
+                // The pod's volume directories and tokens go with it.
+                self.volumes.remove(&key);
+                self.tokens.delete_pod_tokens(&w.uid);
+                if let Some(rt) = self.runtime.as_mut() {
+                    rt.remove_volumes(&w.uid);
                 }
                 let (ns, name) = key.split_once('/').unwrap_or(("default", &key));
                 let mut request =
@@ -1350,6 +1661,42 @@ impl Kubelet {
 
 /// What a command that needs the cluster's network prints while service
 /// traffic is not simulated: the name does not resolve.
+/// The kubelet's TokenRequest for a projected token: for the pod's service
+/// account, bound to the pod (`pkg/volume/projected/projected.go`
+/// `collectData`).
+fn token_request(
+    credential: &Credential,
+    namespace: &str,
+    service_account: &str,
+    pod: &str,
+    pod_uid: &str,
+    audience: &str,
+    seconds: i64,
+) -> ApiRequest {
+    use k8s_openapi::api::authentication::v1::{
+        BoundObjectReference, TokenRequest, TokenRequestSpec,
+    };
+    let tr = TokenRequest {
+        spec: Some(TokenRequestSpec {
+            audiences: (!audience.is_empty()).then(|| vec![audience.to_string()]),
+            expiration_seconds: Some(seconds),
+            bound_object_ref: Some(BoundObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: Some(pod.to_string()),
+                uid: Some(pod_uid.to_string()),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    ApiRequest::new(Verb::Create, KindId::ServiceAccount, credential.clone())
+        .in_namespace(namespace)
+        .named(service_account)
+        .with_subresource("token")
+        .with_body(Object::TokenRequest(tr))
+}
+
 fn needs_cluster_failure(request: &crate::runtime::ClusterRequest) -> (String, i32) {
     use crate::runtime::ClusterRequest;
     match request {
@@ -1492,6 +1839,12 @@ impl Agent for Kubelet {
                 }
                 self.poll_lease(ctx);
             }
+            tag if self.volume_calls.contains_key(&tag) => {
+                if let Some(call) = self.volume_calls.remove(&tag) {
+                    self.on_volume_reply(ctx, call, response);
+                }
+                self.sync_pods(ctx);
+            }
             tag if self.mirror_writes.contains_key(&tag) => {
                 self.on_mirror_reply(tag, response);
                 self.sync_static_pods(ctx);
@@ -1552,6 +1905,7 @@ impl Agent for Kubelet {
             runtime,
             workers,
             manifests,
+            self.volume_wake,
         ]
         .into_iter()
         .flatten()

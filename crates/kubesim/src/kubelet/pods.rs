@@ -12,7 +12,7 @@
 //! `pkg/kubelet/status` (`generateAPIPodStatus`: phase, conditions,
 //! container statuses).
 //!
-//! Left out: volumes (projected tokens are mounted by name only), the pod
+//! Left out: volumes other than projected ones (see [`super::projected`]), the pod
 //! lifecycle event generator's relist (containerd's events arrive
 //! directly), ephemeral containers, sidecar (restartable init) containers,
 //! resize, the eviction manager, and pod admission beyond CPU, memory and
@@ -247,6 +247,9 @@ pub struct PodWorker {
     /// The `NetworkNotReady` event went out (once per pod here; upstream
     /// each failed sync records it and the recorder aggregates them).
     network_wait_reported: bool,
+    /// The pod's volumes are mounted (`WaitForAttachAndMount`): the kubelet
+    /// sets it once its projected volumes are written.
+    pub volumes_ready: bool,
 }
 
 /// What a pod worker asks the kubelet to do or tell.
@@ -284,6 +287,7 @@ impl PodWorker {
             down: false,
             conditions: BTreeMap::new(),
             network_wait_reported: false,
+            volumes_ready: true,
         }
     }
 
@@ -394,6 +398,10 @@ impl PodWorker {
                     ),
                 ));
             }
+            return;
+        }
+        // `WaitForAttachAndMount`: no sandbox before the volumes are there.
+        if !self.volumes_ready && self.sandbox.is_none() {
             return;
         }
         // The sandbox (`RunPodSandbox`), with the pod IP from the node's

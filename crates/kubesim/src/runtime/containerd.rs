@@ -107,6 +107,10 @@ pub struct Containerd {
     containers: BTreeMap<String, Ctr>,
     next_id: u64,
     queued: Vec<RuntimeEvent>,
+    /// The node's pod volume directories as the kubelet wrote them
+    /// (`/var/lib/kubelet/pods/<uid>/volumes/...`), by pod uid and volume
+    /// name: each file's path inside the volume and its content.
+    volumes: BTreeMap<String, BTreeMap<String, Files>>,
 }
 
 fn short(id: &str) -> &str {
@@ -170,6 +174,7 @@ impl Containerd {
             containers: BTreeMap::new(),
             next_id: 0,
             queued: Vec::new(),
+            volumes: BTreeMap::new(),
         }
     }
 
@@ -625,6 +630,10 @@ impl Containerd {
             }
             _ => {}
         }
+        // The container's bind mounts of the pod's volumes.
+        if let Some(pod_volumes) = self.volumes.get(&config.uid) {
+            project_mounts(&mut files, spec, pod_volumes);
+        }
         let id = self.new_id();
         let Some(sb) = self.sandboxes.get(&sid) else {
             return fail(CriError::NotFound(format!(
@@ -673,6 +682,42 @@ impl Containerd {
             result: Ok(id),
             steps,
         }
+    }
+
+    /// The kubelet writes a pod volume's files on the node (a projected
+    /// volume's atomic writer swaps its `..data` link): the containers
+    /// that mount it see the new files at once.
+    pub fn write_volume(&mut self, pod_uid: &str, volume: &str, files: Files) {
+        self.volumes
+            .entry(pod_uid.to_string())
+            .or_default()
+            .insert(volume.to_string(), files);
+        let Some(pod_volumes) = self.volumes.get(pod_uid) else {
+            return;
+        };
+        let sandboxes: Vec<&String> = self
+            .sandboxes
+            .iter()
+            .filter(|(_, sb)| sb.config.uid == pod_uid)
+            .map(|(id, _)| id)
+            .collect();
+        for c in self
+            .containers
+            .values_mut()
+            .filter(|c| sandboxes.contains(&&c.sandbox_id))
+        {
+            project_mounts(&mut c.files, &c.spec, pod_volumes);
+        }
+    }
+
+    /// The files of a pod's volume on the node, if written.
+    pub fn volume(&self, pod_uid: &str, volume: &str) -> Option<&Files> {
+        self.volumes.get(pod_uid)?.get(volume)
+    }
+
+    /// The kubelet removes a pod's volume directories (the pod is gone).
+    pub fn remove_volumes(&mut self, pod_uid: &str) {
+        self.volumes.remove(pod_uid);
     }
 
     /// `StartContainer`: `runc create` + `runc start`. A missing binary fails
@@ -727,6 +772,7 @@ impl Containerd {
             image: &c.image,
             hostname: &c.hostname,
             env: &c.env,
+            files: &c.files,
         };
         match compile_main(&c.argv, &ctx) {
             Err(msg) => {
@@ -955,6 +1001,7 @@ impl Containerd {
                 image: &c.image,
                 hostname: &c.hostname,
                 env: &c.env,
+                files: &c.files,
             };
             match compile_main(&c.argv, &ctx) {
                 Ok(program) => {
@@ -1183,6 +1230,7 @@ impl Containerd {
             image: &c.image,
             hostname: &c.hostname,
             env: &c.env,
+            files: &c.files,
         };
         let program = compile_exec(argv, &ctx);
         let mut out = Vec::new();
@@ -1448,3 +1496,19 @@ fn container_status(id: &str, c: &Ctr) -> ContainerStatus {
 
 #[cfg(test)]
 mod tests;
+
+/// Puts a pod's volumes at the container's `volumeMounts`: every file of a
+/// mounted volume appears under the mount path, replacing what was there.
+fn project_mounts(files: &mut Files, spec: &Container, volumes: &BTreeMap<String, Files>) {
+    for m in spec.volume_mounts.iter().flatten() {
+        let Some(volume) = volumes.get(&m.name) else {
+            continue;
+        };
+        let root = m.mount_path.trim_end_matches('/');
+        let prefix = format!("{root}/");
+        files.retain(|path, _| !path.starts_with(&prefix));
+        for (path, content) in volume {
+            files.insert(format!("{prefix}{path}"), content.clone());
+        }
+    }
+}

@@ -28,8 +28,12 @@
 //! [`Containerd::logs`] answer from that behaviour; what needs other pods or
 //! DNS comes back as a [`ClusterRequest`] for the kubelet to resolve.
 //!
-//! Left out: networking (CNI only records the IP the caller gives), volumes
-//! and mounts, image layers and snapshotters (a pull moves the whole image),
+//! Volumes: the kubelet writes a pod's (projected) volumes on the node
+//! ([`Containerd::write_volume`]) and every container sees them at its
+//! `volumeMounts`, rewritten files included, as through a bind mount.
+//!
+//! Left out: networking (CNI only records the IP the caller gives), other
+//! volume types, read-only mounts, image layers and snapshotters (a pull moves the whole image),
 //! CPU throttling and accounting (`cpu.stat`), swap, user namespaces,
 //! seccomp/AppArmor, attach and port-forward streams, container checkpoints,
 //! and the pod-level `memory.max` enforcement (OOM is per container).
@@ -215,6 +219,9 @@ pub enum ClusterRequest {
         url: String,
         tool: String,
         args: Vec<String>,
+        /// The content of curl's `--cacert` file as curl starts (`None`:
+        /// no such flag, or no such file).
+        ca_file: Option<String>,
     },
     /// `nslookup` / `dig`.
     Dns {

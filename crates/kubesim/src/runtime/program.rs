@@ -4,7 +4,8 @@
 //! A small shell understands what pod specs in the docs pass to `sh -c`:
 //! `;`, `&&`, `||`, newlines, `while true; do ...; done`, `until`, `for x in
 //! ...`, `if ...; then ...; else ...; fi`, `> file` / `>> file`, `$VAR`,
-//! `$(hostname)` and `$(date)`. Arithmetic, pipes (the left side's output is
+//! `$(hostname)`, `$(date)` and `$(cat FILE)` (the file as the command
+//! starts). Arithmetic, pipes (the left side's output is
 //! dropped), functions, globbing and most flags are left out.
 
 use super::ClusterRequest;
@@ -127,6 +128,8 @@ pub(crate) struct Ctx<'a> {
     pub image: &'a ImageInfo,
     pub hostname: &'a str,
     pub env: &'a [(String, String)],
+    /// The container's files when the command starts (`$(cat FILE)`).
+    pub files: &'a BTreeMap<String, String>,
 }
 
 /// Marker replaced by the time when a line is printed.
@@ -542,12 +545,41 @@ fn compile_command(
             http(8181, HttpApp::Health),
         ])),
         "curl" | "wget" => {
-            let url = args
-                .iter()
-                .rev()
-                .find(|a| !a.starts_with('-'))
-                .cloned()
-                .unwrap_or_default();
+            // The last operand that is not a flag's value.
+            let takes_value = |a: &str| {
+                matches!(
+                    a,
+                    "-H" | "--header"
+                        | "--cacert"
+                        | "-o"
+                        | "--output"
+                        | "-X"
+                        | "--request"
+                        | "-d"
+                        | "--data"
+                        | "-u"
+                        | "--user"
+                        | "-A"
+                        | "--user-agent"
+                        | "-m"
+                        | "--max-time"
+                        | "--connect-timeout"
+                        | "-w"
+                        | "--write-out"
+                        | "-T"
+                        | "--timeout"
+                )
+            };
+            let mut url = String::new();
+            let mut it = args.iter();
+            while let Some(a) = it.next() {
+                // wget's `-O FILE` (curl's `-O` takes none).
+                if takes_value(a) || (name == "wget" && a == "-O") {
+                    it.next();
+                } else if !a.starts_with('-') {
+                    url = a.clone();
+                }
+            }
             let quiet = args
                 .iter()
                 .any(|a| a.starts_with('-') && (a.contains('s') || a.contains('q')));
@@ -557,6 +589,7 @@ fn compile_command(
                     url,
                     tool: name.to_string(),
                     args: args.to_vec(),
+                    ca_file: None,
                 })),
             }
         }
@@ -1194,6 +1227,14 @@ fn expand(w: &Word, ctx: &Ctx, vars: &BTreeMap<String, String>) -> String {
             }
             Part::Subst(cmd) => match cmd.trim() {
                 "hostname" | "cat /etc/hostname" => s.push_str(ctx.hostname),
+                // `$(cat FILE)`: the file as the command starts, without
+                // its trailing newlines (as command substitution strips).
+                c if c.starts_with("cat ") => {
+                    let path = c["cat ".len()..].trim().trim_matches(['"', '\'']);
+                    if let Some(text) = ctx.files.get(path) {
+                        s.push_str(text.trim_end_matches('\n'));
+                    }
+                }
                 c if c.starts_with("date") => s.push_str(DATE_MARK),
                 "whoami" => s.push_str("root"),
                 _ => {}

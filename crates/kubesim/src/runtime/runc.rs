@@ -283,8 +283,19 @@ impl Machine {
                         self.status = 1;
                     }
                 }
-                Step::Cluster(req) => {
+                Step::Cluster(mut req) => {
                     if fx.exec {
+                        // curl reads its CA bundle as it starts.
+                        if let ClusterRequest::Http { args, ca_file, .. } = &mut req {
+                            let path = args.iter().enumerate().find_map(|(i, a)| {
+                                if a == "--cacert" {
+                                    args.get(i + 1).cloned()
+                                } else {
+                                    a.strip_prefix("--cacert=").map(str::to_string)
+                                }
+                            });
+                            *ca_file = path.and_then(|p| fx.files.get(&p).cloned());
+                        }
                         return Halt::Cluster(req);
                     }
                     say(

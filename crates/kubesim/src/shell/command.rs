@@ -132,6 +132,11 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 value("clusterrole", None),
                 value("serviceaccount", None),
                 value("group", None),
+                value("duration", None),
+                value("audience", None),
+                value("bound-object-kind", None),
+                value("bound-object-name", None),
+                value("bound-object-uid", None),
             ];
             F
         }
@@ -193,6 +198,10 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 value("timeout", None),
                 switch("watch", Some('w')),
             ];
+            F
+        }
+        "certificate" => {
+            const F: &[FlagSpec] = &[switch("force", None), FILENAME];
             F
         }
         "cordon" | "uncordon" => {

@@ -357,6 +357,7 @@ impl Session {
             "exec" => self.exec(cluster, k),
             "taint" => self.taint(cluster, k),
             "cordon" | "uncordon" => self.cordon(cluster, k),
+            "certificate" => self.certificate(cluster, k),
             "drain" => self.drain(cluster, k),
             "version" => Ok(format!(
                 "Client Version: {KUBERNETES_VERSION}\nKustomize Version: v5.7.1\nServer Version: {KUBERNETES_VERSION}"
@@ -781,6 +782,7 @@ impl Session {
         })?;
         let ns = self.namespace_of(k);
         let manifest = match what {
+            "token" => return self.create_token(cluster, k, &name),
             "namespace" | "ns" => format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"),
             "configmap" | "cm" => {
                 let mut m = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n");
@@ -824,6 +826,167 @@ impl Session {
         with_file.flags = k.flags.clone();
         with_file.verb = "create".into();
         self.write_generated_manifest(cluster, &with_file)
+    }
+
+    /// `kubectl create token SA` (kubectl's `pkg/cmd/create/create_token.go`):
+    /// a TokenRequest through `serviceaccounts/<name>/token`, printing the
+    /// token.
+    fn create_token(&mut self, cluster: &mut Cluster, k: &Kubectl, name: &str) -> Result<String> {
+        use k8s_openapi::api::authentication::v1::{
+            BoundObjectReference, TokenRequest, TokenRequestSpec,
+        };
+        let audiences = k.flags.all("audience").to_vec();
+        if audiences.iter().any(String::is_empty) {
+            return Err("error: --audience must not be an empty string".into());
+        }
+        let mut spec = TokenRequestSpec {
+            audiences: (!audiences.is_empty()).then_some(audiences),
+            ..Default::default()
+        };
+        if let Some(d) = k.flags.get("duration") {
+            let negative = d.starts_with('-');
+            let d = SimDuration::parse(d.trim_start_matches('-')).map_err(|e| {
+                format!("error: invalid argument {d:?} for \"--duration\" flag: {e}")
+            })?;
+            if negative && d > SimDuration::ZERO {
+                return Err("error: --duration must be greater than or equal to 0".into());
+            }
+            if d.as_millis() % 1000 != 0 {
+                return Err(
+                    "error: --duration cannot be expressed in units less than seconds".into(),
+                );
+            }
+            if d > SimDuration::ZERO {
+                spec.expiration_seconds = Some((d.as_millis() / 1000) as i64);
+            }
+        }
+        match (
+            k.flags.get("bound-object-kind"),
+            k.flags.get("bound-object-name"),
+        ) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(
+                    "error: --bound-object-name can only be set if --bound-object-kind is provided"
+                        .into(),
+                )
+            }
+            (Some(kind), _) if !matches!(kind, "Pod" | "Secret" | "Node") => {
+                return Err(
+                    "error: supported --bound-object-kind values are Node, Pod, Secret".into(),
+                )
+            }
+            (Some(_), None) => {
+                return Err(
+                    "error: --bound-object-name is required if --bound-object-kind is provided"
+                        .into(),
+                )
+            }
+            (Some(kind), Some(object)) => {
+                spec.bound_object_ref = Some(BoundObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some(kind.to_string()),
+                    name: Some(object.to_string()),
+                    uid: k.flags.get("bound-object-uid").map(str::to_string),
+                });
+            }
+        }
+        let request = self
+            .request(k, Verb::Create, KindId::ServiceAccount)
+            .named(name)
+            .with_subresource("token")
+            .with_body(Object::TokenRequest(TokenRequest {
+                spec: Some(spec),
+                ..Default::default()
+            }));
+        match cluster.call(request) {
+            ApiResponse::Object(o) => match &*o {
+                Object::TokenRequest(tr) => Ok(tr
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.token.clone())
+                    .unwrap_or_default()),
+                other => Err(format!("error: unexpected {} in answer", other.kind().kind)),
+            },
+            ApiResponse::Error(e) => Err(format!("error: failed to create token: {}", e.message)),
+            other => Err(other.summary()),
+        }
+    }
+
+    /// `kubectl certificate approve|deny NAME...` (kubectl's
+    /// `pkg/cmd/certificates/certificates.go`): adds the Approved or
+    /// Denied condition through the `approval` subresource; a request that
+    /// already has it is left alone.
+    fn certificate(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        use k8s_openapi::api::certificates::v1::CertificateSigningRequestCondition;
+        let (action, names) = k
+            .args
+            .split_first()
+            .ok_or("error: kubectl certificate needs a subcommand: approve or deny")?;
+        let (condition, reason, message, done) = match action.as_str() {
+            "approve" => (
+                "Approved",
+                "KubectlApprove",
+                "This CSR was approved by kubectl certificate approve.",
+                "approved",
+            ),
+            "deny" => (
+                "Denied",
+                "KubectlDeny",
+                "This CSR was denied by kubectl certificate deny.",
+                "denied",
+            ),
+            other => {
+                return Err(format!(
+                    "error: unknown command \"{other}\" for \"kubectl certificate\""
+                ))
+            }
+        };
+        if names.is_empty() {
+            return Err(
+                "error: one or more CSRs must be specified as <name> or -f <filename>".into(),
+            );
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let get = self
+                .request(k, Verb::Get, KindId::CertificateSigningRequest)
+                .named(name.clone());
+            let mut csr = match cluster.call(get) {
+                ApiResponse::Object(o) => match &*o {
+                    Object::CertificateSigningRequest(csr) => csr.clone(),
+                    other => return Err(format!("error: unexpected {}", other.kind().kind)),
+                },
+                ApiResponse::Error(e) => return Err(e.to_kubectl()),
+                other => return Err(other.summary()),
+            };
+            let status = csr.status.get_or_insert_with(Default::default);
+            let conditions = status.conditions.get_or_insert_with(Vec::new);
+            if !conditions.iter().any(|c| c.type_ == condition) {
+                conditions.push(CertificateSigningRequestCondition {
+                    type_: condition.to_string(),
+                    status: "True".into(),
+                    reason: Some(reason.into()),
+                    message: Some(message.into()),
+                    last_update_time: Some(crate::api::time::to_time(cluster.now())),
+                    last_transition_time: None,
+                });
+                let update = self
+                    .request(k, Verb::Update, KindId::CertificateSigningRequest)
+                    .named(name.clone())
+                    .with_subresource("approval")
+                    .with_body(Object::CertificateSigningRequest(csr));
+                match cluster.call(update) {
+                    ApiResponse::Object(_) => {}
+                    ApiResponse::Error(e) => return Err(e.to_kubectl()),
+                    other => return Err(other.summary()),
+                }
+            }
+            out.push(format!(
+                "certificatesigningrequest.certificates.k8s.io/{name} {done}"
+            ));
+        }
+        Ok(out.join("\n"))
     }
 
     fn write_generated_manifest(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
@@ -1291,7 +1454,9 @@ fn api_resources() -> String {
         "KIND".into(),
     ]];
     for k in KINDS {
-        if k.id == KindId::EventsEvent {
+        // TokenRequest is the `serviceaccounts/token` subresource, not a
+        // resource of its own.
+        if matches!(k.id, KindId::EventsEvent | KindId::TokenRequest) {
             continue;
         }
         rows.push(vec![

@@ -270,7 +270,7 @@ fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
             &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
             &[],
         ),
-        KindId::SubjectAccessReview => (&["NAME", "AGE"], &[]),
+        KindId::SubjectAccessReview | KindId::TokenRequest => (&["NAME", "AGE"], &[]),
         KindId::CertificateSigningRequest => (
             &[
                 "NAME",
@@ -851,7 +851,7 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
             created,
             text(v, "/preemptionPolicy"),
         ],
-        KindId::SubjectAccessReview => vec![name, created],
+        KindId::SubjectAccessReview | KindId::TokenRequest => vec![name, created],
         KindId::CertificateSigningRequest => {
             // kubectl's `extractCSRStatus` (pkg/printers/internalversion/printers.go).
             let types: Vec<String> = items(v, "/status/conditions")

@@ -17,16 +17,22 @@
 //! (`union.NewFailOnError`).
 //!
 //! The simulation keeps credentials as data: a certificate is its subject,
-//! issuer and validity window on the virtual clock; service-account tokens are
-//! opaque strings in a registry this module keeps (drawn from the seeded RNG),
-//! standing in for signed JWTs; bootstrap tokens stand for their
+//! issuer and validity window on the virtual clock; bound service-account
+//! tokens (TokenRequest's) are JWTs signed with the cluster's key (see
+//! [`super::serviceaccount`]), checked for their signature, audience and
+//! expiry, and for the service account and pod they name still being there
+//! (looked up through [`Lookup`] in the API server's cache); the control
+//! plane's own long-lived service-account tokens are opaque strings in a
+//! registry this module keeps (drawn from the seeded RNG), standing in for
+//! legacy token Secrets; bootstrap tokens stand for their
 //! `bootstrap-token-<id>` Secrets in kube-system.
 //!
 //! Left out: real X.509 and JWT cryptography (a certificate is trusted when its
-//! issuer is the cluster CA's name), the static token file, OIDC, webhook
-//! token review, the front-proxy request-header authenticator, impersonation,
-//! and the API audiences of tokens.
+//! issuer is the cluster CA's name; a JWT's signature is a keyed hash), the
+//! static token file, OIDC, webhook token review, the front-proxy
+//! request-header authenticator, and impersonation.
 
+use super::serviceaccount::{self, SigningKey};
 use super::user::{
     service_account_groups, service_account_username, UserInfo, ALL_AUTHENTICATED,
     ALL_UNAUTHENTICATED, ANONYMOUS, BOOTSTRAPPERS_GROUP, BOOTSTRAP_USER_PREFIX, KUBEADM_ADMIN_USER,
@@ -204,7 +210,47 @@ pub enum AuthnError {
     BootstrapTokenExpired { id: String },
     #[error("anonymous requests are disabled")]
     AnonymousDisabled,
+    /// A bound token whose service account or pod is gone, or whose uids
+    /// no longer match (`claims.go` `Validate`).
+    #[error("{0}")]
+    ServiceAccountTokenInvalidated(String),
+    /// A token for other audiences (`authenticator.Audiences` mismatch).
+    #[error(
+        "token audiences {audiences:?} is invalid for the target audiences [\"{}\"]",
+        serviceaccount::ISSUER
+    )]
+    TokenAudienceInvalid { audiences: Vec<String> },
 }
+
+/// The bound pod of a token as the API server's cache holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundPod {
+    pub uid: String,
+    pub deleted_at: Option<SimTime>,
+}
+
+/// What the token authenticators look up in the API server's caches: the
+/// bootstrap-token Secrets, and for bound service-account tokens the
+/// service accounts and pods (`--service-account-lookup`).
+pub trait Lookup {
+    /// The bootstrap token of `bootstrap-token-<id>` in kube-system.
+    fn bootstrap_token(&self, _id: &str) -> Option<BootstrapToken> {
+        None
+    }
+    /// A ServiceAccount's uid.
+    fn service_account_uid(&self, _namespace: &str, _name: &str) -> Option<String> {
+        None
+    }
+    /// A pod's uid and deletion time.
+    fn pod(&self, _namespace: &str, _name: &str) -> Option<BoundPod> {
+        None
+    }
+}
+
+/// Looks nothing up.
+pub struct NoLookup;
+
+impl Lookup for NoLookup {}
 
 impl AuthnError {
     /// The HTTP status: always 401.
@@ -250,6 +296,8 @@ pub struct Authenticator {
     pub client_ca: String,
     /// `--anonymous-auth` (true by default).
     pub anonymous_enabled: bool,
+    /// The key bound service-account tokens are signed with (`sa.key`).
+    pub service_account_key: SigningKey,
     service_account_tokens: BTreeMap<String, ServiceAccountToken>,
     bootstrap_tokens: BTreeMap<String, BootstrapToken>,
 }
@@ -295,6 +343,7 @@ impl Authenticator {
         Authenticator {
             client_ca: KUBEADM_CA_NAME.to_string(),
             anonymous_enabled: true,
+            service_account_key: SigningKey::for_seed(0),
             service_account_tokens: BTreeMap::new(),
             bootstrap_tokens: BTreeMap::new(),
         }
@@ -376,23 +425,24 @@ impl Authenticator {
         credential: &Credential,
         now: SimTime,
     ) -> Result<Authenticated, AuthnError> {
-        self.authenticate_with(credential, now, &|_| None)
+        self.authenticate_with(credential, now, &NoLookup)
     }
 
-    /// Authenticates a request, looking bootstrap tokens the registry does
-    /// not hold up through `secrets` (the API server's view of the
-    /// `bootstrap-token-<id>` Secrets in kube-system, by token id).
+    /// Authenticates a request, looking up through `lookup` the bootstrap
+    /// tokens the registry does not hold (the API server's view of the
+    /// `bootstrap-token-<id>` Secrets in kube-system) and the service
+    /// accounts and pods bound tokens name.
     pub fn authenticate_with(
         &self,
         credential: &Credential,
         now: SimTime,
-        secrets: &dyn Fn(&str) -> Option<BootstrapToken>,
+        lookup: &dyn Lookup,
     ) -> Result<Authenticated, AuthnError> {
         let (user, by) = match credential {
             Credential::ClientCertificate(cert) => {
                 (self.authenticate_x509(cert, now)?, AuthenticatedBy::X509)
             }
-            Credential::BearerToken(token) => self.authenticate_token(token, now, secrets)?,
+            Credential::BearerToken(token) => self.authenticate_token(token, now, lookup)?,
             Credential::None => {
                 if !self.anonymous_enabled {
                     return Err(AuthnError::AnonymousDisabled);
@@ -447,8 +497,12 @@ impl Authenticator {
         &self,
         token: &str,
         now: SimTime,
-        secrets: &dyn Fn(&str) -> Option<BootstrapToken>,
+        lookup: &dyn Lookup,
     ) -> Result<(UserInfo, AuthenticatedBy), AuthnError> {
+        if serviceaccount::looks_like_jwt(token) {
+            let user = self.authenticate_jwt(token, now, lookup)?;
+            return Ok((user, AuthenticatedBy::ServiceAccountToken));
+        }
         if let Some(sa) = self.service_account_tokens.get(token) {
             if sa.expires_at.is_some_and(|at| now >= at) {
                 return Err(AuthnError::ServiceAccountTokenExpired);
@@ -483,7 +537,9 @@ impl Authenticator {
         let stored = match self.bootstrap_tokens.get(id) {
             Some(t) => t,
             None => {
-                from_secret = secrets(id).ok_or(AuthnError::InvalidBearerToken)?;
+                from_secret = lookup
+                    .bootstrap_token(id)
+                    .ok_or(AuthnError::InvalidBearerToken)?;
                 &from_secret
             }
         };
@@ -502,6 +558,86 @@ impl Authenticator {
             extra: BTreeMap::new(),
         };
         Ok((user, AuthenticatedBy::BootstrapToken))
+    }
+
+    /// A bound service-account token: the signature
+    /// (`pkg/serviceaccount/jwt.go` `Validate`), the audiences, then the
+    /// claims (`claims.go` `validator.Validate`): not expired, the service
+    /// account and bound pod still there with the same uids, the pod not
+    /// deleted more than 60 s ago.
+    fn authenticate_jwt(
+        &self,
+        token: &str,
+        now: SimTime,
+        lookup: &dyn Lookup,
+    ) -> Result<UserInfo, AuthnError> {
+        let claims = self
+            .service_account_key
+            .verify(token)
+            .ok_or(AuthnError::InvalidBearerToken)?;
+        if !claims.audiences.iter().any(|a| a == serviceaccount::ISSUER) {
+            return Err(AuthnError::TokenAudienceInvalid {
+                audiences: claims.audiences,
+            });
+        }
+        let now_s = serviceaccount::unix_seconds(now);
+        if now_s >= claims.expires_at {
+            return Err(AuthnError::ServiceAccountTokenExpired);
+        }
+        if now_s < claims.issued_at {
+            return Err(AuthnError::ServiceAccountTokenInvalidated(
+                "service account token is not valid yet".into(),
+            ));
+        }
+        let invalidated = || {
+            AuthnError::ServiceAccountTokenInvalidated(
+                "service account token has been invalidated".into(),
+            )
+        };
+        let ns = &claims.namespace;
+        let sa_uid = lookup
+            .service_account_uid(ns, &claims.service_account.name)
+            .ok_or_else(invalidated)?;
+        if sa_uid != claims.service_account.uid {
+            return Err(AuthnError::ServiceAccountTokenInvalidated(format!(
+                "service account UID ({sa_uid}) does not match claim ({})",
+                claims.service_account.uid
+            )));
+        }
+        let mut extra = BTreeMap::new();
+        if let Some(pod_ref) = &claims.pod {
+            let pod = lookup.pod(ns, &pod_ref.name).ok_or_else(invalidated)?;
+            if pod.uid != pod_ref.uid {
+                return Err(AuthnError::ServiceAccountTokenInvalidated(format!(
+                    "pod UID ({}) does not match service account token claim ({})",
+                    pod.uid, pod_ref.uid
+                )));
+            }
+            if pod
+                .deleted_at
+                .is_some_and(|at| at + serviceaccount::DELETED_POD_GRACE < now)
+            {
+                return Err(invalidated());
+            }
+            extra.insert(EXTRA_POD_NAME.to_string(), vec![pod_ref.name.clone()]);
+            extra.insert(EXTRA_POD_UID.to_string(), vec![pod_ref.uid.clone()]);
+        }
+        if let Some(node) = &claims.node {
+            extra.insert(EXTRA_NODE_NAME.to_string(), vec![node.name.clone()]);
+            extra.insert(EXTRA_NODE_UID.to_string(), vec![node.uid.clone()]);
+        }
+        if !claims.id.is_empty() {
+            extra.insert(
+                EXTRA_CREDENTIAL_ID.to_string(),
+                vec![format!("JTI={}", claims.id)],
+            );
+        }
+        Ok(UserInfo {
+            name: claims.subject(),
+            uid: claims.service_account.uid.clone(),
+            groups: service_account_groups(ns),
+            extra,
+        })
     }
 }
 

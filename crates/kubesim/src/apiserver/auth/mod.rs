@@ -27,6 +27,7 @@ pub mod bootstrap;
 pub mod node;
 pub mod pki;
 pub mod rbac;
+pub mod serviceaccount;
 pub mod user;
 
 pub use authn::{Authenticated, Authenticator, AuthnError, Credential};
