@@ -1064,7 +1064,11 @@ impl Kubelet {
             ctx.send(tag, request);
         }
         for (key, message) in failures {
-            if let Some(pod) = self.workers.get(&key).map(|w| Object::Pod(w.pod().clone())) {
+            if let Some(pod) = self
+                .workers
+                .get(&key)
+                .map(|w| Object::Pod(Box::new(w.pod().clone())))
+            {
                 self.event_on(ctx, &pod, "Warning", "FailedMount", message);
             }
         }
@@ -1141,7 +1145,11 @@ impl Kubelet {
             // A failed refresh keeps the mounted token; a failed mount is
             // the pod's event.
             if !mounted {
-                if let Some(p) = self.workers.get(&pod).map(|w| Object::Pod(w.pod().clone())) {
+                if let Some(p) = self
+                    .workers
+                    .get(&pod)
+                    .map(|w| Object::Pod(Box::new(w.pod().clone())))
+                {
                     self.event_on(
                         ctx,
                         &p,
@@ -1694,7 +1702,7 @@ fn token_request(
         .in_namespace(namespace)
         .named(service_account)
         .with_subresource("token")
-        .with_body(Object::TokenRequest(tr))
+        .with_body(Object::TokenRequest(Box::new(tr)))
 }
 
 fn needs_cluster_failure(request: &crate::runtime::ClusterRequest) -> (String, i32) {

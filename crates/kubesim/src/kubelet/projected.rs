@@ -236,7 +236,7 @@ mod tests {
     use k8s_openapi::api::core::v1::{Container, PodSpec};
 
     fn admitted_pod() -> Pod {
-        let mut o = Object::Pod(Pod {
+        let mut o = Object::Pod(Box::new(Pod {
             metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
                 name: Some("client".into()),
                 namespace: Some("team-a".into()),
@@ -252,10 +252,10 @@ mod tests {
                 ..Default::default()
             }),
             status: None,
-        });
+        }));
         crate::apiserver::admission::mutate_on_create(&mut o, None, &mut SimRng::new(1));
         let Object::Pod(p) = o else { unreachable!() };
-        p
+        *p
     }
 
     #[test]

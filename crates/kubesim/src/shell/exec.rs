@@ -895,10 +895,10 @@ impl Session {
             .request(k, Verb::Create, KindId::ServiceAccount)
             .named(name)
             .with_subresource("token")
-            .with_body(Object::TokenRequest(TokenRequest {
+            .with_body(Object::TokenRequest(Box::new(TokenRequest {
                 spec: Some(spec),
                 ..Default::default()
-            }));
+            })));
         match cluster.call(request) {
             ApiResponse::Object(o) => match &*o {
                 Object::TokenRequest(tr) => Ok(tr

@@ -51,7 +51,7 @@ impl ApiServer {
         out: &mut Vec<Output>,
     ) {
         let response = match self.issue_token(ctx, op_id) {
-            Ok(tr) => ApiResponse::Object(Rc::new(Object::TokenRequest(tr))),
+            Ok(tr) => ApiResponse::Object(Rc::new(Object::TokenRequest(Box::new(tr)))),
             Err(e) => ApiResponse::Error(e),
         };
         self.finish(op_id, response, out);
@@ -66,7 +66,7 @@ impl ApiServer {
         let ns = r.namespace.clone().unwrap_or_else(|| "default".into());
         let name = r.name.clone().unwrap_or_default();
         let mut tr = match r.body.as_deref() {
-            Some(Object::TokenRequest(tr)) => tr.clone(),
+            Some(Object::TokenRequest(tr)) => (**tr).clone(),
             _ => TokenRequest::default(),
         };
         // SetDefaults_TokenRequestSpec, and the server's audiences.
