@@ -419,6 +419,10 @@ impl Cluster {
                 topology.cluster_signing_duration_secs.max(600),
             ),
             disabled: topology.disabled_controllers.clone(),
+            cluster_cidr: crate::controllers::nodeipam::Cidr::parse(&topology.pod_network_cidr)
+                .unwrap_or_else(|| {
+                    crate::controllers::nodeipam::NodeIpamController::default_cluster_cidr()
+                }),
         };
         let mut authn = Authenticator::new();
         // kubeadm's `sa.key`, which every API server verifies bound

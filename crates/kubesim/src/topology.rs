@@ -77,6 +77,21 @@ pub struct Topology {
     /// (`--controllers=*,-<name>`), by controller name.
     #[serde(default)]
     pub disabled_controllers: Vec<String>,
+    /// kubeadm's `--pod-network-cidr`, which kube-controller-manager's node
+    /// IPAM cuts into a /24 per node (`--cluster-cidr`).
+    #[serde(default = "default_pod_network_cidr")]
+    pub pod_network_cidr: String,
+}
+
+/// The pod network of the kubeadm docs' examples (Flannel's): 256 nodes.
+pub const DEFAULT_POD_NETWORK_CIDR: &str = "10.244.0.0/16";
+/// The pod network a topology with more nodes than that gets unless it
+/// names one: 100.64.0.0/10 (16,384 blocks of /24, clear of the Service
+/// range 10.96.0.0/12), as large clusters choose a wider range.
+pub const LARGE_POD_NETWORK_CIDR: &str = "100.64.0.0/10";
+
+fn default_pod_network_cidr() -> String {
+    DEFAULT_POD_NETWORK_CIDR.to_string()
 }
 
 /// `--cluster-signing-duration`'s default, 8760h.
@@ -103,6 +118,8 @@ pub enum TopologyError {
     TooManyPods(String, u32),
     #[error("CoreDNS needs between 1 and 10 replicas (got {0})")]
     CoreDnsReplicas(u32),
+    #[error("pod network CIDR {0:?} is invalid: it must be an IPv4 CIDR no narrower than /24")]
+    PodNetworkCidr(String),
 }
 
 /// The zones the default topology spreads nodes over.
@@ -144,6 +161,7 @@ pub struct TopologyBuilder {
     cluster_signing_duration_secs: u64,
     disabled_controllers: Vec<String>,
     extra_nodes: Vec<NodeSpec>,
+    pod_network_cidr: Option<String>,
 }
 
 impl Default for TopologyBuilder {
@@ -163,6 +181,7 @@ impl TopologyBuilder {
             cluster_signing_duration_secs: DEFAULT_SIGNING_DURATION_SECS,
             disabled_controllers: Vec::new(),
             extra_nodes: Vec::new(),
+            pod_network_cidr: None,
         }
     }
 
@@ -185,6 +204,13 @@ impl TopologyBuilder {
 
     pub fn coredns_replicas(mut self, n: u32) -> Self {
         self.coredns_replicas = n;
+        self
+    }
+
+    /// kubeadm's `--pod-network-cidr` (by default 10.244.0.0/16, or
+    /// 100.64.0.0/10 for more than 256 nodes).
+    pub fn pod_network_cidr(mut self, cidr: &str) -> Self {
+        self.pod_network_cidr = Some(cidr.to_string());
         self
     }
 
@@ -258,12 +284,25 @@ impl TopologyBuilder {
                 return Err(TopologyError::TooManyPods(node.name.clone(), c.pods));
             }
         }
+        let nodes = control_plane.len() + workers.len();
+        let pod_network_cidr = self.pod_network_cidr.unwrap_or_else(|| {
+            if nodes > 256 {
+                LARGE_POD_NETWORK_CIDR.to_string()
+            } else {
+                DEFAULT_POD_NETWORK_CIDR.to_string()
+            }
+        });
+        match crate::controllers::nodeipam::Cidr::parse(&pod_network_cidr) {
+            Some(c) if c.prefix <= crate::controllers::nodeipam::NODE_CIDR_MASK_SIZE => {}
+            _ => return Err(TopologyError::PodNetworkCidr(pod_network_cidr)),
+        }
         Ok(Topology {
             control_plane,
             workers,
             coredns_replicas: self.coredns_replicas,
             cluster_signing_duration_secs: self.cluster_signing_duration_secs,
             disabled_controllers: self.disabled_controllers,
+            pod_network_cidr,
         })
     }
 }
@@ -295,6 +334,28 @@ pub fn check_node_name(name: &str) -> Result<(), TopologyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_cluster_gets_kubeadms_example_pod_network_and_a_large_one_a_wider_range() {
+        assert_eq!(Topology::default().pod_network_cidr, "10.244.0.0/16");
+        let large = Topology::builder().workers(300).build().unwrap();
+        assert_eq!(large.pod_network_cidr, "100.64.0.0/10");
+        let chosen = Topology::builder()
+            .pod_network_cidr("192.168.0.0/16")
+            .build()
+            .unwrap();
+        assert_eq!(chosen.pod_network_cidr, "192.168.0.0/16");
+    }
+
+    #[test]
+    fn a_pod_network_narrower_than_a_node_block_is_refused() {
+        for bad in ["10.244.0.0/25", "not-a-cidr"] {
+            assert_eq!(
+                Topology::builder().pod_network_cidr(bad).build(),
+                Err(TopologyError::PodNetworkCidr(bad.to_string()))
+            );
+        }
+    }
 
     #[test]
     fn the_default_is_three_control_plane_nodes_and_three_workers() {

@@ -341,6 +341,8 @@ pub struct Settings {
     pub cluster_signing_duration: SimDuration,
     /// `--controllers=*,-<name>`: controllers not run, by name.
     pub disabled: Vec<String>,
+    /// `--cluster-cidr` (kubeadm's `--pod-network-cidr`).
+    pub cluster_cidr: nodeipam::Cidr,
 }
 
 impl Default for Settings {
@@ -348,6 +350,7 @@ impl Default for Settings {
         Settings {
             cluster_signing_duration: csrsigning::DEFAULT_CLUSTER_SIGNING_DURATION,
             disabled: Vec::new(),
+            cluster_cidr: nodeipam::NodeIpamController::default_cluster_cidr(),
         }
     }
 }
@@ -365,7 +368,10 @@ fn controllers_for(service_account: &str, settings: &Settings) -> Vec<Box<dyn Co
         "node-controller" => vec![
             Box::new(nodelifecycle::NodeLifecycleController::default()),
             Box::new(tainteviction::TaintEvictionController::default()),
-            Box::new(nodeipam::NodeIpamController::default()),
+            Box::new(nodeipam::NodeIpamController::new(
+                settings.cluster_cidr,
+                nodeipam::NODE_CIDR_MASK_SIZE,
+            )),
         ],
         "generic-garbage-collector" => {
             vec![Box::new(garbagecollector::GarbageCollector::default())]

@@ -244,11 +244,17 @@ pub struct NodeIpamController {
 
 impl Default for NodeIpamController {
     fn default() -> Self {
-        let cluster = Cidr::parse(CLUSTER_CIDR).unwrap_or(Cidr {
+        Self::new(Self::default_cluster_cidr(), NODE_CIDR_MASK_SIZE)
+    }
+}
+
+impl NodeIpamController {
+    /// [`CLUSTER_CIDR`], parsed.
+    pub fn default_cluster_cidr() -> Cidr {
+        Cidr::parse(CLUSTER_CIDR).unwrap_or(Cidr {
             base: 0x0af4_0000,
             prefix: 16,
-        });
-        Self::new(cluster, NODE_CIDR_MASK_SIZE)
+        })
     }
 }
 
