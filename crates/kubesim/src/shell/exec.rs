@@ -1757,10 +1757,12 @@ fn status(cluster: &Cluster) -> String {
 
 /// What `help` prints.
 pub const HELP: &str = "\
-kubectl get <type>[/<name>] [<name>...] [-n NS | -A] [-l SELECTOR] [-o wide|yaml|json|name|jsonpath=TEMPLATE]
+kubectl get <type>[/<name>] [<name>...] [-n NS | -A] [-l SELECTOR] [--field-selector F=V,F!=V] [-o wide|yaml|json|name|jsonpath=TEMPLATE]
 kubectl describe <type> [<name>...]
 kubectl apply|create|replace -f -      (the manifest follows, ended by a line ---end)
 kubectl create namespace|configmap|deployment NAME [--image=IMAGE] [--replicas=N] [--from-literal=k=v]
+kubectl create token <serviceaccount> [--duration=1h] [--audience=A]   (a bound service-account token, TokenRequest)
+kubectl certificate approve|deny <csr>...
 kubectl delete <type> <name>... | -f - | -l SELECTOR  [--cascade=background|foreground|orphan] [--grace-period=N] [--now] [--force]
 kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
 kubectl scale deployment|replicaset|statefulset <name> --replicas=N
