@@ -1849,7 +1849,7 @@ impl Cluster {
                             Some((_, r)) => (
                                 true,
                                 Health::Up,
-                                format!("{} service ports in iptables", r.ports.len()),
+                                format!("iptables · {} ports", r.ports.len()),
                             ),
                             None => (true, Health::Degraded, "waiting for its caches".into()),
                         },
