@@ -1270,6 +1270,19 @@ impl Cluster {
         Some((m.is_leader(), m.activity()))
     }
 
+    /// A kube-scheduler instance (by its diagram id,
+    /// `kube-scheduler-control-plane-1`): whether it leads, and how many
+    /// pods it has bound since it last started; `None` if it is not
+    /// running.
+    pub fn scheduler_activity(&self, id: &str) -> Option<(bool, u64)> {
+        let s = self
+            .clients
+            .get(&addr(id))
+            .filter(|s| s.up)?
+            .agent::<crate::scheduler::agent::KubeScheduler>()?;
+        Some((s.is_leader(), s.scheduled()))
+    }
+
     /// The last scheduling decision about a pod (`namespace/name`), from the
     /// leading scheduler (or any that made one).
     pub fn scheduling_decision(

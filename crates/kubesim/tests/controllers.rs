@@ -501,3 +501,55 @@ fn a_controller_manager_that_loses_its_lease_starts_its_controllers_afresh() {
     );
     assert_eq!(ready, "5");
 }
+
+fn scheduler_leader(c: &Cluster) -> Option<String> {
+    ["control-plane-1", "control-plane-2", "control-plane-3"]
+        .into_iter()
+        .find(|n| {
+            c.scheduler_activity(&format!("kube-scheduler-{n}"))
+                .is_some_and(|(leads, _)| leads)
+        })
+        .map(str::to_string)
+}
+
+#[test]
+fn a_scheduler_that_loses_its_lease_starts_afresh_and_its_successor_schedules() {
+    // cmd/kube-scheduler/app/server.go: `OnStoppedLeading` exits the
+    // process ("Leaderelection lost"); the restarted one knows nothing of
+    // what it bound before.
+    let (mut c, mut s) = booted(59);
+    ok(&mut c, &mut s, &nginx("nginx:1.14.2"));
+    ok(&mut c, &mut s, "sim advance 20s");
+    let old = scheduler_leader(&c).expect("a leader");
+    let id = format!("kube-scheduler-{old}");
+    let (_, bound) = c.scheduler_activity(&id).expect("the instance");
+    assert!(
+        bound >= 3,
+        "the leader bound the Deployment's pods: {bound}"
+    );
+    ok(&mut c, &mut s, &format!("sim fault {old} partition"));
+    ok(&mut c, &mut s, "sim advance 30s");
+    ok(&mut c, &mut s, "sim heal all");
+    ok(&mut c, &mut s, "sim advance 10s");
+    let new = scheduler_leader(&c).expect("a new leader");
+    assert_ne!(new, old, "leadership moved");
+    let (leads, bound) = c.scheduler_activity(&id).expect("the instance");
+    assert!(!leads);
+    assert_eq!(bound, 0, "the old leader started again from nothing");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl scale deployment nginx-deployment --replicas=5",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let ready = ok(
+        &mut c,
+        &mut s,
+        "kubectl get deployment nginx-deployment -o jsonpath={.status.readyReplicas}",
+    );
+    assert_eq!(ready, "5");
+    let (_, bound) = c
+        .scheduler_activity(&format!("kube-scheduler-{new}"))
+        .expect("the new leader");
+    assert!(bound >= 2, "the new leader bound the new pods: {bound}");
+}

@@ -1158,6 +1158,11 @@ fn a_re_created_stateful_set_adopts_the_pods_an_orphaning_delete_left() {
         )
     };
     let web1 = uid_of(&mut c, &mut s, "web-1");
+    let revision_before = ok(
+        &mut c,
+        &mut s,
+        "kubectl get statefulset web -o jsonpath={.status.currentRevision}",
+    );
     ok(
         &mut c,
         &mut s,
@@ -1194,5 +1199,21 @@ fn a_re_created_stateful_set_adopts_the_pods_an_orphaning_delete_left() {
     assert_eq!(
         owners.split_whitespace().collect::<Vec<_>>(),
         vec![set_uid.as_str(); 3]
+    );
+    // Its history too: the orphaned revision is adopted (same template, so
+    // no new revision and no rolling restart of the adopted pods).
+    let revisions = ok(
+        &mut c,
+        &mut s,
+        "kubectl get controllerrevisions -l app=nginx -o jsonpath={.items[*].metadata.ownerReferences[0].uid}",
+    );
+    assert_eq!(revisions, set_uid, "one revision, owned by the new set");
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get statefulset web -o jsonpath={.status.currentRevision}/{.status.updateRevision}",
+        ),
+        format!("{rev}/{rev}", rev = revision_before),
     );
 }

@@ -241,8 +241,7 @@ impl DaemonSetController {
         live: &[String],
     ) {
         let ns = ds_obj.namespace().unwrap_or("default").to_string();
-        let uid = ds_obj.uid().unwrap_or_default();
-        let revisions = history::owned_revisions(ctx.caches, &ns, uid);
+        let revisions = history::claimed_revisions(ctx, ds_obj);
         let data = history::template_patch(&ds.spec.template);
         let (cur, old): (Vec<_>, Vec<_>) =
             revisions.iter().cloned().partition(|r| r.data.0 == data);

@@ -15,12 +15,18 @@
 //! ones nobody uses beyond `revisionHistoryLimit` (10). `kubectl rollout
 //! history|undo` for those kinds reads and applies them.
 //!
+//! Revisions are claimed by label selector as pods are: a controller adopts
+//! orphan revisions its selector matches (`adoptOrphanRevisions` in
+//! `stateful_set.go`, `ClaimControllerRevisions` in the DaemonSet
+//! controller), so a StatefulSet re-created after `--cascade=orphan` takes
+//! its old history back instead of starting a new one.
+//!
 //! Left out: hash collisions (`collisionCount` is honoured in the hash but
-//! never raised), and adoption or release of revisions by label selector.
+//! never raised).
 
 use super::deployment::safe_encode_string;
 use super::replicaset::controller_ref;
-use super::Caches;
+use super::{controllerref, Reconcile};
 use crate::api::{KindId, Object};
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::core::v1::PodTemplateSpec;
@@ -98,19 +104,27 @@ pub fn new_revision(
     r
 }
 
-/// The revisions `namespace` holds whose controller is `uid`, oldest
-/// first (`SortControllerRevisions`: by revision, then name).
-pub fn owned_revisions(caches: Caches<'_>, namespace: &str, uid: &str) -> Vec<ControllerRevision> {
-    let mut out: Vec<ControllerRevision> = caches
-        .list_in(KindId::ControllerRevision, namespace)
-        .into_iter()
-        .filter(|o| o.controller_ref().is_some_and(|r| r.uid == uid))
-        .filter(|o| o.deletion_timestamp().is_none())
-        .filter_map(|o| match &*o {
-            Object::ControllerRevision(r) => Some((**r).clone()),
-            _ => None,
-        })
-        .collect();
+/// The revisions of `controller` (a StatefulSet or DaemonSet), oldest
+/// first (`SortControllerRevisions`: by revision, then name), claimed by
+/// its selector: orphans it matches are adopted and counted as its own,
+/// and revisions it owns that no longer match are released
+/// (`ListRevisions` with `AdoptOrphanRevisions`, `ClaimControllerRevisions`).
+pub fn claimed_revisions(
+    ctx: &mut Reconcile<'_, '_>,
+    controller: &Object,
+) -> Vec<ControllerRevision> {
+    let namespace = controller.namespace().unwrap_or("default");
+    let candidates = ctx.caches.list_in(KindId::ControllerRevision, namespace);
+    let selector = controllerref::selector_of(controller);
+    let mut out: Vec<ControllerRevision> =
+        controllerref::claim_all(ctx, controller, selector, candidates)
+            .into_iter()
+            .filter(|o| o.deletion_timestamp().is_none())
+            .filter_map(|o| match &*o {
+                Object::ControllerRevision(r) => Some((**r).clone()),
+                _ => None,
+            })
+            .collect();
     sort(&mut out);
     out
 }

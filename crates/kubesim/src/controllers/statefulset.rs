@@ -377,7 +377,6 @@ impl Controller for StatefulSetController {
             return Requeue::Done;
         };
         let ns = object.namespace().unwrap_or("default").to_string();
-        let uid = object.uid().unwrap_or_default().to_string();
         // `getPodsForStatefulSet`: the namespace's pods that are members
         // of the set by name (`isMemberOf`), claimed.
         let members: Vec<std::rc::Rc<Object>> = ctx
@@ -409,7 +408,7 @@ impl Controller for StatefulSetController {
         let condemned: Vec<&Pod> = condemned.into_iter().map(|(_, p)| p).collect();
         let old = set.status.clone().unwrap_or_default();
         // `getStatefulSetRevisions`.
-        let revisions = history::owned_revisions(ctx.caches, &ns, &uid);
+        let revisions = history::claimed_revisions(ctx, &object);
         let deleting = object.deletion_timestamp().is_some();
         let update_rev = if deleting {
             update_revision(set)

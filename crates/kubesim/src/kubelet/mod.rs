@@ -204,6 +204,14 @@ pub struct Kubelet {
     /// When the volume manager next has something to do (a token to
     /// refresh, a failed mount to retry).
     volume_wake: Option<SimTime>,
+    /// Pod workers with something new to look at (their pod changed, an
+    /// answer or a runtime event for them came, a timer of theirs fired):
+    /// the next sync looks at these only, as upstream's pod workers each
+    /// sync their own pod (`podWorkers.UpdatePod`) rather than all at once.
+    dirty: std::collections::BTreeSet<String>,
+    /// The next sync looks at every pod worker (at start, when the Node or
+    /// the runtime changed, or the first full list of pods arrived).
+    dirty_all: bool,
 }
 
 /// A read the volume manager is waiting for.
@@ -276,6 +284,8 @@ impl Kubelet {
             volumes: BTreeMap::new(),
             volume_calls: BTreeMap::new(),
             volume_wake: None,
+            dirty: Default::default(),
+            dirty_all: true,
         }
     }
 
@@ -311,11 +321,13 @@ impl Kubelet {
     /// stopped (by static pod name): their probes fail.
     pub fn set_down_components(&mut self, down: std::collections::BTreeSet<String>) {
         self.down_components = down;
+        self.dirty_all = true;
     }
 
     /// Gives the kubelet its node's containerd.
     pub fn attach_runtime(&mut self, runtime: crate::runtime::Containerd) {
         self.runtime = Some(runtime);
+        self.dirty_all = true;
     }
 
     /// Takes containerd back (the kubelet is stopping; the node goes on).
@@ -421,6 +433,7 @@ impl Kubelet {
             if let Some(w) = self.workers.get_mut(&key) {
                 w.ip = ip;
             }
+            self.dirty.insert(key);
         }
     }
 
@@ -462,6 +475,7 @@ impl Kubelet {
             // An API pod with a static pod's name: the static pod wins.
             return;
         }
+        self.dirty.insert(key.clone());
         if deleted {
             if let Some(w) = self.workers.get_mut(&key) {
                 w.kill(ctx.now);
@@ -733,6 +747,7 @@ impl Kubelet {
             if let Some(w) = self.workers.get_mut(&key) {
                 w.sent = None;
             }
+            self.dirty.insert(key.clone());
         }
         self.mirrors.insert(key, pod.clone());
     }
@@ -752,6 +767,7 @@ impl Kubelet {
                         if let Some(w) = self.workers.get_mut(&key) {
                             w.sent = None;
                         }
+                        self.dirty.insert(key.clone());
                         self.mirrors.insert(key, *(p.clone()));
                     }
                 }
@@ -801,10 +817,15 @@ impl Kubelet {
             let wanted = self.static_pods.get(key).is_some_and(|p| p.hash == w.uid);
             if wanted {
                 let name = w.pod().metadata.name.clone().unwrap_or_default();
-                w.down = self.down_components.contains(&name);
+                let down = self.down_components.contains(&name);
+                if w.down != down {
+                    w.down = down;
+                    self.dirty.insert(key.clone());
+                }
                 continue;
             }
             w.kill(now);
+            self.dirty.insert(key.clone());
             if w.terminated {
                 gone.push(key.clone());
             }
@@ -837,6 +858,7 @@ impl Kubelet {
             let name = pod.metadata.name.clone().unwrap_or_default();
             w.down = self.down_components.contains(&name);
             w.update(pod, now);
+            self.dirty.insert(p.key.clone());
             self.workers.insert(p.key.clone(), w);
         }
         // Mirror pods, once the node is registered and the mirrors known.
@@ -927,6 +949,7 @@ impl Kubelet {
                 .or_insert_with(|| projected::PodVolumes::new(w.pod()));
             if fresh {
                 w.volumes_ready = vols.projections.is_empty();
+                self.dirty.insert(key.clone());
             }
             if vols.projections.is_empty() {
                 continue;
@@ -1043,7 +1066,10 @@ impl Kubelet {
                     vols.mounted = true;
                     vols.retry_at = None;
                     vols.backoff = SimDuration::ZERO;
-                    w.volumes_ready = true;
+                    if !w.volumes_ready {
+                        w.volumes_ready = true;
+                        self.dirty.insert(key.clone());
+                    }
                 }
                 Some(message) => {
                     // Read the ConfigMaps again at the next try.
@@ -1184,9 +1210,19 @@ impl Kubelet {
                     w.on_event(now, &event.kind, &mut runtime, &mut e);
                     effects.extend(e.into_iter().map(|x| (key.clone(), x)));
                 }
+                self.dirty.insert(key);
             }
         }
-        let keys: Vec<String> = self.workers.keys().cloned().collect();
+        let all = std::mem::take(&mut self.dirty_all);
+        let dirty = std::mem::take(&mut self.dirty);
+        let keys: Vec<String> = if all {
+            self.workers.keys().cloned().collect()
+        } else {
+            dirty
+                .into_iter()
+                .filter(|k| self.workers.contains_key(k))
+                .collect()
+        };
         for key in &keys {
             if let Some(w) = self.workers.get_mut(key) {
                 let mut e = Vec::new();
@@ -1195,7 +1231,7 @@ impl Kubelet {
                 effects.extend(e.into_iter().map(|x| (key.clone(), x)));
             }
         }
-        if self.pods_synced {
+        if self.pods_synced && all {
             // `HandlePodCleanups` (`removeOrphanedPodSandboxes`): sandboxes
             // no pod worker owns go. They are left by an earlier run of the
             // kubelet (which this one does not adopt): a pod deleted while
@@ -1774,6 +1810,7 @@ impl Agent for Kubelet {
             if let Notification::Add(o) | Notification::Update { new: o, .. } = n {
                 self.update_pod_cidr(ctx.now, o);
             }
+            self.dirty_all = true;
             self.sync_pods(ctx);
             return;
         }
@@ -1782,7 +1819,10 @@ impl Agent for Kubelet {
                 self.on_pod(ctx, o, false)
             }
             Notification::Delete { object, .. } => self.on_pod(ctx, object, true),
-            Notification::Synced => self.pods_synced = true,
+            Notification::Synced => {
+                self.pods_synced = true;
+                self.dirty_all = true;
+            }
         }
         self.sync_static_pods(ctx);
         self.sync_pods(ctx);
@@ -1849,6 +1889,12 @@ impl Agent for Kubelet {
             }
             tag if self.volume_calls.contains_key(&tag) => {
                 if let Some(call) = self.volume_calls.remove(&tag) {
+                    let pod = match &call {
+                        VolumeCall::Token { pod, .. } | VolumeCall::ConfigMap { pod, .. } => {
+                            pod.clone()
+                        }
+                    };
+                    self.dirty.insert(pod);
                     self.on_volume_reply(ctx, call, response);
                 }
                 self.sync_pods(ctx);
@@ -1865,6 +1911,7 @@ impl Agent for Kubelet {
                             w.sent = None;
                         }
                     }
+                    self.dirty.insert(key);
                     // A status that changed while this write was in flight
                     // goes out now.
                     self.sync_pods(ctx);
@@ -1875,6 +1922,14 @@ impl Agent for Kubelet {
     }
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        let due: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| w.next_wakeup().is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.dirty.extend(due);
         self.sync_static_pods(ctx);
         self.sync_pods(ctx);
         self.poll_certificates(ctx);

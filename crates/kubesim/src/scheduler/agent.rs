@@ -49,6 +49,8 @@ pub struct KubeScheduler {
     decisions: BTreeMap<String, Rc<Decision>>,
     decision_order: VecDeque<String>,
     scheduled: u64,
+    /// Whether the instance led when it last looked at its Lease.
+    leading: bool,
 }
 
 impl KubeScheduler {
@@ -65,7 +67,48 @@ impl KubeScheduler {
             decisions: BTreeMap::new(),
             decision_order: VecDeque::new(),
             scheduled: 0,
+            leading: false,
         }
+    }
+
+    /// Upstream kube-scheduler exits when it loses its Lease
+    /// (`cmd/kube-scheduler/app/server.go` `Run`, `OnStoppedLeading`:
+    /// "Leaderelection lost", `klog.FlushAndExit`) and the kubelet restarts
+    /// its static pod. Here the instance starts afresh in place: its queue,
+    /// cache (assumed pods included), pending binds and kept decisions are
+    /// forgotten, and the new scheduler is filled from the informer caches,
+    /// as the restarted process's first list would fill it.
+    fn restart_if_lost(&mut self, ctx: &Ctx<'_>) {
+        let leading = self.is_leader();
+        let lost = self.leading && !leading;
+        self.leading = leading;
+        if !lost {
+            return;
+        }
+        self.scheduler = Scheduler::default();
+        self.writes.clear();
+        self.decisions.clear();
+        self.decision_order.clear();
+        self.scheduled = 0;
+        let now = ctx.now;
+        for o in ctx
+            .store(PRIORITY_CLASSES)
+            .map(|s| s.list())
+            .unwrap_or_default()
+        {
+            self.scheduler.on_priority_class_add(o);
+        }
+        for o in ctx.store(NODES).map(|s| s.list()).unwrap_or_default() {
+            self.scheduler.on_node_add(now, o);
+        }
+        for o in ctx.store(PODS).map(|s| s.list()).unwrap_or_default() {
+            self.scheduler.on_pod_add(now, o);
+        }
+    }
+
+    /// How many pods this instance has bound since it last started.
+    pub fn scheduled(&self) -> u64 {
+        self.scheduled
     }
 
     pub fn node(&self) -> &str {
@@ -297,6 +340,7 @@ impl Agent for KubeScheduler {
         if tag == LeaseLock::TAG {
             let credential = self.credential.clone();
             self.lock.on_reply(ctx, &credential, response);
+            self.restart_if_lost(ctx);
             self.schedule(ctx);
             return;
         }
@@ -327,6 +371,7 @@ impl Agent for KubeScheduler {
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
         let credential = self.credential.clone();
         self.lock.poll(ctx, &credential);
+        self.restart_if_lost(ctx);
         self.schedule(ctx);
     }
 
