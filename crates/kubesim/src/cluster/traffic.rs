@@ -434,20 +434,9 @@ impl Cluster {
             else {
                 return;
             };
-            let sandboxes = rt.list_pod_sandboxes();
-            rt.list_containers(None)
-                .into_iter()
-                .filter(|c| {
-                    c.state == crate::runtime::ContainerState::Running
-                        && c.image.contains("coredns/coredns")
-                })
-                .filter_map(|c| {
-                    let sb = sandboxes.iter().find(|s| s.id == c.sandbox_id)?;
-                    let ip = sb.ip.clone()?;
-                    Some((
-                        addr(&sb.name),
-                        (format!("{}/{}", sb.namespace, sb.name), ip),
-                    ))
+            rt.running_with_image("coredns/coredns")
+                .filter_map(|(namespace, name, ip)| {
+                    Some((addr(name), (format!("{namespace}/{name}"), ip?.to_string())))
                 })
                 .collect()
         };

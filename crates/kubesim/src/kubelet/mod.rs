@@ -968,6 +968,9 @@ impl Kubelet {
                 .and_then(|s| s.service_account_name.clone())
                 .unwrap_or_else(|| "default".into());
             let mut waiting = false;
+            // What the files are made from that can change once mounted:
+            // the tokens (each refresh is a new one).
+            let mut inputs: Vec<SimTime> = Vec::new();
             for p in &vols.projections {
                 for source in &p.sources {
                     match source {
@@ -977,6 +980,7 @@ impl Kubelet {
                             let tk = token::key(&ns, &sa, audience, *seconds, &uid);
                             match self.tokens.get(&tk, now) {
                                 Some(t) => {
+                                    inputs.push(t.refresh_at);
                                     wake = Some(wake.map_or(t.refresh_at, |w| w.min(t.refresh_at)))
                                 }
                                 None => {
@@ -1033,6 +1037,10 @@ impl Kubelet {
             if waiting {
                 continue;
             }
+            if vols.mounted && vols.mounted_from == inputs {
+                // Written already from these tokens: nothing to do.
+                continue;
+            }
             let mut error = None;
             for p in &vols.projections {
                 let token_of = |s: &projected::Source| match s {
@@ -1064,6 +1072,7 @@ impl Kubelet {
             match error {
                 None => {
                     vols.mounted = true;
+                    vols.mounted_from = inputs;
                     vols.retry_at = None;
                     vols.backoff = SimDuration::ZERO;
                     if !w.volumes_ready {

@@ -201,6 +201,8 @@ pub struct PodVolumes {
     pub configmaps: BTreeMap<String, Option<BTreeMap<String, String>>>,
     /// Every volume is written.
     pub mounted: bool,
+    /// The refresh times of the tokens the files were last written from.
+    pub mounted_from: Vec<crate::world::SimTime>,
     /// A failed mount is retried then.
     pub retry_at: Option<crate::world::SimTime>,
     pub backoff: SimDuration,
@@ -212,6 +214,7 @@ impl PodVolumes {
             projections: projections(pod),
             configmaps: BTreeMap::new(),
             mounted: false,
+            mounted_from: Vec::new(),
             retry_at: None,
             backoff: SimDuration::ZERO,
         }

@@ -923,6 +923,29 @@ impl Containerd {
             .ok_or_else(|| CriError::NotFound(format!("container {container_id} not found")))
     }
 
+    /// The running containers of an image repository (`coredns/coredns`),
+    /// each as its sandbox's (namespace, name, IP), without copying the
+    /// rest of their status (what the cluster's DNS wiring asks after
+    /// every kubelet action).
+    pub fn running_with_image<'a>(
+        &'a self,
+        repository: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)> + 'a {
+        self.containers
+            .values()
+            .filter(move |c| {
+                c.state == ContainerState::Running && c.image.reference.path == repository
+            })
+            .filter_map(|c| {
+                let sb = self.sandboxes.get(&c.sandbox_id)?;
+                Some((
+                    sb.config.namespace.as_str(),
+                    sb.config.name.as_str(),
+                    sb.config.ip.as_deref(),
+                ))
+            })
+    }
+
     /// `ListContainers`, optionally of one sandbox (`crictl ps -a`).
     pub fn list_containers(&self, sandbox_id: Option<&str>) -> Vec<ContainerStatus> {
         let sid = sandbox_id.map(|s| self.find_sandbox(s).unwrap_or_else(|| s.to_string()));
