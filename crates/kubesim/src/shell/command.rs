@@ -94,6 +94,7 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 switch("watch-only", None),
                 value("field-selector", None),
                 switch("show-labels", None),
+                switch("no-headers", None),
                 value("sort-by", None),
                 value("label-columns", Some('L')),
                 FILENAME,
