@@ -212,6 +212,10 @@ impl Session {
     pub fn run(&mut self, cluster: &mut Cluster, command: &Command) -> Result<String> {
         match command {
             Command::Help => Ok(HELP.to_string()),
+            Command::Curl(args) => match cluster.curl_from_outside(args) {
+                (out, true) => Ok(out),
+                (out, false) => Err(out),
+            },
             Command::Sim(s) => self.sim(cluster, s),
             Command::Kubectl(k) => self.kubectl(cluster, k),
         }
@@ -1816,4 +1820,6 @@ sim cloud [vms|routes|lbs|operations|logs]    the cloud provider: VMs, routes, l
 sim cloud autorepair on|off [--after 10m]     replace a VM whose node stays NotReady
 sim cloud autoscaler on|off [--min N] [--max N]   add nodes for unschedulable pods, remove empty ones
 sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)
-sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)";
+sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)
+curl [-s] [-f] [-k] <url>               curl on your machine, outside the cluster: a LoadBalancer's
+                                        EXTERNAL-IP, or a node's address (NodePort, health check port)";
