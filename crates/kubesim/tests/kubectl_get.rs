@@ -20,7 +20,10 @@ fn ok(c: &mut Cluster, s: &mut Session, script: &str) -> String {
 /// Three ConfigMaps created out of name order, with labels.
 fn with_config_maps() -> (Cluster, Session) {
     let mut c = Cluster::new(Topology::default(), 3);
-    assert!(c.boot(SimDuration::from_secs(30)), "the control plane boots");
+    assert!(
+        c.boot(SimDuration::from_secs(30)),
+        "the control plane boots"
+    );
     let mut s = Session::new();
     ok(
         &mut c,
@@ -56,7 +59,10 @@ fn show_labels_adds_a_labels_column_in_key_order() {
     let out = ok(&mut c, &mut s, "kubectl get cm cm-10 cm-1 --show-labels");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "NAME    DATA   AGE   LABELS");
-    assert_eq!(lines[1], "cm-10   3      0s    app.kubernetes.io/name=shop,tier=db");
+    assert_eq!(
+        lines[1],
+        "cm-10   3      0s    app.kubernetes.io/name=shop,tier=db"
+    );
     assert_eq!(lines[2], "cm-1    2      0s    <none>");
 }
 
@@ -74,7 +80,10 @@ fn label_columns_are_headed_by_the_keys_last_segment() {
     assert_eq!(lines[2], "cm-2    1      0s    web    ");
     // -L and --show-labels together: the label columns, then LABELS.
     let both = ok(&mut c, &mut s, "kubectl get cm cm-2 -Ltier --show-labels");
-    assert_eq!(both.lines().next(), Some("NAME   DATA   AGE   TIER   LABELS"));
+    assert_eq!(
+        both.lines().next(),
+        Some("NAME   DATA   AGE   TIER   LABELS")
+    );
 }
 
 #[test]

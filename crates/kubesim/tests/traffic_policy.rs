@@ -9,7 +9,10 @@ use std::collections::BTreeSet;
 
 fn booted(seed: u64) -> (Cluster, Session) {
     let mut c = Cluster::new(Topology::default(), seed);
-    assert!(c.boot(SimDuration::from_secs(30)), "the control plane boots");
+    assert!(
+        c.boot(SimDuration::from_secs(30)),
+        "the control plane boots"
+    );
     (c, Session::new())
 }
 
@@ -88,15 +91,23 @@ spec:
 }
 
 fn hostname(c: &mut Cluster, s: &mut Session, pod: &str) -> String {
-    ok(c, s, &format!("kubectl exec {pod} -- curl -s http://web/hostname"))
-        .trim()
-        .to_string()
+    ok(
+        c,
+        s,
+        &format!("kubectl exec {pod} -- curl -s http://web/hostname"),
+    )
+    .trim()
+    .to_string()
 }
 
 #[test]
 fn client_ip_affinity_defaults_to_three_hours() {
     let (mut c, mut s) = booted(11);
-    ok(&mut c, &mut s, &app(1, None, "  sessionAffinity: ClientIP\n"));
+    ok(
+        &mut c,
+        &mut s,
+        &app(1, None, "  sessionAffinity: ClientIP\n"),
+    );
     let timeout = ok(
         &mut c,
         &mut s,
@@ -106,7 +117,8 @@ fn client_ip_affinity_defaults_to_three_hours() {
     ok(&mut c, &mut s, "sim advance 60s");
     let rules = ok(&mut c, &mut s, "sim node proxy-rules worker-1");
     assert!(
-        rules.contains("-m recent --name KUBE-SEP-") && rules.contains("--rcheck --seconds 10800 --reap"),
+        rules.contains("-m recent --name KUBE-SEP-")
+            && rules.contains("--rcheck --seconds 10800 --reap"),
         "{rules}"
     );
 }
@@ -156,14 +168,23 @@ fn internal_traffic_policy_local_keeps_pod_traffic_on_its_node() {
     let here = hostname(&mut c, &mut s, "curl-1");
     assert!(here.starts_with("web-"), "{here}");
     // worker-2 has no endpoint of its own: the filter table drops the SYN.
-    let (good, out) = run(&mut c, &mut s, "kubectl exec curl-2 -- curl http://web/hostname");
+    let (good, out) = run(
+        &mut c,
+        &mut s,
+        "kubectl exec curl-2 -- curl http://web/hostname",
+    );
     assert!(!good);
     assert!(
-        out.contains("curl: (7) Failed to connect to web port 80 after 127000 ms: Connection timed out"),
+        out.contains(
+            "curl: (7) Failed to connect to web port 80 after 127000 ms: Connection timed out"
+        ),
         "{out}"
     );
     let rules = ok(&mut c, &mut s, "sim node proxy-rules worker-2");
-    assert!(rules.contains("has no local endpoints\" -m tcp --dport 80 -j DROP"), "{rules}");
+    assert!(
+        rules.contains("has no local endpoints\" -m tcp --dport 80 -j DROP"),
+        "{rules}"
+    );
 }
 
 fn lb_ip(c: &mut Cluster, s: &mut Session) -> String {
@@ -190,12 +211,19 @@ fn a_load_balancer_ip_is_reachable_from_outside_and_from_pods() {
     let client = ok(&mut c, &mut s, &format!("curl -s http://{ip}/clientip"));
     assert!(client.starts_with("10.0.1."), "{client}");
     // A pod reaches the load balancer's IP through its own node's rules.
-    let inside = ok(&mut c, &mut s, &format!("kubectl exec curl-2 -- curl -s http://{ip}/hostname"));
+    let inside = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec curl-2 -- curl -s http://{ip}/hostname"),
+    );
     assert!(inside.starts_with("web-"), "{inside}");
     // A port the load balancer does not listen on goes nowhere.
     let (good, out) = run(&mut c, &mut s, &format!("curl http://{ip}:81/"));
     assert!(!good);
-    assert!(out.starts_with("curl: (28) Failed to connect to 203.0.113.1 port 81"), "{out}");
+    assert!(
+        out.starts_with("curl: (28) Failed to connect to 203.0.113.1 port 81"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -204,11 +232,19 @@ fn external_traffic_policy_local_keeps_the_client_ip_and_health_checks_pick_node
     ok(
         &mut c,
         &mut s,
-        &app(1, Some("worker-1"), "  type: LoadBalancer\n  externalTrafficPolicy: Local\n"),
+        &app(
+            1,
+            Some("worker-1"),
+            "  type: LoadBalancer\n  externalTrafficPolicy: Local\n",
+        ),
     );
     ok(&mut c, &mut s, "sim advance 60s");
     let ip = lb_ip(&mut c, &mut s);
-    let hc = ok(&mut c, &mut s, "kubectl get svc web -o jsonpath={.spec.healthCheckNodePort}");
+    let hc = ok(
+        &mut c,
+        &mut s,
+        "kubectl get svc web -o jsonpath={.spec.healthCheckNodePort}",
+    );
     let hc: i32 = hc.parse().expect("a health check node port");
     assert!((30000..=32767).contains(&hc), "{hc}");
     // Every request from outside lands on worker-1, the one node whose
@@ -224,15 +260,31 @@ fn external_traffic_policy_local_keeps_the_client_ip_and_health_checks_pick_node
     assert!(!good);
     assert_eq!(w2, "curl: (22) The requested URL returned error: 503");
     // worker-2's NodePort drops traffic from outside (no local endpoint)...
-    let np = ok(&mut c, &mut s, "kubectl get svc web -o jsonpath={.spec.ports[0].nodePort}");
-    let (good, out) = run(&mut c, &mut s, &format!("curl http://10.0.1.12:{np}/hostname"));
+    let np = ok(
+        &mut c,
+        &mut s,
+        "kubectl get svc web -o jsonpath={.spec.ports[0].nodePort}",
+    );
+    let (good, out) = run(
+        &mut c,
+        &mut s,
+        &format!("curl http://10.0.1.12:{np}/hostname"),
+    );
     assert!(!good);
     assert!(out.contains("Connection timed out"), "{out}");
-    let ok1 = ok(&mut c, &mut s, &format!("curl -s http://10.0.1.11:{np}/hostname"));
+    let ok1 = ok(
+        &mut c,
+        &mut s,
+        &format!("curl -s http://10.0.1.11:{np}/hostname"),
+    );
     assert!(ok1.starts_with("web-"), "{ok1}");
     // ...while a pod on worker-2 still reaches the Service by the load
     // balancer's IP (pod traffic short-circuits to every endpoint).
-    let inside = ok(&mut c, &mut s, &format!("kubectl exec curl-2 -- curl -s http://{ip}/hostname"));
+    let inside = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl exec curl-2 -- curl -s http://{ip}/hostname"),
+    );
     assert!(inside.starts_with("web-"), "{inside}");
 }
 
@@ -241,5 +293,8 @@ fn outside_curl_cannot_resolve_service_names() {
     let (mut c, mut s) = booted(16);
     let (good, out) = run(&mut c, &mut s, "curl http://web.default.svc.cluster.local/");
     assert!(!good);
-    assert_eq!(out, "curl: (6) Could not resolve host: web.default.svc.cluster.local");
+    assert_eq!(
+        out,
+        "curl: (6) Could not resolve host: web.default.svc.cluster.local"
+    );
 }

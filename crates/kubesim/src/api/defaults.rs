@@ -236,7 +236,9 @@ pub fn default_service_spec(spec: &mut core::ServiceSpec) {
     spec.session_affinity.get_or_insert_with(|| "None".into());
     // `core.DefaultClientIPServiceAffinitySeconds`: three hours.
     if spec.session_affinity.as_deref() == Some("ClientIP") {
-        let config = spec.session_affinity_config.get_or_insert_with(Default::default);
+        let config = spec
+            .session_affinity_config
+            .get_or_insert_with(Default::default);
         config
             .client_ip
             .get_or_insert_with(Default::default)

@@ -775,7 +775,12 @@ impl Cluster {
             ),
             Route::NoRule => return Hop::NoRule,
         };
-        self.record(source.to_string(), kube_proxy_addr(node), "service-traffic", summary);
+        self.record(
+            source.to_string(),
+            kube_proxy_addr(node),
+            "service-traffic",
+            summary,
+        );
         hop
     }
 
@@ -1340,13 +1345,26 @@ impl Cluster {
 
     /// The InternalIP of the node named `node`.
     fn ip_of_node(&self, node: &str) -> Option<String> {
-        let cp = self.topology.control_plane.iter().enumerate().map(|(i, n)| {
-            (n.name.as_str(), super::node_ip(crate::topology::NodeRole::ControlPlane, i))
-        });
+        let cp = self
+            .topology
+            .control_plane
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.name.as_str(),
+                    super::node_ip(crate::topology::NodeRole::ControlPlane, i),
+                )
+            });
         let workers = self.topology.workers.iter().enumerate().map(|(i, n)| {
-            (n.name.as_str(), super::node_ip(crate::topology::NodeRole::Worker, i))
+            (
+                n.name.as_str(),
+                super::node_ip(crate::topology::NodeRole::Worker, i),
+            )
         });
-        cp.chain(workers).find(|(n, _)| *n == node).map(|(_, ip)| ip)
+        cp.chain(workers)
+            .find(|(n, _)| *n == node)
+            .map(|(_, ip)| ip)
     }
 
     /// `curl` on the user's machine, outside the cluster (the shell's
@@ -1358,17 +1376,35 @@ impl Cluster {
         let mut url = None;
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            if matches!(a.as_str(), "-H" | "--header" | "-o" | "--output" | "-m" | "--max-time" | "--connect-timeout" | "--cacert" | "-X" | "--request") {
+            if matches!(
+                a.as_str(),
+                "-H" | "--header"
+                    | "-o"
+                    | "--output"
+                    | "-m"
+                    | "--max-time"
+                    | "--connect-timeout"
+                    | "--cacert"
+                    | "-X"
+                    | "--request"
+            ) {
                 it.next();
             } else if !a.starts_with('-') && url.is_none() {
                 url = Some(a.clone());
             }
         }
         let Some(url) = url else {
-            return ("curl: try 'curl --help' or 'curl --manual' for more information".into(), false);
+            return (
+                "curl: try 'curl --help' or 'curl --manual' for more information".into(),
+                false,
+            );
         };
-        let silent = args.iter().any(|a| is_short_flag(a, 's') || a == "--silent")
-            && !args.iter().any(|a| is_short_flag(a, 'S') || a == "--show-error");
+        let silent = args
+            .iter()
+            .any(|a| is_short_flag(a, 's') || a == "--silent")
+            && !args
+                .iter()
+                .any(|a| is_short_flag(a, 'S') || a == "--show-error");
         let fail_on_error = args.iter().any(|a| a == "--fail" || is_short_flag(a, 'f'));
         let fail = |message: String| (if silent { String::new() } else { message }, false);
         let u = parse_url(&url);
@@ -1377,7 +1413,11 @@ impl Cluster {
             // Service names.
             return fail(format!("curl: (6) Could not resolve host: {}", u.host));
         }
-        let lb = self.cloud.load_balancers().find(|lb| lb.ip == u.host).cloned();
+        let lb = self
+            .cloud
+            .load_balancers()
+            .find(|lb| lb.ip == u.host)
+            .cloned();
         let outcome = match lb {
             Some(lb) => self.through_load_balancer(&lb, u.port, &u.path),
             None => match self.node_with_ip(&u.host) {
@@ -1387,7 +1427,10 @@ impl Cluster {
                         OUTSIDE.into(),
                         u.host.clone(),
                         "service-traffic",
-                        format!("TCP {}:{}: nothing has this address (times out)", u.host, u.port),
+                        format!(
+                            "TCP {}:{}: nothing has this address (times out)",
+                            u.host, u.port
+                        ),
                     );
                     Connect::TimedOut
                 }
@@ -1405,9 +1448,9 @@ impl Cluster {
             other => other,
         };
         match outcome {
-            Connect::Answer { status, .. } if fail_on_error && status >= 400 => {
-                fail(format!("curl: (22) The requested URL returned error: {status}"))
-            }
+            Connect::Answer { status, .. } if fail_on_error && status >= 400 => fail(format!(
+                "curl: (22) The requested URL returned error: {status}"
+            )),
             Connect::Answer { body, .. } => (body, true),
             Connect::NotHttp => fail("curl: (1) Received HTTP/0.9 when not allowed".into()),
             Connect::Refused => fail(format!(
@@ -1442,7 +1485,10 @@ impl Cluster {
                 OUTSIDE.into(),
                 target,
                 "service-traffic",
-                format!("TCP {}:{port}: the load balancer has no listener on this port (times out)", lb.ip),
+                format!(
+                    "TCP {}:{port}: the load balancer has no listener on this port (times out)",
+                    lb.ip
+                ),
             );
             return Connect::TimedOut;
         }
@@ -1470,7 +1516,10 @@ impl Cluster {
                 OUTSIDE.into(),
                 target,
                 "service-traffic",
-                format!("TCP {}:{port}: no backend node passes the health check (times out)", lb.ip),
+                format!(
+                    "TCP {}:{port}: no backend node passes the health check (times out)",
+                    lb.ip
+                ),
             );
             return Connect::TimedOut;
         }
@@ -1486,7 +1535,7 @@ impl Cluster {
                 healthy.join(", ")
             ),
         );
-        self.from_outside_on(&node, &lb.ip, port, false, path)
+        self.arrive_from_outside(&node, &lb.ip, port, false, path)
     }
 
     /// A connection from outside to one of `node`'s addresses.
@@ -1515,13 +1564,20 @@ impl Cluster {
             );
             return Connect::Answer { status, body };
         }
-        self.from_outside_on(node, ip, port, true, path)
+        self.arrive_from_outside(node, ip, port, true, path)
     }
 
     /// A packet from outside arriving at `node` for `ip:port`: the node's
     /// rules, then the endpoint, which sees the client's address under
     /// `externalTrafficPolicy: Local` and the node's (masquerade) otherwise.
-    fn from_outside_on(&mut self, node: &str, ip: &str, port: i32, to_node: bool, path: &str) -> Connect {
+    fn arrive_from_outside(
+        &mut self,
+        node: &str,
+        ip: &str,
+        port: i32,
+        to_node: bool,
+        path: &str,
+    ) -> Connect {
         let pkt = Packet {
             src_ip: OUTSIDE_CLIENT_IP,
             origin: Origin::External,

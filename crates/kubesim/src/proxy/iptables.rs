@@ -167,7 +167,9 @@ impl Recent {
 
     /// The entries (`/proc/net/xt_recent/<list>`): list, source, last seen.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str, SimTime)> {
-        self.seen.iter().map(|((l, s), t)| (l.as_str(), s.as_str(), *t))
+        self.seen
+            .iter()
+            .map(|((l, s), t)| (l.as_str(), s.as_str(), *t))
     }
 }
 
@@ -899,7 +901,11 @@ mod tests {
         let r = rules(&yaml);
         assert_eq!(r.ports[0].affinity_seconds, Some(60));
         let text = r.render();
-        assert!(text.contains("-m recent --rcheck --seconds 60 --reap -j KUBE-SEP-") || text.contains("--rcheck --seconds 60 --reap"), "{text}");
+        assert!(
+            text.contains("-m recent --rcheck --seconds 60 --reap -j KUBE-SEP-")
+                || text.contains("--rcheck --seconds 60 --reap"),
+            "{text}"
+        );
         assert!(text.contains("-m recent --set --name KUBE-SEP-"), "{text}");
         let mut rng = SimRng::new(3);
         let mut recent = Recent::default();
@@ -921,8 +927,12 @@ mod tests {
         let mut seen = BTreeSet::new();
         for i in 0..40 {
             let src = format!("10.244.2.{i}");
-            let pkt = Packet { src_ip: &src, ..pkt };
-            if let Route::Endpoint(_, e) = r.route_packet(&mut rng, &mut recent, at(191 + i), &pkt) {
+            let pkt = Packet {
+                src_ip: &src,
+                ..pkt
+            };
+            if let Route::Endpoint(_, e) = r.route_packet(&mut rng, &mut recent, at(191 + i), &pkt)
+            {
                 seen.insert(e.ip.clone());
             }
         }
@@ -934,12 +944,19 @@ mod tests {
                 lapsed.insert(e.ip.clone());
             }
         }
-        assert_eq!(lapsed.len(), 2, "an expired entry no longer pins the client");
+        assert_eq!(
+            lapsed.len(),
+            2,
+            "an expired entry no longer pins the client"
+        );
     }
 
     #[test]
     fn internal_traffic_policy_local_drops_without_a_local_endpoint() {
-        let yaml = WEB.replace("  type: NodePort\n", "  type: NodePort\n  internalTrafficPolicy: Local\n");
+        let yaml = WEB.replace(
+            "  type: NodePort\n",
+            "  type: NodePort\n  internalTrafficPolicy: Local\n",
+        );
         let r = rules(&yaml);
         let mut rng = SimRng::new(5);
         for _ in 0..10 {
@@ -948,8 +965,14 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        let other = ProxyRules { node: "worker-2".into(), ..r.clone() };
-        assert!(matches!(route(&other, &mut rng, "10.96.100.1", 80), Route::Drop(_)));
+        let other = ProxyRules {
+            node: "worker-2".into(),
+            ..r.clone()
+        };
+        assert!(matches!(
+            route(&other, &mut rng, "10.96.100.1", 80),
+            Route::Drop(_)
+        ));
         let text = other.render();
         assert!(text.contains("-A KUBE-SERVICES -d 10.96.100.1/32 -p tcp -m comment --comment \"default/web:http has no local endpoints\" -m tcp --dport 80 -j DROP"), "{text}");
         // The NodePort (external, policy Cluster) still reaches every endpoint.
@@ -969,7 +992,10 @@ mod tests {
         assert_eq!(p.load_balancer_ips, ["203.0.113.1"]);
         assert!(p.external_local);
         let mut rng = SimRng::new(9);
-        let outside = Packet { src_ip: "198.51.100.10", ..from("203.0.113.1", 80, Origin::External, false) };
+        let outside = Packet {
+            src_ip: "198.51.100.10",
+            ..from("203.0.113.1", 80, Origin::External, false)
+        };
         for _ in 0..10 {
             match r.route_packet(&mut rng, &mut Recent::default(), SimTime::ZERO, &outside) {
                 Route::Endpoint(_, e) => assert_eq!(e.ip, "10.244.1.2"),
@@ -977,7 +1003,10 @@ mod tests {
             }
         }
         // A node without a local endpoint drops outside traffic...
-        let w3 = ProxyRules { node: "worker-3".into(), ..r.clone() };
+        let w3 = ProxyRules {
+            node: "worker-3".into(),
+            ..r.clone()
+        };
         assert!(matches!(
             w3.route_packet(&mut rng, &mut Recent::default(), SimTime::ZERO, &outside),
             Route::Drop(_)
@@ -991,8 +1020,14 @@ mod tests {
         ));
         let text = w3.render();
         assert!(text.contains("-A KUBE-EXTERNAL-SERVICES -d 203.0.113.1/32 -p tcp -m comment --comment \"default/lb has no local endpoints\" -m tcp --dport 80 -j DROP"), "{text}");
-        assert!(text.contains("\"default/lb loadbalancer IP\" -m tcp --dport 80 -j KUBE-EXT-"), "{text}");
-        assert!(text.contains("\"pod traffic for default/lb external destinations\""), "{text}");
+        assert!(
+            text.contains("\"default/lb loadbalancer IP\" -m tcp --dport 80 -j KUBE-EXT-"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"pod traffic for default/lb external destinations\""),
+            "{text}"
+        );
         assert!(text.contains("-A KUBE-NODEPORTS -m comment --comment \"default/lb health check node port\" -m tcp -p tcp --dport 32000 -j ACCEPT"), "{text}");
         let w1 = r.render();
         assert!(w1.contains(":KUBE-SVL-"), "{w1}");

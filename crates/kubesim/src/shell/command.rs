@@ -19,7 +19,9 @@ pub const END_OF_MANIFEST: &str = "---end";
 pub enum ParseError {
     #[error("error: {0}")]
     Lex(#[from] LexError),
-    #[error("error: unknown command {0:?}: commands start with `kubectl`, `sim` or `curl` (try `help`)")]
+    #[error(
+        "error: unknown command {0:?}: commands start with `kubectl`, `sim` or `curl` (try `help`)"
+    )]
     UnknownProgram(String),
     #[error("error: unknown command {0:?} for \"kubectl\"\nRun 'kubectl --help' for usage.")]
     UnknownKubectlCommand(String),

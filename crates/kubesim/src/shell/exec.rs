@@ -1462,7 +1462,10 @@ impl Session {
 fn sort_objects(objects: Vec<Rc<Object>>, sort_by: &str) -> Result<Vec<Rc<Object>>> {
     let values: Vec<serde_json::Value> = objects.iter().map(|o| o.to_value()).collect();
     let order = print::columns::sort_order(sort_by, &values)?;
-    Ok(order.into_iter().filter_map(|i| objects.get(i).cloned()).collect())
+    Ok(order
+        .into_iter()
+        .filter_map(|i| objects.get(i).cloned())
+        .collect())
 }
 
 /// `kubectl get -o custom-columns=NAME:.metadata.name,...`.

@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 /// `RelaxedJSONPathExpression`: `.a.b`, `a.b`, `{a.b}` and `{.a.b}` all
 /// mean `{.a.b}`.
 pub fn relaxed_jsonpath(expr: &str) -> Result<String, String> {
-    let bad = || "unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'".to_string();
+    let bad = || {
+        "unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'".to_string()
+    };
     let inner = match expr.strip_prefix('{') {
         Some(rest) => rest.strip_suffix('}').ok_or_else(bad)?,
         None => expr,
@@ -220,7 +222,12 @@ mod tests {
 
     #[test]
     fn relaxed_paths_gain_braces_and_a_leading_dot() {
-        for p in [".metadata.name", "metadata.name", "{.metadata.name}", "{metadata.name}"] {
+        for p in [
+            ".metadata.name",
+            "metadata.name",
+            "{.metadata.name}",
+            "{metadata.name}",
+        ] {
             assert_eq!(relaxed_jsonpath(p).as_deref(), Ok("{.metadata.name}"));
         }
         assert!(relaxed_jsonpath("{.a}{.b}").is_err());
@@ -228,7 +235,10 @@ mod tests {
 
     #[test]
     fn custom_columns_print_none_for_a_missing_field_and_join_lists() {
-        let cols = parse_custom_columns("NAME:.metadata.name,IMAGES:.spec.containers[*].image,NODE:.spec.nodeName").unwrap();
+        let cols = parse_custom_columns(
+            "NAME:.metadata.name,IMAGES:.spec.containers[*].image,NODE:.spec.nodeName",
+        )
+        .unwrap();
         let v = json!({"metadata": {"name": "web"}, "spec": {"containers": [{"image": "nginx"}, {"image": "busybox"}]}});
         let rows = custom_column_rows(&cols, &[v], false);
         assert_eq!(rows[0], ["NAME", "IMAGES", "NODE"]);
