@@ -568,6 +568,11 @@ impl Cluster {
         }
     }
 
+    /// A node's rules as its kernel holds them (what kube-proxy last wrote).
+    pub fn kernel_rules(&self, node: &str) -> Option<&ProxyRules> {
+        self.net.rules.get(node).map(|(_, r)| r.as_ref())
+    }
+
     /// The ready CoreDNS pods' view (`namespace/name`, IP, synced), for
     /// views and tests.
     pub fn coredns_replicas(&self) -> Vec<(String, String, bool)> {
