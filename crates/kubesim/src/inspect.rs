@@ -613,11 +613,60 @@ pub fn inspect(cluster: &Cluster, target: &Target) -> Option<Inspection> {
                             .collect();
                     }
                 }
+                ComponentKind::KubeProxy => {
+                    let node = view.node.clone().unwrap_or_default();
+                    if let Some(rules) = cluster.kernel_rules(&node) {
+                        ins.facts.push((
+                            "rules".into(),
+                            format!("sim node proxy-rules {node} prints them (iptables-save)"),
+                        ));
+                        for p in &rules.ports {
+                            ins.facts
+                                .push((p.name.clone(), service_port_summary(p, &node)));
+                        }
+                    }
+                }
                 _ => {}
             }
             Some(ins)
         }
     }
+}
+
+/// One Service port as a node's rules program it: its addresses, its
+/// endpoints (and how many are local), its traffic policies and affinity.
+fn service_port_summary(p: &crate::proxy::iptables::ServicePort, node: &str) -> String {
+    let local = p.local_endpoints(node).count();
+    let mut s = format!(
+        "{}:{}/{} -> {} endpoint{} ({local} here)",
+        p.cluster_ip,
+        p.port,
+        p.protocol,
+        p.endpoints.len(),
+        if p.endpoints.len() == 1 { "" } else { "s" }
+    );
+    if let Some(np) = p.node_port {
+        s.push_str(&format!(" · NodePort {np}"));
+    }
+    for ip in &p.load_balancer_ips {
+        s.push_str(&format!(" · load balancer {ip}"));
+    }
+    if p.internal_local {
+        s.push_str(" · internalTrafficPolicy Local");
+    }
+    if p.external_local {
+        s.push_str(" · externalTrafficPolicy Local");
+        if let Some(hc) = p.health_check_node_port {
+            s.push_str(&format!(
+                " (health check {hc}: {})",
+                if local > 0 { "200" } else { "503" }
+            ));
+        }
+    }
+    if let Some(t) = p.affinity_seconds {
+        s.push_str(&format!(" · ClientIP affinity {t}s"));
+    }
+    s
 }
 
 #[cfg(test)]
@@ -720,6 +769,30 @@ mod tests {
         );
         assert!(
             ins.facts.iter().any(|(k, _)| k == "raft role"),
+            "{:?}",
+            ins.facts
+        );
+    }
+
+    #[test]
+    fn a_kube_proxy_lists_the_service_ports_its_node_programs() {
+        let c = cluster_with_nginx();
+        let snap = c.snapshot();
+        let proxy = snap
+            .nodes
+            .iter()
+            .flat_map(|n| n.components.iter())
+            .find(|c| c.kind == ComponentKind::KubeProxy && c.node.as_deref() == Some("worker-1"))
+            .unwrap();
+        let ins = inspect(&c, &Target::Component(proxy.id.clone())).unwrap();
+        let dns = ins
+            .facts
+            .iter()
+            .find(|(k, _)| k == "kube-system/kube-dns:dns")
+            .map(|(_, v)| v.clone());
+        assert!(
+            dns.as_deref()
+                .is_some_and(|v| v.starts_with("10.96.0.10:53/udp -> 2 endpoints")),
             "{:?}",
             ins.facts
         );

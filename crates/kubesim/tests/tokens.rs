@@ -131,7 +131,11 @@ fn a_token_authenticates_as_its_service_account_which_rbac_forbids_until_a_roleb
     // --duration=10m: after ten minutes the token has expired: 401.
     ok(&mut c, &mut s, "sim advance 10m");
     let expired = fails(&mut c, &mut s, &format!("kubectl get pods --token={token}"));
-    assert!(expired.contains("Unauthorized"), "{expired}");
+    // kubectl words a 401 as a login problem (cmdutil.StandardErrorMessage).
+    assert_eq!(
+        expired,
+        "error: You must be logged in to the server (Unauthorized)"
+    );
 }
 
 #[test]

@@ -227,10 +227,24 @@ fn default_probe(p: &mut core::Probe) {
     }
 }
 
+/// `DefaultClientIPServiceAffinitySeconds` (pkg/apis/core/types.go).
+pub const DEFAULT_CLIENT_IP_AFFINITY_SECONDS: i32 = 10800;
+
 /// `SetDefaults_Service`.
 pub fn default_service_spec(spec: &mut core::ServiceSpec) {
     let ty = spec.type_.get_or_insert_with(|| "ClusterIP".into()).clone();
     spec.session_affinity.get_or_insert_with(|| "None".into());
+    // `core.DefaultClientIPServiceAffinitySeconds`: three hours.
+    if spec.session_affinity.as_deref() == Some("ClientIP") {
+        let config = spec
+            .session_affinity_config
+            .get_or_insert_with(Default::default);
+        config
+            .client_ip
+            .get_or_insert_with(Default::default)
+            .timeout_seconds
+            .get_or_insert(DEFAULT_CLIENT_IP_AFFINITY_SECONDS);
+    }
     if ty != "ExternalName" {
         spec.internal_traffic_policy
             .get_or_insert_with(|| "Cluster".into());

@@ -378,6 +378,16 @@ impl ApiError {
                 };
             }
         }
+        let message = match from {
+            Some((verb, source)) => format!("error when {verb} \"{source}\": {}", self.message),
+            None => self.message.clone(),
+        };
+        // staging/src/k8s.io/kubectl/pkg/cmd/util/helpers.go
+        // StandardErrorMessage: a 401 reads as a login problem, not as the
+        // server's error.
+        if self.reason == Reason::Unauthorized {
+            return format!("error: You must be logged in to the server ({message})");
+        }
         match from {
             Some((verb, source)) => format!(
                 "Error from server ({}): error when {verb} \"{source}\": {}",
@@ -421,6 +431,19 @@ mod tests {
         assert_eq!(
             e.to_kubectl(),
             r#"Error from server (NotFound): pods "nginx" not found"#
+        );
+    }
+
+    #[test]
+    fn kubectl_words_a_401_as_a_login_problem() {
+        let e = ApiError::unauthorized();
+        assert_eq!(
+            e.to_kubectl(),
+            "error: You must be logged in to the server (Unauthorized)"
+        );
+        assert_eq!(
+            e.to_kubectl_from("creating", "STDIN"),
+            "error: You must be logged in to the server (error when creating \"STDIN\": Unauthorized)"
         );
     }
 

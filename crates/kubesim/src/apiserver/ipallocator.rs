@@ -97,6 +97,9 @@ impl Allocated {
                     a.node_ports.insert(np);
                 }
             }
+            if let Some(hc) = spec.health_check_node_port.filter(|n| *n != 0) {
+                a.node_ports.insert(hc);
+            }
         }
         a
     }
@@ -219,6 +222,46 @@ pub fn allocate(
             }
         }
     }
+    // `allocHealthCheckNodePort`: a LoadBalancer Service with
+    // `externalTrafficPolicy: Local` gets a port from the NodePort range
+    // on which every node's kube-proxy answers how many local endpoints
+    // it has (`needsHCNodePort`), for the cloud's health checks.
+    let needs_hc = ty == "LoadBalancer" && spec.external_traffic_policy.as_deref() == Some("Local");
+    if needs_hc {
+        let mut taken = allocated.node_ports.clone();
+        taken.extend(spec.ports.iter().flatten().filter_map(|p| p.node_port));
+        match spec.health_check_node_port.filter(|n| *n != 0) {
+            Some(hc) => {
+                let field = "spec.healthCheckNodePort";
+                if !(NODE_PORT_MIN..=NODE_PORT_MAX).contains(&hc) {
+                    return Err(invalid(FieldError::invalid(
+                        field,
+                        hc,
+                        format!("provided port is not in the valid range. The range of valid ports is {NODE_PORT_MIN}-{NODE_PORT_MAX}"),
+                    )));
+                }
+                if taken.contains(&hc) {
+                    return Err(invalid(FieldError::invalid(
+                        field,
+                        hc,
+                        "provided port is already allocated",
+                    )));
+                }
+            }
+            None => {
+                let pool = Allocated {
+                    ips: BTreeSet::new(),
+                    node_ports: taken,
+                };
+                let Some(hc) = pool.next_node_port(&format!("{key}:healthcheck")) else {
+                    return Err(ApiError::internal(
+                        "failed to allocate a nodePort: range is full",
+                    ));
+                };
+                spec.health_check_node_port = Some(hc);
+            }
+        }
+    }
     Ok(())
 }
 
@@ -276,6 +319,25 @@ mod tests {
             e.to_string(),
             "Service \"dns2\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.10\"}: failed to allocate IP 10.96.0.10: provided IP is already allocated"
         );
+    }
+
+    #[test]
+    fn a_local_load_balancer_gets_a_health_check_node_port_of_its_own() {
+        let mut s = svc("lb", "LoadBalancer", None, None);
+        if let Some(spec) = s.spec.as_mut() {
+            spec.external_traffic_policy = Some("Local".into());
+        }
+        allocate(&mut s, &Allocated::default(), kind()).unwrap();
+        let spec = s.spec.as_ref().unwrap();
+        let hc = spec.health_check_node_port.unwrap();
+        assert!((NODE_PORT_MIN..=NODE_PORT_MAX).contains(&hc), "{hc}");
+        assert_ne!(Some(hc), spec.ports.as_ref().unwrap()[0].node_port);
+        let taken = Allocated::from_services([&s].into_iter());
+        assert!(taken.node_ports.contains(&hc));
+        // A Cluster policy, or a NodePort Service, needs none.
+        let mut cluster = svc("lb2", "LoadBalancer", None, None);
+        allocate(&mut cluster, &taken, kind()).unwrap();
+        assert_eq!(cluster.spec.unwrap().health_check_node_port, None);
     }
 
     #[test]

@@ -33,7 +33,18 @@
 //! Go's `400 Client sent an HTTP request to an HTTPS server.` Left
 //! out: packet timing (the answer arrives with the exec's reply), retries of
 //! a lost DNS query on another replica, conntrack, UDP and SCTP payloads
-//! beyond DNS, and traffic from outside the cluster to NodePorts.
+//! beyond DNS.
+//!
+//! From outside the cluster (the shell's `curl` on the user's machine, at
+//! 198.51.100.10): a load balancer's address goes to the cloud's load
+//! balancer, which forwards to a node passing its health check (the
+//! Service's `healthCheckNodePort` under `externalTrafficPolicy: Local`,
+//! else kube-proxy's `/healthz`), destination unchanged, where the node's
+//! `loadbalancer IP` rule takes it; a node's address reaches its
+//! NodePorts and kube-proxy's health-check server. The endpoint sees the
+//! client's address under the Local policy and the node's otherwise
+//! (masquerade). The load balancer picks a node with the RNG standing for
+//! its 5-tuple hash.
 
 use super::{addr, ClientSlot, Cluster, Running, LOAD_BALANCER};
 
@@ -42,7 +53,7 @@ use crate::apiserver::server::Addr;
 use crate::dns::{self, Answer, CoreDns};
 use crate::kubelet::server::{KubeletResponse, NetworkCall};
 use crate::kubelet::Kubelet;
-use crate::proxy::iptables::{ProxyRules, Route};
+use crate::proxy::iptables::{Origin, Packet, ProxyRules, Recent, Route};
 use crate::proxy::KubeProxy;
 use crate::runtime::{ClusterRequest, HttpOutcome};
 use crate::world::{SimDuration, SimTime, TraceEvent};
@@ -59,12 +70,32 @@ pub(crate) struct NetState {
     pub dns_pods: BTreeMap<Addr, (String, String, String)>,
     /// The `coredns` service account's token (the pods' projected token).
     pub coredns_token: String,
+    /// Each node's `xt_recent` lists (session affinity), kernel state too.
+    pub recent: BTreeMap<String, Recent>,
+}
+
+/// Where a new connection's first packet went through a node's rules.
+pub(crate) enum Hop {
+    /// DNATed to this endpoint address (and the pod behind it).
+    Dnat(String, i32),
+    /// REJECTed: connection refused at once.
+    Refused,
+    /// DROPped (no local endpoint) or sent nowhere: the SYN times out.
+    Dropped,
+    /// No rule matched: the packet goes on unchanged.
+    NoRule,
 }
 
 /// The address of a node's kube-proxy.
 pub fn kube_proxy_addr(node: &str) -> String {
     format!("kube-proxy@{node}")
 }
+
+/// The user's machine, outside the cluster, as the trace names it.
+pub const OUTSIDE: &str = "outside";
+/// The user's machine's address, from the documentation range
+/// TEST-NET-2 (the cloud's load balancers use TEST-NET-3).
+pub const OUTSIDE_CLIENT_IP: &str = "198.51.100.10";
 
 /// How long a connection attempt to a silent address takes to fail: the
 /// kernel's SYN retries (`tcp_syn_retries` 6: 1+2+4+8+16+32+64 s), well
@@ -501,6 +532,14 @@ impl Cluster {
                     .get(&addr(&kube_proxy_addr(node)))
                     .is_some_and(|s| s.up && s.process.is_some());
                 if let Some(at) = r.synced_at {
+                    if let Some(recent) = self.net.recent.get(node) {
+                        // `/proc/net/xt_recent/<list>`: session affinity's memory.
+                        for (list, src, seen) in recent.entries() {
+                            text.push_str(&format!(
+                                "# xt_recent {list}: src={src} last_seen={seen}\n"
+                            ));
+                        }
+                    }
                     text.push_str(&format!(
                         "# Completed: last written by kube-proxy at {at}{}\n",
                         if running {
@@ -516,6 +555,11 @@ impl Cluster {
                 "# {node}: kube-proxy has not written any rules yet\n"
             )),
         }
+    }
+
+    /// A node's rules as its kernel holds them (what kube-proxy last wrote).
+    pub fn kernel_rules(&self, node: &str) -> Option<&ProxyRules> {
+        self.net.rules.get(node).map(|(_, r)| r.as_ref())
     }
 
     /// The ready CoreDNS pods' view (`namespace/name`, IP, synced), for
@@ -567,11 +611,23 @@ impl Cluster {
             return Ok((vec![name.to_string()], String::new()));
         }
         let rules = self.net.rules.get(node).map(|(_, r)| r.clone());
+        let now = self.world.now();
         let target = match rules.as_deref() {
-            Some(r) => match r.route(self.world.rng(), dns::DNS_SERVICE_IP, 53, "udp") {
-                Route::Endpoint(_, e) => Some((e.ip.clone(), e.node.clone())),
-                _ => None,
-            },
+            Some(r) => {
+                let recent = self.net.recent.entry(node.to_string()).or_default();
+                let pkt = Packet {
+                    src_ip: "",
+                    origin: Origin::Pod,
+                    dst_ip: dns::DNS_SERVICE_IP,
+                    dst_port: 53,
+                    protocol: "udp",
+                    to_node: false,
+                };
+                match r.route_packet(self.world.rng(), recent, now, &pkt) {
+                    Route::Endpoint(_, e) => Some((e.ip.clone(), e.node.clone())),
+                    _ => None,
+                }
+            }
             None => None,
         };
         let Some((ip, _)) = target else {
@@ -663,6 +719,65 @@ impl Cluster {
         }
     }
 
+    /// A new TCP connection's first packet through `node`'s rules
+    /// (kube-proxy's chains as the node's kernel holds them), recorded in
+    /// the trace.
+    pub(crate) fn through_rules(&mut self, node: &str, source: &str, pkt: &Packet<'_>) -> Hop {
+        let Some(rules) = self.net.rules.get(node).map(|(_, r)| r.clone()) else {
+            return Hop::NoRule;
+        };
+        let now = self.world.now();
+        let recent = self.net.recent.entry(node.to_string()).or_default();
+        let (ip, port) = (pkt.dst_ip, pkt.dst_port);
+        let what = |sp: &crate::proxy::iptables::ServicePort| {
+            if sp.cluster_ip == ip {
+                sp.name.clone()
+            } else if sp.load_balancer_ips.iter().any(|l| l == ip) {
+                format!("load balancer IP of {}", sp.name)
+            } else {
+                format!("NodePort of {}", sp.name)
+            }
+        };
+        let (hop, summary) = match rules.route_packet(self.world.rng(), recent, now, pkt) {
+            Route::Endpoint(sp, e) => {
+                let sticky = if sp.affinity_seconds.is_some() {
+                    format!(", ClientIP affinity for {}", pkt.src_ip)
+                } else {
+                    String::new()
+                };
+                (
+                    Hop::Dnat(e.ip.clone(), e.port),
+                    format!(
+                        "TCP {ip}:{port} ({}): {} DNAT to {}:{}{sticky}",
+                        what(sp),
+                        e.chain,
+                        e.ip,
+                        e.port
+                    ),
+                )
+            }
+            Route::Reject(sp) => (
+                Hop::Refused,
+                format!("TCP {ip}:{port}: REJECT ({} has no endpoints)", sp.name),
+            ),
+            Route::Drop(sp) => (
+                Hop::Dropped,
+                format!(
+                    "TCP {ip}:{port}: DROP ({} has no local endpoints on {node})",
+                    sp.name
+                ),
+            ),
+            Route::NoRule => return Hop::NoRule,
+        };
+        self.record(
+            source.to_string(),
+            kube_proxy_addr(node),
+            "service-traffic",
+            summary,
+        );
+        hop
+    }
+
     /// A TCP connection from a pod on `node` to `ip:port`, through the
     /// node's rules, and an HTTP GET of `path` on it.
     fn connect(
@@ -675,82 +790,64 @@ impl Cluster {
         path: &str,
     ) -> Connect {
         let mut target = (ip.to_string(), port);
-        if crate::apiserver::ipallocator::in_range(ip) {
-            let rules = self.net.rules.get(node).map(|(_, r)| r.clone());
-            let route = rules
-                .as_deref()
-                .map(|r| match r.route(self.world.rng(), ip, port, "tcp") {
-                    Route::Endpoint(sp, e) => {
-                        Ok((sp.name.clone(), e.chain.clone(), e.ip.clone(), e.port))
+        // The source node's KUBE-SERVICES: cluster IPs, and load-balancer
+        // IPs, which iptables mode short-circuits inside the cluster.
+        let pkt = Packet {
+            src_ip: source_ip,
+            origin: Origin::Pod,
+            dst_ip: ip,
+            dst_port: port,
+            protocol: "tcp",
+            to_node: self.node_with_ip(ip).as_deref() == Some(node),
+        };
+        match self.through_rules(node, source, &pkt) {
+            Hop::Dnat(eip, eport) => target = (eip, eport),
+            Hop::Refused => return Connect::Refused,
+            Hop::Dropped => return Connect::TimedOut,
+            Hop::NoRule if crate::apiserver::ipallocator::in_range(ip) => {
+                self.record(
+                    source.to_string(),
+                    kube_proxy_addr(node),
+                    "service-traffic",
+                    format!("TCP {ip}:{port}: no rule on {node} (the SYN goes nowhere)"),
+                );
+                return Connect::TimedOut;
+            }
+            Hop::NoRule => {
+                // Another node's address on a NodePort: that node's
+                // KUBE-NODEPORTS (a pod's address counts as pod traffic
+                // there too: kube-proxy tells pods by the cluster CIDR).
+                if let Some(dst) = self.node_with_ip(ip).filter(|d| d != node) {
+                    if self.reachable(node, &dst) {
+                        let pkt = Packet {
+                            to_node: true,
+                            ..pkt
+                        };
+                        match self.through_rules(&dst, source, &pkt) {
+                            Hop::Dnat(eip, eport) => target = (eip, eport),
+                            Hop::Refused => return Connect::Refused,
+                            Hop::Dropped => return Connect::TimedOut,
+                            Hop::NoRule => {}
+                        }
                     }
-                    Route::Reject(sp) => Err(Some(sp.name.clone())),
-                    Route::NoRule => Err(None),
-                })
-                .unwrap_or(Err(None));
-            match route {
-                Ok((svc, chain, eip, eport)) => {
-                    self.record(
-                        source.to_string(),
-                        kube_proxy_addr(node),
-                        "service-traffic",
-                        format!("TCP {ip}:{port} ({svc}): {chain} DNAT to {eip}:{eport}"),
-                    );
-                    target = (eip, eport);
-                }
-                Err(Some(svc)) => {
-                    self.record(
-                        source.to_string(),
-                        kube_proxy_addr(node),
-                        "service-traffic",
-                        format!("TCP {ip}:{port}: REJECT ({svc} has no endpoints)"),
-                    );
-                    return Connect::Refused;
-                }
-                Err(None) => {
-                    self.record(
-                        source.to_string(),
-                        kube_proxy_addr(node),
-                        "service-traffic",
-                        format!("TCP {ip}:{port}: no rule on {node} (the SYN goes nowhere)"),
-                    );
-                    return Connect::TimedOut;
                 }
             }
         }
-        // A node's address on a NodePort: that node's KUBE-NODEPORTS.
-        if let Some(dst) = self.node_with_ip(ip) {
-            let rules = self.net.rules.get(&dst).map(|(_, r)| r.clone());
-            let hit = rules.as_deref().and_then(|r| {
-                match r.route_node_port(self.world.rng(), port, "tcp") {
-                    Route::Endpoint(sp, e) => Some(Ok((sp.name.clone(), e.ip.clone(), e.port))),
-                    Route::Reject(sp) => Some(Err(sp.name.clone())),
-                    Route::NoRule => None,
-                }
-            });
-            match hit {
-                _ if !self.reachable(node, &dst) => {}
-                Some(Ok((svc, eip, eport))) => {
-                    self.record(
-                        source.to_string(),
-                        kube_proxy_addr(&dst),
-                        "service-traffic",
-                        format!("TCP {ip}:{port} (NodePort of {svc}): DNAT to {eip}:{eport}"),
-                    );
-                    target = (eip, eport);
-                }
-                Some(Err(svc)) => {
-                    self.record(
-                        source.to_string(),
-                        kube_proxy_addr(&dst),
-                        "service-traffic",
-                        format!("TCP {ip}:{port}: REJECT ({svc} has no endpoints)"),
-                    );
-                    return Connect::Refused;
-                }
-                None => {}
-            }
-        }
-        let (tip, tport) = target;
+        self.last_leg(node, source, source_ip, &target.0, target.1, path)
+    }
+
+    /// The connection's last leg, from `node` (where it was DNATed, if it
+    /// was) to whatever holds `tip:tport`, and an HTTP GET of `path`.
+    fn last_leg(
+        &mut self,
+        node: &str,
+        source: &str,
+        source_ip: &str,
+        tip: &str,
+        tport: i32,
+        path: &str,
+    ) -> Connect {
+        let (tip, tport) = (tip.to_string(), tport);
         if let Some((server, dst_node)) = self.tls_server(&tip, tport) {
             if !self.reachable(node, &dst_node) {
                 self.record(
@@ -1228,6 +1325,281 @@ impl Cluster {
                 self.network_exec(&node, call)
             }
             None => response,
+        }
+    }
+
+    /// Whether `node`'s kube-proxy runs (its health server answers).
+    fn kube_proxy_running(&self, node: &str) -> bool {
+        !self.powered_off.contains(node)
+            && self
+                .clients
+                .get(&addr(&kube_proxy_addr(node)))
+                .is_some_and(|s| s.up && s.process.is_some())
+    }
+
+    /// The InternalIP of the node named `node`.
+    fn ip_of_node(&self, node: &str) -> Option<String> {
+        let cp = self
+            .topology
+            .control_plane
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.name.as_str(),
+                    super::node_ip(crate::topology::NodeRole::ControlPlane, i),
+                )
+            });
+        let workers = self.topology.workers.iter().enumerate().map(|(i, n)| {
+            (
+                n.name.as_str(),
+                super::node_ip(crate::topology::NodeRole::Worker, i),
+            )
+        });
+        cp.chain(workers)
+            .find(|(n, _)| *n == node)
+            .map(|(_, ip)| ip)
+    }
+
+    /// `curl` on the user's machine, outside the cluster (the shell's
+    /// host-side `curl`): to a cloud load balancer's address, which
+    /// forwards to a node its health checks find healthy, or to a node's
+    /// address (a NodePort, a health-check node port). Its stdout and
+    /// stderr together, and whether it exited 0.
+    pub fn curl_from_outside(&mut self, args: &[String]) -> (String, bool) {
+        let mut url = None;
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if matches!(
+                a.as_str(),
+                "-H" | "--header"
+                    | "-o"
+                    | "--output"
+                    | "-m"
+                    | "--max-time"
+                    | "--connect-timeout"
+                    | "--cacert"
+                    | "-X"
+                    | "--request"
+            ) {
+                it.next();
+            } else if !a.starts_with('-') && url.is_none() {
+                url = Some(a.clone());
+            }
+        }
+        let Some(url) = url else {
+            return (
+                "curl: try 'curl --help' or 'curl --manual' for more information".into(),
+                false,
+            );
+        };
+        let silent = args
+            .iter()
+            .any(|a| is_short_flag(a, 's') || a == "--silent")
+            && !args
+                .iter()
+                .any(|a| is_short_flag(a, 'S') || a == "--show-error");
+        let fail_on_error = args.iter().any(|a| a == "--fail" || is_short_flag(a, 'f'));
+        let fail = |message: String| (if silent { String::new() } else { message }, false);
+        let u = parse_url(&url);
+        if !is_ipv4(&u.host) {
+            // The cluster's DNS is for pods; the user's machine knows no
+            // Service names.
+            return fail(format!("curl: (6) Could not resolve host: {}", u.host));
+        }
+        let lb = self
+            .cloud
+            .load_balancers()
+            .find(|lb| lb.ip == u.host)
+            .cloned();
+        let outcome = match lb {
+            Some(lb) => self.through_load_balancer(&lb, u.port, &u.path),
+            None => match self.node_with_ip(&u.host) {
+                Some(node) => self.outside_to_node(&node, &u.host, u.port, &u.path),
+                None => {
+                    self.record(
+                        OUTSIDE.into(),
+                        u.host.clone(),
+                        "service-traffic",
+                        format!(
+                            "TCP {}:{}: nothing has this address (times out)",
+                            u.host, u.port
+                        ),
+                    );
+                    Connect::TimedOut
+                }
+            },
+        };
+        let outcome = match outcome {
+            Connect::Tls(server) => {
+                let none = None;
+                let client = TlsClient::of(&url, "curl", args, &none);
+                match self.tls_exchange(OUTSIDE, &server, &u.host, &u.path, &client) {
+                    Ok((status, body)) => Connect::Answer { status, body },
+                    Err((message, _)) => return fail(message.trim_end().to_string()),
+                }
+            }
+            other => other,
+        };
+        match outcome {
+            Connect::Answer { status, .. } if fail_on_error && status >= 400 => fail(format!(
+                "curl: (22) The requested URL returned error: {status}"
+            )),
+            Connect::Answer { body, .. } => (body, true),
+            Connect::NotHttp => fail("curl: (1) Received HTTP/0.9 when not allowed".into()),
+            Connect::Refused => fail(format!(
+                "curl: (7) Failed to connect to {} port {} after 0 ms: Connection refused",
+                u.host, u.port
+            )),
+            Connect::TimedOut | Connect::Tls(_) => fail(format!(
+                "curl: (28) Failed to connect to {} port {} after {} ms: Connection timed out",
+                u.host,
+                u.port,
+                CONNECT_TIMEOUT.as_millis()
+            )),
+        }
+    }
+
+    /// A connection to a cloud load balancer: the cloud forwards it,
+    /// destination unchanged (a passthrough load balancer, as GCE's and
+    /// Azure's are), to one of its nodes that passes the health check:
+    /// the Service's `healthCheckNodePort` for `externalTrafficPolicy:
+    /// Local` (only nodes with a local endpoint answer 200), else
+    /// kube-proxy's own `/healthz` on port 10256. There the node's
+    /// `loadbalancer IP` rule takes it.
+    fn through_load_balancer(
+        &mut self,
+        lb: &crate::cloud::LoadBalancer,
+        port: i32,
+        path: &str,
+    ) -> Connect {
+        let target = format!("cloud-lb/{}", lb.name);
+        if !lb.ports.iter().any(|p| p.ends_with(&format!(":{port}"))) {
+            self.record(
+                OUTSIDE.into(),
+                target,
+                "service-traffic",
+                format!(
+                    "TCP {}:{port}: the load balancer has no listener on this port (times out)",
+                    lb.ip
+                ),
+            );
+            return Connect::TimedOut;
+        }
+        let mut healthy = Vec::new();
+        for node in &lb.nodes {
+            let running = self.kube_proxy_running(node);
+            let rules = self.net.rules.get(node).map(|(_, r)| r.clone());
+            let hc = rules.as_deref().and_then(|r| {
+                r.ports
+                    .iter()
+                    .find(|p| p.load_balancer_ips.contains(&lb.ip))
+                    .and_then(|p| p.health_check_node_port)
+                    .and_then(|hc| r.health_check(hc, running))
+            });
+            let ok = match hc {
+                Some((status, _)) => status == 200,
+                None => running,
+            };
+            if ok {
+                healthy.push(node.clone());
+            }
+        }
+        if healthy.is_empty() {
+            self.record(
+                OUTSIDE.into(),
+                target,
+                "service-traffic",
+                format!(
+                    "TCP {}:{port}: no backend node passes the health check (times out)",
+                    lb.ip
+                ),
+            );
+            return Connect::TimedOut;
+        }
+        let i = self.world.rng().between(1, healthy.len() as u64) as usize - 1;
+        let node = healthy[i].clone();
+        self.record(
+            OUTSIDE.into(),
+            target,
+            "service-traffic",
+            format!(
+                "TCP {}:{port}: healthy backends {}; forwarded to {node}",
+                lb.ip,
+                healthy.join(", ")
+            ),
+        );
+        self.arrive_from_outside(&node, &lb.ip, port, false, path)
+    }
+
+    /// A connection from outside to one of `node`'s addresses.
+    fn outside_to_node(&mut self, node: &str, ip: &str, port: i32, path: &str) -> Connect {
+        if self.powered_off.contains(node) {
+            self.record(
+                OUTSIDE.into(),
+                format!("node/{node}"),
+                "service-traffic",
+                format!("TCP {ip}:{port}: {node} does not answer (times out)"),
+            );
+            return Connect::TimedOut;
+        }
+        let running = self.kube_proxy_running(node);
+        let hc = self
+            .net
+            .rules
+            .get(node)
+            .and_then(|(_, r)| r.health_check(port, running));
+        if let Some((status, body)) = hc {
+            self.record(
+                OUTSIDE.into(),
+                kube_proxy_addr(node),
+                "service-traffic",
+                format!("GET {path} on {ip}:{port} (health check node port) -> {status}"),
+            );
+            return Connect::Answer { status, body };
+        }
+        self.arrive_from_outside(node, ip, port, true, path)
+    }
+
+    /// A packet from outside arriving at `node` for `ip:port`: the node's
+    /// rules, then the endpoint, which sees the client's address under
+    /// `externalTrafficPolicy: Local` and the node's (masquerade) otherwise.
+    fn arrive_from_outside(
+        &mut self,
+        node: &str,
+        ip: &str,
+        port: i32,
+        to_node: bool,
+        path: &str,
+    ) -> Connect {
+        let pkt = Packet {
+            src_ip: OUTSIDE_CLIENT_IP,
+            origin: Origin::External,
+            dst_ip: ip,
+            dst_port: port,
+            protocol: "tcp",
+            to_node,
+        };
+        let local = self.net.rules.get(node).is_some_and(|(_, r)| {
+            r.ports.iter().any(|p| {
+                p.external_local
+                    && p.port == port
+                    && (p.load_balancer_ips.iter().any(|l| l == ip)
+                        || (to_node && p.node_port == Some(port)))
+            })
+        });
+        match self.through_rules(node, OUTSIDE, &pkt) {
+            Hop::Dnat(eip, eport) => {
+                let seen = if local {
+                    OUTSIDE_CLIENT_IP.to_string()
+                } else {
+                    self.ip_of_node(node).unwrap_or_default()
+                };
+                self.last_leg(node, OUTSIDE, &seen, &eip, eport, path)
+            }
+            Hop::Refused => Connect::Refused,
+            Hop::Dropped => Connect::TimedOut,
+            Hop::NoRule => self.last_leg(node, OUTSIDE, OUTSIDE_CLIENT_IP, ip, port, path),
         }
     }
 

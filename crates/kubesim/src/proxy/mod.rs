@@ -13,8 +13,9 @@
 //! [`iptables::ProxyRules`], which the cluster keeps per node as the node's
 //! kernel state and which the simulated packet path walks. Left out: the
 //! DaemonSet pod itself (the agent is a host process of the node), ipvs and
-//! nftables modes, conntrack, health-check node ports and the metrics
-//! server.
+//! nftables modes, conntrack and the metrics server. The health-check
+//! server on a Local LoadBalancer Service's `healthCheckNodePort` answers
+//! from the rules ([`iptables::ProxyRules::health_check`]).
 
 pub mod iptables;
 

@@ -19,7 +19,9 @@ pub const END_OF_MANIFEST: &str = "---end";
 pub enum ParseError {
     #[error("error: {0}")]
     Lex(#[from] LexError),
-    #[error("error: unknown command {0:?}: commands start with `kubectl` or `sim` (try `help`)")]
+    #[error(
+        "error: unknown command {0:?}: commands start with `kubectl`, `sim` or `curl` (try `help`)"
+    )]
     UnknownProgram(String),
     #[error("error: unknown command {0:?} for \"kubectl\"\nRun 'kubectl --help' for usage.")]
     UnknownKubectlCommand(String),
@@ -94,6 +96,7 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 switch("watch-only", None),
                 value("field-selector", None),
                 switch("show-labels", None),
+                switch("no-headers", None),
                 value("sort-by", None),
                 value("label-columns", Some('L')),
                 FILENAME,
@@ -476,6 +479,9 @@ pub enum Command {
     Kubectl(Kubectl),
     Sim(Sim),
     Help,
+    /// `curl <url> [flags]` on the user's machine, outside the cluster
+    /// (to a load balancer's or a node's address).
+    Curl(Vec<String>),
 }
 
 /// `sim until` waits at most this long unless told otherwise.
@@ -720,6 +726,7 @@ pub fn parse_line(line: &str) -> Result<Option<Command>, ParseError> {
         "kubectl" | "k" => parse_kubectl(&words[1..]).map(|k| Some(Command::Kubectl(k))),
         "sim" => parse_sim(&words[1..]).map(|s| Some(Command::Sim(s))),
         "help" | "?" => Ok(Some(Command::Help)),
+        "curl" => Ok(Some(Command::Curl(words[1..].to_vec()))),
         other => Err(ParseError::UnknownProgram(other.to_string())),
     }
 }

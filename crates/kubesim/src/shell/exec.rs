@@ -212,6 +212,10 @@ impl Session {
     pub fn run(&mut self, cluster: &mut Cluster, command: &Command) -> Result<String> {
         match command {
             Command::Help => Ok(HELP.to_string()),
+            Command::Curl(args) => match cluster.curl_from_outside(args) {
+                (out, true) => Ok(out),
+                (out, false) => Err(out),
+            },
             Command::Sim(s) => self.sim(cluster, s),
             Command::Kubectl(k) => self.kubectl(cluster, k),
         }
@@ -408,7 +412,7 @@ impl Session {
         let output = k.flags.get("output").unwrap_or("");
         let all_ns = k.flags.has("all-namespaces");
         let selector = k.flags.get("selector").map(str::to_string);
-        for unsupported in ["show-labels", "sort-by", "label-columns", "watch-only"] {
+        for unsupported in ["watch-only"] {
             if k.flags.has(unsupported) {
                 return Err(format!(
                     "error: --{unsupported} is not supported by the simulated kubectl yet"
@@ -475,6 +479,9 @@ impl Session {
                 }
             }
         }
+        if let Some(sort_by) = k.flags.get("sort-by") {
+            objects = sort_objects(objects, sort_by)?;
+        }
         let refs: Vec<&Object> = objects.iter().map(|o| o.as_ref()).collect();
         let mut out = String::new();
         let fmt_value = |refs: &[&Object]| {
@@ -493,6 +500,10 @@ impl Session {
                 for o in &refs {
                     let _ = writeln!(out, "{}", qualified_name(o.kind(), o.name()));
                 }
+            }
+            o if o.starts_with("custom-columns=") => {
+                let spec = o.split_once('=').map(|(_, t)| t).unwrap_or_default();
+                out.push_str(&custom_columns(&refs, spec, k.flags.has("no-headers"))?);
             }
             o if o.starts_with("jsonpath=") || o.starts_with("jsonpath-as-json=") => {
                 let template = o.split_once('=').map(|(_, t)| t).unwrap_or_default();
@@ -513,8 +524,10 @@ impl Session {
                     wide: output == "wide",
                     with_namespace: all_ns,
                     show_kind: targets.len() > 1,
-                    no_headers: false,
+                    no_headers: k.flags.has("no-headers"),
                 };
+                let label_keys = print::columns::label_column_keys(k.flags.all("label-columns"));
+                let show_labels = k.flags.has("show-labels");
                 // One table per kind, separated by a blank line.
                 let mut first = true;
                 for (kind, _) in &targets {
@@ -526,12 +539,12 @@ impl Session {
                         out.push('\n');
                     }
                     first = false;
-                    out.push_str(&print::print_table(&of_kind, &opts));
+                    out.push_str(&print::print_labelled_table(&of_kind, &opts, &label_keys, show_labels));
                 }
             }
             other => {
                 return Err(format!(
-                    "error: unable to match a printer suitable for the output format {other:?}, allowed formats are: json,jsonpath,jsonpath-as-json,name,wide,yaml"
+                    "error: unable to match a printer suitable for the output format {other:?}, allowed formats are: custom-columns,json,jsonpath,jsonpath-as-json,name,wide,yaml"
                 ))
             }
         }
@@ -1445,6 +1458,25 @@ impl Session {
 }
 
 /// `kubectl api-resources` for the served kinds.
+/// `kubectl get --sort-by` (`get/sorter.go` `SortObjects`).
+fn sort_objects(objects: Vec<Rc<Object>>, sort_by: &str) -> Result<Vec<Rc<Object>>> {
+    let values: Vec<serde_json::Value> = objects.iter().map(|o| o.to_value()).collect();
+    let order = print::columns::sort_order(sort_by, &values)?;
+    Ok(order
+        .into_iter()
+        .filter_map(|i| objects.get(i).cloned())
+        .collect())
+}
+
+/// `kubectl get -o custom-columns=NAME:.metadata.name,...`.
+fn custom_columns(objects: &[&Object], spec: &str, no_headers: bool) -> Result<String> {
+    let columns = print::columns::parse_custom_columns(spec)?;
+    let values: Vec<serde_json::Value> = objects.iter().map(|o| o.to_value()).collect();
+    Ok(print::tabwrite(&print::columns::custom_column_rows(
+        &columns, &values, no_headers,
+    )))
+}
+
 fn api_resources() -> String {
     let mut rows = vec![vec![
         "NAME".to_string(),
@@ -1791,4 +1823,6 @@ sim cloud [vms|routes|lbs|operations|logs]    the cloud provider: VMs, routes, l
 sim cloud autorepair on|off [--after 10m]     replace a VM whose node stays NotReady
 sim cloud autoscaler on|off [--min N] [--max N]   add nodes for unschedulable pods, remove empty ones
 sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)
-sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)";
+sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)
+curl [-s] [-f] [-k] <url>               curl on your machine, outside the cluster: a LoadBalancer's
+                                        EXTERNAL-IP, or a node's address (NodePort, health check port)";

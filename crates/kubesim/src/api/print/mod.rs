@@ -1,6 +1,7 @@
 //! What kubectl prints: `-o yaml`, `-o json`, `-o jsonpath`, and the
 //! `get` tables (see each submodule for what it ports and leaves out).
 
+pub mod columns;
 mod json;
 mod jsonpath;
 mod table;
@@ -8,7 +9,10 @@ mod yaml;
 
 pub use json::to_json;
 pub use jsonpath::{value_text, JsonPath, JsonPathError};
-pub use table::{age, human_duration, no_resources_found, print_table, tabwrite, TableOptions};
+pub use table::{
+    age, human_duration, no_resources_found, print_labelled_table, print_table, tabwrite,
+    TableOptions,
+};
 pub use yaml::to_yaml;
 
 use super::object::{Kind, Object};

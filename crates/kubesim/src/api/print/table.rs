@@ -5,9 +5,9 @@
 //! `printPod`, `printNode`, `printService`, `printDeployment`, ...), the
 //! tab writer kubectl prints through (`text/tabwriter`, padding 3), and
 //! apimachinery's `duration.HumanDuration` for ages. Ages are measured on
-//! the virtual clock. Left out: `--show-labels`, `-L`, custom columns,
-//! sorting (rows print in the order given), the `kind/name` prefix rules
-//! beyond `show_kind`.
+//! the virtual clock. `-L` and `--show-labels` columns come from
+//! [`super::columns`]. Left out: the `kind/name` prefix rules beyond
+//! `show_kind`.
 
 use super::super::object::{KindId, Object};
 use super::super::time::to_sim_time;
@@ -928,6 +928,18 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
 /// Prints objects of one kind as `kubectl get` does. An empty slice prints
 /// nothing (the caller says [`no_resources_found`]).
 pub fn print_table(objects: &[&Object], opts: &TableOptions) -> String {
+    print_labelled_table(objects, opts, &[], false)
+}
+
+/// [`print_table`] with `-L`'s columns (`label_keys`) and
+/// `--show-labels`' `LABELS` column after kubectl's own, as cli-runtime's
+/// `decorateTable` adds them.
+pub fn print_labelled_table(
+    objects: &[&Object],
+    opts: &TableOptions,
+    label_keys: &[String],
+    show_labels: bool,
+) -> String {
     let Some(first) = objects.first() else {
         return String::new();
     };
@@ -938,20 +950,31 @@ pub fn print_table(objects: &[&Object], opts: &TableOptions) -> String {
     if opts.with_namespace && first.kind().namespaced {
         headers.insert(0, "NAMESPACE".into());
     }
+    headers.extend(super::columns::label_headers(label_keys));
+    if show_labels {
+        headers.push("LABELS".into());
+    }
     let mut rows = Vec::with_capacity(objects.len() + 1);
     if !opts.no_headers {
         rows.push(headers);
     }
     for obj in objects {
         let v = obj.to_value();
-        rows.push(row(obj, &v, opts));
+        let mut cells = row(obj, &v, opts);
+        cells.extend(super::columns::label_values(obj.labels(), label_keys));
+        if show_labels {
+            cells.push(super::columns::format_labels(obj.labels()));
+        }
+        rows.push(cells);
     }
     tabwrite(&rows)
 }
 
-/// `text/tabwriter` with padding 3: every column but the last is padded to
-/// its widest cell plus three spaces.
+/// `text/tabwriter` as kubectl's `GetNewTabWriter` sets it up (padding 3,
+/// minimum width 6): every column but the last is padded to its widest
+/// cell plus three spaces, and to at least six characters.
 pub fn tabwrite(rows: &[Vec<String>]) -> String {
+    const TABWRITER_MIN_WIDTH: usize = 6;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0; cols];
     for r in rows {
@@ -966,7 +989,7 @@ pub fn tabwrite(rows: &[Vec<String>]) -> String {
         for (i, cell) in r.iter().enumerate() {
             out.push_str(cell);
             if i + 1 < r.len() {
-                let pad = widths[i] + 3 - cell.chars().count();
+                let pad = (widths[i] + 3).max(TABWRITER_MIN_WIDTH) - cell.chars().count();
                 out.push_str(&" ".repeat(pad));
             }
         }

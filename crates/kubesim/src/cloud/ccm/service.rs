@@ -18,8 +18,11 @@
 //! load balancer's name is `cloudprovider.DefaultLoadBalancerName`: `a`
 //! and the Service's uid without dashes, at most 32 characters.
 //!
-//! Left out: `spec.loadBalancerClass`, `loadBalancerSourceRanges`, the
-//! periodic node sync (`nodeSyncPeriod`), and health-check node ports.
+//! The cloud's load balancer health-checks its nodes when traffic
+//! arrives (`cluster/traffic.rs`): on the Service's `healthCheckNodePort`
+//! under `externalTrafficPolicy: Local`, else kube-proxy's `/healthz`.
+//! Left out: `spec.loadBalancerClass`, `loadBalancerSourceRanges` and the
+//! periodic node sync (`nodeSyncPeriod`).
 
 use super::{CloudController, Sync};
 use crate::api::{KindId, Object};
