@@ -172,10 +172,12 @@ fn main() {
         );
     }
     println!(
-        "  sizes: an Object {} B inline (a Pod {} B, a Container {} B), a PodInfo {} B; {} pods resident in the scheduler",
+        "  sizes: an Object {} B inline (a Pod {} B, a Container {} B; k8s-openapi's {} B and {} B), a PodInfo {} B; {} pods resident in the scheduler",
         std::mem::size_of::<Object>(),
         std::mem::size_of::<Pod>(),
         std::mem::size_of::<Container>(),
+        std::mem::size_of::<k8s_openapi::api::core::v1::Pod>(),
+        std::mem::size_of::<k8s_openapi::api::core::v1::Container>(),
         std::mem::size_of::<kubesim::scheduler::PodInfo>(),
         s.cache.num_pods()
     );
