@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use k8s_openapi::api::core::v1::{
-    Container, Node, NodeSpec, NodeStatus, Pod, PodSpec, ResourceRequirements,
-};
+use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus, ResourceRequirements};
+
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kubesim::api::pod::{Container, Pod, PodSpec};
 use kubesim::api::Object;
 use kubesim::scheduler::{Action, Scheduler};
 use kubesim::{SimRng, SimTime};
@@ -81,10 +81,10 @@ fn pod(i: usize) -> Rc<Object> {
             containers: vec![Container {
                 name: "app".into(),
                 image: Some("registry.k8s.io/pause:3.10".into()),
-                resources: Some(ResourceRequirements {
+                resources: Some(Box::new(ResourceRequirements {
                     requests: Some(requests),
                     ..Default::default()
-                }),
+                })),
                 ..Default::default()
             }],
             ..Default::default()
@@ -172,10 +172,12 @@ fn main() {
         );
     }
     println!(
-        "  sizes: an Object {} B inline (a Pod {} B, a Container {} B), a PodInfo {} B; {} pods resident in the scheduler",
+        "  sizes: an Object {} B inline (a Pod {} B, a Container {} B; k8s-openapi's {} B and {} B), a PodInfo {} B; {} pods resident in the scheduler",
         std::mem::size_of::<Object>(),
         std::mem::size_of::<Pod>(),
         std::mem::size_of::<Container>(),
+        std::mem::size_of::<k8s_openapi::api::core::v1::Pod>(),
+        std::mem::size_of::<k8s_openapi::api::core::v1::Container>(),
         std::mem::size_of::<kubesim::scheduler::PodInfo>(),
         s.cache.num_pods()
     );

@@ -185,7 +185,7 @@ pub struct ContainerView {
 
 impl PodView {
     /// The view of a pod object.
-    pub fn of(pod: &k8s_openapi::api::core::v1::Pod) -> PodView {
+    pub fn of(pod: &crate::api::pod::Pod) -> PodView {
         // Borrowed, not cloned: the page takes a snapshot of every pod
         // several times a second (3,000 pods with 100 nodes).
         let status = pod.status.as_ref();

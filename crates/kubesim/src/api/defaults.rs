@@ -15,6 +15,7 @@
 //! reads (volume sources beyond `defaultMode`, host-network ports).
 
 use super::object::Object;
+use super::pod::{Container, Pod, PodSpec};
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::batch::v1 as batch;
 use k8s_openapi::api::core::v1 as core;
@@ -108,7 +109,7 @@ pub fn apply_defaults(obj: &mut Object) {
 }
 
 /// `SetDefaults_Pod` plus the pod spec's own defaults.
-fn default_pod(p: &mut core::Pod) {
+fn default_pod(p: &mut Pod) {
     let Some(spec) = p.spec.as_mut() else {
         return;
     };
@@ -138,13 +139,17 @@ fn default_pod(p: &mut core::Pod) {
 }
 
 fn default_template(t: &mut core::PodTemplateSpec) {
+    // Templates keep k8s-openapi's types; defaulting works on the
+    // compact pod spec (the conversion moves, it does not copy).
     if let Some(spec) = t.spec.as_mut() {
-        default_pod_spec(spec);
+        let mut compact = PodSpec::from(std::mem::take(spec));
+        default_pod_spec(&mut compact);
+        *spec = compact.into();
     }
 }
 
 /// `SetDefaults_PodSpec` and the defaults of what a pod spec contains.
-pub fn default_pod_spec(spec: &mut core::PodSpec) {
+pub fn default_pod_spec(spec: &mut PodSpec) {
     spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
     spec.restart_policy.get_or_insert_with(|| "Always".into());
     spec.security_context.get_or_insert_with(Default::default);
@@ -170,7 +175,7 @@ pub fn default_pod_spec(spec: &mut core::PodSpec) {
 
 /// `SetDefaults_Container`: pull policy from the tag, termination message,
 /// port protocols, probe timings.
-pub fn default_container(c: &mut core::Container) {
+pub fn default_container(c: &mut Container) {
     if c.image_pull_policy.is_none() {
         let image = c.image.as_deref().unwrap_or("");
         c.image_pull_policy = Some(default_pull_policy(image).into());
@@ -184,9 +189,9 @@ pub fn default_container(c: &mut core::Container) {
         p.protocol.get_or_insert_with(|| "TCP".into());
     }
     for probe in [
-        c.liveness_probe.as_mut(),
-        c.readiness_probe.as_mut(),
-        c.startup_probe.as_mut(),
+        c.liveness_probe.as_deref_mut(),
+        c.readiness_probe.as_deref_mut(),
+        c.startup_probe.as_deref_mut(),
     ]
     .into_iter()
     .flatten()

@@ -10,6 +10,7 @@
 //! unchanged.
 //!
 //! - [`object`]: the kind registry and the [`Object`] enum;
+//! - [`pod`]: the compact Pod the simulation holds;
 //! - [`decode`]: YAML/JSON text to objects, with kubectl's errors;
 //! - [`status`] and [`field`]: API errors and field errors;
 //! - [`validation`], [`defaults`], [`quantity`]: what kube-apiserver checks
@@ -24,6 +25,7 @@ pub mod decode;
 pub mod defaults;
 pub mod field;
 pub mod object;
+pub mod pod;
 pub mod print;
 pub mod quantity;
 pub mod status;
@@ -34,6 +36,7 @@ pub use decode::{decode, decode_each, DecodeError};
 pub use defaults::apply_defaults;
 pub use field::{BadValue, ErrorType, FieldError};
 pub use object::{Kind, KindId, Object, KINDS};
+pub use pod::Pod;
 pub use quantity::Quantity;
 pub use status::{ApiError, Reason};
 pub use validation::{check_create, check_update, validate_create, validate_update};

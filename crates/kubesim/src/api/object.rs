@@ -194,7 +194,7 @@ macro_rules! kinds {
 kinds! {
     Namespace(core::Namespace) = "Namespace", "", "namespaces", ["ns"], false;
     Node(core::Node) = "Node", "", "nodes", ["no"], false;
-    Pod(core::Pod) = "Pod", "", "pods", ["po"], true;
+    Pod(super::pod::Pod) = "Pod", "", "pods", ["po"], true;
     Service(core::Service) = "Service", "", "services", ["svc"], true;
     ConfigMap(core::ConfigMap) = "ConfigMap", "", "configmaps", ["cm"], true;
     Secret(core::Secret) = "Secret", "", "secrets", [], true;
@@ -366,7 +366,7 @@ mod tests {
 
     #[test]
     fn an_object_converts_to_json_with_its_api_version_and_kind() {
-        let mut pod = core::Pod::default();
+        let mut pod = super::super::pod::Pod::default();
         pod.metadata.name = Some("web".into());
         pod.metadata.namespace = Some("default".into());
         let obj = Object::from(pod);

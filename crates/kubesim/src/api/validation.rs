@@ -549,7 +549,7 @@ fn validate_probe(p: &core::Probe, path: &str, must_succeed_once: bool) -> Error
 }
 
 fn validate_container(
-    c: &core::Container,
+    c: &super::pod::Container,
     path: &str,
     volumes: &BTreeSet<&str>,
     names: &mut BTreeSet<String>,
@@ -641,7 +641,7 @@ fn validate_container(
 }
 
 /// `ValidatePodSpec` at `path` (`spec`, or `spec.template.spec`).
-pub fn validate_pod_spec(spec: &core::PodSpec, path: &str) -> Vec<FieldError> {
+pub fn validate_pod_spec(spec: &super::pod::PodSpec, path: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let mut volumes = BTreeSet::new();
     for (i, v) in spec.volumes.iter().flatten().enumerate() {
@@ -787,7 +787,9 @@ fn validate_template(
     errs.extend(validate_labels(labels, &format!("{path}.metadata.labels")));
     match &t.spec {
         Some(spec) => {
-            errs.extend(validate_pod_spec(spec, &format!("{path}.spec")));
+            // Templates keep k8s-openapi's types; pods the compact ones.
+            let spec = super::pod::PodSpec::from(spec.clone());
+            errs.extend(validate_pod_spec(&spec, &format!("{path}.spec")));
             if let Some(rp) = spec.restart_policy.as_deref() {
                 if !restart.contains(&rp) {
                     errs.push(FieldError::not_supported(
@@ -1847,7 +1849,7 @@ mod tests {
         let mut o = decode(yaml, "STDIN")
             .unwrap_or_default()
             .pop()
-            .unwrap_or_else(|| Object::from(core::Pod::default()));
+            .unwrap_or_else(|| Object::from(crate::api::pod::Pod::default()));
         if o.kind().namespaced && o.namespace().is_none() {
             o.meta_mut().namespace = Some("default".into());
         }

@@ -139,7 +139,11 @@ pub fn mutate_on_create(object: &mut Object, sa_automount: Option<bool>, rng: &m
     }
 }
 
-fn service_account(spec: &mut core::PodSpec, sa_automount: Option<bool>, rng: &mut SimRng) {
+fn service_account(
+    spec: &mut crate::api::pod::PodSpec,
+    sa_automount: Option<bool>,
+    rng: &mut SimRng,
+) {
     if spec
         .service_account_name
         .as_deref()
@@ -230,7 +234,7 @@ fn service_account(spec: &mut core::PodSpec, sa_automount: Option<bool>, rng: &m
     }
 }
 
-fn default_toleration_seconds(spec: &mut core::PodSpec) {
+fn default_toleration_seconds(spec: &mut crate::api::pod::PodSpec) {
     let tolerations = spec.tolerations.get_or_insert_with(Vec::new);
     for key in [
         "node.kubernetes.io/not-ready",
@@ -260,10 +264,10 @@ mod tests {
     use super::*;
 
     fn pod() -> Object {
-        Object::Pod(Box::new(core::Pod {
+        Object::Pod(Box::new(crate::api::pod::Pod {
             metadata: Default::default(),
-            spec: Some(core::PodSpec {
-                containers: vec![core::Container {
+            spec: Some(crate::api::pod::PodSpec {
+                containers: vec![crate::api::pod::Container {
                     name: "web".into(),
                     image: Some("nginx".into()),
                     ..Default::default()

@@ -210,7 +210,7 @@ pub fn field_value(object: &Object, field: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{Pod, PodStatus};
+    use crate::api::pod::{Pod, PodStatus};
 
     fn pod(phase: &str) -> Object {
         let mut p = Pod::default();

@@ -1760,7 +1760,7 @@ impl ApiServer {
     fn prepare_for_create(&self, object: &mut Object) {
         match object {
             Object::Pod(p) => {
-                p.status = Some(core::PodStatus {
+                p.status = Some(crate::api::pod::PodStatus {
                     phase: Some("Pending".into()),
                     qos_class: Some(qos_class(p.spec.as_ref()).into()),
                     ..Default::default()
@@ -2556,11 +2556,11 @@ fn micro_to_sim_time(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTi
 
 /// The pod's QoS class (`pkg/apis/core/v1/helper/qos.GetPodQOS`, simplified
 /// to requests and limits of cpu and memory).
-fn qos_class(spec: Option<&core::PodSpec>) -> &'static str {
+fn qos_class(spec: Option<&crate::api::pod::PodSpec>) -> &'static str {
     let Some(spec) = spec else {
         return "BestEffort";
     };
-    let containers: Vec<&core::Container> = spec
+    let containers: Vec<&crate::api::pod::Container> = spec
         .containers
         .iter()
         .chain(spec.init_containers.iter().flatten())

@@ -186,8 +186,8 @@ fn patch(next: Object) -> ApiRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::pod::Pod;
     use k8s_openapi::api::apps::v1::ReplicaSet;
-    use k8s_openapi::api::core::v1::Pod;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
     use std::collections::BTreeMap;
 

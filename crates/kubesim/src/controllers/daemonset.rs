@@ -39,6 +39,7 @@ use super::deployment::compute_hash;
 use super::history;
 use super::replicaset::{is_ready, pod_from_template};
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use crate::api::pod::Pod;
 use crate::api::time::to_sim_time;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
@@ -48,7 +49,7 @@ use crate::scheduler::podinfo::{tolerations_tolerate, RequiredNodeAffinity};
 use crate::world::SimTime;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::core::v1::{
-    Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
+    Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
     PodTemplateSpec, Taint, Toleration,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -126,7 +127,9 @@ pub fn node_should_run(template: &PodTemplateSpec, node: &Node) -> (bool, bool) 
         return (false, false);
     }
     let labels = node.metadata.labels.clone().unwrap_or_default();
-    if !RequiredNodeAffinity::of(Some(spec)).matches(name, &labels) {
+    if !RequiredNodeAffinity::of_parts(spec.node_selector.as_ref(), spec.affinity.as_ref())
+        .matches(name, &labels)
+    {
         return (false, false);
     }
     let tolerations = daemon_tolerations(spec);

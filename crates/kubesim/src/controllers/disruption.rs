@@ -24,13 +24,13 @@
 //! `MultiplePodDisruptionBudgets` event on pods.
 
 use super::{Caches, Controller, Reconcile, Requeue};
+use crate::api::pod::Pod;
 use crate::api::time::{to_sim_time as from_time, to_time};
 use crate::api::{Kind, KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, Verb};
 use crate::client::informer::Notification;
 use crate::world::{SimDuration, SimTime};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;

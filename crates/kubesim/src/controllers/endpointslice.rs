@@ -27,11 +27,12 @@
 //! by default), and mirroring of user-made slices.
 
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use crate::api::pod::Pod;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::Notification;
-use k8s_openapi::api::core::v1::{ObjectReference, Pod, Service, ServicePort};
+use k8s_openapi::api::core::v1::{ObjectReference, Service, ServicePort};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;

@@ -38,6 +38,7 @@
 
 use super::replicaset::{is_active, is_ready, owned_pods, pod_from_template};
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use crate::api::pod::Pod;
 use crate::api::time::{to_sim_time, to_time};
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
@@ -45,7 +46,6 @@ use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::Notification;
 use crate::world::{SimDuration, SimTime};
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
-use k8s_openapi::api::core::v1::Pod;
 use std::collections::BTreeMap;
 
 /// `DefaultJobPodFailureBackOff`.

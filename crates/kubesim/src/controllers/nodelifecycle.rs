@@ -39,13 +39,14 @@
 //! exclusions are not, and the metrics.
 
 use super::{Caches, Controller, Reconcile, Requeue};
+use crate::api::pod::Pod;
 use crate::api::time::to_time;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, Verb};
 use crate::client::informer::Notification;
 use crate::world::{SimDuration, SimTime};
-use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, PodCondition, Taint};
+use k8s_openapi::api::core::v1::{Node, NodeCondition, PodCondition, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use std::collections::{BTreeMap, BTreeSet};
 

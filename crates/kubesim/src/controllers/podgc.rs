@@ -19,13 +19,14 @@
 //! precondition on the pod's uid.
 
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use crate::api::pod::Pod;
 use crate::api::time::to_time;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::Notification;
 use crate::world::{SimDuration, SimTime};
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::api::core::v1::PodCondition;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 

@@ -21,12 +21,12 @@
 
 use super::controllerref;
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use crate::api::pod::Pod;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::Notification;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -106,7 +106,7 @@ pub fn pod_from_template(
     pod.metadata.generate_name = Some(generate_name);
     pod.metadata.namespace = owner.namespace().map(str::to_string);
     pod.metadata.owner_references = Some(vec![controller_ref(owner)]);
-    pod.spec = template.spec.clone();
+    pod.spec = template.spec.clone().map(Into::into);
     pod
 }
 

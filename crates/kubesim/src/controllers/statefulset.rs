@@ -47,6 +47,7 @@ use super::controllerref;
 use super::history;
 use super::replicaset::{controller_ref, is_ready};
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use crate::api::pod::Pod;
 use crate::api::time::to_sim_time;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
@@ -54,7 +55,7 @@ use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::Notification;
 use crate::world::{SimDuration, SimTime};
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaimVolumeSource, Pod, Volume};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaimVolumeSource, Volume};
 use std::collections::BTreeMap;
 
 /// The label with the pod's stable name.
@@ -172,7 +173,7 @@ pub fn new_pod(set_obj: &Object, set: &StatefulSet, ord: i32, revision: &str) ->
             ..Default::default()
         });
     }
-    pod.spec = Some(spec);
+    pod.spec = Some(spec.into());
     pod
 }
 

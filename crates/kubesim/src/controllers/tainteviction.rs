@@ -21,13 +21,14 @@
 //! the watch latency, and starts over after a controller-manager failover).
 
 use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use crate::api::pod::Pod;
 use crate::api::time::{to_sim_time, to_time};
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::Notification;
 use crate::world::{SimDuration, SimTime};
-use k8s_openapi::api::core::v1::{Node, Pod, PodCondition, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Node, PodCondition, Taint, Toleration};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `Toleration.ToleratesTaint`.

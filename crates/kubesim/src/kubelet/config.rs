@@ -21,8 +21,9 @@
 //! documents (the kubelet rejects them too, as "not a pod"), symlinks and
 //! sub-directories.
 
+use crate::api::pod::Pod;
 use crate::api::{KindId, Object};
-use k8s_openapi::api::core::v1::{Pod, Toleration};
+use k8s_openapi::api::core::v1::Toleration;
 use std::collections::BTreeMap;
 
 /// kubeadm's `staticPodPath`.
@@ -209,7 +210,7 @@ pub fn read_file(file: &str, content: &str, node: &str) -> Result<StaticPod, Str
     let annotations = pod.metadata.annotations.get_or_insert_with(BTreeMap::new);
     annotations.insert(CONFIG_HASH_ANNOTATION.into(), hash.clone());
     annotations.insert(CONFIG_SOURCE_ANNOTATION.into(), "file".into());
-    pod.status = Some(k8s_openapi::api::core::v1::PodStatus {
+    pod.status = Some(crate::api::pod::PodStatus {
         phase: Some("Pending".into()),
         ..Default::default()
     });

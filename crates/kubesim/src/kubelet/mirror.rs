@@ -14,10 +14,10 @@
 //! The kubelet writes the static pod's status to its mirror.
 
 use super::config::{self, StaticPod, CONFIG_MIRROR_ANNOTATION};
+use crate::api::pod::Pod;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, Verb};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 /// The mirror of `static_pod`, owned by the Node `node` with `node_uid`.

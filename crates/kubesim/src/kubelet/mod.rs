@@ -184,7 +184,7 @@ pub struct Kubelet {
     /// When each static pod (by hash) was first seen (`config.seen`).
     seen: BTreeMap<String, SimTime>,
     /// Mirror pods as the API holds them, by key.
-    mirrors: BTreeMap<String, k8s_openapi::api::core::v1::Pod>,
+    mirrors: BTreeMap<String, crate::api::pod::Pod>,
     /// Mirror pods deleted (by uid): late watch events about them are stale.
     gone_mirrors: std::collections::BTreeSet<String>,
     /// Mirror creates and deletes in flight, by tag: the pod key.
@@ -411,7 +411,7 @@ impl Kubelet {
 
     /// A pod's IP: the node's for a host-network pod, else one from the
     /// node's pod CIDR (none while the node has no pod CIDR).
-    fn ip_for(&mut self, pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
+    fn ip_for(&mut self, pod: &crate::api::pod::Pod) -> Option<String> {
         if pod.spec.as_ref().and_then(|s| s.host_network) == Some(true) {
             Some(self.machine.ip.clone())
         } else {
@@ -438,7 +438,7 @@ impl Kubelet {
     }
 
     /// Admission on the node (`canAdmitPod` with the resource fit).
-    fn admit(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Result<(), (String, String)> {
+    fn admit(&self, pod: &crate::api::pod::Pod) -> Result<(), (String, String)> {
         let alloc = self.allocatable();
         let parse = |k: &str| {
             alloc
@@ -721,7 +721,7 @@ impl Kubelet {
     }
 
     /// A mirror pod as the informer reports it.
-    fn on_mirror(&mut self, key: String, pod: &k8s_openapi::api::core::v1::Pod, deleted: bool) {
+    fn on_mirror(&mut self, key: String, pod: &crate::api::pod::Pod, deleted: bool) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         if deleted {
             self.gone_mirrors.insert(uid.clone());

@@ -18,6 +18,7 @@
 //! resize, the eviction manager, and pod admission beyond CPU, memory and
 //! pod count.
 
+use crate::api::pod::{Container, ContainerStatus, Pod, PodStatus};
 use crate::api::quantity::Quantity as Q;
 use crate::api::time::to_time;
 use crate::runtime::{
@@ -25,8 +26,8 @@ use crate::runtime::{
 };
 use crate::world::{SimDuration, SimTime};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus, Pod, PodCondition, PodIP, PodStatus, Probe,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    PodCondition, PodIP, Probe,
 };
 use std::collections::BTreeMap;
 
@@ -200,9 +201,11 @@ impl Worker {
             restart_count: self.restarts,
             started: Some(matches!(self.stage, Stage::Running { .. }) && self.started_probe_ok),
             state: Some(state),
-            last_state: self.last_terminated.clone().map(|t| ContainerState {
-                terminated: Some(t),
-                ..Default::default()
+            last_state: self.last_terminated.clone().map(|t| {
+                Box::new(ContainerState {
+                    terminated: Some(t),
+                    ..Default::default()
+                })
             }),
             ..Default::default()
         }
@@ -1211,7 +1214,7 @@ fn probe_period(p: &Probe) -> SimDuration {
 }
 
 fn first_probe_delay(c: &Container) -> SimDuration {
-    let delay = |p: &Option<Probe>| {
+    let delay = |p: &Option<Box<Probe>>| {
         p.as_ref()
             .map(|p| p.initial_delay_seconds.unwrap_or(0).max(0) as u64)
     };

@@ -22,7 +22,7 @@
 //! fields in downward API items, and watching the ConfigMap for changes
 //! (it is read when the volume is mounted).
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::api::pod::Pod;
 use std::collections::BTreeMap;
 
 use crate::world::SimDuration;
@@ -234,9 +234,9 @@ impl PodVolumes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::pod::{Container, PodSpec};
     use crate::api::Object;
     use crate::world::SimRng;
-    use k8s_openapi::api::core::v1::{Container, PodSpec};
 
     fn admitted_pod() -> Pod {
         let mut o = Object::Pod(Box::new(Pod {

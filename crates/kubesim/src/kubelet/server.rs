@@ -152,7 +152,7 @@ impl fmt::Display for KubeletRequest {
 /// `validateContainerLogStatus`: which container's log to read, from the
 /// container's status as the kubelet reports it.
 pub fn log_container_id(
-    status: &k8s_openapi::api::core::v1::ContainerStatus,
+    status: &crate::api::pod::ContainerStatus,
     pod: &str,
     previous: bool,
 ) -> Result<String, String> {
@@ -200,8 +200,9 @@ pub fn log_container_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::pod::ContainerStatus;
     use k8s_openapi::api::core::v1::{
-        ContainerState, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
+        ContainerState, ContainerStateTerminated, ContainerStateWaiting,
     };
 
     fn waiting(reason: &str) -> ContainerStatus {
@@ -237,14 +238,14 @@ mod tests {
     #[test]
     fn a_crash_looping_container_shows_its_last_run() {
         let mut s = waiting("CrashLoopBackOff");
-        s.last_state = Some(ContainerState {
+        s.last_state = Some(Box::new(ContainerState {
             terminated: Some(ContainerStateTerminated {
                 container_id: Some("containerd://abc".into()),
                 exit_code: 1,
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
         assert_eq!(log_container_id(&s, "web", false), Ok("abc".into()));
         assert_eq!(log_container_id(&s, "web", true), Ok("abc".into()));
     }

@@ -9,8 +9,8 @@
 //! `MilliCPUToQuota`, `ResourceConfigForPod`), `pkg/apis/core/helper/qos`
 //! (`GetPodQOS`) and runc's `ConvertCPUSharesToCgroupV2Value`.
 
+use crate::api::pod::{Container, PodSpec};
 use crate::api::quantity::Quantity;
-use k8s_openapi::api::core::v1::{Container, PodSpec};
 use serde::Serialize;
 
 /// `cpu.max`'s period, in microseconds (the kernel's and kubelet's default).
@@ -248,11 +248,11 @@ mod tests {
         };
         Container {
             name: "c".into(),
-            resources: Some(ResourceRequirements {
+            resources: Some(Box::new(ResourceRequirements {
                 requests: map(req),
                 limits: map(lim),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         }
     }

@@ -7,8 +7,9 @@ use super::program::{
 };
 use super::runc::{Files, Fx, Halt, Machine, Memory, Process};
 use super::*;
+use crate::api::pod::{Container, PodSpec};
 use crate::images::{fake_digest, lookup, ImageInfo, ImageRef, SANDBOX_IMAGE};
-use k8s_openapi::api::core::v1::{Container, PodSpec, Probe};
+use k8s_openapi::api::core::v1::Probe;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 

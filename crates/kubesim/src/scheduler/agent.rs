@@ -11,6 +11,7 @@
 //! its `nominatedNodeName`, and deletes the victims.
 
 use super::{Action, Decision, Scheduler};
+use crate::api::pod::Pod;
 use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::{ClientCertificate, Credential};
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
@@ -19,7 +20,7 @@ use crate::client::leaselock::LeaseLock;
 use crate::client::process::{Agent, Ctx, Tag};
 use crate::controllers::new_event;
 use crate::world::SimTime;
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::api::core::v1::PodCondition;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -212,7 +213,7 @@ impl KubeScheduler {
                     let mut target = Pod::default();
                     target.metadata.name = Some(name.clone());
                     target.metadata.namespace = Some(namespace.clone());
-                    target.spec = Some(k8s_openapi::api::core::v1::PodSpec {
+                    target.spec = Some(crate::api::pod::PodSpec {
                         node_name: Some(node),
                         ..Default::default()
                     });

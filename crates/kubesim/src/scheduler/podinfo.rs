@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{
-    Container, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodAffinityTerm, PodSpec, Taint,
-    Toleration,
+    Affinity, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, Taint, Toleration,
 };
+
+use crate::api::pod::{Container, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::api::quantity::Quantity;
@@ -677,16 +678,21 @@ impl RequiredNodeAffinity {
         let Some(spec) = spec else {
             return RequiredNodeAffinity::default();
         };
+        RequiredNodeAffinity::of_parts(spec.node_selector.as_ref(), spec.affinity.as_deref())
+    }
+
+    /// From a pod's (or a pod template's) `nodeSelector` and `affinity`.
+    pub fn of_parts(
+        node_selector: Option<&BTreeMap<String, String>>,
+        affinity: Option<&Affinity>,
+    ) -> RequiredNodeAffinity {
         RequiredNodeAffinity {
-            node_selector: spec
-                .node_selector
-                .iter()
+            node_selector: node_selector
+                .into_iter()
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            terms: spec
-                .affinity
-                .as_ref()
+            terms: affinity
                 .and_then(|a| a.node_affinity.as_ref())
                 .and_then(|n| {
                     n.required_during_scheduling_ignored_during_execution

@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerImage, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, NodeSpec, NodeStatus, Pod, PodAffinity, PodAffinityTerm, PodAntiAffinity,
-    PodSpec, PreferredSchedulingTerm, ResourceRequirements, Taint, Toleration,
-    TopologySpreadConstraint, WeightedPodAffinityTerm,
+    Affinity, ContainerImage, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, NodeSpec, NodeStatus, PodAffinity, PodAffinityTerm, PodAntiAffinity,
+    PreferredSchedulingTerm, Taint, Toleration, TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
+
+use crate::api::pod::{Container, Pod, PodSpec};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
@@ -150,7 +151,7 @@ impl PodB {
     fn request(mut self, k: &str, v: &str) -> Self {
         self.spec().containers[0]
             .resources
-            .get_or_insert_with(ResourceRequirements::default)
+            .get_or_insert_with(Default::default)
             .requests
             .get_or_insert_with(Default::default)
             .insert(k.into(), Q(v.into()));

@@ -1204,7 +1204,7 @@ impl Session {
         cluster: &mut Cluster,
         k: &Kubectl,
         usage: &str,
-    ) -> Result<(k8s_openapi::api::core::v1::Pod, String, Option<String>)> {
+    ) -> Result<(crate::api::pod::Pod, String, Option<String>)> {
         let name = match k.args.as_slice() {
             [one] => match one.split_once('/') {
                 Some(("pod" | "pods" | "po", n)) => n.to_string(),

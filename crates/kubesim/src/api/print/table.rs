@@ -1008,7 +1008,7 @@ mod tests {
         let mut o = decode(yaml, "STDIN")
             .unwrap_or_default()
             .pop()
-            .unwrap_or_else(|| Object::from(k8s_openapi::api::core::v1::Pod::default()));
+            .unwrap_or_else(|| Object::from(crate::api::pod::Pod::default()));
         o.meta_mut().creation_timestamp = Some(to_time(created));
         o
     }

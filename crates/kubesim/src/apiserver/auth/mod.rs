@@ -95,8 +95,9 @@ mod tests {
     use super::authn::{BootstrapToken, ClientCertificate};
     use super::bootstrap::{CLOUD_CONTROLLER_MANAGER_SA, KUBE_SYSTEM};
     use super::*;
+    use crate::api::pod::{Pod, PodSpec};
     use crate::world::{SimRng, SimTime};
-    use k8s_openapi::api::core::v1::{Pod, PodSpec, SecretVolumeSource, Volume};
+    use k8s_openapi::api::core::v1::{SecretVolumeSource, Volume};
     use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 

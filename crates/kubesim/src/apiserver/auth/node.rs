@@ -30,7 +30,8 @@ use super::authorizer::{Decision, RequestAttributes};
 use super::bootstrap::node_rules;
 use super::rbac::rules_allow;
 use super::user::{node_identity, NodeIdentity, UserInfo};
-use k8s_openapi::api::core::v1::{Container, EnvFromSource, EnvVar, Node, Pod, PodSpec};
+use crate::api::pod::{Container, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{EnvFromSource, EnvVar, Node};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -32,11 +32,12 @@
 //! the 2000-entry `disruptedPods` limit, and `retryAfterSeconds`.
 
 use super::{ApiServer, Ctx, Output};
+use crate::api::pod::Pod;
 use crate::api::time::to_time;
 use crate::api::{ApiError, FieldError, KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::request::{ApiRequest, ApiResponse, Verb};
-use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::api::core::v1::PodCondition;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use std::collections::BTreeMap;
 
@@ -532,7 +533,7 @@ mod tests {
     fn pending_terminal_and_terminating_pods_skip_the_budget() {
         let mut p = Pod::default();
         assert!(can_ignore_budget(&p), "no phase yet is Pending");
-        p.status = Some(k8s_openapi::api::core::v1::PodStatus {
+        p.status = Some(crate::api::pod::PodStatus {
             phase: Some("Running".into()),
             ..Default::default()
         });

@@ -29,10 +29,10 @@ fn with_args(mut c: Container, args: &[&str]) -> Container {
 }
 
 fn with_memory_limit(mut c: Container, q: &str) -> Container {
-    c.resources = Some(ResourceRequirements {
+    c.resources = Some(Box::new(ResourceRequirements {
         limits: Some([("memory".to_string(), Q(q.into()))].into()),
         ..Default::default()
-    });
+    }));
     c
 }
 
@@ -658,7 +658,7 @@ fn sandboxes_stop_and_remove_with_their_containers() {
 #[test]
 fn cgroup_views_show_pod_and_container_files() {
     let mut c = ctr("nginx");
-    c.resources = Some(ResourceRequirements {
+    c.resources = Some(Box::new(ResourceRequirements {
         limits: Some(
             [
                 ("cpu".to_string(), Q("500m".into())),
@@ -667,7 +667,7 @@ fn cgroup_views_show_pod_and_container_files() {
             .into(),
         ),
         ..Default::default()
-    });
+    }));
     let (rt, id, at) = run(c);
     let views = rt.cgroups(at);
     assert_eq!(views.len(), 2);

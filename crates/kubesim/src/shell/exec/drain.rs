@@ -26,12 +26,12 @@
 //! server-side dry runs (a client dry run prints what would be done).
 
 use super::{err, Result, Session};
+use crate::api::pod::Pod;
 use crate::api::{KindId, Object};
 use crate::apiserver::{ApiResponse, Verb};
 use crate::cluster::Cluster;
 use crate::shell::command::Kubectl;
 use crate::world::{SimDuration, SimTime};
-use k8s_openapi::api::core::v1::Pod;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
