@@ -21,6 +21,7 @@ pub mod etcd;
 pub mod images;
 pub mod inspect;
 pub mod kubeadm;
+pub mod konnectivity;
 pub mod kubelet;
 pub mod proxy;
 pub mod runlog;

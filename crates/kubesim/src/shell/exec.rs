@@ -1287,7 +1287,7 @@ impl Session {
             previous: k.flags.has("previous"),
             tail_lines: tail,
             timestamps: k.flags.has("timestamps"),
-            command: Vec::new(),
+            ..Default::default()
         }));
         let text = match cluster.call(r) {
             ApiResponse::Stream { stdout, .. } => stdout,
