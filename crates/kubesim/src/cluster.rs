@@ -28,6 +28,7 @@ mod traffic;
 mod tunnel;
 
 pub use traffic::{coredns_addon, kube_proxy_addr};
+pub(crate) use traffic::{is_short_flag, parse_url, reason};
 
 use crate::api::{ApiError, KindId};
 use crate::apiserver::auth::authn::{Authenticator, ClientCertificate, Credential};

@@ -22,6 +22,7 @@
 
 mod drain;
 mod rollout;
+mod stream;
 mod taint;
 mod watch;
 
@@ -59,6 +60,10 @@ pub struct Session {
     credential: Credential,
     /// The watch `kubectl get -w` holds open.
     watch: Option<watch::OpenWatch>,
+    /// The attach `kubectl attach` holds open.
+    attach: Option<stream::OpenAttach>,
+    /// Background `kubectl port-forward`s.
+    forwards: Vec<stream::Forward>,
 }
 
 type Result<T> = std::result::Result<T, String>;
@@ -160,6 +165,8 @@ impl Session {
                 crate::apiserver::auth::authn::ClientCertificate::kubeadm_admin(SimTime::ZERO),
             ),
             watch: None,
+            attach: None,
+            forwards: Vec::new(),
         }
     }
 
@@ -182,7 +189,7 @@ impl Session {
                         ok: true,
                     };
                 }
-                if !matches!(line.command, Ok(Command::Sim(_))) {
+                if !matches!(line.command, Ok(Command::Sim(_)) | Ok(Command::Host(_))) {
                     self.stop_watch(cluster);
                 }
                 let (mut output, ok) = match line.command {
@@ -214,6 +221,9 @@ impl Session {
             Command::Help => Ok(HELP.to_string()),
             Command::Sim(s) => self.sim(cluster, s),
             Command::Kubectl(k) => self.kubectl(cluster, k),
+            Command::Host(super::Host::Curl { args }) => self.curl(cluster, args),
+            Command::Host(super::Host::Jobs) => Ok(self.jobs()),
+            Command::Host(super::Host::Kill { job }) => self.kill(cluster, job),
         }
     }
 
@@ -355,6 +365,8 @@ impl Session {
             "set" => self.set(cluster, k),
             "logs" => self.logs(cluster, k),
             "exec" => self.exec(cluster, k),
+            "attach" => self.attach(cluster, k),
+            "port-forward" => self.port_forward(cluster, k),
             "taint" => self.taint(cluster, k),
             "cordon" | "uncordon" => self.cordon(cluster, k),
             "certificate" => self.certificate(cluster, k),
