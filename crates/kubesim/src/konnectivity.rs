@@ -193,17 +193,18 @@ impl ProxyAgent {
     }
 
     /// The dialled server answered: a tunnel, or a duplicate the agent
-    /// closes (`ClientSet.AddClient` refuses a second tunnel to one server),
-    /// or a refusal; the sync backs off while it finds none new.
+    /// closes (`ClientSet.AddClient` refuses a second tunnel to one
+    /// server), and the sync goes on every second; or a refusal, and the
+    /// sync backs off, doubling up to its cap (`ClientSet.sync`).
     pub fn dialled(&mut self, now: SimTime, server: &str, accepted: bool) {
         self.dialing = None;
-        if accepted && self.connected.insert(server.to_string()) {
+        if accepted {
+            self.connected.insert(server.to_string());
             self.interval = SYNC_INTERVAL;
-            self.next_sync = now;
         } else {
             self.interval = (self.interval + self.interval).min(SYNC_INTERVAL_CAP);
-            self.next_sync = now + self.interval;
         }
+        self.next_sync = now + self.interval;
     }
 
     /// A tunnel broke (the server went away).
@@ -298,12 +299,15 @@ mod tests {
     }
 
     #[test]
-    fn a_duplicate_tunnel_backs_the_sync_off_to_its_cap() {
+    fn refused_dials_back_the_sync_off_to_its_cap_and_a_tunnel_resets_it() {
         let mut agent = ProxyAgent::new("worker-1", "10.0.1.11", SimTime::ZERO);
-        agent.dialled(SimTime::ZERO, "a", true);
+        agent.dialled(SimTime::ZERO, "a", false);
+        assert_eq!(agent.next_sync, SimTime::ZERO + SimDuration::from_secs(2));
         for _ in 0..6 {
-            agent.dialled(SimTime::ZERO, "a", true);
+            agent.dialled(SimTime::ZERO, "a", false);
         }
         assert_eq!(agent.next_sync, SimTime::ZERO + SYNC_INTERVAL_CAP);
+        agent.dialled(SimTime::ZERO, "a", true);
+        assert_eq!(agent.next_sync, SimTime::ZERO + SYNC_INTERVAL);
     }
 }
