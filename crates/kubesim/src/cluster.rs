@@ -374,10 +374,9 @@ impl Cluster {
             }
             let a = addr(&format!("kube-apiserver-{}", node.name));
             let client = ClientId(id);
-            apiservers.insert(
-                a.clone(),
-                ApiServer::new(&a, &node.name, id, client, SimTime::ZERO),
-            );
+            let mut server = ApiServer::new(&a, &node.name, id, client, SimTime::ZERO);
+            server.set_egress_konnectivity(topology.konnectivity);
+            apiservers.insert(a.clone(), server);
             apiserver_by_client.insert(client, a.clone());
             hosts.insert(a.clone(), node.name.clone());
             world.schedule_in(SimDuration::ZERO, Event::Tick(a));

@@ -500,3 +500,26 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
     let logs = ok(&mut c, &mut s, "kubectl logs ticker --tail 1");
     assert_eq!(logs, "tick");
 }
+
+#[test]
+fn a_partitioned_nodes_tunnel_gives_no_answer_and_the_dial_times_out() {
+    let (mut c, mut s) = booted(konnectivity(), 13);
+    ok(&mut c, &mut s, TICKER);
+    ok(&mut c, &mut s, "sim until pod/ticker '{.status.phase}'=Running 2m");
+    ok(&mut c, &mut s, "sim fault worker-1 partition");
+    let start = c.now();
+    let (good, out) = run(&mut c, &mut s, "kubectl logs ticker");
+    assert!(!good);
+    assert_eq!(
+        out,
+        "Error from server (InternalError): Get \"https://10.0.1.11:10250/containerLogs/default/ticker/ticker\": dial timeout, backstop"
+    );
+    // The API server gives up on the dial after 30 s.
+    let waited = c.now() - start;
+    assert!(
+        waited >= SimDuration::from_secs(30) && waited < SimDuration::from_secs(31),
+        "{waited}"
+    );
+    // Pods elsewhere still answer through their agents.
+    ok(&mut c, &mut s, "kubectl logs -n kube-system etcd-control-plane-1 --tail 1");
+}

@@ -313,6 +313,10 @@ pub struct ApiServer {
     /// Upgraded connections proxied to kubelets (`pods/attach`,
     /// `pods/portforward`), by operation: the node and the kubelet's address.
     streams: BTreeMap<u64, (String, String)>,
+    /// Whether its egress to the nodes goes through a Konnectivity server
+    /// (`--egress-selector-config-file`): a dial the tunnel never answers
+    /// fails as konnectivity-client's backstop timer says.
+    egress_konnectivity: bool,
     /// Evictions being served (`pods/eviction`).
     evictions: eviction::Evictions,
 }
@@ -436,6 +440,7 @@ impl ApiServer {
             waiting_service_account: BTreeMap::new(),
             kubelet_calls: BTreeMap::new(),
             streams: BTreeMap::new(),
+            egress_konnectivity: false,
             evictions: Default::default(),
             bootstrapped: false,
             bootstrap_pending: BTreeSet::new(),
@@ -681,10 +686,16 @@ impl ApiServer {
                 .next()
                 .unwrap_or_default()
                 .to_string();
-            let message = if self.is_upgrade_op(id) {
-                format!("error dialing backend: dial tcp {host}: i/o timeout")
+            let cause = if self.egress_konnectivity {
+                // konnectivity-client `DialContext`: no DIAL_RSP in 30 s.
+                "dial timeout, backstop".to_string()
             } else {
-                format!("Get \"{url}\": dial tcp {host}: i/o timeout")
+                format!("dial tcp {host}: i/o timeout")
+            };
+            let message = if self.is_upgrade_op(id) {
+                format!("error dialing backend: {cause}")
+            } else {
+                format!("Get \"{url}\": {cause}")
             };
             self.finish(
                 id,
@@ -1471,6 +1482,11 @@ impl ApiServer {
             id: op_id,
             request,
         });
+    }
+
+    /// Routes the instance's calls to nodes through Konnectivity.
+    pub fn set_egress_konnectivity(&mut self, on: bool) {
+        self.egress_konnectivity = on;
     }
 
     /// Whether operation `op_id` upgrades its connection (exec, attach,
