@@ -278,7 +278,24 @@ pub struct Layout {
     /// Where a message from one component to another travels, by (from, to)
     /// component id, both directions.
     pub routes: BTreeMap<(String, String), Route>,
+    /// Konnectivity, when the cluster runs it: a tab on the top edge of each
+    /// node for its agent, and of each control-plane node for its server.
+    pub tunnel_chips: Vec<TunnelChip>,
 }
+
+/// A konnectivity-server or konnectivity-agent, drawn as a small tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TunnelChip {
+    /// `konnectivity-agent@worker-1`, `konnectivity-server-control-plane-1`.
+    pub id: String,
+    /// `agent · 3 tunnels`.
+    pub label: String,
+    pub up: bool,
+    pub rect: Rect,
+}
+
+/// Width of a Konnectivity tab.
+const TUNNEL_W: f64 = 118.0;
 
 impl Layout {
     /// Takes the nodes of `old` that are unchanged (equal in every drawn
@@ -574,6 +591,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         kubectl,
         links: Rc::new(Vec::new()),
         routes: BTreeMap::new(),
+        tunnel_chips: Vec::new(),
     };
 
     // Links: hub and spoke through the load balancer. Each link that carries
@@ -688,6 +706,61 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
                 ]),
             );
             links.push(arc);
+        }
+    }
+    // Konnectivity: tabs on the nodes' top edges; a route from each to the
+    // component it serves (agent -> kubelet, server -> kube-apiserver) and
+    // between each server and each agent (the tunnels).
+    if let Some(k) = &snapshot.konnectivity {
+        let mut placed: Vec<(String, Rect, bool)> = Vec::new();
+        for node in &layout.nodes {
+            let find = |kind| node.components.iter().find(|c| c.view.kind == kind);
+            let mut x = node.rect.right() - PAD - TUNNEL_W;
+            let y = node.rect.y - 7.0;
+            for (end, server, serves) in k
+                .agents
+                .iter()
+                .map(|a| (a, false, find(ComponentKind::Kubelet)))
+                .chain(k.servers.iter().map(|s| (s, true, find(ComponentKind::KubeApiserver))))
+                .filter(|(e, _, _)| e.node == node.view.name)
+            {
+                let rect = Rect {
+                    x,
+                    y,
+                    w: TUNNEL_W,
+                    h: 14.0,
+                };
+                x -= TUNNEL_W + 6.0;
+                let label = format!(
+                    "{} · {} tunnel{}",
+                    if server { "konn-server" } else { "konn-agent" },
+                    end.tunnels,
+                    if end.tunnels == 1 { "" } else { "s" }
+                );
+                if let Some(c) = serves {
+                    let r = Route::new(vec![Seg::Line(
+                        (rect.cx(), rect.bottom()),
+                        (c.rect.cx(), c.rect.y),
+                    )]);
+                    add_route(&end.name, &c.view.id, &r);
+                }
+                placed.push((end.name.clone(), rect, server));
+                layout.tunnel_chips.push(TunnelChip {
+                    id: end.name.clone(),
+                    label,
+                    up: end.up,
+                    rect,
+                });
+            }
+        }
+        for (sid, s, _) in placed.iter().filter(|(_, _, server)| *server) {
+            for (aid, a, _) in placed.iter().filter(|(_, _, server)| !*server) {
+                add_route(
+                    sid,
+                    aid,
+                    &Route::new(vec![s_curve((s.cx(), s.y), (a.cx(), a.y))]),
+                );
+            }
         }
     }
     layout.links = Rc::new(links);

@@ -12,7 +12,10 @@
 //! watch cache, identity leases), the API load balancer, the user's kubectl,
 //! and every node's kubelet (registration, node status, Lease heartbeats,
 //! static pods from the node's manifest directory with their mirror pods,
-//! and the HTTPS endpoint the API servers call for `kubectl logs|exec`).
+//! and the HTTPS endpoint the API servers call for `kubectl
+//! logs|exec|attach|port-forward`, directly or, with the topology's
+//! `konnectivity` option, through a konnectivity-server beside each API
+//! server and the node's konnectivity-agent: `cluster/tunnel.rs`).
 //! kube-proxy on every node and CoreDNS in its pods keep Service traffic
 //! real (`cluster/traffic.rs`). The cloud-controller-manager is placed but
 //! has no behaviour yet; its view says so (`simulated: false`).

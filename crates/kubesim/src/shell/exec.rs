@@ -12,13 +12,14 @@
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
 //! `annotate`, `scale`, `rollout`, `set image`, `taint`, `api-resources`,
-//! `version`, `cluster-info`, `logs` and `exec` (through the API server to
-//! the node's kubelet). `apply` is
+//! `version`, `cluster-info`, `logs`, `exec`, `attach` and `port-forward`
+//! (through the API server to the node's kubelet, see `exec/stream.rs`),
+//! and, on the user's own machine, `curl` to a forwarded port, `jobs` and
+//! `kill %N` for background port-forwards. `apply` is
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
-//! whose components are not simulated yet (attach, port-forward, ...)
-//! say so instead of pretending.
+//! whose components are not simulated yet say so instead of pretending.
 
 mod drain;
 mod rollout;
@@ -1782,6 +1783,11 @@ kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to
 kubectl set image deployment/<name> <container>=<image>
 kubectl logs <pod> [-c CONTAINER] [--previous] [--tail N] [--timestamps]   (API server -> kubelet :10250)
 kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
+kubectl attach <pod>|TYPE/NAME [-c CONTAINER] [-q]   (streams what the container prints, like get -w: after each
+                                        sim command and live on the page; any kubectl command or ^C detaches)
+kubectl port-forward pod/<name>|deploy/<name>|svc/<name> [LOCAL:]REMOTE... [--address A]   (a background job)
+curl [-s] [-i] [-f] http://localhost:<port>/<path>   (your machine: reaches a forwarded port)
+jobs | kill %N                          list | stop the background port-forwards
 kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
@@ -1790,7 +1796,8 @@ sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
 sim fault <target> crash|power-off|partition|kubelet-stop|delete-vm|loss=<rate>
                                         (targets: etcd/leader, kube-controller-manager/leader, etcd-control-plane-2,
                                          kube-apiserver-control-plane-1, kube-controller-manager-control-plane-1,
-                                         cloud-controller-manager/leader, worker-2 (a node), vm/worker-2, network)
+                                         cloud-controller-manager/leader, worker-2 (a node), vm/worker-2, network,
+                                         konnectivity-agent@worker-1, konnectivity-server-control-plane-1)
 sim heal <target>|all
 sim status                              components, raft roles, faults
 sim seed <N>                            start a new run with seed N
