@@ -721,7 +721,11 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
                 .agents
                 .iter()
                 .map(|a| (a, false, find(ComponentKind::Kubelet)))
-                .chain(k.servers.iter().map(|s| (s, true, find(ComponentKind::KubeApiserver))))
+                .chain(
+                    k.servers
+                        .iter()
+                        .map(|s| (s, true, find(ComponentKind::KubeApiserver))),
+                )
                 .filter(|(e, _, _)| e.node == node.view.name)
             {
                 let rect = Rect {
@@ -932,5 +936,36 @@ mod tests {
             assert!(n.rect.right() <= WIDTH - MARGIN, "{}", n.view.name);
         }
         assert!(l.height > default_layout().height);
+    }
+
+    #[test]
+    fn konnectivity_draws_a_tab_per_agent_and_server_with_routes_to_what_they_serve() {
+        let topology = Topology::builder().konnectivity(true).build().unwrap();
+        let l = layout(&Cluster::new(topology, 1).snapshot());
+        assert_eq!(l.tunnel_chips.len(), 9);
+        for (a, b) in [
+            ("konnectivity-agent@worker-1", "kubelet@worker-1"),
+            (
+                "konnectivity-server-control-plane-1",
+                "kube-apiserver-control-plane-1",
+            ),
+            (
+                "konnectivity-server-control-plane-2",
+                "konnectivity-agent@worker-3",
+            ),
+        ] {
+            assert!(
+                l.routes.contains_key(&(a.to_string(), b.to_string())),
+                "{a} -> {b}"
+            );
+            assert!(
+                l.routes.contains_key(&(b.to_string(), a.to_string())),
+                "{b} -> {a}"
+            );
+        }
+        // Without the option, none.
+        assert!(layout(&Cluster::new(Topology::default(), 1).snapshot())
+            .tunnel_chips
+            .is_empty());
     }
 }

@@ -109,7 +109,9 @@ pub enum Msg {
         input: Box<crate::kubelet::server::StreamInput>,
     },
     /// The stream to a kubelet closes (the client went away).
-    KubeletClose { id: u64 },
+    KubeletClose {
+        id: u64,
+    },
     /// kubectl's data on an upgraded connection (port-forward).
     ApiStreamInput {
         id: u64,
@@ -117,9 +119,13 @@ pub enum Msg {
     },
     /// A konnectivity-agent dials a server (through the load balancer's
     /// port 8132) to open its tunnel.
-    TunnelDial { identifier: String },
+    TunnelDial {
+        identifier: String,
+    },
     /// The server's answer to a dial.
-    TunnelReply { accepted: bool },
+    TunnelReply {
+        accepted: bool,
+    },
     /// A cloud-controller-manager's call to the cloud provider's API.
     Cloud {
         id: u64,
@@ -593,7 +599,11 @@ impl Cluster {
         }
         // Konnectivity: a server beside each API server, an agent per node.
         let tunnel = topology.konnectivity.then(|| {
-            let cp: Vec<String> = topology.control_plane.iter().map(|n| n.name.clone()).collect();
+            let cp: Vec<String> = topology
+                .control_plane
+                .iter()
+                .map(|n| n.name.clone())
+                .collect();
             let nodes: Vec<(String, String)> = topology
                 .control_plane
                 .iter()
@@ -1017,8 +1027,8 @@ impl Cluster {
                     address,
                     id,
                     request,
-                } => self.to_kubelet(
-                    &who,
+                } => self.send_to_kubelet(
+                    who,
                     &node,
                     Msg::KubeletCall {
                         id,
@@ -1028,8 +1038,8 @@ impl Cluster {
                 ),
                 apiserver::Output::KubeletInput {
                     node, id, input, ..
-                } => self.to_kubelet(
-                    &who,
+                } => self.send_to_kubelet(
+                    who,
                     &node,
                     Msg::KubeletInput {
                         id,
@@ -1037,7 +1047,7 @@ impl Cluster {
                     },
                 ),
                 apiserver::Output::KubeletClose { node, id, .. } => {
-                    self.to_kubelet(&who, &node, Msg::KubeletClose { id })
+                    self.send_to_kubelet(who, &node, Msg::KubeletClose { id })
                 }
             }
         }

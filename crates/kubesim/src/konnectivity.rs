@@ -91,7 +91,9 @@ pub fn server_manifest(server_count: usize) -> String {
     let mut y = String::from(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    component: konnectivity-server\n    tier: control-plane\n  name: konnectivity-server\n  namespace: kube-system\nspec:\n  containers:\n  - name: konnectivity-server-container\n",
     );
-    y.push_str(&format!("    image: {SERVER_IMAGE}\n    command: [\"/proxy-server\"]\n    args:\n"));
+    y.push_str(&format!(
+        "    image: {SERVER_IMAGE}\n    command: [\"/proxy-server\"]\n    args:\n"
+    ));
     for a in args {
         y.push_str(&format!("    - {a:?}\n"));
     }
@@ -291,7 +293,7 @@ mod tests {
             if let Some(s) = agent.sync(now, &servers, &mut rng) {
                 agent.dialled(now, &s, true);
             }
-            now = now + SimDuration::from_secs(1);
+            now += SimDuration::from_secs(1);
         }
         assert_eq!(agent.connected.len(), 2);
         // Holding both, it stops dialling.

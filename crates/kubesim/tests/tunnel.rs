@@ -8,7 +8,10 @@ use kubesim::{Cluster, SimDuration, Topology};
 
 fn booted(topology: Topology, seed: u64) -> (Cluster, Session) {
     let mut c = Cluster::new(topology, seed);
-    assert!(c.boot(SimDuration::from_secs(60)), "the control plane boots");
+    assert!(
+        c.boot(SimDuration::from_secs(60)),
+        "the control plane boots"
+    );
     (c, Session::new())
 }
 
@@ -42,7 +45,11 @@ spec:
 fn with_nginx(topology: Topology, seed: u64) -> (Cluster, Session) {
     let (mut c, mut s) = booted(topology, seed);
     ok(&mut c, &mut s, NGINX);
-    ok(&mut c, &mut s, "sim until pod/nginx '{.status.phase}'=Running 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/nginx '{.status.phase}'=Running 2m",
+    );
     (c, s)
 }
 
@@ -73,7 +80,11 @@ fn kubelet_hops(c: &Cluster, since: kubesim::SimTime) -> Vec<String> {
 fn attach_streams_what_the_container_prints_until_interrupted() {
     let (mut c, mut s) = booted(Topology::default(), 3);
     ok(&mut c, &mut s, TICKER);
-    ok(&mut c, &mut s, "sim until pod/ticker '{.status.phase}'=Running 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/ticker '{.status.phase}'=Running 2m",
+    );
     ok(&mut c, &mut s, "sim advance 5s");
     let before = ok(&mut c, &mut s, "kubectl logs ticker");
     let printed_before = before.lines().count();
@@ -96,7 +107,10 @@ fn attach_streams_what_the_container_prints_until_interrupted() {
     assert!(!later.contains("tick"), "{later}");
     // The container kept running and logging all along.
     let after = ok(&mut c, &mut s, "kubectl logs ticker");
-    assert!(after.lines().count() >= printed_before + ticks + 2, "{after}");
+    assert!(
+        after.lines().count() >= printed_before + ticks + 2,
+        "{after}"
+    );
 }
 
 #[test]
@@ -118,7 +132,11 @@ spec:
     command: [echo, done]
 ---end",
     );
-    ok(&mut c, &mut s, "sim until pod/once '{.status.phase}'=Succeeded 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/once '{.status.phase}'=Succeeded 2m",
+    );
     let (good, out) = run(&mut c, &mut s, "kubectl attach once");
     assert!(!good);
     assert_eq!(
@@ -126,7 +144,11 @@ spec:
         "error: cannot attach a container in a completed pod; current phase is Succeeded"
     );
     ok(&mut c, &mut s, NGINX);
-    ok(&mut c, &mut s, "sim until pod/nginx '{.status.phase}'=Running 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/nginx '{.status.phase}'=Running 2m",
+    );
     let (good, out) = run(&mut c, &mut s, "kubectl attach nginx -c sidecar");
     assert!(!good);
     assert_eq!(
@@ -135,7 +157,10 @@ spec:
     );
     let (good, out) = run(&mut c, &mut s, "kubectl attach pod/missing");
     assert!(!good);
-    assert_eq!(out, "Error from server (NotFound): pods \"missing\" not found");
+    assert_eq!(
+        out,
+        "Error from server (NotFound): pods \"missing\" not found"
+    );
 }
 
 #[test]
@@ -197,7 +222,11 @@ roleRef:
 #[test]
 fn port_forward_and_curl_return_nginxs_page_through_the_api_server_and_kubelet() {
     let (mut c, mut s) = with_nginx(Topology::default(), 6);
-    let node = ok(&mut c, &mut s, "kubectl get pod nginx -o jsonpath={.spec.nodeName}");
+    let node = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pod nginx -o jsonpath={.spec.nodeName}",
+    );
     assert_eq!(
         ok(&mut c, &mut s, "kubectl port-forward pod/nginx 8080:80"),
         "Forwarding from 127.0.0.1:8080 -> 80\nForwarding from [::1]:8080 -> 80"
@@ -208,7 +237,10 @@ fn port_forward_and_curl_return_nginxs_page_through_the_api_server_and_kubelet()
     );
     let since = c.now();
     let page = ok(&mut c, &mut s, "curl localhost:8080");
-    assert!(page.starts_with("Handling connection for 8080\n<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.starts_with("Handling connection for 8080\n<!DOCTYPE html>"),
+        "{page}"
+    );
     assert!(page.contains("<title>Welcome to nginx!</title>"), "{page}");
     // The connection went kubectl -> load balancer -> API server ->
     // kubelet and back, as a stream on the upgraded connection.
@@ -219,7 +251,10 @@ fn port_forward_and_curl_return_nginxs_page_through_the_api_server_and_kubelet()
         .map(|e| format!("{} -> {}", e.from, e.to))
         .collect();
     assert_eq!(hops[0], "kubectl -> api-load-balancer", "{hops:?}");
-    assert!(hops[1].starts_with("api-load-balancer -> kube-apiserver-"), "{hops:?}");
+    assert!(
+        hops[1].starts_with("api-load-balancer -> kube-apiserver-"),
+        "{hops:?}"
+    );
     assert!(
         hops[2].starts_with("kube-apiserver-") && hops[2].ends_with(&format!("-> kubelet@{node}")),
         "{hops:?}"
@@ -280,7 +315,11 @@ spec:
   - {port: 8000, targetPort: www}
 ---end",
     );
-    ok(&mut c, &mut s, "sim until deployment/web '{.status.readyReplicas}'=2 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/web '{.status.readyReplicas}'=2 2m",
+    );
     // The Service's port 8000 is the pods' named port `www`, 80.
     assert_eq!(
         ok(&mut c, &mut s, "kubectl port-forward svc/web 9000:8000"),
@@ -315,13 +354,17 @@ fn a_forward_to_a_port_nothing_listens_on_fails_and_ends() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "Handling connection for 8081");
     assert!(
-        lines[1].contains("an error occurred forwarding 8081 -> 81: error forwarding port 81 to pod ")
+        lines[1]
+            .contains("an error occurred forwarding 8081 -> 81: error forwarding port 81 to pod ")
             && lines[1].contains("failed to connect to localhost:81 inside namespace")
             && lines[1].contains("dial tcp4 127.0.0.1:81: connect: connection refused"),
         "{out}"
     );
     assert_eq!(lines[2], "error: lost connection to pod");
-    assert_eq!(lines.last().copied(), Some("curl: (52) Empty reply from server"));
+    assert_eq!(
+        lines.last().copied(),
+        Some("curl: (52) Empty reply from server")
+    );
     // The forward is gone.
     assert_eq!(ok(&mut c, &mut s, "jobs"), "");
 }
@@ -373,7 +416,10 @@ fn konnectivity_servers_run_as_static_pods_and_every_agent_tunnels_to_each() {
         assert!(line.contains("1/1     Running"), "{line}");
     }
     let manifests = ok(&mut c, &mut s, "sim node manifests control-plane-1");
-    assert!(manifests.contains("konnectivity-server.yaml"), "{manifests}");
+    assert!(
+        manifests.contains("konnectivity-server.yaml"),
+        "{manifests}"
+    );
     let apiserver = ok(
         &mut c,
         &mut s,
@@ -385,11 +431,20 @@ fn konnectivity_servers_run_as_static_pods_and_every_agent_tunnels_to_each() {
         ),
         "{apiserver}"
     );
-    let view = c.snapshot().konnectivity.expect("the snapshot has Konnectivity");
+    let view = c
+        .snapshot()
+        .konnectivity
+        .expect("the snapshot has Konnectivity");
     assert_eq!(view.servers.len(), 3);
     assert_eq!(view.agents.len(), 6);
-    assert!(view.agents.iter().all(|a| a.up && a.tunnels == 3), "{view:?}");
-    assert!(view.servers.iter().all(|s| s.up && s.tunnels == 6), "{view:?}");
+    assert!(
+        view.agents.iter().all(|a| a.up && a.tunnels == 3),
+        "{view:?}"
+    );
+    assert!(
+        view.servers.iter().all(|s| s.up && s.tunnels == 6),
+        "{view:?}"
+    );
     // Without the option there is none.
     let plain = Cluster::new(Topology::default(), 10);
     assert_eq!(plain.snapshot().konnectivity, None);
@@ -399,7 +454,11 @@ fn konnectivity_servers_run_as_static_pods_and_every_agent_tunnels_to_each() {
 fn logs_exec_and_port_forward_travel_through_konnectivity() {
     let (mut c, mut s) = booted(konnectivity(), 11);
     ok(&mut c, &mut s, TICKER);
-    ok(&mut c, &mut s, "sim until pod/ticker '{.status.phase}'=Running 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/ticker '{.status.phase}'=Running 2m",
+    );
     ok(&mut c, &mut s, "sim advance 3s");
     let since = c.now();
     let logs = ok(&mut c, &mut s, "kubectl logs ticker");
@@ -439,15 +498,26 @@ fn logs_exec_and_port_forward_travel_through_konnectivity() {
         .any(|h| h.starts_with("konnectivity-agent@worker-1 -> kubelet@worker-1: POST")));
     // A port-forward's stream rides the tunnel too.
     ok(&mut c, &mut s, NGINX);
-    ok(&mut c, &mut s, "sim until pod/nginx '{.status.phase}'=Running 2m");
-    let node = ok(&mut c, &mut s, "kubectl get pod nginx -o jsonpath={.spec.nodeName}");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/nginx '{.status.phase}'=Running 2m",
+    );
+    let node = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pod nginx -o jsonpath={.spec.nodeName}",
+    );
     ok(&mut c, &mut s, "kubectl port-forward nginx 8080:80");
     let since = c.now();
     let page = ok(&mut c, &mut s, "curl -s localhost:8080");
     assert!(page.contains("Welcome to nginx!"), "{page}");
     assert!(
-        kubelet_hops(&c, since).iter().any(|h| h
-            .starts_with(&format!("konnectivity-agent@{node} -> kubelet@{node}: stream 1 to port 80"))),
+        kubelet_hops(&c, since)
+            .iter()
+            .any(|h| h.starts_with(&format!(
+                "konnectivity-agent@{node} -> kubelet@{node}: stream 1 to port 80"
+            ))),
         "{:?}",
         kubelet_hops(&c, since)
     );
@@ -457,9 +527,17 @@ fn logs_exec_and_port_forward_travel_through_konnectivity() {
 fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
     let (mut c, mut s) = booted(konnectivity(), 12);
     ok(&mut c, &mut s, TICKER);
-    ok(&mut c, &mut s, "sim until pod/ticker '{.status.phase}'=Running 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/ticker '{.status.phase}'=Running 2m",
+    );
     ok(&mut c, &mut s, "sim advance 3s");
-    ok(&mut c, &mut s, "sim fault konnectivity-agent@worker-1 crash");
+    ok(
+        &mut c,
+        &mut s,
+        "sim fault konnectivity-agent@worker-1 crash",
+    );
     let since = c.now();
     let (good, out) = run(&mut c, &mut s, "kubectl logs ticker");
     assert!(!good);
@@ -482,7 +560,10 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
     );
     let (good, out) = run(&mut c, &mut s, "kubectl attach ticker");
     assert!(!good, "{out}");
-    assert!(out.ends_with("error dialing backend: No agent available"), "{out}");
+    assert!(
+        out.ends_with("error dialing backend: No agent available"),
+        "{out}"
+    );
     // The rest of the cluster works: the API, the node's own kubelet
     // (its pod keeps running and its node stays Ready).
     ok(&mut c, &mut s, "sim advance 60s");
@@ -491,7 +572,11 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
         "True"
     );
     assert_eq!(
-        ok(&mut c, &mut s, "kubectl get pod ticker -o jsonpath={.status.phase}"),
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get pod ticker -o jsonpath={.status.phase}"
+        ),
         "Running"
     );
     // Healed, the agent dials the servers again within the sync interval.
@@ -505,7 +590,11 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
 fn a_partitioned_nodes_tunnel_gives_no_answer_and_the_dial_times_out() {
     let (mut c, mut s) = booted(konnectivity(), 13);
     ok(&mut c, &mut s, TICKER);
-    ok(&mut c, &mut s, "sim until pod/ticker '{.status.phase}'=Running 2m");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/ticker '{.status.phase}'=Running 2m",
+    );
     ok(&mut c, &mut s, "sim fault worker-1 partition");
     let start = c.now();
     let (good, out) = run(&mut c, &mut s, "kubectl logs ticker");
@@ -521,5 +610,9 @@ fn a_partitioned_nodes_tunnel_gives_no_answer_and_the_dial_times_out() {
         "{waited}"
     );
     // Pods elsewhere still answer through their agents.
-    ok(&mut c, &mut s, "kubectl logs -n kube-system etcd-control-plane-1 --tail 1");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl logs -n kube-system etcd-control-plane-1 --tail 1",
+    );
 }

@@ -697,11 +697,7 @@ impl ApiServer {
             } else {
                 format!("Get \"{url}\": {cause}")
             };
-            self.finish(
-                id,
-                ApiResponse::Error(kubelet_error(500, message)),
-                out,
-            );
+            self.finish(id, ApiResponse::Error(kubelet_error(500, message)), out);
         }
         // etcd requests that got no answer in time.
         let expired: Vec<(u64, Purpose)> = self

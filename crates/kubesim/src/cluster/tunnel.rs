@@ -15,9 +15,9 @@
 use super::{addr, kubelet_addr, Cluster, Event, Msg};
 use crate::apiserver::server::Addr;
 use crate::apiserver::{ApiRequest, ApiResponse};
+use crate::konnectivity::{self, ProxyAgent, ProxyServer};
 use crate::kubelet::server::{KubeletResponse, StreamInput};
 use crate::kubelet::Kubelet;
-use crate::konnectivity::{self, ProxyAgent, ProxyServer};
 use crate::world::{SimDuration, SimTime, TraceEvent};
 use std::collections::BTreeMap;
 
@@ -73,13 +73,9 @@ fn apiserver_of(server: &Addr) -> Addr {
 impl Cluster {
     /// Sends an API server's message for `node`'s kubelet: straight there,
     /// or to the konnectivity-server beside the API server.
-    pub(super) fn to_kubelet(&mut self, apiserver: &Addr, node: &str, msg: Msg) {
+    pub(super) fn send_to_kubelet(&mut self, apiserver: &Addr, node: &str, msg: Msg) {
         let via = self.tunnel.as_ref().map(|_| {
-            addr(&apiserver.replacen(
-                "kube-apiserver-",
-                konnectivity::server_addr("").as_str(),
-                1,
-            ))
+            addr(&apiserver.replacen("kube-apiserver-", konnectivity::server_addr("").as_str(), 1))
         });
         match via {
             Some(server) => self.send(apiserver.clone(), server, msg),
@@ -139,7 +135,10 @@ impl Cluster {
                 if !up {
                     let response = KubeletResponse::Error {
                         code: 502,
-                        message: format!("dial unix {}: connect: connection refused", konnectivity::UDS),
+                        message: format!(
+                            "dial unix {}: connect: connection refused",
+                            konnectivity::UDS
+                        ),
                     };
                     return self.send(
                         to.clone(),
@@ -309,8 +308,10 @@ impl Cluster {
             self.send(who.clone(), addr(&server), Msg::TunnelDial { identifier });
         }
         if let Some(t) = next {
-            self.world
-                .schedule_at(t.max(now + SimDuration::from_millis(1)), Event::Tick(who.clone()));
+            self.world.schedule_at(
+                t.max(now + SimDuration::from_millis(1)),
+                Event::Tick(who.clone()),
+            );
         }
         true
     }

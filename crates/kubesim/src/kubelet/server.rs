@@ -140,7 +140,10 @@ impl StreamFrame {
                 result,
             } => match result {
                 Ok((status, body)) => {
-                    format!("stream {connection} port {port}: {status} ({} bytes)", body.len())
+                    format!(
+                        "stream {connection} port {port}: {status} ({} bytes)",
+                        body.len()
+                    )
                 }
                 Err(e) => format!("stream {connection} port {port} error: {e}"),
             },

@@ -100,7 +100,7 @@ impl Kubelet {
                         message: "container runtime is down".into(),
                     };
                 }
-                if !self.workers.get(&key).is_some_and(|w| !w.terminated) {
+                if self.workers.get(&key).is_none_or(|w| w.terminated) {
                     return not_found("pod does not exist".into());
                 }
                 self.streams.insert(
@@ -227,7 +227,7 @@ impl Kubelet {
                 }
                 OpenStream::PortForward { namespace, pod } => {
                     let key = format!("{namespace}/{pod}");
-                    if !self.workers.get(&key).is_some_and(|w| !w.terminated) {
+                    if self.workers.get(&key).is_none_or(|w| w.terminated) {
                         closed.push((caller.clone(), *id));
                         out.push((
                             caller.clone(),

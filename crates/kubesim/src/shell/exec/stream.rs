@@ -140,12 +140,12 @@ impl Session {
             None => ("pods", target),
         };
         let kind = super::resolve_kind(kind_word)?;
-        let get = |s: &Self, cluster: &mut Cluster, kind: KindId, name: &str| {
-            match cluster.call(s.request(k, Verb::Get, kind).named(name.to_string())) {
-                ApiResponse::Object(o) => Ok(o),
-                ApiResponse::Error(e) => Err(err(&e)),
-                other => Err(format!("error: unexpected answer {}", other.summary())),
-            }
+        let get = |s: &Self, cluster: &mut Cluster, kind: KindId, name: &str| match cluster
+            .call(s.request(k, Verb::Get, kind).named(name.to_string()))
+        {
+            ApiResponse::Object(o) => Ok(o),
+            ApiResponse::Error(e) => Err(err(&e)),
+            other => Err(format!("error: unexpected answer {}", other.summary())),
         };
         let object = get(self, cluster, kind.id, name)?;
         let (selector, service) = match &*object {
@@ -225,10 +225,10 @@ impl Session {
             [kind, name] => format!("{kind}/{name}"),
             more => {
                 return Err(format!(
-                    "error: expected POD, TYPE/NAME, or TYPE NAME, (at most 2 arguments) saw {}: [{}]",
-                    more.len(),
-                    more.join(" ")
-                ))
+                "error: expected POD, TYPE/NAME, or TYPE NAME, (at most 2 arguments) saw {}: [{}]",
+                more.len(),
+                more.join(" ")
+            ))
             }
         };
         let (pod, _) = self.attachable_pod(cluster, k, &target)?;
@@ -252,8 +252,8 @@ impl Session {
                 Some(x) => x.clone(),
                 None => {
                     return Err(format!(
-                        "error: cannot attach to the container: container {c} not found in pod {name}"
-                    ))
+                    "error: cannot attach to the container: container {c} not found in pod {name}"
+                ))
                 }
             },
             None => {
@@ -313,7 +313,10 @@ impl Session {
                     && e.message.starts_with("container not found") =>
             {
                 cluster.cancel(id);
-                out.push_str(&format!("error: unable to upgrade connection: {}", e.message));
+                out.push_str(&format!(
+                    "error: unable to upgrade connection: {}",
+                    e.message
+                ));
                 return Err(out);
             }
             ApiResponse::Error(e) => {
@@ -424,26 +427,35 @@ impl Session {
             let number = match &service {
                 Some(svc) => {
                     let svc_name = svc.metadata.name.clone().unwrap_or_default();
-                    let sp = svc.spec.as_ref().and_then(|s| s.ports.as_ref()).and_then(|ps| {
-                        ps.iter().find(|p| {
-                            p.port.to_string() == remote || p.name.as_deref() == Some(remote.as_str())
-                        })
-                    });
+                    let sp = svc
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.ports.as_ref())
+                        .and_then(|ps| {
+                            ps.iter().find(|p| {
+                                p.port.to_string() == remote
+                                    || p.name.as_deref() == Some(remote.as_str())
+                            })
+                        });
                     let Some(sp) = sp else {
                         return Err(match remote.parse::<u16>() {
-                            Ok(n) => format!("error: Service {svc_name} does not have a service port {n}"),
-                            Err(_) => format!("error: Service '{svc_name}' does not have a named port '{remote}'"),
+                            Ok(n) => format!(
+                                "error: Service {svc_name} does not have a service port {n}"
+                            ),
+                            Err(_) => format!(
+                                "error: Service '{svc_name}' does not have a named port '{remote}'"
+                            ),
                         });
                     };
                     match &sp.target_port {
                         Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n)) => {
                             u16::try_from(*n).unwrap_or(0)
                         }
-                        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(n)) => {
-                            named_port(&pod, n).ok_or_else(|| {
-                                format!("error: Pod '{name}' does not have a named port '{n}'")
-                            })?
-                        }
+                        Some(
+                            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(n),
+                        ) => named_port(&pod, n).ok_or_else(|| {
+                            format!("error: Pod '{name}' does not have a named port '{n}'")
+                        })?,
                         None => u16::try_from(sp.port).unwrap_or(0),
                     }
                 }
@@ -462,7 +474,8 @@ impl Session {
             ports.push((local, number));
         }
         // `RunPortForwardContext` reads the pod again and wants it Running.
-        let fresh = match cluster.call(self.request(k, Verb::Get, KindId::Pod).named(name.clone())) {
+        let fresh = match cluster.call(self.request(k, Verb::Get, KindId::Pod).named(name.clone()))
+        {
             ApiResponse::Object(o) => match &*o {
                 Object::Pod(p) => (**p).clone(),
                 _ => pod.clone(),
@@ -589,14 +602,22 @@ impl Session {
         };
         let f = self.forwards.remove(pos);
         cluster.cancel(f.id);
-        Ok(format!("[{}]+  Terminated              {}", f.job, f.command))
+        Ok(format!(
+            "[{}]+  Terminated              {}",
+            f.job, f.command
+        ))
     }
 
     /// `curl URL` on the user's machine: a forwarded local port reaches the
     /// pod through kubectl's upgraded connection; nothing else in the
     /// cluster is reachable from outside it here.
     pub(super) fn curl(&mut self, cluster: &mut Cluster, args: &[String]) -> Result<String> {
-        let takes_value = |a: &str| matches!(a, "-H" | "--header" | "-o" | "--output" | "-m" | "--max-time" | "-X" | "--request");
+        let takes_value = |a: &str| {
+            matches!(
+                a,
+                "-H" | "--header" | "-o" | "--output" | "-m" | "--max-time" | "-X" | "--request"
+            )
+        };
         let mut url = None;
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -633,7 +654,10 @@ impl Session {
                     u.host
                 )));
             }
-            return Err(fail(format!("curl: (6) Could not resolve host: {}", u.host)));
+            return Err(fail(format!(
+                "curl: (6) Could not resolve host: {}",
+                u.host
+            )));
         };
         let remote = f
             .ports
@@ -701,7 +725,10 @@ impl Session {
                     "E portforward.go:424] \"Unhandled Error\" err=\"an error occurred forwarding {port} -> {remote}: {e}\""
                 );
                 out.push_str("error: lost connection to pod\n");
-                let _ = writeln!(out, "[{job}]+  Exit 1                  kubectl port-forward");
+                let _ = writeln!(
+                    out,
+                    "[{job}]+  Exit 1                  kubectl port-forward"
+                );
                 out.push_str(&fail("curl: (52) Empty reply from server".into()));
                 self.forwards.retain(|f| f.job != job);
                 cluster.cancel(id);
@@ -728,7 +755,12 @@ mod tests {
         assert_eq!(split_port(":80"), Ok((0, "80".into())));
         assert_eq!(split_port("80"), Ok((80, "80".into())));
         assert_eq!(split_port("8080:http"), Ok((8080, "http".into())));
-        assert!(split_port("x:80").unwrap_err().contains("Error parsing local port 'x'"));
-        assert_eq!(split_port("8080:"), Err("error: remote port cannot be empty".into()));
+        assert!(split_port("x:80")
+            .unwrap_err()
+            .contains("Error parsing local port 'x'"));
+        assert_eq!(
+            split_port("8080:"),
+            Err("error: remote port cannot be empty".into())
+        );
     }
 }
