@@ -278,7 +278,24 @@ pub struct Layout {
     /// Where a message from one component to another travels, by (from, to)
     /// component id, both directions.
     pub routes: BTreeMap<(String, String), Route>,
+    /// Konnectivity, when the cluster runs it: a tab on the top edge of each
+    /// node for its agent, and of each control-plane node for its server.
+    pub tunnel_chips: Vec<TunnelChip>,
 }
+
+/// A konnectivity-server or konnectivity-agent, drawn as a small tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TunnelChip {
+    /// `konnectivity-agent@worker-1`, `konnectivity-server-control-plane-1`.
+    pub id: String,
+    /// `agent · 3 tunnels`.
+    pub label: String,
+    pub up: bool,
+    pub rect: Rect,
+}
+
+/// Width of a Konnectivity tab.
+const TUNNEL_W: f64 = 118.0;
 
 impl Layout {
     /// Takes the nodes of `old` that are unchanged (equal in every drawn
@@ -574,6 +591,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         kubectl,
         links: Rc::new(Vec::new()),
         routes: BTreeMap::new(),
+        tunnel_chips: Vec::new(),
     };
 
     // Links: hub and spoke through the load balancer. Each link that carries
@@ -688,6 +706,65 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
                 ]),
             );
             links.push(arc);
+        }
+    }
+    // Konnectivity: tabs on the nodes' top edges; a route from each to the
+    // component it serves (agent -> kubelet, server -> kube-apiserver) and
+    // between each server and each agent (the tunnels).
+    if let Some(k) = &snapshot.konnectivity {
+        let mut placed: Vec<(String, Rect, bool)> = Vec::new();
+        for node in &layout.nodes {
+            let find = |kind| node.components.iter().find(|c| c.view.kind == kind);
+            let mut x = node.rect.right() - PAD - TUNNEL_W;
+            let y = node.rect.y - 7.0;
+            for (end, server, serves) in k
+                .agents
+                .iter()
+                .map(|a| (a, false, find(ComponentKind::Kubelet)))
+                .chain(
+                    k.servers
+                        .iter()
+                        .map(|s| (s, true, find(ComponentKind::KubeApiserver))),
+                )
+                .filter(|(e, _, _)| e.node == node.view.name)
+            {
+                let rect = Rect {
+                    x,
+                    y,
+                    w: TUNNEL_W,
+                    h: 14.0,
+                };
+                x -= TUNNEL_W + 6.0;
+                let label = format!(
+                    "{} · {} tunnel{}",
+                    if server { "konn-server" } else { "konn-agent" },
+                    end.tunnels,
+                    if end.tunnels == 1 { "" } else { "s" }
+                );
+                if let Some(c) = serves {
+                    let r = Route::new(vec![Seg::Line(
+                        (rect.cx(), rect.bottom()),
+                        (c.rect.cx(), c.rect.y),
+                    )]);
+                    add_route(&end.name, &c.view.id, &r);
+                }
+                placed.push((end.name.clone(), rect, server));
+                layout.tunnel_chips.push(TunnelChip {
+                    id: end.name.clone(),
+                    label,
+                    up: end.up,
+                    rect,
+                });
+            }
+        }
+        for (sid, s, _) in placed.iter().filter(|(_, _, server)| *server) {
+            for (aid, a, _) in placed.iter().filter(|(_, _, server)| !*server) {
+                add_route(
+                    sid,
+                    aid,
+                    &Route::new(vec![s_curve((s.cx(), s.y), (a.cx(), a.y))]),
+                );
+            }
         }
     }
     layout.links = Rc::new(links);
@@ -859,5 +936,36 @@ mod tests {
             assert!(n.rect.right() <= WIDTH - MARGIN, "{}", n.view.name);
         }
         assert!(l.height > default_layout().height);
+    }
+
+    #[test]
+    fn konnectivity_draws_a_tab_per_agent_and_server_with_routes_to_what_they_serve() {
+        let topology = Topology::builder().konnectivity(true).build().unwrap();
+        let l = layout(&Cluster::new(topology, 1).snapshot());
+        assert_eq!(l.tunnel_chips.len(), 9);
+        for (a, b) in [
+            ("konnectivity-agent@worker-1", "kubelet@worker-1"),
+            (
+                "konnectivity-server-control-plane-1",
+                "kube-apiserver-control-plane-1",
+            ),
+            (
+                "konnectivity-server-control-plane-2",
+                "konnectivity-agent@worker-3",
+            ),
+        ] {
+            assert!(
+                l.routes.contains_key(&(a.to_string(), b.to_string())),
+                "{a} -> {b}"
+            );
+            assert!(
+                l.routes.contains_key(&(b.to_string(), a.to_string())),
+                "{b} -> {a}"
+            );
+        }
+        // Without the option, none.
+        assert!(layout(&Cluster::new(Topology::default(), 1).snapshot())
+            .tunnel_chips
+            .is_empty());
     }
 }

@@ -465,6 +465,18 @@ fn lease_meter(r: Rect, lease: &kubesim::LeaseView, now: kubesim::SimTime) -> Ht
 }
 
 /// The user's kubectl: a terminal outside the cluster.
+/// A konnectivity-server or -agent: a tab on its node's top edge.
+fn tunnel_chip(t: &crate::layout::TunnelChip) -> Html {
+    let r = t.rect;
+    html! {
+        <g class={classes!("tunnel-chip", (!t.up).then_some("down"))} data-component={t.id.clone()}>
+            <title>{format!("{} ({})", t.id, if t.up { "running" } else { "stopped" })}</title>
+            <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="7" />
+            <text x={f(r.cx())} y={f(r.y + 10.5)}>{t.label.clone()}</text>
+        </g>
+    }
+}
+
 fn kubectl(r: Rect) -> Html {
     html! {
         <g class="kubectl" data-component="kubectl" tabindex="0" role="img"
@@ -563,6 +575,7 @@ pub fn diagram(p: &DiagramProps) -> Html {
             { for raft_label }
             { for kubectl_label }
             { for l.cluster_components.iter().map(|c| chip(c, Some(c.view.runs_as.clone()))) }
+            { for l.tunnel_chips.iter().map(tunnel_chip) }
             { kubectl(l.kubectl) }
             <g class="pulses" ref={p.pulse_layer.clone()} aria-hidden="true"></g>
         </svg>

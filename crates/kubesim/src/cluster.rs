@@ -12,7 +12,10 @@
 //! watch cache, identity leases), the API load balancer, the user's kubectl,
 //! and every node's kubelet (registration, node status, Lease heartbeats,
 //! static pods from the node's manifest directory with their mirror pods,
-//! and the HTTPS endpoint the API servers call for `kubectl logs|exec`).
+//! and the HTTPS endpoint the API servers call for `kubectl
+//! logs|exec|attach|port-forward`, directly or, with the topology's
+//! `konnectivity` option, through a konnectivity-server beside each API
+//! server and the node's konnectivity-agent: `cluster/tunnel.rs`).
 //! kube-proxy on every node and CoreDNS in its pods keep Service traffic
 //! real (`cluster/traffic.rs`). The cloud-controller-manager is placed but
 //! has no behaviour yet; its view says so (`simulated: false`).
@@ -25,8 +28,10 @@ pub use jointoken::bootstrap_token_secret;
 
 pub use cloudhost::{ccm_addr, CLOUD, VM_BOOT};
 mod traffic;
+mod tunnel;
 
 pub use traffic::{coredns_addon, kube_proxy_addr};
+pub(crate) use traffic::{is_short_flag, parse_url, reason};
 
 use crate::api::{ApiError, KindId};
 use crate::apiserver::auth::authn::{Authenticator, ClientCertificate, Credential};
@@ -98,6 +103,29 @@ pub enum Msg {
         id: u64,
         response: Box<crate::kubelet::server::KubeletResponse>,
     },
+    /// Data on an open stream to a kubelet (a port-forward connection).
+    KubeletInput {
+        id: u64,
+        input: Box<crate::kubelet::server::StreamInput>,
+    },
+    /// The stream to a kubelet closes (the client went away).
+    KubeletClose {
+        id: u64,
+    },
+    /// kubectl's data on an upgraded connection (port-forward).
+    ApiStreamInput {
+        id: u64,
+        input: Box<crate::kubelet::server::StreamInput>,
+    },
+    /// A konnectivity-agent dials a server (through the load balancer's
+    /// port 8132) to open its tunnel.
+    TunnelDial {
+        identifier: String,
+    },
+    /// The server's answer to a dial.
+    TunnelReply {
+        accepted: bool,
+    },
     /// A cloud-controller-manager's call to the cloud provider's API.
     Cloud {
         id: u64,
@@ -136,7 +164,12 @@ impl Msg {
             },
             Msg::Probe | Msg::ProbeResult { .. } => "health-check",
             Msg::Reset => "api-response",
-            Msg::KubeletCall { .. } | Msg::KubeletAnswer { .. } => "kubelet-api",
+            Msg::KubeletCall { .. }
+            | Msg::KubeletAnswer { .. }
+            | Msg::KubeletInput { .. }
+            | Msg::KubeletClose { .. } => "kubelet-api",
+            Msg::ApiStreamInput { .. } => "api-request",
+            Msg::TunnelDial { .. } | Msg::TunnelReply { .. } => "konnectivity",
             Msg::Cloud { .. } | Msg::CloudReply { .. } => "cloud-api",
         }
     }
@@ -219,6 +252,16 @@ impl Msg {
                 crate::kubelet::server::APISERVER_KUBELET_CLIENT
             ),
             Msg::KubeletAnswer { response, .. } => response.summary(),
+            Msg::KubeletInput { input, .. } | Msg::ApiStreamInput { input, .. } => {
+                input.to_string()
+            }
+            Msg::KubeletClose { .. } => "close stream".into(),
+            Msg::TunnelDial { identifier } => format!(
+                "gRPC Connect via {LOAD_BALANCER}:{} (agent ipv4={identifier})",
+                crate::konnectivity::AGENT_PORT
+            ),
+            Msg::TunnelReply { accepted: true } => "tunnel open".into(),
+            Msg::TunnelReply { accepted: false } => "tunnel refused".into(),
             Msg::Cloud { request, .. } => request.to_string(),
             Msg::CloudReply { response, .. } => response.summary(),
         }
@@ -283,6 +326,8 @@ pub struct Cluster {
     /// kubeadm's bootstrap token (`<id>.<secret>`), once `kubeadm init`
     /// created it: what a machine joining later starts its kubelet with.
     bootstrap_token: Option<(String, SimTime)>,
+    /// Konnectivity's servers and agents, when the topology runs it.
+    tunnel: Option<tunnel::Konnectivity>,
 }
 
 /// A node's manifest files (name, content) and the kubelet's complaints
@@ -338,10 +383,9 @@ impl Cluster {
             }
             let a = addr(&format!("kube-apiserver-{}", node.name));
             let client = ClientId(id);
-            apiservers.insert(
-                a.clone(),
-                ApiServer::new(&a, &node.name, id, client, SimTime::ZERO),
-            );
+            let mut server = ApiServer::new(&a, &node.name, id, client, SimTime::ZERO);
+            server.set_egress_konnectivity(topology.konnectivity);
+            apiservers.insert(a.clone(), server);
             apiserver_by_client.insert(client, a.clone());
             hosts.insert(a.clone(), node.name.clone());
             world.schedule_in(SimDuration::ZERO, Event::Tick(a));
@@ -377,7 +421,28 @@ impl Cluster {
                 for (file, content) in
                     crate::kubelet::kubeadm::control_plane_manifests(&node.name, &ip, &peers)
                 {
+                    // With Konnectivity the API server's egress to the
+                    // cluster goes through the server beside it.
+                    let content = if topology.konnectivity && file == "kube-apiserver.yaml" {
+                        content.replacen(
+                            "    - kube-apiserver\n",
+                            &format!(
+                                "    - kube-apiserver\n    - --egress-selector-config-file={}\n",
+                                crate::konnectivity::EGRESS_CONFIG_FILE
+                            ),
+                            1,
+                        )
+                    } else {
+                        content
+                    };
                     manifests.write(&file, &content);
+                }
+                if topology.konnectivity {
+                    manifests.write(
+                        "konnectivity-server.yaml",
+                        &crate::konnectivity::server_manifest(topology.control_plane.len()),
+                    );
+                    runtime.preload_image(crate::konnectivity::SERVER_IMAGE);
                 }
                 for image in crate::kubelet::kubeadm::images() {
                     runtime.preload_image(&image);
@@ -532,6 +597,37 @@ impl Cluster {
             world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
             clients.insert(a, ClientSlot::new(make, addr(LOAD_BALANCER)));
         }
+        // Konnectivity: a server beside each API server, an agent per node.
+        let tunnel = topology.konnectivity.then(|| {
+            let cp: Vec<String> = topology
+                .control_plane
+                .iter()
+                .map(|n| n.name.clone())
+                .collect();
+            let nodes: Vec<(String, String)> = topology
+                .control_plane
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.name.clone(), node_ip(NodeRole::ControlPlane, i)))
+                .chain(
+                    topology
+                        .workers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (n.name.clone(), node_ip(NodeRole::Worker, i))),
+                )
+                .collect();
+            let t = tunnel::Konnectivity::new(&cp, &nodes);
+            for (a, _) in t.servers.iter() {
+                let node = a.trim_start_matches("konnectivity-server-").to_string();
+                hosts.insert(a.clone(), node);
+            }
+            for (a, agent) in t.agents.iter() {
+                hosts.insert(a.clone(), agent.node.clone());
+                world.schedule_in(SimDuration::from_secs(1), Event::Tick(a.clone()));
+            }
+            t
+        });
         hosts.insert(addr(LOAD_BALANCER), LOAD_BALANCER.into());
         hosts.insert(addr(KUBECTL), KUBECTL.into());
         world.schedule_in(SimDuration::ZERO, Event::Tick(addr(LOAD_BALANCER)));
@@ -561,6 +657,7 @@ impl Cluster {
                 ..Default::default()
             },
             bootstrap_token,
+            tunnel,
         };
         cluster.start_cloud();
         cluster
@@ -850,6 +947,7 @@ impl Cluster {
             }
         } else if self.clients.contains_key(&who) {
             self.client_tick(&who);
+        } else if self.tunnel_tick(&who) {
         } else if who.as_ref() == CLOUD {
             self.cloud_tick();
         } else if who.as_ref() == LOAD_BALANCER {
@@ -929,15 +1027,28 @@ impl Cluster {
                     address,
                     id,
                     request,
-                } => self.send(
-                    who.clone(),
-                    addr(&kubelet_addr(&node)),
+                } => self.send_to_kubelet(
+                    who,
+                    &node,
                     Msg::KubeletCall {
                         id,
                         address,
                         request: Box::new(request),
                     },
                 ),
+                apiserver::Output::KubeletInput {
+                    node, id, input, ..
+                } => self.send_to_kubelet(
+                    who,
+                    &node,
+                    Msg::KubeletInput {
+                        id,
+                        input: Box::new(input),
+                    },
+                ),
+                apiserver::Output::KubeletClose { node, id, .. } => {
+                    self.send_to_kubelet(who, &node, Msg::KubeletClose { id })
+                }
             }
         }
     }
@@ -954,6 +1065,9 @@ impl Cluster {
                 loadbalancer::Output::CancelWatch { backend, id } => {
                     self.send(me.clone(), backend, Msg::ApiCancel { id })
                 }
+                loadbalancer::Output::StreamInput { backend, id, input } => {
+                    self.send(me.clone(), backend, Msg::ApiStreamInput { id, input })
+                }
                 loadbalancer::Output::Reply { to, id, response } => {
                     self.send(me.clone(), to, Msg::ApiReply { id, response })
                 }
@@ -966,6 +1080,10 @@ impl Cluster {
 
     fn deliver(&mut self, from: Addr, to: Addr, msg: Msg) {
         let now = self.world.now();
+        let msg = match self.tunnel_deliver(&from, &to, msg) {
+            Some(m) => m,
+            None => return,
+        };
         if let Some(member) = self.etcd.get_mut(&to) {
             let input = match msg {
                 Msg::Raft(m) => EtcdInput::Raft(*m),
@@ -1011,6 +1129,11 @@ impl Cluster {
                     request: *request,
                 },
                 Msg::ApiCancel { id } => apiserver::Input::CancelWatch { from, id },
+                Msg::ApiStreamInput { id, input } => apiserver::Input::StreamInput {
+                    from,
+                    id,
+                    input: *input,
+                },
                 Msg::Etcd(o) => apiserver::Input::Etcd(*o),
                 Msg::KubeletAnswer { id, response } => apiserver::Input::KubeletReply {
                     id,
@@ -1024,6 +1147,9 @@ impl Cluster {
             let input = match msg {
                 Msg::Api { id, request } => loadbalancer::Input::Request { from, id, request },
                 Msg::ApiCancel { id } => loadbalancer::Input::CancelWatch { from, id },
+                Msg::ApiStreamInput { id, input } => {
+                    loadbalancer::Input::StreamInput { from, id, input }
+                }
                 Msg::ApiReply { id, response } => loadbalancer::Input::Reply {
                     backend: from,
                     id,
@@ -1051,6 +1177,20 @@ impl Cluster {
             } = msg
             {
                 return self.kubelet_call(from, to, id, &address, &request);
+            }
+            if let Msg::KubeletInput { id, input } = msg {
+                return self.kubelet_stream_input(from, to, id, &input);
+            }
+            if let Msg::KubeletClose { id } = msg {
+                if let Some(k) = self
+                    .clients
+                    .get_mut(&to)
+                    .filter(|s| s.up)
+                    .and_then(|s| s.agent_mut::<Kubelet>())
+                {
+                    k.close_stream(&from, id);
+                }
+                return;
             }
             if let Msg::ApiReply { id, response } = msg {
                 let rng = self.world.rng();
@@ -1082,7 +1222,7 @@ impl Cluster {
             .get_mut(&to)
             .filter(|s| s.up)
             .and_then(|s| s.agent_mut::<Kubelet>())
-            .map(|k| k.serve(now, request));
+            .map(|k| k.serve_from(now, &from, id, request));
         let response = match served {
             Some(r) => {
                 // Trace the CRI steps an exec took, and reschedule the kubelet.
@@ -1163,6 +1303,7 @@ impl Cluster {
         let Some(target) = self.clients.get(who).map(|c| c.target.clone()) else {
             return;
         };
+        self.flush_kubelet_streams(who);
         // The kubelet's CRI calls: kubelet -> containerd -> runc, traced.
         let steps = self
             .clients
@@ -1520,6 +1661,7 @@ impl Cluster {
         if self.etcd.contains_key(&a)
             || self.apiservers.contains_key(&a)
             || self.clients.contains_key(&a)
+            || self.is_tunnel_addr(&a)
         {
             return Ok(vec![a]);
         }
@@ -1533,6 +1675,7 @@ impl Cluster {
                     self.etcd.contains_key(a)
                         || self.apiservers.contains_key(a)
                         || self.clients.contains_key(a)
+                        || self.is_tunnel_addr(a)
                 })
                 .collect());
         }
@@ -1564,6 +1707,8 @@ impl Cluster {
             self.send(a.clone(), addr(LOAD_BALANCER), Msg::Reset);
         } else if self.clients.contains_key(a) {
             self.stop_client(a);
+        } else if self.is_tunnel_addr(a) {
+            self.tunnel_crash(a);
         }
     }
 
@@ -1585,6 +1730,8 @@ impl Cluster {
                 .schedule_in(apiserver::TICK, Event::Tick(a.clone()));
         } else if self.clients.contains_key(a) {
             self.start_client(a);
+        } else if self.is_tunnel_addr(a) {
+            self.tunnel_restart(a);
         }
     }
 
@@ -2011,6 +2158,7 @@ impl Cluster {
             cluster_components,
             nodes,
             pending_pods,
+            konnectivity: self.konnectivity_status(),
         }
     }
 }

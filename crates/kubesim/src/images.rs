@@ -32,7 +32,8 @@
 //!   DaemonSet docs' log shipper; starts and runs forever.
 //! - control-plane images (`registry.k8s.io/kube-apiserver`, `etcd`,
 //!   `kube-scheduler`, `kube-controller-manager`, `kube-proxy`,
-//!   `coredns/coredns`): serve their health ports, for static pods' probes.
+//!   `coredns/coredns`, `kas-network-proxy/proxy-server` and `proxy-agent`
+//!   (`v0.*`, Konnectivity)): serve their health ports, for static pods' probes.
 //! - kubesim behaviour images (`docker.io/kubesim/...`), the tag is the knob:
 //!   - `kubesim/crash:after-10s` runs, then exits 1 after the given time
 //!     (`latest` = 10 s), serving HTTP on 8080 meanwhile;
@@ -569,6 +570,12 @@ pub fn lookup(r: &ImageRef) -> Option<ImageInfo> {
         "registry.k8s.io/coredns/coredns" if tag.starts_with("v1.") => {
             component("coredns", 18 * MB)
         }
+        "registry.k8s.io/kas-network-proxy/proxy-server" if tag.starts_with("v0.") => {
+            component("proxy-server", 10 * MB)
+        }
+        "registry.k8s.io/kas-network-proxy/proxy-agent" if tag.starts_with("v0.") => {
+            component("proxy-agent", 9 * MB)
+        }
         _ if r.domain == DEFAULT_DOMAIN && r.path.starts_with("kubesim/") => {
             let behaviour = kubesim_behaviour(&r.path["kubesim/".len()..], tag)?;
             (
@@ -629,6 +636,8 @@ fn component(name: &'static str, size: u64) -> Entry {
         "kube-scheduler" => &["kube-scheduler"],
         "kube-proxy" => &["kube-proxy", "iptables", "sh", "echo", "cat", "ls"],
         "etcd" => &["etcd", "etcdctl", "etcdutl"],
+        "proxy-server" => &["proxy-server"],
+        "proxy-agent" => &["proxy-agent"],
         _ => &["coredns"],
     };
     let entrypoint = if name == "coredns" {

@@ -20,6 +20,7 @@ pub mod dns;
 pub mod etcd;
 pub mod images;
 pub mod inspect;
+pub mod konnectivity;
 pub mod kubeadm;
 pub mod kubelet;
 pub mod proxy;

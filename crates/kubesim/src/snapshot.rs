@@ -276,6 +276,29 @@ pub struct Snapshot {
     /// Pods not bound to any node yet (waiting for the scheduler).
     #[serde(default)]
     pub pending_pods: Vec<PodView>,
+    /// Konnectivity's servers and agents, when the topology runs it.
+    #[serde(default)]
+    pub konnectivity: Option<KonnectivityView>,
+}
+
+/// Konnectivity as the page draws it: a chip per server (beside each
+/// kube-apiserver) and per agent (on every node).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KonnectivityView {
+    pub servers: Vec<TunnelEndView>,
+    pub agents: Vec<TunnelEndView>,
+}
+
+/// One konnectivity-server or konnectivity-agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelEndView {
+    /// `konnectivity-server-control-plane-1`, `konnectivity-agent@worker-1`.
+    pub name: String,
+    pub node: String,
+    pub up: bool,
+    /// A server: the agents connected to it; an agent: the servers it
+    /// holds a tunnel to.
+    pub tunnels: usize,
 }
 
 impl Snapshot {

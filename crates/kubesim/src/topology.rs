@@ -81,6 +81,11 @@ pub struct Topology {
     /// IPAM cuts into a /24 per node (`--cluster-cidr`).
     #[serde(default = "default_pod_network_cidr")]
     pub pod_network_cidr: String,
+    /// Whether the API servers reach the nodes through Konnectivity (a
+    /// `konnectivity-server` beside each API server, a
+    /// `konnectivity-agent` on every node) rather than directly.
+    #[serde(default)]
+    pub konnectivity: bool,
 }
 
 /// The pod network of the kubeadm docs' examples (Flannel's): 256 nodes.
@@ -162,6 +167,7 @@ pub struct TopologyBuilder {
     disabled_controllers: Vec<String>,
     extra_nodes: Vec<NodeSpec>,
     pod_network_cidr: Option<String>,
+    konnectivity: bool,
 }
 
 impl Default for TopologyBuilder {
@@ -182,7 +188,14 @@ impl TopologyBuilder {
             disabled_controllers: Vec::new(),
             extra_nodes: Vec::new(),
             pod_network_cidr: None,
+            konnectivity: false,
         }
+    }
+
+    /// Route the API servers' calls to nodes through Konnectivity.
+    pub fn konnectivity(mut self, on: bool) -> Self {
+        self.konnectivity = on;
+        self
     }
 
     /// Control-plane nodes, each with a stacked etcd member: 1, 3 or 5.
@@ -303,6 +316,7 @@ impl TopologyBuilder {
             cluster_signing_duration_secs: self.cluster_signing_duration_secs,
             disabled_controllers: self.disabled_controllers,
             pod_network_cidr,
+            konnectivity: self.konnectivity,
         })
     }
 }

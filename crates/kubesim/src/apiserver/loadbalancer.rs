@@ -30,6 +30,12 @@ pub enum Input {
     },
     /// A client closes a watch.
     CancelWatch { from: Addr, id: u64 },
+    /// A client sends data on an upgraded connection (port-forward).
+    StreamInput {
+        from: Addr,
+        id: u64,
+        input: Box<crate::kubelet::server::StreamInput>,
+    },
     /// An instance answers a proxied request.
     Reply {
         backend: Addr,
@@ -55,6 +61,12 @@ pub enum Output {
     CancelWatch {
         backend: Addr,
         id: u64,
+    },
+    /// Pass a client's data along its connection.
+    StreamInput {
+        backend: Addr,
+        id: u64,
+        input: Box<crate::kubelet::server::StreamInput>,
     },
     /// Answer a client.
     Reply {
@@ -212,7 +224,10 @@ impl LoadBalancer {
                 Some(backend) => {
                     let lb_id = self.next_id;
                     self.next_id += 1;
-                    let watch = request.verb == super::request::Verb::Watch;
+                    // Watches and upgraded connections (attach,
+                    // port-forward) stay open on their instance.
+                    let watch = request.verb == super::request::Verb::Watch
+                        || super::request::is_upgrade(&request);
                     self.proxied.insert(
                         lb_id,
                         Proxied {
@@ -240,6 +255,17 @@ impl LoadBalancer {
                     }
                 }
             }
+            Input::StreamInput { from, id, input } => {
+                if let Some(lb_id) = self.by_client.get(&(from, id)).copied() {
+                    if let Some(p) = self.proxied.get(&lb_id) {
+                        out.push(Output::StreamInput {
+                            backend: p.backend.clone(),
+                            id: lb_id,
+                            input,
+                        });
+                    }
+                }
+            }
             Input::Reply {
                 backend,
                 id,
@@ -255,7 +281,9 @@ impl LoadBalancer {
                 let ends = !watch
                     || matches!(
                         *response,
-                        ApiResponse::WatchClosed(_) | ApiResponse::Error(_)
+                        ApiResponse::WatchClosed(_)
+                            | ApiResponse::Error(_)
+                            | ApiResponse::StreamClosed(_)
                     );
                 if ends {
                     self.proxied.remove(&id);

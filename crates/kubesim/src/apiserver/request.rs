@@ -112,6 +112,23 @@ pub struct StreamOptions {
     pub timestamps: bool,
     /// `command`, repeated (exec).
     pub command: Vec<String>,
+    /// `stdin` (attach): the client sends input.
+    pub stdin: bool,
+    /// `tty` (attach).
+    pub tty: bool,
+    /// `ports` (portforward): the pod's ports the connection forwards to.
+    pub ports: Vec<u16>,
+}
+
+/// Whether a request upgrades its connection to a long-lived stream
+/// (`pods/attach`, `pods/portforward`: SPDY or WebSocket in Kubernetes):
+/// its answers keep coming until the stream closes.
+pub fn is_upgrade(r: &ApiRequest) -> bool {
+    r.kind == KindId::Pod
+        && matches!(
+            r.subresource.as_deref(),
+            Some("attach") | Some("portforward")
+        )
 }
 
 /// One request to the API.
@@ -263,6 +280,14 @@ pub enum ApiResponse {
         stderr: String,
         exit_code: Option<i32>,
     },
+    /// An upgraded connection (`pods/attach`, `pods/portforward`) is open
+    /// (`101 Switching Protocols`); its data follows as
+    /// [`ApiResponse::StreamData`] with the same request id.
+    StreamOpened,
+    /// Data on an upgraded connection.
+    StreamData(crate::kubelet::server::StreamFrame),
+    /// The upgraded connection closed, with the reason if it broke.
+    StreamClosed(Option<String>),
 }
 
 impl ApiResponse {
@@ -312,6 +337,10 @@ impl ApiResponse {
                 Some(code) => format!("101 exec stream, exit code {code}"),
                 None => format!("200 log stream ({} lines)", stdout.lines().count()),
             },
+            ApiResponse::StreamOpened => "101 Switching Protocols".into(),
+            ApiResponse::StreamData(f) => f.summary(),
+            ApiResponse::StreamClosed(None) => "stream closed".into(),
+            ApiResponse::StreamClosed(Some(e)) => format!("stream closed: {e}"),
         }
     }
 }

@@ -50,7 +50,7 @@ use crate::etcd::member::{
     WatchId,
 };
 use crate::etcd::mvcc::{Compare, CompareResult, KeyRange, RangeRequest, RequestOp, TxnRequest};
-use crate::kubelet::server::{KubeletRequest, KubeletResponse};
+use crate::kubelet::server::{KubeletRequest, KubeletResponse, StreamInput};
 use crate::world::{SimDuration, SimRng, SimTime};
 use k8s_openapi::api::coordination::v1 as coordination;
 use k8s_openapi::api::core::v1 as core;
@@ -128,6 +128,12 @@ pub enum Input {
         id: u64,
         response: KubeletResponse,
     },
+    /// The client sent data on an upgraded connection (`pods/portforward`).
+    StreamInput {
+        from: Addr,
+        id: u64,
+        input: StreamInput,
+    },
     /// Time passed (every [`TICK`]).
     Tick,
     Crash,
@@ -159,6 +165,19 @@ pub enum Output {
         address: String,
         id: u64,
         request: KubeletRequest,
+    },
+    /// Data for an open stream to a kubelet.
+    KubeletInput {
+        node: String,
+        address: String,
+        id: u64,
+        input: StreamInput,
+    },
+    /// The stream to a kubelet closes (the client went away).
+    KubeletClose {
+        node: String,
+        address: String,
+        id: u64,
     },
 }
 
@@ -291,6 +310,13 @@ pub struct ApiServer {
     /// Calls to kubelets in flight, by operation: when they time out and
     /// the URL called.
     kubelet_calls: BTreeMap<u64, (SimTime, String)>,
+    /// Upgraded connections proxied to kubelets (`pods/attach`,
+    /// `pods/portforward`), by operation: the node and the kubelet's address.
+    streams: BTreeMap<u64, (String, String)>,
+    /// Whether its egress to the nodes goes through a Konnectivity server
+    /// (`--egress-selector-config-file`): a dial the tunnel never answers
+    /// fails as konnectivity-client's backstop timer says.
+    egress_konnectivity: bool,
     /// Evictions being served (`pods/eviction`).
     evictions: eviction::Evictions,
 }
@@ -413,6 +439,8 @@ impl ApiServer {
             waiting_fresh: BTreeMap::new(),
             waiting_service_account: BTreeMap::new(),
             kubelet_calls: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            egress_konnectivity: false,
             evictions: Default::default(),
             bootstrapped: false,
             bootstrap_pending: BTreeSet::new(),
@@ -507,7 +535,19 @@ impl ApiServer {
                 self.on_request(ctx, from, id, request, &mut out)
             }
             Input::CancelWatch { from, id } => {
-                self.watchers.remove(&(from, id));
+                self.watchers.remove(&(from.clone(), id));
+                self.close_stream(&from, id, &mut out);
+            }
+            Input::StreamInput { from, id, input } => {
+                let op = self.stream_of(&from, id);
+                if let Some((op_id, (node, address))) = op {
+                    out.push(Output::KubeletInput {
+                        node,
+                        address,
+                        id: op_id,
+                        input,
+                    });
+                }
             }
             Input::Etcd(o) => self.on_etcd(ctx, o, &mut out),
             Input::Probe { from, id } => out.push(Output::ProbeResult {
@@ -517,7 +557,9 @@ impl ApiServer {
             }),
             Input::Tick => self.on_tick(ctx, &mut out),
             Input::KubeletReply { id, response } => {
-                if let Some((_, url)) = self.kubelet_calls.remove(&id) {
+                if self.stream_reply(id, &response, &mut out) {
+                    // An open stream's data or end.
+                } else if let Some((_, url)) = self.kubelet_calls.remove(&id) {
                     let response = match response {
                         KubeletResponse::Logs(text) => ApiResponse::Stream {
                             stdout: text,
@@ -536,11 +578,26 @@ impl ApiServer {
                         KubeletResponse::Error { code, message } if code >= 500 => {
                             ApiResponse::Error(kubelet_error(
                                 code,
-                                format!("Get \"{url}\": {message}"),
+                                if self.is_upgrade_op(id) {
+                                    // `UpgradeAwareHandler`: the dial failed.
+                                    format!("error dialing backend: {message}")
+                                } else {
+                                    format!("Get \"{url}\": {message}")
+                                },
                             ))
                         }
                         KubeletResponse::Error { code, message } => {
                             ApiResponse::Error(kubelet_error(code, message))
+                        }
+                        KubeletResponse::Opened => {
+                            // The kubelet upgraded the connection: the
+                            // operation stays open as a stream.
+                            self.open_stream(id, &url, &mut out);
+                            self.run_evictions(ctx, &mut out);
+                            return out;
+                        }
+                        KubeletResponse::Data(_) | KubeletResponse::Closed(_) => {
+                            ApiResponse::StreamClosed(None)
                         }
                     };
                     self.finish(id, response, &mut out);
@@ -562,6 +619,7 @@ impl ApiServer {
         self.waiting_service_account.clear();
         self.bootstrap_pending.clear();
         self.kubelet_calls.clear();
+        self.streams.clear();
         self.evictions = Default::default();
         self.link = Link::Down {
             retry_at: SimTime(u64::MAX),
@@ -628,14 +686,18 @@ impl ApiServer {
                 .next()
                 .unwrap_or_default()
                 .to_string();
-            self.finish(
-                id,
-                ApiResponse::Error(kubelet_error(
-                    500,
-                    format!("Get \"{url}\": dial tcp {host}: i/o timeout"),
-                )),
-                out,
-            );
+            let cause = if self.egress_konnectivity {
+                // konnectivity-client `DialContext`: no DIAL_RSP in 30 s.
+                "dial timeout, backstop".to_string()
+            } else {
+                format!("dial tcp {host}: i/o timeout")
+            };
+            let message = if self.is_upgrade_op(id) {
+                format!("error dialing backend: {cause}")
+            } else {
+                format!("Get \"{url}\": {cause}")
+            };
+            self.finish(id, ApiResponse::Error(kubelet_error(500, message)), out);
         }
         // etcd requests that got no answer in time.
         let expired: Vec<(u64, Purpose)> = self
@@ -1263,7 +1325,11 @@ impl ApiServer {
         let r = op.request.clone();
         let ns = r.namespace.clone().unwrap_or_else(|| "default".into());
         let name = r.name.clone().unwrap_or_default();
-        let exec = r.subresource.as_deref() == Some("exec");
+        let exec = matches!(
+            r.subresource.as_deref(),
+            Some("exec") | Some("attach") | Some("portforward")
+        );
+        let portforward = r.subresource.as_deref() == Some("portforward");
         let q = r.options.stream.clone().unwrap_or_default();
         let fail = |s: &mut Self, out: &mut Vec<Output>, e: ApiError| {
             s.finish(op_id, ApiResponse::Error(e), out)
@@ -1279,6 +1345,8 @@ impl ApiServer {
         let spec = pod.spec.clone().unwrap_or_default();
         let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
         let container = match q.container.clone().filter(|c| !c.is_empty()) {
+            // A port-forward reaches the pod's network, not a container.
+            _ if portforward => String::new(),
             Some(c) => {
                 let known = spec
                     .containers
@@ -1371,7 +1439,20 @@ impl ApiServer {
             }
             _ => return fail(self, out, ApiError::not_found(KindId::Node.info(), &node)),
         };
-        let request = if exec {
+        let request = if portforward {
+            KubeletRequest::PortForward {
+                namespace: ns,
+                pod: name,
+            }
+        } else if r.subresource.as_deref() == Some("attach") {
+            KubeletRequest::Attach {
+                namespace: ns,
+                pod: name,
+                container,
+                stdin: q.stdin,
+                tty: q.tty,
+            }
+        } else if exec {
             KubeletRequest::Exec {
                 namespace: ns,
                 pod: name,
@@ -1397,6 +1478,110 @@ impl ApiServer {
             id: op_id,
             request,
         });
+    }
+
+    /// Routes the instance's calls to nodes through Konnectivity.
+    pub fn set_egress_konnectivity(&mut self, on: bool) {
+        self.egress_konnectivity = on;
+    }
+
+    /// Whether operation `op_id` upgrades its connection (exec, attach,
+    /// port-forward), so that a failed dial reads as the upgrade handler's.
+    fn is_upgrade_op(&self, op_id: u64) -> bool {
+        self.ops.get(&op_id).is_some_and(|op| {
+            matches!(
+                op.request.subresource.as_deref(),
+                Some("exec") | Some("attach") | Some("portforward")
+            )
+        })
+    }
+
+    /// The kubelet upgraded operation `op_id`'s connection: it stays open
+    /// and the client learns so (`101 Switching Protocols`).
+    fn open_stream(&mut self, op_id: u64, url: &str, out: &mut Vec<Output>) {
+        let Some(op) = self.ops.get(&op_id).cloned() else {
+            return;
+        };
+        let address = url
+            .trim_start_matches("https://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let node = self.node_of_op(&op).unwrap_or_default();
+        self.streams.insert(op_id, (node, address));
+        self.reply(&op, ApiResponse::StreamOpened, out);
+    }
+
+    /// The node the pod of an operation runs on, from the watch cache.
+    fn node_of_op(&self, op: &Op) -> Option<String> {
+        let r = &op.request;
+        let ns = r.namespace.clone().unwrap_or_else(|| "default".into());
+        let name = r.name.clone().unwrap_or_default();
+        match self
+            .cache
+            .get(&registry::key(KindId::Pod, Some(&ns), &name))
+            .map(|o| (**o).clone())
+        {
+            Some(Object::Pod(p)) => p.spec.and_then(|s| s.node_name),
+            _ => None,
+        }
+    }
+
+    /// A kubelet's data or end on an open stream, passed to the client;
+    /// whether `op_id` was an open stream.
+    fn stream_reply(
+        &mut self,
+        op_id: u64,
+        response: &KubeletResponse,
+        out: &mut Vec<Output>,
+    ) -> bool {
+        if !self.streams.contains_key(&op_id) {
+            return false;
+        }
+        let Some(op) = self.ops.get(&op_id).cloned() else {
+            self.streams.remove(&op_id);
+            return true;
+        };
+        match response {
+            KubeletResponse::Data(frame) => {
+                self.reply(&op, ApiResponse::StreamData(frame.clone()), out);
+            }
+            KubeletResponse::Closed(reason) => {
+                self.streams.remove(&op_id);
+                self.finish(op_id, ApiResponse::StreamClosed(reason.clone()), out);
+            }
+            KubeletResponse::Error { message, .. } => {
+                self.streams.remove(&op_id);
+                self.finish(op_id, ApiResponse::StreamClosed(Some(message.clone())), out);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// The open stream kubectl's request `(from, id)` holds, if any.
+    fn stream_of(&self, from: &Addr, id: u64) -> Option<(u64, (String, String))> {
+        self.streams.iter().find_map(|(op_id, target)| {
+            self.ops
+                .get(op_id)
+                .filter(|op| op.reply_to.as_ref() == Some(&(from.clone(), id)))
+                .map(|_| (*op_id, target.clone()))
+        })
+    }
+
+    /// The client closed its upgraded connection: the stream to the
+    /// kubelet closes too.
+    fn close_stream(&mut self, from: &Addr, id: u64, out: &mut Vec<Output>) {
+        if let Some((op_id, (node, address))) = self.stream_of(from, id) {
+            self.streams.remove(&op_id);
+            self.ops.remove(&op_id);
+            out.push(Output::KubeletClose {
+                node,
+                address,
+                id: op_id,
+            });
+        }
     }
 
     fn filter_of(r: &ApiRequest) -> Result<Filter, ApiError> {
@@ -2481,10 +2666,14 @@ pub(crate) fn gc_finalizers(
     }
 }
 
-/// `pods/log` and `pods/exec`: answered by the node's kubelet, through the
-/// API server.
+/// `pods/log`, `pods/exec`, `pods/attach` and `pods/portforward`: answered
+/// by the node's kubelet, through the API server.
 fn is_kubelet_proxy(r: &ApiRequest) -> bool {
-    r.kind == KindId::Pod && matches!(r.subresource.as_deref(), Some("log") | Some("exec"))
+    r.kind == KindId::Pod
+        && matches!(
+            r.subresource.as_deref(),
+            Some("log") | Some("exec") | Some("attach") | Some("portforward")
+        )
 }
 
 fn is_binding(r: &ApiRequest) -> bool {

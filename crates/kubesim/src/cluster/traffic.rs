@@ -1611,7 +1611,7 @@ impl Cluster {
     }
 }
 
-fn is_short_flag(a: &str, c: char) -> bool {
+pub(crate) fn is_short_flag(a: &str, c: char) -> bool {
     a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c)
 }
 
@@ -1619,7 +1619,7 @@ fn is_ipv4(s: &str) -> bool {
     s.split('.').count() == 4 && s.split('.').all(|p| p.parse::<u8>().is_ok())
 }
 
-fn reason(status: u16) -> &'static str {
+pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         301 => "Moved Permanently",
@@ -1632,14 +1632,14 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-struct Url {
-    host: String,
-    port: i32,
-    path: String,
+pub(crate) struct Url {
+    pub host: String,
+    pub port: i32,
+    pub path: String,
 }
 
 /// `http://host[:port][/path]` (curl assumes `http://` without a scheme).
-fn parse_url(url: &str) -> Url {
+pub(crate) fn parse_url(url: &str) -> Url {
     let (rest, default_port) = if let Some(r) = url.strip_prefix("http://") {
         (r, 80)
     } else if let Some(r) = url.strip_prefix("https://") {

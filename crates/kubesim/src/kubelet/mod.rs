@@ -54,6 +54,7 @@ pub mod mirror;
 pub mod pods;
 pub mod projected;
 pub mod server;
+pub mod streaming;
 pub mod token;
 
 use crate::api::time::to_time;
@@ -195,6 +196,8 @@ pub struct Kubelet {
     down_components: std::collections::BTreeSet<String>,
     /// An exec that needs the cluster's network, for the cluster to answer.
     network_call: Option<server::NetworkCall>,
+    /// Streams held open (attach, port-forward), by caller and request id.
+    streams: BTreeMap<(String, u64), streaming::OpenStream>,
     /// The service-account token manager.
     tokens: token::TokenManager,
     /// Pods' projected volumes, by pod key.
@@ -280,6 +283,7 @@ impl Kubelet {
             pods_synced: false,
             down_components: Default::default(),
             network_call: None,
+            streams: BTreeMap::new(),
             tokens: token::TokenManager::new(),
             volumes: BTreeMap::new(),
             volume_calls: BTreeMap::new(),
@@ -571,6 +575,13 @@ impl Kubelet {
                 container,
                 ..
             } => (namespace, pod, container),
+            // Streams are opened by `serve_from`, which knows the caller.
+            KubeletRequest::Attach { .. } | KubeletRequest::PortForward { .. } => {
+                return KubeletResponse::Error {
+                    code: 400,
+                    message: "Upgrade request required".into(),
+                }
+            }
         };
         let key = format!("{namespace}/{pod}");
         let host_ip = self.machine.ip.clone();
@@ -715,6 +726,12 @@ impl Kubelet {
                         code: 500,
                         message: e.to_string(),
                     },
+                }
+            }
+            KubeletRequest::Attach { .. } | KubeletRequest::PortForward { .. } => {
+                KubeletResponse::Error {
+                    code: 400,
+                    message: "Upgrade request required".into(),
                 }
             }
         }

@@ -1,4 +1,5 @@
-//! The kubelet's HTTPS endpoint (port 10250): container logs and exec.
+//! The kubelet's HTTPS endpoint (port 10250): container logs, exec, attach
+//! and port-forward.
 //!
 //! In Kubernetes `kubectl logs` and `kubectl exec` never reach a node
 //! directly. kubectl calls the API server's `pods/log` and `pods/exec`
@@ -17,8 +18,22 @@
 //! cut by a partition), and the answer comes from the container's simulated
 //! behaviour in containerd. Left out: the kubelet's own authentication and
 //! authorization of the caller (a SubjectAccessReview for `nodes/proxy`),
-//! streaming (`-f`, an interactive `-it` shell: an exec runs to completion
-//! and answers once), attach and port-forward, and the Konnectivity tunnel.
+//! and streaming exec (`-f`, an interactive `-it` shell: an exec runs to
+//! completion and answers once).
+//!
+//! Attach and port-forward upgrade the connection (SPDY or WebSocket in
+//! Kubernetes; `/attach/<ns>/<pod>/<container>`, `/portForward/<ns>/<pod>`,
+//! which the kubelet redirects to the CRI streaming server, `getAttach`,
+//! `getPortForward` in `server.go`): the kubelet answers
+//! [`KubeletResponse::Opened`] and keeps the stream. An attached container's
+//! new output goes back as [`StreamFrame::Output`] when the kubelet's pod
+//! workers next run; each connection kubectl accepts on a forwarded local
+//! port arrives as a [`StreamInput::Connect`], which containerd serves from
+//! inside the pod's network namespace (`localhost:<port>`, as
+//! `PortForward` in containerd's `sandbox_portforward_linux.go` does), and
+//! its answer goes back as [`StreamFrame::Forwarded`]. An HTTP GET is the
+//! only payload a forwarded connection carries here; stdin is not sent
+//! (no image in the catalog reads it interactively).
 
 use crate::world::SimDuration;
 use std::fmt;
@@ -62,6 +77,78 @@ pub enum KubeletRequest {
         container: String,
         command: Vec<String>,
     },
+    /// `POST /attach/<ns>/<pod>/<container>?output=1&error=1[&input=1][&tty=1]`.
+    Attach {
+        namespace: String,
+        pod: String,
+        container: String,
+        stdin: bool,
+        tty: bool,
+    },
+    /// `POST /portForward/<ns>/<pod>` (the ports come per connection).
+    PortForward { namespace: String, pod: String },
+}
+
+/// What the caller sends on an open stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamInput {
+    /// A connection kubectl accepted on a forwarded local port: a new stream
+    /// pair for `port`, carrying an HTTP GET of `path`.
+    Connect {
+        connection: u64,
+        port: u16,
+        path: String,
+    },
+}
+
+impl fmt::Display for StreamInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamInput::Connect {
+                connection,
+                port,
+                path,
+            } => write!(f, "stream {connection} to port {port}: GET {path}"),
+        }
+    }
+}
+
+/// What comes back on an open stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamFrame {
+    /// New output of an attached container.
+    Output { stdout: String, stderr: String },
+    /// The answer on a forwarded connection: the HTTP status and body, or
+    /// the error the kubelet wrote on the stream's error channel.
+    Forwarded {
+        connection: u64,
+        port: u16,
+        result: Result<(u16, String), String>,
+    },
+}
+
+impl StreamFrame {
+    pub fn summary(&self) -> String {
+        match self {
+            StreamFrame::Output { stdout, stderr } => format!(
+                "attach output ({} lines)",
+                stdout.lines().count() + stderr.lines().count()
+            ),
+            StreamFrame::Forwarded {
+                connection,
+                port,
+                result,
+            } => match result {
+                Ok((status, body)) => {
+                    format!(
+                        "stream {connection} port {port}: {status} ({} bytes)",
+                        body.len()
+                    )
+                }
+                Err(e) => format!("stream {connection} port {port} error: {e}"),
+            },
+        }
+    }
 }
 
 impl KubeletRequest {
@@ -105,13 +192,42 @@ impl KubeletRequest {
                     q.join("&")
                 )
             }
+            KubeletRequest::Attach {
+                namespace,
+                pod,
+                container,
+                stdin,
+                tty,
+            } => {
+                let mut q = vec!["error=1", "output=1"];
+                if *stdin {
+                    q.push("input=1");
+                }
+                if *tty {
+                    q.push("tty=1");
+                }
+                format!("/attach/{namespace}/{pod}/{container}?{}", q.join("&"))
+            }
+            KubeletRequest::PortForward { namespace, pod } => {
+                format!("/portForward/{namespace}/{pod}")
+            }
         }
     }
 
     pub fn method(&self) -> &'static str {
         match self {
             KubeletRequest::ContainerLogs { .. } => "GET",
-            KubeletRequest::Exec { .. } => "POST",
+            _ => "POST",
+        }
+    }
+
+    /// The pod's namespace and name.
+    pub fn pod(&self) -> (&str, &str) {
+        match self {
+            KubeletRequest::ContainerLogs { namespace, pod, .. }
+            | KubeletRequest::Exec { namespace, pod, .. }
+            | KubeletRequest::Attach { namespace, pod, .. }
+            | KubeletRequest::PortForward { namespace, pod } => (namespace, pod),
         }
     }
 }
@@ -129,6 +245,13 @@ pub enum KubeletResponse {
     /// An HTTP error with the kubelet's message (404 for a pod or container
     /// it does not run, 400 for a container with no logs yet).
     Error { code: u16, message: String },
+    /// The connection was upgraded: a stream is open (attach, port-forward).
+    Opened,
+    /// Data on an open stream.
+    Data(StreamFrame),
+    /// The stream ended (the container exited, the pod went away), with
+    /// the reason if it broke.
+    Closed(Option<String>),
 }
 
 impl KubeletResponse {
@@ -139,6 +262,10 @@ impl KubeletResponse {
                 format!("101 exec done, exit code {exit_code}")
             }
             KubeletResponse::Error { code, message } => format!("{code} {message}"),
+            KubeletResponse::Opened => "101 Switching Protocols".into(),
+            KubeletResponse::Data(f) => f.summary(),
+            KubeletResponse::Closed(None) => "stream closed".into(),
+            KubeletResponse::Closed(Some(e)) => format!("stream closed: {e}"),
         }
     }
 }

@@ -188,7 +188,9 @@ pub(crate) fn compile_main(argv: &[String], ctx: &Ctx) -> Result<Program, String
         | "kube-controller-manager"
         | "kube-scheduler"
         | "kube-proxy"
-        | "etcd" => Some(0),
+        | "etcd"
+        | "proxy-server"
+        | "proxy-agent" => Some(0),
         // Go binaries without a SIGTERM handler: as PID 1 the signal's
         // default action is ignored and the runtime falls back to exit(2).
         "agnhost" | "hello-app" => Some(2),
@@ -527,6 +529,17 @@ fn compile_command(
         "kube-controller-manager" => out.push(Step::Serve(vec![http(10257, HttpApp::Health)])),
         "kube-scheduler" => out.push(Step::Serve(vec![http(10259, HttpApp::Health)])),
         "kube-proxy" => out.push(Step::Serve(vec![http(10256, HttpApp::Health)])),
+        // Konnectivity: the agents' port, the admin and health ports.
+        "proxy-server" => out.push(Step::Serve(vec![
+            Listener {
+                port: crate::konnectivity::AGENT_PORT,
+                app: App::Grpc,
+                open_after: SimDuration::ZERO,
+            },
+            http(8133, HttpApp::Health),
+            http(crate::konnectivity::HEALTH_PORT, HttpApp::Health),
+        ])),
+        "proxy-agent" => out.push(Step::Serve(vec![http(8093, HttpApp::Health)])),
         "etcd" => out.push(Step::Serve(vec![
             Listener {
                 port: 2379,

@@ -19,9 +19,7 @@ pub const END_OF_MANIFEST: &str = "---end";
 pub enum ParseError {
     #[error("error: {0}")]
     Lex(#[from] LexError),
-    #[error(
-        "error: unknown command {0:?}: commands start with `kubectl`, `sim` or `curl` (try `help`)"
-    )]
+    #[error("error: unknown command {0:?}: commands start with `kubectl`, `sim`, `curl`, `jobs` or `kill` (try `help`)")]
     UnknownProgram(String),
     #[error("error: unknown command {0:?} for \"kubectl\"\nRun 'kubectl --help' for usage.")]
     UnknownKubectlCommand(String),
@@ -261,11 +259,13 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 value("container", Some('c')),
                 switch("stdin", Some('i')),
                 switch("tty", Some('t')),
+                switch("quiet", Some('q')),
+                value("pod-running-timeout", None),
             ];
             F
         }
         "port-forward" => {
-            const F: &[FlagSpec] = &[value("address", None)];
+            const F: &[FlagSpec] = &[value("address", None), value("pod-running-timeout", None)];
             F
         }
         "top" => {
@@ -473,15 +473,26 @@ pub enum Sim {
     },
 }
 
+/// A program on the user's own machine, beside kubectl.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// `curl [-s] [-i] [-f] URL` on the user's machine, outside the
+    /// cluster: `localhost` reaches what a `kubectl port-forward` listens
+    /// on, and an IP a load balancer's or a node's address.
+    Curl { args: Vec<String> },
+    /// `jobs`: the background `kubectl port-forward`s.
+    Jobs,
+    /// `kill %N`: stops background job N.
+    Kill { job: String },
+}
+
 /// One line of the language.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Kubectl(Kubectl),
     Sim(Sim),
+    Host(Host),
     Help,
-    /// `curl <url> [flags]` on the user's machine, outside the cluster
-    /// (to a load balancer's or a node's address).
-    Curl(Vec<String>),
 }
 
 /// `sim until` waits at most this long unless told otherwise.
@@ -723,10 +734,27 @@ pub fn parse_line(line: &str) -> Result<Option<Command>, ParseError> {
         return Ok(None);
     };
     match first.as_str() {
-        "kubectl" | "k" => parse_kubectl(&words[1..]).map(|k| Some(Command::Kubectl(k))),
+        "kubectl" | "k" => {
+            // A trailing `&` (run in the background) is what a terminal
+            // does with a port-forward anyway.
+            let mut words = words[1..].to_vec();
+            if words.last().is_some_and(|w| w == "&") {
+                words.pop();
+            }
+            parse_kubectl(&words).map(|k| Some(Command::Kubectl(k)))
+        }
+        "curl" => Ok(Some(Command::Host(Host::Curl {
+            args: words[1..].to_vec(),
+        }))),
+        "jobs" => Ok(Some(Command::Host(Host::Jobs))),
+        "kill" => match words.get(1..) {
+            Some([job]) => Ok(Some(Command::Host(Host::Kill { job: job.clone() }))),
+            _ => Err(ParseError::Usage(
+                "kill: usage: kill %<job> (see `jobs`)".into(),
+            )),
+        },
         "sim" => parse_sim(&words[1..]).map(|s| Some(Command::Sim(s))),
         "help" | "?" => Ok(Some(Command::Help)),
-        "curl" => Ok(Some(Command::Curl(words[1..].to_vec()))),
         other => Err(ParseError::UnknownProgram(other.to_string())),
     }
 }

@@ -12,16 +12,18 @@
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
 //! `annotate`, `scale`, `rollout`, `set image`, `taint`, `api-resources`,
-//! `version`, `cluster-info`, `logs` and `exec` (through the API server to
-//! the node's kubelet). `apply` is
+//! `version`, `cluster-info`, `logs`, `exec`, `attach` and `port-forward`
+//! (through the API server to the node's kubelet, see `exec/stream.rs`),
+//! and, on the user's own machine, `curl` to a forwarded port, `jobs` and
+//! `kill %N` for background port-forwards. `apply` is
 //! client-side and simplified: an existing object is replaced by the
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
-//! whose components are not simulated yet (attach, port-forward, ...)
-//! say so instead of pretending.
+//! whose components are not simulated yet say so instead of pretending.
 
 mod drain;
 mod rollout;
+mod stream;
 mod taint;
 mod watch;
 
@@ -59,6 +61,10 @@ pub struct Session {
     credential: Credential,
     /// The watch `kubectl get -w` holds open.
     watch: Option<watch::OpenWatch>,
+    /// The attach `kubectl attach` holds open.
+    attach: Option<stream::OpenAttach>,
+    /// Background `kubectl port-forward`s.
+    forwards: Vec<stream::Forward>,
 }
 
 type Result<T> = std::result::Result<T, String>;
@@ -160,6 +166,8 @@ impl Session {
                 crate::apiserver::auth::authn::ClientCertificate::kubeadm_admin(SimTime::ZERO),
             ),
             watch: None,
+            attach: None,
+            forwards: Vec::new(),
         }
     }
 
@@ -182,7 +190,7 @@ impl Session {
                         ok: true,
                     };
                 }
-                if !matches!(line.command, Ok(Command::Sim(_))) {
+                if !matches!(line.command, Ok(Command::Sim(_)) | Ok(Command::Host(_))) {
                     self.stop_watch(cluster);
                 }
                 let (mut output, ok) = match line.command {
@@ -212,12 +220,11 @@ impl Session {
     pub fn run(&mut self, cluster: &mut Cluster, command: &Command) -> Result<String> {
         match command {
             Command::Help => Ok(HELP.to_string()),
-            Command::Curl(args) => match cluster.curl_from_outside(args) {
-                (out, true) => Ok(out),
-                (out, false) => Err(out),
-            },
             Command::Sim(s) => self.sim(cluster, s),
             Command::Kubectl(k) => self.kubectl(cluster, k),
+            Command::Host(super::Host::Curl { args }) => self.curl(cluster, args),
+            Command::Host(super::Host::Jobs) => Ok(self.jobs()),
+            Command::Host(super::Host::Kill { job }) => self.kill(cluster, job),
         }
     }
 
@@ -359,6 +366,8 @@ impl Session {
             "set" => self.set(cluster, k),
             "logs" => self.logs(cluster, k),
             "exec" => self.exec(cluster, k),
+            "attach" => self.attach(cluster, k),
+            "port-forward" => self.port_forward(cluster, k),
             "taint" => self.taint(cluster, k),
             "cordon" | "uncordon" => self.cordon(cluster, k),
             "certificate" => self.certificate(cluster, k),
@@ -1300,7 +1309,7 @@ impl Session {
             previous: k.flags.has("previous"),
             tail_lines: tail,
             timestamps: k.flags.has("timestamps"),
-            command: Vec::new(),
+            ..Default::default()
         }));
         let text = match cluster.call(r) {
             ApiResponse::Stream { stdout, .. } => stdout,
@@ -1802,6 +1811,11 @@ kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to
 kubectl set image deployment/<name> <container>=<image>
 kubectl logs <pod> [-c CONTAINER] [--previous] [--tail N] [--timestamps]   (API server -> kubelet :10250)
 kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
+kubectl attach <pod>|TYPE/NAME [-c CONTAINER] [-q]   (streams what the container prints, like get -w: after each
+                                        sim command and live on the page; any kubectl command or ^C detaches)
+kubectl port-forward pod/<name>|deploy/<name>|svc/<name> [LOCAL:]REMOTE... [--address A]   (a background job)
+curl [-s] [-i] [-f] http://localhost:<port>/<path>   (your machine: reaches a forwarded port)
+jobs | kill %N                          list | stop the background port-forwards
 kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
@@ -1810,7 +1824,8 @@ sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
 sim fault <target> crash|power-off|partition|kubelet-stop|delete-vm|loss=<rate>
                                         (targets: etcd/leader, kube-controller-manager/leader, etcd-control-plane-2,
                                          kube-apiserver-control-plane-1, kube-controller-manager-control-plane-1,
-                                         cloud-controller-manager/leader, worker-2 (a node), vm/worker-2, network)
+                                         cloud-controller-manager/leader, worker-2 (a node), vm/worker-2, network,
+                                         konnectivity-agent@worker-1, konnectivity-server-control-plane-1)
 sim heal <target>|all
 sim status                              components, raft roles, faults
 sim seed <N>                            start a new run with seed N

@@ -8,7 +8,7 @@ pub mod exec;
 pub mod lex;
 
 pub use command::{
-    parse_line, parse_script, Command, Comparison, FaultKind, Flags, Kubectl, ParseError,
+    parse_line, parse_script, Command, Comparison, FaultKind, Flags, Host, Kubectl, ParseError,
     ScriptLine, Sim,
 };
 pub use exec::{Outcome, Session};

@@ -78,19 +78,24 @@ impl Session {
         });
     }
 
-    /// The command of the watch kubectl holds open, if any.
+    /// The command of the watch (or attach) kubectl holds open, if any.
     pub fn watching(&self) -> Option<&str> {
-        self.watch.as_ref().map(|w| w.command.as_str())
+        self.watch
+            .as_ref()
+            .map(|w| w.command.as_str())
+            .or_else(|| self.attaching())
     }
 
-    /// Closes the open watch (kubectl interrupted); whether one was open.
+    /// Closes the open watch or attach (kubectl interrupted); whether one
+    /// was open.
     pub fn stop_watch(&mut self, cluster: &mut Cluster) -> bool {
+        let attached = self.stop_attach(cluster);
         match self.watch.take() {
             Some(w) => {
                 cluster.cancel(w.id);
                 true
             }
-            None => false,
+            None => attached,
         }
     }
 
@@ -99,6 +104,15 @@ impl Session {
     /// move the clock. A watch the server closed ends here, as kubectl's
     /// does.
     pub fn poll_watch(&mut self, cluster: &mut Cluster) -> Option<String> {
+        let streams = self.poll_streams(cluster);
+        let rows = self.poll_watch_rows(cluster);
+        match (rows, streams) {
+            (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn poll_watch_rows(&mut self, cluster: &mut Cluster) -> Option<String> {
         let w = self.watch.as_ref()?;
         let replies = cluster.take_replies_timed(w.id);
         if replies.is_empty() {
