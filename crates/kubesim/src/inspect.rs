@@ -896,7 +896,7 @@ pub fn pod_chain(cluster: &Cluster, snap: &Snapshot, pod: &Value) -> Chain {
             .and_then(|o| o.first())
         {
             Some(o) => format!(
-                "the {} controller ({} {})",
+                "The {} controller (for {} {})",
                 str_at(o, &["kind"]).unwrap_or(""),
                 str_at(o, &["kind"]).unwrap_or(""),
                 str_at(o, &["name"]).unwrap_or("")
