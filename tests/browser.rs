@@ -1189,7 +1189,11 @@ fn the_yaml_editor_shows_a_typo_at_its_line_and_applies_the_fixed_manifest() {
     // the parser stopped (the second colon).
     let broken = manifest.replace("  replicas: 3", "  replicas: 3: x");
     paste_into_editor(&session, &broken);
-    editor_submit(&session, "#editor-validate", "mapping values are not allowed");
+    editor_submit(
+        &session,
+        "#editor-validate",
+        "mapping values are not allowed",
+    );
     assert_eq!(
         session.exec(
             "return Array.from(document.querySelectorAll('#editor-result .editor-error[data-line]')).map(e => [Number(e.dataset.line), Number(e.dataset.column)])",
