@@ -864,6 +864,7 @@ impl App {
                 ok: false,
                 annotations: vec![Annotation {
                     line: Some(n),
+                    column: None,
                     message: "a line ---end would end the manifest here: remove it".to_string(),
                 }],
             };

@@ -422,6 +422,13 @@ fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
             &mut cy,
             &mut placed,
         );
+        // A cloud-controller-manager replica, on the control-plane nodes
+        // that run one: drawn as kube-controller-manager's are.
+        row(
+            &[ComponentKind::CloudControllerManager],
+            &mut cy,
+            &mut placed,
+        );
         cy += 20.0; // the "node agents" divider
     }
     row(
@@ -967,5 +974,32 @@ mod tests {
         assert!(layout(&Cluster::new(Topology::default(), 1).snapshot())
             .tunnel_chips
             .is_empty());
+    }
+
+    #[test]
+    fn the_cloud_controller_manager_replicas_sit_in_their_control_plane_nodes() {
+        let l = default_layout();
+        for (node, has) in [
+            ("control-plane-1", true),
+            ("control-plane-2", true),
+            ("control-plane-3", false),
+        ] {
+            let n = l.nodes.iter().find(|n| n.view.name == node).unwrap();
+            let ccm = n
+                .components
+                .iter()
+                .find(|c| c.view.kind == ComponentKind::CloudControllerManager);
+            assert_eq!(ccm.is_some(), has, "{node}");
+            if let Some(c) = ccm {
+                assert_eq!(c.view.id, format!("cloud-controller-manager-{node}"));
+                // Below the scheduler and the controller-manager.
+                let kcm = n
+                    .components
+                    .iter()
+                    .find(|c| c.view.kind == ComponentKind::KubeControllerManager)
+                    .unwrap();
+                assert!(c.rect.y >= kcm.rect.bottom(), "{node}");
+            }
+        }
     }
 }

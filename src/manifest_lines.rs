@@ -16,6 +16,9 @@ use kubesim::api::{decode_each, DecodeError};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Annotation {
     pub line: Option<usize>,
+    /// For a YAML syntax error: the column (0-based, in characters) of
+    /// `line` where the parser stopped, when it stopped on that line.
+    pub column: Option<usize>,
     pub message: String,
 }
 
@@ -255,18 +258,56 @@ pub fn syntax_error_line(text: &str) -> Option<usize> {
     None
 }
 
+/// Where (0-based line and column, in characters) the YAML parser stopped
+/// on a syntax error in `text`: libyaml's problem mark, in the first
+/// document that does not parse (documents split as `syntax_error_line`
+/// splits them).
+pub fn syntax_error_position(text: &str) -> Option<(usize, usize)> {
+    let raw: Vec<&str> = text.lines().collect();
+    let mut start = 0;
+    let mut bounds = Vec::new();
+    for (i, l) in raw.iter().enumerate() {
+        if l.starts_with("---") {
+            bounds.push((start, i));
+            start = i + 1;
+        }
+    }
+    bounds.push((start, raw.len()));
+    for (lo, hi) in bounds {
+        let doc = raw[lo..hi].join("\n");
+        if let Err(e) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&doc) {
+            let loc = e.location()?;
+            let line = (lo + loc.line().saturating_sub(1)).min(hi.saturating_sub(1).max(lo));
+            let width = raw.get(line).map_or(0, |l| l.chars().count());
+            return Some((line, loc.column().saturating_sub(1).min(width)));
+        }
+    }
+    None
+}
+
 /// Each line of what `kubectl apply` printed, with the line of `text` it
 /// concerns: the first field path it names, or for a syntax error its line.
 pub fn annotate(text: &str, output: &str) -> Vec<Annotation> {
     let mut out = Vec::new();
     for message in output.lines().filter(|l| !l.trim().is_empty()) {
-        let line = if message.contains("error converting YAML to JSON") {
-            syntax_error_line(text)
+        let (line, column) = if message.contains("error converting YAML to JSON") {
+            let line = syntax_error_line(text);
+            // The caret goes where the parser stopped if that is on the
+            // line kubectl names (go-yaml sometimes names the line of the
+            // construct the parser was in instead).
+            let column = syntax_error_position(text)
+                .filter(|(l, _)| Some(*l) == line)
+                .map(|(_, c)| c);
+            (line, column)
         } else {
-            paths_in(message).iter().find_map(|p| line_of_path(text, p))
+            (
+                paths_in(message).iter().find_map(|p| line_of_path(text, p)),
+                None,
+            )
         };
         out.push(Annotation {
             line,
+            column,
             message: message.to_string(),
         });
     }
@@ -401,6 +442,7 @@ spec:
             annotate(&typo, out),
             vec![Annotation {
                 line: Some(18),
+                column: None,
                 message: out.to_string()
             }]
         );
@@ -408,8 +450,41 @@ spec:
             annotate(NGINX, "deployment.apps/nginx-deployment created"),
             vec![Annotation {
                 line: None,
+                column: None,
                 message: "deployment.apps/nginx-deployment created".to_string()
             }]
         );
+    }
+
+    #[test]
+    fn a_syntax_error_is_placed_at_its_column_where_the_parser_stopped() {
+        // `name: x` after `metadata: ` is a mapping where a value must be:
+        // libyaml stops at the second colon.
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: name: x\n";
+        assert_eq!(syntax_error_position(text), Some((2, 14)));
+        let out = "error: error parsing STDIN: error converting YAML to JSON: yaml: line 3: mapping values are not allowed in this context";
+        assert_eq!(
+            annotate(text, out),
+            vec![Annotation {
+                line: Some(2),
+                column: Some(14),
+                message: out.to_string()
+            }]
+        );
+        // In the second document, counted from the top of the text.
+        let two = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Pod\nmetadata: name: x\n";
+        assert_eq!(syntax_error_position(two), Some((7, 14)));
+        // A tab where indentation must be spaces.
+        let tab = "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n";
+        assert_eq!(syntax_error_position(tab).map(|(l, _)| l), Some(3));
+        assert_eq!(syntax_error_position(NGINX), None);
+    }
+
+    #[test]
+    fn a_field_error_has_a_line_but_no_column() {
+        let out = "The Deployment \"nginx-deployment\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0";
+        let a = annotate(NGINX, out);
+        assert_eq!(a[0].line, Some(7));
+        assert_eq!(a[0].column, None);
     }
 }

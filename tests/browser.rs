@@ -50,6 +50,10 @@ fn default_topology_components() -> BTreeSet<String> {
             ids.insert(format!("{c}-control-plane-{i}"));
         }
     }
+    // The cloud-controller-manager's two replicas.
+    for i in 1..=2 {
+        ids.insert(format!("cloud-controller-manager-control-plane-{i}"));
+    }
     let nodes = (1..=3)
         .map(|i| format!("control-plane-{i}"))
         .chain((1..=3).map(|i| format!("worker-{i}")));
@@ -518,6 +522,190 @@ fn a_powered_off_node_turns_not_ready_and_its_pods_move_at_100x() {
         "three Running nginx pods on the healthy workers",
     );
     session.screenshot(&support::screenshot_path("node-pods-moved"));
+}
+
+/// Opens the inspector's tab named `name`.
+fn inspector_tab(session: &Session, name: &str) {
+    session.exec(&format!(
+        "Array.from(document.querySelectorAll('#inspector .tab')).find(t => t.textContent === '{name}').click()"
+    ));
+}
+
+/// The chain's steps as `state|title|time` lines.
+fn chain_steps(session: &Session) -> Vec<String> {
+    let v = session.exec(
+        "return Array.from(document.querySelectorAll('#inspector .chain-step')).map(li => li.className.replace('chain-step ', '') + '|' + li.querySelector('.chain-title').textContent + '|' + li.querySelector('.chain-time').textContent)",
+    );
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The opacity of a diagram component (the chain's highlight dims the
+/// others).
+fn component_opacity(session: &Session, id: &str) -> String {
+    session
+        .exec(&format!(
+            "return getComputedStyle(document.querySelector('svg.diagram [data-component=\"{id}\"]')).opacity"
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn a_pods_start_chain_shows_each_step_from_the_api_to_runc_and_lights_the_component() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    let pods = three_nginx_pods(&session);
+    session.click(&format!("svg.diagram [data-pod=\"{}\"]", pods[0]));
+    session.wait_for(
+        "return document.querySelector('#inspector h2')",
+        Duration::from_secs(5),
+        "the inspector to open",
+    );
+    inspector_tab(&session, "Chain");
+    session.wait_for(
+        "return document.querySelectorAll('#inspector .chain-step').length > 8",
+        Duration::from_secs(5),
+        "the pod's start chain",
+    );
+    let steps = chain_steps(&session);
+    let titles: Vec<&str> = steps
+        .iter()
+        .map(|s| s.split('|').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "API create",
+            "etcd commit",
+            "scheduler bind",
+            "kubelet sees it",
+            "CRI RunPodSandbox",
+            "PullImage nginx:1.14.2",
+            "CreateContainer nginx",
+            "StartContainer nginx · runc create/start",
+            "nginx running",
+            "Running / Ready",
+        ],
+        "{steps:?}"
+    );
+    // All happened; the last is the one reached, each with its time.
+    assert!(steps.iter().all(|s| !s.starts_with("pending")), "{steps:?}");
+    assert!(
+        steps.last().is_some_and(|s| s.starts_with("current")),
+        "{steps:?}"
+    );
+    assert!(
+        steps[4].split('|').nth(2).is_some_and(|t| t.contains('.')),
+        "the runtime's steps are timed to the millisecond: {steps:?}"
+    );
+    // The reached step's component (the pod's kubelet) is lit on the
+    // diagram, the others dimmed.
+    let node = session
+        .exec(&format!(
+            "return document.querySelector('svg.diagram [data-pod=\"{}\"]').closest('[data-node]').dataset.node",
+            pods[0]
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(component_opacity(&session, &format!("kubelet@{node}")), "1");
+    assert_ne!(component_opacity(&session, "etcd-control-plane-1"), "1");
+    let current = session.exec(
+        "return document.querySelector('#inspector .chain-step[aria-current=\"step\"]').getAttribute('aria-label')",
+    );
+    assert!(
+        current
+            .as_str()
+            .is_some_and(|l| l.starts_with("Step 10: Running / Ready")),
+        "{current}"
+    );
+    session.screenshot(&support::screenshot_path("chain-pod-start"));
+    // The inspector covers the toggle: pressed as a keyboard user would.
+    session.exec("document.querySelector('.theme-toggle').click()");
+    session.screenshot(&support::screenshot_path("chain-pod-start-dark"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn a_nodes_failure_chain_lights_up_from_the_lease_to_the_replacement_pods() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    three_nginx_pods(&session);
+    let victim = session
+        .exec("return document.querySelector('svg.diagram .pod.running[data-pod^=\"default/nginx-deployment-\"]').closest('[data-node]').dataset.node")
+        .as_str()
+        .expect("a node")
+        .to_string();
+    run_in_console(&session, &format!("sim fault {victim} power-off"));
+    session.exec(&format!(
+        "document.querySelector('svg.diagram [data-node=\"{victim}\"]').dispatchEvent(new MouseEvent('click', {{bubbles: true}}))"
+    ));
+    session.wait_for(
+        "return document.querySelector('#inspector h2')",
+        Duration::from_secs(5),
+        "the node's inspector",
+    );
+    inspector_tab(&session, "Chain");
+    session.wait_for(
+        "return document.querySelectorAll('#inspector .chain-step').length > 4",
+        Duration::from_secs(5),
+        "the node's failure chain",
+    );
+    // Just powered off: the lease is the last thing that happened; the
+    // rest is to come, Ready=Unknown due 50 s after it.
+    let before = chain_steps(&session);
+    assert!(
+        before[0].starts_with("current|last lease renewal|"),
+        "{before:?}"
+    );
+    assert!(
+        before[1].starts_with("pending|Ready=Unknown|due ≈"),
+        "{before:?}"
+    );
+    session.screenshot(&support::screenshot_path("chain-node-before"));
+    run_in_console(&session, "sim advance 6m");
+    let after = session.wait_for(
+        "const s = Array.from(document.querySelectorAll('#inspector .chain-step')); return s.some(li => li.textContent.includes('replace default/nginx-deployment-')) && s.every(li => !li.classList.contains('pending')) && s.map(li => li.textContent).join('\\n')",
+        Duration::from_secs(30),
+        "every step done, replacements included",
+    );
+    let after = after.as_str().unwrap_or_default();
+    for text in [
+        "Ready=Unknown",
+        "taint node.kubernetes.io/unreachable:NoSchedule",
+        "taint node.kubernetes.io/unreachable:NoExecute",
+        "evict default/nginx-deployment-",
+        "bound it to worker-",
+    ] {
+        assert!(after.contains(text), "{text} missing from:\n{after}");
+    }
+    // The last step is the scheduler's: it is lit.
+    let lit = session.exec(
+        "return Array.from(document.querySelectorAll('svg.diagram [data-kind=\"KubeScheduler\"]')).map(e => getComputedStyle(e).opacity)",
+    );
+    assert!(
+        lit.as_array().is_some_and(|a| a.iter().any(|o| o == "1")),
+        "{lit}"
+    );
+    session.exec(
+        "document.querySelector('#inspector .chain-step[aria-current=\"step\"]').scrollIntoView()",
+    );
+    session.screenshot(&support::screenshot_path("chain-node-failure"));
+    // The inspector covers the toggle: pressed as a keyboard user would.
+    session.exec("document.querySelector('.theme-toggle').click()");
+    session.screenshot(&support::screenshot_path("chain-node-failure-dark"));
 }
 
 #[test]
@@ -997,6 +1185,39 @@ fn the_yaml_editor_shows_a_typo_at_its_line_and_applies_the_fixed_manifest() {
         ),
         serde_json::json!([replicas_line])
     );
+    // A YAML syntax error: at its line, and underlined at the column where
+    // the parser stopped (the second colon).
+    let broken = manifest.replace("  replicas: 3", "  replicas: 3: x");
+    paste_into_editor(&session, &broken);
+    editor_submit(
+        &session,
+        "#editor-validate",
+        "mapping values are not allowed",
+    );
+    assert_eq!(
+        session.exec(
+            "return Array.from(document.querySelectorAll('#editor-result .editor-error[data-line]')).map(e => [Number(e.dataset.line), Number(e.dataset.column)])",
+        ),
+        serde_json::json!([[replicas_line, 14]])
+    );
+    assert_eq!(
+        session.exec(
+            "return Array.from(document.querySelectorAll('.editor-code .col-mark')).map(e => [Number(e.dataset.line), Number(e.dataset.column)])",
+        ),
+        serde_json::json!([[replicas_line, 14]])
+    );
+    session.click("#editor-result .editor-goto");
+    let expected: usize = broken
+        .lines()
+        .take(replicas_line - 1)
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        + 13;
+    assert_eq!(
+        session.exec("return document.getElementById('editor-input').selectionStart"),
+        serde_json::json!(expected)
+    );
+    session.screenshot(&support::screenshot_path("editor-syntax-column"));
     // Fixed: the dry run passes and stores nothing, then Apply creates it.
     paste_into_editor(&session, &manifest);
     let valid = editor_submit(&session, "#editor-validate", "Valid");

@@ -239,7 +239,11 @@ struct ChipProps {
 /// One component's chip, redrawn only when its state changed.
 #[function_component(Chip)]
 fn chip_component(p: &ChipProps) -> Html {
-    chip(&p.component, None)
+    // A cloud-controller-manager replica names its four control loops
+    // (kube-controller-manager's many are listed in the inspector).
+    let sub = (p.component.view.kind == ComponentKind::CloudControllerManager)
+        .then(|| "cloud-node · node-lifecycle · route · service".to_string());
+    chip(&p.component, sub)
 }
 
 #[function_component(LeaseMeter)]

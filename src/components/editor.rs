@@ -31,7 +31,8 @@ pub struct EditorProps {
 pub enum Msg {
     Input(String),
     Submit(bool),
-    GoTo(usize),
+    /// Puts the caret at a line and, if known, a column.
+    GoTo(usize, Option<usize>),
 }
 
 pub struct Editor {
@@ -54,6 +55,14 @@ fn line_start_utf16(text: &str, line: usize) -> u32 {
         }
     }
     units
+}
+
+/// The UTF-16 units of the first `column` characters of line `line`.
+fn column_utf16(text: &str, line: usize, column: usize) -> u32 {
+    text.lines()
+        .nth(line)
+        .map(|l| l.chars().take(column).map(|c| c.len_utf16() as u32).sum())
+        .unwrap_or(0)
 }
 
 impl Component for Editor {
@@ -80,9 +89,10 @@ impl Component for Editor {
                 ctx.props().on_submit.emit((self.text.clone(), dry_run));
                 false
             }
-            Msg::GoTo(line) => {
+            Msg::GoTo(line, column) => {
                 if let Some(area) = self.area.cast::<HtmlTextAreaElement>() {
-                    let at = line_start_utf16(&self.text, line);
+                    let at = line_start_utf16(&self.text, line)
+                        + column_utf16(&self.text, line, column.unwrap_or(0));
                     let _ = area.focus();
                     let _ = area.set_selection_range(at, at);
                 }
@@ -143,13 +153,21 @@ impl Component for Editor {
                     <ul class="editor-messages">
                         { for r.annotations.iter().map(|a| {
                             let class = if r.ok { "editor-ok" } else { "editor-error" };
+                            let column = a.column;
                             match a.line {
                                 Some(n) => html! {
-                                    <li class={class} data-line={(n + 1).to_string()}>
+                                    <li class={class} data-line={(n + 1).to_string()}
+                                        data-column={column.map(|c| (c + 1).to_string())}>
                                         <button type="button" class="editor-goto"
-                                            aria-label={format!("Go to line {}", n + 1)}
-                                            onclick={link.callback(move |_| Msg::GoTo(n))}>
-                                            {format!("line {}", n + 1)}
+                                            aria-label={match column {
+                                                Some(c) => format!("Go to line {}, column {}", n + 1, c + 1),
+                                                None => format!("Go to line {}", n + 1),
+                                            }}
+                                            onclick={link.callback(move |_| Msg::GoTo(n, column))}>
+                                            {match column {
+                                                Some(c) => format!("line {}:{}", n + 1, c + 1),
+                                                None => format!("line {}", n + 1),
+                                            }}
                                         </button>
                                         <span class="editor-message">{a.message.clone()}</span>
                                     </li>
@@ -189,6 +207,12 @@ impl Component for Editor {
                             <div class="line-mark" aria-hidden="true"
                                  style={format!("top: calc({n} * 1.5em + 0.5rem)")}></div>
                         }) }
+                        // The caret under the character where the YAML
+                        // parser stopped (the text area's padding is 10px).
+                        { for errors.iter().filter_map(|a| Some((a.line?, a.column?))).map(|(n, c)| html! {
+                            <div class="col-mark" aria-hidden="true" data-line={(n + 1).to_string()} data-column={(c + 1).to_string()}
+                                 style={format!("top: calc({n} * 1.5em + 0.5rem); left: calc(10px + {c}ch)")}></div>
+                        }) }
                         // Controlled: Yew would empty a text area without a
                         // value when it redraws the editor.
                         <textarea id="editor-input" ref={self.area.clone()} spellcheck="false"
@@ -217,7 +241,7 @@ impl Component for Editor {
 
 #[cfg(test)]
 mod tests {
-    use super::line_start_utf16;
+    use super::{column_utf16, line_start_utf16};
 
     #[test]
     fn the_caret_of_a_line_counts_utf16_units() {
@@ -226,5 +250,12 @@ mod tests {
         // An astral character is two units.
         assert_eq!(line_start_utf16("😀\nx", 1), 3);
         assert_eq!(line_start_utf16("a", 5), 1);
+    }
+
+    #[test]
+    fn the_caret_of_a_column_counts_utf16_units_on_its_line() {
+        assert_eq!(column_utf16("ab\ncdef", 1, 2), 2);
+        assert_eq!(column_utf16("ab\n😀x", 1, 2), 3);
+        assert_eq!(column_utf16("ab", 4, 2), 0);
     }
 }

@@ -4,7 +4,8 @@
 //! per-plugin table. The core builds the view (`kubesim::inspect`); this
 //! only draws it.
 
-use kubesim::inspect::{Inspection, Relative, SchedulerTable, Target};
+use super::guide::highlight_css;
+use kubesim::inspect::{Chain, Inspection, Relative, SchedulerTable, Target};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -23,6 +24,7 @@ enum Tab {
     Events,
     Scheduler,
     Family,
+    Chain,
 }
 
 impl Tab {
@@ -33,6 +35,7 @@ impl Tab {
             Tab::Events => "Events",
             Tab::Scheduler => "Scheduling",
             Tab::Family => "Owners",
+            Tab::Chain => "Chain",
         }
     }
 }
@@ -70,6 +73,51 @@ fn scheduler(t: &SchedulerTable) -> Html {
             <p class="hint">{"✓ passed · ✗ rejected (reason) · – not run. Scores are normalized to 0–100 and multiplied by the plugin's weight; the highest total wins."}</p>
         </div>
     }
+}
+
+/// A chain of cause and effect (a pod's start, a node's failure): the
+/// steps in order, those that happened with their virtual time, the one
+/// reached marked (and its component lit on the diagram), those to come
+/// dimmed with when they are due.
+fn chain(c: &Chain) -> Html {
+    let current = c.current();
+    let lit = current
+        .and_then(|i| c.steps.get(i))
+        .map(|s| highlight_css(&s.components))
+        .unwrap_or_default();
+    html! {
+        <div class="chain">
+            <style>{lit}</style>
+            <p class="chain-caption">{c.caption.clone()}</p>
+            <ol class="chain-steps" aria-label={c.caption.clone()}>
+                { for c.steps.iter().enumerate().map(|(i, s)| {
+                    let is_current = Some(i) == current;
+                    let state = if is_current { "current" } else if s.done() { "done" } else { "pending" };
+                    let mark = if is_current { "▶" } else if s.done() { "✓" } else { "○" };
+                    let who = match &s.node {
+                        Some(n) => format!("{} @ {n}", s.actor.label()),
+                        None => s.actor.label().to_string(),
+                    };
+                    html! {
+                        <li class={classes!("chain-step", state)} data-step={i.to_string()}
+                            aria-current={is_current.then_some("step")}
+                            aria-label={format!("Step {}: {}, {}, {}", i + 1, s.title, who, if s.done() { s.when() } else { format!("{state}, {}", s.when()) })}>
+                            <span class="chain-mark" aria-hidden="true">{mark}</span>
+                            <span class="chain-time">{s.when()}</span>
+                            <span class="chain-title">{s.title.clone()}</span>
+                            <span class={classes!("chain-actor", format!("kind-{}", kind_slug(s.actor)))}>{who}</span>
+                            <span class="chain-detail">{s.detail.clone()}</span>
+                        </li>
+                    }
+                }) }
+            </ol>
+            <p class="hint">{c.note.clone()}</p>
+        </div>
+    }
+}
+
+fn kind_slug(k: kubesim::snapshot::ComponentKind) -> String {
+    k.label().to_lowercase().replace(' ', "-")
 }
 
 /// The owners tree: each row indented by its depth, the inspected object
@@ -122,6 +170,9 @@ pub fn inspector(p: &InspectorProps) -> Html {
     }
     if !ins.family.is_empty() {
         tabs.push(Tab::Family);
+    }
+    if ins.chain.is_some() {
+        tabs.push(Tab::Chain);
     }
     let current = if tabs.contains(&*tab) {
         *tab
@@ -197,6 +248,7 @@ pub fn inspector(p: &InspectorProps) -> Html {
         }
         Tab::Scheduler => ins.scheduler.as_ref().map(scheduler).unwrap_or_default(),
         Tab::Family => family(&ins.family, &p.on_open),
+        Tab::Chain => ins.chain.as_ref().map(chain).unwrap_or_default(),
     };
     html! {
         <aside id="inspector" class="inspector" role="dialog" aria-label={format!("Inspector: {}", ins.title)}

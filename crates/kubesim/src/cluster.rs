@@ -1403,11 +1403,11 @@ impl Cluster {
         &self,
         id: &str,
     ) -> Option<(bool, Vec<crate::controllers::ControllerActivity>)> {
-        let m = self
-            .clients
-            .get(&addr(id))
-            .filter(|s| s.up)?
-            .agent::<crate::controllers::ControllerManager>()?;
+        let slot = self.clients.get(&addr(id)).filter(|s| s.up)?;
+        if let Some(m) = slot.agent::<crate::controllers::ControllerManager>() {
+            return Some((m.is_leader(), m.activity()));
+        }
+        let m = slot.agent::<crate::cloud::ccm::CloudControllerManager>()?;
         Some((m.is_leader(), m.activity()))
     }
 
@@ -2066,7 +2066,17 @@ impl Cluster {
                     },
                     None => (false, Health::Unknown, String::new()),
                 },
-                ComponentKind::CloudControllerManager => self.ccm_view(),
+                // The Deployment as a whole, or one of its replicas on a
+                // control-plane node (drawn like kube-controller-manager's).
+                ComponentKind::CloudControllerManager if node.is_none() => self.ccm_view(),
+                ComponentKind::CloudControllerManager => match self.clients.get(&addr(&id)) {
+                    Some(slot) if !slot.up => (true, Health::Down, "crashed".into()),
+                    Some(slot) => match slot.agent::<crate::cloud::ccm::CloudControllerManager>() {
+                        Some(m) => (true, Health::Up, m.state_line()),
+                        None => (true, Health::Degraded, "starting".into()),
+                    },
+                    None => (false, Health::Unknown, String::new()),
+                },
             };
             ComponentView {
                 id,
@@ -2097,6 +2107,15 @@ impl Cluster {
                             format!("{}-{name}", kind.label()),
                             Some(name),
                             "static pod",
+                        ));
+                    }
+                    let ccm = crate::cluster::ccm_addr(name);
+                    if self.clients.contains_key(&addr(&ccm)) {
+                        components.push(component(
+                            ComponentKind::CloudControllerManager,
+                            ccm,
+                            Some(name),
+                            "Deployment pod in kube-system",
                         ));
                     }
                 }
@@ -2245,7 +2264,8 @@ mod tests {
         assert_eq!(count(ComponentKind::Etcd), 3);
         assert_eq!(count(ComponentKind::KubeScheduler), 3);
         assert_eq!(count(ComponentKind::KubeControllerManager), 3);
-        assert_eq!(count(ComponentKind::CloudControllerManager), 1);
+        // The Deployment, and its two replicas on control-plane nodes.
+        assert_eq!(count(ComponentKind::CloudControllerManager), 3);
         assert_eq!(count(ComponentKind::CoreDns), 1);
         assert_eq!(count(ComponentKind::Kubelet), 6);
         assert_eq!(count(ComponentKind::KubeProxy), 6);

@@ -12,7 +12,8 @@ use crate::api::{KindId, Object};
 use crate::apiserver::registry;
 use crate::cluster::Cluster;
 use crate::scheduler::framework::{Decision, Outcome, Verdict};
-use crate::snapshot::ComponentKind;
+use crate::snapshot::{ComponentKind, Snapshot};
+use crate::world::{SimDuration, SimTime};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde::Serialize;
 use serde_json::Value;
@@ -111,6 +112,8 @@ pub struct Inspection {
     pub family: Vec<Relative>,
     /// For a kube-controller-manager: its control loops.
     pub controllers: Vec<ControllerRow>,
+    /// For a pod, the chain that started it; for a node, its failure chain.
+    pub chain: Option<Chain>,
 }
 
 /// One control loop inside a kube-controller-manager instance.
@@ -136,6 +139,7 @@ impl Inspection {
             scheduler: None,
             family: Vec::new(),
             controllers: Vec::new(),
+            chain: None,
         }
     }
 }
@@ -457,6 +461,9 @@ pub fn inspect(cluster: &Cluster, target: &Target) -> Option<Inspection> {
             ins.scheduler = cluster
                 .scheduling_decision(key)
                 .map(|d| scheduler_table(&d));
+            if let Some(obj) = cluster.observe(&registry::key(KindId::Pod, Some(ns), name)) {
+                ins.chain = Some(pod_chain(cluster, &cluster.snapshot(), &obj.to_value()));
+            }
             Some(ins)
         }
         Target::Node(name) => {
@@ -484,6 +491,7 @@ pub fn inspect(cluster: &Cluster, target: &Target) -> Option<Inspection> {
                     ));
                 }
                 ins.facts.push(("pods".into(), n.pods.len().to_string()));
+                ins.chain = Some(node_chain(cluster, &snap, name));
             }
             if let Some(obj) = cluster.observe(&registry::key(KindId::Node, None, name)) {
                 let v = obj.to_value();
@@ -588,14 +596,45 @@ pub fn inspect(cluster: &Cluster, target: &Target) -> Option<Inspection> {
                         ins.facts.push(("identity lease".into(), s.identity_lease));
                     }
                 }
-                ComponentKind::KubeControllerManager => {
-                    if let Some((leader, loops)) = cluster.controller_activity(id) {
+                ComponentKind::KubeControllerManager | ComponentKind::CloudControllerManager => {
+                    let lease = if view.kind == ComponentKind::KubeControllerManager {
+                        "kube-system/kube-controller-manager"
+                    } else {
+                        "kube-system/cloud-controller-manager"
+                    };
+                    // The cloud-controller-manager Deployment's chip: its
+                    // replicas, and the leading one's loops.
+                    let replicas: Vec<&crate::snapshot::ComponentView> = snap
+                        .components()
+                        .filter(|c| c.kind == view.kind && c.node.is_some())
+                        .collect();
+                    let instance = if view.node.is_none() {
+                        for r in &replicas {
+                            ins.facts.push((
+                                "replica".into(),
+                                format!(
+                                    "{} on {}: {}",
+                                    r.id,
+                                    r.node.as_deref().unwrap_or(""),
+                                    r.state
+                                ),
+                            ));
+                        }
+                        replicas
+                            .iter()
+                            .find(|r| r.state.starts_with("leader"))
+                            .map(|r| r.id.clone())
+                            .unwrap_or_default()
+                    } else {
+                        id.clone()
+                    };
+                    if let Some((leader, loops)) = cluster.controller_activity(&instance) {
                         ins.facts.push((
                             "controllers".into(),
                             if leader {
-                                format!("{} control loops, running (this instance holds the kube-system/kube-controller-manager Lease)", loops.len())
+                                format!("{} control loops, running ({instance} holds the {lease} Lease)", loops.len())
                             } else {
-                                format!("{} control loops, idle until this instance wins the kube-system/kube-controller-manager Lease", loops.len())
+                                format!("{} control loops, idle until this instance wins the {lease} Lease", loops.len())
                             },
                         ));
                         let now = cluster.now();
@@ -667,6 +706,647 @@ fn service_port_summary(p: &crate::proxy::iptables::ServicePort, node: &str) -> 
         s.push_str(&format!(" · ClientIP affinity {t}s"));
     }
     s
+}
+
+// ---- Chains: a pod's start and a node's failure, step by step ----
+
+/// One step of a chain of cause and effect (a pod's start, a node's
+/// failure), as the inspector lists it and the diagram lights it up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChainStep {
+    /// The component that acts.
+    pub actor: ComponentKind,
+    /// The node the actor runs on, when it is tied to one.
+    pub node: Option<String>,
+    /// The diagram ids of the actor (the leader, for a leader-elected
+    /// component), for the highlight.
+    pub components: Vec<String>,
+    /// `RunPodSandbox`, `Ready=Unknown`, ...
+    pub title: String,
+    /// What happened (or will), in one or two sentences.
+    pub detail: String,
+    /// When it happened; `None` while it has not.
+    pub at: Option<SimTime>,
+    /// `at` is to the millisecond (the runtime's own record, a Lease's
+    /// `MicroTime`); otherwise it is an API timestamp, to the second.
+    pub precise: bool,
+    /// For a step still to come: when it is due, if the defaults say.
+    pub due: Option<SimTime>,
+}
+
+impl ChainStep {
+    /// `0:12`, `1:35.412`: when it happened, as precise as it is known.
+    pub fn when(&self) -> String {
+        match (self.at, self.due) {
+            (Some(t), _) => clock(t, self.precise),
+            (None, Some(t)) => format!("due ≈ {}", clock(t, false)),
+            (None, None) => "not yet".into(),
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        self.at.is_some()
+    }
+}
+
+/// A chain: the steps in causal order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Chain {
+    /// What the chain shows (`From kubectl to a process in a cgroup`).
+    pub caption: String,
+    pub steps: Vec<ChainStep>,
+    /// A note on where the times come from.
+    pub note: String,
+}
+
+impl Chain {
+    /// The step the chain has reached: the last one that happened.
+    pub fn current(&self) -> Option<usize> {
+        self.steps.iter().rposition(ChainStep::done)
+    }
+}
+
+/// `m:ss` or `m:ss.mmm` (`h:mm:ss` past an hour) of virtual time.
+pub fn clock(t: SimTime, precise: bool) -> String {
+    let ms = t.as_millis();
+    let (h, m, s) = (ms / 3_600_000, (ms / 60_000) % 60, (ms / 1000) % 60);
+    let base = if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    };
+    if precise {
+        format!("{base}.{:03}", ms % 1000)
+    } else {
+        base
+    }
+}
+
+fn time_at(v: &Value, path: &[&str]) -> Option<SimTime> {
+    str_at(v, path)
+        .and_then(crate::api::time::parse_millis)
+        .map(SimTime::from_millis)
+}
+
+/// A condition's `lastTransitionTime`, if its status is `status`.
+fn condition_time(v: &Value, type_: &str, status: &str) -> Option<SimTime> {
+    v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| str_at(c, &["type"]) == Some(type_) && str_at(c, &["status"]) == Some(status))
+        .and_then(|c| time_at(c, &["lastTransitionTime"]))
+}
+
+/// The events about one object, oldest first: (time, reason, message).
+fn event_times(
+    cluster: &Cluster,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Vec<(SimTime, String, String)> {
+    let mut rows: Vec<(SimTime, String, String)> = cluster
+        .observe_all(KindId::Event)
+        .iter()
+        .map(|o| o.to_value())
+        .filter(|v| {
+            str_at(v, &["involvedObject", "kind"]) == Some(kind)
+                && str_at(v, &["involvedObject", "name"]) == Some(name)
+                && str_at(v, &["involvedObject", "namespace"]).unwrap_or("") == namespace
+        })
+        .filter_map(|v| {
+            let at = time_at(&v, &["firstTimestamp"]).or_else(|| time_at(&v, &["eventTime"]))?;
+            Some((
+                at,
+                str_at(&v, &["reason"]).unwrap_or("").to_string(),
+                str_at(&v, &["message"]).unwrap_or("").to_string(),
+            ))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The diagram ids of `kind` (on `node`, if given); of a leader-elected
+/// component, the leader's when one leads.
+fn component_ids(snap: &Snapshot, kind: ComponentKind, node: Option<&str>) -> Vec<String> {
+    let all: Vec<&crate::snapshot::ComponentView> = snap
+        .components()
+        .filter(|c| c.kind == kind && node.is_none_or(|n| c.node.as_deref() == Some(n)))
+        .collect();
+    let leaders: Vec<String> = all
+        .iter()
+        .filter(|c| c.state.starts_with("leader"))
+        .map(|c| c.id.clone())
+        .collect();
+    if leaders.is_empty() {
+        all.iter().map(|c| c.id.clone()).collect()
+    } else {
+        leaders
+    }
+}
+
+fn step(
+    snap: &Snapshot,
+    actor: ComponentKind,
+    node: Option<&str>,
+    title: impl Into<String>,
+    detail: impl Into<String>,
+    at: Option<SimTime>,
+    precise: bool,
+) -> ChainStep {
+    ChainStep {
+        actor,
+        node: node.map(str::to_string),
+        components: component_ids(snap, actor, node),
+        title: title.into(),
+        detail: detail.into(),
+        at,
+        precise,
+        due: None,
+    }
+}
+
+/// The chain that started a pod: `kubectl` (or the manifest dir) -> API
+/// server -> etcd -> scheduler -> kubelet -> containerd -> runc -> Ready,
+/// with each step's time from the records Kubernetes keeps: the object's
+/// timestamps and conditions, its events, and the node's runtime
+/// (`crictl inspectp` / `crictl inspect` times, to the millisecond).
+pub fn pod_chain(cluster: &Cluster, snap: &Snapshot, pod: &Value) -> Chain {
+    let ns = str_at(pod, &["metadata", "namespace"]).unwrap_or("default");
+    let name = str_at(pod, &["metadata", "name"]).unwrap_or("");
+    let uid = str_at(pod, &["metadata", "uid"]).unwrap_or("");
+    let node = str_at(pod, &["spec", "nodeName"]);
+    let annotations = &pod["metadata"]["annotations"];
+    let is_static = annotations
+        .get(crate::kubelet::config::CONFIG_MIRROR_ANNOTATION)
+        .is_some()
+        || str_at(
+            annotations,
+            &[crate::kubelet::config::CONFIG_SOURCE_ANNOTATION],
+        ) == Some("file");
+    let created = time_at(pod, &["metadata", "creationTimestamp"]);
+    let events = event_times(cluster, "Pod", ns, name);
+    let runtime = node.and_then(|n| cluster.node_runtime(n));
+    // The newest sandbox of this pod (by uid; a static pod's sandbox has
+    // the file's uid, not its mirror's, so by name then).
+    let sandbox = runtime.and_then(|rt| {
+        let all = rt.list_pod_sandboxes();
+        let mine: Vec<_> = all
+            .iter()
+            .filter(|s| s.uid == uid)
+            .chain(
+                all.iter()
+                    .filter(|s| is_static && s.name == name && s.namespace == ns),
+            )
+            .cloned()
+            .collect();
+        mine.into_iter().max_by_key(|s| (s.attempt, s.created_at))
+    });
+    let containers = match (runtime, &sandbox) {
+        (Some(rt), Some(sb)) => rt.list_containers(Some(&sb.id)),
+        _ => Vec::new(),
+    };
+    let mut steps = Vec::new();
+    let mut mirror = Vec::new();
+    if is_static {
+        let file = str_at(annotations, &["kubernetes.io/config.source"]).unwrap_or("file");
+        steps.push(step(
+            snap,
+            ComponentKind::Kubelet,
+            node,
+            "manifest dir",
+            format!(
+                "The kubelet reads /etc/kubernetes/manifests (source: {file}) and runs the pod itself: a static pod needs no API server, no etcd and no scheduler."
+            ),
+            sandbox.as_ref().map(|s| s.created_at),
+            true,
+        ));
+        mirror.push(step(
+            snap,
+            ComponentKind::KubeApiserver,
+            None,
+            "mirror pod",
+            format!("The kubelet creates a read-only mirror pod {ns}/{name} in the API so that kubectl shows the static pod."),
+            created,
+            false,
+        ));
+        mirror.push(step(
+            snap,
+            ComponentKind::Etcd,
+            None,
+            "etcd commit",
+            format!("/registry/pods/{ns}/{name} is written once a quorum of members holds the Raft entry."),
+            created,
+            false,
+        ));
+    } else {
+        let by = match pod["metadata"]["ownerReferences"]
+            .as_array()
+            .and_then(|o| o.first())
+        {
+            Some(o) => format!(
+                "The {} controller (for {} {})",
+                str_at(o, &["kind"]).unwrap_or(""),
+                str_at(o, &["kind"]).unwrap_or(""),
+                str_at(o, &["name"]).unwrap_or("")
+            ),
+            None => "kubectl".into(),
+        };
+        steps.push(step(
+            snap,
+            ComponentKind::KubeApiserver,
+            None,
+            "API create",
+            format!("{by} sends POST /api/v1/namespaces/{ns}/pods; kube-apiserver authenticates, authorizes, admits (defaults, service account, tolerations) and validates it."),
+            created,
+            false,
+        ));
+        steps.push(step(
+            snap,
+            ComponentKind::Etcd,
+            None,
+            "etcd commit",
+            format!("/registry/pods/{ns}/{name} is committed once a quorum of members holds the Raft entry; only then does the API server answer and watchers hear ADDED."),
+            created,
+            false,
+        ));
+        let scheduled = condition_time(pod, "PodScheduled", "True");
+        steps.push(step(
+            snap,
+            ComponentKind::KubeScheduler,
+            None,
+            "scheduler bind",
+            match node {
+                Some(n) => format!("The scheduler filters and scores the nodes (see Scheduling) and POSTs pods/binding: nodeName = {n}."),
+                None => "Waiting in the scheduler's queue for a node that fits.".into(),
+            },
+            scheduled.filter(|_| node.is_some()),
+            false,
+        ));
+    }
+    let sees = time_at(pod, &["status", "startTime"]);
+    steps.push(step(
+        snap,
+        ComponentKind::Kubelet,
+        node,
+        "kubelet sees it",
+        if is_static {
+            "The pod worker admits the pod on the node (resources, node selector) and syncs it.".to_string()
+        } else {
+            format!(
+                "Its watch on pods with spec.nodeName={} delivers the pod; the pod worker admits it and sets status.startTime.",
+                node.unwrap_or("<this node>")
+            )
+        },
+        if is_static {
+            sandbox.as_ref().map(|s| s.created_at)
+        } else {
+            sees
+        },
+        is_static,
+    ));
+    steps.push(step(
+        snap,
+        ComponentKind::Containerd,
+        node,
+        "CRI RunPodSandbox",
+        match &sandbox {
+            Some(sb) => format!(
+                "containerd starts the pause container holding the network namespace (IP {}) in the pod's cgroup slice {}.",
+                sb.ip.as_deref().unwrap_or("none"),
+                sb.cgroup_parent
+            ),
+            None => "containerd will start the pause container and the pod's cgroup slice.".into(),
+        },
+        sandbox.as_ref().map(|s| s.created_at),
+        true,
+    ));
+    let spec_containers: Vec<&Value> = ["initContainers", "containers"]
+        .iter()
+        .filter_map(|k| pod["spec"][k].as_array())
+        .flatten()
+        .collect();
+    for c in spec_containers {
+        let cname = str_at(c, &["name"]).unwrap_or("");
+        let image = str_at(c, &["image"]).unwrap_or("");
+        let first = containers
+            .iter()
+            .filter(|s| s.name == cname)
+            .min_by_key(|s| (s.attempt, s.created_at));
+        let quoted = format!("\"{image}\"");
+        let pulling = events
+            .iter()
+            .find(|(_, r, m)| (r == "Pulling" || r == "Pulled") && m.contains(&quoted));
+        let pulled = events
+            .iter()
+            .find(|(_, r, m)| r == "Pulled" && m.contains(&quoted))
+            .map(|(_, _, m)| m.clone());
+        steps.push(step(
+            snap,
+            ComponentKind::Containerd,
+            node,
+            format!("PullImage {image}"),
+            pulled.unwrap_or_else(|| {
+                format!("The kubelet asks containerd's ImageService for {image} (imagePullPolicy decides whether it pulls).")
+            }),
+            pulling.map(|(t, _, _)| *t),
+            false,
+        ));
+        steps.push(step(
+            snap,
+            ComponentKind::Containerd,
+            node,
+            format!("CreateContainer {cname}"),
+            match first {
+                Some(s) => format!(
+                    "containerd creates container {} from {}.",
+                    s.id.get(..13).unwrap_or(&s.id),
+                    s.image
+                ),
+                None => format!("containerd will create container {cname} in the sandbox."),
+            },
+            first.map(|s| s.created_at),
+            true,
+        ));
+        steps.push(step(
+            snap,
+            ComponentKind::Runc,
+            node,
+            format!("StartContainer {cname} · runc create/start"),
+            match first {
+                Some(s) => format!(
+                    "containerd calls runc create and runc start: namespaces, the cgroup {} (cpu.max, memory.max from the limits), then the process.",
+                    s.cgroup
+                ),
+                None => "runc will create the container's cgroup and start its process.".into(),
+            },
+            first.map(|s| s.created_at),
+            true,
+        ));
+        steps.push(step(
+            snap,
+            ComponentKind::Runc,
+            node,
+            format!("{cname} running"),
+            "The process is up (the image's start time after runc start).",
+            first.and_then(|s| s.started_at),
+            true,
+        ));
+    }
+    let ready = condition_time(pod, "Ready", "True");
+    steps.push(step(
+        snap,
+        ComponentKind::Kubelet,
+        node,
+        "Running / Ready",
+        "The kubelet reports phase Running and, once the readiness probes pass, Ready=True in the pod's status; EndpointSlices then list the pod.",
+        ready,
+        false,
+    ));
+    steps.extend(mirror);
+    Chain {
+        caption: if is_static {
+            "Static pod: manifest dir -> kubelet -> containerd -> runc".into()
+        } else {
+            "Pod start: kubectl -> API server -> etcd -> scheduler -> kubelet -> containerd -> runc"
+                .into()
+        },
+        steps,
+        note: "Times are virtual (m:ss since the run began): to the millisecond from the node's runtime, to the second from API timestamps, as Kubernetes keeps them.".into(),
+    }
+}
+
+/// The taint keys the node lifecycle controller adds for an unhealthy node.
+const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+const NOT_READY: &str = "node.kubernetes.io/not-ready";
+
+/// How long a pod tolerates the NoExecute taint `key`: `Some(None)` for
+/// ever, `Some(Some(s))` for `s` seconds, `None` not at all
+/// (`pkg/controller/tainteviction/taint_eviction.go getMinTolerationTime`).
+fn toleration_seconds(pod: &Value, key: &str) -> Option<Option<i64>> {
+    let tolerations = pod["spec"]["tolerations"].as_array()?;
+    let mut best: Option<Option<i64>> = None;
+    for t in tolerations {
+        let effect = str_at(t, &["effect"]).unwrap_or("");
+        let tkey = str_at(t, &["key"]).unwrap_or("");
+        let op = str_at(t, &["operator"]).unwrap_or("Equal");
+        let key_ok = (tkey.is_empty() && op == "Exists") || tkey == key;
+        if !key_ok || !(effect.is_empty() || effect == "NoExecute") {
+            continue;
+        }
+        let secs = t["tolerationSeconds"].as_i64();
+        best = Some(match (best, secs) {
+            (Some(None), _) | (_, None) => None,
+            (Some(Some(a)), Some(b)) => Some(a.min(b)),
+            (None, Some(b)) => Some(b),
+        });
+    }
+    best
+}
+
+/// A node's failure chain, as the node lifecycle and taint eviction
+/// controllers play it after the kubelet falls silent: last lease renewal
+/// -> Ready=Unknown (`--node-monitor-grace-period`, 50 s) -> the
+/// `unreachable` taints -> each pod evicted after its `tolerationSeconds`
+/// (300 s by default) -> replacement pods bound elsewhere. Steps still to
+/// come carry when they are due.
+pub fn node_chain(cluster: &Cluster, snap: &Snapshot, name: &str) -> Chain {
+    let node = cluster
+        .observe(&registry::key(KindId::Node, None, name))
+        .map(|o| o.to_value())
+        .unwrap_or(Value::Null);
+    let lease = cluster
+        .observe(&registry::key(KindId::Lease, Some("kube-node-lease"), name))
+        .map(|o| o.to_value());
+    let renewed = lease
+        .as_ref()
+        .and_then(|l| time_at(l, &["spec", "renewTime"]));
+    let grace = SimDuration::from_secs(50);
+    let mut steps = Vec::new();
+    steps.push(step(
+        snap,
+        ComponentKind::Kubelet,
+        Some(name),
+        "last lease renewal",
+        format!("The kubelet renews kube-node-lease/{name} every 10 s (leaseDurationSeconds 40): its heartbeat."),
+        renewed,
+        true,
+    ));
+    let unknown = condition_time(&node, "Ready", "Unknown");
+    let mut s = step(
+        snap,
+        ComponentKind::KubeControllerManager,
+        None,
+        "Ready=Unknown",
+        "The node lifecycle controller checks leases every 5 s; with no renewal for 50 s (node-monitor-grace-period) it sets Ready and the other conditions to Unknown: NodeNotReady.",
+        unknown,
+        false,
+    );
+    s.due = renewed.filter(|_| unknown.is_none()).map(|t| t + grace);
+    let ready_due = s.due;
+    steps.push(s);
+    let taints: Vec<&Value> = node["spec"]["taints"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|t| matches!(str_at(t, &["key"]), Some(UNREACHABLE | NOT_READY)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut no_execute: Option<(SimTime, String)> = None;
+    for effect in ["NoSchedule", "NoExecute"] {
+        let taint = taints
+            .iter()
+            .find(|t| str_at(t, &["effect"]) == Some(effect));
+        let key = taint
+            .and_then(|t| str_at(t, &["key"]))
+            .unwrap_or(UNREACHABLE);
+        let at = taint.and_then(|t| time_at(t, &["timeAdded"]).or(unknown));
+        if effect == "NoExecute" {
+            no_execute = at.map(|t| (t, key.to_string()));
+        }
+        let mut s = step(
+            snap,
+            ComponentKind::KubeControllerManager,
+            None,
+            format!("taint {key}:{effect}"),
+            if effect == "NoSchedule" {
+                "The node lifecycle controller taints the node so the scheduler places no new pod there."
+            } else {
+                "The NoExecute taint: the taint eviction controller starts each pod's tolerationSeconds clock."
+            },
+            at,
+            false,
+        );
+        s.due = if at.is_none() { ready_due } else { None };
+        steps.push(s);
+    }
+    // The pods on the node, and what became of them.
+    let pods: Vec<Value> = cluster
+        .observe_all(KindId::Pod)
+        .iter()
+        .map(|p| p.to_value())
+        .collect();
+    let mut evicted: Vec<(String, Option<String>, SimTime)> = Vec::new();
+    let mut on_node: Vec<&Value> = pods
+        .iter()
+        .filter(|p| str_at(p, &["spec", "nodeName"]) == Some(name))
+        .collect();
+    on_node.sort_by_key(|p| {
+        (
+            str_at(p, &["metadata", "namespace"])
+                .unwrap_or("")
+                .to_string(),
+            str_at(p, &["metadata", "name"]).unwrap_or("").to_string(),
+        )
+    });
+    for p in on_node {
+        let key = no_execute
+            .as_ref()
+            .map(|(_, k)| k.as_str())
+            .unwrap_or(UNREACHABLE);
+        let tolerates = toleration_seconds(p, key);
+        if tolerates == Some(None) {
+            continue; // tolerates for ever (DaemonSet and static pods)
+        }
+        let ns = str_at(p, &["metadata", "namespace"]).unwrap_or("");
+        let pname = str_at(p, &["metadata", "name"]).unwrap_or("");
+        let eviction = event_times(cluster, "Pod", ns, pname)
+            .into_iter()
+            .find(|(_, r, _)| r == "TaintManagerEviction")
+            .map(|(t, _, _)| t);
+        let secs = tolerates.flatten().unwrap_or(0).max(0) as u64;
+        let mut s = step(
+            snap,
+            ComponentKind::KubeControllerManager,
+            None,
+            format!("evict {ns}/{pname}"),
+            format!("The taint eviction controller deletes the pod {secs} s after the NoExecute taint (its tolerationSeconds); it stays Terminating while its kubelet cannot confirm."),
+            eviction,
+            false,
+        );
+        if let Some(at) = eviction {
+            let owner = p["metadata"]["ownerReferences"]
+                .as_array()
+                .and_then(|o| o.iter().find(|r| r["controller"].as_bool() == Some(true)))
+                .and_then(|r| str_at(r, &["uid"]))
+                .map(str::to_string);
+            evicted.push((format!("{ns}/{pname}"), owner, at));
+        } else {
+            s.due = no_execute
+                .as_ref()
+                .map(|(t, _)| *t + SimDuration::from_secs(secs))
+                .or(ready_due.map(|t| t + SimDuration::from_secs(secs)));
+        }
+        steps.push(s);
+    }
+    // Replacements: pods of the same controller created since the eviction,
+    // on another node.
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    for (pod, owner, at) in &evicted {
+        let Some(owner) = owner else { continue };
+        let floor = SimTime::from_millis(at.as_millis() / 1000 * 1000);
+        let mut candidates: Vec<(SimTime, String, String, Option<SimTime>)> =
+            pods.iter()
+                .filter(|p| {
+                    p["metadata"]["ownerReferences"]
+                        .as_array()
+                        .is_some_and(|o| o.iter().any(|r| str_at(r, &["uid"]) == Some(owner)))
+                })
+                .filter_map(|p| {
+                    let created = time_at(p, &["metadata", "creationTimestamp"])?;
+                    let key = format!(
+                        "{}/{}",
+                        str_at(p, &["metadata", "namespace"]).unwrap_or(""),
+                        str_at(p, &["metadata", "name"]).unwrap_or("")
+                    );
+                    let other = str_at(p, &["spec", "nodeName"]).unwrap_or("");
+                    (created >= floor && &key != pod && other != name && !taken.contains(&key))
+                        .then(|| {
+                            (
+                                created,
+                                key,
+                                other.to_string(),
+                                condition_time(p, "PodScheduled", "True"),
+                            )
+                        })
+                })
+                .collect();
+        candidates.sort();
+        let replacement = candidates.into_iter().next();
+        let (detail, when) = match &replacement {
+            Some((_, key, other, bound)) if !other.is_empty() => (
+                format!("Its controller created {key}; kube-scheduler bound it to {other}."),
+                *bound,
+            ),
+            Some((_, key, _, _)) => (
+                format!("Its controller created {key}; it waits for the scheduler."),
+                None,
+            ),
+            None => (
+                "Its controller (ReplicaSet, StatefulSet, ...) creates a replacement, which the scheduler binds to a healthy node.".into(),
+                None,
+            ),
+        };
+        if let Some((_, key, _, _)) = &replacement {
+            taken.insert(key.clone());
+        }
+        steps.push(step(
+            snap,
+            ComponentKind::KubeScheduler,
+            None,
+            format!("replace {pod}"),
+            detail,
+            when,
+            false,
+        ));
+    }
+    Chain {
+        caption: "Node failure: lease expires -> NotReady -> taints -> evictions -> replacements"
+            .into(),
+        steps,
+        note: "Times are virtual (m:ss since the run began). Steps to come show when the defaults make them due: Ready=Unknown 50 s after the last renewal, evictions after each pod's tolerationSeconds (300 s unless it says otherwise).".into(),
+    }
 }
 
 #[cfg(test)]
@@ -893,5 +1573,195 @@ mod tests {
             }
         }
         assert_eq!(leaders, 1, "only the leader reconciles");
+    }
+
+    fn titles(chain: &Chain) -> Vec<&str> {
+        chain.steps.iter().map(|s| s.title.as_str()).collect()
+    }
+
+    #[test]
+    fn a_pods_start_chain_runs_from_the_api_to_runc_in_order_with_times() {
+        let c = cluster_with_nginx();
+        let ins = inspect(&c, &Target::Pod("default/nginx".into())).unwrap();
+        let chain = ins.chain.expect("a pod has its start chain");
+        assert_eq!(
+            titles(&chain),
+            [
+                "API create",
+                "etcd commit",
+                "scheduler bind",
+                "kubelet sees it",
+                "CRI RunPodSandbox",
+                "PullImage nginx:1.14.2",
+                "CreateContainer nginx",
+                "StartContainer nginx · runc create/start",
+                "nginx running",
+                "Running / Ready",
+            ]
+        );
+        assert!(chain.steps.iter().all(ChainStep::done), "{chain:?}");
+        assert_eq!(chain.current(), Some(chain.steps.len() - 1));
+        // In order, each to the precision it is known.
+        let seconds: Vec<u64> = chain
+            .steps
+            .iter()
+            .map(|s| s.at.unwrap().as_millis() / 1000)
+            .collect();
+        assert!(seconds.windows(2).all(|w| w[0] <= w[1]), "{seconds:?}");
+        let node = ins
+            .facts
+            .iter()
+            .find(|(k, _)| k == "node")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        let sandbox = &chain.steps[4];
+        assert!(sandbox.precise);
+        assert_eq!(sandbox.components, [format!("containerd@{node}")]);
+        assert_eq!(chain.steps[7].components, [format!("runc@{node}")]);
+        // The image's start time passes between runc start and the process.
+        let (start, running) = (chain.steps[7].at.unwrap(), chain.steps[8].at.unwrap());
+        assert!(running > start, "{start:?} {running:?}");
+        // Only the leading scheduler bound it.
+        assert_eq!(chain.steps[2].components.len(), 1, "{:?}", chain.steps[2]);
+        assert!(chain.steps[2].components[0].starts_with("kube-scheduler-"));
+    }
+
+    #[test]
+    fn a_static_pods_chain_starts_from_the_manifest_dir_without_the_scheduler() {
+        let c = cluster_with_nginx();
+        let ins = inspect(
+            &c,
+            &Target::Pod("kube-system/kube-apiserver-control-plane-1".into()),
+        )
+        .unwrap();
+        let chain = ins.chain.expect("a static pod has its chain");
+        assert_eq!(chain.steps[0].title, "manifest dir");
+        assert_eq!(chain.steps[0].components, ["kubelet@control-plane-1"]);
+        assert!(chain.steps[0].done());
+        assert!(!titles(&chain).contains(&"scheduler bind"), "{chain:?}");
+        assert!(titles(&chain).contains(&"mirror pod"));
+    }
+
+    #[test]
+    fn a_powered_off_nodes_chain_goes_from_its_last_lease_to_replacements() {
+        let mut c = Cluster::new(Topology::default(), 1);
+        assert!(c.boot(SimDuration::from_secs(60)));
+        let mut s = Session::new();
+        let out = s.run_script(
+            &mut c,
+            "kubectl create deployment web --image=nginx --replicas=3\nsim advance 30s",
+        );
+        assert!(out.iter().all(|o| o.ok), "{out:?}");
+        let healthy = inspect(&c, &Target::Node("worker-1".into()))
+            .unwrap()
+            .chain
+            .unwrap();
+        let renewed = healthy.steps[0].at.expect("the lease was renewed");
+        assert!(healthy.steps[0].precise);
+        assert_eq!(healthy.steps[0].components, ["kubelet@worker-1"]);
+        assert_eq!(healthy.steps[1].title, "Ready=Unknown");
+        assert_eq!(
+            healthy.steps[1].due,
+            Some(renewed + SimDuration::from_secs(50)),
+            "due 50 s after the last renewal while healthy"
+        );
+        assert_eq!(healthy.current(), Some(0));
+        let out = s.run_script(&mut c, "sim fault worker-1 power-off\nsim advance 6m");
+        assert!(out.iter().all(|o| o.ok), "{out:?}");
+        let chain = inspect(&c, &Target::Node("worker-1".into()))
+            .unwrap()
+            .chain
+            .unwrap();
+        let last = chain.steps[0].at.unwrap();
+        let unknown = chain.steps[1].at.expect("the node went Ready=Unknown");
+        let gap = (unknown.as_millis() as i64 - last.as_millis() as i64) / 1000;
+        assert!(
+            (45..=56).contains(&gap),
+            "Ready=Unknown {gap} s after the last renewal"
+        );
+        assert_eq!(
+            &titles(&chain)[2..4],
+            [
+                "taint node.kubernetes.io/unreachable:NoSchedule",
+                "taint node.kubernetes.io/unreachable:NoExecute"
+            ]
+        );
+        let no_execute = chain.steps[3].at.expect("tainted NoExecute");
+        let evictions: Vec<&ChainStep> = chain
+            .steps
+            .iter()
+            .filter(|s| s.title.starts_with("evict default/web-"))
+            .collect();
+        assert!(!evictions.is_empty(), "{chain:?}");
+        for e in &evictions {
+            let after = (e.at.expect("evicted").as_millis() - no_execute.as_millis()) / 1000;
+            assert!(
+                (299..=302).contains(&after),
+                "evicted {after} s after the taint"
+            );
+        }
+        let replacements: Vec<&ChainStep> = chain
+            .steps
+            .iter()
+            .filter(|s| s.title.starts_with("replace default/web-"))
+            .collect();
+        assert_eq!(replacements.len(), evictions.len());
+        for r in replacements {
+            assert!(r.done(), "{r:?}");
+            assert!(r.detail.contains("bound it to worker-"), "{}", r.detail);
+            assert!(!r.detail.contains("worker-1."), "{}", r.detail);
+        }
+    }
+
+    #[test]
+    fn chain_times_read_as_minutes_and_seconds() {
+        assert_eq!(clock(SimTime::from_millis(95_412), true), "1:35.412");
+        assert_eq!(clock(SimTime::from_millis(95_412), false), "1:35");
+        assert_eq!(clock(SimTime::from_millis(3_725_000), false), "1:02:05");
+    }
+
+    #[test]
+    fn the_cloud_controller_manager_shows_its_replicas_and_the_leaders_controllers() {
+        let c = cluster_with_nginx();
+        let snap = c.snapshot();
+        let replicas: Vec<&crate::snapshot::ComponentView> = snap
+            .components()
+            .filter(|v| v.kind == ComponentKind::CloudControllerManager && v.node.is_some())
+            .collect();
+        let ids: Vec<&str> = replicas.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "cloud-controller-manager-control-plane-1",
+                "cloud-controller-manager-control-plane-2"
+            ]
+        );
+        let leaders: Vec<&&crate::snapshot::ComponentView> = replicas
+            .iter()
+            .filter(|r| r.state.starts_with("leader"))
+            .collect();
+        assert_eq!(leaders.len(), 1, "{replicas:?}");
+        let ins = inspect(&c, &Target::Component(leaders[0].id.clone())).unwrap();
+        let names: Vec<&str> = ins.controllers.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cloud-node-controller",
+                "cloud-node-lifecycle-controller",
+                "route-controller",
+                "service-controller"
+            ]
+        );
+        // The node controller initialized every node.
+        assert!(ins.controllers[0].syncs > 0, "{:?}", ins.controllers);
+        // The Deployment's chip lists both replicas and the leader's loops.
+        let whole = inspect(&c, &Target::Component("cloud-controller-manager".into())).unwrap();
+        assert_eq!(
+            whole.facts.iter().filter(|(k, _)| k == "replica").count(),
+            2,
+            "{:?}",
+            whole.facts
+        );
+        assert_eq!(whole.controllers.len(), 4);
     }
 }

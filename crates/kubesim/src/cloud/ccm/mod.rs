@@ -169,6 +169,9 @@ struct Slot {
     controller: Box<dyn CloudController>,
     queue: WorkQueue<String>,
     next_period: Option<SimTime>,
+    /// Keys reconciled since the instance started, and the last time.
+    syncs: u64,
+    last_sync: Option<SimTime>,
 }
 
 /// One cloud-controller-manager instance.
@@ -216,6 +219,8 @@ impl CloudControllerManager {
                     controller,
                     queue: WorkQueue::new(),
                     next_period: None,
+                    syncs: 0,
+                    last_sync: None,
                 })
                 .collect(),
             started: false,
@@ -242,6 +247,20 @@ impl CloudControllerManager {
     /// The controllers' names.
     pub fn controllers(&self) -> Vec<&'static str> {
         self.slots.iter().map(|s| s.controller.name()).collect()
+    }
+
+    /// Each controller's work, for the inspector (as
+    /// `ControllerManager::activity`).
+    pub fn activity(&self) -> Vec<crate::controllers::ControllerActivity> {
+        self.slots
+            .iter()
+            .map(|s| crate::controllers::ControllerActivity {
+                name: s.controller.name(),
+                queued: s.queue.len(),
+                syncs: s.syncs,
+                last_sync: s.last_sync,
+            })
+            .collect()
     }
 
     /// The log, oldest first.
@@ -429,6 +448,8 @@ impl CloudControllerManager {
                 let mut s = Sync::new(now, nodes, services);
                 let requeue = self.slots[i].controller.reconcile(&mut s, &key);
                 self.slots[i].queue.done(&key);
+                self.slots[i].syncs += 1;
+                self.slots[i].last_sync = Some(now);
                 self.flush(ctx, i, &key, s);
                 self.apply_requeue(i, key, now, requeue);
             }

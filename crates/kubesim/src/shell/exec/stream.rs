@@ -27,13 +27,13 @@
 //! sending stdin (no image in the catalog reads it interactively).
 
 use super::{err, Result, Session};
+use crate::api::pod::Pod;
 use crate::api::{KindId, Object};
 use crate::apiserver::{ApiResponse, Verb};
 use crate::cluster::Cluster;
 use crate::kubelet::server::{StreamFrame, StreamInput};
 use crate::shell::Kubectl;
 use crate::world::SimDuration;
-use k8s_openapi::api::core::v1::Pod;
 use std::fmt::Write as _;
 
 /// An attach kubectl holds open.
