@@ -219,6 +219,7 @@ const BENCHES: &[(&str, &[&str])] = &[
     ("bench", &["event-loop", "write-path"]),
     ("bench_scheduler", &["scheduler"]),
     ("bench_heartbeat", &["heartbeat"]),
+    ("bench_busy", &["busy"]),
 ];
 
 /// The page's benchmark (run on the release build, in headless Chromium).

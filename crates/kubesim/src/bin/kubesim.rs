@@ -2,7 +2,7 @@
 //! a guided scenario played to the end.
 //!
 //! ```text
-//! kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]
+//! kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--konnectivity] [--echo] [FILE]
 //! kubesim scenario FILE
 //! ```
 //!
@@ -10,8 +10,9 @@
 //! from FILE or standard input, line by line, and prints what kubectl and the
 //! simulator print. `kubectl apply -f -` (and `sim node manifest add <node>
 //! -f -`) reads the manifest from the lines that follow, up to a line
-//! `---end`. The exit status is 1 if any command
-//! failed.
+//! `---end`. `--konnectivity` routes the API server's calls to kubelets
+//! through a Konnectivity server and agents. The exit status is 1 if any
+//! command failed.
 //!
 //! `kubesim scenario FILE` loads a scenario (see the README's "Guided
 //! scenarios"), boots its cluster and plays every step: narration, the
@@ -26,13 +27,14 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--echo] [FILE]
+    "usage: kubesim shell [--seed N] [--workers N] [--control-plane 1|3|5] [--konnectivity] [--echo] [FILE]
        kubesim scenario FILE";
 
 struct Options {
     seed: u64,
     workers: usize,
     control_plane: usize,
+    konnectivity: bool,
     echo: bool,
     file: Option<String>,
 }
@@ -42,6 +44,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         seed: 1,
         workers: 3,
         control_plane: 3,
+        konnectivity: false,
         echo: false,
         file: None,
     };
@@ -73,6 +76,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                     .parse()
                     .map_err(|_| "--control-plane takes 1, 3 or 5".to_string())?
             }
+            "--konnectivity" => o.konnectivity = true,
             "--echo" => o.echo = true,
             "-h" | "--help" => return Err(USAGE.into()),
             f if !f.starts_with('-') && o.file.is_none() => o.file = Some(f.to_string()),
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
     let topology = match Topology::builder()
         .control_plane(opts.control_plane)
         .workers(opts.workers)
+        .konnectivity(opts.konnectivity)
         .build()
     {
         Ok(t) => t,
