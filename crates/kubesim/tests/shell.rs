@@ -679,3 +679,51 @@ fn the_api_servers_compact_etcd_every_five_minutes_up_to_the_revision_of_the_pre
         after[0]
     );
 }
+
+#[test]
+fn kubectl_run_makes_a_pod_as_kubectls_generator_does() {
+    let (mut c, mut s) = booted(61);
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl run nginx --image=nginx --port=80"),
+        "pod/nginx created"
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl run hello --image=busybox --restart=Never -- sh -c \"echo hello; exit 0\"",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/hello '{.status.phase}'=Succeeded 2m",
+    );
+    assert_eq!(ok(&mut c, &mut s, "kubectl logs hello"), "hello");
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get pod nginx -o jsonpath={.metadata.labels.run}/{.spec.containers[0].name}/{.spec.containers[0].ports[0].containerPort}/{.spec.restartPolicy}"
+        ),
+        "nginx/nginx/80/Always"
+    );
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get pod hello -o jsonpath={.spec.restartPolicy}/{.spec.containers[0].args[0]}"
+        ),
+        "Never/sh"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl run x"),
+        "error: required flag(s) \"image\" not set"
+    );
+    assert_eq!(
+        fails(
+            &mut c,
+            &mut s,
+            "kubectl run y --image=nginx --restart=Sometimes"
+        ),
+        "error: invalid restart policy: Sometimes"
+    );
+}

@@ -156,22 +156,6 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
             ];
             F
         }
-        "run" => {
-            const F: &[FlagSpec] = &[
-                value("image", None),
-                value("port", None),
-                value("restart", None),
-                value("labels", Some('l')),
-                value("env", None),
-                value("command", None),
-                switch("rm", None),
-                switch("stdin", Some('i')),
-                switch("tty", Some('t')),
-                OUTPUT,
-                DRY_RUN,
-            ];
-            F
-        }
         "expose" => {
             const F: &[FlagSpec] = &[
                 value("port", None),
@@ -243,6 +227,23 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 value("tail", None),
                 switch("timestamps", None),
                 switch("all-containers", None),
+            ];
+            F
+        }
+        "run" => {
+            const F: &[FlagSpec] = &[
+                OUTPUT,
+                DRY_RUN,
+                value("image", None),
+                value("restart", None),
+                value("labels", Some('l')),
+                value("port", None),
+                value("env", None),
+                value("image-pull-policy", None),
+                switch("command", None),
+                switch("stdin", Some('i')),
+                switch("tty", Some('t')),
+                switch("rm", None),
             ];
             F
         }

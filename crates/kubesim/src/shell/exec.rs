@@ -359,6 +359,7 @@ impl Session {
             "describe" => self.describe(cluster, k),
             "apply" | "create" | "replace" if k.flags.has("filename") => self.write_manifest(cluster, k),
             "create" => self.create_imperative(cluster, k),
+            "run" => self.run_pod(cluster, k),
             "delete" => self.delete(cluster, k),
             "label" | "annotate" => self.label(cluster, k),
             "scale" => self.scale(cluster, k),
@@ -795,6 +796,99 @@ impl Session {
         } else {
             Err(text)
         }
+    }
+
+    /// `kubectl run NAME --image=IMAGE [-- ARGS...]`: a Pod, as kubectl's
+    /// `run` generator makes it (`staging/src/k8s.io/kubectl/pkg/cmd/run`,
+    /// `generate/versioned/run.go` `BasicPod`): the container named after
+    /// the pod, the label `run=NAME` unless `--labels` says otherwise,
+    /// `restartPolicy` from `--restart` (Always), the words after `--` as
+    /// its args (its command with `--command`). Interactive sessions
+    /// (`-i`, `-t`, `--rm`) are not simulated: the pod is made, and the
+    /// output says how to reach it.
+    fn run_pod(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
+        let name = match k.args.as_slice() {
+            [name] => name.clone(),
+            [] => {
+                return Err(
+                    "error: NAME is required for run\nSee 'kubectl run -h' for help and examples"
+                        .into(),
+                )
+            }
+            _ => return Err(
+                "error: exactly one NAME is required\nSee 'kubectl run -h' for help and examples"
+                    .into(),
+            ),
+        };
+        let image = k
+            .flags
+            .get("image")
+            .ok_or("error: required flag(s) \"image\" not set")?;
+        let restart = k.flags.get("restart").unwrap_or("Always");
+        if !matches!(restart, "Always" | "OnFailure" | "Never") {
+            return Err(format!("error: invalid restart policy: {restart}"));
+        }
+        let mut labels = serde_json::Map::new();
+        match k.flags.get("labels") {
+            Some(l) => {
+                for pair in l.split(',') {
+                    let (key, value) = pair
+                        .split_once('=')
+                        .ok_or_else(|| format!("error: invalid label spec: {pair}"))?;
+                    labels.insert(key.to_string(), value.into());
+                }
+            }
+            None => {
+                labels.insert("run".into(), name.clone().into());
+            }
+        }
+        let mut container = serde_json::json!({ "name": name, "image": image });
+        if !k.command.is_empty() {
+            let field = if k.flags.has("command") {
+                "command"
+            } else {
+                "args"
+            };
+            container[field] = k.command.clone().into();
+        }
+        if let Some(port) = k.flags.get("port") {
+            let port: i64 = port
+                .parse()
+                .map_err(|_| format!("error: invalid argument {port:?} for \"--port\" flag"))?;
+            container["ports"] = serde_json::json!([{ "containerPort": port }]);
+        }
+        let env: Vec<serde_json::Value> = k
+            .flags
+            .all("env")
+            .iter()
+            .map(|e| {
+                let (n, v) = e.split_once('=').unwrap_or((e.as_str(), ""));
+                serde_json::json!({ "name": n, "value": v })
+            })
+            .collect();
+        if !env.is_empty() {
+            container["env"] = env.into();
+        }
+        if let Some(policy) = k.flags.get("image-pull-policy") {
+            container["imagePullPolicy"] = policy.into();
+        }
+        let pod = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": { "name": name, "namespace": self.namespace_of(k), "labels": labels },
+            "spec": { "containers": [container], "restartPolicy": restart },
+        });
+        let mut with_file = k.clone();
+        with_file.stdin = Some(pod.to_string());
+        with_file.verb = "create".into();
+        with_file.args.clear();
+        let mut out = self.write_generated_manifest(cluster, &with_file)?;
+        if k.flags.has("stdin") || k.flags.has("tty") || k.flags.has("rm") {
+            out.push_str(&format!(
+                "\n(interactive sessions are not simulated: the pod runs on its own; see `kubectl logs {name}`, `kubectl exec {name} -- <command>`, `kubectl attach {name}`, and `kubectl delete pod {name}` for --rm)"
+            ));
+        }
+        Ok(out)
     }
 
     fn create_imperative(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
@@ -1802,6 +1896,7 @@ kubectl get <type>[/<name>] [<name>...] [-n NS | -A] [-l SELECTOR] [--field-sele
 kubectl describe <type> [<name>...]
 kubectl apply|create|replace -f -      (the manifest follows, ended by a line ---end)
 kubectl create namespace|configmap|deployment NAME [--image=IMAGE] [--replicas=N] [--from-literal=k=v]
+kubectl run <name> --image=IMAGE [--restart=Always|OnFailure|Never] [--port=N] [-l k=v] [--env K=V] [--command] [-- ARGS...]
 kubectl create token <serviceaccount> [--duration=1h] [--audience=A]   (a bound service-account token, TokenRequest)
 kubectl certificate approve|deny <csr>...
 kubectl delete <type> <name>... | -f - | -l SELECTOR  [--cascade=background|foreground|orphan] [--grace-period=N] [--now] [--force]
@@ -1814,7 +1909,7 @@ kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: 
 kubectl attach <pod>|TYPE/NAME [-c CONTAINER] [-q]   (streams what the container prints, like get -w: after each
                                         sim command and live on the page; any kubectl command or ^C detaches)
 kubectl port-forward pod/<name>|deploy/<name>|svc/<name> [LOCAL:]REMOTE... [--address A]   (a background job)
-curl [-s] [-i] [-f] http://localhost:<port>/<path>   (your machine: reaches a forwarded port)
+curl [-s] [-i] [-f] <url>               (your machine: localhost reaches a forwarded port, an IP a load balancer or NodePort)
 jobs | kill %N                          list | stop the background port-forwards
 kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
