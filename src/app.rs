@@ -520,12 +520,24 @@ impl Component for App {
         let params = persist::params();
         let (saved, origin) = persist::initial_run();
         let seed = params.seed.unwrap_or(DEFAULT_SEED);
-        // `?workers=N` sizes a fresh cluster; a count the topology refuses
-        // (over 5,000) opens the default one.
-        let topology = params
-            .workers
-            .and_then(|n| kubesim::TopologyBuilder::new().workers(n).build().ok())
-            .unwrap_or_default();
+        // `?workers=N` sizes a fresh cluster (a count the topology refuses,
+        // over 5,000, opens the default one); `?konnectivity=1` routes the
+        // API servers' calls to kubelets through Konnectivity.
+        let topology = if params.workers.is_some() || params.konnectivity {
+            let mut b = kubesim::TopologyBuilder::new().konnectivity(params.konnectivity);
+            if let Some(n) = params.workers {
+                b = b.workers(n);
+            }
+            b.build()
+                .or_else(|_| {
+                    kubesim::TopologyBuilder::new()
+                        .konnectivity(params.konnectivity)
+                        .build()
+                })
+                .unwrap_or_default()
+        } else {
+            kubesim::Topology::default()
+        };
         let cluster = Cluster::new(topology.clone(), seed);
         let snapshot = cluster.snapshot();
         let layout = layout(&snapshot);

@@ -54,6 +54,10 @@ pub struct Params {
     /// `workers=N`: a fresh run on a cluster of N workers (the control plane
     /// stays kubeadm's three; ignored when a run is shared or restored).
     pub workers: Option<usize>,
+    /// `konnectivity=1`: a fresh run whose API servers reach the kubelets
+    /// through Konnectivity (a server beside each API server, an agent on
+    /// every node).
+    pub konnectivity: bool,
     /// `perf=1`: record how long each animation frame's work takes (update
     /// and render) in `window.__kubesimFrameWork`, for `cargo xtask bench
     /// page`.
@@ -101,6 +105,7 @@ impl Params {
                 "speed" => p.speed = v.parse().ok().filter(|s: &f64| s.is_finite() && *s > 0.0),
                 "seed" => p.seed = v.parse().ok(),
                 "workers" => p.workers = v.parse().ok(),
+                "konnectivity" => p.konnectivity = truthy,
                 "perf" => p.perf = truthy,
                 "panels" => {
                     p.panels = Some(
@@ -301,6 +306,8 @@ mod tests {
         assert_eq!(Params::parse("?speed=-3&theme=pink"), Params::default());
         assert_eq!(Params::parse("?workers=97").workers, Some(97));
         assert_eq!(Params::parse("?workers=many").workers, None);
+        assert!(Params::parse("?konnectivity=1").konnectivity);
+        assert!(!Params::parse("?workers=5").konnectivity);
         let p = Params::parse("?embed=1&host=https%3A%2F%2Fkubernetes.io&bad=%zz%");
         assert_eq!(p.host.as_deref(), Some("https://kubernetes.io"));
     }
