@@ -2011,7 +2011,7 @@ impl Cluster {
                                 Health::Up,
                                 format!("iptables · {} ports", r.ports.len()),
                             ),
-                            None => (true, Health::Degraded, "waiting for its caches".into()),
+                            None => (true, Health::Degraded, "syncing caches".into()),
                         },
                         None => (true, Health::Degraded, "starting".into()),
                     },
