@@ -7,6 +7,19 @@ use yew::prelude::*;
 /// The speeds offered, from a quarter of real time to a thousand times it.
 pub const SPEEDS: [f64; 10] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 100.0, 300.0, 1000.0];
 
+/// The speeds the box offers: the usual ones, plus the current speed in its
+/// place when it is none of them (`?speed=4`, or a host page's
+/// `kubesim:speed`), so the box shows the speed the clock really runs at.
+pub fn speed_options(current: f64) -> Vec<f64> {
+    let mut v = SPEEDS.to_vec();
+    if current.is_finite() && current > 0.0 && !v.iter().any(|s| (s - current).abs() < f64::EPSILON)
+    {
+        v.push(current);
+        v.sort_by(f64::total_cmp);
+    }
+    v
+}
+
 #[derive(Properties, PartialEq)]
 pub struct ControlsProps {
     pub playing: bool,
@@ -64,9 +77,9 @@ pub fn controls(p: &ControlsProps) -> Html {
             <label class="speed">
                 <span>{"Speed"}</span>
                 <select id="speed" aria-label="Simulation speed" onchange={on_change}>
-                    { for SPEEDS.iter().map(|s| html! {
-                        <option value={s.to_string()} selected={(*s - p.speed).abs() < f64::EPSILON}>
-                            {speed_label(*s)}
+                    { for speed_options(p.speed).into_iter().map(|s| html! {
+                        <option value={s.to_string()} selected={(s - p.speed).abs() < f64::EPSILON}>
+                            {speed_label(s)}
                         </option>
                     }) }
                 </select>
@@ -82,5 +95,19 @@ pub fn controls(p: &ControlsProps) -> Html {
                 <span title="Events the simulation has delivered">{format!("{} events", p.events)}</span>
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_speed_between_the_usual_ones_gets_its_own_option_in_order() {
+        assert_eq!(speed_options(100.0), SPEEDS.to_vec());
+        let v = speed_options(4.0);
+        assert_eq!(v.len(), SPEEDS.len() + 1);
+        assert_eq!(v[4], 4.0);
+        assert!(v.windows(2).all(|w| w[0] < w[1]));
     }
 }
