@@ -449,14 +449,20 @@ fn kubectl_rollout_undo_brings_the_first_replica_set_back_as_revision_three() {
 }
 
 /// The leading kube-controller-manager's control-plane node.
-fn kcm_leader(c: &Cluster) -> Option<String> {
+/// The control-plane node whose instance of a leader-elected component
+/// (`kube-controller-manager`, `kube-scheduler`) leads, as `leads` tells.
+fn leader_node(c: &Cluster, leads: impl Fn(&Cluster, &str) -> bool) -> Option<String> {
     ["control-plane-1", "control-plane-2", "control-plane-3"]
         .into_iter()
-        .find(|n| {
-            c.controller_activity(&format!("kube-controller-manager-{n}"))
-                .is_some_and(|(leads, _)| leads)
-        })
+        .find(|n| leads(c, n))
         .map(str::to_string)
+}
+
+fn kcm_leader(c: &Cluster) -> Option<String> {
+    leader_node(c, |c, n| {
+        c.controller_activity(&format!("kube-controller-manager-{n}"))
+            .is_some_and(|(leads, _)| leads)
+    })
 }
 
 #[test]
@@ -503,13 +509,10 @@ fn a_controller_manager_that_loses_its_lease_starts_its_controllers_afresh() {
 }
 
 fn scheduler_leader(c: &Cluster) -> Option<String> {
-    ["control-plane-1", "control-plane-2", "control-plane-3"]
-        .into_iter()
-        .find(|n| {
-            c.scheduler_activity(&format!("kube-scheduler-{n}"))
-                .is_some_and(|(leads, _)| leads)
-        })
-        .map(str::to_string)
+    leader_node(c, |c, n| {
+        c.scheduler_activity(&format!("kube-scheduler-{n}"))
+            .is_some_and(|(leads, _)| leads)
+    })
 }
 
 #[test]
