@@ -2,10 +2,17 @@
 //! scheduler's pure core (queue, filters, scores, assume), without the API
 //! server. Run with `cargo xtask bench scheduler` (or the example with
 //! `[pods [nodes]]` for a smaller run to profile).
-//! Budget (DESIGN.md §6): at least 10,000 pods/s natively.
+//! Budget (DESIGN.md §6): at least 10,000 pods/s natively, and at most
+//! 256 MiB peak memory.
+//!
+//! A counting allocator tallies the bytes live after each phase (nodes,
+//! pod objects, pods queued, pods scheduled), so the report says where the
+//! memory goes: the pod objects themselves or the scheduler's structures.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus, ResourceRequirements};
 
@@ -15,6 +22,87 @@ use kubesim::api::pod::{Container, Pod, PodSpec};
 use kubesim::api::Object;
 use kubesim::scheduler::{Action, Scheduler};
 use kubesim::{SimRng, SimTime};
+
+/// The system allocator, counting what is live: the bytes asked for, and
+/// what glibc's malloc takes for them (a 16-byte-aligned chunk with an
+/// 8-byte header, 32 bytes at least), and the number of blocks.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static LIVE_CHUNKS: AtomicUsize = AtomicUsize::new(0);
+static BLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+fn chunk(size: usize) -> usize {
+    (size + 8).div_ceil(16).max(2) * 16
+}
+
+// SAFETY: every call goes straight to `System` with the same arguments;
+// the counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Relaxed);
+        LIVE_CHUNKS.fetch_add(chunk(l.size()), Relaxed);
+        BLOCKS.fetch_add(1, Relaxed);
+        // SAFETY: as documented on `GlobalAlloc::alloc`, forwarded.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Relaxed);
+        LIVE_CHUNKS.fetch_add(chunk(l.size()), Relaxed);
+        BLOCKS.fetch_add(1, Relaxed);
+        // SAFETY: forwarded.
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Relaxed);
+        LIVE_CHUNKS.fetch_sub(chunk(l.size()), Relaxed);
+        BLOCKS.fetch_sub(1, Relaxed);
+        // SAFETY: forwarded.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Relaxed);
+        LIVE.fetch_sub(l.size(), Relaxed);
+        LIVE_CHUNKS.fetch_add(chunk(new), Relaxed);
+        LIVE_CHUNKS.fetch_sub(chunk(l.size()), Relaxed);
+        // SAFETY: forwarded.
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Bytes asked for, malloc chunk bytes, blocks: what is live now.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    bytes: usize,
+    chunks: usize,
+    blocks: usize,
+}
+
+fn tally() -> Tally {
+    Tally {
+        bytes: LIVE.load(Relaxed),
+        chunks: LIVE_CHUNKS.load(Relaxed),
+        blocks: BLOCKS.load(Relaxed),
+    }
+}
+
+impl Tally {
+    /// `what: X MiB (Y B per item in Z blocks)`, from `before` to `self`.
+    fn since(self, before: Tally, what: &str, items: usize) -> String {
+        let d = |a: usize, b: usize| a.saturating_sub(b) as f64;
+        let n = items.max(1) as f64;
+        format!(
+            "{what} {:.0} MiB ({:.0} B per item asked, {:.0} B in malloc chunks, {:.1} blocks)",
+            d(self.chunks, before.chunks) / 1048576.0,
+            d(self.bytes, before.bytes) / n,
+            d(self.chunks, before.chunks) / n,
+            d(self.blocks, before.blocks) / n,
+        )
+    }
+}
 
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 fn wall() -> std::time::Instant {
@@ -125,15 +213,23 @@ fn main() {
             .unwrap_or(default)
     };
     let (pods, nodes) = (arg(1, 150_000), arg(2, 5_000));
+    let start = tally();
     let mut s = Scheduler::default();
     let mut rng = SimRng::new(1);
     let now = SimTime(0);
     for i in 0..nodes {
         s.on_node_add(now, node(i));
     }
-    for i in 0..pods {
-        s.on_pod_add(now, pod(i));
+    let with_nodes = tally();
+    // The pod objects first (as an informer's store would hold them), then
+    // the scheduler's queue of them.
+    let objects: Vec<Rc<Object>> = (0..pods).map(pod).collect();
+    let with_objects = tally();
+    for p in &objects {
+        s.on_pod_add(now, p.clone());
     }
+    let with_queue = tally();
+    drop(objects);
     let queued_kib = peak_rss_kib();
     let t = wall();
     let cpu_start = cpu_ns();
@@ -154,6 +250,7 @@ fn main() {
         }
     }
     let secs = t.elapsed().as_secs_f64();
+    let scheduled = tally();
     let cpu_secs = cpu_ns()
         .zip(cpu_start)
         .map(|(e, s)| e.saturating_sub(s) as f64 / 1e9);
@@ -180,6 +277,25 @@ fn main() {
         std::mem::size_of::<k8s_openapi::api::core::v1::Container>(),
         std::mem::size_of::<kubesim::scheduler::PodInfo>(),
         s.cache.num_pods()
+    );
+    // The pod objects are the same before and after: what scheduling adds
+    // over the queue is the cache's (PodInfo, its maps, node lists).
+    let objects_only = Tally {
+        bytes: with_objects.bytes - with_objects.bytes.min(with_nodes.bytes),
+        chunks: with_objects.chunks - with_objects.chunks.min(with_nodes.chunks),
+        blocks: with_objects.blocks - with_objects.blocks.min(with_nodes.blocks),
+    };
+    let after_objects = Tally {
+        bytes: with_nodes.bytes + objects_only.bytes,
+        chunks: with_nodes.chunks + objects_only.chunks,
+        blocks: with_nodes.blocks + objects_only.blocks,
+    };
+    println!(
+        "  live memory: {}; {}; {}; {}",
+        with_nodes.since(start, "nodes", nodes),
+        with_objects.since(with_nodes, "pod objects", pods),
+        with_queue.since(with_objects, "queued", pods),
+        scheduled.since(after_objects, "scheduled (the cache)", pods),
     );
     if let Some(kib) = peak_rss_kib() {
         let mib = kib as f64 / 1024.0;
