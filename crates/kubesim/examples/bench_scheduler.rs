@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus, ResourceRequirements};
+use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use kubesim::api::pod::{Container, Pod, PodSpec};
+use kubesim::api::pod::{Container, Pod, PodSpec, ResourceList, ResourceRequirements};
 use kubesim::api::Object;
 use kubesim::scheduler::{Action, Scheduler};
 use kubesim::{SimRng, SimTime};
@@ -139,7 +139,7 @@ fn node(i: usize) -> Rc<Object> {
 }
 
 fn pod(i: usize) -> Rc<Object> {
-    let requests: BTreeMap<String, Q> = [("cpu", "100m"), ("memory", "128Mi")]
+    let requests: ResourceList = [("cpu", "100m"), ("memory", "128Mi")]
         .into_iter()
         .map(|(k, v)| (k.to_string(), Q(v.to_string())))
         .collect();

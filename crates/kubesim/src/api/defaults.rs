@@ -124,7 +124,9 @@ fn default_pod(p: &mut Pod) {
             if let Some(limits) = r.limits.clone() {
                 let requests = r.requests.get_or_insert_with(Default::default);
                 for (k, v) in limits {
-                    requests.entry(k).or_insert(v);
+                    if !requests.contains_key(&k) {
+                        requests.insert(k, v);
+                    }
                 }
             }
         }

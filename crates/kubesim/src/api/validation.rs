@@ -432,7 +432,7 @@ fn go_selector(sel: &LabelSelector) -> BadValue {
 
 // ---- Pods -------------------------------------------------------------------
 
-fn validate_resources(r: &core::ResourceRequirements, path: &str) -> Errors {
+fn validate_resources(r: &super::pod::ResourceRequirements, path: &str) -> Errors {
     let mut errs = Vec::new();
     let mut parsed: [BTreeMap<&str, Quantity>; 2] = [BTreeMap::new(), BTreeMap::new()];
     for (i, (which, map)) in [("limits", &r.limits), ("requests", &r.requests)]

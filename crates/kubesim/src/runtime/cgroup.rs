@@ -84,16 +84,7 @@ pub struct ContainerResources {
     pub memory_limit: Option<u64>,
 }
 
-fn parse_q(
-    map: Option<
-        &std::collections::BTreeMap<
-            String,
-            k8s_openapi::apimachinery::pkg::api::resource::Quantity,
-        >,
-    >,
-    key: &str,
-    milli: bool,
-) -> Option<u64> {
+fn parse_q(map: Option<&crate::api::pod::ResourceList>, key: &str, milli: bool) -> Option<u64> {
     let q = Quantity::parse(&map?.get(key)?.0).ok()?;
     let v = if milli { q.milli_value() } else { q.value() };
     u64::try_from(v).ok()
@@ -235,7 +226,7 @@ pub fn container_scope(pod_slice: &str, id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::ResourceRequirements;
+    use crate::api::pod::ResourceRequirements;
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 
     fn container(req: &[(&str, &str)], lim: &[(&str, &str)]) -> Container {

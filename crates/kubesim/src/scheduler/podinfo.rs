@@ -41,9 +41,15 @@ pub struct Resources {
 
 impl Resources {
     /// Reads a ResourceList; `Err` names the first malformed quantity.
-    pub fn from_list(
-        list: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
-    ) -> Result<Resources, String> {
+    pub fn from_list<'a, L>(list: Option<L>) -> Result<Resources, String>
+    where
+        L: IntoIterator<
+            Item = (
+                &'a String,
+                &'a k8s_openapi::apimachinery::pkg::api::resource::Quantity,
+            ),
+        >,
+    {
         let mut r = Resources::default();
         for (name, q) in list.into_iter().flatten() {
             let v = Quantity::parse(&q.0).map_err(|e| format!("{name}: {e}"))?;

@@ -1,8 +1,9 @@
 //! The runtime driven as the kubelet will drive it.
 
 use super::*;
+use crate::api::pod::ResourceRequirements;
 use k8s_openapi::api::core::v1::{
-    ContainerPort, ExecAction, GRPCAction, HTTPGetAction, ResourceRequirements, TCPSocketAction,
+    ContainerPort, ExecAction, GRPCAction, HTTPGetAction, TCPSocketAction,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 
