@@ -482,6 +482,39 @@ mod tests {
     }
 
     #[test]
+    fn a_resource_list_keeps_names_sorted_and_writes_the_same_json_as_a_btreemap() {
+        let q = |s: &str| Quantity(s.to_string());
+        let mut list = ResourceList::default();
+        assert_eq!(list.insert("memory".into(), q("1Gi")), None);
+        assert_eq!(list.insert("cpu".into(), q("1")), None);
+        assert_eq!(list.insert("cpu".into(), q("250m")), Some(q("1")));
+        list.insert("nvidia.com/gpu".into(), q("1"));
+        assert_eq!(list.get("cpu"), Some(&q("250m")));
+        assert!(list.contains_key("memory") && !list.contains_key("pods"));
+        let names: Vec<&String> = list.keys().collect();
+        assert_eq!(names, ["cpu", "memory", "nvidia.com/gpu"]);
+        let map: BTreeMap<String, Quantity> = list.clone().into();
+        assert_eq!(
+            serde_json::to_string(&list).ok(),
+            serde_json::to_string(&map).ok()
+        );
+        assert_eq!(ResourceList::from(map), list);
+        // A container's resources decode into it and write back unchanged.
+        let json = r#"{"limits":{"memory":"128Mi"},"requests":{"cpu":"100m","memory":"64Mi"}}"#;
+        let r: Option<ResourceRequirements> = serde_json::from_str(json).ok();
+        assert_eq!(
+            r.as_ref()
+                .and_then(|r| r.requests.as_ref())
+                .map(|l| l.len()),
+            Some(2)
+        );
+        assert_eq!(
+            r.and_then(|r| serde_json::to_string(&r).ok()).as_deref(),
+            Some(json)
+        );
+    }
+
+    #[test]
     fn decoding_errors_name_the_same_field_as_k8s_openapis() {
         let bad = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {},
             "spec": {"containers": [{"name": "a", "livenessProbe": {"periodSeconds": "x"}}]}}"#;

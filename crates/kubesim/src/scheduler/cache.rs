@@ -67,14 +67,14 @@ impl NodeInfo {
         if p.has_affinity() {
             self.pods_with_affinity += 1;
         }
-        if !p.required_anti_affinity.is_empty() {
+        if !p.required_anti_affinity().is_empty() {
             self.pods_with_required_anti_affinity += 1;
         }
         self.pods.push(p);
     }
 
     pub fn remove_pod(&mut self, key: &str) -> Option<Rc<PodInfo>> {
-        let i = self.pods.iter().position(|p| p.key == key)?;
+        let i = self.pods.iter().position(|p| &*p.key == key)?;
         let p = self.pods.swap_remove(i);
         self.requested.sub(&p.requests);
         self.non_zero_cpu = self.non_zero_cpu.saturating_sub(p.non_zero_cpu);
@@ -82,7 +82,7 @@ impl NodeInfo {
         if p.has_affinity() {
             self.pods_with_affinity = self.pods_with_affinity.saturating_sub(1);
         }
-        if !p.required_anti_affinity.is_empty() {
+        if !p.required_anti_affinity().is_empty() {
             self.pods_with_required_anti_affinity =
                 self.pods_with_required_anti_affinity.saturating_sub(1);
         }
@@ -166,7 +166,8 @@ pub struct Cache {
     by_name: BTreeMap<String, usize>,
     /// Live node slots in listing order.
     order: Vec<usize>,
-    pods: BTreeMap<String, CachedPod>,
+    /// By `namespace/name`, the key shared with the pod's `PodInfo`.
+    pods: BTreeMap<Rc<str>, CachedPod>,
     /// Normalized image name -> how many live nodes have it.
     image_nodes: BTreeMap<String, usize>,
     /// Controller uid -> node slot -> pods of that controller there (for
@@ -388,13 +389,12 @@ impl Cache {
 
     fn place(&mut self, info: Rc<PodInfo>, node: &str, assumed: bool) {
         let slot = self.ensure_slot(node);
-        if let Some(uid) = &info.controller_uid {
-            *self
-                .by_controller
-                .entry(uid.clone())
-                .or_default()
-                .entry(slot)
-                .or_default() += 1;
+        if let Some(uid) = info.controller_uid() {
+            let per_node = match self.by_controller.get_mut(uid) {
+                Some(m) => m,
+                None => self.by_controller.entry(uid.to_string()).or_default(),
+            };
+            *per_node.entry(slot).or_default() += 1;
         }
         let n = &mut self.slots[slot];
         n.add_pod(info.clone());
@@ -419,7 +419,7 @@ impl Cache {
     pub fn remove_pod(&mut self, key: &str) -> Option<CachedPod> {
         let cp = self.pods.remove(key)?;
         let slot = cp.slot;
-        if let Some(uid) = &cp.info.controller_uid {
+        if let Some(uid) = cp.info.controller_uid() {
             if let Some(m) = self.by_controller.get_mut(uid) {
                 if let Some(c) = m.get_mut(&slot) {
                     *c = c.saturating_sub(1);
@@ -445,7 +445,7 @@ impl Cache {
 
     /// `AssumePod`: count the pod on `node` before the binding is confirmed.
     pub fn assume(&mut self, info: Rc<PodInfo>, node: &str) {
-        self.remove_pod(&info.key.clone());
+        self.remove_pod(&info.key);
         self.place(info, node, true);
     }
 
@@ -466,7 +466,7 @@ impl Cache {
     /// A pod seen bound to `node` by the informer (add or update). Replaces
     /// an assumed copy (confirming it) or the previous version.
     pub fn set_bound_pod(&mut self, info: Rc<PodInfo>, node: &str) {
-        self.remove_pod(&info.key.clone());
+        self.remove_pod(&info.key);
         self.place(info, node, false);
     }
 }

@@ -411,7 +411,7 @@ impl Scheduler {
         let cycle = self.queue.scheduling_cycle();
         let all = self.cache.num_nodes();
         let mut decision = Decision {
-            pod: qpi.key.clone(),
+            pod: qpi.key.to_string(),
             cycle,
             num_all_nodes: all,
             pre_filter: Vec::new(),

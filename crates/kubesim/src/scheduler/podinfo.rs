@@ -264,20 +264,22 @@ impl AffinityTerm {
 
     /// `AffinityTerm.Matches`: namespace and labels.
     pub fn matches(&self, pod: &PodInfo) -> bool {
-        (self.all_namespaces || self.namespaces.contains(&pod.namespace))
+        (self.all_namespaces || self.namespaces.iter().any(|n| n == pod.namespace()))
             && self.selector.matches(pod.labels())
     }
 }
 
 /// Everything the scheduler needs of one pod, computed once.
+///
+/// The scheduler keeps one for every pod bound or assumed, so it holds no
+/// copy of what the pod object says plainly (namespace, name, uid, the
+/// controller's uid: read from `pod`), and boxes the affinity terms most
+/// pods lack.
 #[derive(Clone, Debug)]
 pub struct PodInfo {
     pub pod: Rc<Object>,
-    /// `namespace/name`.
-    pub key: String,
-    pub namespace: String,
-    pub name: String,
-    pub uid: String,
+    /// `namespace/name`, shared with the cache's index of pods.
+    pub key: Rc<str>,
     pub priority: i32,
     /// `PodRequests` (containers, init containers, sidecars, overhead).
     pub requests: Resources,
@@ -285,17 +287,34 @@ pub struct PodInfo {
     /// for scoring).
     pub non_zero_cpu: i64,
     pub non_zero_memory: i64,
+    /// Pod (anti-)affinity terms; `None` when the pod has none.
+    pub affinity: Option<Box<PodAffinityTerms>>,
+    /// Container and init-container images, normalized (`:latest` added).
+    pub images: Vec<String>,
+    /// `status.startTime` in Unix milliseconds (preemption's tie-breaker).
+    pub start_millis: Option<i64>,
+    pub terminating: bool,
+    /// Whether the controller owner counts (default spreading groups pods
+    /// by its uid); false for a pod whose info was read leniently.
+    has_controller: bool,
+}
+
+/// A pod's (anti-)affinity terms, compiled.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodAffinityTerms {
     pub required_affinity: Vec<AffinityTerm>,
     pub required_anti_affinity: Vec<AffinityTerm>,
     pub preferred_affinity: Vec<AffinityTerm>,
     pub preferred_anti_affinity: Vec<AffinityTerm>,
-    /// Container and init-container images, normalized (`:latest` added).
-    pub images: Vec<String>,
-    /// The controller owner's uid (default spreading groups by it).
-    pub controller_uid: Option<String>,
-    /// `status.startTime` in Unix milliseconds (preemption's tie-breaker).
-    pub start_millis: Option<i64>,
-    pub terminating: bool,
+}
+
+impl PodAffinityTerms {
+    fn is_empty(&self) -> bool {
+        self.required_affinity.is_empty()
+            && self.required_anti_affinity.is_empty()
+            && self.preferred_affinity.is_empty()
+            && self.preferred_anti_affinity.is_empty()
+    }
 }
 
 static EMPTY_LABELS: BTreeMap<String, String> = BTreeMap::new();
@@ -313,8 +332,6 @@ impl PodInfo {
             return Err("not a Pod".to_string());
         };
         let spec = pod.spec.as_ref();
-        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-        let name = pod.metadata.name.clone().unwrap_or_default();
         let priority = spec.and_then(|s| s.priority).unwrap_or_else(|| {
             priority_of_class(spec.and_then(|s| s.priority_class_name.as_deref()))
         });
@@ -322,27 +339,16 @@ impl PodInfo {
             Some(s) => pod_requests(s)?,
             None => (Resources::default(), 0, 0),
         };
+        let mut terms = PodAffinityTerms::default();
         let mut info = PodInfo {
-            key: format!("{namespace}/{name}"),
-            namespace,
-            name,
-            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            key: Rc::from(super::queue::pod_key(&obj)),
             priority,
             requests,
             non_zero_cpu: nz_cpu,
             non_zero_memory: nz_mem,
-            required_affinity: Vec::new(),
-            required_anti_affinity: Vec::new(),
-            preferred_affinity: Vec::new(),
-            preferred_anti_affinity: Vec::new(),
+            affinity: None,
             images: Vec::new(),
-            controller_uid: pod
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))
-                .map(|o| o.uid.clone()),
+            has_controller: true,
             start_millis: pod
                 .status
                 .as_ref()
@@ -369,7 +375,8 @@ impl PodInfo {
                         .iter()
                         .flatten()
                     {
-                        info.required_affinity
+                        terms
+                            .required_affinity
                             .push(AffinityTerm::compile(t, pod, 1)?);
                     }
                     for w in pa
@@ -377,7 +384,7 @@ impl PodInfo {
                         .iter()
                         .flatten()
                     {
-                        info.preferred_affinity.push(AffinityTerm::compile(
+                        terms.preferred_affinity.push(AffinityTerm::compile(
                             &w.pod_affinity_term,
                             pod,
                             i64::from(w.weight),
@@ -390,7 +397,8 @@ impl PodInfo {
                         .iter()
                         .flatten()
                     {
-                        info.required_anti_affinity
+                        terms
+                            .required_anti_affinity
                             .push(AffinityTerm::compile(t, pod, 1)?);
                     }
                     for w in pa
@@ -398,7 +406,7 @@ impl PodInfo {
                         .iter()
                         .flatten()
                     {
-                        info.preferred_anti_affinity.push(AffinityTerm::compile(
+                        terms.preferred_anti_affinity.push(AffinityTerm::compile(
                             &w.pod_affinity_term,
                             pod,
                             i64::from(w.weight),
@@ -406,6 +414,10 @@ impl PodInfo {
                     }
                 }
             }
+        }
+        info.images.shrink_to_fit();
+        if !terms.is_empty() {
+            info.affinity = Some(Box::new(terms));
         }
         Ok(info)
     }
@@ -418,35 +430,71 @@ impl PodInfo {
     ) -> PodInfo {
         match PodInfo::new(obj.clone(), priority_of_class) {
             Ok(p) => p,
-            Err(_) => {
-                let (namespace, name) = (
-                    obj.meta().namespace.clone().unwrap_or_default(),
-                    obj.meta().name.clone().unwrap_or_default(),
-                );
-                PodInfo {
-                    key: format!("{namespace}/{name}"),
-                    namespace,
-                    name,
-                    uid: obj.meta().uid.clone().unwrap_or_default(),
-                    priority: match &*obj {
-                        Object::Pod(p) => p.spec.as_ref().and_then(|s| s.priority).unwrap_or(0),
-                        _ => 0,
-                    },
-                    requests: Resources::default(),
-                    non_zero_cpu: 0,
-                    non_zero_memory: 0,
-                    required_affinity: Vec::new(),
-                    required_anti_affinity: Vec::new(),
-                    preferred_affinity: Vec::new(),
-                    preferred_anti_affinity: Vec::new(),
-                    images: Vec::new(),
-                    controller_uid: None,
-                    start_millis: None,
-                    terminating: obj.meta().deletion_timestamp.is_some(),
-                    pod: obj,
-                }
-            }
+            Err(_) => PodInfo {
+                key: Rc::from(super::queue::pod_key(&obj)),
+                priority: match &*obj {
+                    Object::Pod(p) => p.spec.as_ref().and_then(|s| s.priority).unwrap_or(0),
+                    _ => 0,
+                },
+                requests: Resources::default(),
+                non_zero_cpu: 0,
+                non_zero_memory: 0,
+                affinity: None,
+                images: Vec::new(),
+                has_controller: false,
+                start_millis: None,
+                terminating: obj.meta().deletion_timestamp.is_some(),
+                pod: obj,
+            },
         }
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.pod.meta().namespace.as_deref().unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        self.pod.meta().name.as_deref().unwrap_or_default()
+    }
+
+    pub fn uid(&self) -> &str {
+        self.pod.meta().uid.as_deref().unwrap_or_default()
+    }
+
+    /// The controller owner's uid (default spreading groups by it).
+    pub fn controller_uid(&self) -> Option<&str> {
+        if !self.has_controller {
+            return None;
+        }
+        self.pod
+            .meta()
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .map(|o| o.uid.as_str())
+    }
+
+    pub fn required_affinity(&self) -> &[AffinityTerm] {
+        self.affinity.as_ref().map_or(&[], |a| &a.required_affinity)
+    }
+
+    pub fn required_anti_affinity(&self) -> &[AffinityTerm] {
+        self.affinity
+            .as_ref()
+            .map_or(&[], |a| &a.required_anti_affinity)
+    }
+
+    pub fn preferred_affinity(&self) -> &[AffinityTerm] {
+        self.affinity
+            .as_ref()
+            .map_or(&[], |a| &a.preferred_affinity)
+    }
+
+    pub fn preferred_anti_affinity(&self) -> &[AffinityTerm] {
+        self.affinity
+            .as_ref()
+            .map_or(&[], |a| &a.preferred_anti_affinity)
     }
 
     pub fn pod(&self) -> Option<&Pod> {
@@ -471,10 +519,7 @@ impl PodInfo {
     }
 
     pub fn has_affinity(&self) -> bool {
-        !(self.required_affinity.is_empty()
-            && self.required_anti_affinity.is_empty()
-            && self.preferred_affinity.is_empty()
-            && self.preferred_anti_affinity.is_empty())
+        self.affinity.as_ref().is_some_and(|a| !a.is_empty())
     }
 
     /// `spec.preemptionPolicy` (default PreemptLowerPriority).
@@ -725,5 +770,49 @@ impl RequiredNodeAffinity {
                 .terms
                 .as_ref()
                 .is_none_or(|ts| ts.iter().any(|t| t.matches(node_name, labels)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::testutil::pod;
+
+    #[test]
+    fn a_pod_info_reads_names_and_the_controller_from_the_pod_it_shares() {
+        let obj = pod("web-1").owner("rs-uid").cpu("250m").build();
+        let info = PodInfo::new(obj.clone(), &|_| 0).ok();
+        let info = info.as_ref();
+        assert_eq!(info.map(|i| &*i.key), Some("default/web-1"));
+        assert_eq!(info.map(PodInfo::namespace), Some("default"));
+        assert_eq!(info.map(PodInfo::name), Some("web-1"));
+        assert_eq!(info.map(PodInfo::uid), Some("uid-web-1"));
+        assert_eq!(info.and_then(PodInfo::controller_uid), Some("rs-uid"));
+        assert!(info.is_some_and(|i| Rc::ptr_eq(&i.pod, &obj)));
+        assert_eq!(info.map(|i| i.requests.milli_cpu), Some(250));
+        // No (anti-)affinity terms: nothing boxed, the accessors are empty.
+        assert!(info.is_some_and(|i| i.affinity.is_none() && !i.has_affinity()));
+        assert!(info.is_some_and(|i| i.required_anti_affinity().is_empty()));
+    }
+
+    #[test]
+    fn a_pod_with_anti_affinity_keeps_its_compiled_terms() {
+        let obj = pod("db-0")
+            .anti_affinity("kubernetes.io/hostname", "app", "db")
+            .build();
+        let info = PodInfo::new(obj, &|_| 0).ok();
+        let terms = info.as_ref().map(|i| i.required_anti_affinity().len());
+        assert_eq!(terms, Some(1));
+        assert!(info.as_ref().is_some_and(|i| i.has_affinity()));
+        assert!(info.is_some_and(|i| i.required_affinity().is_empty()));
+    }
+
+    #[test]
+    fn a_leniently_read_pod_counts_for_no_controller() {
+        let obj = pod("bad").owner("rs-uid").cpu("lots").build();
+        assert!(PodInfo::new(obj.clone(), &|_| 0).is_err());
+        let info = PodInfo::new_lenient(obj, &|_| 0);
+        assert_eq!(info.controller_uid(), None);
+        assert_eq!(info.name(), "bad");
     }
 }

@@ -28,8 +28,8 @@ pub const MAX_IN_UNSCHEDULABLE: SimDuration = SimDuration::from_secs(5 * 60);
 #[derive(Clone, Debug)]
 pub struct QueuedPodInfo {
     pub pod: Rc<Object>,
-    /// `namespace/name`.
-    pub key: String,
+    /// `namespace/name`, one string shared by the queue's indexes.
+    pub key: Rc<str>,
     pub priority: i32,
     /// When the pod last entered the queue.
     pub timestamp: SimTime,
@@ -88,14 +88,14 @@ struct Entry {
 /// The three queues.
 pub struct SchedulingQueue {
     sort: Rc<dyn QueueSortPlugin>,
-    entries: BTreeMap<String, Entry>,
-    active: BTreeSet<((i64, u64), u64, String)>,
-    backoff: BTreeSet<(SimTime, u64, String)>,
-    unschedulable: BTreeSet<(SimTime, u64, String)>,
+    entries: BTreeMap<Rc<str>, Entry>,
+    active: BTreeSet<((i64, u64), u64, Rc<str>)>,
+    backoff: BTreeSet<(SimTime, u64, Rc<str>)>,
+    unschedulable: BTreeSet<(SimTime, u64, Rc<str>)>,
     seq: u64,
     scheduling_cycle: u64,
     move_request_cycle: u64,
-    in_flight_cycle: BTreeMap<String, u64>,
+    in_flight_cycle: BTreeMap<Rc<str>, u64>,
 }
 
 impl SchedulingQueue {
@@ -135,7 +135,7 @@ impl SchedulingQueue {
         let mut v: Vec<String> = self
             .unschedulable
             .iter()
-            .map(|(_, _, k)| k.clone())
+            .map(|(_, _, k)| k.to_string())
             .collect();
         v.sort();
         v
@@ -148,17 +148,17 @@ impl SchedulingQueue {
 
     fn unlink(&mut self, key: &str) {
         if let Some(e) = self.entries.get(key) {
+            let key = e.info.key.clone();
             match e.at {
                 Where::Active => {
-                    self.active.remove(&(e.sort, e.info.seq, key.to_string()));
+                    self.active.remove(&(e.sort, e.info.seq, key));
                 }
                 Where::Backoff => {
-                    self.backoff
-                        .remove(&(e.backoff_until, e.info.seq, key.to_string()));
+                    self.backoff.remove(&(e.backoff_until, e.info.seq, key));
                 }
                 Where::Unschedulable => {
                     self.unschedulable
-                        .remove(&(e.info.timestamp, e.info.seq, key.to_string()));
+                        .remove(&(e.info.timestamp, e.info.seq, key));
                 }
                 Where::InFlight => {}
             }
@@ -170,18 +170,18 @@ impl SchedulingQueue {
             return;
         };
         e.at = at;
+        let key = e.info.key.clone();
         match at {
             Where::Active => {
                 e.sort = self.sort.sort_key(&e.info);
-                self.active.insert((e.sort, e.info.seq, key.to_string()));
+                self.active.insert((e.sort, e.info.seq, key));
             }
             Where::Backoff => {
-                self.backoff
-                    .insert((e.backoff_until, e.info.seq, key.to_string()));
+                self.backoff.insert((e.backoff_until, e.info.seq, key));
             }
             Where::Unschedulable => {
                 self.unschedulable
-                    .insert((e.info.timestamp, e.info.seq, key.to_string()));
+                    .insert((e.info.timestamp, e.info.seq, key));
             }
             Where::InFlight => {}
         }
@@ -190,11 +190,12 @@ impl SchedulingQueue {
     /// `Add`: a new pending pod goes to activeQ.
     pub fn add(&mut self, now: SimTime, pod: Rc<Object>, priority: i32) {
         let key = pod_key(&pod);
-        if let Some(e) = self.entries.get_mut(&key) {
+        if let Some(e) = self.entries.get_mut(key.as_str()) {
             e.info.pod = pod;
             e.info.priority = priority;
             return;
         }
+        let key: Rc<str> = Rc::from(key);
         let seq = self.next_seq();
         let info = QueuedPodInfo {
             pod,
@@ -223,24 +224,22 @@ impl SchedulingQueue {
     /// may now fit), to backoffQ if still backing off.
     pub fn update(&mut self, now: SimTime, pod: Rc<Object>, priority: i32) {
         let key = pod_key(&pod);
-        let Some(e) = self.entries.get(&key) else {
+        let key = key.as_str();
+        let Some(e) = self.entries.get(key) else {
             self.add(now, pod, priority);
             return;
         };
         let at = e.at;
-        self.unlink(&key);
-        if let Some(e) = self.entries.get_mut(&key) {
+        self.unlink(key);
+        if let Some(e) = self.entries.get_mut(key) {
             e.info.pod = pod;
             e.info.priority = priority;
         }
         match at {
             Where::Unschedulable => {
-                let backing_off = self
-                    .entries
-                    .get(&key)
-                    .is_some_and(|e| e.backoff_until > now);
+                let backing_off = self.entries.get(key).is_some_and(|e| e.backoff_until > now);
                 self.link(
-                    &key,
+                    key,
                     if backing_off {
                         Where::Backoff
                     } else {
@@ -248,7 +247,7 @@ impl SchedulingQueue {
                     },
                 );
             }
-            other => self.link(&key, other),
+            other => self.link(key, other),
         }
     }
 
@@ -380,7 +379,7 @@ impl SchedulingQueue {
     /// `MoveAllToActiveOrBackoffQueue` for one event: unschedulable pods
     /// rejected by a plugin interested in it move on.
     pub fn on_event(&mut self, now: SimTime, event: ClusterEvent) {
-        let keys: Vec<String> = self
+        let keys: Vec<Rc<str>> = self
             .unschedulable
             .iter()
             .map(|(_, _, k)| k.clone())
@@ -426,7 +425,9 @@ mod tests {
         q.add(SimTime(0), pod("a").build(), 0);
         q.add(SimTime(1), pod("b").build(), 10);
         q.add(SimTime(2), pod("c").build(), 0);
-        let order: Vec<String> = (0..3).map(|_| q.pop(SimTime(5)).unwrap().key).collect();
+        let order: Vec<String> = (0..3)
+            .map(|_| q.pop(SimTime(5)).unwrap().key.to_string())
+            .collect();
         assert_eq!(order, ["default/b", "default/a", "default/c"]);
         assert!(q.pop(SimTime(5)).is_none());
     }

@@ -32,7 +32,7 @@ pub fn binding_body(namespace: &str, name: &str, uid: &str, node: &str) -> serde
 
 impl BindPlugin for DefaultBinder {
     fn bind(&self, pod: &PodInfo, node: &str) -> serde_json::Value {
-        binding_body(&pod.namespace, &pod.name, &pod.uid, node)
+        binding_body(pod.namespace(), pod.name(), pod.uid(), node)
     }
 }
 

@@ -165,7 +165,7 @@ impl PostFilterPlugin for DefaultPreemption {
         match pick(&candidates) {
             Some(c) => PostFilterResult {
                 nominated_node: cache.slot(c.slot).map(|n| n.name().to_string()),
-                victims: c.victims.iter().map(|v| v.key.clone()).collect(),
+                victims: c.victims.iter().map(|v| v.key.to_string()).collect(),
                 message: String::new(),
             },
             None => {

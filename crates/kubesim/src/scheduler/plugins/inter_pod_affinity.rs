@@ -63,7 +63,7 @@ fn bump(m: &mut TopologyCounts, node: &NodeInfo, key: &str, by: i64) {
 impl PreFilterPlugin for InterPodAffinity {
     fn pre_filter(&self, cs: &mut CycleState, cache: &Cache) -> Status {
         let pod = &cs.pod;
-        let own = !pod.required_affinity.is_empty() || !pod.required_anti_affinity.is_empty();
+        let own = !pod.required_affinity().is_empty() || !pod.required_anti_affinity().is_empty();
         if !own && cache.nodes_with_required_anti_affinity.is_empty() {
             return Status::skip();
         }
@@ -73,7 +73,7 @@ impl PreFilterPlugin for InterPodAffinity {
                 continue;
             };
             for ep in &n.pods {
-                for t in &ep.required_anti_affinity {
+                for t in ep.required_anti_affinity() {
                     if t.matches(pod) {
                         bump(&mut st.existing_anti, n, &t.topology_key, 1);
                     }
@@ -83,12 +83,12 @@ impl PreFilterPlugin for InterPodAffinity {
         if own {
             for n in cache.nodes() {
                 for ep in &n.pods {
-                    for t in &pod.required_affinity {
+                    for t in pod.required_affinity() {
                         if t.matches(ep) {
                             bump(&mut st.affinity, n, &t.topology_key, 1);
                         }
                     }
-                    for t in &pod.required_anti_affinity {
+                    for t in pod.required_anti_affinity() {
                         if t.matches(ep) {
                             bump(&mut st.anti, n, &t.topology_key, 1);
                         }
@@ -113,7 +113,7 @@ impl FilterPlugin for InterPodAffinity {
         let labels = node.labels();
         // satisfyPodAffinity
         let mut pods_exist = true;
-        for t in &cs.pod.required_affinity {
+        for t in cs.pod.required_affinity() {
             let Some(v) = labels.get(&t.topology_key) else {
                 return Status::unresolvable(ERR_AFFINITY);
             };
@@ -128,12 +128,12 @@ impl FilterPlugin for InterPodAffinity {
             }
         }
         let first_of_series =
-            st.affinity.is_empty() && pod_matches_all_terms(&cs.pod.required_affinity, &cs.pod);
+            st.affinity.is_empty() && pod_matches_all_terms(cs.pod.required_affinity(), &cs.pod);
         if !(pods_exist || first_of_series) {
             return Status::unresolvable(ERR_AFFINITY);
         }
         // satisfyPodAntiAffinity
-        for t in &cs.pod.required_anti_affinity {
+        for t in cs.pod.required_anti_affinity() {
             if let Some(v) = labels.get(&t.topology_key) {
                 if st
                     .anti
@@ -168,7 +168,7 @@ impl PreScorePlugin for InterPodAffinity {
     fn pre_score(&self, cs: &mut CycleState, cache: &Cache, _f: &[&NodeInfo]) -> Status {
         let pod = &cs.pod;
         let has_preferred =
-            !pod.preferred_affinity.is_empty() || !pod.preferred_anti_affinity.is_empty();
+            !pod.preferred_affinity().is_empty() || !pod.preferred_anti_affinity().is_empty();
         if !has_preferred && cache.nodes_with_affinity.is_empty() {
             return Status::skip();
         }
@@ -187,27 +187,27 @@ impl PreScorePlugin for InterPodAffinity {
                 return;
             }
             for ep in &n.pods {
-                for t in &pod.preferred_affinity {
+                for t in pod.preferred_affinity() {
                     if t.matches(ep) {
                         add(n, &t.topology_key, t.weight);
                     }
                 }
-                for t in &pod.preferred_anti_affinity {
+                for t in pod.preferred_anti_affinity() {
                     if t.matches(ep) {
                         add(n, &t.topology_key, -t.weight);
                     }
                 }
-                for t in &ep.required_affinity {
+                for t in ep.required_affinity() {
                     if t.matches(pod) {
                         add(n, &t.topology_key, HARD_POD_AFFINITY_WEIGHT);
                     }
                 }
-                for t in &ep.preferred_affinity {
+                for t in ep.preferred_affinity() {
                     if t.matches(pod) {
                         add(n, &t.topology_key, t.weight);
                     }
                 }
-                for t in &ep.preferred_anti_affinity {
+                for t in ep.preferred_anti_affinity() {
                     if t.matches(pod) {
                         add(n, &t.topology_key, -t.weight);
                     }

@@ -63,7 +63,7 @@ impl Constraint {
                 .pods
                 .iter()
                 .filter(|p| {
-                    !p.terminating && p.namespace == pod.namespace && sel.matches(p.labels())
+                    !p.terminating && p.namespace() == pod.namespace() && sel.matches(p.labels())
                 })
                 .count() as i64,
             SpreadSelector::Controller(uid) => cache
@@ -137,7 +137,7 @@ fn pod_constraints(pod: &PodInfo, hard: bool) -> Result<Vec<Constraint>, String>
 
 /// `buildDefaultConstraints` with the system defaults.
 fn default_constraints(pod: &PodInfo) -> Vec<Constraint> {
-    let Some(uid) = &pod.controller_uid else {
+    let Some(uid) = pod.controller_uid() else {
         return Vec::new();
     };
     [(HOSTNAME, 3), (ZONE, 5)]
@@ -145,7 +145,7 @@ fn default_constraints(pod: &PodInfo) -> Vec<Constraint> {
         .map(|(k, skew)| Constraint {
             max_skew: skew,
             topology_key: k.to_string(),
-            selector: SpreadSelector::Controller(uid.clone()),
+            selector: SpreadSelector::Controller(uid.to_string()),
             min_domains: 1,
             honor_node_affinity: true,
             honor_node_taints: false,

@@ -35,6 +35,6 @@ mod tests {
         q.add(SimTime(0), pod("old").build(), 1);
         q.add(SimTime(9), pod("young").build(), 2);
         let a = q.pop(SimTime(10)).unwrap();
-        assert_eq!(a.key, "default/young");
+        assert_eq!(&*a.key, "default/young");
     }
 }
