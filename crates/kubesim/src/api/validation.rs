@@ -462,13 +462,13 @@ fn validate_resources(r: &super::pod::ResourceRequirements, path: &str) -> Error
                 let text = r
                     .requests
                     .as_ref()
-                    .and_then(|m| m.get(*name))
+                    .and_then(|m| m.get(name))
                     .map(|q| q.0.clone())
                     .unwrap_or_default();
                 let lim_text = r
                     .limits
                     .as_ref()
-                    .and_then(|m| m.get(*name))
+                    .and_then(|m| m.get(name))
                     .map(|q| q.0.clone())
                     .unwrap_or_default();
                 errs.push(FieldError::invalid(
