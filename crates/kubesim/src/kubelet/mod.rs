@@ -62,7 +62,7 @@ use crate::api::{KindId, Object, Reason};
 use crate::apiserver::auth::authn::{ClientCertificate, Credential};
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::{InformerConfig, Notification};
-use crate::client::process::{Agent, Ctx, Tag};
+use crate::client::process::{Agent, ClientId, Ctx, RateLimit, Tag, CLIENT_EVENTS, CLIENT_MAIN};
 use crate::topology::{NodeRole, NodeSpec};
 use crate::world::{SimDuration, SimTime};
 use k8s_openapi::api::core::v1::{
@@ -1817,6 +1817,27 @@ impl Agent for Kubelet {
 
     fn take_credential_change(&mut self) -> bool {
         std::mem::take(&mut self.credential_changed)
+    }
+
+    /// `kubeAPIQPS` 50 and `kubeAPIBurst` 100 (the KubeletConfiguration
+    /// defaults since 1.27, pkg/kubelet/apis/config/v1beta1/defaults.go).
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit {
+            qps: 50,
+            burst: 100,
+        })
+    }
+
+    /// The node's Lease and status go through the heartbeat client, which
+    /// has no rate limit (cmd/kubelet/app/server.go sets its QPS to -1), so
+    /// a busy kubelet never misses a renewal; events through the event
+    /// client (`eventRecordQPS`).
+    fn client_for(&self, tag: Tag, request: &ApiRequest) -> Option<ClientId> {
+        match tag {
+            TAG_GET_NODE | TAG_STATUS | TAG_LEASE => None,
+            _ if request.kind == KindId::Event => Some(CLIENT_EVENTS),
+            _ => Some(CLIENT_MAIN),
+        }
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
