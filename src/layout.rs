@@ -29,6 +29,37 @@ const PAD: f64 = 12.0;
 /// At most this many worker nodes side by side; more wrap into rows.
 const WORKERS_PER_ROW: usize = 4;
 
+/// About how wide `text` is drawn in the diagram's sans-serif face at
+/// `font_px` (SVG units): an average glyph is 0.56 em, 0.58 em in bold
+/// (measured on DejaVu Sans, the widest of the faces the page falls back
+/// to), so an estimate errs on the wide side.
+pub fn text_width(text: &str, font_px: f64, bold: bool) -> f64 {
+    let em = if bold { 0.58 } else { 0.56 };
+    text.chars().count() as f64 * font_px * em
+}
+
+/// `text` made to fit `room` units: trailing ` · ` details are dropped
+/// first (the chip's tooltip keeps the whole line), then the rest is cut
+/// with an ellipsis.
+pub fn fit_text(text: &str, room: f64, font_px: f64, bold: bool) -> String {
+    let fits = |t: &str| text_width(t, font_px, bold) <= room;
+    let mut t = text;
+    while !fits(t) {
+        match t.rsplit_once(" · ") {
+            Some((head, _)) => t = head,
+            None => break,
+        }
+    }
+    if fits(t) {
+        return t.to_string();
+    }
+    let mut out: String = t.chars().collect();
+    while !out.is_empty() && !fits(&format!("{out}…")) {
+        out.pop();
+    }
+    format!("{}…", out.trim_end())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rect {
     pub x: f64,
@@ -1001,5 +1032,22 @@ mod tests {
                 assert!(c.rect.y >= kcm.rect.bottom(), "{node}");
             }
         }
+    }
+
+    #[test]
+    fn text_that_does_not_fit_drops_its_details_then_is_cut() {
+        assert_eq!(fit_text("ready", 100.0, 11.0, false), "ready");
+        let long = "leader on control-plane-2 · 4 controllers";
+        let room = text_width("leader on control-plane-2", 11.5, true) + 1.0;
+        assert_eq!(
+            fit_text(long, room, 11.5, true),
+            "leader on control-plane-2"
+        );
+        let cut = fit_text("a-very-long-name-without-separators", 60.0, 11.0, false);
+        assert!(
+            cut.ends_with('…') && text_width(&cut, 11.0, false) <= 60.0,
+            "{cut}"
+        );
+        assert_eq!(fit_text("anything", 0.0, 11.0, false), "…");
     }
 }

@@ -2,7 +2,9 @@
 //! simulated component with its live state, and an empty layer on top into
 //! which the page draws message pulses (see `messages.rs`).
 
-use crate::layout::{raft_lift, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode, Rect};
+use crate::layout::{
+    fit_text, raft_lift, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode, Rect,
+};
 use crate::palette;
 use kubesim::inspect::Target;
 use kubesim::{ComponentKind, Health, NodeRole};
@@ -159,6 +161,20 @@ fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
     if let Some(s) = sub {
         lines.push(("chip-sub", s));
     }
+    // Each line fits the chip (11.5 px bold state, 11 px details, as
+    // style.css draws them); the tooltip keeps the whole state.
+    let room = r.w - 44.0 - 8.0;
+    let lines: Vec<(&'static str, String)> = lines
+        .into_iter()
+        .map(|(class, text)| {
+            let (px, bold) = if class == "chip-state" {
+                (11.5, true)
+            } else {
+                (11.0, false)
+            };
+            (class, fit_text(&text, room, px, bold))
+        })
+        .collect();
     let n = lines.len() as f64;
     // The name and the lines below it, centred as a block.
     let block = 13.0 + 13.0 * n;
