@@ -672,7 +672,9 @@ impl Component for App {
             }
             Msg::Complete(text, caret) => {
                 let completion = self.shell.complete(&self.cluster, &text, caret);
+                let seq = self.completion.as_ref().map_or(0, |c| c.seq + 1);
                 self.completion = Some(Rc::new(CompletionReply {
+                    seq,
                     text,
                     caret,
                     completion,

@@ -46,6 +46,9 @@ pub struct ConsoleProps {
 /// about (the console applies it only if the text is still the same).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompletionReply {
+    /// Counts the Tabs answered: the same question asked twice (after the
+    /// text was edited back) is a new answer to apply.
+    pub seq: u64,
     pub text: String,
     pub caret: usize,
     pub completion: Completion,
