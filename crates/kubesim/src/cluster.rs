@@ -1682,6 +1682,44 @@ impl Cluster {
         Err(FaultError::UnknownTarget(target.into()))
     }
 
+    /// Every name `sim fault` and `sim heal` accept, for completion: the
+    /// leaders' aliases, `network`, the nodes, then each component instance
+    /// (etcd members, API servers, controllers, kubelets, konnectivity ends)
+    /// by the name [`Cluster::fault`] resolves.
+    pub fn fault_targets(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec![
+            "etcd/leader".into(),
+            "kube-scheduler/leader".into(),
+            "kube-controller-manager/leader".into(),
+        ];
+        if self.resolve_ccm_leader().is_some() {
+            out.push("cloud-controller-manager/leader".into());
+        }
+        out.push("network".into());
+        out.extend(self.topology.nodes().map(|n| n.name.clone()));
+        let mut instances: std::collections::BTreeSet<String> = self
+            .etcd
+            .keys()
+            .chain(self.apiservers.keys())
+            .chain(self.clients.keys())
+            .map(|a| a.to_string())
+            .collect();
+        if let Some(t) = &self.tunnel {
+            instances.extend(
+                t.servers
+                    .keys()
+                    .chain(t.agents.keys())
+                    .map(|a| a.to_string()),
+            );
+        }
+        for i in instances {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
     fn crash(&mut self, a: &Addr) {
         let now = self.world.now();
         if !self.crashed.insert(a.clone()) {
@@ -2028,10 +2066,7 @@ impl Cluster {
                     (
                         true,
                         health,
-                        format!(
-                            "{} running · {synced} serving from synced caches",
-                            replicas.len()
-                        ),
+                        format!("{} running · {synced} serving", replicas.len()),
                     )
                 }
                 ComponentKind::KubeScheduler => match self.clients.get(&addr(&id)) {

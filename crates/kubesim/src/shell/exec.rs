@@ -1935,4 +1935,6 @@ sim cloud autoscaler on|off [--min N] [--max N]   add nodes for unschedulable po
 sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)
 sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)
 curl [-s] [-f] [-k] <url>               curl on your machine, outside the cluster: a LoadBalancer's
-                                        EXTERNAL-IP, or a node's address (NodePort, health check port)";
+                                        EXTERNAL-IP, or a node's address (NodePort, health check port)
+In the page's console, Tab completes commands, flags, types, names, namespaces and fault targets
+(Escape then Tab, or Tab on an empty prompt, moves on).";
