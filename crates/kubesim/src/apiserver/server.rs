@@ -349,7 +349,12 @@ fn revision_of(object: &Object) -> i64 {
 }
 
 /// A kubelet's error as the API server passes it on: 404 and 400 keep
-/// their meaning, the rest is an internal error.
+/// their meaning; anything else (a failed dial, a kubelet's 5xx) is a Go
+/// error, not a `Status`, which `responsewriters.ErrorToAPIStatus` turns
+/// into a 500 with no reason (kubectl: `Error from server: ...`), both for
+/// `pods/log` (`LocationStreamer.InputStream`) and for the upgrade handler's
+/// `error dialing backend: ...` (`proxy.UpgradeAwareHandler` through its
+/// `ErrorResponder`).
 fn kubelet_error(code: u16, message: String) -> ApiError {
     match code {
         400 => ApiError::bad_request(message),
@@ -359,7 +364,7 @@ fn kubelet_error(code: u16, message: String) -> ApiError {
             details: None,
         },
         _ => ApiError {
-            reason: crate::api::Reason::InternalError,
+            reason: crate::api::Reason::Unknown,
             message,
             details: None,
         },
