@@ -2233,6 +2233,22 @@ impl ApiServer {
             super::certificates::prepare_update(n, cur, status_only, csr_approval, now)?;
         }
         if !status_only && !finalize {
+            // The Service registry keeps, releases and allocates addresses
+            // and ports on update as on create
+            // (`pkg/registry/core/service/storage/alloc.go` `allocateUpdate`).
+            if let (Object::Service(n), Object::Service(cur)) = (&mut next, &**current) {
+                let others = super::ipallocator::Allocated::from_services(
+                    self.cache
+                        .all_of(KindId::Service)
+                        .filter_map(|o| match &**o {
+                            Object::Service(s) if s.metadata.uid != cur.metadata.uid => {
+                                Some(&**s)
+                            }
+                            _ => None,
+                        }),
+                );
+                super::ipallocator::allocate_update(n, cur, &others, info)?;
+            }
             crate::api::check_update(&next, current)?;
             if has_generation(r.kind) && spec_of(&next) != spec_of(current) {
                 next.meta_mut().generation = Some(current.generation().unwrap_or(0) + 1);
