@@ -1224,6 +1224,20 @@ impl Cluster {
             .and_then(|s| s.agent_mut::<Kubelet>())
             .map(|k| k.serve_from(now, &from, id, request));
         let response = match served {
+            Some(crate::kubelet::server::KubeletResponse::Opened) => {
+                // A stream opened: the answer goes first, then what the
+                // stream already carries (a followed log's lines).
+                self.send(
+                    to.clone(),
+                    from,
+                    Msg::KubeletAnswer {
+                        id,
+                        response: Box::new(crate::kubelet::server::KubeletResponse::Opened),
+                    },
+                );
+                self.client_outputs(&to, Vec::new());
+                return;
+            }
             Some(r) => {
                 // Trace the CRI steps an exec took, and reschedule the kubelet.
                 self.client_outputs(&to, Vec::new());

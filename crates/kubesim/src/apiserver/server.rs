@@ -1472,6 +1472,9 @@ impl ApiServer {
                 previous: q.previous,
                 tail_lines: q.tail_lines,
                 timestamps: q.timestamps,
+                follow: q.follow,
+                since_seconds: q.since_seconds,
+                since_time: q.since_time,
             }
         };
         let url = format!("https://{address}{}", request.path());

@@ -227,6 +227,11 @@ fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
                 value("tail", None),
                 switch("timestamps", None),
                 switch("all-containers", None),
+                SELECTOR,
+                switch("prefix", None),
+                value("max-log-requests", None),
+                value("since", None),
+                value("since-time", None),
             ];
             F
         }
