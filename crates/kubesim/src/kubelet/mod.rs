@@ -1385,6 +1385,11 @@ impl Kubelet {
         }
     }
 
+    /// The node's InternalIP.
+    pub fn node_ip(&self) -> &str {
+        &self.machine.ip
+    }
+
     pub fn node_name(&self) -> &str {
         &self.machine.spec.name
     }
