@@ -89,7 +89,11 @@ fn logs_f_prints_the_log_then_new_lines_as_the_clock_runs_and_returns_when_the_c
     let more = ok(&mut c, &mut s, "sim advance 4s");
     let next = ticks(&more);
     assert!((1..=3).contains(&next.len()), "{more}");
-    assert_eq!(next[0], format!("tick {}", seen.len() + 1), "{first}\n--\n{more}");
+    assert_eq!(
+        next[0],
+        format!("tick {}", seen.len() + 1),
+        "{first}\n--\n{more}"
+    );
     // The container ends after `tick 8`: the stream closes and kubectl
     // returns, with every line printed exactly once.
     let rest = ok(&mut c, &mut s, "sim advance 20s");
@@ -172,11 +176,18 @@ fn tail_since_and_timestamps_select_and_stamp_lines() {
     assert_eq!(since.last(), all.last());
     let stamped = ok(&mut c, &mut s, "kubectl logs ticker --tail 1 --timestamps");
     let (time, line) = stamped.split_once(' ').expect("a timestamp first");
-    assert!(time.starts_with("2026-01-01T00:0") && time.ends_with('Z'), "{stamped}");
+    assert!(
+        time.starts_with("2026-01-01T00:0") && time.ends_with('Z'),
+        "{stamped}"
+    );
     assert!(line.starts_with("tick "), "{stamped}");
     // kubectl's own checks.
     assert_eq!(
-        fails(&mut c, &mut s, "kubectl logs ticker --since 5s --since-time 2026-01-01T00:00:00Z"),
+        fails(
+            &mut c,
+            &mut s,
+            "kubectl logs ticker --since 5s --since-time 2026-01-01T00:00:00Z"
+        ),
         "error: at most one of `sinceTime` or `sinceSeconds` may be specified"
     );
     assert_eq!(
@@ -200,7 +211,10 @@ fn tail_since_and_timestamps_select_and_stamp_lines() {
         "error: only one of -c or an inline [CONTAINER] arg is allowed"
     );
     // `logs POD CONTAINER` names the container inline.
-    assert_eq!(ok(&mut c, &mut s, "kubectl logs ticker ticker --tail 1"), all[all.len() - 1..].join(""));
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl logs ticker ticker --tail 1"),
+        all[all.len() - 1..].join("")
+    );
 }
 
 const TWO_CONTAINERS: &str = "kubectl apply -f -
@@ -252,7 +266,11 @@ fn all_containers_reads_init_containers_then_containers_and_prefix_names_them() 
     );
     // The init container has ended: its stream closes at once, the others
     // stay open.
-    let out = ok(&mut c, &mut s, "kubectl logs duo --all-containers -f --prefix");
+    let out = ok(
+        &mut c,
+        &mut s,
+        "kubectl logs duo --all-containers -f --prefix",
+    );
     assert!(out.contains("[pod/duo/setup] prepared"), "{out}");
     assert!(s.watching().is_some());
 }
@@ -267,8 +285,14 @@ fn a_selector_reads_every_matching_pod_with_ten_lines_each_and_follows_them_toge
     ok(&mut c, &mut s, "sim advance 30s");
     // Ten lines per pod by default with a selector.
     let out = ok(&mut c, &mut s, "kubectl logs -l app=ticker --prefix");
-    let a = out.lines().filter(|l| l.starts_with("[pod/tick-a/ticker] tick ")).count();
-    let b = out.lines().filter(|l| l.starts_with("[pod/tick-b/ticker] tick ")).count();
+    let a = out
+        .lines()
+        .filter(|l| l.starts_with("[pod/tick-a/ticker] tick "))
+        .count();
+    let b = out
+        .lines()
+        .filter(|l| l.starts_with("[pod/tick-b/ticker] tick "))
+        .count();
     assert_eq!((a, b), (10, 10), "{out}");
     assert_eq!(
         ok(&mut c, &mut s, "kubectl logs -l app=none"),
@@ -278,7 +302,11 @@ fn a_selector_reads_every_matching_pod_with_ten_lines_each_and_follows_them_toge
         fails(&mut c, &mut s, "kubectl logs -l app=ticker -f --max-log-requests 1"),
         "error: you are attempting to follow 2 log streams, but maximum allowed concurrency is 1, use --max-log-requests to increase the limit"
     );
-    ok(&mut c, &mut s, "kubectl logs -l app=ticker -f --prefix --tail 0");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl logs -l app=ticker -f --prefix --tail 0",
+    );
     assert_eq!(s.watching(), Some("kubectl logs -l app=ticker -f"));
     let more = ok(&mut c, &mut s, "sim advance 5s");
     assert!(more.contains("[pod/tick-a/ticker] tick "), "{more}");

@@ -328,11 +328,7 @@ fn switching_external_traffic_policy_on_update_allocates_and_releases_the_health
     ok(&mut c, &mut s, "sim advance 60s");
     let ip = lb_ip(&mut c, &mut s);
     let read = |c: &mut Cluster, s: &mut Session, path: &str| {
-        ok(
-            c,
-            s,
-            &format!("kubectl get svc web -o jsonpath={{{path}}}"),
-        )
+        ok(c, s, &format!("kubectl get svc web -o jsonpath={{{path}}}"))
     };
     let cluster_ip = read(&mut c, &mut s, ".spec.clusterIP");
     let node_port = read(&mut c, &mut s, ".spec.ports[0].nodePort");

@@ -445,7 +445,10 @@ fn konnectivity_servers_run_as_static_pods_and_every_agent_tunnels_to_each() {
         .konnectivity
         .expect("the snapshot has Konnectivity");
     assert_eq!(fresh.agents.len(), 6);
-    assert!(fresh.agents.iter().all(|a| !a.up && a.tunnels == 0), "{fresh:?}");
+    assert!(
+        fresh.agents.iter().all(|a| !a.up && a.tunnels == 0),
+        "{fresh:?}"
+    );
     let (mut c, mut s) = with_agents(10);
     let ds = ok(
         &mut c,

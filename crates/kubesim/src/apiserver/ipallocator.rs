@@ -481,7 +481,9 @@ mod tests {
         }
         allocate_update(&mut local, &lb, &Allocated::default(), kind()).unwrap();
         let spec = local.spec.clone().unwrap();
-        let hc = spec.health_check_node_port.expect("a health-check node port");
+        let hc = spec
+            .health_check_node_port
+            .expect("a health-check node port");
         assert!((NODE_PORT_MIN..=NODE_PORT_MAX).contains(&hc), "{hc}");
         // Address and node port are kept.
         assert_eq!(spec.cluster_ip, before.cluster_ip);

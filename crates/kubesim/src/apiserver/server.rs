@@ -2244,9 +2244,7 @@ impl ApiServer {
                     self.cache
                         .all_of(KindId::Service)
                         .filter_map(|o| match &**o {
-                            Object::Service(s) if s.metadata.uid != cur.metadata.uid => {
-                                Some(&**s)
-                            }
+                            Object::Service(s) if s.metadata.uid != cur.metadata.uid => Some(&**s),
                             _ => None,
                         }),
                 );

@@ -398,12 +398,7 @@ impl Session {
     }
 
     /// The `pods/log` request for one container.
-    fn log_request(
-        &self,
-        k: &Kubectl,
-        t: &Target,
-        o: &LogOptions,
-    ) -> crate::apiserver::ApiRequest {
+    fn log_request(&self, k: &Kubectl, t: &Target, o: &LogOptions) -> crate::apiserver::ApiRequest {
         let mut r = self
             .request(k, Verb::Get, KindId::Pod)
             .named(t.pod.clone())
@@ -491,12 +486,17 @@ mod tests {
             parse_since("5"),
             Err("error: invalid argument \"5\" for \"--since\" flag: time: missing unit in duration \"5\"".into())
         );
-        assert!(parse_since("soon").unwrap_err().contains("time: invalid duration"));
+        assert!(parse_since("soon")
+            .unwrap_err()
+            .contains("time: invalid duration"));
     }
 
     #[test]
     fn a_prefix_starts_every_line() {
-        assert_eq!(prefixed("[pod/a/b] ", "x\ny\n"), "[pod/a/b] x\n[pod/a/b] y\n");
+        assert_eq!(
+            prefixed("[pod/a/b] ", "x\ny\n"),
+            "[pod/a/b] x\n[pod/a/b] y\n"
+        );
         assert_eq!(prefixed("", "x\n"), "x\n");
         assert_eq!(prefixed("[p] ", ""), "");
     }
