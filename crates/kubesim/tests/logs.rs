@@ -320,6 +320,26 @@ fn a_followed_log_travels_through_konnectivity() {
         .build()
         .expect("a valid topology");
     let (mut c, mut s) = booted(topology, 37);
+    // The agents run as a DaemonSet: wait for its pods and their tunnels.
+    ok(
+        &mut c,
+        &mut s,
+        "sim until daemonset/konnectivity-agent -n kube-system '{.status.numberReady}'=6 3m",
+    );
+    let mut tunnels = false;
+    for _ in 0..600 {
+        let view = c.snapshot().konnectivity.expect("Konnectivity runs");
+        if view
+            .agents
+            .iter()
+            .all(|a| a.up && a.tunnels == view.servers.len())
+        {
+            tunnels = true;
+            break;
+        }
+        c.advance(SimDuration::from_millis(100));
+    }
+    assert!(tunnels, "every agent tunnels to every server");
     ok(&mut c, &mut s, &ticker("ticker", 100, "Never"));
     running(&mut c, &mut s, "ticker");
     ok(&mut c, &mut s, "sim advance 5s");
