@@ -456,6 +456,24 @@ fn konnectivity_servers_run_as_static_pods_and_every_agent_tunnels_to_each() {
         "kubectl get daemonset konnectivity-agent -n kube-system -o jsonpath={.spec.template.spec.containers[0].image}",
     );
     assert_eq!(ds, "registry.k8s.io/kas-network-proxy/proxy-agent:v0.33.0");
+    // The agents log as the real one does at its default verbosity: only
+    // trouble, such as the load balancer handing an agent a server it
+    // already holds a tunnel to (the second tunnel is closed).
+    let logs = ok(
+        &mut c,
+        &mut s,
+        "kubectl logs -n kube-system -l k8s-app=konnectivity-agent --tail -1 --prefix",
+    );
+    let lines: Vec<&str> = logs.lines().collect();
+    assert!(!lines.is_empty(), "{logs}");
+    for l in &lines {
+        let (_, line) = l.split_once("] ").unwrap_or_else(|| panic!("{logs}"));
+        assert!(line.starts_with("E0101 00:0"), "{logs}");
+        assert!(
+            line.contains(" clientset.go:160] \"closing connection failure when adding a client\" err=\"client for proxy server konnectivity-server-control-plane-"),
+            "{logs}"
+        );
+    }
     let pods = ok(&mut c, &mut s, "kubectl get pods -n kube-system");
     for n in 1..=3 {
         let line = pods

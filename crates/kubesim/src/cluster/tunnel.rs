@@ -250,10 +250,22 @@ impl Cluster {
         let kubelet = addr(&kubelet_addr(&agent.node));
         match msg {
             Msg::TunnelReply { accepted } => {
+                // The load balancer picked a server the agent already holds
+                // a tunnel to: `ClientSet.AddClient` refuses the second one
+                // and the agent logs it (at klog's default verbosity).
+                let duplicate = accepted && agent.connected.contains(from.as_ref());
                 agent.dialled(now, from, accepted);
                 let next = agent.next_wakeup();
                 if let Some(t) = next {
                     self.world.schedule_at(t.max(now), Event::Tick(to.clone()));
+                }
+                if duplicate {
+                    self.agent_log(
+                        to,
+                        format!(
+                            "\"closing connection failure when adding a client\" err=\"client for proxy server {from} already exists\""
+                        ),
+                    );
                 }
             }
             Msg::KubeletCall {
@@ -372,6 +384,39 @@ impl Cluster {
                 s.remove_agent(a);
             }
             t.dials.retain(|_, agent| agent != a);
+        }
+    }
+
+    /// A klog error line the agent `a` writes to its container's stderr
+    /// (`E0101 00:00:05.123000       1 clientset.go:NNN] ...`).
+    fn agent_log(&mut self, a: &Addr, message: String) {
+        let now = self.world.now();
+        let Some(container) = self
+            .tunnel
+            .as_ref()
+            .and_then(|t| t.containers.get(a).cloned())
+        else {
+            return;
+        };
+        let Some(node) = self.hosts.get(a).cloned() else {
+            return;
+        };
+        let stamp = serde_json::to_value(crate::api::time::to_micro_time(now))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        // `2026-01-01T00:00:05.123000Z` -> `0101 00:00:05.123000`.
+        let (date, time) = stamp.split_once('T').unwrap_or(("", ""));
+        let month_day: String = date.chars().skip(5).filter(|c| *c != '-').collect();
+        let time = time.trim_end_matches('Z');
+        let line = format!("E{month_day} {time:<15}       1 clientset.go:160] {message}");
+        if let Some(rt) = self
+            .clients
+            .get_mut(&addr(&kubelet_addr(&node)))
+            .and_then(|s| s.agent_mut::<Kubelet>())
+            .and_then(Kubelet::runtime_mut)
+        {
+            rt.append_log(&container, now, crate::runtime::Stream::Stderr, line);
         }
     }
 
