@@ -366,6 +366,7 @@ impl Cluster {
         self.network.repair_host(name);
         self.held.retain(|(f, t, _)| f != &a && t != &a);
         self.topology.workers.retain(|n| n.name != name);
+        self.agent_gone(&addr(&crate::konnectivity::agent_addr(name)));
     }
 
     /// Deletes a worker's VM (`sim cloud delete-vm`, `sim node remove`,

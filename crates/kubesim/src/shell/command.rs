@@ -250,6 +250,11 @@ static KUBECTL_COMMANDS: &[(&str, &[FlagSpec])] = &[
             value("tail", None),
             switch("timestamps", None),
             switch("all-containers", None),
+            SELECTOR,
+            switch("prefix", None),
+            value("max-log-requests", None),
+            value("since", None),
+            value("since-time", None),
         ],
     ),
     (
