@@ -2,7 +2,7 @@
 //! lays out the diagram (with its message pulses), the time controls, the
 //! console, the message log and the legend.
 
-use crate::components::console::{Console, Entry};
+use crate::components::console::{CompletionReply, Console, Entry};
 use crate::components::controls::Controls;
 use crate::components::diagram::Diagram;
 use crate::components::editor::{Editor, EditorResult};
@@ -92,6 +92,8 @@ pub enum Msg {
     ToggleEditor,
     /// The editor's text, applied (`false`) or validated by a dry run.
     EditorSubmit(String, bool),
+    /// Tab in the console: the text and the caret (a byte offset).
+    Complete(String, usize),
 }
 
 pub struct App {
@@ -147,6 +149,8 @@ pub struct App {
     editor_open: bool,
     /// What the editor's last Apply or Validate printed, line by line.
     editor_result: Option<Rc<EditorResult>>,
+    /// The console's last Tab, answered.
+    completion: Option<Rc<CompletionReply>>,
 }
 
 /// Appends one frame's work, in milliseconds, to
@@ -592,6 +596,7 @@ impl Component for App {
             frame_updated_at: 0.0,
             editor_open: false,
             editor_result: None,
+            completion: None,
         };
         persist::apply_theme(&app.theme, false);
         if let Some(speed) = params.speed {
@@ -663,6 +668,17 @@ impl Component for App {
                 self.log_filter = self.log_filter.toggled(i);
                 self.log_total = u64::MAX;
                 self.refresh_log(wall_now());
+                true
+            }
+            Msg::Complete(text, caret) => {
+                let completion = self.shell.complete(&self.cluster, &text, caret);
+                let seq = self.completion.as_ref().map_or(0, |c| c.seq + 1);
+                self.completion = Some(Rc::new(CompletionReply {
+                    seq,
+                    text,
+                    caret,
+                    completion,
+                }));
                 true
             }
             Msg::Run(text) => {
@@ -1132,7 +1148,9 @@ impl App {
                                     on_run={link.callback(Msg::Run)}
                                     available={self.shell.available()}
                                     watching={self.shell.watching()}
-                                    on_interrupt={link.callback(|_| Msg::Interrupt)} />
+                                    on_interrupt={link.callback(|_| Msg::Interrupt)}
+                                    on_complete={link.callback(|(text, caret): (String, usize)| Msg::Complete(text, caret))}
+                                    completion={self.completion.clone()} />
                             }
                             if p.shows("log") {
                                 <EventLog rows={self.log_rows.clone()} filter={self.log_filter}

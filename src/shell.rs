@@ -3,7 +3,7 @@
 //! credential and the current namespace) runs what the console sends.
 
 use crate::components::console::Entry;
-use kubesim::shell::Session;
+use kubesim::shell::{Completion, Session};
 use kubesim::Cluster;
 
 #[derive(Default)]
@@ -43,6 +43,12 @@ impl Shell {
     /// The rows the open watch received since the last call.
     pub fn poll_watch(&mut self, cluster: &mut Cluster) -> Option<String> {
         self.session.poll_watch(cluster)
+    }
+
+    /// What Tab offers for the word before `caret` (a byte offset), in the
+    /// session's namespace unless the line names another.
+    pub fn complete(&self, cluster: &Cluster, text: &str, caret: usize) -> Completion {
+        kubesim::shell::complete(cluster, &self.session.namespace, text, caret)
     }
 
     /// Runs a script (one command, or several lines), one entry per command.

@@ -1257,3 +1257,80 @@ fn the_yaml_editor_shows_a_typo_at_its_line_and_applies_the_fixed_manifest() {
         "Escape to close the editor",
     );
 }
+
+/// WebDriver's Tab and Escape keys.
+const TAB: &str = "\u{E004}";
+const ESCAPE: &str = "\u{E00C}";
+
+fn console_value(session: &Session) -> String {
+    session
+        .exec("return document.getElementById('console-input').value")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn tab_completes_types_and_names_in_the_console_and_escape_then_tab_leaves_it() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    three_nginx_pods(&session);
+
+    // A resource type completes to its plural, and the focus stays.
+    session.type_into("#console-input", &format!("kubectl get dep{TAB}"));
+    session.wait_for(
+        "return document.getElementById('console-input').value === 'kubectl get deployments '",
+        Duration::from_secs(10),
+        "`kubectl get dep` Tab to complete to `kubectl get deployments `",
+    );
+    assert_eq!(
+        session.exec("return document.activeElement && document.activeElement.id"),
+        serde_json::json!("console-input"),
+        "Tab with something to complete keeps the focus in the console"
+    );
+    let out = run_in_console(&session, "");
+    assert!(out.contains("nginx-deployment"), "{out}");
+
+    // `type/name`: the Deployment's name from the cluster.
+    session.type_into("#console-input", &format!("kubectl scale deploy/ng{TAB}"));
+    session.wait_for(
+        "return document.getElementById('console-input').value === 'kubectl scale deploy/nginx-deployment '",
+        Duration::from_secs(10),
+        "`kubectl scale deploy/ng` Tab to complete the Deployment's name",
+    );
+    let out = run_in_console(&session, "--replicas=2");
+    assert!(
+        out.contains("deployment.apps/nginx-deployment scaled"),
+        "{out}"
+    );
+
+    // Several candidates are listed under the prompt.
+    session.type_into("#console-input", &format!("kubectl c{TAB}"));
+    let listed = session.wait_for(
+        "const l = document.querySelectorAll('#console-completions[role=listbox] [role=option]'); \
+         return l.length > 1 && Array.from(l).map(o => o.textContent)",
+        Duration::from_secs(10),
+        "the candidates listed under the prompt",
+    );
+    let listed: Vec<&str> = listed
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    for verb in ["cordon", "create"] {
+        assert!(listed.contains(&verb), "{verb} in {listed:?}");
+    }
+    assert_eq!(console_value(&session), "kubectl c");
+    session.screenshot(&support::screenshot_path("console-completion"));
+
+    // Escape closes the list, and the next Tab leaves the console.
+    session.type_into("#console-input", &format!("{ESCAPE}{TAB}"));
+    session.wait_for(
+        "return !document.getElementById('console-completions') && document.activeElement && document.activeElement.id !== 'console-input'",
+        Duration::from_secs(10),
+        "Escape then Tab to close the list and move the focus on",
+    );
+    assert_eq!(console_value(&session), "kubectl c");
+}

@@ -1,7 +1,15 @@
 //! The console: the command language (`kubectl ...`, `sim ...`) typed or
-//! pasted, with history and multi-line input for `kubectl apply -f -` ...
-//! `---end`.
+//! pasted, with history, Tab completion and multi-line input for
+//! `kubectl apply -f -` ... `---end`.
+//!
+//! Tab asks the core (`kubesim::shell::complete`, through the page, which
+//! holds the cluster) for the words that fit under the caret: the common
+//! prefix goes in at once, and when several words fit they are listed under
+//! the prompt, as bash lists them. Tab keeps the focus in the console while
+//! there is something to complete; on an empty prompt, or right after
+//! Escape, it moves the focus on as usual, and Shift+Tab always moves back.
 
+use kubesim::shell::Completion;
 use std::rc::Rc;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
@@ -26,6 +34,24 @@ pub struct ConsoleProps {
     /// Ctrl+C or Stop: interrupt the watch.
     #[prop_or_default]
     pub on_interrupt: Callback<()>,
+    /// Tab: the text and the caret (a byte offset) to complete.
+    #[prop_or_default]
+    pub on_complete: Callback<(String, usize)>,
+    /// The answer to the last Tab.
+    #[prop_or_default]
+    pub completion: Option<Rc<CompletionReply>>,
+}
+
+/// What the core offered for a Tab, with the text and caret it was asked
+/// about (the console applies it only if the text is still the same).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompletionReply {
+    /// Counts the Tabs answered: the same question asked twice (after the
+    /// text was edited back) is a new answer to apply.
+    pub seq: u64,
+    pub text: String,
+    pub caret: usize,
+    pub completion: Completion,
 }
 
 /// Commands offered as one-click examples.
@@ -79,7 +105,17 @@ pub enum Msg {
     Interrupt,
     Run,
     Example(&'static str),
+    /// Tab with something before the caret: complete it.
+    Complete(String, usize),
+    /// Escape: close the list of completions (and let the next Tab leave).
+    Dismiss,
+    /// A listed completion, clicked.
+    Pick(String),
 }
+
+/// Set on the input by Escape: the next Tab moves the focus on instead of
+/// completing. Kept on the element so the key after Escape sees it at once.
+const LEAVE_ON_TAB: &str = "data-leave-on-tab";
 
 /// What a key press in the input means, decided while the event is being
 /// dispatched. Yew runs messages later (it yields to the browser while a
@@ -103,7 +139,32 @@ fn on_key(e: &KeyboardEvent, has_history: bool, browsing: bool) -> Option<Msg> {
         .map(|(i, _)| i)
         .unwrap_or(value.len());
     let selected = area.selection_end().ok().flatten().unwrap_or(0) as usize != caret16;
+    let leave = area.has_attribute(LEAVE_ON_TAB);
+    let _ = area.remove_attribute(LEAVE_ON_TAB);
     match e.key().as_str() {
+        "Escape" => {
+            let _ = area.set_attribute(LEAVE_ON_TAB, "");
+            Some(Msg::Dismiss)
+        }
+        // Tab completes what is before the caret; with nothing there (an
+        // empty prompt), after Escape, or with a modifier, it is the
+        // browser's: the focus moves on.
+        "Tab"
+            if !leave
+                && !e.shift_key()
+                && !e.ctrl_key()
+                && !e.alt_key()
+                && !e.meta_key()
+                && !value[..caret]
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .is_empty() =>
+        {
+            e.prevent_default();
+            Some(Msg::Complete(value, caret))
+        }
         "c" | "C" if e.ctrl_key() && !selected => {
             e.prevent_default();
             Some(Msg::Interrupt)
@@ -137,9 +198,38 @@ pub struct Console {
     draft: String,
     input: NodeRef,
     output: NodeRef,
+    /// Where to put the caret after the next render (a byte offset).
+    caret: Option<usize>,
+    /// The completions listed under the prompt.
+    listed: Vec<String>,
+    /// The last Tab found nothing to offer.
+    no_match: bool,
+    /// Where the completed word starts and the caret after it, for a click
+    /// on a listed completion.
+    word_at: (usize, usize),
 }
 
 impl Console {
+    /// Puts a Tab's answer in place, if the text is still the one it was
+    /// asked about.
+    fn apply(&mut self, reply: &CompletionReply) -> bool {
+        if reply.text != self.text {
+            return false;
+        }
+        let c = &reply.completion;
+        let (text, caret) = c.apply(&reply.text, reply.caret);
+        self.text = text;
+        self.caret = Some(caret);
+        self.word_at = (c.start, caret);
+        self.no_match = c.candidates.is_empty();
+        self.listed = if c.candidates.len() > 1 {
+            c.candidates.clone()
+        } else {
+            Vec::new()
+        };
+        true
+    }
+
     fn run(&mut self, ctx: &Context<Self>) {
         let text = self.text.trim_end().to_string();
         if text.trim().is_empty() {
@@ -166,16 +256,61 @@ impl Component for Console {
             draft: String::new(),
             input: NodeRef::default(),
             output: NodeRef::default(),
+            caret: None,
+            listed: Vec::new(),
+            no_match: false,
+            word_at: (0, 0),
         }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
+        let new = &ctx.props().completion;
+        if new != &old.completion {
+            if let Some(reply) = new.clone() {
+                self.apply(&reply);
+            }
+        }
+        true
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::Input(text) => {
                 self.text = text;
+                // Typing closes the list of completions.
+                let shown = !self.listed.is_empty() || self.no_match;
+                self.listed.clear();
+                self.no_match = false;
+                shown
+            }
+            Msg::Complete(text, caret) => {
+                self.text = text.clone();
+                ctx.props().on_complete.emit((text, caret));
                 false
             }
+            Msg::Dismiss => {
+                let shown = !self.listed.is_empty() || self.no_match;
+                self.listed.clear();
+                self.no_match = false;
+                shown
+            }
+            Msg::Pick(word) => {
+                let (start, caret) = self.word_at;
+                let pick = Completion {
+                    start,
+                    word: self.text.get(start..caret).unwrap_or_default().to_string(),
+                    candidates: vec![word.clone()],
+                    prefix: word,
+                };
+                let (text, caret) = pick.apply(&self.text, caret);
+                self.text = text;
+                self.caret = Some(caret);
+                self.listed.clear();
+                true
+            }
             Msg::Run => {
+                self.listed.clear();
+                self.no_match = false;
                 self.run(ctx);
                 true
             }
@@ -189,6 +324,8 @@ impl Component for Console {
                 false
             }
             Msg::Submit(text) => {
+                self.listed.clear();
+                self.no_match = false;
                 self.text = text;
                 self.run(ctx);
                 true
@@ -233,6 +370,17 @@ impl Component for Console {
             // Grow with the text, up to a limit (CSS caps the height).
             let lines = self.text.lines().count().clamp(1, 12);
             let _ = area.set_attribute("rows", &lines.to_string());
+            if let Some(caret) = self.caret.take() {
+                // The DOM counts the caret in UTF-16 units.
+                let at = self
+                    .text
+                    .get(..caret)
+                    .unwrap_or(&self.text)
+                    .encode_utf16()
+                    .count() as u32;
+                let _ = area.set_selection_range(at, at);
+                let _ = area.focus();
+            }
         }
     }
 
@@ -257,7 +405,7 @@ impl Component for Console {
                     if p.transcript.is_empty() {
                         <p class="console-welcome">
                             if p.available {
-                                {"Type a command and press Enter (Shift+Enter for a new line, ↑/↓ for history). To create objects, paste "}
+                                {"Type a command and press Enter (Shift+Enter for a new line, ↑/↓ for history, Tab to complete). To create objects, paste "}
                                 <code>{"kubectl apply -f -"}</code>{", a YAML document and a line "}<code>{"---end"}</code>{"."}
                             } else {
                                 {"The console is not connected to the simulation yet in this build."}
@@ -285,12 +433,31 @@ impl Component for Console {
                     <span class="ps1" aria-hidden="true">{"$"}</span>
                     <textarea id="console-input" ref={self.input.clone()} rows="1" spellcheck="false"
                         autocomplete="off" autocapitalize="off"
-                        aria-label="Command (Enter runs it, Shift+Enter adds a line, Up and Down walk the history)"
+                        aria-label="Command (Enter runs it, Shift+Enter adds a line, Up and Down walk the history, Tab completes; Escape then Tab leaves)"
+                        aria-controls="console-completions"
                         placeholder={if p.available { "kubectl get namespaces" } else { "not connected yet" }}
                         disabled={!p.available}
                         {oninput} {onkeydown} />
                     <button type="submit" id="console-run" disabled={!p.available} aria-label="Run the command">{"Run"}</button>
                 </form>
+                <div class="console-completions" aria-live="polite">
+                    if !self.listed.is_empty() {
+                        <ul id="console-completions" role="listbox"
+                            aria-label={format!("{} completions (type more and press Tab, or click one)", self.listed.len())}>
+                            { for self.listed.iter().map(|w| {
+                                let word = w.clone();
+                                html! {
+                                    <li role="option" aria-selected="false"
+                                        onmousedown={link.callback(move |e: MouseEvent| { e.prevent_default(); Msg::Pick(word.clone()) })}>
+                                        {w.clone()}
+                                    </li>
+                                }
+                            }) }
+                        </ul>
+                    } else if self.no_match {
+                        <p id="console-completions" class="no-match">{"no completions"}</p>
+                    }
+                </div>
                 <div class="examples" role="group" aria-label="Example commands">
                     { for EXAMPLES.iter().map(|cmd| html! {
                         <button type="button" class="example" disabled={!p.available}

@@ -32,12 +32,12 @@ pub struct ControlsProps {
     pub on_speed: Callback<f64>,
 }
 
+/// `0.25×`, `4.5×`, `1000×`: at most two decimals, none when whole (a
+/// `?speed=4.5` must not read `4×`).
 fn speed_label(s: f64) -> String {
-    if s < 1.0 {
-        format!("{s}×")
-    } else {
-        format!("{}×", s as u64)
-    }
+    let text = format!("{s:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}×")
 }
 
 #[function_component(Controls)]
@@ -101,6 +101,16 @@ pub fn controls(p: &ControlsProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fractional_speeds_keep_their_decimals() {
+        assert_eq!(speed_label(0.25), "0.25×");
+        assert_eq!(speed_label(0.5), "0.5×");
+        assert_eq!(speed_label(4.5), "4.5×");
+        assert_eq!(speed_label(1.0), "1×");
+        assert_eq!(speed_label(1000.0), "1000×");
+        assert_eq!(speed_label(1.0 / 3.0), "0.33×");
+    }
 
     #[test]
     fn a_speed_between_the_usual_ones_gets_its_own_option_in_order() {

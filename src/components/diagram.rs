@@ -2,7 +2,10 @@
 //! simulated component with its live state, and an empty layer on top into
 //! which the page draws message pulses (see `messages.rs`).
 
-use crate::layout::{raft_lift, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode, Rect};
+use crate::layout::{
+    fit_text, raft_lift, text_width, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode,
+    Rect,
+};
 use crate::palette;
 use kubesim::inspect::Target;
 use kubesim::{ComponentKind, Health, NodeRole};
@@ -159,6 +162,29 @@ fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
     if let Some(s) = sub {
         lines.push(("chip-sub", s));
     }
+    // Each line fits the chip (11.5 px bold state, 11 px details, as
+    // style.css draws them): a line a little too long is drawn a little
+    // narrower (SVG `textLength`), a longer one drops its trailing details
+    // or is cut; the tooltip keeps the whole state.
+    let room = r.w - 44.0 - 4.0;
+    let lines: Vec<(&'static str, String, Option<f64>)> = lines
+        .into_iter()
+        .map(|(class, text)| {
+            let (px, bold) = if class == "chip-state" {
+                (11.5, true)
+            } else {
+                (11.0, false)
+            };
+            let width = text_width(&text, px, bold);
+            if width <= room {
+                (class, text, None)
+            } else if width <= room * 1.15 {
+                (class, text, Some(room))
+            } else {
+                (class, fit_text(&text, room, px, bold), None)
+            }
+        })
+        .collect();
     let n = lines.len() as f64;
     // The name and the lines below it, centred as a block.
     let block = 13.0 + 13.0 * n;
@@ -191,8 +217,9 @@ fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
                   style={format!("fill:{}", if crashed { "#1c2433" } else { stroke })} />
             <text class="glyph" x={f(r.x + 21.0)} y={f(r.cy() + 3.8)}>{palette::glyph(kind)}</text>
             <text class="chip-label" x={f(r.x + 44.0)} y={f(top)}>{label}</text>
-            { for lines.into_iter().enumerate().map(|(i, (class, text))| html! {
-                <text class={class} x={f(r.x + 44.0)} y={f(top + 13.5 * (i as f64 + 1.0))}>{text}</text>
+            { for lines.into_iter().enumerate().map(|(i, (class, text, squeeze))| html! {
+                <text class={class} x={f(r.x + 44.0)} y={f(top + 13.5 * (i as f64 + 1.0))}
+                      textLength={squeeze.map(f)} lengthAdjust={squeeze.map(|_| "spacingAndGlyphs")}>{text}</text>
             }) }
             { for leader.then(|| html! {
                 <g class="crown" aria-hidden="true">

@@ -588,6 +588,17 @@ impl Cluster {
                 )
                 .unwrap_or_default(),
             );
+            // With Konnectivity, the agents' DaemonSet (the task page
+            // applies it once the control plane runs).
+            if topology.konnectivity {
+                objects.extend(
+                    crate::api::decode::decode(
+                        &crate::konnectivity::agent_addon(LOAD_BALANCER),
+                        "konnectivity-agent",
+                    )
+                    .unwrap_or_default(),
+                );
+            }
             let make: clients::Factory = Box::new(move |_| {
                 crate::client::Process::new(crate::kubeadm::KubeadmInit::new(objects.clone()))
                     .ok()
@@ -597,34 +608,18 @@ impl Cluster {
             world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
             clients.insert(a, ClientSlot::new(make, addr(LOAD_BALANCER)));
         }
-        // Konnectivity: a server beside each API server, an agent per node.
+        // Konnectivity: a server beside each API server; the agents come
+        // with their DaemonSet's pods (`cluster/tunnel.rs`).
         let tunnel = topology.konnectivity.then(|| {
             let cp: Vec<String> = topology
                 .control_plane
                 .iter()
                 .map(|n| n.name.clone())
                 .collect();
-            let nodes: Vec<(String, String)> = topology
-                .control_plane
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.name.clone(), node_ip(NodeRole::ControlPlane, i)))
-                .chain(
-                    topology
-                        .workers
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| (n.name.clone(), node_ip(NodeRole::Worker, i))),
-                )
-                .collect();
-            let t = tunnel::Konnectivity::new(&cp, &nodes);
+            let t = tunnel::Konnectivity::new(&cp);
             for (a, _) in t.servers.iter() {
                 let node = a.trim_start_matches("konnectivity-server-").to_string();
                 hosts.insert(a.clone(), node);
-            }
-            for (a, agent) in t.agents.iter() {
-                hosts.insert(a.clone(), agent.node.clone());
-                world.schedule_in(SimDuration::from_secs(1), Event::Tick(a.clone()));
             }
             t
         });
@@ -1224,6 +1219,20 @@ impl Cluster {
             .and_then(|s| s.agent_mut::<Kubelet>())
             .map(|k| k.serve_from(now, &from, id, request));
         let response = match served {
+            Some(crate::kubelet::server::KubeletResponse::Opened) => {
+                // A stream opened: the answer goes first, then what the
+                // stream already carries (a followed log's lines).
+                self.send(
+                    to.clone(),
+                    from,
+                    Msg::KubeletAnswer {
+                        id,
+                        response: Box::new(crate::kubelet::server::KubeletResponse::Opened),
+                    },
+                );
+                self.client_outputs(&to, Vec::new());
+                return;
+            }
             Some(r) => {
                 // Trace the CRI steps an exec took, and reschedule the kubelet.
                 self.client_outputs(&to, Vec::new());
@@ -1682,6 +1691,44 @@ impl Cluster {
         Err(FaultError::UnknownTarget(target.into()))
     }
 
+    /// Every name `sim fault` and `sim heal` accept, for completion: the
+    /// leaders' aliases, `network`, the nodes, then each component instance
+    /// (etcd members, API servers, controllers, kubelets, konnectivity ends)
+    /// by the name [`Cluster::fault`] resolves.
+    pub fn fault_targets(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec![
+            "etcd/leader".into(),
+            "kube-scheduler/leader".into(),
+            "kube-controller-manager/leader".into(),
+        ];
+        if self.resolve_ccm_leader().is_some() {
+            out.push("cloud-controller-manager/leader".into());
+        }
+        out.push("network".into());
+        out.extend(self.topology.nodes().map(|n| n.name.clone()));
+        let mut instances: std::collections::BTreeSet<String> = self
+            .etcd
+            .keys()
+            .chain(self.apiservers.keys())
+            .chain(self.clients.keys())
+            .map(|a| a.to_string())
+            .collect();
+        if let Some(t) = &self.tunnel {
+            instances.extend(
+                t.servers
+                    .keys()
+                    .chain(t.agents.keys())
+                    .map(|a| a.to_string()),
+            );
+        }
+        for i in instances {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
     fn crash(&mut self, a: &Addr) {
         let now = self.world.now();
         if !self.crashed.insert(a.clone()) {
@@ -2028,10 +2075,7 @@ impl Cluster {
                     (
                         true,
                         health,
-                        format!(
-                            "{} running · {synced} serving from synced caches",
-                            replicas.len()
-                        ),
+                        format!("{} running · {synced} serving", replicas.len()),
                     )
                 }
                 ComponentKind::KubeScheduler => match self.clients.get(&addr(&id)) {

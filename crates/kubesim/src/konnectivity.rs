@@ -25,9 +25,9 @@
 //! (`cluster/tunnel.rs`). Left out: the agents' service-account token
 //! review by the server, the `default` and `defaultRoute` strategies, gRPC
 //! keepalives (a tunnel across a partition looks alive until it heals; the
-//! API server's dial times out), the admin and health ports' content, and
-//! running the agent as DaemonSet pods (one agent process per node, as
-//! kube-proxy is here).
+//! API server's dial times out) and the admin and health ports' content.
+//! The agents run as the task page's DaemonSet ([`agent_addon`]); an agent
+//! process lives while its pod's container runs (`cluster/tunnel.rs`).
 
 use crate::world::{SimDuration, SimRng, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +58,107 @@ pub fn server_addr(node: &str) -> String {
 /// The address of `node`'s agent.
 pub fn agent_addr(node: &str) -> String {
     format!("konnectivity-agent@{node}")
+}
+
+/// The agents' DaemonSet and what it needs, as the task page installs them
+/// (`konnectivity-agent.yaml`, `konnectivity-rbac.yaml`): the
+/// `konnectivity-agent` ServiceAccount, whose token (projected with the
+/// audience `system:konnectivity-server`) the agent presents to the
+/// servers, the binding that lets the servers review it, and the DaemonSet.
+/// Two changes to the page's example: the agents dial the API load
+/// balancer's name, and they tolerate the control-plane taint and identify
+/// themselves by their node's address (`--agent-identifiers=ipv4=...`, the
+/// downward API's `status.hostIP`), so that the servers' `destHost`
+/// strategy finds an agent on every node, control-plane nodes included.
+pub fn agent_addon(load_balancer: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: konnectivity-agent
+  namespace: kube-system
+  labels:
+    kubernetes.io/cluster-service: "true"
+    addonmanager.kubernetes.io/mode: Reconcile
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: system:konnectivity-server
+  labels:
+    kubernetes.io/cluster-service: "true"
+    addonmanager.kubernetes.io/mode: Reconcile
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:auth-delegator
+subjects:
+  - apiGroup: rbac.authorization.k8s.io
+    kind: User
+    name: system:konnectivity-server
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  labels:
+    addonmanager.kubernetes.io/mode: Reconcile
+    k8s-app: konnectivity-agent
+  namespace: kube-system
+  name: konnectivity-agent
+spec:
+  selector:
+    matchLabels:
+      k8s-app: konnectivity-agent
+  template:
+    metadata:
+      labels:
+        k8s-app: konnectivity-agent
+    spec:
+      priorityClassName: system-cluster-critical
+      tolerations:
+        - key: "CriticalAddonsOnly"
+          operator: "Exists"
+        - key: node-role.kubernetes.io/control-plane
+          operator: Exists
+          effect: NoSchedule
+      containers:
+        - image: {AGENT_IMAGE}
+          name: konnectivity-agent
+          command: ["/proxy-agent"]
+          args: [
+                  "--logtostderr=true",
+                  "--ca-cert=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+                  "--proxy-server-host={load_balancer}",
+                  "--proxy-server-port={AGENT_PORT}",
+                  "--admin-server-port=8133",
+                  "--health-server-port={HEALTH_PORT}",
+                  "--agent-identifiers=ipv4=$(HOST_IP)",
+                  "--service-account-token-path=/var/run/secrets/tokens/konnectivity-agent-token"
+                  ]
+          env:
+            - name: HOST_IP
+              valueFrom:
+                fieldRef:
+                  fieldPath: status.hostIP
+          volumeMounts:
+            - mountPath: /var/run/secrets/tokens
+              name: konnectivity-agent-token
+          livenessProbe:
+            httpGet:
+              port: {HEALTH_PORT}
+              path: /healthz
+            initialDelaySeconds: 15
+            timeoutSeconds: 15
+      serviceAccountName: konnectivity-agent
+      volumes:
+        - name: konnectivity-agent-token
+          projected:
+            sources:
+              - serviceAccountToken:
+                  path: konnectivity-agent-token
+                  audience: system:konnectivity-server
+"#
+    )
 }
 
 /// The `EgressSelectorConfiguration` the API servers read (the task page's).

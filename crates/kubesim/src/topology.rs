@@ -82,8 +82,9 @@ pub struct Topology {
     #[serde(default = "default_pod_network_cidr")]
     pub pod_network_cidr: String,
     /// Whether the API servers reach the nodes through Konnectivity (a
-    /// `konnectivity-server` beside each API server, a
-    /// `konnectivity-agent` on every node) rather than directly.
+    /// `konnectivity-server` static pod beside each API server, the
+    /// `konnectivity-agent` DaemonSet's pod on every node) rather than
+    /// directly.
     #[serde(default)]
     pub konnectivity: bool,
 }

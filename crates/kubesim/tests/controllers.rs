@@ -556,3 +556,46 @@ fn a_scheduler_that_loses_its_lease_starts_afresh_and_its_successor_schedules() 
         .expect("the new leader");
     assert!(bound >= 2, "the new leader bound the new pods: {bound}");
 }
+
+/// Seconds since the run began at which each pod of the Deployment was
+/// created, in order.
+fn creation_times(c: &mut Cluster, s: &mut Session) -> Vec<f64> {
+    let out = ok(
+        c,
+        s,
+        "kubectl get pods -l app=nginx --no-headers -o custom-columns=CREATED:.metadata.creationTimestamp",
+    );
+    let mut times: Vec<f64> = out.lines().map(seconds).collect();
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+#[test]
+fn a_large_rollout_is_paced_by_the_controller_managers_twenty_requests_a_second() {
+    // kube-controller-manager's clients hold 30 tokens and get 20 a second
+    // (`--kube-api-qps`, `--kube-api-burst`): the ReplicaSet controller's
+    // 300 creates leave 30 at once, then one every 50 ms, so the last pod
+    // is created (300 - 30) / 20 = 13.5 s after the first.
+    let (mut c, mut s) = booted(12);
+    ok(&mut c, &mut s, &nginx_with("nginx:1.14.2", 300));
+    ok(&mut c, &mut s, "sim advance 5s");
+    let early = creation_times(&mut c, &mut s).len();
+    assert!(
+        (60..=140).contains(&early),
+        "about 30 + 20 a second after the first create, not all 300: {early}"
+    );
+    ok(&mut c, &mut s, "sim advance 30s");
+    let times = creation_times(&mut c, &mut s);
+    assert_eq!(times.len(), 300);
+    let spread = times[299] - times[0];
+    assert!(
+        (12.5..=15.5).contains(&spread),
+        "300 creates at 20/s after a burst of 30 take about 13.5 s: {spread}"
+    );
+    let ready = ok(
+        &mut c,
+        &mut s,
+        "kubectl get deploy nginx-deployment -o jsonpath={.status.readyReplicas}",
+    );
+    assert_eq!(ready, "300", "every pod was bound and started");
+}

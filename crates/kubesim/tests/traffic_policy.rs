@@ -298,3 +298,85 @@ fn outside_curl_cannot_resolve_service_names() {
         "curl: (6) Could not resolve host: web.default.svc.cluster.local"
     );
 }
+
+/// Only the Service of [`app`]: what `kubectl apply` sends again when the
+/// manifest changes (without the values the server allocated).
+fn service_only(spec: &str) -> String {
+    format!(
+        "kubectl apply -f -
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {{app: web}}
+{spec}  ports:
+  - port: 80
+    targetPort: 8080
+---end"
+    )
+}
+
+#[test]
+fn switching_external_traffic_policy_on_update_allocates_and_releases_the_health_check_port() {
+    let (mut c, mut s) = booted(17);
+    ok(
+        &mut c,
+        &mut s,
+        &app(1, Some("worker-1"), "  type: LoadBalancer\n"),
+    );
+    ok(&mut c, &mut s, "sim advance 60s");
+    let ip = lb_ip(&mut c, &mut s);
+    let read = |c: &mut Cluster, s: &mut Session, path: &str| {
+        ok(c, s, &format!("kubectl get svc web -o jsonpath={{{path}}}"))
+    };
+    let cluster_ip = read(&mut c, &mut s, ".spec.clusterIP");
+    let node_port = read(&mut c, &mut s, ".spec.ports[0].nodePort");
+    assert_eq!(read(&mut c, &mut s, ".spec.healthCheckNodePort"), "");
+    // Cluster -> Local: the registry allocates a health-check node port and
+    // keeps the address and node port the manifest leaves out.
+    ok(
+        &mut c,
+        &mut s,
+        &service_only("  type: LoadBalancer\n  externalTrafficPolicy: Local\n"),
+    );
+    let hc: i32 = read(&mut c, &mut s, ".spec.healthCheckNodePort")
+        .parse()
+        .expect("a health-check node port after the update");
+    assert!((30000..=32767).contains(&hc), "{hc}");
+    assert_ne!(hc.to_string(), node_port);
+    assert_eq!(read(&mut c, &mut s, ".spec.clusterIP"), cluster_ip);
+    assert_eq!(read(&mut c, &mut s, ".spec.ports[0].nodePort"), node_port);
+    // kube-proxy serves it: the node with the endpoint passes, the load
+    // balancer sends outside traffic there with the client's address kept.
+    ok(&mut c, &mut s, "sim advance 10s");
+    let w1 = ok(&mut c, &mut s, &format!("curl -s http://10.0.1.11:{hc}/"));
+    assert!(w1.contains("\"localEndpoints\": 1"), "{w1}");
+    ok(&mut c, &mut s, "sim advance 10s");
+    let client = ok(&mut c, &mut s, &format!("curl -s http://{ip}/clientip"));
+    assert_eq!(client, "198.51.100.10:40000");
+    // Local -> Cluster: released, and the field is cleared.
+    ok(&mut c, &mut s, &service_only("  type: LoadBalancer\n"));
+    assert_eq!(read(&mut c, &mut s, ".spec.healthCheckNodePort"), "");
+    assert_eq!(read(&mut c, &mut s, ".spec.clusterIP"), cluster_ip);
+    // A Service created next may take the released port.
+    ok(
+        &mut c,
+        &mut s,
+        &format!(
+            "kubectl apply -f -
+apiVersion: v1
+kind: Service
+metadata:
+  name: other
+spec:
+  type: NodePort
+  selector: {{app: web}}
+  ports:
+  - port: 80
+    targetPort: 8080
+    nodePort: {hc}
+---end"
+        ),
+    );
+}

@@ -403,10 +403,77 @@ fn konnectivity() -> Topology {
         .expect("a valid topology")
 }
 
+/// A booted cluster with Konnectivity whose agents' DaemonSet pods run on
+/// every node, each agent holding a tunnel to every server.
+fn with_agents(seed: u64) -> (Cluster, Session) {
+    let (mut c, mut s) = booted(konnectivity(), seed);
+    let nodes = c.topology().nodes().count();
+    ok(
+        &mut c,
+        &mut s,
+        &format!("sim until daemonset/konnectivity-agent -n kube-system '{{.status.numberReady}}'={nodes} 3m"),
+    );
+    tunnels_up(&mut c, nodes);
+    (c, s)
+}
+
+/// Runs the clock until `agents` agents each hold a tunnel to every server.
+fn tunnels_up(c: &mut Cluster, agents: usize) {
+    for _ in 0..600 {
+        let view = c.snapshot().konnectivity.expect("Konnectivity runs");
+        let servers = view.servers.len();
+        if view
+            .agents
+            .iter()
+            .filter(|a| a.up && a.tunnels == servers)
+            .count()
+            >= agents
+        {
+            return;
+        }
+        c.advance(SimDuration::from_millis(100));
+    }
+    panic!("the agents did not tunnel to every server in 60 s");
+}
+
 #[test]
 fn konnectivity_servers_run_as_static_pods_and_every_agent_tunnels_to_each() {
-    let (mut c, mut s) = booted(konnectivity(), 10);
-    ok(&mut c, &mut s, "sim advance 10s");
+    // Before the DaemonSet's pods run, no node has an agent: each node's
+    // place for one is drawn down.
+    let fresh = Cluster::new(konnectivity(), 10)
+        .snapshot()
+        .konnectivity
+        .expect("the snapshot has Konnectivity");
+    assert_eq!(fresh.agents.len(), 6);
+    assert!(
+        fresh.agents.iter().all(|a| !a.up && a.tunnels == 0),
+        "{fresh:?}"
+    );
+    let (mut c, mut s) = with_agents(10);
+    let ds = ok(
+        &mut c,
+        &mut s,
+        "kubectl get daemonset konnectivity-agent -n kube-system -o jsonpath={.spec.template.spec.containers[0].image}",
+    );
+    assert_eq!(ds, "registry.k8s.io/kas-network-proxy/proxy-agent:v0.33.0");
+    // The agents log as the real one does at its default verbosity: only
+    // trouble, such as the load balancer handing an agent a server it
+    // already holds a tunnel to (the second tunnel is closed).
+    let logs = ok(
+        &mut c,
+        &mut s,
+        "kubectl logs -n kube-system -l k8s-app=konnectivity-agent --tail -1 --prefix",
+    );
+    let lines: Vec<&str> = logs.lines().collect();
+    assert!(!lines.is_empty(), "{logs}");
+    for l in &lines {
+        let (_, line) = l.split_once("] ").unwrap_or_else(|| panic!("{logs}"));
+        assert!(line.starts_with("E0101 00:0"), "{logs}");
+        assert!(
+            line.contains(" clientset.go:160] \"closing connection failure when adding a client\" err=\"client for proxy server konnectivity-server-control-plane-"),
+            "{logs}"
+        );
+    }
     let pods = ok(&mut c, &mut s, "kubectl get pods -n kube-system");
     for n in 1..=3 {
         let line = pods
@@ -452,7 +519,7 @@ fn konnectivity_servers_run_as_static_pods_and_every_agent_tunnels_to_each() {
 
 #[test]
 fn logs_exec_and_port_forward_travel_through_konnectivity() {
-    let (mut c, mut s) = booted(konnectivity(), 11);
+    let (mut c, mut s) = with_agents(11);
     ok(&mut c, &mut s, TICKER);
     ok(
         &mut c,
@@ -525,7 +592,7 @@ fn logs_exec_and_port_forward_travel_through_konnectivity() {
 
 #[test]
 fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
-    let (mut c, mut s) = booted(konnectivity(), 12);
+    let (mut c, mut s) = with_agents(12);
     ok(&mut c, &mut s, TICKER);
     ok(
         &mut c,
@@ -543,7 +610,7 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
     assert!(!good);
     assert_eq!(
         out,
-        "Error from server (InternalError): Get \"https://10.0.1.11:10250/containerLogs/default/ticker/ticker\": No agent available"
+        "Error from server: Get \"https://10.0.1.11:10250/containerLogs/default/ticker/ticker\": No agent available"
     );
     // The server answered at once: no hop reached the node.
     let hops = kubelet_hops(&c, since);
@@ -556,7 +623,7 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
     assert!(!good);
     assert_eq!(
         out,
-        "Error from server (InternalError): error dialing backend: No agent available"
+        "Error from server: error dialing backend: No agent available"
     );
     let (good, out) = run(&mut c, &mut s, "kubectl attach ticker");
     assert!(!good, "{out}");
@@ -588,7 +655,7 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
 
 #[test]
 fn a_partitioned_nodes_tunnel_gives_no_answer_and_the_dial_times_out() {
-    let (mut c, mut s) = booted(konnectivity(), 13);
+    let (mut c, mut s) = with_agents(13);
     ok(&mut c, &mut s, TICKER);
     ok(
         &mut c,
@@ -601,7 +668,7 @@ fn a_partitioned_nodes_tunnel_gives_no_answer_and_the_dial_times_out() {
     assert!(!good);
     assert_eq!(
         out,
-        "Error from server (InternalError): Get \"https://10.0.1.11:10250/containerLogs/default/ticker/ticker\": dial timeout, backstop"
+        "Error from server: Get \"https://10.0.1.11:10250/containerLogs/default/ticker/ticker\": dial timeout, backstop"
     );
     // The API server gives up on the dial after 30 s.
     let waited = c.now() - start;
@@ -615,4 +682,98 @@ fn a_partitioned_nodes_tunnel_gives_no_answer_and_the_dial_times_out() {
         &mut s,
         "kubectl logs -n kube-system etcd-control-plane-1 --tail 1",
     );
+}
+
+/// The konnectivity-agent pod on `node`.
+fn agent_pod(c: &mut Cluster, s: &mut Session, node: &str) -> String {
+    ok(
+        c,
+        s,
+        &format!("kubectl get pods -n kube-system -l k8s-app=konnectivity-agent --field-selector spec.nodeName={node} -o jsonpath={{.items[0].metadata.name}}"),
+    )
+}
+
+#[test]
+fn a_node_added_after_boot_gets_an_agent_and_its_pods_logs_go_through_it() {
+    let (mut c, mut s) = with_agents(14);
+    ok(&mut c, &mut s, "sim node add worker-4");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until node/worker-4 '{.status.conditions[?(@.type==\"Ready\")].status}'=True 5m",
+    );
+    // The DaemonSet puts an agent pod there, and the agent tunnels to every
+    // server.
+    ok(
+        &mut c,
+        &mut s,
+        "sim until daemonset/konnectivity-agent -n kube-system '{.status.numberReady}'=7 3m",
+    );
+    assert!(agent_pod(&mut c, &mut s, "worker-4").starts_with("konnectivity-agent-"));
+    tunnels_up(&mut c, 7);
+    ok(&mut c, &mut s, &TICKER.replace("worker-1", "worker-4"));
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/ticker '{.status.phase}'=Running 2m",
+    );
+    ok(&mut c, &mut s, "sim advance 3s");
+    let since = c.now();
+    let logs = ok(&mut c, &mut s, "kubectl logs ticker");
+    assert!(logs.starts_with("tick"), "{logs}");
+    let hops = kubelet_hops(&c, since);
+    assert!(
+        hops.iter()
+            .any(|h| h.starts_with("konnectivity-agent@worker-4 -> kubelet@worker-4: GET")),
+        "{hops:?}"
+    );
+}
+
+#[test]
+fn deleting_an_agent_pod_fails_its_nodes_calls_until_the_daemonsets_replacement_runs() {
+    let (mut c, mut s) = with_agents(15);
+    ok(&mut c, &mut s, TICKER);
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/ticker '{.status.phase}'=Running 2m",
+    );
+    let old = agent_pod(&mut c, &mut s, "worker-1");
+    ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl delete pod {old} -n kube-system"),
+    );
+    // Once its container stops, the servers have no agent for worker-1.
+    let mut failed = None;
+    for _ in 0..300 {
+        let (good, out) = run(&mut c, &mut s, "kubectl logs ticker");
+        if !good {
+            failed = Some(out);
+            break;
+        }
+        c.advance(SimDuration::from_millis(100));
+    }
+    assert_eq!(
+        failed.as_deref(),
+        Some("Error from server: Get \"https://10.0.1.11:10250/containerLogs/default/ticker/ticker\": No agent available")
+    );
+    // The DaemonSet's replacement starts a new agent, which tunnels to the
+    // servers again: the node's logs work once more.
+    ok(
+        &mut c,
+        &mut s,
+        "sim until daemonset/konnectivity-agent -n kube-system '{.status.numberReady}'=6 3m",
+    );
+    let new = agent_pod(&mut c, &mut s, "worker-1");
+    assert_ne!(new, old);
+    tunnels_up(&mut c, 6);
+    assert_eq!(ok(&mut c, &mut s, "kubectl logs ticker --tail 1"), "tick");
+    // The agent's container serves its health port for its liveness probe.
+    let restarts = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl get pod {new} -n kube-system -o jsonpath={{.status.containerStatuses[0].restartCount}}"),
+    );
+    assert_eq!(restarts, "0");
 }

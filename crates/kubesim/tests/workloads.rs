@@ -1217,3 +1217,98 @@ fn a_re_created_stateful_set_adopts_the_pods_an_orphaning_delete_left() {
         format!("{rev}/{rev}", rev = revision_before),
     );
 }
+
+#[test]
+fn a_job_with_a_manual_selector_adopts_the_orphans_it_selects() {
+    // The docs' "Specifying your own Pod selector": the old Job is deleted
+    // with `--cascade=orphan`, and a new one with `manualSelector: true`
+    // and the old selector takes its pods over instead of making new ones.
+    let (mut c, mut s) = booted(31);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: old
+spec:
+  template:
+    spec:
+      containers:
+      - name: sleeper
+        image: busybox
+        command: [\"sleep\", \"3600\"]
+      restartPolicy: Never
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let uid = ok(
+        &mut c,
+        &mut s,
+        "kubectl get job old -o jsonpath={.metadata.uid}",
+    );
+    let pod = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -l job-name=old -o jsonpath={.items[0].metadata.name}",
+    );
+    ok(&mut c, &mut s, "kubectl delete job old --cascade=orphan");
+    ok(&mut c, &mut s, "sim advance 5s");
+    let owners = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl get pod {pod} -o jsonpath={{.metadata.ownerReferences}}"),
+    );
+    assert_eq!(owners, "", "the orphaning delete released the pod");
+    ok(
+        &mut c,
+        &mut s,
+        &format!(
+            "kubectl apply -f -
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: new
+spec:
+  manualSelector: true
+  selector:
+    matchLabels:
+      batch.kubernetes.io/controller-uid: {uid}
+  template:
+    metadata:
+      labels:
+        batch.kubernetes.io/controller-uid: {uid}
+    spec:
+      containers:
+      - name: sleeper
+        image: busybox
+        command: [\"sleep\", \"3600\"]
+      restartPolicy: Never
+---end"
+        ),
+    );
+    ok(&mut c, &mut s, "sim advance 5s");
+    let owner = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl get pod {pod} -o jsonpath={{.metadata.ownerReferences[0].name}}"),
+    );
+    assert_eq!(owner, "new", "the new Job adopted the old pod");
+    let pods = ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl get pods -l batch.kubernetes.io/controller-uid={uid} -o name"),
+    );
+    assert_eq!(
+        pods.lines().count(),
+        1,
+        "the adopted pod counts as the new Job's one active pod: {pods}"
+    );
+    let active = ok(
+        &mut c,
+        &mut s,
+        "kubectl get job new -o jsonpath={.status.active}",
+    );
+    assert_eq!(active, "1");
+}

@@ -30,6 +30,10 @@ pub enum Reason {
     Timeout,
     /// 429, e.g. an eviction a PodDisruptionBudget does not allow.
     TooManyRequests,
+    /// `StatusReasonUnknown` (an empty reason): what the API server's
+    /// `ErrorToAPIStatus` makes of an error that is not a `Status`, such as
+    /// a failed dial to a kubelet (`500`, the error's text as the message).
+    Unknown,
 }
 
 impl Reason {
@@ -50,6 +54,7 @@ impl Reason {
             Reason::ServiceUnavailable => "ServiceUnavailable",
             Reason::Timeout => "Timeout",
             Reason::TooManyRequests => "TooManyRequests",
+            Reason::Unknown => "",
         }
     }
 
@@ -64,7 +69,7 @@ impl Reason {
             Reason::AlreadyExists | Reason::Conflict => 409,
             Reason::Gone => 410,
             Reason::Invalid => 422,
-            Reason::InternalError => 500,
+            Reason::InternalError | Reason::Unknown => 500,
             Reason::ServiceUnavailable => 503,
             Reason::Timeout => 504,
             Reason::TooManyRequests => 429,
@@ -316,6 +321,12 @@ impl ApiError {
             "reason": self.reason.as_str(),
             "code": self.code(),
         });
+        if self.reason == Reason::Unknown {
+            // `reason,omitempty`.
+            if let Some(m) = status.as_object_mut() {
+                m.remove("reason");
+            }
+        }
         if let Some(d) = &self.details {
             let mut details = Map::new();
             for (k, v) in [("name", &d.name), ("group", &d.group), ("kind", &d.kind)] {
@@ -387,6 +398,10 @@ impl ApiError {
         // server's error.
         if self.reason == Reason::Unauthorized {
             return format!("error: You must be logged in to the server ({message})");
+        }
+        // An empty reason prints none.
+        if self.reason == Reason::Unknown {
+            return format!("Error from server: {message}");
         }
         match from {
             Some((verb, source)) => format!(

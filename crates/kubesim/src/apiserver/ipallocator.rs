@@ -9,7 +9,12 @@
 //! (30000-32767) through `pkg/registry/core/service/portallocator`. An
 //! explicitly requested address or port is honoured if free; a taken one
 //! fails the create with 422 "provided IP is already allocated". Deleting
-//! the Service releases both.
+//! the Service releases both. An update keeps what the Service holds (a
+//! manifest sent again without them keeps its address and ports),
+//! releases what its new type or policy no longer needs, and allocates
+//! what it newly needs: a LoadBalancer switched to `externalTrafficPolicy:
+//! Local` gets its `healthCheckNodePort`, switched back loses it
+//! ([`allocate_update`]).
 //!
 //! Here the allocators are rebuilt from the API server's watch cache of
 //! Services on every create (the "bitmap" is the set of addresses live
@@ -265,6 +270,87 @@ pub fn allocate(
     Ok(())
 }
 
+/// Whether a Service needs node ports (`needsNodePort`).
+fn needs_node_ports(spec: &core::ServiceSpec) -> bool {
+    match spec.type_.as_deref() {
+        Some("NodePort") => true,
+        Some("LoadBalancer") => spec.allocate_load_balancer_node_ports != Some(false),
+        _ => false,
+    }
+}
+
+/// Whether a Service needs a health-check node port
+/// (`apiservice.NeedsHealthCheck`: a LoadBalancer with the Local policy).
+fn needs_health_check(spec: &core::ServiceSpec) -> bool {
+    spec.type_.as_deref() == Some("LoadBalancer")
+        && spec.external_traffic_policy.as_deref() == Some("Local")
+}
+
+/// An update of a Service: what the registry keeps of the old object's
+/// allocations, drops with the type that needed them, and allocates anew
+/// (`pkg/registry/core/service/storage/storage.go` `patchAllocatedValues`,
+/// `strategy.go` `dropTypeDependentFields`, `alloc.go` `allocateUpdate` and
+/// `updateHealthCheckNodePort`). `others` is what every other Service
+/// holds, so this one's old ports and address count as free for itself
+/// and what it no longer uses is released.
+pub fn allocate_update(
+    service: &mut core::Service,
+    old: &core::Service,
+    others: &Allocated,
+    kind: &crate::api::Kind,
+) -> Result<(), ApiError> {
+    let old_spec = old.spec.clone().unwrap_or_default();
+    let spec = service.spec.get_or_insert_with(Default::default);
+    // `patchAllocatedValues`: a client that sends the object back without
+    // the values the server allocated (as `kubectl apply` of the original
+    // manifest does) keeps them.
+    if spec.type_.as_deref() != Some("ExternalName")
+        && old_spec.type_.as_deref() != Some("ExternalName")
+        && spec.cluster_ip.as_deref().unwrap_or_default().is_empty()
+    {
+        spec.cluster_ip = old_spec.cluster_ip.clone();
+        if spec.cluster_ips.as_ref().is_none_or(|v| v.is_empty()) {
+            spec.cluster_ips = old_spec.cluster_ips.clone();
+        }
+    }
+    if needs_node_ports(&old_spec) && needs_node_ports(spec) {
+        for p in spec.ports.iter_mut().flatten() {
+            if p.node_port.filter(|n| *n != 0).is_none() {
+                p.node_port = old_spec
+                    .ports
+                    .iter()
+                    .flatten()
+                    .find(|o| o.port == p.port && o.protocol == p.protocol)
+                    .and_then(|o| o.node_port);
+            }
+        }
+    }
+    let (old_hc, new_hc) = (needs_health_check(&old_spec), needs_health_check(spec));
+    if old_hc && new_hc && spec.health_check_node_port.filter(|n| *n != 0).is_none() {
+        spec.health_check_node_port = old_spec.health_check_node_port;
+    }
+    // `dropTypeDependentFields`: what the old type needed and the new one
+    // does not goes, if the client left it as it was.
+    if needs_node_ports(&old_spec) && !needs_node_ports(spec) {
+        for p in spec.ports.iter_mut().flatten() {
+            let same = old_spec
+                .ports
+                .iter()
+                .flatten()
+                .any(|o| o.port == p.port && o.node_port == p.node_port);
+            if same {
+                p.node_port = None;
+            }
+        }
+    }
+    if old_hc && !new_hc && spec.health_check_node_port == old_spec.health_check_node_port {
+        // `updateHealthCheckNodePort` case 2: the port is released.
+        spec.health_check_node_port = None;
+    }
+    // Case 1 (and the node ports a new type needs): allocated as on create.
+    allocate(service, others, kind)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +465,63 @@ mod tests {
         let mut s = svc("web", "ClusterIP", None, None);
         allocate(&mut s, &Allocated::default(), kind()).unwrap();
         assert_eq!(s.spec.unwrap().ports.unwrap()[0].node_port, None);
+    }
+
+    #[test]
+    fn switching_a_load_balancer_to_local_allocates_a_health_check_port_and_back_releases_it() {
+        let mut lb = svc("lb", "LoadBalancer", None, None);
+        allocate(&mut lb, &Allocated::default(), kind()).unwrap();
+        let before = lb.spec.clone().unwrap();
+        assert_eq!(before.health_check_node_port, None);
+        // The client sends its manifest again with the Local policy and
+        // without the allocated values.
+        let mut local = svc("lb", "LoadBalancer", None, None);
+        if let Some(spec) = local.spec.as_mut() {
+            spec.external_traffic_policy = Some("Local".into());
+        }
+        allocate_update(&mut local, &lb, &Allocated::default(), kind()).unwrap();
+        let spec = local.spec.clone().unwrap();
+        let hc = spec
+            .health_check_node_port
+            .expect("a health-check node port");
+        assert!((NODE_PORT_MIN..=NODE_PORT_MAX).contains(&hc), "{hc}");
+        // Address and node port are kept.
+        assert_eq!(spec.cluster_ip, before.cluster_ip);
+        assert_eq!(
+            spec.ports.as_ref().unwrap()[0].node_port,
+            before.ports.as_ref().unwrap()[0].node_port
+        );
+        assert_ne!(Some(hc), spec.ports.as_ref().unwrap()[0].node_port);
+        // Back to Cluster (the object as read, policy changed): released.
+        let mut cluster = local.clone();
+        if let Some(spec) = cluster.spec.as_mut() {
+            spec.external_traffic_policy = Some("Cluster".into());
+        }
+        allocate_update(&mut cluster, &local, &Allocated::default(), kind()).unwrap();
+        assert_eq!(cluster.spec.as_ref().unwrap().health_check_node_port, None);
+        let held = Allocated::from_services([&cluster].into_iter());
+        assert!(!held.node_ports.contains(&hc));
+    }
+
+    #[test]
+    fn an_update_to_a_health_check_port_another_service_holds_is_refused() {
+        let mut other = svc("other", "NodePort", None, None);
+        allocate(&mut other, &Allocated::default(), kind()).unwrap();
+        let taken = other.spec.as_ref().unwrap().ports.as_ref().unwrap()[0]
+            .node_port
+            .unwrap();
+        let others = Allocated::from_services([&other].into_iter());
+        let mut lb = svc("lb", "LoadBalancer", None, None);
+        allocate(&mut lb, &others, kind()).unwrap();
+        let mut local = lb.clone();
+        if let Some(spec) = local.spec.as_mut() {
+            spec.external_traffic_policy = Some("Local".into());
+            spec.health_check_node_port = Some(taken);
+        }
+        let e = allocate_update(&mut local, &lb, &others, kind()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("Service \"lb\" is invalid: spec.healthCheckNodePort: Invalid value: {taken}: provided port is already allocated")
+        );
     }
 }

@@ -224,10 +224,11 @@ impl LoadBalancer {
                 Some(backend) => {
                     let lb_id = self.next_id;
                     self.next_id += 1;
-                    // Watches and upgraded connections (attach,
-                    // port-forward) stay open on their instance.
+                    // Watches, upgraded connections (attach,
+                    // port-forward) and followed logs stay open on their
+                    // instance.
                     let watch = request.verb == super::request::Verb::Watch
-                        || super::request::is_upgrade(&request);
+                        || super::request::stays_open(&request);
                     self.proxied.insert(
                         lb_id,
                         Proxied {

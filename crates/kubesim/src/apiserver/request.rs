@@ -110,6 +110,13 @@ pub struct StreamOptions {
     pub tail_lines: Option<i64>,
     /// `timestamps` (logs).
     pub timestamps: bool,
+    /// `follow` (logs): the response streams the container's new lines
+    /// until it stops.
+    pub follow: bool,
+    /// `sinceSeconds` (logs).
+    pub since_seconds: Option<i64>,
+    /// `sinceTime` (logs), as a virtual instant.
+    pub since_time: Option<crate::world::SimTime>,
     /// `command`, repeated (exec).
     pub command: Vec<String>,
     /// `stdin` (attach): the client sends input.
@@ -129,6 +136,16 @@ pub fn is_upgrade(r: &ApiRequest) -> bool {
             r.subresource.as_deref(),
             Some("attach") | Some("portforward")
         )
+}
+
+/// Whether the connection of a request stays open after its first answer:
+/// an upgraded one ([`is_upgrade`]) or a followed `pods/log`, whose
+/// response body streams until the container stops.
+pub fn stays_open(r: &ApiRequest) -> bool {
+    is_upgrade(r)
+        || (r.kind == KindId::Pod
+            && r.subresource.as_deref() == Some("log")
+            && r.options.stream.as_ref().is_some_and(|s| s.follow))
 }
 
 /// One request to the API.

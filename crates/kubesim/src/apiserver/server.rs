@@ -349,7 +349,12 @@ fn revision_of(object: &Object) -> i64 {
 }
 
 /// A kubelet's error as the API server passes it on: 404 and 400 keep
-/// their meaning, the rest is an internal error.
+/// their meaning; anything else (a failed dial, a kubelet's 5xx) is a Go
+/// error, not a `Status`, which `responsewriters.ErrorToAPIStatus` turns
+/// into a 500 with no reason (kubectl: `Error from server: ...`), both for
+/// `pods/log` (`LocationStreamer.InputStream`) and for the upgrade handler's
+/// `error dialing backend: ...` (`proxy.UpgradeAwareHandler` through its
+/// `ErrorResponder`).
 fn kubelet_error(code: u16, message: String) -> ApiError {
     match code {
         400 => ApiError::bad_request(message),
@@ -359,7 +364,7 @@ fn kubelet_error(code: u16, message: String) -> ApiError {
             details: None,
         },
         _ => ApiError {
-            reason: crate::api::Reason::InternalError,
+            reason: crate::api::Reason::Unknown,
             message,
             details: None,
         },
@@ -1467,6 +1472,9 @@ impl ApiServer {
                 previous: q.previous,
                 tail_lines: q.tail_lines,
                 timestamps: q.timestamps,
+                follow: q.follow,
+                since_seconds: q.since_seconds,
+                since_time: q.since_time,
             }
         };
         let url = format!("https://{address}{}", request.path());
@@ -2228,6 +2236,20 @@ impl ApiServer {
             super::certificates::prepare_update(n, cur, status_only, csr_approval, now)?;
         }
         if !status_only && !finalize {
+            // The Service registry keeps, releases and allocates addresses
+            // and ports on update as on create
+            // (`pkg/registry/core/service/storage/alloc.go` `allocateUpdate`).
+            if let (Object::Service(n), Object::Service(cur)) = (&mut next, &**current) {
+                let others = super::ipallocator::Allocated::from_services(
+                    self.cache
+                        .all_of(KindId::Service)
+                        .filter_map(|o| match &**o {
+                            Object::Service(s) if s.metadata.uid != cur.metadata.uid => Some(&**s),
+                            _ => None,
+                        }),
+                );
+                super::ipallocator::allocate_update(n, cur, &others, info)?;
+            }
             crate::api::check_update(&next, current)?;
             if has_generation(r.kind) && spec_of(&next) != spec_of(current) {
                 next.meta_mut().generation = Some(current.generation().unwrap_or(0) + 1);

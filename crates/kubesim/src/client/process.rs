@@ -15,8 +15,19 @@
 //! answer fails after [`REQUEST_TIMEOUT`] so no agent waits forever) and
 //! says when it next needs to wake. The cluster delivers what it returns.
 //!
-//! Left out: client-side rate limiting (client-go's QPS/burst), HTTP/2
-//! connection sharing, and protobuf encoding.
+//! Every clientset client-go builds from a `rest.Config` has its own
+//! client-side rate limiter, a token bucket of `QPS` and `Burst`
+//! (`flowcontrol.NewTokenBucketRateLimiter` in `rest.RESTClientFor`), and
+//! a request waits for a token before it leaves (`Request.tryThrottle`);
+//! watches do not (`Request.Watch`: "We specifically don't want to rate
+//! limit watches"). A component whose [`Agent::rate_limit`] names its
+//! QPS and burst gets that here: each of its clients ([`Agent::client_for`])
+//! has a bucket, full at start, and a request with no token waits in the
+//! process until its turn, as `rate.Limiter.Wait` reserves turns in order.
+//! That is what makes a large rollout take its time in a real cluster:
+//! kube-controller-manager's 20 requests/s, the scheduler's 50 binds/s.
+//!
+//! Left out: HTTP/2 connection sharing, and protobuf encoding.
 
 use super::informer::{Informer, InformerConfig, InformerError, Notification, Store};
 use crate::api::ApiError;
@@ -30,6 +41,53 @@ pub const REQUEST_TIMEOUT: SimDuration = SimDuration::from_secs(30);
 
 /// The agent's own label for a request, handed back with its answer.
 pub type Tag = u64;
+
+/// A client-side rate limit: client-go's `rest.Config` `QPS` and `Burst`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per second the bucket refills (must divide 1000 evenly to
+    /// be exact on the millisecond clock; the defaults 5, 20, 50 do).
+    pub qps: u32,
+    /// The bucket's size: how many requests may leave at once.
+    pub burst: u32,
+}
+
+/// Which of a component's clients sends a request: each has its own token
+/// bucket. `None` from [`Agent::client_for`] is a client without a limit.
+pub type ClientId = u64;
+
+/// The component's main clientset (the one its informers use unless
+/// [`Agent::informer_client`] says otherwise).
+pub const CLIENT_MAIN: ClientId = 0;
+/// The event broadcaster's own client (the scheduler's `eventClient`, the
+/// kubelet's `EventClient`, the controller manager's broadcaster).
+pub const CLIENT_EVENTS: ClientId = 1;
+/// The leader-election client (`leaderElectionClient`).
+pub const CLIENT_LEADER_ELECTION: ClientId = 2;
+/// kube-controller-manager's `shared-informers` client.
+pub const CLIENT_INFORMERS: ClientId = 3;
+
+/// A token bucket as a generic cell rate: the time the bucket would be
+/// full again (`tat`), in milliseconds. A request at `now` may leave at
+/// `max(now, tat - (burst - 1) * interval)` and pushes `tat` on by one
+/// interval: the same turns `rate.Limiter.Reserve` hands out in order.
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    tat: u64,
+}
+
+impl Bucket {
+    /// When a request arriving at `now` may leave, reserving its turn.
+    fn reserve(&mut self, now: SimTime, limit: RateLimit) -> SimTime {
+        let interval = 1000 / u64::from(limit.qps.max(1));
+        let tat = self.tat.max(now.as_millis());
+        let leave = tat
+            .saturating_sub(interval * u64::from(limit.burst.max(1) - 1))
+            .max(now.as_millis());
+        self.tat = tat + interval;
+        SimTime(leave)
+    }
+}
 
 /// What an agent sees and does while handling one input.
 pub struct Ctx<'a> {
@@ -82,6 +140,26 @@ pub trait Agent {
     fn take_credential_change(&mut self) -> bool {
         false
     }
+    /// The component's client-side rate limit (`--kube-api-qps`,
+    /// `--kube-api-burst` or its config's `clientConnection`); `None` for
+    /// none.
+    fn rate_limit(&self) -> Option<RateLimit> {
+        None
+    }
+    /// Which client sends the agent's request `tag`: events go through the
+    /// event broadcaster's client and Leases through the leader-election
+    /// client in every component, the rest through the main one.
+    fn client_for(&self, _tag: Tag, request: &ApiRequest) -> Option<ClientId> {
+        Some(match request.kind {
+            crate::api::KindId::Event => CLIENT_EVENTS,
+            crate::api::KindId::Lease => CLIENT_LEADER_ELECTION,
+            _ => CLIENT_MAIN,
+        })
+    }
+    /// Which client the informers' lists go through.
+    fn informer_client(&self) -> Option<ClientId> {
+        Some(CLIENT_MAIN)
+    }
 }
 
 /// What a process asks the network to carry.
@@ -100,8 +178,11 @@ enum Owner {
 #[derive(Clone, Debug)]
 struct Pending {
     owner: Owner,
+    /// When it left the process (its turn from the rate limiter).
     sent_at: SimTime,
     answered: bool,
+    /// Whether it still waits in the process for a token.
+    held: bool,
 }
 
 /// A client process: an agent, its informers and its requests in flight.
@@ -112,6 +193,10 @@ pub struct Process<A: Agent> {
     current: Vec<Option<u64>>,
     pending: BTreeMap<u64, Pending>,
     next_id: u64,
+    /// Each client's token bucket.
+    buckets: BTreeMap<ClientId, Bucket>,
+    /// Requests waiting for their turn: (when they leave, id).
+    held: BTreeMap<(SimTime, u64), Box<ApiRequest>>,
 }
 
 impl<A: Agent> Process<A> {
@@ -130,6 +215,8 @@ impl<A: Agent> Process<A> {
             current: vec![None; n],
             pending: BTreeMap::new(),
             next_id: 1,
+            buckets: BTreeMap::new(),
+            held: BTreeMap::new(),
         })
     }
 
@@ -178,6 +265,7 @@ impl<A: Agent> Process<A> {
         response: ApiResponse,
     ) -> Vec<Output> {
         let mut out = Vec::new();
+        self.release_due(now, &mut out);
         let Some(p) = self.pending.get_mut(&id) else {
             // An answer to a request given up on, or to a replaced watch.
             return out;
@@ -229,12 +317,13 @@ impl<A: Agent> Process<A> {
     /// Time passed: due timers, resyncs, back-offs and timeouts.
     pub fn on_wake(&mut self, now: SimTime, rng: &mut SimRng) -> Vec<Output> {
         let mut out = Vec::new();
+        self.release_due(now, &mut out);
         // Requests of the agent's that went unanswered too long fail.
         let expired: Vec<(u64, Tag)> = self
             .pending
             .iter()
             .filter_map(|(id, p)| match p.owner {
-                Owner::Agent { tag, watch } if !(watch && p.answered) => {
+                Owner::Agent { tag, watch } if !(p.held || watch && p.answered) => {
                     (now.saturating_since(p.sent_at) >= REQUEST_TIMEOUT).then_some((*id, tag))
                 }
                 _ => None,
@@ -287,6 +376,7 @@ impl<A: Agent> Process<A> {
         let agent_requests = self
             .pending
             .values()
+            .filter(|p| !p.held)
             .filter(|p| matches!(p.owner, Owner::Agent { watch, .. } if !(watch && p.answered)))
             .map(|p| p.sent_at + REQUEST_TIMEOUT);
         self.informers
@@ -294,6 +384,7 @@ impl<A: Agent> Process<A> {
             .filter_map(Informer::next_wakeup)
             .chain(self.agent.next_wakeup())
             .chain(agent_requests)
+            .chain(self.held.keys().next().map(|(t, _)| *t))
             .min()
     }
 
@@ -328,18 +419,71 @@ impl<A: Agent> Process<A> {
             let id = self.next_id;
             self.next_id += 1;
             let watch = request.verb == Verb::Watch;
-            self.pending.insert(
-                id,
-                Pending {
-                    owner: Owner::Agent { tag, watch },
-                    sent_at: now,
-                    answered: false,
-                },
-            );
+            let client = self.agent.client_for(tag, &request);
+            self.send(now, id, Owner::Agent { tag, watch }, client, request, out);
+        }
+    }
+
+    /// Sends request `id` now, or holds it until its client's bucket gives
+    /// it a turn.
+    fn send(
+        &mut self,
+        now: SimTime,
+        id: u64,
+        owner: Owner,
+        client: Option<ClientId>,
+        request: ApiRequest,
+        out: &mut Vec<Output>,
+    ) {
+        let leave = match (self.agent.rate_limit(), client) {
+            (Some(limit), Some(client)) if request.verb != Verb::Watch => {
+                self.buckets.entry(client).or_default().reserve(now, limit)
+            }
+            _ => now,
+        };
+        let held = leave > now;
+        self.pending.insert(
+            id,
+            Pending {
+                owner,
+                sent_at: leave,
+                answered: false,
+                held,
+            },
+        );
+        if held {
+            self.held.insert((leave, id), Box::new(request));
+        } else {
             out.push(Output::Send {
                 id,
                 request: Box::new(request),
             });
+        }
+    }
+
+    /// Sends the held requests whose turn has come.
+    fn release_due(&mut self, now: SimTime, out: &mut Vec<Output>) {
+        while let Some(entry) = self.held.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let ((_, id), request) = entry.remove_entry();
+            if let Some(p) = self.pending.get_mut(&id) {
+                p.held = false;
+                out.push(Output::Send { id, request });
+            }
+        }
+    }
+
+    /// Forgets request `id`: a held one never leaves, a sent one is
+    /// cancelled on the wire.
+    fn drop_request(&mut self, id: u64, out: &mut Vec<Output>) {
+        if let Some(p) = self.pending.remove(&id) {
+            if p.held {
+                self.held.remove(&(p.sent_at, id));
+            } else {
+                out.push(Output::Cancel { id });
+            }
         }
     }
 
@@ -354,25 +498,13 @@ impl<A: Agent> Process<A> {
         for i in 0..self.informers.len() {
             for request in self.informers[i].poll(now) {
                 if let Some(old) = self.current[i].take() {
-                    if self.pending.remove(&old).is_some() {
-                        out.push(Output::Cancel { id: old });
-                    }
+                    self.drop_request(old, out);
                 }
                 let id = self.next_id;
                 self.next_id += 1;
                 self.current[i] = Some(id);
-                self.pending.insert(
-                    id,
-                    Pending {
-                        owner: Owner::Informer(i),
-                        sent_at: now,
-                        answered: false,
-                    },
-                );
-                out.push(Output::Send {
-                    id,
-                    request: Box::new(request),
-                });
+                let client = self.agent.informer_client();
+                self.send(now, id, Owner::Informer(i), client, request, out);
             }
         }
     }
@@ -480,6 +612,80 @@ mod tests {
         );
         assert_eq!(p.agent().replies, vec![(7, 404)]);
         assert_eq!(p.in_flight(), 1, "only the informer's list is left");
+    }
+
+    /// An agent that sends `n` Gets at start through a 20/30 client.
+    struct Burst(usize);
+
+    impl Agent for Burst {
+        fn informers(&self) -> Vec<InformerConfig> {
+            Vec::new()
+        }
+        fn credential(&self) -> Credential {
+            Credential::None
+        }
+        fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+            for tag in 0..self.0 as Tag {
+                ctx.send(
+                    tag,
+                    ApiRequest::new(Verb::Get, KindId::Namespace, Credential::None),
+                );
+            }
+            ctx.send(
+                99,
+                ApiRequest::new(Verb::Watch, KindId::Namespace, Credential::None),
+            );
+        }
+        fn on_notification(&mut self, _: &mut Ctx<'_>, _: usize, _: &Notification) {}
+        fn on_reply(&mut self, _: &mut Ctx<'_>, _: Tag, _: ApiResponse) {}
+        fn on_wake(&mut self, _: &mut Ctx<'_>) {}
+        fn next_wakeup(&self) -> Option<SimTime> {
+            None
+        }
+        fn rate_limit(&self) -> Option<RateLimit> {
+            Some(RateLimit { qps: 20, burst: 30 })
+        }
+    }
+
+    #[test]
+    fn a_rate_limited_client_sends_its_burst_then_one_request_every_fiftieth_of_a_second() {
+        let mut rng = SimRng::new(1);
+        let mut p = Process::new(Burst(40)).unwrap();
+        let out = p.start(SimTime::ZERO, &mut rng);
+        let gets = |out: &[Output]| sends(out).iter().filter(|(_, v)| *v == Verb::Get).count();
+        assert_eq!(gets(&out), 30, "the bucket starts full");
+        assert!(
+            sends(&out).iter().any(|(_, v)| *v == Verb::Watch),
+            "a watch does not wait for a token"
+        );
+        assert_eq!(p.next_wakeup(), Some(SimTime(50)));
+        assert_eq!(gets(&p.on_wake(SimTime(49), &mut rng)), 0);
+        assert_eq!(gets(&p.on_wake(SimTime(50), &mut rng)), 1);
+        // Ten more need nine more intervals after the first.
+        assert_eq!(gets(&p.on_wake(SimTime(500), &mut rng)), 9);
+        assert_eq!(
+            p.next_wakeup(),
+            Some(SimTime::ZERO + REQUEST_TIMEOUT),
+            "all left: what is next is the burst's timeout"
+        );
+    }
+
+    #[test]
+    fn a_request_waiting_for_its_turn_does_not_time_out_while_it_waits() {
+        let mut rng = SimRng::new(1);
+        // 30 leave at once, then one every 50 ms: the 630th leaves at 30 s.
+        let mut p = Process::new(Burst(630)).unwrap();
+        p.start(SimTime::ZERO, &mut rng);
+        let out = p.on_wake(SimTime::ZERO + REQUEST_TIMEOUT, &mut rng);
+        let cancelled = out
+            .iter()
+            .filter(|o| matches!(o, Output::Cancel { .. }))
+            .count();
+        assert_eq!(
+            cancelled, 31,
+            "only the burst and the unanswered watch were on the wire for 30 s"
+        );
+        assert_eq!(sends(&out).len(), 600, "the rest left in their turns");
     }
 
     #[test]

@@ -161,7 +161,19 @@ impl Cluster {
             .iter()
             .find(|(_, m)| m.is_some_and(|m| m.is_leader()))
         {
-            return (true, Health::Up, format!("{} on {name}", m.state_line()));
+            // `leader on control-plane-2 · 4 controllers`: the node first,
+            // so a narrow chip that drops the details still says where.
+            let node = name
+                .strip_prefix("cloud-controller-manager-")
+                .unwrap_or(name);
+            let line = m.state_line();
+            let (role, rest) = line.split_once(" · ").unwrap_or((line.as_str(), ""));
+            let rest = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(" · {rest}")
+            };
+            return (true, Health::Up, format!("{role} on {node}{rest}"));
         }
         let up = instances.iter().filter(|(_, m)| m.is_some()).count();
         if up == 0 {
@@ -354,6 +366,7 @@ impl Cluster {
         self.network.repair_host(name);
         self.held.retain(|(f, t, _)| f != &a && t != &a);
         self.topology.workers.retain(|n| n.name != name);
+        self.agent_gone(&addr(&crate::konnectivity::agent_addr(name)));
     }
 
     /// Deletes a worker's VM (`sim cloud delete-vm`, `sim node remove`,

@@ -427,7 +427,8 @@ spec:
 impl Cluster {
     /// After a client process acted: a kube-proxy's new rules go to its
     /// node's kernel; a kubelet's node gets a CoreDNS process for each
-    /// coredns container it runs (and loses those it stopped).
+    /// coredns container it runs (and loses those it stopped), and its
+    /// konnectivity-agent process while the agent's container runs.
     pub(crate) fn after_client(&mut self, who: &Addr) {
         let Some(slot) = self.clients.get(who) else {
             return;
@@ -447,6 +448,7 @@ impl Cluster {
             }
         } else if slot.agent::<Kubelet>().is_some() {
             self.sync_dns_pods(who);
+            self.sync_agent(who);
         }
     }
 

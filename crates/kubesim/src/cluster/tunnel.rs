@@ -11,6 +11,18 @@
 //! hops back. Each hop is a message, so the page draws the path and a
 //! partition or a stopped agent cuts it. See [`crate::konnectivity`] for
 //! the server's and agent's state.
+//!
+//! The agents run as the `konnectivity-agent` DaemonSet's pods: an agent
+//! process `konnectivity-agent@<node>` exists exactly while a container of
+//! the agent image runs on that node (as CoreDNS answers only where its
+//! container runs), so a node added later gets one when the DaemonSet's
+//! pod starts there, deleting or evicting the pod stops it (its tunnels
+//! close and the servers find `No agent available` for that node until the
+//! replacement runs), and a restarted container is a new agent that dials
+//! the servers afresh. `sim fault konnectivity-agent@<node> crash` stops
+//! the agent process inside its running container until `sim heal` (its
+//! container is not restarted: the liveness probe is left out of this
+//! fault), and powering the node off stops it with the node.
 
 use super::{addr, kubelet_addr, Cluster, Event, Msg};
 use crate::apiserver::server::Addr;
@@ -18,7 +30,7 @@ use crate::apiserver::{ApiRequest, ApiResponse};
 use crate::konnectivity::{self, ProxyAgent, ProxyServer};
 use crate::kubelet::server::{KubeletResponse, StreamInput};
 use crate::kubelet::Kubelet;
-use crate::world::{SimDuration, SimTime, TraceEvent};
+use crate::world::{SimDuration, TraceEvent};
 use std::collections::BTreeMap;
 
 /// Konnectivity's processes in a cluster that runs it.
@@ -26,11 +38,17 @@ use std::collections::BTreeMap;
 pub(crate) struct Konnectivity {
     /// The servers, by address, each beside its node's API server.
     pub servers: BTreeMap<Addr, ProxyServer>,
-    /// The agents, by address.
+    /// The agents, by address (one per node: `konnectivity-agent@<node>`),
+    /// each while its DaemonSet pod's container runs.
     pub agents: BTreeMap<Addr, ProxyAgent>,
+    /// The container each agent process runs in.
+    containers: BTreeMap<Addr, String>,
     /// Dials a server relayed, by (server, the API server's id): the agent.
     dials: BTreeMap<(Addr, u64), Addr>,
 }
+
+/// The agent image's repository path, as containerd records it.
+const AGENT_REPOSITORY: &str = "kas-network-proxy/proxy-agent";
 
 /// Whether a kubelet's answer ends the call (a stream stays open until
 /// its `Closed`).
@@ -39,23 +57,16 @@ fn ends_call(r: &KubeletResponse) -> bool {
 }
 
 impl Konnectivity {
-    /// The servers beside `control_plane`'s API servers and an agent on
-    /// each of `nodes` (name, IP).
-    pub fn new(control_plane: &[String], nodes: &[(String, String)]) -> Self {
+    /// The servers beside `control_plane`'s API servers; agents join as
+    /// their pods start ([`Cluster::sync_agent`]).
+    pub fn new(control_plane: &[String]) -> Self {
         Konnectivity {
             servers: control_plane
                 .iter()
                 .map(|n| (addr(&konnectivity::server_addr(n)), ProxyServer::new()))
                 .collect(),
-            agents: nodes
-                .iter()
-                .map(|(n, ip)| {
-                    (
-                        addr(&konnectivity::agent_addr(n)),
-                        ProxyAgent::new(n, ip, SimTime::ZERO),
-                    )
-                })
-                .collect(),
+            agents: BTreeMap::new(),
+            containers: BTreeMap::new(),
             dials: BTreeMap::new(),
         }
     }
@@ -239,10 +250,22 @@ impl Cluster {
         let kubelet = addr(&kubelet_addr(&agent.node));
         match msg {
             Msg::TunnelReply { accepted } => {
+                // The load balancer picked a server the agent already holds
+                // a tunnel to: `ClientSet.AddClient` refuses the second one
+                // and the agent logs it (at klog's default verbosity).
+                let duplicate = accepted && agent.connected.contains(from.as_ref());
                 agent.dialled(now, from, accepted);
                 let next = agent.next_wakeup();
                 if let Some(t) = next {
                     self.world.schedule_at(t.max(now), Event::Tick(to.clone()));
+                }
+                if duplicate {
+                    self.agent_log(
+                        to,
+                        format!(
+                            "\"closing connection failure when adding a client\" err=\"client for proxy server {from} already exists\""
+                        ),
+                    );
                 }
             }
             Msg::KubeletCall {
@@ -285,6 +308,115 @@ impl Cluster {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The konnectivity-agent of a kubelet's node follows its container:
+    /// it starts when a container of the agent image runs there, stops when
+    /// none does, and starts afresh when the container is a new one.
+    pub(super) fn sync_agent(&mut self, kubelet: &Addr) {
+        if self.tunnel.is_none() {
+            return;
+        }
+        let Some(node) = self.hosts.get(kubelet).cloned() else {
+            return;
+        };
+        let (running, ip) = {
+            let Some(k) = self.clients.get(kubelet).and_then(|s| s.agent::<Kubelet>()) else {
+                return;
+            };
+            let Some(rt) = k.runtime() else {
+                return;
+            };
+            (
+                rt.running_ids_with_image(AGENT_REPOSITORY)
+                    .next()
+                    .map(str::to_string),
+                k.node_ip().to_string(),
+            )
+        };
+        let a = addr(&konnectivity::agent_addr(&node));
+        let current = self
+            .tunnel
+            .as_ref()
+            .and_then(|t| t.containers.get(&a).cloned());
+        if running == current {
+            return;
+        }
+        let now = self.world.now();
+        if current.is_some() {
+            self.agent_gone(&a);
+        }
+        match running {
+            None => {
+                self.hosts.remove(&a);
+                self.crashed.remove(&a);
+                self.record_tunnel(&a, &a, "stopped with its container".into());
+            }
+            Some(id) => {
+                let mut agent = ProxyAgent::new(&node, &ip, now);
+                // A process a fault stopped stays stopped until healed.
+                if self.crashed.contains(&a) {
+                    agent.stop();
+                }
+                if let Some(t) = self.tunnel.as_mut() {
+                    t.agents.insert(a.clone(), agent);
+                    t.containers.insert(a.clone(), id.clone());
+                }
+                self.hosts.insert(a.clone(), node);
+                self.record_tunnel(
+                    &a,
+                    &a,
+                    format!("started in container {}", &id[..id.len().min(13)]),
+                );
+                self.world.schedule_at(now, Event::Tick(a));
+            }
+        }
+    }
+
+    /// An agent process is gone (its container stopped, its node went
+    /// away): the servers drop its tunnels.
+    pub(super) fn agent_gone(&mut self, a: &Addr) {
+        if let Some(t) = self.tunnel.as_mut() {
+            t.agents.remove(a);
+            t.containers.remove(a);
+            for s in t.servers.values_mut() {
+                s.remove_agent(a);
+            }
+            t.dials.retain(|_, agent| agent != a);
+        }
+    }
+
+    /// A klog error line the agent `a` writes to its container's stderr
+    /// (`E0101 00:00:05.123000       1 clientset.go:NNN] ...`).
+    fn agent_log(&mut self, a: &Addr, message: String) {
+        let now = self.world.now();
+        let Some(container) = self
+            .tunnel
+            .as_ref()
+            .and_then(|t| t.containers.get(a).cloned())
+        else {
+            return;
+        };
+        let Some(node) = self.hosts.get(a).cloned() else {
+            return;
+        };
+        let stamp = serde_json::to_value(crate::api::time::to_micro_time(now))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        // `2026-01-01T00:00:05.123000Z` -> `0101 00:00:05.123000`.
+        let (date, time) = stamp.split_once('T').unwrap_or(("", ""));
+        let month_day: String = date.chars().skip(5).filter(|c| *c != '-').collect();
+        let time = time.trim_end_matches('Z');
+        let line = format!("E{month_day} {time:<15}       1 clientset.go:160] {message}");
+        if let Some(rt) = self
+            .clients
+            .get_mut(&addr(&kubelet_addr(&node)))
+            .and_then(|s| s.agent_mut::<Kubelet>())
+            .and_then(Kubelet::runtime_mut)
+        {
+            rt.append_log(&container, now, crate::runtime::Stream::Stderr, line);
         }
     }
 
@@ -513,14 +645,27 @@ impl Cluster {
                     tunnels: s.backends.len(),
                 })
                 .collect(),
-            agents: t
-                .agents
-                .iter()
-                .map(|(a, g)| crate::snapshot::TunnelEndView {
-                    name: a.to_string(),
-                    node: g.node.clone(),
-                    up: g.up,
-                    tunnels: g.connected.len(),
+            // One per node, where the DaemonSet puts it: down until its
+            // pod's container runs.
+            agents: self
+                .topology
+                .nodes()
+                .map(|n| {
+                    let a = addr(&konnectivity::agent_addr(&n.name));
+                    match t.agents.get(&a) {
+                        Some(g) => crate::snapshot::TunnelEndView {
+                            name: a.to_string(),
+                            node: g.node.clone(),
+                            up: g.up,
+                            tunnels: g.connected.len(),
+                        },
+                        None => crate::snapshot::TunnelEndView {
+                            name: a.to_string(),
+                            node: n.name.clone(),
+                            up: false,
+                            tunnels: 0,
+                        },
+                    }
                 })
                 .collect(),
         })

@@ -89,6 +89,7 @@ pub fn selector_of(controller: &Object) -> Option<&LabelSelector> {
         Object::Deployment(o) => Some(&o.spec.selector),
         Object::StatefulSet(o) => Some(&o.spec.selector),
         Object::DaemonSet(o) => Some(&o.spec.selector),
+        Object::Job(o) => o.spec.as_ref()?.selector.as_ref(),
         _ => None,
     }
 }

@@ -37,7 +37,7 @@
 //! the 1 s batching of pod events.
 
 use super::replicaset::{is_active, is_ready, owned_pods, pod_from_template};
-use super::{Caches, Controller, Reconcile, ReplyEvent, Requeue};
+use super::{controllerref, Caches, Controller, Reconcile, ReplyEvent, Requeue};
 use crate::api::pod::Pod;
 use crate::api::time::{to_sim_time, to_time};
 use crate::api::{KindId, Object};
@@ -303,7 +303,7 @@ impl Controller for JobController {
         vec![KindId::Job, KindId::Pod]
     }
 
-    fn keys_for(&mut self, _caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
+    fn keys_for(&mut self, caches: Caches<'_>, kind: KindId, n: &Notification) -> Vec<String> {
         match (kind, n) {
             (KindId::Job, n) => n.key().into_iter().collect(),
             (KindId::Pod, Notification::Add(pod)) => {
@@ -313,10 +313,22 @@ impl Controller for JobController {
                         self.expect(k).add -= 1;
                     }
                 }
+                // `addPod`: an orphan wakes every Job whose selector
+                // matches it (`getPodJobs`), without observing a creation.
+                if key.is_none() {
+                    return controllerref::adopter_keys(caches, KindId::Job, n);
+                }
                 key.into_iter().collect()
             }
             (KindId::Pod, Notification::Update { old, new }) => {
                 let mut keys: Vec<String> = Self::owner_key(new).into_iter().collect();
+                // `updatePod`: an orphan whose labels changed, or that lost
+                // its controllerRef, may now be some Job's.
+                for k in controllerref::adopter_keys(caches, KindId::Job, n) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
                 if old.deletion_timestamp().is_none() && new.deletion_timestamp().is_some() {
                     if let Some(k) = keys.first().cloned() {
                         self.expect(&k).del -= 1;
@@ -359,7 +371,19 @@ impl Controller for JobController {
         let now = ctx.now;
         let ns = object.namespace().unwrap_or("default").to_string();
         let uid = object.uid().unwrap_or_default().to_string();
-        let owned = owned_pods(ctx.caches, &ns, &uid);
+        // `getPodsForJob`: every pod of the namespace, claimed with the
+        // Job's selector (`ClaimPods`), so a Job with `manualSelector`
+        // adopts the orphans its selector matches and releases pods it no
+        // longer selects.
+        // (The API server always sets a selector; a Job without one, as
+        // in unit tests, keeps the pods its controllerRef names.)
+        let owned = match spec.selector.as_ref() {
+            Some(selector) => {
+                let candidates = ctx.caches.list_in(KindId::Pod, &ns);
+                controllerref::claim_all(ctx, &object, Some(selector), candidates)
+            }
+            None => owned_pods(ctx.caches, &ns, &uid),
+        };
         let pods: Vec<&Pod> = owned
             .iter()
             .filter_map(|p| match &**p {

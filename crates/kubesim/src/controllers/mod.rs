@@ -53,7 +53,9 @@ use crate::apiserver::auth::authn::{ClientCertificate, Credential};
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::{InformerConfig, Notification, Store};
 use crate::client::leaselock::LeaseLock;
-use crate::client::process::{Agent, Ctx, Tag};
+use crate::client::process::{
+    Agent, ClientId, Ctx, RateLimit, Tag, CLIENT_EVENTS, CLIENT_INFORMERS, CLIENT_LEADER_ELECTION,
+};
 use crate::client::WorkQueue;
 use crate::world::{SimDuration, SimRng, SimTime};
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
@@ -442,6 +444,8 @@ pub struct ControllerActivity {
 
 /// Events are written by the controller manager's own event broadcaster.
 const EVENT_TAG_BASE: Tag = 1 << 40;
+/// The first controller's client; the others follow in order.
+const CONTROLLER_CLIENT_BASE: ClientId = 16;
 
 /// One kube-controller-manager instance.
 pub struct ControllerManager {
@@ -452,6 +456,13 @@ pub struct ControllerManager {
     slots: Vec<Slot>,
     /// Writes in flight: tag -> (controller, key, request).
     in_flight: BTreeMap<Tag, (usize, String, ApiRequest)>,
+    /// Keys whose sync is still waiting on its writes: (controller, key)
+    /// -> writes unanswered. Upstream a worker's sync blocks on its
+    /// requests (including their wait for a rate-limiter token), so the key
+    /// stays in the queue's processing set until they return and an add
+    /// meanwhile only marks it dirty; here the key is `done` when its last
+    /// write is answered.
+    busy: BTreeMap<(usize, String), usize>,
     next_tag: Tag,
     /// Whether the manager has started its controllers (after becoming
     /// leader and its caches syncing).
@@ -490,6 +501,7 @@ impl ControllerManager {
                 .map(|(controller, credential)| Slot::new(controller, credential))
                 .collect(),
             in_flight: BTreeMap::new(),
+            busy: BTreeMap::new(),
             next_tag: 1,
             started: false,
             synced: Default::default(),
@@ -513,6 +525,7 @@ impl ControllerManager {
         }
         self.started = false;
         self.in_flight.clear();
+        self.busy.clear();
         match &self.recipe {
             Some((tokens, settings)) => {
                 let fresh = Self::default_controllers(tokens, settings);
@@ -714,7 +727,11 @@ impl ControllerManager {
                         slot.queue.add_rate_limited(key.clone(), now);
                     }
                 }
-                slot.queue.done(&key);
+                if writes.is_empty() {
+                    slot.queue.done(&key);
+                } else {
+                    *self.busy.entry((i, key.clone())).or_default() += writes.len();
+                }
                 for mut w in writes {
                     w.credential = slot.credential.clone();
                     let tag = self.next_tag;
@@ -789,6 +806,34 @@ impl Agent for ControllerManager {
         self.credential.clone()
     }
 
+    /// The generic controller-manager defaults, `--kube-api-qps` 20 and
+    /// `--kube-api-burst` 30 (k8s.io/controller-manager/config/v1alpha1
+    /// `RecommendedDefaultGenericControllerManagerConfiguration`).
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit { qps: 20, burst: 30 })
+    }
+
+    /// Each controller has its own client (built from its service account
+    /// by `SAControllerClientBuilder`), hence its own bucket; the informers
+    /// share the `shared-informers` client, events the broadcaster's, the
+    /// lease the `leader-election` client.
+    fn client_for(&self, tag: Tag, _request: &ApiRequest) -> Option<ClientId> {
+        Some(if tag == LeaseLock::TAG {
+            CLIENT_LEADER_ELECTION
+        } else if tag >= EVENT_TAG_BASE {
+            CLIENT_EVENTS
+        } else {
+            match self.in_flight.get(&tag) {
+                Some((i, _, _)) => CONTROLLER_CLIENT_BASE + *i as ClientId,
+                None => CLIENT_INFORMERS,
+            }
+        })
+    }
+
+    fn informer_client(&self) -> Option<ClientId> {
+        Some(CLIENT_INFORMERS)
+    }
+
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         self.lock.poll(ctx, &self.credential.clone());
     }
@@ -831,9 +876,16 @@ impl Agent for ControllerManager {
                 let events = slot.controller.on_reply(&key, &request, &response);
                 if matches!(response, ApiResponse::Error(_)) {
                     // A failed write: look at the key again with back-off.
-                    slot.queue.add_rate_limited(key, ctx.now);
+                    slot.queue.add_rate_limited(key.clone(), ctx.now);
                 } else if slot.controller.requeue_on_reply(&request) {
-                    slot.queue.add(key);
+                    slot.queue.add(key.clone());
+                }
+                if let Some(n) = self.busy.get_mut(&(i, key.clone())) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.busy.remove(&(i, key.clone()));
+                        slot.queue.done(&key);
+                    }
                 }
                 let name = slot.controller.name();
                 let credential = slot.credential.clone();

@@ -28,7 +28,7 @@ use crate::api::{KindId, Object};
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::ApiResponse;
 use crate::client::informer::{InformerConfig, Notification};
-use crate::client::process::{Agent, Ctx, Tag};
+use crate::client::process::{Agent, Ctx, RateLimit, Tag};
 use crate::world::SimTime;
 use std::collections::BTreeMap;
 
@@ -209,6 +209,12 @@ impl Agent for CoreDns {
 
     fn credential(&self) -> Credential {
         self.credential.clone()
+    }
+
+    /// CoreDNS's kubernetes plugin leaves client-go's defaults, QPS 5 and
+    /// burst 10 (`rest.DefaultQPS`, `rest.DefaultBurst`).
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit { qps: 5, burst: 10 })
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}

@@ -62,7 +62,7 @@ use crate::api::{KindId, Object, Reason};
 use crate::apiserver::auth::authn::{ClientCertificate, Credential};
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::{InformerConfig, Notification};
-use crate::client::process::{Agent, Ctx, Tag};
+use crate::client::process::{Agent, ClientId, Ctx, RateLimit, Tag, CLIENT_EVENTS, CLIENT_MAIN};
 use crate::topology::{NodeRole, NodeSpec};
 use crate::world::{SimDuration, SimTime};
 use k8s_openapi::api::core::v1::{
@@ -196,6 +196,9 @@ pub struct Kubelet {
     down_components: std::collections::BTreeSet<String>,
     /// An exec that needs the cluster's network, for the cluster to answer.
     network_call: Option<server::NetworkCall>,
+    /// A followed log `serve` just accepted: the container and the first
+    /// line to send, for `serve_from` to keep as an open stream.
+    follow: Option<(String, usize)>,
     /// Streams held open (attach, port-forward), by caller and request id.
     streams: BTreeMap<(String, u64), streaming::OpenStream>,
     /// The service-account token manager.
@@ -283,6 +286,7 @@ impl Kubelet {
             pods_synced: false,
             down_components: Default::default(),
             network_call: None,
+            follow: None,
             streams: BTreeMap::new(),
             tokens: token::TokenManager::new(),
             volumes: BTreeMap::new(),
@@ -616,6 +620,8 @@ impl Kubelet {
                 previous,
                 tail_lines,
                 timestamps,
+                since_seconds,
+                since_time,
                 ..
             } => {
                 let status = w.status(now, runtime, &host_ip);
@@ -639,20 +645,29 @@ impl Kubelet {
                     Ok(l) => l,
                     Err(e) => return not_found(e.to_string()),
                 };
+                // `sinceSeconds` / `sinceTime` first, then `tailLines` of
+                // what is left (`ReadLogs` in `pkg/kubelet/kuberuntime/logs`).
+                let since = since_time.or_else(|| {
+                    since_seconds.map(|s| {
+                        crate::world::SimTime(
+                            now.as_millis()
+                                .saturating_sub(u64::try_from(s).unwrap_or(0).saturating_mul(1000)),
+                        )
+                    })
+                });
+                let from = since
+                    .map(|t| lines.iter().take_while(|l| l.at < t).count())
+                    .unwrap_or(0);
                 let skip = match tail_lines {
-                    Some(n) if *n >= 0 => lines.len().saturating_sub(*n as usize),
-                    _ => 0,
+                    Some(n) if *n >= 0 => lines.len().saturating_sub(*n as usize).max(from),
+                    _ => from,
                 };
-                let mut text = String::new();
-                for l in &lines[skip..] {
-                    if *timestamps {
-                        text.push_str(&crate::api::time::to_micro_time(l.at).0.to_string());
-                        text.push(' ');
-                    }
-                    text.push_str(&l.text);
-                    text.push('\n');
+                if let KubeletRequest::ContainerLogs { follow: true, .. } = request {
+                    // The response streams: `serve_from` keeps it open.
+                    self.follow = Some((id, skip));
+                    return KubeletResponse::Opened;
                 }
-                KubeletResponse::Logs(text)
+                KubeletResponse::Logs(log_text(&lines[skip..], *timestamps))
             }
             KubeletRequest::Exec { command, .. } => {
                 // Only a running container can exec (`findContainer` looks at
@@ -1370,6 +1385,11 @@ impl Kubelet {
         }
     }
 
+    /// The node's InternalIP.
+    pub fn node_ip(&self) -> &str {
+        &self.machine.ip
+    }
+
     pub fn node_name(&self) -> &str {
         &self.machine.spec.name
     }
@@ -1767,6 +1787,21 @@ fn token_request(
         .with_body(Object::TokenRequest(Box::new(tr)))
 }
 
+/// Log lines as the kubelet writes them to the response: each ending in a
+/// newline, with its RFC 3339 time first when `timestamps` is asked.
+pub(crate) fn log_text(lines: &[crate::runtime::LogLine], timestamps: bool) -> String {
+    let mut text = String::new();
+    for l in lines {
+        if timestamps {
+            text.push_str(&crate::api::time::to_micro_time(l.at).0.to_string());
+            text.push(' ');
+        }
+        text.push_str(&l.text);
+        text.push('\n');
+    }
+    text
+}
+
 fn needs_cluster_failure(request: &crate::runtime::ClusterRequest) -> (String, i32) {
     use crate::runtime::ClusterRequest;
     match request {
@@ -1817,6 +1852,27 @@ impl Agent for Kubelet {
 
     fn take_credential_change(&mut self) -> bool {
         std::mem::take(&mut self.credential_changed)
+    }
+
+    /// `kubeAPIQPS` 50 and `kubeAPIBurst` 100 (the KubeletConfiguration
+    /// defaults since 1.27, pkg/kubelet/apis/config/v1beta1/defaults.go).
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit {
+            qps: 50,
+            burst: 100,
+        })
+    }
+
+    /// The node's Lease and status go through the heartbeat client, which
+    /// has no rate limit (cmd/kubelet/app/server.go sets its QPS to -1), so
+    /// a busy kubelet never misses a renewal; events through the event
+    /// client (`eventRecordQPS`).
+    fn client_for(&self, tag: Tag, request: &ApiRequest) -> Option<ClientId> {
+        match tag {
+            TAG_GET_NODE | TAG_STATUS | TAG_LEASE => None,
+            _ if request.kind == KindId::Event => Some(CLIENT_EVENTS),
+            _ => Some(CLIENT_MAIN),
+        }
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {

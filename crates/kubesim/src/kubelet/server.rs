@@ -61,7 +61,7 @@ pub struct NetworkCall {
 /// What the API server asks a kubelet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KubeletRequest {
-    /// `GET /containerLogs/<ns>/<pod>/<container>?tailLines=N&previous=true`.
+    /// `GET /containerLogs/<ns>/<pod>/<container>?follow=true&tailLines=N&...`.
     ContainerLogs {
         namespace: String,
         pod: String,
@@ -69,6 +69,10 @@ pub enum KubeletRequest {
         previous: bool,
         tail_lines: Option<i64>,
         timestamps: bool,
+        /// The response streams new lines until the container stops.
+        follow: bool,
+        since_seconds: Option<i64>,
+        since_time: Option<crate::world::SimTime>,
     },
     /// `POST /exec/<ns>/<pod>/<container>?command=...&output=1&error=1`.
     Exec {
@@ -116,7 +120,8 @@ impl fmt::Display for StreamInput {
 /// What comes back on an open stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StreamFrame {
-    /// New output of an attached container.
+    /// New output of an attached container, or new lines of a followed
+    /// log (all in `stdout`, in the order the log file has them).
     Output { stdout: String, stderr: String },
     /// The answer on a forwarded connection: the HTTP status and body, or
     /// the error the kubelet wrote on the stream's error channel.
@@ -131,7 +136,7 @@ impl StreamFrame {
     pub fn summary(&self) -> String {
         match self {
             StreamFrame::Output { stdout, stderr } => format!(
-                "attach output ({} lines)",
+                "output ({} lines)",
                 stdout.lines().count() + stderr.lines().count()
             ),
             StreamFrame::Forwarded {
@@ -162,10 +167,27 @@ impl KubeletRequest {
                 previous,
                 tail_lines,
                 timestamps,
+                follow,
+                since_seconds,
+                since_time,
             } => {
+                // `url.Values.Encode`: sorted by key.
                 let mut q = Vec::new();
+                if *follow {
+                    q.push("follow=true".to_string());
+                }
                 if *previous {
                     q.push("previous=true".to_string());
+                }
+                if let Some(s) = since_seconds {
+                    q.push(format!("sinceSeconds={s}"));
+                }
+                if let Some(t) = since_time {
+                    let v = serde_json::to_value(crate::api::time::to_time(*t))
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    q.push(format!("sinceTime={}", v.replace(':', "%3A")));
                 }
                 if let Some(n) = tail_lines {
                     q.push(format!("tailLines={n}"));
@@ -386,6 +408,9 @@ mod tests {
             previous: true,
             tail_lines: Some(5),
             timestamps: false,
+            follow: false,
+            since_seconds: None,
+            since_time: None,
         };
         assert_eq!(
             r.to_string(),

@@ -1,4 +1,5 @@
-//! The kubelet's streaming endpoints: `attach` and `portForward`.
+//! The kubelet's streaming endpoints: `attach`, `portForward`, and a
+//! followed `containerLogs`.
 //!
 //! In Kubernetes the API server's `pods/attach` and `pods/portforward`
 //! upgrade the client's connection and proxy it to the kubelet
@@ -14,7 +15,10 @@
 //! stdout and stderr carried (the runtime writes both to the log), sent when
 //! the pod workers have run ([`Kubelet::poll_streams`]). A forwarded
 //! connection carries one HTTP GET, answered by the pod's container that
-//! listens on the port. Left out: stdin (no image in the catalog reads it
+//! listens on the port. A followed log (`kubectl logs -f`: a plain HTTP
+//! response whose body keeps growing, not an upgrade) sends the lines
+//! already written as its first frame, then each new line, and ends when
+//! the container stops running. Left out: stdin (no image in the catalog reads it
 //! interactively), terminal resizing, UDP forwarding.
 
 use super::server::{KubeletRequest, KubeletResponse, StreamFrame, StreamInput};
@@ -27,6 +31,15 @@ use crate::world::SimTime;
 pub(crate) enum OpenStream {
     /// An attached container, and how many of its log lines were sent.
     Attach { container_id: String, sent: usize },
+    /// A followed log (`/containerLogs/...?follow=true`): the container,
+    /// how many of its lines were sent, whether lines carry their time, and
+    /// whether the first frame (the lines already written) went out.
+    Logs {
+        container_id: String,
+        sent: usize,
+        timestamps: bool,
+        primed: bool,
+    },
     /// A port-forward to a pod.
     PortForward { namespace: String, pod: String },
 }
@@ -111,6 +124,25 @@ impl Kubelet {
                     },
                 );
                 KubeletResponse::Opened
+            }
+            KubeletRequest::ContainerLogs { timestamps, .. } => {
+                self.follow = None;
+                let answer = self.serve(now, request);
+                // A followed log stays open (`getContainerLogs` copies the
+                // file and waits for more, `ReadLogs` with `Follow`) until
+                // its container stops.
+                if let Some((container_id, sent)) = self.follow.take() {
+                    self.streams.insert(
+                        (caller.to_string(), id),
+                        OpenStream::Logs {
+                            container_id,
+                            sent,
+                            timestamps: *timestamps,
+                            primed: false,
+                        },
+                    );
+                }
+                answer
             }
             _ => self.serve(now, request),
         }
@@ -217,6 +249,38 @@ impl Kubelet {
                             KubeletResponse::Data(StreamFrame::Output { stdout, stderr }),
                         ));
                     }
+                    let running = runtime
+                        .container_status(container_id)
+                        .is_ok_and(|s| s.state == ContainerState::Running);
+                    if !running {
+                        closed.push((caller.clone(), *id));
+                        out.push((caller.clone(), *id, KubeletResponse::Closed(None)));
+                    }
+                }
+                OpenStream::Logs {
+                    container_id,
+                    sent,
+                    timestamps,
+                    primed,
+                } => {
+                    let lines = runtime.logs(container_id).unwrap_or_default();
+                    let from = (*sent).min(lines.len());
+                    if lines.len() > from || !*primed {
+                        let stdout = super::log_text(&lines[from..], *timestamps);
+                        *sent = lines.len();
+                        *primed = true;
+                        out.push((
+                            caller.clone(),
+                            *id,
+                            KubeletResponse::Data(StreamFrame::Output {
+                                stdout,
+                                stderr: String::new(),
+                            }),
+                        ));
+                    }
+                    // The runtime's log reader stops at the end of a
+                    // container that is no longer running: a restart is a
+                    // new container, not followed.
                     let running = runtime
                         .container_status(container_id)
                         .is_ok_and(|s| s.state == ContainerState::Running);

@@ -23,7 +23,7 @@ use crate::api::KindId;
 use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::ApiResponse;
 use crate::client::informer::{InformerConfig, Notification};
-use crate::client::process::{Agent, Ctx, Tag};
+use crate::client::process::{Agent, Ctx, RateLimit, Tag};
 use crate::world::{SimDuration, SimTime};
 use iptables::ProxyRules;
 use std::rc::Rc;
@@ -108,6 +108,12 @@ impl Agent for KubeProxy {
 
     fn credential(&self) -> Credential {
         self.credential.clone()
+    }
+
+    /// `clientConnection.qps` 5 and `burst` 10 (KubeProxyConfiguration's
+    /// defaults, pkg/proxy/apis/config/v1alpha1/defaults.go).
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit { qps: 5, burst: 10 })
     }
 
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}

@@ -947,6 +947,35 @@ impl Containerd {
             })
     }
 
+    /// The ids of the running containers of an image repository
+    /// (`kas-network-proxy/proxy-agent`), in id order: what the cluster's
+    /// Konnectivity wiring asks after every kubelet action.
+    pub fn running_ids_with_image<'a>(
+        &'a self,
+        repository: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.containers
+            .iter()
+            .filter(move |(_, c)| {
+                c.state == ContainerState::Running && c.image.reference.path == repository
+            })
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// A line a running container's process wrote that the cluster, not the
+    /// image's program, simulates (a konnectivity-agent's klog lines about
+    /// its tunnels). Ignored for a container that is not running.
+    pub fn append_log(&mut self, container_id: &str, at: SimTime, stream: Stream, text: String) {
+        let Some(id) = self.find_container(container_id) else {
+            return;
+        };
+        if let Some(c) = self.containers.get_mut(&id) {
+            if c.state == ContainerState::Running && c.logs.len() < LOG_LINES {
+                c.logs.push(LogLine { at, stream, text });
+            }
+        }
+    }
+
     /// `ListContainers`, optionally of one sandbox (`crictl ps -a`).
     pub fn list_containers(&self, sandbox_id: Option<&str>) -> Vec<ContainerStatus> {
         let sid = sandbox_id.map(|s| self.find_sandbox(s).unwrap_or_else(|| s.to_string()));

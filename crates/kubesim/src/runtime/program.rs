@@ -539,7 +539,24 @@ fn compile_command(
             http(8133, HttpApp::Health),
             http(crate::konnectivity::HEALTH_PORT, HttpApp::Health),
         ])),
-        "proxy-agent" => out.push(Step::Serve(vec![http(8093, HttpApp::Health)])),
+        // The agent's health and admin servers (`--health-server-port`,
+        // default 8093; `--admin-server-port`, default 8094); its tunnels
+        // are the cluster's to simulate (`cluster/tunnel.rs`). klog at the
+        // default verbosity prints nothing while all goes well.
+        "proxy-agent" => {
+            let port = |flag: &str, default: u16| {
+                flag_value(args, flag)
+                    .and_then(|v| v.parse::<u16>().ok())
+                    .unwrap_or(default)
+            };
+            let health = port("--health-server-port", 8093);
+            let admin = port("--admin-server-port", 8094);
+            let mut listeners = vec![http(health, HttpApp::Health)];
+            if admin != health {
+                listeners.push(http(admin, HttpApp::Health));
+            }
+            out.push(Step::Serve(listeners));
+        }
         "etcd" => out.push(Step::Serve(vec![
             Listener {
                 port: 2379,

@@ -17,7 +17,7 @@ use crate::apiserver::auth::authn::{ClientCertificate, Credential};
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::{InformerConfig, Notification};
 use crate::client::leaselock::LeaseLock;
-use crate::client::process::{Agent, Ctx, Tag};
+use crate::client::process::{Agent, Ctx, RateLimit, Tag};
 use crate::controllers::new_event;
 use crate::world::SimTime;
 use k8s_openapi::api::core::v1::PodCondition;
@@ -302,6 +302,17 @@ impl Agent for KubeScheduler {
 
     fn credential(&self) -> Credential {
         self.credential.clone()
+    }
+
+    /// `clientConnection.qps` 50 and `burst` 100 (the
+    /// KubeSchedulerConfiguration defaults,
+    /// pkg/scheduler/apis/config/v1/defaults.go): binds leave at 50 a
+    /// second once the burst is spent, while scheduling cycles go on.
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit {
+            qps: 50,
+            burst: 100,
+        })
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {

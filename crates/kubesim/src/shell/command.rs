@@ -41,6 +41,26 @@ pub enum ParseError {
     Usage(String),
 }
 
+/// The programs a line can start with (`k` is kubectl's usual alias, `?`
+/// is `help`'s): what completion offers as a first word.
+pub const PROGRAMS: &[&str] = &["kubectl", "sim", "curl", "jobs", "kill", "help"];
+
+/// The `sim` subcommands.
+pub const SIM_COMMANDS: &[&str] = &[
+    "advance", "until", "fault", "heal", "status", "seed", "node", "cloud", "help",
+];
+
+/// The kinds of fault `sim fault <target> <kind>` injects (`loss=` takes a
+/// rate).
+pub const FAULT_KINDS: &[&str] = &[
+    "crash",
+    "power-off",
+    "kubelet-stop",
+    "partition",
+    "delete-vm",
+    "loss=",
+];
+
 /// A flag a kubectl subcommand accepts.
 #[derive(Clone, Copy, Debug)]
 struct FlagSpec {
@@ -77,244 +97,295 @@ const GLOBAL: &[FlagSpec] = &[
     switch("help", Some('h')),
 ];
 
-/// The kubectl subcommands the language speaks, with their own flags.
+const FILENAME: FlagSpec = value("filename", Some('f'));
+const SELECTOR: FlagSpec = value("selector", Some('l'));
+const ALL_NS: FlagSpec = switch("all-namespaces", Some('A'));
+const OUTPUT: FlagSpec = value("output", Some('o'));
+const DRY_RUN: FlagSpec = value("dry-run", None);
+
+/// The kubectl subcommands the language speaks, with their own flags (the
+/// parser's table, which completion reads too).
+static KUBECTL_COMMANDS: &[(&str, &[FlagSpec])] = &[
+    (
+        "get",
+        &[
+            OUTPUT,
+            SELECTOR,
+            ALL_NS,
+            switch("watch", Some('w')),
+            switch("watch-only", None),
+            value("field-selector", None),
+            switch("show-labels", None),
+            switch("no-headers", None),
+            value("sort-by", None),
+            value("label-columns", Some('L')),
+            FILENAME,
+        ],
+    ),
+    ("describe", &[SELECTOR, ALL_NS, FILENAME]),
+    (
+        "apply",
+        &[
+            FILENAME,
+            OUTPUT,
+            DRY_RUN,
+            switch("server-side", None),
+            switch("force-conflicts", None),
+            value("field-manager", None),
+        ],
+    ),
+    (
+        "create",
+        &[
+            FILENAME,
+            OUTPUT,
+            DRY_RUN,
+            value("image", None),
+            value("replicas", Some('r')),
+            value("port", None),
+            value("from-literal", None),
+            value("tcp", None),
+            value("schedule", None),
+            value("verb", None),
+            value("resource", None),
+            value("role", None),
+            value("clusterrole", None),
+            value("serviceaccount", None),
+            value("group", None),
+            value("duration", None),
+            value("audience", None),
+            value("bound-object-kind", None),
+            value("bound-object-name", None),
+            value("bound-object-uid", None),
+        ],
+    ),
+    (
+        "delete",
+        &[
+            FILENAME,
+            SELECTOR,
+            ALL_NS,
+            switch("all", None),
+            value("cascade", None),
+            value("grace-period", None),
+            switch("now", None),
+            switch("force", None),
+            value("wait", None),
+            switch("ignore-not-found", None),
+        ],
+    ),
+    (
+        "expose",
+        &[
+            value("port", None),
+            value("target-port", None),
+            value("type", None),
+            value("name", None),
+            value("protocol", None),
+            OUTPUT,
+            DRY_RUN,
+        ],
+    ),
+    (
+        "scale",
+        &[
+            value("replicas", None),
+            FILENAME,
+            value("current-replicas", None),
+        ],
+    ),
+    (
+        "rollout",
+        &[
+            value("to-revision", None),
+            value("revision", None),
+            value("timeout", None),
+            switch("watch", Some('w')),
+        ],
+    ),
+    ("certificate", &[switch("force", None), FILENAME]),
+    ("cordon", &[SELECTOR, DRY_RUN]),
+    ("uncordon", &[SELECTOR, DRY_RUN]),
+    (
+        "drain",
+        &[
+            SELECTOR,
+            switch("ignore-daemonsets", None),
+            switch("delete-emptydir-data", None),
+            switch("force", None),
+            value("grace-period", None),
+            value("timeout", None),
+            switch("disable-eviction", None),
+            DRY_RUN,
+        ],
+    ),
+    (
+        "taint",
+        &[switch("overwrite", None), SELECTOR, switch("all", None)],
+    ),
+    (
+        "label",
+        &[
+            switch("overwrite", None),
+            SELECTOR,
+            switch("all", None),
+            ALL_NS,
+        ],
+    ),
+    (
+        "annotate",
+        &[
+            switch("overwrite", None),
+            SELECTOR,
+            switch("all", None),
+            ALL_NS,
+        ],
+    ),
+    (
+        "logs",
+        &[
+            value("container", Some('c')),
+            switch("follow", Some('f')),
+            switch("previous", Some('p')),
+            value("tail", None),
+            switch("timestamps", None),
+            switch("all-containers", None),
+            SELECTOR,
+            switch("prefix", None),
+            value("max-log-requests", None),
+            value("since", None),
+            value("since-time", None),
+        ],
+    ),
+    (
+        "run",
+        &[
+            OUTPUT,
+            DRY_RUN,
+            value("image", None),
+            value("restart", None),
+            value("labels", Some('l')),
+            value("port", None),
+            value("env", None),
+            value("image-pull-policy", None),
+            switch("command", None),
+            switch("stdin", Some('i')),
+            switch("tty", Some('t')),
+            switch("rm", None),
+        ],
+    ),
+    (
+        "exec",
+        &[
+            value("container", Some('c')),
+            switch("stdin", Some('i')),
+            switch("tty", Some('t')),
+        ],
+    ),
+    (
+        "attach",
+        &[
+            value("container", Some('c')),
+            switch("stdin", Some('i')),
+            switch("tty", Some('t')),
+            switch("quiet", Some('q')),
+            value("pod-running-timeout", None),
+        ],
+    ),
+    (
+        "port-forward",
+        &[value("address", None), value("pod-running-timeout", None)],
+    ),
+    (
+        "top",
+        &[
+            SELECTOR,
+            ALL_NS,
+            switch("containers", None),
+            value("sort-by", None),
+        ],
+    ),
+    (
+        "explain",
+        &[switch("recursive", None), value("api-version", None)],
+    ),
+    (
+        "wait",
+        &[
+            value("for", None),
+            value("timeout", None),
+            SELECTOR,
+            switch("all", None),
+            ALL_NS,
+        ],
+    ),
+    (
+        "auth",
+        &[ALL_NS, switch("list", None), switch("quiet", Some('q'))],
+    ),
+    ("version", &[OUTPUT, switch("client", None)]),
+    ("cluster-info", &[OUTPUT, switch("namespaced", None)]),
+    ("api-resources", &[OUTPUT, switch("namespaced", None)]),
+    ("api-versions", &[OUTPUT, switch("namespaced", None)]),
+    ("config", &[OUTPUT, switch("namespaced", None)]),
+    (
+        "edit",
+        &[
+            FILENAME,
+            value("patch", Some('p')),
+            value("type", None),
+            OUTPUT,
+        ],
+    ),
+    (
+        "patch",
+        &[
+            FILENAME,
+            value("patch", Some('p')),
+            value("type", None),
+            OUTPUT,
+        ],
+    ),
+    (
+        "set",
+        &[
+            FILENAME,
+            value("patch", Some('p')),
+            value("type", None),
+            OUTPUT,
+        ],
+    ),
+    (
+        "replace",
+        &[
+            FILENAME,
+            value("patch", Some('p')),
+            value("type", None),
+            OUTPUT,
+        ],
+    ),
+];
+
+/// The kubectl subcommands the language speaks, in the table's order.
+pub fn kubectl_verbs() -> impl Iterator<Item = &'static str> {
+    KUBECTL_COMMANDS.iter().map(|(v, _)| *v)
+}
+
+/// A flag as completion offers it: its long name, its shorthand, and
+/// whether it takes a value.
+pub fn kubectl_flags(verb: Option<&str>) -> Vec<(&'static str, Option<char>, bool)> {
+    GLOBAL
+        .iter()
+        .chain(verb.and_then(subcommand_flags).unwrap_or(&[]))
+        .map(|f| (f.long, f.short, f.takes_value))
+        .collect()
+}
+
 fn subcommand_flags(verb: &str) -> Option<&'static [FlagSpec]> {
-    const FILENAME: FlagSpec = value("filename", Some('f'));
-    const SELECTOR: FlagSpec = value("selector", Some('l'));
-    const ALL_NS: FlagSpec = switch("all-namespaces", Some('A'));
-    const OUTPUT: FlagSpec = value("output", Some('o'));
-    const DRY_RUN: FlagSpec = value("dry-run", None);
-    Some(match verb {
-        "get" => {
-            const F: &[FlagSpec] = &[
-                OUTPUT,
-                SELECTOR,
-                ALL_NS,
-                switch("watch", Some('w')),
-                switch("watch-only", None),
-                value("field-selector", None),
-                switch("show-labels", None),
-                switch("no-headers", None),
-                value("sort-by", None),
-                value("label-columns", Some('L')),
-                FILENAME,
-            ];
-            F
-        }
-        "describe" => {
-            const F: &[FlagSpec] = &[SELECTOR, ALL_NS, FILENAME];
-            F
-        }
-        "apply" => {
-            const F: &[FlagSpec] = &[
-                FILENAME,
-                OUTPUT,
-                DRY_RUN,
-                switch("server-side", None),
-                switch("force-conflicts", None),
-                value("field-manager", None),
-            ];
-            F
-        }
-        "create" => {
-            const F: &[FlagSpec] = &[
-                FILENAME,
-                OUTPUT,
-                DRY_RUN,
-                value("image", None),
-                value("replicas", Some('r')),
-                value("port", None),
-                value("from-literal", None),
-                value("tcp", None),
-                value("schedule", None),
-                value("verb", None),
-                value("resource", None),
-                value("role", None),
-                value("clusterrole", None),
-                value("serviceaccount", None),
-                value("group", None),
-                value("duration", None),
-                value("audience", None),
-                value("bound-object-kind", None),
-                value("bound-object-name", None),
-                value("bound-object-uid", None),
-            ];
-            F
-        }
-        "delete" => {
-            const F: &[FlagSpec] = &[
-                FILENAME,
-                SELECTOR,
-                ALL_NS,
-                switch("all", None),
-                value("cascade", None),
-                value("grace-period", None),
-                switch("now", None),
-                switch("force", None),
-                value("wait", None),
-                switch("ignore-not-found", None),
-            ];
-            F
-        }
-        "expose" => {
-            const F: &[FlagSpec] = &[
-                value("port", None),
-                value("target-port", None),
-                value("type", None),
-                value("name", None),
-                value("protocol", None),
-                OUTPUT,
-                DRY_RUN,
-            ];
-            F
-        }
-        "scale" => {
-            const F: &[FlagSpec] = &[
-                value("replicas", None),
-                FILENAME,
-                value("current-replicas", None),
-            ];
-            F
-        }
-        "rollout" => {
-            const F: &[FlagSpec] = &[
-                value("to-revision", None),
-                value("revision", None),
-                value("timeout", None),
-                switch("watch", Some('w')),
-            ];
-            F
-        }
-        "certificate" => {
-            const F: &[FlagSpec] = &[switch("force", None), FILENAME];
-            F
-        }
-        "cordon" | "uncordon" => {
-            const F: &[FlagSpec] = &[SELECTOR, DRY_RUN];
-            F
-        }
-        "drain" => {
-            const F: &[FlagSpec] = &[
-                SELECTOR,
-                switch("ignore-daemonsets", None),
-                switch("delete-emptydir-data", None),
-                switch("force", None),
-                value("grace-period", None),
-                value("timeout", None),
-                switch("disable-eviction", None),
-                DRY_RUN,
-            ];
-            F
-        }
-        "taint" => {
-            const F: &[FlagSpec] = &[switch("overwrite", None), SELECTOR, switch("all", None)];
-            F
-        }
-        "label" | "annotate" => {
-            const F: &[FlagSpec] = &[
-                switch("overwrite", None),
-                SELECTOR,
-                switch("all", None),
-                ALL_NS,
-            ];
-            F
-        }
-        "logs" => {
-            const F: &[FlagSpec] = &[
-                value("container", Some('c')),
-                switch("follow", Some('f')),
-                switch("previous", Some('p')),
-                value("tail", None),
-                switch("timestamps", None),
-                switch("all-containers", None),
-            ];
-            F
-        }
-        "run" => {
-            const F: &[FlagSpec] = &[
-                OUTPUT,
-                DRY_RUN,
-                value("image", None),
-                value("restart", None),
-                value("labels", Some('l')),
-                value("port", None),
-                value("env", None),
-                value("image-pull-policy", None),
-                switch("command", None),
-                switch("stdin", Some('i')),
-                switch("tty", Some('t')),
-                switch("rm", None),
-            ];
-            F
-        }
-        "exec" => {
-            const F: &[FlagSpec] = &[
-                value("container", Some('c')),
-                switch("stdin", Some('i')),
-                switch("tty", Some('t')),
-            ];
-            F
-        }
-        "attach" => {
-            const F: &[FlagSpec] = &[
-                value("container", Some('c')),
-                switch("stdin", Some('i')),
-                switch("tty", Some('t')),
-                switch("quiet", Some('q')),
-                value("pod-running-timeout", None),
-            ];
-            F
-        }
-        "port-forward" => {
-            const F: &[FlagSpec] = &[value("address", None), value("pod-running-timeout", None)];
-            F
-        }
-        "top" => {
-            const F: &[FlagSpec] = &[
-                SELECTOR,
-                ALL_NS,
-                switch("containers", None),
-                value("sort-by", None),
-            ];
-            F
-        }
-        "explain" => {
-            const F: &[FlagSpec] = &[switch("recursive", None), value("api-version", None)];
-            F
-        }
-        "wait" => {
-            const F: &[FlagSpec] = &[
-                value("for", None),
-                value("timeout", None),
-                SELECTOR,
-                switch("all", None),
-                ALL_NS,
-            ];
-            F
-        }
-        "auth" => {
-            const F: &[FlagSpec] = &[ALL_NS, switch("list", None), switch("quiet", Some('q'))];
-            F
-        }
-        "version" => {
-            const F: &[FlagSpec] = &[OUTPUT, switch("client", None)];
-            F
-        }
-        "cluster-info" | "api-resources" | "api-versions" | "config" => {
-            const F: &[FlagSpec] = &[OUTPUT, switch("namespaced", None)];
-            F
-        }
-        "edit" | "patch" | "set" | "replace" => {
-            const F: &[FlagSpec] = &[
-                FILENAME,
-                value("patch", Some('p')),
-                value("type", None),
-                OUTPUT,
-            ];
-            F
-        }
-        _ => return None,
-    })
+    KUBECTL_COMMANDS
+        .iter()
+        .find(|(v, _)| *v == verb)
+        .map(|(_, f)| *f)
 }
 
 /// Parsed flags, keyed by their long name; repeated flags keep every value.
@@ -409,7 +480,8 @@ impl FaultKind {
                     return Ok(FaultKind::Loss(p));
                 }
                 return Err(ParseError::Usage(format!(
-                    "unknown fault {other:?}: use crash, power-off, kubelet-stop, partition, delete-vm or loss=<rate>"
+                    "unknown fault {other:?}: use {} or loss=<rate>",
+                    FAULT_KINDS[..FAULT_KINDS.len() - 1].join(", ")
                 )));
             }
         })
@@ -679,7 +751,8 @@ fn parse_sim(words: &[String]) -> Result<Sim, ParseError> {
         Some("cloud") => super::cloud::parse(&words[1..]),
         Some("help") | None => Ok(Sim::Help),
         Some(other) => Err(ParseError::Usage(format!(
-            "unknown sim command {other:?}: use advance, until, fault, heal, status, seed, node, cloud"
+            "unknown sim command {other:?}: use {}",
+            SIM_COMMANDS[..SIM_COMMANDS.len() - 1].join(", ")
         ))),
     }
 }

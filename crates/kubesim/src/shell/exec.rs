@@ -12,8 +12,9 @@
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
 //! `annotate`, `scale`, `rollout`, `set image`, `taint`, `api-resources`,
-//! `version`, `cluster-info`, `logs`, `exec`, `attach` and `port-forward`
-//! (through the API server to the node's kubelet, see `exec/stream.rs`),
+//! `version`, `cluster-info`, `logs` (`exec/logs.rs`, followed with `-f`),
+//! `exec`, `attach` and `port-forward` (through the API server to the
+//! node's kubelet, see `exec/stream.rs`),
 //! and, on the user's own machine, `curl` to a forwarded port, `jobs` and
 //! `kill %N` for background port-forwards. `apply` is
 //! client-side and simplified: an existing object is replaced by the
@@ -22,6 +23,7 @@
 //! whose components are not simulated yet say so instead of pretending.
 
 mod drain;
+mod logs;
 mod rollout;
 mod stream;
 mod taint;
@@ -63,6 +65,8 @@ pub struct Session {
     watch: Option<watch::OpenWatch>,
     /// The attach `kubectl attach` holds open.
     attach: Option<stream::OpenAttach>,
+    /// The log `kubectl logs -f` follows.
+    follow: Option<logs::OpenFollow>,
     /// Background `kubectl port-forward`s.
     forwards: Vec<stream::Forward>,
 }
@@ -167,6 +171,7 @@ impl Session {
             ),
             watch: None,
             attach: None,
+            follow: None,
             forwards: Vec::new(),
         }
     }
@@ -1373,51 +1378,6 @@ impl Session {
         Ok((*pod, first, note))
     }
 
-    /// `kubectl logs POD [-c CONTAINER] [--previous] [--tail N]`: through
-    /// the API server's `pods/log` to the node's kubelet.
-    fn logs(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
-        if k.flags.has("all-containers") {
-            return Err(
-                "error: --all-containers is not supported by the simulated kubectl yet".into(),
-            );
-        }
-        let tail = match k.flags.get("tail") {
-            None => None,
-            Some(t) => match t.parse::<i64>() {
-                Ok(n) if n < 0 => None,
-                Ok(n) => Some(n),
-                Err(_) => return Err(format!("error: invalid argument {t:?} for \"--tail\" flag: strconv.ParseInt: parsing {t:?}: invalid syntax")),
-            },
-        };
-        let (pod, container, note) = self.pod_and_container(
-            cluster,
-            k,
-            "POD or TYPE/NAME is a required argument for the logs command",
-        )?;
-        let mut r = self
-            .request(k, Verb::Get, KindId::Pod)
-            .named(pod.metadata.name.clone().unwrap_or_default())
-            .with_subresource("log");
-        r.options.stream = Some(Box::new(crate::apiserver::StreamOptions {
-            container: Some(container),
-            previous: k.flags.has("previous"),
-            tail_lines: tail,
-            timestamps: k.flags.has("timestamps"),
-            ..Default::default()
-        }));
-        let text = match cluster.call(r) {
-            ApiResponse::Stream { stdout, .. } => stdout,
-            ApiResponse::Error(e) => return Err(err(&e)),
-            other => return Err(format!("error: unexpected answer {}", other.summary())),
-        };
-        let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
-        Ok(match note {
-            Some(n) if text.is_empty() => n,
-            Some(n) => format!("{n}\n{text}"),
-            None => text,
-        })
-    }
-
     /// `kubectl exec POD [-c CONTAINER] -- COMMAND [args...]`: through the
     /// API server's `pods/exec` to the node's kubelet and the container's
     /// runtime; the command runs to completion (no interactive session).
@@ -1904,7 +1864,8 @@ kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
 kubectl scale deployment|replicaset|statefulset <name> --replicas=N
 kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to-revision=N]
 kubectl set image deployment/<name> <container>=<image>
-kubectl logs <pod> [-c CONTAINER] [--previous] [--tail N] [--timestamps]   (API server -> kubelet :10250)
+kubectl logs <pod> [CONTAINER] | -l SELECTOR [-c CONTAINER] [--all-containers] [-p] [--tail N] [--since 5m | --since-time T]
+             [--timestamps] [--prefix] [-f [--max-log-requests 5]]   (API server -> kubelet :10250; -f streams like get -w)
 kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
 kubectl attach <pod>|TYPE/NAME [-c CONTAINER] [-q]   (streams what the container prints, like get -w: after each
                                         sim command and live on the page; any kubectl command or ^C detaches)
@@ -1935,4 +1896,6 @@ sim cloud autoscaler on|off [--min N] [--max N]   add nodes for unschedulable po
 sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)
 sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)
 curl [-s] [-f] [-k] <url>               curl on your machine, outside the cluster: a LoadBalancer's
-                                        EXTERNAL-IP, or a node's address (NodePort, health check port)";
+                                        EXTERNAL-IP, or a node's address (NodePort, health check port)
+In the page's console, Tab completes commands, flags, types, names, namespaces and fault targets
+(Escape then Tab, or Tab on an empty prompt, moves on).";

@@ -4,6 +4,7 @@
 
 pub mod cloud;
 pub mod command;
+pub mod complete;
 pub mod exec;
 pub mod lex;
 
@@ -11,4 +12,5 @@ pub use command::{
     parse_line, parse_script, Command, Comparison, FaultKind, Flags, Host, Kubectl, ParseError,
     ScriptLine, Sim,
 };
+pub use complete::{complete, Completion};
 pub use exec::{Outcome, Session};

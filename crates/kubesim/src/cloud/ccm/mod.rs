@@ -33,7 +33,7 @@ use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::{InformerConfig, Notification, Store};
 use crate::client::leaselock::LeaseLock;
-use crate::client::process::{Agent, Ctx, Tag};
+use crate::client::process::{Agent, Ctx, RateLimit, Tag};
 use crate::client::WorkQueue;
 use crate::controllers::{new_event, object_reference, ReplyEvent, Requeue};
 use crate::world::{SimDuration, SimTime};
@@ -467,6 +467,13 @@ impl Agent for CloudControllerManager {
 
     fn credential(&self) -> Credential {
         self.credential.clone()
+    }
+
+    /// The generic controller-manager defaults, `--kube-api-qps` 20 and
+    /// `--kube-api-burst` 30 (k8s.io/controller-manager/config/v1alpha1
+    /// `RecommendedDefaultGenericControllerManagerConfiguration`).
+    fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit { qps: 20, burst: 30 })
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {

@@ -78,24 +78,27 @@ impl Session {
         });
     }
 
-    /// The command of the watch (or attach) kubectl holds open, if any.
+    /// The command of the watch (or attach, or followed log) kubectl holds
+    /// open, if any.
     pub fn watching(&self) -> Option<&str> {
         self.watch
             .as_ref()
             .map(|w| w.command.as_str())
             .or_else(|| self.attaching())
+            .or_else(|| self.following())
     }
 
-    /// Closes the open watch or attach (kubectl interrupted); whether one
-    /// was open.
+    /// Closes the open watch, attach or followed log (kubectl interrupted);
+    /// whether one was open.
     pub fn stop_watch(&mut self, cluster: &mut Cluster) -> bool {
         let attached = self.stop_attach(cluster);
+        let followed = self.stop_follow(cluster);
         match self.watch.take() {
             Some(w) => {
                 cluster.cancel(w.id);
                 true
             }
-            None => attached,
+            None => attached || followed,
         }
     }
 
@@ -105,11 +108,10 @@ impl Session {
     /// does.
     pub fn poll_watch(&mut self, cluster: &mut Cluster) -> Option<String> {
         let streams = self.poll_streams(cluster);
+        let followed = self.poll_follow(cluster);
         let rows = self.poll_watch_rows(cluster);
-        match (rows, streams) {
-            (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
-            (a, b) => a.or(b),
-        }
+        let parts: Vec<String> = [rows, streams, followed].into_iter().flatten().collect();
+        (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
     fn poll_watch_rows(&mut self, cluster: &mut Cluster) -> Option<String> {
