@@ -649,6 +649,7 @@ impl Cluster {
             cloud: crate::cloud::Cloud::new(),
             net: traffic::NetState {
                 coredns_token,
+                proxy_token,
                 ..Default::default()
             },
             bootstrap_token,

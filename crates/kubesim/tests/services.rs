@@ -594,3 +594,113 @@ spec:
         assert!(out.starts_with("web-"), "{node_ip}: {out}");
     }
 }
+
+#[test]
+fn a_node_that_joins_later_gets_its_kube_proxy_and_a_removed_one_takes_it_along() {
+    let (mut c, mut s) = booted(21);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: web
+  ports:
+  - port: 80
+---end",
+    );
+    ok(&mut c, &mut s, "sim node add worker-4");
+    ok(
+        &mut c,
+        &mut s,
+        "sim until node/worker-4 '{.status.conditions[?(@.type==\"Ready\")].status}'=True 3m",
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
+    // kubeadm's kube-proxy DaemonSet runs on every node, new ones too: its
+    // rules send the Service's ClusterIP to the endpoint.
+    let rules = ok(&mut c, &mut s, "sim node proxy-rules worker-4");
+    assert!(rules.contains("\"default/web cluster IP\""), "{rules}");
+    assert!(
+        rules.contains("# Completed: last written by kube-proxy at") && !rules.contains("stale"),
+        "{rules}"
+    );
+    ok(&mut c, &mut s, "sim node remove worker-4");
+    ok(&mut c, &mut s, "sim advance 1m");
+    let (found, out) = run(&mut c, &mut s, "sim node proxy-rules worker-4");
+    assert!(!found, "the machine and its rules are gone: {out}");
+    let (_, faults) = run(&mut c, &mut s, "sim fault kube-proxy@worker-4 crash");
+    assert!(
+        !faults.contains("crashed"),
+        "no kube-proxy is left behind on the removed machine: {faults}"
+    );
+}
+
+#[test]
+fn kubectl_expose_makes_the_service_kubectl_generates_from_the_deployment() {
+    let (mut c, mut s) = booted(22);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx --port=80 --replicas=2",
+    );
+    let out = ok(&mut c, &mut s, "kubectl expose deployment web");
+    assert_eq!(out, "service/web exposed");
+    let spec = ok(
+        &mut c,
+        &mut s,
+        "kubectl get svc web -o jsonpath={.spec.selector.app}/{.spec.ports[0].port}/{.spec.ports[0].targetPort}/{.spec.ports[0].protocol}/{.spec.type}/{.metadata.labels.app}",
+    );
+    assert_eq!(
+        spec, "web/80/80/TCP/ClusterIP/web",
+        "the selector, port and labels come from the Deployment"
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let rules = ok(&mut c, &mut s, "sim node proxy-rules worker-1");
+    assert!(
+        rules.contains("\"default/web -> 10.244."),
+        "kube-proxy sends the exposed port to the pods: {rules}"
+    );
+    let out = ok(
+        &mut c,
+        &mut s,
+        "kubectl expose deploy/web --name=web-np --type=NodePort --port=8080 --target-port=80",
+    );
+    assert_eq!(out, "service/web-np exposed");
+    let np = ok(
+        &mut c,
+        &mut s,
+        "kubectl get svc web-np -o jsonpath={.spec.ports[0].port}/{.spec.ports[0].targetPort}/{.spec.type}",
+    );
+    assert_eq!(np, "8080/80/NodePort");
+    // A Deployment whose containers name no port needs --port.
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment bare --image=nginx",
+    );
+    let (good, out) = run(&mut c, &mut s, "kubectl expose deployment bare");
+    assert!(!good);
+    assert!(
+        out.starts_with("error: couldn't find port via --port flag or introspection"),
+        "{out}"
+    );
+    let (good, out) = run(&mut c, &mut s, "kubectl expose node worker-1 --port=80");
+    assert!(!good);
+    assert_eq!(out, "error: cannot expose a Node");
+    let (good, out) = run(
+        &mut c,
+        &mut s,
+        "kubectl expose deployment missing --port=80",
+    );
+    assert!(!good);
+    assert!(out.contains("\"missing\" not found"), "{out}");
+}

@@ -314,6 +314,17 @@ impl Cluster {
                 manifests: Some(crate::kubelet::config::ManifestDir::new()),
             },
         );
+        // kubeadm's kube-proxy DaemonSet tolerates everything, so a node
+        // that joins gets its kube-proxy too.
+        for (a, node, mut slot) in
+            super::traffic::kube_proxy_slots(&[name.to_string()], &self.net.proxy_token)
+        {
+            slot.wake = Some(now);
+            self.hosts.insert(a.clone(), node);
+            self.world
+                .schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
+            self.clients.insert(a, slot);
+        }
     }
 
     /// Creates a worker VM; its kubelet starts once it has booted. `reuse`
@@ -367,6 +378,24 @@ impl Cluster {
         self.held.retain(|(f, t, _)| f != &a && t != &a);
         self.topology.workers.retain(|n| n.name != name);
         self.agent_gone(&addr(&crate::konnectivity::agent_addr(name)));
+        // The node's kube-proxy, its CoreDNS replicas' processes and its
+        // kernel's rules go with the machine.
+        let proxy = addr(&super::traffic::kube_proxy_addr(name));
+        let dns: Vec<Addr> = self
+            .net
+            .dns_pods
+            .iter()
+            .filter(|(_, (node, _, _))| node == name)
+            .map(|(a, _)| a.clone())
+            .collect();
+        for a in dns.iter().chain([&proxy]) {
+            self.clients.remove(a);
+            self.hosts.remove(a);
+            self.crashed.remove(a);
+            self.net.dns_pods.remove(a);
+        }
+        self.net.rules.remove(name);
+        self.net.recent.remove(name);
     }
 
     /// Deletes a worker's VM (`sim cloud delete-vm`, `sim node remove`,

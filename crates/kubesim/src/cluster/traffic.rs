@@ -70,6 +70,9 @@ pub(crate) struct NetState {
     pub dns_pods: BTreeMap<Addr, (String, String, String)>,
     /// The `coredns` service account's token (the pods' projected token).
     pub coredns_token: String,
+    /// The `kube-proxy` service account's token, for the kube-proxy of a
+    /// node that joins later.
+    pub proxy_token: String,
     /// Each node's `xt_recent` lists (session affinity), kernel state too.
     pub recent: BTreeMap<String, Recent>,
 }

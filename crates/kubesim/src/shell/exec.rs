@@ -23,6 +23,7 @@
 //! whose components are not simulated yet say so instead of pretending.
 
 mod drain;
+mod expose;
 mod logs;
 mod rollout;
 mod stream;
@@ -365,6 +366,7 @@ impl Session {
             "apply" | "create" | "replace" if k.flags.has("filename") => self.write_manifest(cluster, k),
             "create" => self.create_imperative(cluster, k),
             "run" => self.run_pod(cluster, k),
+            "expose" => self.expose(cluster, k),
             "delete" => self.delete(cluster, k),
             "label" | "annotate" => self.label(cluster, k),
             "scale" => self.scale(cluster, k),
@@ -931,8 +933,18 @@ impl Session {
                     .split([':', '@'])
                     .next()
                     .unwrap_or("app");
+                // `--port`: the container's port (`create_deployment.go`).
+                let ports = match k.flags.get("port") {
+                    Some(p) => {
+                        let port: i32 = p.parse().map_err(|_| {
+                            format!("error: invalid argument {p:?} for \"--port\" flag: strconv.ParseInt: parsing {p:?}: invalid syntax")
+                        })?;
+                        format!("        ports:\n        - containerPort: {port}\n")
+                    }
+                    None => String::new(),
+                };
                 format!(
-                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: {container}\n        image: {image}\n"
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: {container}\n        image: {image}\n{ports}"
                 )
             }
             "" => return Err("error: must specify one of -f and -k".into()),
@@ -1855,7 +1867,8 @@ pub const HELP: &str = "\
 kubectl get <type>[/<name>] [<name>...] [-n NS | -A] [-l SELECTOR] [--field-selector F=V,F!=V] [-o wide|yaml|json|name|jsonpath=TEMPLATE]
 kubectl describe <type> [<name>...]
 kubectl apply|create|replace -f -      (the manifest follows, ended by a line ---end)
-kubectl create namespace|configmap|deployment NAME [--image=IMAGE] [--replicas=N] [--from-literal=k=v]
+kubectl create namespace|configmap|deployment NAME [--image=IMAGE] [--replicas=N] [--port=N] [--from-literal=k=v]
+kubectl expose deployment|rs|pod|svc NAME [--port=N] [--target-port=N] [--name=N] [--type=NodePort|LoadBalancer] [--protocol=TCP]
 kubectl run <name> --image=IMAGE [--restart=Always|OnFailure|Never] [--port=N] [-l k=v] [--env K=V] [--command] [-- ARGS...]
 kubectl create token <serviceaccount> [--duration=1h] [--audience=A]   (a bound service-account token, TokenRequest)
 kubectl certificate approve|deny <csr>...
