@@ -1353,41 +1353,9 @@ impl Session {
         if let Some(c) = k.flags.get("container") {
             return Ok((*pod, c.to_string(), None));
         }
-        let spec = pod.spec.clone().unwrap_or_default();
-        let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
-        let annotated = pod
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("kubectl.kubernetes.io/default-container"))
-            .filter(|c| names.contains(c))
-            .cloned();
-        if let Some(c) = annotated {
-            return Ok((*pod, c, None));
-        }
-        let Some(first) = names.first().cloned() else {
-            return Err(format!(
-                "error: pod {} has no containers",
-                pod.metadata.name.clone().unwrap_or_default()
-            ));
-        };
-        let note = (names.len() > 1).then(|| {
-            format!(
-                "Defaulted container {first:?} out of: {}",
-                spec.containers
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .chain(
-                        spec.init_containers
-                            .iter()
-                            .flatten()
-                            .map(|c| format!("{} (init)", c.name))
-                    )
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        });
-        Ok((*pod, first, note))
+        // `podcmd.FindOrDefaultContainerByName`, as logs chooses.
+        let (container, note) = logs::default_container(&pod)?;
+        Ok((*pod, container, note))
     }
 
     /// `kubectl exec POD [-c CONTAINER] -- COMMAND [args...]`: through the

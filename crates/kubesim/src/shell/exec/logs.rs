@@ -86,7 +86,7 @@ fn parse_since(v: &str) -> Result<i64> {
 /// The default container of a pod for logs (`podcmd.FindOrDefaultContainerByName`
 /// as `logsForObjectWithClient` does it), with kubectl's note when it chose
 /// among several.
-fn default_container(pod: &Pod) -> Result<(String, Option<String>)> {
+pub(super) fn default_container(pod: &Pod) -> Result<(String, Option<String>)> {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let spec = pod.spec.clone().unwrap_or_default();
     let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
