@@ -178,8 +178,22 @@ macro_rules! kinds {
             /// Decodes JSON bytes of the given kind straight into the typed
             /// value, ignoring unknown fields (stored objects were validated
             /// when written).
+            #[cfg(not(target_arch = "wasm32"))]
             pub fn from_json_bytes(kind: KindId, bytes: &[u8]) -> Result<Object, serde_json::Error> {
                 Ok(match kind { $(KindId::$variant => Object::$variant(serde_json::from_slice(bytes)?)),* })
+            }
+
+            /// In the page, stored bytes decode through a JSON value and
+            /// the decoder `from_value_of` uses: the same object (both
+            /// ignore unknown fields), with one copy of every kind's
+            /// decoding code in the wasm instead of two (a straight decoder
+            /// from bytes is a second instantiation of each `Deserialize`,
+            /// about a tenth of the page's size). Natively the straight
+            /// decoder stays: it is the faster one on the write path.
+            #[cfg(target_arch = "wasm32")]
+            pub fn from_json_bytes(kind: KindId, bytes: &[u8]) -> Result<Object, serde_json::Error> {
+                let value: serde_json::Value = serde_json::from_slice(bytes)?;
+                Object::from_value_of(kind, &value).map_err(serde_path_to_error::Error::into_inner)
             }
         }
 
@@ -377,5 +391,21 @@ mod tests {
         assert!(obj.labels().is_empty());
         let back = Object::from_value_of(KindId::Pod, &v).ok();
         assert_eq!(back, Some(obj));
+    }
+    #[test]
+    fn stored_bytes_decode_to_the_same_object_straight_or_through_a_value() {
+        // The page decodes etcd's bytes through a JSON value (one copy of
+        // the decoders in the wasm); natively they decode straight.
+        let manifests = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      volumes:\n      - name: cache\n        emptyDir: {sizeLimit: 1Gi}\n      containers:\n      - name: nginx\n        image: nginx:1.14.2\n        ports: [{containerPort: 80}]\n        resources: {requests: {cpu: 250m, memory: 64Mi}}\n        readinessProbe: {httpGet: {path: /, port: 80}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: default\n  ownerReferences: [{apiVersion: v1, kind: ReplicaSet, name: r, uid: u, controller: true}]\nspec:\n  nodeName: worker-1\n  tolerations: [{key: k, operator: Exists, effect: NoExecute, tolerationSeconds: 300}]\n  containers:\n  - name: c\n    image: busybox\n    command: [sh, -c, sleep 3600]\n    env: [{name: A, value: b}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: t\ndata: {token: aGVsbG8=}\n";
+        let objects = crate::api::decode::decode(manifests, "test.yaml").unwrap_or_default();
+        assert_eq!(objects.len(), 4);
+        for o in objects {
+            let bytes = o.to_json_bytes();
+            let straight = Object::from_json_bytes(o.kind_id(), &bytes).ok();
+            let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let through = Object::from_value_of(o.kind_id(), &value).ok();
+            assert_eq!(straight.as_ref(), Some(&o));
+            assert_eq!(through, straight);
+        }
     }
 }

@@ -64,7 +64,9 @@ pub fn template_of(revision: &ControllerRevision) -> Option<PodTemplateSpec> {
     if let Some(m) = t.as_object_mut() {
         m.remove("$patch");
     }
-    serde_json::from_value(t).ok()
+    // Through the decoder `Object::from_value_of` uses, so the page's wasm
+    // carries one copy of the pod template's decoding code, not two.
+    serde_path_to_error::deserialize(&t).ok()
 }
 
 /// `HashControllerRevision`: the hash of the data, and of the collision
