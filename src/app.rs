@@ -543,6 +543,7 @@ impl Component for App {
             kubesim::Topology::default()
         };
         let cluster = Cluster::new(topology.clone(), seed);
+        crate::fetch::load_api_schema();
         let snapshot = cluster.snapshot();
         let layout = layout(&snapshot);
         let mut pulses = Pulses::new();

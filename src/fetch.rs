@@ -1,5 +1,5 @@
-//! Reading a file the page ships beside itself (`scenarios/*.yaml`) with
-//! the browser's `fetch`.
+//! Reading a file the page ships beside itself (`scenarios/*.yaml`,
+//! `explain.json`) with the browser's `fetch`.
 
 /// The text at `url` (relative to the page), or why it could not be read.
 #[cfg(target_arch = "wasm32")]
@@ -30,4 +30,21 @@ pub async fn text(url: &str) -> Result<String, String> {
 #[cfg(not(target_arch = "wasm32"))]
 pub async fn text(url: &str) -> Result<String, String> {
     Err(format!("{url}: no browser"))
+}
+
+/// Fetches the API schema `kubectl explain` reads (`explain.json`, beside
+/// the page: kept out of the wasm, which it would grow by a twentieth) and
+/// installs it in the core. Until it arrives `kubectl explain` says so.
+pub fn load_api_schema() {
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(async {
+        match text("explain.json").await {
+            Ok(json) => {
+                if let Err(e) = kubesim::api::explain::install(&json) {
+                    gloo::console::error!(e);
+                }
+            }
+            Err(e) => gloo::console::warn!(e),
+        }
+    });
 }

@@ -727,3 +727,38 @@ fn kubectl_run_makes_a_pod_as_kubectls_generator_does() {
         "error: invalid restart policy: Sometimes"
     );
 }
+
+#[test]
+fn kubectl_explain_prints_a_fields_type_and_docs_as_kubectl_does_and_its_errors() {
+    let (mut c, mut s) = booted(7);
+    let before = c.now();
+    let out = ok(&mut c, &mut s, "kubectl explain deployments.spec.replicas");
+    assert!(
+        out.starts_with("GROUP:      apps\nKIND:       Deployment\nVERSION:    v1\n\nFIELD: replicas <integer>\n\n\nDESCRIPTION:\n    Number of desired pods."),
+        "{out}"
+    );
+    let out = ok(&mut c, &mut s, "kubectl explain po.spec.tolerations");
+    assert!(out.contains("FIELD: tolerations <[]Toleration>"), "{out}");
+    assert!(out.contains("  tolerationSeconds\t<integer>\n"), "{out}");
+    let out = ok(&mut c, &mut s, "kubectl explain svc --recursive");
+    assert!(
+        out.contains("\n    ports\t<[]ServicePort>\n      appProtocol\t<string>\n"),
+        "{out}"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl explain widgets"),
+        "error: the server doesn't have a resource type \"widgets\""
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl explain pods.spec.replicas"),
+        "error: field \"replicas\" does not exist"
+    );
+    assert!(fails(&mut c, &mut s, "kubectl explain")
+        .starts_with("error: You must specify the type of resource to explain."));
+    assert!(
+        fails(&mut c, &mut s, "kubectl explain pods --api-version=apps/v1")
+            .starts_with("error: couldn't find resource for")
+    );
+    // Reading the schema leaves the cluster and its clock alone.
+    assert_eq!(c.now(), before);
+}

@@ -23,6 +23,7 @@
 
 pub mod decode;
 pub mod defaults;
+pub mod explain;
 pub mod field;
 pub mod object;
 pub mod pod;

@@ -312,7 +312,11 @@ static KUBECTL_COMMANDS: &[(&str, &[FlagSpec])] = &[
     ),
     (
         "explain",
-        &[switch("recursive", None), value("api-version", None)],
+        &[
+            switch("recursive", None),
+            value("api-version", None),
+            value("output", Some('o')),
+        ],
     ),
     (
         "wait",

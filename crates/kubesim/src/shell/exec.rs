@@ -12,6 +12,7 @@
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
 //! `annotate`, `scale`, `rollout`, `set image`, `taint`, `api-resources`,
+//! `explain` (`exec/explain.rs`),
 //! `version`, `cluster-info`, `logs` (`exec/logs.rs`, followed with `-f`),
 //! `exec`, `attach` and `port-forward` (through the API server to the
 //! node's kubelet, see `exec/stream.rs`),
@@ -23,6 +24,7 @@
 //! whose components are not simulated yet say so instead of pretending.
 
 mod drain;
+mod explain;
 mod expose;
 mod logs;
 mod rollout;
@@ -367,6 +369,7 @@ impl Session {
             "create" => self.create_imperative(cluster, k),
             "run" => self.run_pod(cluster, k),
             "expose" => self.expose(cluster, k),
+            "explain" => self.explain(k),
             "delete" => self.delete(cluster, k),
             "label" | "annotate" => self.label(cluster, k),
             "scale" => self.scale(cluster, k),
@@ -1856,6 +1859,7 @@ jobs | kill %N                          list | stop the background port-forwards
 kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
+kubectl explain <type>[.<field>...] [--recursive] [--api-version=GROUP/VERSION]   (the API schema's fields and docs)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
 sim fault <target> crash|power-off|partition|kubelet-stop|delete-vm|loss=<rate>
