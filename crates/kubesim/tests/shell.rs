@@ -762,3 +762,16 @@ fn kubectl_explain_prints_a_fields_type_and_docs_as_kubectl_does_and_its_errors(
     // Reading the schema leaves the cluster and its clock alone.
     assert_eq!(c.now(), before);
 }
+
+#[test]
+fn kubectl_top_finds_no_metrics_api_as_on_a_kubeadm_cluster_without_metrics_server() {
+    let (mut c, mut s) = booted(7);
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl top nodes"),
+        "error: Metrics API not available"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl top pods -A"),
+        "error: Metrics API not available"
+    );
+}

@@ -391,6 +391,20 @@ impl Session {
                 crate::cluster::LOAD_BALANCER
             )),
             "api-resources" => Ok(api_resources()),
+            // `kubectl top` reads the Metrics API (metrics.k8s.io), which
+            // metrics-server serves through the API server's aggregation
+            // layer; kubeadm does not install it and neither does the
+            // simulation, so kubectl finds the group missing from discovery
+            // (`top_node.go`/`top_pod.go`: `metricsAPIAvailable`).
+            "top" => match k.args.first().map(String::as_str) {
+                Some("node" | "nodes" | "no" | "pod" | "pods" | "po") => {
+                    Err("error: Metrics API not available".into())
+                }
+                Some(other) => Err(format!(
+                    "error: unknown command \"{other}\" for \"kubectl top\""
+                )),
+                None => Err("error: specify `kubectl top node` or `kubectl top pod`".into()),
+            },
             "apply" | "replace" => Err("error: must specify one of -f and -k".into()),
             other => Err(format!(
                 "error: `kubectl {other}` is not simulated yet"
@@ -1860,6 +1874,7 @@ kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 kubectl explain <type>[.<field>...] [--recursive] [--api-version=GROUP/VERSION]   (the API schema's fields and docs)
+kubectl top node|pod                    (Metrics API not available: like kubeadm, the cluster has no metrics-server)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
 sim fault <target> crash|power-off|partition|kubelet-stop|delete-vm|loss=<rate>
