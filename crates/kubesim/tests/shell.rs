@@ -775,3 +775,84 @@ fn kubectl_top_finds_no_metrics_api_as_on_a_kubeadm_cluster_without_metrics_serv
         "error: Metrics API not available"
     );
 }
+
+#[test]
+fn kubectl_wait_runs_the_clock_until_conditions_hold_and_times_out_as_kubectl_does() {
+    let (mut c, mut s) = booted(7);
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx --replicas=2",
+    );
+    let start = c.now();
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl wait --for=condition=Available deployment/web --timeout=60s"
+        ),
+        "deployment.apps/web condition met"
+    );
+    // The pods were scheduled, pulled and started in virtual time.
+    let waited = c.now() - start;
+    assert!(
+        waited > SimDuration::from_secs(1) && waited < SimDuration::from_secs(60),
+        "{waited}"
+    );
+    let out = ok(
+        &mut c,
+        &mut s,
+        "kubectl wait --for=condition=ready pod -l app=web",
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("pod/web-") && l.ends_with(" condition met")),
+        "{out}"
+    );
+    assert_eq!(
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl wait --for=jsonpath='{.status.readyReplicas}'=2 deploy/web"
+        ),
+        "deployment.apps/web condition met"
+    );
+    let before = c.now();
+    assert_eq!(
+        fails(
+            &mut c,
+            &mut s,
+            "kubectl wait --for=condition=Complete deployment/web --timeout=5s"
+        ),
+        "error: timed out waiting for the condition on deployments/web"
+    );
+    assert_eq!(c.now() - before, SimDuration::from_secs(5));
+    assert_eq!(
+        fails(
+            &mut c,
+            &mut s,
+            "kubectl wait --for=condition=Ready pod/nope"
+        ),
+        "Error from server (NotFound): pods \"nope\" not found"
+    );
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl wait --for=bogus pod/x"),
+        "error: unrecognized condition: \"bogus\""
+    );
+    ok(&mut c, &mut s, "kubectl delete deployment web");
+    let out = ok(
+        &mut c,
+        &mut s,
+        "kubectl wait --for=delete pod -l app=web --timeout=90s",
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(
+        fails(
+            &mut c,
+            &mut s,
+            "kubectl wait --for=condition=Ready pod -l app=web"
+        ),
+        "error: no matching resources found"
+    );
+}

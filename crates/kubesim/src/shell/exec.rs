@@ -12,7 +12,7 @@
 //! jsonpath`), `describe` (a generic form), `apply`/`create`/`replace` (from
 //! `-f -`), `create namespace|configmap|deployment`, `delete`, `label`,
 //! `annotate`, `scale`, `rollout`, `set image`, `taint`, `api-resources`,
-//! `explain` (`exec/explain.rs`),
+//! `explain` (`exec/explain.rs`), `wait` (`exec/wait.rs`),
 //! `version`, `cluster-info`, `logs` (`exec/logs.rs`, followed with `-f`),
 //! `exec`, `attach` and `port-forward` (through the API server to the
 //! node's kubelet, see `exec/stream.rs`),
@@ -30,6 +30,7 @@ mod logs;
 mod rollout;
 mod stream;
 mod taint;
+mod wait;
 mod watch;
 
 use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
@@ -370,6 +371,7 @@ impl Session {
             "run" => self.run_pod(cluster, k),
             "expose" => self.expose(cluster, k),
             "explain" => self.explain(k),
+            "wait" => self.wait(cluster, k),
             "delete" => self.delete(cluster, k),
             "label" | "annotate" => self.label(cluster, k),
             "scale" => self.scale(cluster, k),
@@ -1874,6 +1876,7 @@ kubectl taint nodes <name> key[=value]:Effect | key[:Effect]-  [--overwrite]
 kubectl cordon|uncordon <node>...   kubectl drain <node> [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--grace-period=N] [--timeout=D]
 kubectl api-resources | version | cluster-info      (add --as=USER to impersonate, -n NS for a namespace)
 kubectl explain <type>[.<field>...] [--recursive] [--api-version=GROUP/VERSION]   (the API schema's fields and docs)
+kubectl wait TYPE/NAME... | TYPE -l SELECTOR | TYPE --all --for=condition=Ready|delete|jsonpath='{.status.phase}'=Running [--timeout=30s]
 kubectl top node|pod                    (Metrics API not available: like kubeadm, the cluster has no metrics-server)
 sim advance <duration>                  run the cluster for a while (250ms, 30s, 5m)
 sim until <type>/<name> '{<jsonpath>}'=<value> [timeout]
