@@ -1953,11 +1953,11 @@ impl ApiServer {
     fn prepare_for_create(&self, object: &mut Object) {
         match object {
             Object::Pod(p) => {
-                p.status = Some(crate::api::pod::PodStatus {
+                p.status = Some(Box::new(crate::api::pod::PodStatus {
                     phase: Some("Pending".into()),
                     qos_class: Some(qos_class(p.spec.as_ref()).into()),
                     ..Default::default()
-                });
+                }));
             }
             Object::Namespace(n) => {
                 n.spec = Some(core::NamespaceSpec {
