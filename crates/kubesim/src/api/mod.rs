@@ -24,6 +24,7 @@
 pub mod decode;
 pub mod defaults;
 pub mod field;
+pub mod labels;
 pub mod object;
 pub mod pod;
 pub mod print;

@@ -14,7 +14,10 @@ use k8s_openapi::api::{
     rbac::v1 as rbac, scheduling::v1 as scheduling,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use super::labels::LabelsRef;
+use super::pod::{Pod, PodMeta};
 use k8s_openapi::Metadata;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One kind of object the API serves, as `kubectl api-resources` lists it.
@@ -139,15 +142,15 @@ macro_rules! kinds {
                 match self { $(Object::$variant(_) => KindId::$variant),* }
             }
 
-            /// The object's metadata.
-            pub fn meta(&self) -> &ObjectMeta {
-                match self { $(Object::$variant(o) => o.metadata()),* }
+            /// The metadata as its kind holds it: `k8s-openapi`'s, or a
+            /// Pod's compact [`PodMeta`].
+            pub fn meta_parts(&self) -> Result<&ObjectMeta, &PodMeta> {
+                match self { $(Object::$variant(o) => o.kind_meta()),* }
             }
 
-            /// The object's metadata, to fill in on a copy before it replaces
-            /// the shared original.
-            pub fn meta_mut(&mut self) -> &mut ObjectMeta {
-                match self { $(Object::$variant(o) => o.metadata_mut()),* }
+            /// The same, to change.
+            pub fn meta_parts_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta> {
+                match self { $(Object::$variant(o) => o.kind_meta_mut()),* }
             }
 
             /// The object as JSON, with `apiVersion` and `kind`.
@@ -229,9 +232,103 @@ impl KindId {
     }
 }
 
-static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+static NO_ANNOTATIONS: BTreeMap<String, String> = BTreeMap::new();
+
+/// Where a kind keeps its metadata: `k8s-openapi`'s `ObjectMeta` for every
+/// kind but Pod, whose compact [`PodMeta`] holds labels as a vector.
+trait KindMeta {
+    fn kind_meta(&self) -> Result<&ObjectMeta, &PodMeta>;
+    fn kind_meta_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta>;
+}
+
+impl<T: Metadata<Ty = ObjectMeta>> KindMeta for T {
+    fn kind_meta(&self) -> Result<&ObjectMeta, &PodMeta> {
+        Ok(self.metadata())
+    }
+    fn kind_meta_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta> {
+        Ok(self.metadata_mut())
+    }
+}
+
+impl KindMeta for Pod {
+    fn kind_meta(&self) -> Result<&ObjectMeta, &PodMeta> {
+        Err(&self.metadata)
+    }
+    fn kind_meta_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta> {
+        Err(&mut self.metadata)
+    }
+}
+
+/// Reads one field of either metadata type (their fields share names and,
+/// but for labels, types).
+macro_rules! field {
+    ($obj:expr, |$m:ident| $e:expr) => {
+        match $obj.meta_parts() {
+            Ok($m) => $e,
+            Err($m) => $e,
+        }
+    };
+}
+
+/// An object's metadata as `k8s-openapi`'s `ObjectMeta`, to change: the
+/// object's own for every kind but Pod; for a Pod, its compact metadata
+/// converted (the strings moved, not copied) and converted back when this
+/// is dropped.
+pub enum MetaMut<'a> {
+    K8s(&'a mut ObjectMeta),
+    Pod(&'a mut PodMeta, ObjectMeta),
+}
+
+impl std::ops::Deref for MetaMut<'_> {
+    type Target = ObjectMeta;
+    fn deref(&self) -> &ObjectMeta {
+        match self {
+            MetaMut::K8s(m) => m,
+            MetaMut::Pod(_, m) => m,
+        }
+    }
+}
+
+impl std::ops::DerefMut for MetaMut<'_> {
+    fn deref_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            MetaMut::K8s(m) => m,
+            MetaMut::Pod(_, m) => m,
+        }
+    }
+}
+
+impl Drop for MetaMut<'_> {
+    fn drop(&mut self) {
+        if let MetaMut::Pod(pod, meta) = self {
+            **pod = PodMeta::from(std::mem::take(meta));
+        }
+    }
+}
 
 impl Object {
+    /// The object's metadata as `k8s-openapi` holds it: borrowed for every
+    /// kind but Pod, a copy for a Pod (whose labels are compact). Hot paths
+    /// read single fields through `name`, `labels`, ... instead.
+    pub fn meta(&self) -> Cow<'_, ObjectMeta> {
+        match self.meta_parts() {
+            Ok(m) => Cow::Borrowed(m),
+            Err(p) => Cow::Owned(p.clone().into()),
+        }
+    }
+
+    /// The object's metadata, to fill in on a copy before it replaces
+    /// the shared original (see [`MetaMut`]).
+    pub fn meta_mut(&mut self) -> MetaMut<'_> {
+        match self.meta_parts_mut() {
+            Ok(m) => MetaMut::K8s(m),
+            Err(p) => {
+                let meta = ObjectMeta::from(std::mem::take(p));
+                MetaMut::Pod(p, meta)
+            }
+        }
+    }
+
     /// The registry entry of this object's kind.
     pub fn kind(&self) -> &'static Kind {
         self.kind_id().info()
@@ -239,38 +336,41 @@ impl Object {
 
     /// `metadata.name`, or `""` when unset (a `generateName` not yet applied).
     pub fn name(&self) -> &str {
-        self.meta().name.as_deref().unwrap_or("")
+        field!(self, |m| m.name.as_deref().unwrap_or(""))
     }
 
     /// `metadata.namespace`, `None` for cluster-scoped objects.
     pub fn namespace(&self) -> Option<&str> {
-        self.meta().namespace.as_deref()
+        field!(self, |m| m.namespace.as_deref())
     }
 
     pub fn uid(&self) -> Option<&str> {
-        self.meta().uid.as_deref()
+        field!(self, |m| m.uid.as_deref())
     }
 
     pub fn resource_version(&self) -> Option<&str> {
-        self.meta().resource_version.as_deref()
+        field!(self, |m| m.resource_version.as_deref())
     }
 
     pub fn generation(&self) -> Option<i64> {
-        self.meta().generation
+        field!(self, |m| m.generation)
     }
 
     /// `metadata.labels`, empty when unset.
-    pub fn labels(&self) -> &BTreeMap<String, String> {
-        self.meta().labels.as_ref().unwrap_or(&NO_LABELS)
+    pub fn labels(&self) -> LabelsRef<'_> {
+        match self.meta_parts() {
+            Ok(m) => m.labels.as_ref().map_or(LabelsRef::empty(), LabelsRef::Map),
+            Err(p) => p.labels.as_ref().map_or(LabelsRef::empty(), LabelsRef::List),
+        }
     }
 
     /// `metadata.annotations`, empty when unset.
     pub fn annotations(&self) -> &BTreeMap<String, String> {
-        self.meta().annotations.as_ref().unwrap_or(&NO_LABELS)
+        field!(self, |m| m.annotations.as_ref().unwrap_or(&NO_ANNOTATIONS))
     }
 
     pub fn owner_references(&self) -> &[OwnerReference] {
-        self.meta().owner_references.as_deref().unwrap_or(&[])
+        field!(self, |m| m.owner_references.as_deref().unwrap_or(&[]))
     }
 
     /// The owner reference with `controller: true`, if any.
@@ -281,15 +381,15 @@ impl Object {
     }
 
     pub fn finalizers(&self) -> &[String] {
-        self.meta().finalizers.as_deref().unwrap_or(&[])
+        field!(self, |m| m.finalizers.as_deref().unwrap_or(&[]))
     }
 
     pub fn creation_timestamp(&self) -> Option<&Time> {
-        self.meta().creation_timestamp.as_ref()
+        field!(self, |m| m.creation_timestamp.as_ref())
     }
 
     pub fn deletion_timestamp(&self) -> Option<&Time> {
-        self.meta().deletion_timestamp.as_ref()
+        field!(self, |m| m.deletion_timestamp.as_ref())
     }
 
     /// `namespace/name`, or `name` for cluster-scoped objects: the key

@@ -35,7 +35,10 @@
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use super::labels::Labels;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    ManagedFieldsEntry, ObjectMeta, OwnerReference, Time,
+};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -47,7 +50,8 @@ use std::collections::BTreeMap;
 /// - `mirror`: `Option<M>` for `Option<K>`, `M` a mirror of `K`;
 /// - `vec`: `Vec<M>` for `Vec<K>`, always serialized;
 /// - `optvec`: `Option<Vec<M>>` for `Option<Vec<K>>`;
-/// - `bmirror`: `Option<Box<M>>` for `Option<K>`, `M` a mirror of `K`.
+/// - `bmirror`: `Option<Box<M>>` for `Option<K>`, `M` a mirror of `K`;
+/// - `rmirror`: `M` for `K`, `M` a mirror of `K`, always serialized.
 macro_rules! mirror {
     (
         $(#[$attr:meta])*
@@ -102,6 +106,7 @@ macro_rules! mirror {
     (@ty vec $ty:ty) => { Vec<$ty> };
     (@ty optvec $ty:ty) => { Option<Vec<$ty>> };
     (@ty bmirror $ty:ty) => { Option<Box<$ty>> };
+    (@ty rmirror $ty:ty) => { $ty };
 
     (@from req $e:expr) => { $e };
     (@from opt $e:expr) => { $e };
@@ -110,6 +115,7 @@ macro_rules! mirror {
     (@from vec $e:expr) => { $e.into_iter().map(From::from).collect() };
     (@from optvec $e:expr) => { $e.map(|v| v.into_iter().map(From::from).collect()) };
     (@from bmirror $e:expr) => { $e.map(|k| Box::new(From::from(k))) };
+    (@from rmirror $e:expr) => { From::from($e) };
 
     (@into req $e:expr) => { $e };
     (@into opt $e:expr) => { $e };
@@ -118,15 +124,20 @@ macro_rules! mirror {
     (@into vec $e:expr) => { $e.into_iter().map(From::from).collect() };
     (@into optvec $e:expr) => { $e.map(|v| v.into_iter().map(From::from).collect()) };
     (@into bmirror $e:expr) => { $e.map(|b| From::from(*b)) };
+    (@into rmirror $e:expr) => { From::from($e) };
 
     (@count req $e:expr) => { 1 };
     (@count vec $e:expr) => { 1 };
+    (@count rmirror $e:expr) => { 1 };
     (@count $how:ident $e:expr) => { usize::from($e.is_some()) };
 
     (@ser req $state:ident, $json:literal, $e:expr) => {
         $state.serialize_field($json, &$e)?
     };
     (@ser vec $state:ident, $json:literal, $e:expr) => {
+        $state.serialize_field($json, &$e)?
+    };
+    (@ser rmirror $state:ident, $json:literal, $e:expr) => {
         $state.serialize_field($json, &$e)?
     };
     (@ser $how:ident $state:ident, $json:literal, $e:expr) => {
@@ -145,9 +156,33 @@ macro_rules! mirror {
 mirror! {
     /// `core::Pod` (`k8s.io/api/core/v1.Pod`), compact.
     pub struct Pod = core::Pod, "Pod", extra = 2 {
-        req metadata: ObjectMeta = "metadata",
+        rmirror metadata: PodMeta = "metadata",
         mirror spec: PodSpec = "spec",
         bmirror status: PodStatus = "status",
+    }
+}
+
+mirror! {
+    /// `ObjectMeta` of a Pod, compact: its labels are [`Labels`], a sorted
+    /// vector, rather than a `BTreeMap` (whose first node takes 536 bytes
+    /// for a pod's one to three labels). Every other field is as
+    /// `k8s-openapi` holds it.
+    pub struct PodMeta = ObjectMeta, "ObjectMeta", extra = 0 {
+        opt annotations: BTreeMap<String, String> = "annotations",
+        opt creation_timestamp: Time = "creationTimestamp",
+        opt deletion_grace_period_seconds: i64 = "deletionGracePeriodSeconds",
+        opt deletion_timestamp: Time = "deletionTimestamp",
+        opt finalizers: Vec<String> = "finalizers",
+        opt generate_name: String = "generateName",
+        opt generation: i64 = "generation",
+        mirror labels: Labels = "labels",
+        opt managed_fields: Vec<ManagedFieldsEntry> = "managedFields",
+        opt name: String = "name",
+        opt namespace: String = "namespace",
+        opt owner_references: Vec<OwnerReference> = "ownerReferences",
+        opt resource_version: String = "resourceVersion",
+        opt self_link: String = "selfLink",
+        opt uid: String = "uid",
     }
 }
 
@@ -408,17 +443,6 @@ impl k8s_openapi::Resource for Pod {
     type Scope = <core::Pod as k8s_openapi::Resource>::Scope;
 }
 
-impl k8s_openapi::Metadata for Pod {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
 
 #[cfg(test)]
 mod tests {

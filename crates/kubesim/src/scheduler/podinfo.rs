@@ -19,6 +19,7 @@ use crate::api::pod::{Container, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::api::quantity::Quantity;
+use crate::api::labels::LabelsRef;
 use crate::api::Object;
 
 /// `schedutil.DefaultMilliCPURequest`: what scoring assumes for a container
@@ -197,7 +198,7 @@ impl Selector {
         self.nothing
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: LabelsRef<'_>) -> bool {
         if self.nothing {
             return false;
         }
@@ -317,7 +318,6 @@ impl PodAffinityTerms {
     }
 }
 
-static EMPTY_LABELS: BTreeMap<String, String> = BTreeMap::new();
 
 impl PodInfo {
     /// Computes a pod's scheduling data. `priority_of_class` resolves
@@ -443,22 +443,22 @@ impl PodInfo {
                 images: Vec::new(),
                 has_controller: false,
                 start_millis: None,
-                terminating: obj.meta().deletion_timestamp.is_some(),
+                terminating: obj.deletion_timestamp().is_some(),
                 pod: obj,
             },
         }
     }
 
     pub fn namespace(&self) -> &str {
-        self.pod.meta().namespace.as_deref().unwrap_or_default()
+        self.pod.namespace().unwrap_or_default()
     }
 
     pub fn name(&self) -> &str {
-        self.pod.meta().name.as_deref().unwrap_or_default()
+        self.pod.name()
     }
 
     pub fn uid(&self) -> &str {
-        self.pod.meta().uid.as_deref().unwrap_or_default()
+        self.pod.uid().unwrap_or_default()
     }
 
     /// The controller owner's uid (default spreading groups by it).
@@ -466,13 +466,7 @@ impl PodInfo {
         if !self.has_controller {
             return None;
         }
-        self.pod
-            .meta()
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .map(|o| o.uid.as_str())
+        self.pod.controller_ref().map(|o| o.uid.as_str())
     }
 
     pub fn required_affinity(&self) -> &[AffinityTerm] {
@@ -508,8 +502,8 @@ impl PodInfo {
         self.pod().and_then(|p| p.spec.as_ref())
     }
 
-    pub fn labels(&self) -> &BTreeMap<String, String> {
-        self.pod.meta().labels.as_ref().unwrap_or(&EMPTY_LABELS)
+    pub fn labels(&self) -> LabelsRef<'_> {
+        self.pod.labels()
     }
 
     pub fn tolerations(&self) -> &[Toleration] {

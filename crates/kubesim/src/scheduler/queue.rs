@@ -401,12 +401,7 @@ impl SchedulingQueue {
 }
 
 pub(crate) fn pod_key(pod: &Object) -> String {
-    let m = pod.meta();
-    format!(
-        "{}/{}",
-        m.namespace.as_deref().unwrap_or(""),
-        m.name.as_deref().unwrap_or("")
-    )
+    format!("{}/{}", pod.namespace().unwrap_or(""), pod.name())
 }
 
 #[cfg(test)]

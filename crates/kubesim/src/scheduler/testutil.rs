@@ -108,7 +108,7 @@ pub struct PodB(Pod);
 
 pub fn pod(name: &str) -> PodB {
     PodB(Pod {
-        metadata: ObjectMeta {
+        metadata: crate::api::pod::PodMeta {
             name: Some(name.into()),
             namespace: Some("default".into()),
             uid: Some(format!("uid-{name}")),

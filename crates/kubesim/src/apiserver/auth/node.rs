@@ -1046,10 +1046,10 @@ mod tests {
             }]
         });
         Pod {
-            metadata: ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 namespace: Some(ns.to_string()),
                 name: Some(name.to_string()),
-                ..ObjectMeta::default()
+                ..Default::default()
             },
             spec: Some(PodSpec {
                 node_name: (!node.is_empty()).then(|| node.to_string()),

@@ -320,7 +320,7 @@ impl ApiServer {
                             .as_ref()
                             .and_then(|s| s.selector.as_ref())
                             .is_some_and(|sel| {
-                                crate::api::validation::selector_matches(sel, &labels)
+                                crate::api::validation::selector_matches(sel, (&labels).into())
                             })
                     })
                     .collect();
