@@ -476,7 +476,9 @@ mod tests {
         apply_defaults(&mut o);
         assert_eq!(o, once);
         assert_eq!(
-            o.labels().get("kubernetes.io/metadata.name").map(String::as_str),
+            o.labels()
+                .get("kubernetes.io/metadata.name")
+                .map(String::as_str),
             Some("dev")
         );
     }

@@ -299,7 +299,8 @@ mod tests {
             serde_json::to_string(&l).ok(),
             serde_json::to_string(&map).ok()
         );
-        let back: Option<Labels> = serde_json::from_str(r#"{"tier":"web","app":"b","pod-template-hash":"7d9f"}"#).ok();
+        let back: Option<Labels> =
+            serde_json::from_str(r#"{"tier":"web","app":"b","pod-template-hash":"7d9f"}"#).ok();
         assert_eq!(back.as_ref(), Some(&l));
         assert_eq!(l.remove("pod-template-hash"), Some(s("7d9f")));
         assert_eq!(l.len(), 2);
@@ -322,6 +323,9 @@ mod tests {
     fn one_label_takes_a_small_allocation_rather_than_a_btree_node() {
         let list: Labels = [(s("app"), s("web"))].into();
         // One (String, String) pair: 48 bytes, against a 536-byte node.
-        assert_eq!(list.0.capacity() * std::mem::size_of::<(String, String)>(), 48);
+        assert_eq!(
+            list.0.capacity() * std::mem::size_of::<(String, String)>(),
+            48
+        );
     }
 }

@@ -7,6 +7,8 @@
 //! kinds below, one API version each, no CustomResourceDefinitions and no
 //! aggregated APIs.
 
+use super::labels::LabelsRef;
+use super::pod::{Pod, PodMeta};
 use k8s_openapi::api::{
     apps::v1 as apps, authentication::v1 as authentication, authorization::v1 as authorization,
     batch::v1 as batch, certificates::v1 as certificates, coordination::v1 as coordination,
@@ -14,8 +16,6 @@ use k8s_openapi::api::{
     rbac::v1 as rbac, scheduling::v1 as scheduling,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
-use super::labels::LabelsRef;
-use super::pod::{Pod, PodMeta};
 use k8s_openapi::Metadata;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -360,7 +360,10 @@ impl Object {
     pub fn labels(&self) -> LabelsRef<'_> {
         match self.meta_parts() {
             Ok(m) => m.labels.as_ref().map_or(LabelsRef::empty(), LabelsRef::Map),
-            Err(p) => p.labels.as_ref().map_or(LabelsRef::empty(), LabelsRef::List),
+            Err(p) => p
+                .labels
+                .as_ref()
+                .map_or(LabelsRef::empty(), LabelsRef::List),
         }
     }
 

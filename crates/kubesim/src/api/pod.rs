@@ -33,9 +33,9 @@
 //! `BTreeMap` node, 448 for the `Container`, 48 for the `Rc<Object>`, and
 //! about 810 in 18 small strings and vectors: 3,464 bytes.
 
+use super::labels::Labels;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use super::labels::Labels;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     ManagedFieldsEntry, ObjectMeta, OwnerReference, Time,
 };
@@ -176,12 +176,12 @@ mirror! {
         opt generate_name: String = "generateName",
         opt generation: i64 = "generation",
         mirror labels: Labels = "labels",
-        opt managed_fields: Vec<ManagedFieldsEntry> = "managedFields",
+        boxed managed_fields: Vec<ManagedFieldsEntry> = "managedFields",
         opt name: String = "name",
         opt namespace: String = "namespace",
         opt owner_references: Vec<OwnerReference> = "ownerReferences",
         opt resource_version: String = "resourceVersion",
-        opt self_link: String = "selfLink",
+        boxed self_link: String = "selfLink",
         opt uid: String = "uid",
     }
 }
@@ -210,10 +210,10 @@ mirror! {
         opt node_name: String = "nodeName",
         opt node_selector: BTreeMap<String, String> = "nodeSelector",
         boxed os: core::PodOS = "os",
-        opt overhead: BTreeMap<String, Quantity> = "overhead",
+        boxed overhead: BTreeMap<String, Quantity> = "overhead",
         opt preemption_policy: String = "preemptionPolicy",
         opt priority: i32 = "priority",
-        opt priority_class_name: String = "priorityClassName",
+        boxed priority_class_name: String = "priorityClassName",
         boxed readiness_gates: Vec<core::PodReadinessGate> = "readinessGates",
         boxed resource_claims: Vec<core::PodResourceClaim> = "resourceClaims",
         boxed resources: core::ResourceRequirements = "resources",
@@ -227,10 +227,10 @@ mirror! {
         opt service_account_name: String = "serviceAccountName",
         opt set_hostname_as_fqdn: bool = "setHostnameAsFQDN",
         opt share_process_namespace: bool = "shareProcessNamespace",
-        opt subdomain: String = "subdomain",
+        boxed subdomain: String = "subdomain",
         opt termination_grace_period_seconds: i64 = "terminationGracePeriodSeconds",
         opt tolerations: Vec<core::Toleration> = "tolerations",
-        opt topology_spread_constraints: Vec<core::TopologySpreadConstraint> = "topologySpreadConstraints",
+        boxed topology_spread_constraints: Vec<core::TopologySpreadConstraint> = "topologySpreadConstraints",
         opt volumes: Vec<core::Volume> = "volumes",
     }
 }
@@ -442,7 +442,6 @@ impl k8s_openapi::Resource for Pod {
     const URL_PATH_SEGMENT: &'static str = <core::Pod as k8s_openapi::Resource>::URL_PATH_SEGMENT;
     type Scope = <core::Pod as k8s_openapi::Resource>::Scope;
 }
-
 
 #[cfg(test)]
 mod tests {

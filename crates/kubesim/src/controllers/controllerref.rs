@@ -223,7 +223,10 @@ mod tests {
                 name: Some("p".into()),
                 namespace: Some("default".into()),
                 resource_version: Some("7".into()),
-                labels: Some(crate::api::labels::Labels::from([("app".to_string(), app.to_string())])),
+                labels: Some(crate::api::labels::Labels::from([(
+                    "app".to_string(),
+                    app.to_string(),
+                )])),
                 owner_references: owner.map(|o| vec![controller_ref(o)]),
                 ..Default::default()
             },

@@ -215,7 +215,8 @@ impl Scheduler {
                 self.priority_of_class(
                     p.spec
                         .as_ref()
-                        .and_then(|s| s.priority_class_name.as_deref()),
+                        .and_then(|s| s.priority_class_name.as_deref())
+                        .map(String::as_str),
                 )
             }),
             _ => 0,
@@ -275,9 +276,7 @@ impl Scheduler {
                 ClusterEvent::AssignedPodAdd
             };
             self.queue.on_event(now, ev);
-        } else if self.responsible(&pod)
-            && pod.deletion_timestamp().is_none()
-            && !is_terminal(&pod)
+        } else if self.responsible(&pod) && pod.deletion_timestamp().is_none() && !is_terminal(&pod)
         {
             let prio = self.priority_of(&pod);
             if update {

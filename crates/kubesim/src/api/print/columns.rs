@@ -257,7 +257,10 @@ mod tests {
             [("tier".to_string(), "web".to_string())].into();
         assert_eq!(label_values((&labels).into(), &keys), ["", "web", ""]);
         assert_eq!(format_labels((&labels).into()), "tier=web");
-        assert_eq!(format_labels(crate::api::labels::LabelsRef::empty()), "<none>");
+        assert_eq!(
+            format_labels(crate::api::labels::LabelsRef::empty()),
+            "<none>"
+        );
     }
 
     #[test]

@@ -1336,10 +1336,11 @@ mod tests {
         let elsewhere = mirror_pod("cp-2", "uid-cp-1");
         assert!(admit_node_restriction(&kubelet("cp-1"), &create(&elsewhere, &me)).is_err());
         let mut with_secret = ok.clone();
-        with_secret.spec.as_mut().unwrap().image_pull_secrets =
-            Some(Box::new(vec![k8s_openapi::api::core::v1::LocalObjectReference {
+        with_secret.spec.as_mut().unwrap().image_pull_secrets = Some(Box::new(vec![
+            k8s_openapi::api::core::v1::LocalObjectReference {
                 name: "r".to_string(),
-            }]));
+            },
+        ]));
         assert_eq!(
             admit_node_restriction(&kubelet("cp-1"), &create(&with_secret, &me)),
             Err(AdmissionError::Forbidden {
