@@ -276,7 +276,7 @@ macro_rules! field {
 /// is dropped.
 pub enum MetaMut<'a> {
     K8s(&'a mut ObjectMeta),
-    Pod(&'a mut PodMeta, ObjectMeta),
+    Pod(&'a mut PodMeta, Box<ObjectMeta>),
 }
 
 impl std::ops::Deref for MetaMut<'_> {
@@ -301,7 +301,7 @@ impl std::ops::DerefMut for MetaMut<'_> {
 impl Drop for MetaMut<'_> {
     fn drop(&mut self) {
         if let MetaMut::Pod(pod, meta) = self {
-            **pod = PodMeta::from(std::mem::take(meta));
+            **pod = PodMeta::from(std::mem::take(&mut **meta));
         }
     }
 }
@@ -323,7 +323,7 @@ impl Object {
         match self.meta_parts_mut() {
             Ok(m) => MetaMut::K8s(m),
             Err(p) => {
-                let meta = ObjectMeta::from(std::mem::take(p));
+                let meta = Box::new(ObjectMeta::from(std::mem::take(p)));
                 MetaMut::Pod(p, meta)
             }
         }
@@ -480,5 +480,37 @@ mod tests {
         assert!(obj.labels().is_empty());
         let back = Object::from_value_of(KindId::Pod, &v).ok();
         assert_eq!(back, Some(obj));
+    }
+
+    #[test]
+    fn a_pods_metadata_changed_through_meta_mut_is_kept_and_reads_like_any_kinds() {
+        let yaml = |o: &Object| crate::api::print::to_yaml(&o.to_value());
+        let mut pod = Object::from(super::super::pod::Pod::default());
+        {
+            let mut m = pod.meta_mut();
+            m.name = Some("web".into());
+            m.namespace = Some("default".into());
+            m.labels = Some([("tier".to_string(), "fe".to_string())].into());
+        }
+        pod.meta_mut()
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("app".into(), "web".into());
+        let mut cm = Object::from(core::ConfigMap::default());
+        {
+            let mut m = cm.meta_mut();
+            m.name = Some("web".into());
+            m.namespace = Some("default".into());
+            m.labels = pod.meta().labels.clone();
+        }
+        assert_eq!(pod.key(), "default/web");
+        assert_eq!(pod.labels(), cm.labels());
+        let keys: Vec<&String> = pod.labels().keys().collect();
+        assert_eq!(keys, ["app", "tier"]);
+        assert_eq!(pod.labels().get("app").map(String::as_str), Some("web"));
+        assert_eq!(pod.meta().labels, cm.meta().labels);
+        assert!(yaml(&pod).contains("metadata:\n  labels:\n    app: web\n    tier: fe\n  name: web\n"));
+        let back = Object::from_value_of(KindId::Pod, &pod.to_value()).ok();
+        assert_eq!(back, Some(pod));
     }
 }
