@@ -509,7 +509,9 @@ mod tests {
         assert_eq!(keys, ["app", "tier"]);
         assert_eq!(pod.labels().get("app").map(String::as_str), Some("web"));
         assert_eq!(pod.meta().labels, cm.meta().labels);
-        assert!(yaml(&pod).contains("metadata:\n  labels:\n    app: web\n    tier: fe\n  name: web\n"));
+        assert!(
+            yaml(&pod).contains("metadata:\n  labels:\n    app: web\n    tier: fe\n  name: web\n")
+        );
         let back = Object::from_value_of(KindId::Pod, &pod.to_value()).ok();
         assert_eq!(back, Some(pod));
     }

@@ -9,29 +9,36 @@
 //! one-container pod costs over 6 KB before any of its strings. At
 //! 150,000 pods that alone overruns the memory budget (DESIGN.md §6).
 //!
-//! The types here mirror `Pod`, `PodSpec`, `Container`, `PodStatus` and
-//! `ContainerStatus` field for field, with the same names and types,
-//! except that large, rarely-set fields are `Option<Box<_>>` (probes,
-//! lifecycle, security contexts, affinity, DNS config, ...). They
+//! The types here mirror `Pod`, its `ObjectMeta` ([`PodMeta`]), `PodSpec`,
+//! `Container`, `PodStatus` and `ContainerStatus` field for field, with
+//! the same names and types, except that large or rarely-set fields are
+//! `Option<Box<_>>` (the status, probes, lifecycle, security contexts,
+//! affinity, DNS config, lists and strings few pods set, ...). They
 //! serialize exactly as `k8s-openapi`'s types do (same fields, same order,
 //! same omissions) and deserialize through them, so YAML/JSON output,
 //! strict decoding with its field paths, and defaults are unchanged.
 //! `From` converts both ways for code that works on pod templates, which
 //! stay in `k8s-openapi`'s types.
 //!
-//! A container's `resources` is compact too: its `requests` and `limits`
-//! are a [`ResourceList`], a sorted vector, where `k8s-openapi` allocates a
-//! `BTreeMap` node of 536 bytes for each.
+//! Maps are compact too: a pod's labels are [`Labels`] and a container's
+//! `requests` and `limits` a [`ResourceList`], sorted vectors, where
+//! `k8s-openapi` allocates a `BTreeMap` node of 536 bytes for each. Only a
+//! Pod's metadata is compact (every other kind keeps `k8s-openapi`'s
+//! `ObjectMeta`): `Object::labels` reads either through a `LabelsRef`,
+//! `Object::meta` gives a Pod's as a converted copy and `Object::meta_mut`
+//! converts it for the change and back.
 //!
-//! Left out: a compact `ObjectMeta` (shared by every kind, and returned
-//! by `Object::meta` as `&ObjectMeta`, so a Pod-only one changes every
-//! caller), and compact volumes (a `Volume` holds every volume source
-//! inline, 3,280 bytes, but pods of the large benchmarks have none). What
-//! a one-container pod of the scheduler benchmark still costs, in malloc
-//! chunks: 1,600 bytes for the `Pod` itself (`ObjectMeta` 360, `PodSpec`
-//! 736, `PodStatus` 496 inline even when unset), 560 for the labels'
-//! `BTreeMap` node, 448 for the `Container`, 48 for the `Rc<Object>`, and
-//! about 810 in 18 small strings and vectors: 3,464 bytes.
+//! Left out: compact annotations (a pod with any still pays a `BTreeMap`
+//! node), owner references, volumes (a `Volume` holds every volume source
+//! inline, 3,280 bytes, but pods of the large benchmarks have none), and
+//! interned strings. What a one-container pod of the scheduler benchmark
+//! costs, in malloc chunks: 864 bytes for the `Pod` itself (`PodMeta`
+//! 320, `PodSpec` 520, a pointer for the status), 368 for the
+//! `Container`, 48 for the `Rc<Object>`, 64 for the labels' vector, and
+//! about 810 in 18 small strings and vectors (the owner reference 240,
+//! the container's resources 320, names and labels 250): 2,152 bytes,
+//! against 3,464 with `BTreeMap` labels and the status and those fields
+//! inline.
 
 use super::labels::Labels;
 use k8s_openapi::api::core::v1 as core;
@@ -563,7 +570,7 @@ mod tests {
     #[test]
     fn a_one_container_pod_takes_less_than_half_the_inline_bytes() {
         use std::mem::size_of;
-        // k8s-openapi 0.29: 2,464 + 2,336 bytes; here 1,592 + 440.
+        // k8s-openapi 0.29: 2,464 + 2,336 bytes; here 848 + 360.
         let compact = size_of::<Pod>() + size_of::<Container>();
         let k8s = size_of::<core::Pod>() + size_of::<core::Container>();
         assert!(compact * 2 < k8s, "{compact} B against {k8s} B");
