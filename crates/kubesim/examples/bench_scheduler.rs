@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use kubesim::api::pod::{Container, Pod, PodSpec, ResourceList, ResourceRequirements};
+use kubesim::api::pod::{Container, Pod, PodMeta, PodSpec, ResourceList, ResourceRequirements};
 use kubesim::api::Object;
 use kubesim::scheduler::{Action, Scheduler};
 use kubesim::{SimRng, SimTime};
@@ -146,7 +146,7 @@ fn pod(i: usize) -> Rc<Object> {
     // Ten replicas per ReplicaSet, so default topology spreading applies.
     let rs = i / 10;
     Rc::new(Object::Pod(Box::new(Pod {
-        metadata: ObjectMeta {
+        metadata: PodMeta {
             name: Some(format!("app-{rs}-{i}")),
             namespace: Some("default".into()),
             uid: Some(format!("pod-uid-{i}")),
@@ -269,12 +269,12 @@ fn main() {
         );
     }
     println!(
-        "  sizes: an Object {} B inline (a Pod {} B: its ObjectMeta {} B, PodSpec {} B, PodStatus {} B; a Container {} B; k8s-openapi's {} B and {} B), a PodInfo {} B; {} pods resident in the scheduler",
+        "  sizes: an Object {} B inline (a Pod {} B: its PodMeta {} B, PodSpec {} B, and a pointer to its PodStatus of {} B, boxed when set; a Container {} B; k8s-openapi's {} B and {} B), a PodInfo {} B; {} pods resident in the scheduler",
         std::mem::size_of::<Object>(),
         std::mem::size_of::<Pod>(),
-        std::mem::size_of::<ObjectMeta>(),
+        std::mem::size_of::<PodMeta>(),
         std::mem::size_of::<PodSpec>(),
-        std::mem::size_of::<Option<kubesim::api::pod::PodStatus>>(),
+        std::mem::size_of::<kubesim::api::pod::PodStatus>(),
         std::mem::size_of::<Container>(),
         std::mem::size_of::<k8s_openapi::api::core::v1::Pod>(),
         std::mem::size_of::<k8s_openapi::api::core::v1::Container>(),

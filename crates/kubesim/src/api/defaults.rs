@@ -475,6 +475,11 @@ mod tests {
         let once = o.clone();
         apply_defaults(&mut o);
         assert_eq!(o, once);
-        assert_eq!(o.labels()["kubernetes.io/metadata.name"], "dev");
+        assert_eq!(
+            o.labels()
+                .get("kubernetes.io/metadata.name")
+                .map(String::as_str),
+            Some("dev")
+        );
     }
 }

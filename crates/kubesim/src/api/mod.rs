@@ -11,6 +11,8 @@
 //!
 //! - [`object`]: the kind registry and the [`Object`] enum;
 //! - [`pod`]: the compact Pod the simulation holds;
+//! - [`labels`]: labels as a sorted vector (a Pod's), and a view that
+//!   reads a Pod's or another kind's alike;
 //! - [`decode`]: YAML/JSON text to objects, with kubectl's errors;
 //! - [`status`] and [`field`]: API errors and field errors;
 //! - [`validation`], [`defaults`], [`quantity`]: what kube-apiserver checks
@@ -25,6 +27,7 @@ pub mod decode;
 pub mod defaults;
 pub mod explain;
 pub mod field;
+pub mod labels;
 pub mod object;
 pub mod pod;
 pub mod print;

@@ -7,6 +7,8 @@
 //! kinds below, one API version each, no CustomResourceDefinitions and no
 //! aggregated APIs.
 
+use super::labels::LabelsRef;
+use super::pod::{Pod, PodMeta};
 use k8s_openapi::api::{
     apps::v1 as apps, authentication::v1 as authentication, authorization::v1 as authorization,
     batch::v1 as batch, certificates::v1 as certificates, coordination::v1 as coordination,
@@ -15,6 +17,7 @@ use k8s_openapi::api::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::Metadata;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One kind of object the API serves, as `kubectl api-resources` lists it.
@@ -139,15 +142,15 @@ macro_rules! kinds {
                 match self { $(Object::$variant(_) => KindId::$variant),* }
             }
 
-            /// The object's metadata.
-            pub fn meta(&self) -> &ObjectMeta {
-                match self { $(Object::$variant(o) => o.metadata()),* }
+            /// The metadata as its kind holds it: `k8s-openapi`'s, or a
+            /// Pod's compact [`PodMeta`].
+            pub fn meta_parts(&self) -> Result<&ObjectMeta, &PodMeta> {
+                match self { $(Object::$variant(o) => o.kind_meta()),* }
             }
 
-            /// The object's metadata, to fill in on a copy before it replaces
-            /// the shared original.
-            pub fn meta_mut(&mut self) -> &mut ObjectMeta {
-                match self { $(Object::$variant(o) => o.metadata_mut()),* }
+            /// The same, to change.
+            pub fn meta_parts_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta> {
+                match self { $(Object::$variant(o) => o.kind_meta_mut()),* }
             }
 
             /// The object as JSON, with `apiVersion` and `kind`.
@@ -243,9 +246,103 @@ impl KindId {
     }
 }
 
-static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+static NO_ANNOTATIONS: BTreeMap<String, String> = BTreeMap::new();
+
+/// Where a kind keeps its metadata: `k8s-openapi`'s `ObjectMeta` for every
+/// kind but Pod, whose compact [`PodMeta`] holds labels as a vector.
+trait KindMeta {
+    fn kind_meta(&self) -> Result<&ObjectMeta, &PodMeta>;
+    fn kind_meta_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta>;
+}
+
+impl<T: Metadata<Ty = ObjectMeta>> KindMeta for T {
+    fn kind_meta(&self) -> Result<&ObjectMeta, &PodMeta> {
+        Ok(self.metadata())
+    }
+    fn kind_meta_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta> {
+        Ok(self.metadata_mut())
+    }
+}
+
+impl KindMeta for Pod {
+    fn kind_meta(&self) -> Result<&ObjectMeta, &PodMeta> {
+        Err(&self.metadata)
+    }
+    fn kind_meta_mut(&mut self) -> Result<&mut ObjectMeta, &mut PodMeta> {
+        Err(&mut self.metadata)
+    }
+}
+
+/// Reads one field of either metadata type (their fields share names and,
+/// but for labels, types).
+macro_rules! field {
+    ($obj:expr, |$m:ident| $e:expr) => {
+        match $obj.meta_parts() {
+            Ok($m) => $e,
+            Err($m) => $e,
+        }
+    };
+}
+
+/// An object's metadata as `k8s-openapi`'s `ObjectMeta`, to change: the
+/// object's own for every kind but Pod; for a Pod, its compact metadata
+/// converted (the strings moved, not copied) and converted back when this
+/// is dropped.
+pub enum MetaMut<'a> {
+    K8s(&'a mut ObjectMeta),
+    Pod(&'a mut PodMeta, Box<ObjectMeta>),
+}
+
+impl std::ops::Deref for MetaMut<'_> {
+    type Target = ObjectMeta;
+    fn deref(&self) -> &ObjectMeta {
+        match self {
+            MetaMut::K8s(m) => m,
+            MetaMut::Pod(_, m) => m,
+        }
+    }
+}
+
+impl std::ops::DerefMut for MetaMut<'_> {
+    fn deref_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            MetaMut::K8s(m) => m,
+            MetaMut::Pod(_, m) => m,
+        }
+    }
+}
+
+impl Drop for MetaMut<'_> {
+    fn drop(&mut self) {
+        if let MetaMut::Pod(pod, meta) = self {
+            **pod = PodMeta::from(std::mem::take(&mut **meta));
+        }
+    }
+}
 
 impl Object {
+    /// The object's metadata as `k8s-openapi` holds it: borrowed for every
+    /// kind but Pod, a copy for a Pod (whose labels are compact). Hot paths
+    /// read single fields through `name`, `labels`, ... instead.
+    pub fn meta(&self) -> Cow<'_, ObjectMeta> {
+        match self.meta_parts() {
+            Ok(m) => Cow::Borrowed(m),
+            Err(p) => Cow::Owned(p.clone().into()),
+        }
+    }
+
+    /// The object's metadata, to fill in on a copy before it replaces
+    /// the shared original (see [`MetaMut`]).
+    pub fn meta_mut(&mut self) -> MetaMut<'_> {
+        match self.meta_parts_mut() {
+            Ok(m) => MetaMut::K8s(m),
+            Err(p) => {
+                let meta = Box::new(ObjectMeta::from(std::mem::take(p)));
+                MetaMut::Pod(p, meta)
+            }
+        }
+    }
+
     /// The registry entry of this object's kind.
     pub fn kind(&self) -> &'static Kind {
         self.kind_id().info()
@@ -253,38 +350,44 @@ impl Object {
 
     /// `metadata.name`, or `""` when unset (a `generateName` not yet applied).
     pub fn name(&self) -> &str {
-        self.meta().name.as_deref().unwrap_or("")
+        field!(self, |m| m.name.as_deref().unwrap_or(""))
     }
 
     /// `metadata.namespace`, `None` for cluster-scoped objects.
     pub fn namespace(&self) -> Option<&str> {
-        self.meta().namespace.as_deref()
+        field!(self, |m| m.namespace.as_deref())
     }
 
     pub fn uid(&self) -> Option<&str> {
-        self.meta().uid.as_deref()
+        field!(self, |m| m.uid.as_deref())
     }
 
     pub fn resource_version(&self) -> Option<&str> {
-        self.meta().resource_version.as_deref()
+        field!(self, |m| m.resource_version.as_deref())
     }
 
     pub fn generation(&self) -> Option<i64> {
-        self.meta().generation
+        field!(self, |m| m.generation)
     }
 
     /// `metadata.labels`, empty when unset.
-    pub fn labels(&self) -> &BTreeMap<String, String> {
-        self.meta().labels.as_ref().unwrap_or(&NO_LABELS)
+    pub fn labels(&self) -> LabelsRef<'_> {
+        match self.meta_parts() {
+            Ok(m) => m.labels.as_ref().map_or(LabelsRef::empty(), LabelsRef::Map),
+            Err(p) => p
+                .labels
+                .as_ref()
+                .map_or(LabelsRef::empty(), LabelsRef::List),
+        }
     }
 
     /// `metadata.annotations`, empty when unset.
     pub fn annotations(&self) -> &BTreeMap<String, String> {
-        self.meta().annotations.as_ref().unwrap_or(&NO_LABELS)
+        field!(self, |m| m.annotations.as_ref().unwrap_or(&NO_ANNOTATIONS))
     }
 
     pub fn owner_references(&self) -> &[OwnerReference] {
-        self.meta().owner_references.as_deref().unwrap_or(&[])
+        field!(self, |m| m.owner_references.as_deref().unwrap_or(&[]))
     }
 
     /// The owner reference with `controller: true`, if any.
@@ -295,15 +398,15 @@ impl Object {
     }
 
     pub fn finalizers(&self) -> &[String] {
-        self.meta().finalizers.as_deref().unwrap_or(&[])
+        field!(self, |m| m.finalizers.as_deref().unwrap_or(&[]))
     }
 
     pub fn creation_timestamp(&self) -> Option<&Time> {
-        self.meta().creation_timestamp.as_ref()
+        field!(self, |m| m.creation_timestamp.as_ref())
     }
 
     pub fn deletion_timestamp(&self) -> Option<&Time> {
-        self.meta().deletion_timestamp.as_ref()
+        field!(self, |m| m.deletion_timestamp.as_ref())
     }
 
     /// `namespace/name`, or `name` for cluster-scoped objects: the key
@@ -407,5 +510,39 @@ mod tests {
             assert_eq!(straight.as_ref(), Some(&o));
             assert_eq!(through, straight);
         }
+    }
+
+    #[test]
+    fn a_pods_metadata_changed_through_meta_mut_is_kept_and_reads_like_any_kinds() {
+        let yaml = |o: &Object| crate::api::print::to_yaml(&o.to_value());
+        let mut pod = Object::from(super::super::pod::Pod::default());
+        {
+            let mut m = pod.meta_mut();
+            m.name = Some("web".into());
+            m.namespace = Some("default".into());
+            m.labels = Some([("tier".to_string(), "fe".to_string())].into());
+        }
+        pod.meta_mut()
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("app".into(), "web".into());
+        let mut cm = Object::from(core::ConfigMap::default());
+        {
+            let mut m = cm.meta_mut();
+            m.name = Some("web".into());
+            m.namespace = Some("default".into());
+            m.labels = pod.meta().labels.clone();
+        }
+        assert_eq!(pod.key(), "default/web");
+        assert_eq!(pod.labels(), cm.labels());
+        let keys: Vec<&String> = pod.labels().keys().collect();
+        assert_eq!(keys, ["app", "tier"]);
+        assert_eq!(pod.labels().get("app").map(String::as_str), Some("web"));
+        assert_eq!(pod.meta().labels, cm.meta().labels);
+        assert!(
+            yaml(&pod).contains("metadata:\n  labels:\n    app: web\n    tier: fe\n  name: web\n")
+        );
+        let back = Object::from_value_of(KindId::Pod, &pod.to_value()).ok();
+        assert_eq!(back, Some(pod));
     }
 }

@@ -9,33 +9,43 @@
 //! one-container pod costs over 6 KB before any of its strings. At
 //! 150,000 pods that alone overruns the memory budget (DESIGN.md §6).
 //!
-//! The types here mirror `Pod`, `PodSpec`, `Container`, `PodStatus` and
-//! `ContainerStatus` field for field, with the same names and types,
-//! except that large, rarely-set fields are `Option<Box<_>>` (probes,
-//! lifecycle, security contexts, affinity, DNS config, ...). They
+//! The types here mirror `Pod`, its `ObjectMeta` ([`PodMeta`]), `PodSpec`,
+//! `Container`, `PodStatus` and `ContainerStatus` field for field, with
+//! the same names and types, except that large or rarely-set fields are
+//! `Option<Box<_>>` (the status, probes, lifecycle, security contexts,
+//! affinity, DNS config, lists and strings few pods set, ...). They
 //! serialize exactly as `k8s-openapi`'s types do (same fields, same order,
 //! same omissions) and deserialize through them, so YAML/JSON output,
 //! strict decoding with its field paths, and defaults are unchanged.
 //! `From` converts both ways for code that works on pod templates, which
 //! stay in `k8s-openapi`'s types.
 //!
-//! A container's `resources` is compact too: its `requests` and `limits`
-//! are a [`ResourceList`], a sorted vector, where `k8s-openapi` allocates a
-//! `BTreeMap` node of 536 bytes for each.
+//! Maps are compact too: a pod's labels are [`Labels`] and a container's
+//! `requests` and `limits` a [`ResourceList`], sorted vectors, where
+//! `k8s-openapi` allocates a `BTreeMap` node of 536 bytes for each. Only a
+//! Pod's metadata is compact (every other kind keeps `k8s-openapi`'s
+//! `ObjectMeta`): `Object::labels` reads either through a `LabelsRef`,
+//! `Object::meta` gives a Pod's as a converted copy and `Object::meta_mut`
+//! converts it for the change and back.
 //!
-//! Left out: a compact `ObjectMeta` (shared by every kind, and returned
-//! by `Object::meta` as `&ObjectMeta`, so a Pod-only one changes every
-//! caller), and compact volumes (a `Volume` holds every volume source
-//! inline, 3,280 bytes, but pods of the large benchmarks have none). What
-//! a one-container pod of the scheduler benchmark still costs, in malloc
-//! chunks: 1,600 bytes for the `Pod` itself (`ObjectMeta` 360, `PodSpec`
-//! 736, `PodStatus` 496 inline even when unset), 560 for the labels'
-//! `BTreeMap` node, 448 for the `Container`, 48 for the `Rc<Object>`, and
-//! about 810 in 18 small strings and vectors: 3,464 bytes.
+//! Left out: compact annotations (a pod with any still pays a `BTreeMap`
+//! node), owner references, volumes (a `Volume` holds every volume source
+//! inline, 3,280 bytes, but pods of the large benchmarks have none), and
+//! interned strings. What a one-container pod of the scheduler benchmark
+//! costs, in malloc chunks: 864 bytes for the `Pod` itself (`PodMeta`
+//! 320, `PodSpec` 520, a pointer for the status), 368 for the
+//! `Container`, 48 for the `Rc<Object>`, 64 for the labels' vector, and
+//! about 810 in 18 small strings and vectors (the owner reference 240,
+//! the container's resources 320, names and labels 250): 2,152 bytes,
+//! against 3,464 with `BTreeMap` labels and the status and those fields
+//! inline.
 
+use super::labels::Labels;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    ManagedFieldsEntry, ObjectMeta, OwnerReference, Time,
+};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -47,7 +57,8 @@ use std::collections::BTreeMap;
 /// - `mirror`: `Option<M>` for `Option<K>`, `M` a mirror of `K`;
 /// - `vec`: `Vec<M>` for `Vec<K>`, always serialized;
 /// - `optvec`: `Option<Vec<M>>` for `Option<Vec<K>>`;
-/// - `bmirror`: `Option<Box<M>>` for `Option<K>`, `M` a mirror of `K`.
+/// - `bmirror`: `Option<Box<M>>` for `Option<K>`, `M` a mirror of `K`;
+/// - `rmirror`: `M` for `K`, `M` a mirror of `K`, always serialized.
 macro_rules! mirror {
     (
         $(#[$attr:meta])*
@@ -102,6 +113,7 @@ macro_rules! mirror {
     (@ty vec $ty:ty) => { Vec<$ty> };
     (@ty optvec $ty:ty) => { Option<Vec<$ty>> };
     (@ty bmirror $ty:ty) => { Option<Box<$ty>> };
+    (@ty rmirror $ty:ty) => { $ty };
 
     (@from req $e:expr) => { $e };
     (@from opt $e:expr) => { $e };
@@ -110,6 +122,7 @@ macro_rules! mirror {
     (@from vec $e:expr) => { $e.into_iter().map(From::from).collect() };
     (@from optvec $e:expr) => { $e.map(|v| v.into_iter().map(From::from).collect()) };
     (@from bmirror $e:expr) => { $e.map(|k| Box::new(From::from(k))) };
+    (@from rmirror $e:expr) => { From::from($e) };
 
     (@into req $e:expr) => { $e };
     (@into opt $e:expr) => { $e };
@@ -118,15 +131,20 @@ macro_rules! mirror {
     (@into vec $e:expr) => { $e.into_iter().map(From::from).collect() };
     (@into optvec $e:expr) => { $e.map(|v| v.into_iter().map(From::from).collect()) };
     (@into bmirror $e:expr) => { $e.map(|b| From::from(*b)) };
+    (@into rmirror $e:expr) => { From::from($e) };
 
     (@count req $e:expr) => { 1 };
     (@count vec $e:expr) => { 1 };
+    (@count rmirror $e:expr) => { 1 };
     (@count $how:ident $e:expr) => { usize::from($e.is_some()) };
 
     (@ser req $state:ident, $json:literal, $e:expr) => {
         $state.serialize_field($json, &$e)?
     };
     (@ser vec $state:ident, $json:literal, $e:expr) => {
+        $state.serialize_field($json, &$e)?
+    };
+    (@ser rmirror $state:ident, $json:literal, $e:expr) => {
         $state.serialize_field($json, &$e)?
     };
     (@ser $how:ident $state:ident, $json:literal, $e:expr) => {
@@ -145,9 +163,33 @@ macro_rules! mirror {
 mirror! {
     /// `core::Pod` (`k8s.io/api/core/v1.Pod`), compact.
     pub struct Pod = core::Pod, "Pod", extra = 2 {
-        req metadata: ObjectMeta = "metadata",
+        rmirror metadata: PodMeta = "metadata",
         mirror spec: PodSpec = "spec",
-        mirror status: PodStatus = "status",
+        bmirror status: PodStatus = "status",
+    }
+}
+
+mirror! {
+    /// `ObjectMeta` of a Pod, compact: its labels are [`Labels`], a sorted
+    /// vector, rather than a `BTreeMap` (whose first node takes 536 bytes
+    /// for a pod's one to three labels). Every other field is as
+    /// `k8s-openapi` holds it.
+    pub struct PodMeta = ObjectMeta, "ObjectMeta", extra = 0 {
+        opt annotations: BTreeMap<String, String> = "annotations",
+        opt creation_timestamp: Time = "creationTimestamp",
+        opt deletion_grace_period_seconds: i64 = "deletionGracePeriodSeconds",
+        opt deletion_timestamp: Time = "deletionTimestamp",
+        opt finalizers: Vec<String> = "finalizers",
+        opt generate_name: String = "generateName",
+        opt generation: i64 = "generation",
+        mirror labels: Labels = "labels",
+        boxed managed_fields: Vec<ManagedFieldsEntry> = "managedFields",
+        opt name: String = "name",
+        opt namespace: String = "namespace",
+        opt owner_references: Vec<OwnerReference> = "ownerReferences",
+        opt resource_version: String = "resourceVersion",
+        boxed self_link: String = "selfLink",
+        opt uid: String = "uid",
     }
 }
 
@@ -161,41 +203,41 @@ mirror! {
         boxed dns_config: core::PodDNSConfig = "dnsConfig",
         opt dns_policy: String = "dnsPolicy",
         opt enable_service_links: bool = "enableServiceLinks",
-        opt ephemeral_containers: Vec<core::EphemeralContainer> = "ephemeralContainers",
-        opt eviction_responders: Vec<core::EvictionResponder> = "evictionResponders",
-        opt host_aliases: Vec<core::HostAlias> = "hostAliases",
+        boxed ephemeral_containers: Vec<core::EphemeralContainer> = "ephemeralContainers",
+        boxed eviction_responders: Vec<core::EvictionResponder> = "evictionResponders",
+        boxed host_aliases: Vec<core::HostAlias> = "hostAliases",
         opt host_ipc: bool = "hostIPC",
         opt host_network: bool = "hostNetwork",
         opt host_pid: bool = "hostPID",
         opt host_users: bool = "hostUsers",
         opt hostname: String = "hostname",
-        opt hostname_override: String = "hostnameOverride",
-        opt image_pull_secrets: Vec<core::LocalObjectReference> = "imagePullSecrets",
+        boxed hostname_override: String = "hostnameOverride",
+        boxed image_pull_secrets: Vec<core::LocalObjectReference> = "imagePullSecrets",
         optvec init_containers: Container = "initContainers",
         opt node_name: String = "nodeName",
         opt node_selector: BTreeMap<String, String> = "nodeSelector",
         boxed os: core::PodOS = "os",
-        opt overhead: BTreeMap<String, Quantity> = "overhead",
+        boxed overhead: BTreeMap<String, Quantity> = "overhead",
         opt preemption_policy: String = "preemptionPolicy",
         opt priority: i32 = "priority",
-        opt priority_class_name: String = "priorityClassName",
-        opt readiness_gates: Vec<core::PodReadinessGate> = "readinessGates",
-        opt resource_claims: Vec<core::PodResourceClaim> = "resourceClaims",
+        boxed priority_class_name: String = "priorityClassName",
+        boxed readiness_gates: Vec<core::PodReadinessGate> = "readinessGates",
+        boxed resource_claims: Vec<core::PodResourceClaim> = "resourceClaims",
         boxed resources: core::ResourceRequirements = "resources",
         opt restart_policy: String = "restartPolicy",
-        opt runtime_class_name: String = "runtimeClassName",
+        boxed runtime_class_name: String = "runtimeClassName",
         opt scheduler_name: String = "schedulerName",
-        opt scheduling_gates: Vec<core::PodSchedulingGate> = "schedulingGates",
+        boxed scheduling_gates: Vec<core::PodSchedulingGate> = "schedulingGates",
         boxed scheduling_group: core::PodSchedulingGroup = "schedulingGroup",
         boxed security_context: core::PodSecurityContext = "securityContext",
         opt service_account: String = "serviceAccount",
         opt service_account_name: String = "serviceAccountName",
         opt set_hostname_as_fqdn: bool = "setHostnameAsFQDN",
         opt share_process_namespace: bool = "shareProcessNamespace",
-        opt subdomain: String = "subdomain",
+        boxed subdomain: String = "subdomain",
         opt termination_grace_period_seconds: i64 = "terminationGracePeriodSeconds",
         opt tolerations: Vec<core::Toleration> = "tolerations",
-        opt topology_spread_constraints: Vec<core::TopologySpreadConstraint> = "topologySpreadConstraints",
+        boxed topology_spread_constraints: Vec<core::TopologySpreadConstraint> = "topologySpreadConstraints",
         opt volumes: Vec<core::Volume> = "volumes",
     }
 }
@@ -207,7 +249,7 @@ mirror! {
         opt args: Vec<String> = "args",
         opt command: Vec<String> = "command",
         opt env: Vec<core::EnvVar> = "env",
-        opt env_from: Vec<core::EnvFromSource> = "envFrom",
+        boxed env_from: Vec<core::EnvFromSource> = "envFrom",
         opt image: String = "image",
         opt image_pull_policy: String = "imagePullPolicy",
         boxed lifecycle: core::Lifecycle = "lifecycle",
@@ -215,10 +257,10 @@ mirror! {
         req name: String = "name",
         opt ports: Vec<core::ContainerPort> = "ports",
         boxed readiness_probe: core::Probe = "readinessProbe",
-        opt resize_policy: Vec<core::ContainerResizePolicy> = "resizePolicy",
+        boxed resize_policy: Vec<core::ContainerResizePolicy> = "resizePolicy",
         bmirror resources: ResourceRequirements = "resources",
         opt restart_policy: String = "restartPolicy",
-        opt restart_policy_rules: Vec<core::ContainerRestartRule> = "restartPolicyRules",
+        boxed restart_policy_rules: Vec<core::ContainerRestartRule> = "restartPolicyRules",
         boxed security_context: core::SecurityContext = "securityContext",
         boxed startup_probe: core::Probe = "startupProbe",
         opt stdin: bool = "stdin",
@@ -226,9 +268,9 @@ mirror! {
         opt termination_message_path: String = "terminationMessagePath",
         opt termination_message_policy: String = "terminationMessagePolicy",
         opt tty: bool = "tty",
-        opt volume_devices: Vec<core::VolumeDevice> = "volumeDevices",
+        boxed volume_devices: Vec<core::VolumeDevice> = "volumeDevices",
         opt volume_mounts: Vec<core::VolumeMount> = "volumeMounts",
-        opt working_dir: String = "workingDir",
+        boxed working_dir: String = "workingDir",
     }
 }
 
@@ -408,18 +450,6 @@ impl k8s_openapi::Resource for Pod {
     type Scope = <core::Pod as k8s_openapi::Resource>::Scope;
 }
 
-impl k8s_openapi::Metadata for Pod {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,7 +570,7 @@ mod tests {
     #[test]
     fn a_one_container_pod_takes_less_than_half_the_inline_bytes() {
         use std::mem::size_of;
-        // k8s-openapi 0.29: 2,464 + 2,336 bytes; here 1,592 + 440.
+        // k8s-openapi 0.29: 2,464 + 2,336 bytes; here 848 + 360.
         let compact = size_of::<Pod>() + size_of::<Container>();
         let k8s = size_of::<core::Pod>() + size_of::<core::Container>();
         assert!(compact * 2 < k8s, "{compact} B against {k8s} B");

@@ -388,7 +388,7 @@ fn validate_selector(sel: &LabelSelector, path: &str) -> Errors {
 }
 
 /// Does a label selector select these labels (`metav1.LabelSelectorAsSelector`)?
-pub fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+pub fn selector_matches(sel: &LabelSelector, labels: crate::api::labels::LabelsRef<'_>) -> bool {
     let labels_ok = sel
         .match_labels
         .iter()
@@ -772,7 +772,7 @@ fn validate_template(
         .as_ref()
         .and_then(|m| m.labels.as_ref())
         .unwrap_or(&empty);
-    if !selector_is_empty(selector) && !selector_matches(selector, labels) {
+    if !selector_is_empty(selector) && !selector_matches(selector, labels.into()) {
         let shown = if labels.is_empty() {
             BadValue::Go("map[string]string(nil)".into())
         } else {
@@ -952,7 +952,7 @@ fn validate_config_keys<'a>(keys: impl Iterator<Item = &'a String>, field: &str)
 /// kinds, as the API server does from the request path.
 pub fn validate_create(obj: &Object) -> Vec<FieldError> {
     let kind = obj.kind();
-    let mut errs = validate_meta(obj.meta(), kind, name_rule(obj));
+    let mut errs = validate_meta(&obj.meta(), kind, name_rule(obj));
     match obj {
         Object::Pod(p) => match &p.spec {
             Some(spec) => errs.extend(validate_pod_spec(spec, "spec")),

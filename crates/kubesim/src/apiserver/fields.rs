@@ -215,10 +215,10 @@ mod tests {
     fn pod(phase: &str) -> Object {
         let mut p = Pod::default();
         p.metadata.name = Some("web".into());
-        p.status = Some(PodStatus {
+        p.status = Some(Box::new(PodStatus {
             phase: Some(phase.into()),
             ..Default::default()
-        });
+        }));
         Object::Pod(Box::new(p))
     }
 

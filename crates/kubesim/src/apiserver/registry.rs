@@ -146,7 +146,6 @@ impl Decoded {
 mod tests {
     use super::*;
     use crate::api::pod::Pod;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     #[test]
     fn keys_follow_kube_apiservers_registry_layout() {
@@ -202,7 +201,7 @@ mod tests {
     #[test]
     fn the_stored_bytes_carry_no_resource_version_and_reads_restore_it() {
         let pod = Object::Pod(Box::new(Pod {
-            metadata: ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 name: Some("nginx".into()),
                 namespace: Some("default".into()),
                 resource_version: Some("7".into()),
@@ -219,7 +218,7 @@ mod tests {
 
     fn stored_pod(name: &str) -> Rc<[u8]> {
         encode(&Object::Pod(Box::new(Pod {
-            metadata: ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 name: Some(name.into()),
                 namespace: Some("default".into()),
                 ..Default::default()

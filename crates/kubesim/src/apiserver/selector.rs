@@ -4,7 +4,6 @@
 //! `env notin (dev)`, `app` (exists), `!app` (does not exist), joined by
 //! commas (all must hold).
 
-use std::collections::BTreeMap;
 use thiserror::Error;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +120,8 @@ impl Selector {
     }
 
     /// Whether a set of labels satisfies every requirement.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches<'a>(&self, labels: impl Into<crate::api::labels::LabelsRef<'a>>) -> bool {
+        let labels = labels.into();
         self.requirements.iter().all(|r| match r {
             Requirement::Equals(k, v) => labels.get(k) == Some(v),
             Requirement::NotEquals(k, v) => labels.get(k) != Some(v),
@@ -141,7 +141,7 @@ impl Selector {
 mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1900,7 +1900,7 @@ impl ApiServer {
         // What the registry sets on every new object.
         let uid = ctx.rng.uuid();
         {
-            let m = object.meta_mut();
+            let mut m = object.meta_mut();
             m.uid = Some(uid);
             m.creation_timestamp = Some(to_time(now));
             m.resource_version = None;
@@ -1953,11 +1953,11 @@ impl ApiServer {
     fn prepare_for_create(&self, object: &mut Object) {
         match object {
             Object::Pod(p) => {
-                p.status = Some(crate::api::pod::PodStatus {
+                p.status = Some(Box::new(crate::api::pod::PodStatus {
                     phase: Some("Pending".into()),
                     qos_class: Some(qos_class(p.spec.as_ref()).into()),
                     ..Default::default()
-                });
+                }));
             }
             Object::Namespace(n) => {
                 n.spec = Some(core::NamespaceSpec {
@@ -2200,7 +2200,7 @@ impl ApiServer {
         // The registry owns these fields.
         {
             let cur = current.meta();
-            let m = next.meta_mut();
+            let mut m = next.meta_mut();
             m.name = cur.name.clone();
             m.namespace = cur.namespace.clone();
             m.uid = cur.uid.clone();
@@ -2313,9 +2313,10 @@ impl ApiServer {
                 if pending_graceful {
                     // Finalizers still hold it: the grace period ends now
                     // and the last finalizer's removal deletes it.
-                    let m = next.meta_mut();
+                    let mut m = next.meta_mut();
                     m.deletion_grace_period_seconds = Some(0);
                     m.resource_version = None;
+                    drop(m);
                     return Ok(Some(WriteKind::Put(Rc::new(next))));
                 }
             }
@@ -2327,9 +2328,10 @@ impl ApiServer {
             if finalizers.is_empty() && !namespace_has_finalizers(&next) {
                 return Ok(Some(WriteKind::Delete(current.clone())));
             }
-            let m = next.meta_mut();
+            let mut m = next.meta_mut();
             m.finalizers = (!finalizers.is_empty()).then_some(finalizers);
             m.resource_version = None;
+            drop(m);
             return Ok(Some(WriteKind::Put(Rc::new(next))));
         }
         let namespace_finalizers = namespace_has_finalizers(&next);
@@ -2337,7 +2339,7 @@ impl ApiServer {
             return Ok(Some(WriteKind::Delete(current.clone())));
         }
         {
-            let m = next.meta_mut();
+            let mut m = next.meta_mut();
             m.deletion_timestamp = Some(to_time(now + SimDuration::from_secs(grace as u64)));
             m.deletion_grace_period_seconds = Some(grace);
             m.finalizers = (!finalizers.is_empty()).then_some(finalizers);

@@ -250,11 +250,10 @@ impl WatchCache {
 mod tests {
     use super::*;
     use crate::api::pod::Pod;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn pod(name: &str, rv: u64) -> Rc<Object> {
         Rc::new(Object::Pod(Box::new(Pod {
-            metadata: ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 name: Some(name.into()),
                 namespace: Some("default".into()),
                 resource_version: Some(rv.to_string()),

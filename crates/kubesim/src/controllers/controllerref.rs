@@ -163,13 +163,14 @@ pub fn adopt(controller: &Object, object: &Object) -> ApiRequest {
 pub fn release(controller: &Object, object: &Object) -> ApiRequest {
     let uid = controller.uid().unwrap_or_default();
     let mut next = object.clone();
-    let meta = next.meta_mut();
+    let mut meta = next.meta_mut();
     if let Some(refs) = meta.owner_references.as_mut() {
         refs.retain(|r| r.uid != uid);
         if refs.is_empty() {
             meta.owner_references = None;
         }
     }
+    drop(meta);
     patch(next)
 }
 
@@ -218,11 +219,14 @@ mod tests {
 
     fn pod(app: &str, owner: Option<&Object>) -> Object {
         Object::Pod(Box::new(Pod {
-            metadata: ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 name: Some("p".into()),
                 namespace: Some("default".into()),
                 resource_version: Some("7".into()),
-                labels: Some(BTreeMap::from([("app".to_string(), app.to_string())])),
+                labels: Some(crate::api::labels::Labels::from([(
+                    "app".to_string(),
+                    app.to_string(),
+                )])),
                 owner_references: owner.map(|o| vec![controller_ref(o)]),
                 ..Default::default()
             },

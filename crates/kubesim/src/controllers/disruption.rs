@@ -114,7 +114,7 @@ fn conditions_up_to_date(pdb: &PodDisruptionBudget) -> bool {
 
 /// Whether a budget selects these labels (a nil selector selects nothing,
 /// an empty one everything).
-pub fn selects(pdb: &PodDisruptionBudget, labels: &BTreeMap<String, String>) -> bool {
+pub fn selects(pdb: &PodDisruptionBudget, labels: crate::api::labels::LabelsRef<'_>) -> bool {
     pdb.spec
         .as_ref()
         .and_then(|s| s.selector.as_ref())

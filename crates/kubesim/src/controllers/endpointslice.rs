@@ -74,7 +74,7 @@ fn rv(o: &Object) -> u64 {
 fn services_selecting(
     caches: Caches<'_>,
     namespace: &str,
-    labels: &BTreeMap<String, String>,
+    labels: crate::api::labels::LabelsRef<'_>,
 ) -> Vec<String> {
     caches
         .list_in(KindId::Service, namespace)

@@ -100,7 +100,7 @@ pub fn pod_from_template(
 ) -> Pod {
     let mut pod = Pod::default();
     let meta = template.metadata.clone().unwrap_or_default();
-    pod.metadata.labels = meta.labels;
+    pod.metadata.labels = meta.labels.map(Into::into);
     pod.metadata.annotations = meta.annotations;
     pod.metadata.finalizers = meta.finalizers;
     pod.metadata.generate_name = Some(generate_name);
@@ -354,7 +354,7 @@ impl Controller for ReplicaSetController {
 /// `matchExpressions` of a `LabelSelector`).
 pub fn selector_matches(
     selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
-    labels: &BTreeMap<String, String>,
+    labels: crate::api::labels::LabelsRef<'_>,
 ) -> bool {
     let labels_match = selector
         .match_labels

@@ -151,7 +151,7 @@ pub fn new_pod(set_obj: &Object, set: &StatefulSet, ord: i32, revision: &str) ->
     labels.insert(REVISION_LABEL.into(), revision.into());
     pod.metadata.name = Some(name.clone());
     pod.metadata.namespace = set_obj.namespace().map(str::to_string);
-    pod.metadata.labels = Some(labels);
+    pod.metadata.labels = Some(labels.into());
     pod.metadata.annotations = meta.annotations;
     pod.metadata.owner_references = Some(vec![controller_ref(set_obj)]);
     let mut spec = template.spec.clone().unwrap_or_default();

@@ -210,10 +210,10 @@ pub fn read_file(file: &str, content: &str, node: &str) -> Result<StaticPod, Str
     let annotations = pod.metadata.annotations.get_or_insert_with(BTreeMap::new);
     annotations.insert(CONFIG_HASH_ANNOTATION.into(), hash.clone());
     annotations.insert(CONFIG_SOURCE_ANNOTATION.into(), "file".into());
-    pod.status = Some(crate::api::pod::PodStatus {
+    pod.status = Some(Box::new(crate::api::pod::PodStatus {
         phase: Some("Pending".into()),
         ..Default::default()
-    });
+    }));
     // `ValidatePodCreate` on the defaulted pod.
     crate::api::check_create(&Object::Pod(pod.clone()))
         .map_err(|e| format!("{path}: invalid pod: {}", e.message))?;

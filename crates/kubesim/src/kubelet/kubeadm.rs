@@ -318,7 +318,7 @@ mod tests {
             let spec = p.pod.spec.as_ref().unwrap();
             assert_eq!(spec.host_network, Some(true));
             assert_eq!(
-                spec.priority_class_name.as_deref(),
+                spec.priority_class_name.as_deref().map(String::as_str),
                 Some("system-node-critical")
             );
             names.push(p.key);

@@ -1325,7 +1325,7 @@ impl Kubelet {
                 w.sent = Some(status.clone());
                 let mut pod = w.pod().clone();
                 pod.metadata.resource_version = None;
-                pod.status = Some(status);
+                pod.status = Some(Box::new(status));
                 writes.push((key.clone(), pod));
             }
         }

@@ -1046,7 +1046,7 @@ impl PodWorker {
 
     /// The pod's status as the kubelet reports it (`generateAPIPodStatus`).
     pub fn status(&mut self, now: SimTime, runtime: &Containerd, host_ip: &str) -> PodStatus {
-        let mut status = self.pod.status.clone().unwrap_or_default();
+        let mut status = self.pod.status.as_deref().cloned().unwrap_or_default();
         if let Some((reason, message)) = &self.rejected {
             status.phase = Some("Failed".into());
             status.reason = Some(reason.clone());

@@ -128,7 +128,7 @@ fn field(pod: &Pod, path: &str) -> Option<String> {
         "metadata.namespace" => m.namespace.clone().unwrap_or_default(),
         "metadata.name" => m.name.clone().unwrap_or_default(),
         "metadata.uid" => m.uid.clone().unwrap_or_default(),
-        "metadata.labels" => map(&m.labels),
+        "metadata.labels" => map(&m.labels.as_ref().map(|l| l.to_map())),
         "metadata.annotations" => map(&m.annotations),
         "spec.serviceAccountName" => pod.spec.as_ref()?.service_account_name.clone()?,
         "spec.nodeName" => pod.spec.as_ref()?.node_name.clone()?,
@@ -240,7 +240,7 @@ mod tests {
 
     fn admitted_pod() -> Pod {
         let mut o = Object::Pod(Box::new(Pod {
-            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 name: Some("client".into()),
                 namespace: Some("team-a".into()),
                 uid: Some("pod-uid".into()),

@@ -215,7 +215,8 @@ impl Scheduler {
                 self.priority_of_class(
                     p.spec
                         .as_ref()
-                        .and_then(|s| s.priority_class_name.as_deref()),
+                        .and_then(|s| s.priority_class_name.as_deref())
+                        .map(String::as_str),
                 )
             }),
             _ => 0,
@@ -275,9 +276,7 @@ impl Scheduler {
                 ClusterEvent::AssignedPodAdd
             };
             self.queue.on_event(now, ev);
-        } else if self.responsible(&pod)
-            && pod.meta().deletion_timestamp.is_none()
-            && !is_terminal(&pod)
+        } else if self.responsible(&pod) && pod.deletion_timestamp().is_none() && !is_terminal(&pod)
         {
             let prio = self.priority_of(&pod);
             if update {
@@ -331,8 +330,8 @@ impl Scheduler {
         let qpi = self.queue.pop(now)?;
         let (info, decision) = self.schedule_one(&qpi, rng);
         let (namespace, name) = (
-            qpi.pod.meta().namespace.clone().unwrap_or_default(),
-            qpi.pod.meta().name.clone().unwrap_or_default(),
+            qpi.pod.namespace().unwrap_or_default().to_string(),
+            qpi.pod.name().to_string(),
         );
         let action = match (&decision.outcome, info) {
             (Outcome::Scheduled { node, .. }, Some(info)) => {

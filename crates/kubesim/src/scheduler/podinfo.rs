@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::{
 use crate::api::pod::{Container, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use crate::api::labels::LabelsRef;
 use crate::api::quantity::Quantity;
 use crate::api::Object;
 
@@ -197,7 +198,7 @@ impl Selector {
         self.nothing
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: LabelsRef<'_>) -> bool {
         if self.nothing {
             return false;
         }
@@ -289,8 +290,6 @@ pub struct PodInfo {
     pub non_zero_memory: i64,
     /// Pod (anti-)affinity terms; `None` when the pod has none.
     pub affinity: Option<Box<PodAffinityTerms>>,
-    /// Container and init-container images, normalized (`:latest` added).
-    pub images: Vec<String>,
     /// `status.startTime` in Unix milliseconds (preemption's tie-breaker).
     pub start_millis: Option<i64>,
     pub terminating: bool,
@@ -317,8 +316,6 @@ impl PodAffinityTerms {
     }
 }
 
-static EMPTY_LABELS: BTreeMap<String, String> = BTreeMap::new();
-
 impl PodInfo {
     /// Computes a pod's scheduling data. `priority_of_class` resolves
     /// `priorityClassName` when `spec.priority` is unset. `Err` for a
@@ -333,7 +330,10 @@ impl PodInfo {
         };
         let spec = pod.spec.as_ref();
         let priority = spec.and_then(|s| s.priority).unwrap_or_else(|| {
-            priority_of_class(spec.and_then(|s| s.priority_class_name.as_deref()))
+            priority_of_class(
+                spec.and_then(|s| s.priority_class_name.as_deref())
+                    .map(String::as_str),
+            )
         });
         let (requests, nz_cpu, nz_mem) = match spec {
             Some(s) => pod_requests(s)?,
@@ -347,7 +347,6 @@ impl PodInfo {
             non_zero_cpu: nz_cpu,
             non_zero_memory: nz_mem,
             affinity: None,
-            images: Vec::new(),
             has_controller: true,
             start_millis: pod
                 .status
@@ -358,16 +357,6 @@ impl PodInfo {
             pod: obj.clone(),
         };
         if let Some(s) = spec {
-            for c in s
-                .init_containers
-                .iter()
-                .flatten()
-                .chain(s.containers.iter())
-            {
-                if let Some(img) = c.image.as_deref().filter(|i| !i.is_empty()) {
-                    info.images.push(normalized_image_name(img));
-                }
-            }
             if let Some(a) = &s.affinity {
                 if let Some(pa) = &a.pod_affinity {
                     for t in pa
@@ -415,7 +404,6 @@ impl PodInfo {
                 }
             }
         }
-        info.images.shrink_to_fit();
         if !terms.is_empty() {
             info.affinity = Some(Box::new(terms));
         }
@@ -440,25 +428,24 @@ impl PodInfo {
                 non_zero_cpu: 0,
                 non_zero_memory: 0,
                 affinity: None,
-                images: Vec::new(),
                 has_controller: false,
                 start_millis: None,
-                terminating: obj.meta().deletion_timestamp.is_some(),
+                terminating: obj.deletion_timestamp().is_some(),
                 pod: obj,
             },
         }
     }
 
     pub fn namespace(&self) -> &str {
-        self.pod.meta().namespace.as_deref().unwrap_or_default()
+        self.pod.namespace().unwrap_or_default()
     }
 
     pub fn name(&self) -> &str {
-        self.pod.meta().name.as_deref().unwrap_or_default()
+        self.pod.name()
     }
 
     pub fn uid(&self) -> &str {
-        self.pod.meta().uid.as_deref().unwrap_or_default()
+        self.pod.uid().unwrap_or_default()
     }
 
     /// The controller owner's uid (default spreading groups by it).
@@ -466,13 +453,7 @@ impl PodInfo {
         if !self.has_controller {
             return None;
         }
-        self.pod
-            .meta()
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .map(|o| o.uid.as_str())
+        self.pod.controller_ref().map(|o| o.uid.as_str())
     }
 
     pub fn required_affinity(&self) -> &[AffinityTerm] {
@@ -504,12 +485,28 @@ impl PodInfo {
         }
     }
 
+    /// Container and init-container images, normalized (`:latest` added).
+    /// Computed when asked (once per scheduling cycle, by ImageLocality's
+    /// PreScore) rather than held by every pod in the cache.
+    pub fn images(&self) -> Vec<String> {
+        let Some(s) = self.spec() else {
+            return Vec::new();
+        };
+        s.init_containers
+            .iter()
+            .flatten()
+            .chain(s.containers.iter())
+            .filter_map(|c| c.image.as_deref().filter(|i| !i.is_empty()))
+            .map(normalized_image_name)
+            .collect()
+    }
+
     pub fn spec(&self) -> Option<&PodSpec> {
         self.pod().and_then(|p| p.spec.as_ref())
     }
 
-    pub fn labels(&self) -> &BTreeMap<String, String> {
-        self.pod.meta().labels.as_ref().unwrap_or(&EMPTY_LABELS)
+    pub fn labels(&self) -> LabelsRef<'_> {
+        self.pod.labels()
     }
 
     pub fn tolerations(&self) -> &[Toleration] {
@@ -593,7 +590,7 @@ fn pod_requests(spec: &PodSpec) -> Result<(Resources, i64, i64), String> {
     nz_cpu = nz_cpu.max(init_cpu);
     nz_mem = nz_mem.max(init_mem);
     let overhead =
-        Resources::from_list(spec.overhead.as_ref()).map_err(|e| format!("overhead {e}"))?;
+        Resources::from_list(spec.overhead.as_deref()).map_err(|e| format!("overhead {e}"))?;
     reqs.add(&overhead);
     nz_cpu = nz_cpu.saturating_add(overhead.milli_cpu);
     nz_mem = nz_mem.saturating_add(overhead.memory);

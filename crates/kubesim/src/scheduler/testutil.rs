@@ -108,7 +108,7 @@ pub struct PodB(Pod);
 
 pub fn pod(name: &str) -> PodB {
     PodB(Pod {
-        metadata: ObjectMeta {
+        metadata: crate::api::pod::PodMeta {
             name: Some(name.into()),
             namespace: Some("default".into()),
             uid: Some(format!("uid-{name}")),
@@ -188,7 +188,7 @@ impl PodB {
         self
     }
     pub fn priority_class(mut self, c: &str) -> Self {
-        self.spec().priority_class_name = Some(c.into());
+        self.spec().priority_class_name = Some(Box::new(c.into()));
         self
     }
     pub fn preemption_never(mut self) -> Self {
@@ -257,7 +257,7 @@ impl PodB {
     pub fn spread(mut self, key: &str, skew: i32, when: &str, k: &str, v: &str) -> Self {
         self.spec()
             .topology_spread_constraints
-            .get_or_insert_with(Vec::new)
+            .get_or_insert_with(Default::default)
             .push(TopologySpreadConstraint {
                 max_skew: skew,
                 topology_key: key.into(),

@@ -1286,7 +1286,7 @@ impl Session {
                     };
                 let mut next = (*current).clone();
                 {
-                    let meta = next.meta_mut();
+                    let mut meta = next.meta_mut();
                     let map = if annotate {
                         &mut meta.annotations
                     } else {
@@ -1584,7 +1584,7 @@ fn describe(o: &Object, now: SimTime) -> String {
                 .join("\n              ")
         }
     };
-    let _ = writeln!(out, "Labels:       {}", fmt_map(o.labels()));
+    let _ = writeln!(out, "Labels:       {}", fmt_map(&o.labels().to_map()));
     let _ = writeln!(out, "Annotations:  {}", fmt_map(o.annotations()));
     if let Some(t) = &m.creation_timestamp {
         let created = serde_json::to_value(t)

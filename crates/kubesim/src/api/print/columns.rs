@@ -12,7 +12,6 @@
 use super::jsonpath::{value_text, JsonPath};
 use serde_json::Value;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 /// `RelaxedJSONPathExpression`: `.a.b`, `a.b`, `{a.b}` and `{.a.b}` all
 /// mean `{.a.b}`.
@@ -104,7 +103,7 @@ pub fn label_headers(keys: &[String]) -> Vec<String> {
 }
 
 /// `labelValues`: the value of each `-L` key, or an empty cell.
-pub fn label_values(labels: &BTreeMap<String, String>, keys: &[String]) -> Vec<String> {
+pub fn label_values(labels: crate::api::labels::LabelsRef<'_>, keys: &[String]) -> Vec<String> {
     keys.iter()
         .map(|k| labels.get(k).cloned().unwrap_or_default())
         .collect()
@@ -112,7 +111,7 @@ pub fn label_values(labels: &BTreeMap<String, String>, keys: &[String]) -> Vec<S
 
 /// `labels.FormatLabels`: `k=v,k2=v2` in key order, `<none>` if empty
 /// (the `--show-labels` column).
-pub fn format_labels(labels: &BTreeMap<String, String>) -> String {
+pub fn format_labels(labels: crate::api::labels::LabelsRef<'_>) -> String {
     if labels.is_empty() {
         return "<none>".into();
     }
@@ -254,10 +253,14 @@ mod tests {
     fn label_columns_are_headed_by_the_keys_last_segment() {
         let keys = label_column_keys(&["app.kubernetes.io/name,tier".into(), "env".into()]);
         assert_eq!(label_headers(&keys), ["NAME", "TIER", "ENV"]);
-        let labels: BTreeMap<String, String> = [("tier".to_string(), "web".to_string())].into();
-        assert_eq!(label_values(&labels, &keys), ["", "web", ""]);
-        assert_eq!(format_labels(&labels), "tier=web");
-        assert_eq!(format_labels(&BTreeMap::new()), "<none>");
+        let labels: std::collections::BTreeMap<String, String> =
+            [("tier".to_string(), "web".to_string())].into();
+        assert_eq!(label_values((&labels).into(), &keys), ["", "web", ""]);
+        assert_eq!(format_labels((&labels).into()), "tier=web");
+        assert_eq!(
+            format_labels(crate::api::labels::LabelsRef::empty()),
+            "<none>"
+        );
     }
 
     #[test]

@@ -127,10 +127,10 @@ mod tests {
 
     fn pod_on(node: &str, name: &str, secret: &str) -> Pod {
         Pod {
-            metadata: ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 namespace: Some("default".to_string()),
                 name: Some(name.to_string()),
-                ..ObjectMeta::default()
+                ..Default::default()
             },
             spec: Some(PodSpec {
                 node_name: Some(node.to_string()),

@@ -168,10 +168,11 @@ fn containers(
         .iter()
         .chain(spec.init_containers.iter().flatten());
     regular
-        .map(|c: &Container| (c.env.as_ref(), c.env_from.as_ref()))
+        .map(|c: &Container| (c.env.as_ref(), c.env_from.as_deref()))
         .chain(
             spec.ephemeral_containers
-                .iter()
+                .as_deref()
+                .into_iter()
                 .flatten()
                 .map(|c| (c.env.as_ref(), c.env_from.as_ref())),
         )
@@ -194,7 +195,7 @@ fn pod_references(pod_name: &str, spec: &PodSpec) -> BTreeSet<(VertexKind, Strin
         .or(spec.service_account.as_deref())
         .unwrap_or("");
     add(VertexKind::ServiceAccount, service_account);
-    for reference in spec.image_pull_secrets.iter().flatten() {
+    for reference in spec.image_pull_secrets.as_deref().into_iter().flatten() {
         add(VertexKind::Secret, &reference.name);
     }
     for (env, env_from) in containers(spec) {
@@ -1045,10 +1046,10 @@ mod tests {
             }]
         });
         Pod {
-            metadata: ObjectMeta {
+            metadata: crate::api::pod::PodMeta {
                 namespace: Some(ns.to_string()),
                 name: Some(name.to_string()),
-                ..ObjectMeta::default()
+                ..Default::default()
             },
             spec: Some(PodSpec {
                 node_name: (!node.is_empty()).then(|| node.to_string()),
@@ -1335,10 +1336,11 @@ mod tests {
         let elsewhere = mirror_pod("cp-2", "uid-cp-1");
         assert!(admit_node_restriction(&kubelet("cp-1"), &create(&elsewhere, &me)).is_err());
         let mut with_secret = ok.clone();
-        with_secret.spec.as_mut().unwrap().image_pull_secrets =
-            Some(vec![k8s_openapi::api::core::v1::LocalObjectReference {
+        with_secret.spec.as_mut().unwrap().image_pull_secrets = Some(Box::new(vec![
+            k8s_openapi::api::core::v1::LocalObjectReference {
                 name: "r".to_string(),
-            }]);
+            },
+        ]));
         assert_eq!(
             admit_node_restriction(&kubelet("cp-1"), &create(&with_secret, &me)),
             Err(AdmissionError::Forbidden {

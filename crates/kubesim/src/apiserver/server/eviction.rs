@@ -320,7 +320,7 @@ impl ApiServer {
                             .as_ref()
                             .and_then(|s| s.selector.as_ref())
                             .is_some_and(|sel| {
-                                crate::api::validation::selector_matches(sel, &labels)
+                                crate::api::validation::selector_matches(sel, (&labels).into())
                             })
                     })
                     .collect();
@@ -533,10 +533,10 @@ mod tests {
     fn pending_terminal_and_terminating_pods_skip_the_budget() {
         let mut p = Pod::default();
         assert!(can_ignore_budget(&p), "no phase yet is Pending");
-        p.status = Some(crate::api::pod::PodStatus {
+        p.status = Some(Box::new(crate::api::pod::PodStatus {
             phase: Some("Running".into()),
             ..Default::default()
-        });
+        }));
         assert!(!can_ignore_budget(&p));
         p.metadata.deletion_timestamp = Some(to_time(SimTime::ZERO));
         assert!(can_ignore_budget(&p));

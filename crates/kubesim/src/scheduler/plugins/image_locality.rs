@@ -35,11 +35,14 @@ impl Plugin for ImageLocality {
 
 impl PreScorePlugin for ImageLocality {
     fn pre_score(&self, cs: &mut CycleState, cache: &Cache, _f: &[&NodeInfo]) -> Status {
-        let images: Vec<(String, usize)> = cs
-            .pod
-            .images
-            .iter()
-            .map(|i| (i.clone(), cache.image_node_count(i)))
+        let all = cs.pod.images();
+        let containers = all.len() as i64;
+        let images: Vec<(String, usize)> = all
+            .into_iter()
+            .map(|i| {
+                let n = cache.image_node_count(&i);
+                (i, n)
+            })
             .filter(|(_, n)| *n > 0)
             .collect();
         if images.is_empty() {
@@ -48,7 +51,7 @@ impl PreScorePlugin for ImageLocality {
         cs.image_score = Some(ScoreState {
             images,
             total_nodes: cache.num_nodes(),
-            containers: cs.pod.images.len() as i64,
+            containers,
         });
         Status::success()
     }

@@ -108,7 +108,7 @@ fn pod_constraints(pod: &PodInfo, hard: bool) -> Result<Vec<Constraint>, String>
     };
     for c in pod
         .spec()
-        .and_then(|s| s.topology_spread_constraints.as_ref())
+        .and_then(|s| s.topology_spread_constraints.as_deref())
         .into_iter()
         .flatten()
     {
@@ -280,7 +280,7 @@ impl PreScorePlugin for PodTopologySpread {
         let declared = cs
             .pod
             .spec()
-            .and_then(|s| s.topology_spread_constraints.as_ref())
+            .and_then(|s| s.topology_spread_constraints.as_deref())
             .is_some_and(|v| !v.is_empty());
         let constraints = if declared {
             match pod_constraints(&cs.pod, false) {

@@ -35,7 +35,9 @@ fn selector_of(object: &Object) -> std::result::Result<Map<String, Value>, Strin
         Ok(labels(s.match_labels.as_ref()))
     };
     match object {
-        Object::Pod(p) => Ok(labels(p.metadata.labels.as_ref())),
+        Object::Pod(p) => Ok(labels(
+            p.metadata.labels.as_ref().map(|l| l.to_map()).as_ref(),
+        )),
         Object::Service(s) => Ok(labels(s.spec.as_ref().and_then(|s| s.selector.as_ref()))),
         Object::Deployment(d) => from_selector(&d.spec.selector),
         Object::ReplicaSet(r) => from_selector(&r.spec.selector),
