@@ -78,6 +78,7 @@ enum Where {
     InFlight,
 }
 
+#[derive(Clone)]
 struct Entry {
     info: QueuedPodInfo,
     at: Where,
@@ -86,6 +87,7 @@ struct Entry {
 }
 
 /// The three queues.
+#[derive(Clone)]
 pub struct SchedulingQueue {
     sort: Rc<dyn QueueSortPlugin>,
     entries: BTreeMap<Rc<str>, Entry>,
