@@ -157,7 +157,11 @@ impl RunLog {
     /// [`RunLog::replay`] gives: the checkpoint is an exact copy of the run
     /// at its moment (see [`Cluster::try_clone`]). `outcomes` holds only
     /// the entries replayed after the checkpoint.
-    pub fn replay_from<T>(&self, checkpoint: Option<&Checkpoint<T>>, until: Option<SimTime>) -> Replayed {
+    pub fn replay_from<T>(
+        &self,
+        checkpoint: Option<&Checkpoint<T>>,
+        until: Option<SimTime>,
+    ) -> Replayed {
         let limit = until.map(SimTime::as_millis).unwrap_or(self.now);
         let restored = checkpoint
             .filter(|cp| cp.at().as_millis() <= limit && cp.entries <= self.entries.len())
@@ -267,12 +271,11 @@ impl<T> Checkpoints<T> {
     /// Drops the checkpoint (not the first or the last) whose loss leaves
     /// the smallest gap.
     fn thin(&mut self) {
-        let drop = (1..self.list.len().saturating_sub(1))
-            .min_by_key(|&i| {
-                self.list[i + 1]
-                    .at()
-                    .saturating_since(self.list[i - 1].at())
-            });
+        let drop = (1..self.list.len().saturating_sub(1)).min_by_key(|&i| {
+            self.list[i + 1]
+                .at()
+                .saturating_since(self.list[i - 1].at())
+        });
         if let Some(i) = drop {
             self.list.remove(i);
         } else {

@@ -82,7 +82,10 @@ const FUTURE: &[&str] = &[
 fn a_cluster_copied_mid_run_after_faults_has_exactly_the_original_future() {
     for seed in [3, 11] {
         let mut c = Cluster::new(Topology::default(), seed);
-        assert!(c.boot(SimDuration::from_secs(30)), "the control plane boots");
+        assert!(
+            c.boot(SimDuration::from_secs(30)),
+            "the control plane boots"
+        );
         let mut s = Session::new();
         run(
             &mut c,
@@ -91,20 +94,40 @@ fn a_cluster_copied_mid_run_after_faults_has_exactly_the_original_future() {
         );
         // Faults before the copy: an etcd leader election under way and a
         // node cut off while the copy is taken.
-        run(&mut c, &mut s, "sim fault etcd/leader crash\nsim advance 700ms");
-        run(&mut c, &mut s, "sim fault worker-3 partition\nsim advance 1200ms");
+        run(
+            &mut c,
+            &mut s,
+            "sim fault etcd/leader crash\nsim advance 700ms",
+        );
+        run(
+            &mut c,
+            &mut s,
+            "sim fault worker-3 partition\nsim advance 1200ms",
+        );
         let terms_before: Vec<u64> = c.etcd_status().iter().map(|(_, st)| st.term).collect();
         let mut copy = copy_soon(&mut c);
         let mut copy_session = s.clone();
-        assert_eq!(observe(&mut copy, &mut copy_session), observe(&mut c, &mut s));
+        assert_eq!(
+            observe(&mut copy, &mut copy_session),
+            observe(&mut c, &mut s)
+        );
         let mut printed = (String::new(), String::new());
         for cmd in FUTURE {
             printed.0 += &run(&mut c, &mut s, cmd);
             printed.1 += &run(&mut copy, &mut copy_session, cmd);
         }
-        assert_eq!(printed.1, printed.0, "seed {seed}: the commands print the same");
-        let (a, b) = (observe(&mut c, &mut s), observe(&mut copy, &mut copy_session));
-        assert!(a == b, "seed {seed}: the copy's future differs from the original's");
+        assert_eq!(
+            printed.1, printed.0,
+            "seed {seed}: the commands print the same"
+        );
+        let (a, b) = (
+            observe(&mut c, &mut s),
+            observe(&mut copy, &mut copy_session),
+        );
+        assert!(
+            a == b,
+            "seed {seed}: the copy's future differs from the original's"
+        );
         // The run did what it claims: elections happened after the copy,
         // and the copy shares no state with the original (it moved on its
         // own: the original's clock is where both went, not further).
@@ -113,19 +136,31 @@ fn a_cluster_copied_mid_run_after_faults_has_exactly_the_original_future() {
             terms_after.iter().max() > terms_before.iter().max(),
             "seed {seed}: a new etcd term after the copy ({terms_before:?} -> {terms_after:?})"
         );
-        assert!(a.contains("web-"), "seed {seed}: the deployment's pods are listed");
+        assert!(
+            a.contains("web-"),
+            "seed {seed}: the deployment's pods are listed"
+        );
     }
 }
 
 #[test]
 fn a_copy_shares_no_state_with_the_original() {
     let mut c = Cluster::new(Topology::default(), 5);
-    assert!(c.boot(SimDuration::from_secs(30)), "the control plane boots");
+    assert!(
+        c.boot(SimDuration::from_secs(30)),
+        "the control plane boots"
+    );
     let mut s = Session::new();
-    run(&mut c, &mut s, "kubectl create deployment web --image=nginx --replicas=2\nsim advance 5s");
+    run(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx --replicas=2\nsim advance 5s",
+    );
     let mut twin = copy_soon(&mut c);
     let mut twin_session = s.clone();
-    let mut copy = twin.try_clone().expect("a copy of a copy, at the same moment");
+    let mut copy = twin
+        .try_clone()
+        .expect("a copy of a copy, at the same moment");
     let mut copy_session = s.clone();
     // The copy lives a different future: crashes, a scale, time.
     run(
@@ -133,14 +168,33 @@ fn a_copy_shares_no_state_with_the_original() {
         &mut copy_session,
         "kubectl scale deployment web --replicas=6\nsim fault etcd/leader crash\nsim fault worker-1 power-off\nsim advance 20s",
     );
-    let replicas = run(&mut copy, &mut copy_session, "kubectl get deployment web -o jsonpath={.spec.replicas}");
-    assert!(replicas.contains("\n6\n"), "the copy has 6 replicas: {replicas}");
-    // The original and its untouched twin are still alike, and unmoved.
-    assert_eq!(observe(&mut c, &mut s), observe(&mut twin, &mut twin_session));
-    let replicas = run(&mut c, &mut s, "kubectl get deployment web -o jsonpath={.spec.replicas}");
-    assert!(replicas.contains("\n2\n"), "the original still has 2: {replicas}");
+    let replicas = run(
+        &mut copy,
+        &mut copy_session,
+        "kubectl get deployment web -o jsonpath={.spec.replicas}",
+    );
     assert!(
-        c.etcd_status().iter().all(|(_, st)| st.role != kubesim::etcd::Role::Stopped),
+        replicas.contains("\n6\n"),
+        "the copy has 6 replicas: {replicas}"
+    );
+    // The original and its untouched twin are still alike, and unmoved.
+    assert_eq!(
+        observe(&mut c, &mut s),
+        observe(&mut twin, &mut twin_session)
+    );
+    let replicas = run(
+        &mut c,
+        &mut s,
+        "kubectl get deployment web -o jsonpath={.spec.replicas}",
+    );
+    assert!(
+        replicas.contains("\n2\n"),
+        "the original still has 2: {replicas}"
+    );
+    assert!(
+        c.etcd_status()
+            .iter()
+            .all(|(_, st)| st.role != kubesim::etcd::Role::Stopped),
         "no member of the original crashed"
     );
 }
@@ -174,18 +228,30 @@ fn live_run(seed: u64, script: &[(u64, &str)], end: u64) -> (RunLog, Checkpoints
 #[test]
 fn a_scrub_restored_from_a_checkpoint_equals_a_replay_from_the_seed() {
     let script: &[(u64, &str)] = &[
-        (5_000, "kubectl create deployment web --image=nginx --replicas=6"),
+        (
+            5_000,
+            "kubectl create deployment web --image=nginx --replicas=6",
+        ),
         (31_000, "sim fault etcd/leader crash"),
-        (33_500, "kubectl scale deployment web --replicas=9\nsim advance 2s"),
+        (
+            33_500,
+            "kubectl scale deployment web --replicas=9\nsim advance 2s",
+        ),
         (47_000, "sim fault worker-1 partition"),
         (70_000, "sim heal all"),
-        (85_250, "kubectl create deployment api --image=nginx --replicas=2"),
+        (
+            85_250,
+            "kubectl create deployment api --image=nginx --replicas=2",
+        ),
         (101_000, "sim fault kube-controller-manager/leader crash"),
     ];
     let (log, checkpoints) = live_run(9, script, 130_000);
     let times = checkpoints.times();
     assert!(times.len() == 4, "thinned to the cap: {times:?}");
-    assert!(times.last().unwrap().as_millis() >= 110_000, "a late checkpoint: {times:?}");
+    assert!(
+        times.last().unwrap().as_millis() >= 110_000,
+        "a late checkpoint: {times:?}"
+    );
     for target in [12_000, 47_000, 95_400, 125_000] {
         let t = SimTime::from_millis(target);
         let cp = checkpoints.nearest(t);
@@ -203,22 +269,42 @@ fn a_scrub_restored_from_a_checkpoint_equals_a_replay_from_the_seed() {
         assert_eq!(a.now(), t);
         assert_eq!(observe(&mut b, &mut sb), observe(&mut a, &mut sa), "at {t}");
         // The same later run: a new future typed after the scrub.
-        for cmd in ["kubectl scale deployment web --replicas=3", "sim fault etcd/leader crash", "sim advance 15s"] {
-            assert_eq!(run(&mut b, &mut sb, cmd), run(&mut a, &mut sa, cmd), "{cmd} after {t}");
+        for cmd in [
+            "kubectl scale deployment web --replicas=3",
+            "sim fault etcd/leader crash",
+            "sim advance 15s",
+        ] {
+            assert_eq!(
+                run(&mut b, &mut sb, cmd),
+                run(&mut a, &mut sa, cmd),
+                "{cmd} after {t}"
+            );
         }
-        assert_eq!(observe(&mut b, &mut sb), observe(&mut a, &mut sa), "after {t}");
+        assert_eq!(
+            observe(&mut b, &mut sb),
+            observe(&mut a, &mut sa),
+            "after {t}"
+        );
     }
 }
 
 #[test]
 fn checkpoints_of_a_dropped_future_are_forgotten() {
-    let (log, mut checkpoints) = live_run(4, &[(3_000, "kubectl create deployment web --image=nginx")], 90_000);
+    let (log, mut checkpoints) = live_run(
+        4,
+        &[(3_000, "kubectl create deployment web --image=nginx")],
+        90_000,
+    );
     assert!(checkpoints.times().len() >= 3, "{:?}", checkpoints.times());
     // A command typed at 50 s after a scrub back there: the checkpoints
     // after 50 s belong to the dropped future.
     let t = SimTime::from_millis(50_000);
     checkpoints.forget_after(t, log.truncated(t).entries.len());
-    assert!(checkpoints.times().iter().all(|&at| at <= t), "{:?}", checkpoints.times());
+    assert!(
+        checkpoints.times().iter().all(|&at| at <= t),
+        "{:?}",
+        checkpoints.times()
+    );
     assert!(checkpoints.nearest(t).is_some());
     // A rewind to before the first command drops the ones after it too.
     checkpoints.forget_after(t, 0);

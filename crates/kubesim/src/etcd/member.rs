@@ -963,7 +963,9 @@ impl EtcdMember {
     pub fn try_clone(&self) -> Option<EtcdMember> {
         let wal = Wal {
             log: copy_log(&self.disk.wal.log, &self.disk.snapshot_meta)?,
-            outbox: Rc::new(RefCell::new(self.disk.wal.outbox.try_borrow().ok()?.clone())),
+            outbox: Rc::new(RefCell::new(
+                self.disk.wal.outbox.try_borrow().ok()?.clone(),
+            )),
         };
         let running = match &self.running {
             None => None,
