@@ -452,6 +452,8 @@ impl App {
         trim_transcript(&mut transcript);
         self.transcript = Rc::new(transcript);
         self.save(wall_now(), true);
+        // A long `sim advance` is a stretch of run like the frames' ones.
+        self.offer_checkpoint(wall_now());
         // Replay what the command caused hop by hop, slowly enough to follow
         // a request from kubectl to etcd and back.
         let v_span = after.as_millis().saturating_sub(before.as_millis()) as f64;
