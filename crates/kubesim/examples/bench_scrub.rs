@@ -83,6 +83,13 @@ fn main() {
     let seed = 1;
     let mut log = RunLog::new(&topology, seed);
     let mut c = Cluster::new(topology, seed);
+    // Booted as a lesson boots it (the replay boots the same way).
+    if !c.boot(kubesim::scenario::BOOT_LIMIT) {
+        eprintln!("scrub bench: the control plane did not boot");
+        std::process::exit(1);
+    }
+    log.booted = true;
+    log.reached(c.now());
     let mut s = Session::new();
     let mut checkpoints: Checkpoints = Checkpoints::new(SimDuration::from_secs(30), 16);
     let (mut offered, mut refused, mut kept) = (0u64, 0u64, 0u64);
@@ -110,11 +117,27 @@ fn main() {
     for (at, cmd) in &script {
         frames(&mut c, &s, &log, *at, &mut checkpoints);
         log.record(c.now(), cmd);
-        s.run_script(&mut c, cmd);
+        for o in s.run_script(&mut c, cmd) {
+            if !o.ok {
+                eprintln!("{}: {}", o.input, o.output);
+            }
+        }
     }
     frames(&mut c, &s, &log, end, &mut checkpoints);
     log.reached(c.now());
     let run_wall = run_start.elapsed();
+    // Read on a copy, so the run itself stays as recorded.
+    let running = match c.try_clone() {
+        Some(mut copy) => s
+            .clone()
+            .run_script(&mut copy, "kubectl get pods --no-headers")
+            .first()
+            .map_or(0, |o| {
+                o.output.lines().filter(|l| l.contains(" Running ")).count()
+            }),
+        None => 0,
+    };
+    println!("pods Running at the end: {running}");
     let live_now = LIVE.load(Relaxed);
     println!(
         "run: {minutes} virtual minutes, Deployment of {replicas}, {} trace events, {:.2} s wall (checkpoints included)",
