@@ -59,12 +59,14 @@ const SAVE_EVERY_MS: f64 = 2000.0;
 /// time, so a scrub back replays at most this much (plus the frames' gaps)
 /// instead of the whole run from its seed.
 const CHECKPOINT_EVERY: SimDuration = SimDuration::from_secs(30);
-/// At most this many checkpoints are kept (each a copy of the cluster: a
-/// few MB for a teaching-sized cluster); older ones thin out evenly.
-const CHECKPOINT_CAP: usize = 12;
-/// At least this much wall time between two checkpoints, so that copying
-/// costs at high speed a few percent of the frames at most.
-const CHECKPOINT_WALL_GAP_MS: f64 = 250.0;
+/// At most this many checkpoints are kept (each a copy of the cluster:
+/// about 6 MB for the default cluster with a Deployment of 50 after ten
+/// minutes, natively); older ones thin out evenly.
+const CHECKPOINT_CAP: usize = 8;
+/// At least this much wall time between two checkpoints: a copy costs
+/// tens of milliseconds, which at high speed must stay a few percent of
+/// the frames.
+const CHECKPOINT_WALL_GAP_MS: f64 = 1000.0;
 
 pub enum Msg {
     Play,
@@ -302,11 +304,15 @@ impl App {
         }
         let transcript = self.transcript.clone();
         let ran = self.ran;
+        let started = wall_now();
         if self
             .checkpoints
             .offer(&self.cluster, self.shell.session(), ran, || transcript)
         {
             self.checkpointed_at = wall;
+            if self.params.perf {
+                record_timing("__kubesimCheckpoint", wall_now() - started);
+            }
         }
     }
 

@@ -1388,7 +1388,7 @@ fn a_scrub_back_on_a_ten_minute_run_restores_a_checkpoint_and_shows_the_replayed
     let server = StaticServer::start(support::dist_dir());
     let driver = Driver::start();
     let target = 9 * 60_000;
-    let (link, state, quick, landed) = {
+    let (link, state, quick, landed, copies) = {
         let session = driver.session();
         session.goto(&format!("{}?perf=1", server.url));
         session.wait_for(
@@ -1405,7 +1405,8 @@ fn a_scrub_back_on_a_ten_minute_run_restores_a_checkpoint_and_shows_the_replayed
         // Ten minutes of run in one-minute strides, with faults on the way;
         // a checkpoint is kept after each stride.
         for minute in 1..=10 {
-            std::thread::sleep(Duration::from_millis(300));
+            // More than the page's wall-time gap between two checkpoints.
+            std::thread::sleep(Duration::from_millis(1100));
             let cmd = match minute {
                 3 => "sim fault etcd/leader crash",
                 4 => "sim heal all",
@@ -1428,6 +1429,11 @@ fn a_scrub_back_on_a_ten_minute_run_restores_a_checkpoint_and_shows_the_replayed
         session.screenshot(&support::screenshot_path("scrub-back-checkpoint"));
         let state = drawn_state(&session);
         let quick = scrub_timings(&session);
+        let copies: Vec<f64> = session
+            .exec("return window.__kubesimCheckpoint || []")
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+            .unwrap_or_default();
         session.click("#share");
         let link = session.wait_for(
             "const i = document.getElementById('share-url'); return i && i.value",
@@ -1469,6 +1475,7 @@ fn a_scrub_back_on_a_ten_minute_run_restores_a_checkpoint_and_shows_the_replayed
         "the same cluster at 9:00 both ways:\n{state}\n=====\n{replayed}"
     );
     let (quick, slow) = (quick.last().copied(), slow.last().copied());
+    eprintln!("checkpoints taken on the first page, ms each: {copies:?}");
     eprintln!("scrub back to 9:00: from a checkpoint {quick:?} ms, from the seed {slow:?} ms");
     assert!(
         quick.is_some() && slow.is_some(),
