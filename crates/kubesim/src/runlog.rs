@@ -320,6 +320,40 @@ mod tests {
     use crate::world::SimDuration;
 
     #[test]
+    fn checkpoints_are_kept_once_per_period_and_thin_out_evenly_beyond_the_cap() {
+        let mut c = Cluster::new(Topology::default(), 2);
+        let s = Session::new();
+        let mut cps: Checkpoints = Checkpoints::new(SimDuration::from_secs(10), 4);
+        let mut kept = 0;
+        for _ in 0..=200 {
+            if cps.offer(&c, &s, 0, || ()) {
+                kept += 1;
+            }
+            c.advance(SimDuration::from_millis(500));
+        }
+        // One every 10 s of the 100 s: 11, thinned to 4.
+        assert_eq!(kept, 11);
+        let secs: Vec<u64> = cps.times().iter().map(|t| t.as_millis() / 1000).collect();
+        assert_eq!(secs.len(), 4);
+        assert_eq!(
+            (secs[0], secs[3]),
+            (0, 100),
+            "the first and the last stay: {secs:?}"
+        );
+        let gaps: Vec<u64> = secs.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            gaps.iter().all(|&g| (20..=50).contains(&g)),
+            "evenly spread: {secs:?}"
+        );
+        let t = SimTime::from_millis(65_000);
+        assert!(cps.nearest(t).is_some_and(|cp| cp.at() <= t));
+        assert!(
+            !cps.is_due(SimTime::from_millis(100_500)),
+            "one was just taken"
+        );
+    }
+
+    #[test]
     fn a_log_survives_encoding_and_decoding() {
         let mut log = RunLog::new(&Topology::default(), 7);
         log.record(
