@@ -1445,6 +1445,7 @@ fn a_scrub_back_on_a_ten_minute_run_restores_a_checkpoint_and_shows_the_replayed
             state,
             quick,
             landed,
+            copies,
         )
     };
     // The same run in a fresh page, which has no checkpoints: its scrub
