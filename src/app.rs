@@ -334,7 +334,7 @@ impl App {
             .cloned()
             .collect();
         let mut transcript = (*self.transcript).clone();
-        if !self.log.entries.get(self.ran).is_some_and(|e| e.at <= now) {
+        if self.log.entries.get(self.ran).is_none_or(|e| e.at > now) {
             self.ran += due.len();
         }
         for e in due {
