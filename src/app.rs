@@ -20,7 +20,7 @@ use crate::shell::Shell;
 use crate::tour::{Status, Tour};
 use gloo::render::{request_animation_frame, AnimationFrame};
 use kubesim::inspect::{inspect, Inspection, Target};
-use kubesim::runlog::RunLog;
+use kubesim::runlog::{Checkpoints, RunLog};
 use kubesim::scenario::{Index, IndexEntry, Scenario, BOOT_LIMIT};
 use kubesim::{Cluster, SimDuration, SimTime, Snapshot};
 use std::rc::Rc;
@@ -55,6 +55,18 @@ const ADVANCE_BUDGET_MS: f64 = 8.0;
 const ADVANCE_STEP_MS: u64 = 50;
 /// While the clock runs, the run is saved to local storage at most this often.
 const SAVE_EVERY_MS: f64 = 2000.0;
+/// A scrub checkpoint (a copy of the run) is kept every this much virtual
+/// time, so a scrub back replays at most this much (plus the frames' gaps)
+/// instead of the whole run from its seed.
+const CHECKPOINT_EVERY: SimDuration = SimDuration::from_secs(30);
+/// At most this many checkpoints are kept (each a copy of the cluster:
+/// about 6 MB for the default cluster with a Deployment of 50 after ten
+/// minutes, natively); older ones thin out evenly.
+const CHECKPOINT_CAP: usize = 8;
+/// At least this much wall time between two checkpoints: a copy costs
+/// tens of milliseconds, which at high speed must stay a few percent of
+/// the frames.
+const CHECKPOINT_WALL_GAP_MS: f64 = 1000.0;
 
 pub enum Msg {
     Play,
@@ -117,6 +129,14 @@ pub struct App {
     transcript: Rc<Vec<Entry>>,
     /// The run so far: seed, topology, commands; what reload and share replay.
     log: RunLog,
+    /// Copies of this run at earlier moments, with the console's transcript
+    /// then: a scrub back restores the nearest and replays from there.
+    checkpoints: Checkpoints<Rc<Vec<Entry>>>,
+    /// When the last checkpoint was taken (wall ms).
+    checkpointed_at: f64,
+    /// How many of the log's entries ran in `cluster` (after a scrub back,
+    /// the later ones have not, until a seek forward runs them).
+    ran: usize,
     marks: Rc<Vec<Mark>>,
     saved_at: f64,
     share: Option<Result<String, String>>,
@@ -207,16 +227,29 @@ impl App {
         self.params.host.clone().filter(|_| self.params.embed)
     }
 
-    /// Puts a replayed run in place of the current one.
+    /// Puts a replayed run in place of the current one: replayed from the
+    /// latest checkpoint at or before `until` (one of this run's, so
+    /// `log` must be this run's log or a truncation of it), or from the
+    /// seed.
     fn install(&mut self, log: &RunLog, until: Option<SimTime>) {
-        let replayed = log.replay(until);
+        let limit = until.unwrap_or(SimTime::from_millis(log.now));
+        let checkpoint = self.checkpoints.nearest(limit);
+        let started = wall_now();
+        let replayed = log.replay_from(checkpoint, until);
+        if self.params.perf {
+            record_timing("__kubesimScrub", wall_now() - started);
+        }
+        let mut transcript: Vec<Entry> =
+            checkpoint.map(|cp| (*cp.extra).clone()).unwrap_or_default();
+        self.ran = checkpoint.map_or(0, |cp| cp.entries) + replayed.outcomes.len();
         self.cluster = replayed.cluster;
         self.shell = Shell::from_session(replayed.session);
-        let mut transcript: Vec<Entry> = replayed
-            .outcomes
-            .into_iter()
-            .flat_map(|(_, out)| Shell::entries(out))
-            .collect();
+        transcript.extend(
+            replayed
+                .outcomes
+                .into_iter()
+                .flat_map(|(_, out)| Shell::entries(out)),
+        );
         trim_transcript(&mut transcript);
         self.transcript = Rc::new(transcript);
         self.after_jump();
@@ -255,9 +288,37 @@ impl App {
         }
     }
 
-    /// Moves the clock to `t`: back by replaying the run from its seed,
-    /// forward by running the recorded commands due on the way (after a
-    /// scrub back) and then the clock.
+    /// Keeps a copy of the run if one is due (see [`CHECKPOINT_EVERY`]).
+    fn offer_checkpoint(&mut self, wall: f64) {
+        if wall - self.checkpointed_at < CHECKPOINT_WALL_GAP_MS
+            || !self.checkpoints.is_due(self.cluster.now())
+        {
+            return;
+        }
+        // Only while the cluster is the recorded run: every command
+        // recorded up to now ran in it (playing on after a scrub back, the
+        // later ones do not run).
+        let now = self.cluster.now().as_millis();
+        if self.log.entries.get(self.ran).is_some_and(|e| e.at <= now) {
+            return;
+        }
+        let transcript = self.transcript.clone();
+        let ran = self.ran;
+        let started = wall_now();
+        if self
+            .checkpoints
+            .offer(&self.cluster, self.shell.session(), ran, || transcript)
+        {
+            self.checkpointed_at = wall;
+            if self.params.perf {
+                record_timing("__kubesimCheckpoint", wall_now() - started);
+            }
+        }
+    }
+
+    /// Moves the clock to `t`: back by replaying the run from the nearest
+    /// checkpoint (or its seed), forward by running the recorded commands
+    /// due on the way (after a scrub back) and then the clock.
     fn seek(&mut self, t: u64) {
         let now = self.cluster.now().as_millis();
         if t < now {
@@ -273,6 +334,9 @@ impl App {
             .cloned()
             .collect();
         let mut transcript = (*self.transcript).clone();
+        if self.log.entries.get(self.ran).is_none_or(|e| e.at > now) {
+            self.ran += due.len();
+        }
         for e in due {
             self.cluster.advance_to(SimTime::from_millis(e.at));
             transcript.extend(self.shell.run(&mut self.cluster, &e.script));
@@ -361,12 +425,18 @@ impl App {
     /// diagram. Returns what each command printed.
     fn run_command(&mut self, ctx: &Context<Self>, text: &str) -> Vec<Entry> {
         let before = self.cluster.now();
-        if self.log.now > before.as_millis() {
+        if self.log.now > before.as_millis() || self.ran < self.log.entries.len() {
             // A command typed after a scrub back starts a new future: the
-            // old one is dropped, as in an editor's undo.
+            // old one is dropped, as in an editor's undo (with the commands
+            // the cluster never ran: those after the scrub, when the clock
+            // played on past them), and its checkpoints with it.
             self.log = self.log.truncated(before);
+            self.log.entries.truncate(self.ran);
+            self.checkpoints
+                .forget_after(before, self.log.entries.len());
         }
         self.log.record(before, text);
+        self.ran = self.log.entries.len();
         self.marks = marks_of(&self.log);
         self.share = None;
         let outcomes = self.shell.run(&mut self.cluster, text);
@@ -388,6 +458,8 @@ impl App {
         trim_transcript(&mut transcript);
         self.transcript = Rc::new(transcript);
         self.save(wall_now(), true);
+        // A long `sim advance` is a stretch of run like the frames' ones.
+        self.offer_checkpoint(wall_now());
         // Replay what the command caused hop by hop, slowly enough to follow
         // a request from kubectl to etcd and back.
         let v_span = after.as_millis().saturating_sub(before.as_millis()) as f64;
@@ -455,6 +527,8 @@ impl App {
             ));
         }
         self.log = RunLog::new(&topology, scenario.seed);
+        self.checkpoints.clear();
+        self.ran = 0;
         self.log.booted = true;
         self.log.reached(cluster.now());
         self.cluster = cluster;
@@ -508,6 +582,8 @@ impl App {
         let mut log = self.log.clone();
         log.entries.truncate(entries);
         log.now = at;
+        self.checkpoints
+            .forget_after(SimTime::from_millis(at), entries);
         self.install(&log, Some(SimTime::from_millis(at)));
         self.marks = marks_of(&log);
         self.log = log;
@@ -560,6 +636,9 @@ impl Component for App {
         };
         let mut app = App {
             log: RunLog::new(&topology, seed),
+            checkpoints: Checkpoints::new(CHECKPOINT_EVERY, CHECKPOINT_CAP),
+            checkpointed_at: f64::MIN,
+            ran: 0,
             marks: Rc::new(Vec::new()),
             saved_at: f64::MIN,
             share: None,
@@ -821,6 +900,8 @@ impl Component for App {
                 let seed = self.log.seed;
                 let topology = self.log.topology();
                 self.log = RunLog::new(&topology, seed);
+                self.checkpoints.clear();
+                self.ran = 0;
                 self.marks = Rc::new(Vec::new());
                 self.share = None;
                 self.notice = None;
@@ -963,6 +1044,8 @@ impl App {
                     }
                 }
                 let t = self.phase("advance", t);
+                self.offer_checkpoint(ts);
+                let t = self.phase("checkpoint", t);
                 self.spawn_pulses(before, self.cluster.now(), ts, dt.max(1.0));
                 let t = self.phase("pulses", t);
                 if ts - self.refreshed_at >= SNAPSHOT_EVERY_MS {

@@ -30,6 +30,11 @@ impl Shell {
         })
     }
 
+    /// The terminal's state (a scrub checkpoint keeps a copy).
+    pub fn session(&self) -> &kubesim::shell::Session {
+        &self.session
+    }
+
     /// Whether commands can run.
     pub fn available(&self) -> bool {
         true

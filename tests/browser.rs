@@ -1334,3 +1334,152 @@ fn tab_completes_types_and_names_in_the_console_and_escape_then_tab_leaves_it() 
     );
     assert_eq!(console_value(&session), "kubectl c");
 }
+
+/// Moves the timeline's handle back to `ms`, as a person dragging it
+/// does, and returns where the clock lands: `ms`, or later when a command
+/// recorded before `ms` ran past it (a `sim advance` typed at 8:17 ends at
+/// 9:17, from the seed as from a checkpoint).
+fn scrub_back_to(session: &Session, ms: u64) -> u64 {
+    let before = clock_ms(session);
+    assert!(ms < before, "a scrub back");
+    session.exec(&format!(
+        "const s = document.getElementById('scrub'); s.value = '{ms}'; s.dispatchEvent(new Event('change'))"
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = clock_ms(session);
+        if now < before && now >= ms {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock never went back to {ms}: it shows {now}; the browser console: {:?}",
+            session.console()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// What the page shows of the cluster: the pods on the diagram, the
+/// components' text (raft roles and terms, leaders) and the message log.
+fn drawn_state(session: &Session) -> String {
+    let v = session.exec(
+        "return [\
+           Array.from(document.querySelectorAll('svg.diagram [data-pod]')).map(e => e.dataset.pod + '@' + (e.closest('[data-node]') || {dataset: {}}).dataset.node).sort().join(' '),\
+           Array.from(document.querySelectorAll('svg.diagram [data-component]')).map(e => e.dataset.component + ': ' + e.textContent).sort().join('\\n'),\
+           Array.from(document.querySelectorAll('#event-log .log-row')).map(e => e.textContent).join('\\n')\
+         ].join('\\n---\\n')",
+    );
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The wall milliseconds of each scrub back this page did (`?perf=1`).
+fn scrub_timings(session: &Session) -> Vec<f64> {
+    session
+        .exec("return window.__kubesimScrub || []")
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn a_scrub_back_on_a_ten_minute_run_restores_a_checkpoint_and_shows_the_replayed_state() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let target = 9 * 60_000;
+    let (link, state, quick, landed, copies) = {
+        let session = driver.session();
+        session.goto(&format!("{}?perf=1", server.url));
+        session.wait_for(
+            "return document.querySelectorAll('svg.diagram [data-component]').length > 0",
+            Duration::from_secs(30),
+            "the diagram to be drawn",
+        );
+        boot(&session);
+        session.click("#play"); // pause: the run is the commands below
+        run_in_console(
+            &session,
+            "kubectl create deployment web --image=nginx --replicas=50",
+        );
+        // Ten minutes of run in one-minute strides, with faults on the way;
+        // a checkpoint is kept after each stride.
+        for minute in 1..=10 {
+            // More than the page's wall-time gap between two checkpoints.
+            std::thread::sleep(Duration::from_millis(1100));
+            let cmd = match minute {
+                3 => "sim fault etcd/leader crash",
+                4 => "sim heal all",
+                6 => "kubectl scale deployment web --replicas=30",
+                _ => "sim advance 60s",
+            };
+            run_in_console(&session, cmd);
+            if !cmd.starts_with("sim advance") {
+                run_in_console(&session, "sim advance 60s");
+            }
+        }
+        assert!(clock_ms(&session) > 10 * 60_000, "ten minutes ran");
+        session.screenshot(&support::screenshot_path("scrub-before"));
+        let landed = scrub_back_to(&session, target);
+        session.wait_for(
+            "return document.querySelectorAll('svg.diagram [data-pod^=\"default/web-\"]').length >= 10",
+            Duration::from_secs(30),
+            "the Deployment's pods drawn at 9:00",
+        );
+        session.screenshot(&support::screenshot_path("scrub-back-checkpoint"));
+        let state = drawn_state(&session);
+        let quick = scrub_timings(&session);
+        let copies: Vec<f64> = session
+            .exec("return window.__kubesimCheckpoint || []")
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+            .unwrap_or_default();
+        session.click("#share");
+        let link = session.wait_for(
+            "const i = document.getElementById('share-url'); return i && i.value",
+            Duration::from_secs(5),
+            "the share link",
+        );
+        (
+            link.as_str().expect("a link").to_string(),
+            state,
+            quick,
+            landed,
+            copies,
+        )
+    };
+    // The same run in a fresh page, which has no checkpoints: its scrub
+    // back replays from the seed, and must show the same cluster.
+    let other = driver.session();
+    other.goto(&link);
+    other.wait_for(
+        "const n = document.querySelector('.notice'); return n && n.textContent.includes('shared run')",
+        Duration::from_secs(60),
+        "the page to say it replayed a shared run",
+    );
+    assert_eq!(
+        scrub_back_to(&other, target),
+        landed,
+        "both land at the same moment"
+    );
+    other.wait_for(
+        "return document.querySelectorAll('svg.diagram [data-pod^=\"default/web-\"]').length >= 10",
+        Duration::from_secs(30),
+        "the Deployment's pods drawn at 9:00",
+    );
+    other.screenshot(&support::screenshot_path("scrub-back-from-seed"));
+    let slow = scrub_timings(&other);
+    let replayed = drawn_state(&other);
+    assert!(state.contains("default/web-"), "{state}");
+    assert!(
+        state == replayed,
+        "the same cluster at 9:00 both ways:\n{state}\n=====\n{replayed}"
+    );
+    let (quick, slow) = (quick.last().copied(), slow.last().copied());
+    eprintln!("checkpoints taken on the first page, ms each: {copies:?}");
+    eprintln!("scrub back to 9:00: from a checkpoint {quick:?} ms, from the seed {slow:?} ms");
+    assert!(
+        quick.is_some() && slow.is_some(),
+        "both pages timed their scrub"
+    );
+}

@@ -360,6 +360,47 @@ fn addr(s: &str) -> Addr {
 }
 
 impl Cluster {
+    /// A copy of the cluster at this moment whose future, given the same
+    /// commands, is the same as this one's, message for message (the
+    /// page's scrub checkpoints). The copy shares only immutable data with
+    /// the original (objects and bytes behind `Rc`, process factories that
+    /// capture plain values).
+    ///
+    /// `None` at a moment an etcd member cannot be copied exactly (see
+    /// [`EtcdMember::try_clone`]): a rare state between two inputs; a
+    /// moment later it can.
+    pub fn try_clone(&self) -> Option<Cluster> {
+        let mut etcd = BTreeMap::new();
+        for (a, m) in &self.etcd {
+            etcd.insert(a.clone(), m.try_clone()?);
+        }
+        Some(Cluster {
+            topology: self.topology.clone(),
+            world: self.world.clone(),
+            network: self.network.clone(),
+            trace: self.trace.clone(),
+            hosts: self.hosts.clone(),
+            etcd,
+            etcd_ids: self.etcd_ids.clone(),
+            apiservers: self.apiservers.clone(),
+            apiserver_by_client: self.apiserver_by_client.clone(),
+            decoded: self.decoded.clone(),
+            lb: self.lb.clone(),
+            authn: self.authn.clone(),
+            inbox: self.inbox.clone(),
+            next_client_request: self.next_client_request,
+            crashed: self.crashed.clone(),
+            powered_off: self.powered_off.clone(),
+            last_arrival: self.last_arrival.clone(),
+            held: self.held.clone(),
+            clients: self.clients.clone(),
+            cloud: self.cloud.clone(),
+            net: self.net.clone(),
+            bootstrap_token: self.bootstrap_token.clone(),
+            tunnel: self.tunnel.clone(),
+        })
+    }
+
     /// A cluster of `topology`, whose every random choice derives from `seed`.
     /// It starts at time zero with every process just launched: the etcd
     /// members have not yet elected a leader and the API servers are not yet
@@ -455,7 +496,7 @@ impl Cluster {
                 external_cloud_provider: true,
                 bootstrap_token: None,
             };
-            let make: clients::Factory = Box::new(move |now| {
+            let make: clients::Factory = std::rc::Rc::new(move |now| {
                 crate::client::Process::new(Kubelet::new(machine.clone(), now))
                     .ok()
                     .map(|p| Box::new(p) as Box<dyn Running>)
@@ -515,7 +556,7 @@ impl Cluster {
             let tokens = controller_tokens.clone();
             let node_name = node.name.clone();
             let kcm_settings = kcm_settings.clone();
-            let make: clients::Factory = Box::new(move |now| {
+            let make: clients::Factory = std::rc::Rc::new(move |now| {
                 let cm = crate::controllers::ControllerManager::with_default_controllers(
                     &node_name,
                     identity.clone(),
@@ -540,7 +581,7 @@ impl Cluster {
             let a = addr(&format!("kube-scheduler-{}", node.name));
             let identity = format!("{}_{}", node.name, world.rng().uuid());
             let node_name = node.name.clone();
-            let make: clients::Factory = Box::new(move |now| {
+            let make: clients::Factory = std::rc::Rc::new(move |now| {
                 let s =
                     crate::scheduler::agent::KubeScheduler::new(&node_name, identity.clone(), now);
                 crate::client::Process::new(s)
@@ -599,7 +640,7 @@ impl Cluster {
                     .unwrap_or_default(),
                 );
             }
-            let make: clients::Factory = Box::new(move |_| {
+            let make: clients::Factory = std::rc::Rc::new(move |_| {
                 crate::client::Process::new(crate::kubeadm::KubeadmInit::new(objects.clone()))
                     .ok()
                     .map(|p| Box::new(p) as Box<dyn Running>)

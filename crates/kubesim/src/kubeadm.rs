@@ -36,6 +36,7 @@ use crate::world::{SimDuration, SimTime};
 pub const API_CALL_RETRY_INTERVAL: SimDuration = SimDuration::from_millis(500);
 
 /// The addon phase of `kubeadm init`: creates its objects one by one.
+#[derive(Clone)]
 pub struct KubeadmInit {
     objects: Vec<Object>,
     /// The index of the object being created.

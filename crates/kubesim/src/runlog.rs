@@ -15,7 +15,7 @@
 use crate::cluster::Cluster;
 use crate::shell::{Outcome, Session};
 use crate::topology::Topology;
-use crate::world::SimTime;
+use crate::world::{SimDuration, SimTime};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -148,14 +148,36 @@ impl RunLog {
     /// A topology that no longer validates falls back to the default one, so
     /// a damaged link still opens a cluster.
     pub fn replay(&self, until: Option<SimTime>) -> Replayed {
+        self.replay_from::<()>(None, until)
+    }
+
+    /// Replays the run up to `until` (or all of it) from a checkpoint of it
+    /// (taken at or before `until`, after `checkpoint.entries` of this log's
+    /// entries ran), or from its seed without one. The result is the one
+    /// [`RunLog::replay`] gives: the checkpoint is an exact copy of the run
+    /// at its moment (see [`Cluster::try_clone`]). `outcomes` holds only
+    /// the entries replayed after the checkpoint.
+    pub fn replay_from<T>(
+        &self,
+        checkpoint: Option<&Checkpoint<T>>,
+        until: Option<SimTime>,
+    ) -> Replayed {
         let limit = until.map(SimTime::as_millis).unwrap_or(self.now);
-        let mut cluster = Cluster::new(self.topology(), self.seed);
-        if self.booted {
-            cluster.boot(crate::scenario::BOOT_LIMIT);
-        }
-        let mut session = Session::new();
+        let restored = checkpoint
+            .filter(|cp| cp.at().as_millis() <= limit && cp.entries <= self.entries.len())
+            .and_then(|cp| Some((cp.cluster.try_clone()?, cp.session.clone(), cp.entries)));
+        let (mut cluster, mut session, skip) = match restored {
+            Some(restored) => restored,
+            None => {
+                let mut cluster = Cluster::new(self.topology(), self.seed);
+                if self.booted {
+                    cluster.boot(crate::scenario::BOOT_LIMIT);
+                }
+                (cluster, Session::new(), 0)
+            }
+        };
         let mut outcomes = Vec::new();
-        for entry in self.entries.iter().take_while(|e| e.at <= limit) {
+        for entry in self.entries.iter().skip(skip).take_while(|e| e.at <= limit) {
             cluster.advance_to(SimTime::from_millis(entry.at));
             let out = session.run_script(&mut cluster, &entry.script);
             outcomes.push((entry.clone(), out));
@@ -166,6 +188,121 @@ impl RunLog {
             session,
             outcomes,
         }
+    }
+}
+
+/// A copy of a run at one moment, which a scrub back restores instead of
+/// replaying from the seed.
+pub struct Checkpoint<T = ()> {
+    pub cluster: Cluster,
+    pub session: Session,
+    /// How many of the log's entries had run.
+    pub entries: usize,
+    /// What the caller keeps with it (the page: the console's transcript).
+    pub extra: T,
+}
+
+impl<T> Checkpoint<T> {
+    /// The virtual time of the copy.
+    pub fn at(&self) -> SimTime {
+        self.cluster.now()
+    }
+}
+
+/// The checkpoints of a run: one every `every` of virtual time at most, at
+/// most `cap` of them (a new one beyond the cap drops the one whose loss
+/// leaves the smallest gap, so they thin out evenly over a long run).
+pub struct Checkpoints<T = ()> {
+    every: SimDuration,
+    cap: usize,
+    /// By time.
+    list: Vec<Checkpoint<T>>,
+}
+
+impl<T> Checkpoints<T> {
+    pub fn new(every: SimDuration, cap: usize) -> Self {
+        Checkpoints {
+            every,
+            cap: cap.max(2),
+            list: Vec::new(),
+        }
+    }
+
+    /// Whether a checkpoint at `now` is wanted: the latest one at or before
+    /// `now` is `every` or more older (or there is none).
+    pub fn is_due(&self, now: SimTime) -> bool {
+        match self.nearest(now) {
+            None => true,
+            Some(cp) => now.saturating_since(cp.at()) >= self.every,
+        }
+    }
+
+    /// Keeps a copy of the run (`entries` of its log's entries ran) if one
+    /// is due and the cluster can be copied at this moment; returns whether
+    /// it did. `extra` is asked for only then.
+    pub fn offer(
+        &mut self,
+        cluster: &Cluster,
+        session: &Session,
+        entries: usize,
+        extra: impl FnOnce() -> T,
+    ) -> bool {
+        if !self.is_due(cluster.now()) {
+            return false;
+        }
+        let Some(copy) = cluster.try_clone() else {
+            return false;
+        };
+        let cp = Checkpoint {
+            cluster: copy,
+            session: session.clone(),
+            entries,
+            extra: extra(),
+        };
+        let at = cp.at();
+        let i = self.list.partition_point(|c| c.at() <= at);
+        self.list.insert(i, cp);
+        while self.list.len() > self.cap {
+            self.thin();
+        }
+        true
+    }
+
+    /// Drops the checkpoint (not the first or the last) whose loss leaves
+    /// the smallest gap.
+    fn thin(&mut self) {
+        let drop = (1..self.list.len().saturating_sub(1)).min_by_key(|&i| {
+            self.list[i + 1]
+                .at()
+                .saturating_since(self.list[i - 1].at())
+        });
+        if let Some(i) = drop {
+            self.list.remove(i);
+        } else {
+            self.list.truncate(self.cap);
+        }
+    }
+
+    /// The latest checkpoint at or before `t`.
+    pub fn nearest(&self, t: SimTime) -> Option<&Checkpoint<T>> {
+        self.list.iter().rev().find(|cp| cp.at() <= t)
+    }
+
+    /// Forgets the checkpoints of a future that was dropped: those after
+    /// `t`, or past the log's first `entries` entries (a command typed
+    /// after a scrub back, a lesson's rewind).
+    pub fn forget_after(&mut self, t: SimTime, entries: usize) {
+        self.list.retain(|cp| cp.at() <= t && cp.entries <= entries);
+    }
+
+    /// Forgets every checkpoint (a new run).
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+
+    /// When the checkpoints were taken, oldest first.
+    pub fn times(&self) -> Vec<SimTime> {
+        self.list.iter().map(Checkpoint::at).collect()
     }
 }
 
@@ -181,6 +318,40 @@ pub struct Replayed {
 mod tests {
     use super::*;
     use crate::world::SimDuration;
+
+    #[test]
+    fn checkpoints_are_kept_once_per_period_and_thin_out_evenly_beyond_the_cap() {
+        let mut c = Cluster::new(Topology::default(), 2);
+        let s = Session::new();
+        let mut cps: Checkpoints = Checkpoints::new(SimDuration::from_secs(10), 4);
+        let mut kept = 0;
+        for _ in 0..=200 {
+            if cps.offer(&c, &s, 0, || ()) {
+                kept += 1;
+            }
+            c.advance(SimDuration::from_millis(500));
+        }
+        // One every 10 s of the 100 s: 11, thinned to 4.
+        assert_eq!(kept, 11);
+        let secs: Vec<u64> = cps.times().iter().map(|t| t.as_millis() / 1000).collect();
+        assert_eq!(secs.len(), 4);
+        assert_eq!(
+            (secs[0], secs[3]),
+            (0, 100),
+            "the first and the last stay: {secs:?}"
+        );
+        let gaps: Vec<u64> = secs.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            gaps.iter().all(|&g| (20..=50).contains(&g)),
+            "evenly spread: {secs:?}"
+        );
+        let t = SimTime::from_millis(65_000);
+        assert!(cps.nearest(t).is_some_and(|cp| cp.at() <= t));
+        assert!(
+            !cps.is_due(SimTime::from_millis(100_500)),
+            "one was just taken"
+        );
+    }
 
     #[test]
     fn a_log_survives_encoding_and_decoding() {

@@ -109,7 +109,7 @@ pub const DECODED_CAPACITY: usize = 4096;
 /// the bytes are equal, which makes the result exactly the one a fresh
 /// decode would give. This saves the simulator work; it changes nothing any
 /// instance sees.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Decoded {
     entries: std::collections::BTreeMap<(Revision, Rc<str>), DecodedEntry>,
 }

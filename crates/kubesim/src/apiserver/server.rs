@@ -275,6 +275,7 @@ pub struct ApiServerStatus {
 }
 
 /// One kube-apiserver.
+#[derive(Clone)]
 pub struct ApiServer {
     name: String,
     node: String,

@@ -186,6 +186,7 @@ struct Pending {
 }
 
 /// A client process: an agent, its informers and its requests in flight.
+#[derive(Clone)]
 pub struct Process<A: Agent> {
     agent: A,
     informers: Vec<Informer>,

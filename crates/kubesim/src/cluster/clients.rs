@@ -9,7 +9,7 @@ use crate::world::{SimRng, SimTime};
 use std::any::Any;
 
 /// A running client process, whatever its agent.
-pub(crate) trait Running {
+pub(crate) trait Running: RunningClone {
     fn start(&mut self, now: SimTime, rng: &mut SimRng) -> Vec<Output>;
     fn on_reply(
         &mut self,
@@ -24,7 +24,24 @@ pub(crate) trait Running {
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-impl<A: Agent + 'static> Running for Process<A> {
+/// Copies a running process (a cluster checkpoint copies every process).
+pub(crate) trait RunningClone {
+    fn clone_box(&self) -> Box<dyn Running>;
+}
+
+impl<T: Running + Clone + 'static> RunningClone for T {
+    fn clone_box(&self) -> Box<dyn Running> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn Running> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+impl<A: Agent + Clone + 'static> Running for Process<A> {
     fn start(&mut self, now: SimTime, rng: &mut SimRng) -> Vec<Output> {
         Process::start(self, now, rng)
     }
@@ -52,10 +69,12 @@ impl<A: Agent + 'static> Running for Process<A> {
 }
 
 /// Builds a fresh process (at start, and on every restart: a restarted
-/// program remembers nothing).
-pub(crate) type Factory = Box<dyn Fn(SimTime) -> Option<Box<dyn Running>>>;
+/// program remembers nothing). Shared between copies of a cluster: every
+/// factory only clones the values it captured, so it holds no state.
+pub(crate) type Factory = std::rc::Rc<dyn Fn(SimTime) -> Option<Box<dyn Running>>>;
 
 /// One hosted client.
+#[derive(Clone)]
 pub(crate) struct ClientSlot {
     /// `None` while stopped (crashed, powered off, `kubelet-stop`).
     pub process: Option<Box<dyn Running>>,

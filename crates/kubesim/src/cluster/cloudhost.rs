@@ -88,7 +88,7 @@ impl Cluster {
             let a = addr(&ccm_addr(&node));
             let identity = format!("{node}_{}", self.world.rng().uuid());
             let credential = Credential::BearerToken(token.clone());
-            let make: Factory = Box::new(move |now| {
+            let make: Factory = std::rc::Rc::new(move |now| {
                 crate::client::Process::new(CloudControllerManager::new(
                     identity.clone(),
                     credential.clone(),
@@ -294,7 +294,7 @@ impl Cluster {
             // `kubeadm join`: the kubelet bootstraps its client certificate.
             bootstrap_token: self.join_token(),
         };
-        let make: Factory = Box::new(move |now| {
+        let make: Factory = std::rc::Rc::new(move |now| {
             crate::client::Process::new(Kubelet::new(machine.clone(), now))
                 .ok()
                 .map(|p| Box::new(p) as Box<dyn Running>)

@@ -61,7 +61,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// What the cluster keeps for Service networking.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct NetState {
     /// Each node's rules as its kube-proxy last wrote them (the kernel's
     /// state: they outlive kube-proxy), with kube-proxy's generation.
@@ -253,7 +253,7 @@ pub(crate) fn kube_proxy_slots(nodes: &[String], token: &str) -> Vec<(Addr, Stri
         .map(|node| {
             let n = node.clone();
             let credential = Credential::BearerToken(token.to_string());
-            let make: super::clients::Factory = Box::new(move |_now| {
+            let make: super::clients::Factory = std::rc::Rc::new(move |_now| {
                 crate::client::Process::new(KubeProxy::new(&n, credential.clone()))
                     .ok()
                     .map(|p| Box::new(p) as Box<dyn Running>)
@@ -496,7 +496,7 @@ impl Cluster {
             }
             let credential = Credential::BearerToken(self.net.coredns_token.clone());
             let (p, i) = (pod.clone(), ip.clone());
-            let make: super::clients::Factory = Box::new(move |_now| {
+            let make: super::clients::Factory = std::rc::Rc::new(move |_now| {
                 crate::client::Process::new(CoreDns::new(&p, &i, credential.clone()))
                     .ok()
                     .map(|p| Box::new(p) as Box<dyn Running>)

@@ -319,7 +319,7 @@ fn finished(job: &Job) -> Option<&'static str> {
 }
 
 /// The CronJob controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct CronJobController {
     /// Jobs created and not yet seen, by CronJob key: their names.
     pending: BTreeMap<String, Vec<String>>,

@@ -57,7 +57,7 @@ enum Review {
 }
 
 /// The CSR approving controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct CsrApprovingController {
     /// Reviews by CSR key and uid.
     reviews: BTreeMap<String, (String, Review)>,

@@ -25,7 +25,7 @@ pub const DECIDED_EXPIRATION: SimDuration = SimDuration::from_secs(3600);
 pub const PENDING_EXPIRATION: SimDuration = SimDuration::from_secs(24 * 3600);
 
 /// The CSR cleaner.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct CsrCleanerController;
 
 /// Whether the request is due for deletion at `now`.

@@ -38,6 +38,7 @@ pub const DEFAULT_CLUSTER_SIGNING_DURATION: SimDuration = SimDuration::from_secs
 pub const BACKDATE: SimDuration = SimDuration::from_secs(5 * 60);
 
 /// The CSR signing controller.
+#[derive(Clone)]
 pub struct CsrSigningController {
     /// `--cluster-signing-duration`.
     pub duration: SimDuration,

@@ -68,7 +68,7 @@ struct Expectations {
 }
 
 /// The DaemonSet controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct DaemonSetController {
     expectations: BTreeMap<String, Expectations>,
 }

@@ -1137,7 +1137,7 @@ fn split(mut all: Vec<Rs>, has_new: bool) -> (Option<Rs>, Vec<Rs>) {
 }
 
 /// The Deployment controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct DeploymentController {
     /// ReplicaSet scalings in flight: (ReplicaSet key, from, to), recorded
     /// as `ScalingReplicaSet` events once the update succeeds.

@@ -42,7 +42,7 @@ use std::rc::Rc;
 pub const DELETION_TIMEOUT: SimDuration = SimDuration::from_secs(120);
 
 /// The disruption controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct DisruptionController;
 
 /// `UpdateDisruptionAllowedCondition`: `DisruptionAllowed` True

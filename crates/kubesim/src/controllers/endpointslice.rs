@@ -52,14 +52,14 @@ const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 /// What the controller wrote and waits to see in its cache
 /// (`EndpointSliceTracker`): slice name -> resourceVersion, or `None`
 /// for a deletion.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Tracker {
     in_flight: usize,
     expected: BTreeMap<String, Option<u64>>,
 }
 
 /// The EndpointSlice controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct EndpointSliceController {
     trackers: BTreeMap<String, Tracker>,
 }

@@ -148,7 +148,7 @@ enum Lookup {
 }
 
 /// The garbage collector.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct GarbageCollector {
     /// Edges go from an owner to each of its dependents.
     graph: StableGraph<Node, ()>,

@@ -68,7 +68,7 @@ struct Expectations {
 }
 
 /// The Job controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct JobController {
     expectations: BTreeMap<String, Expectations>,
 }

@@ -268,8 +268,25 @@ pub enum Requeue {
     RateLimited,
 }
 
+/// Copies a controller (a cluster checkpoint copies every controller).
+pub trait ControllerClone {
+    fn clone_box(&self) -> Box<dyn Controller>;
+}
+
+impl<T: Controller + Clone + 'static> ControllerClone for T {
+    fn clone_box(&self) -> Box<dyn Controller> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn Controller> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
 /// One control loop.
-pub trait Controller {
+pub trait Controller: ControllerClone {
     /// The controller's name (`replicaset-controller`), which its events
     /// carry as their source component.
     fn name(&self) -> &'static str;
@@ -408,6 +425,7 @@ fn controllers_for(service_account: &str, settings: &Settings) -> Vec<Box<dyn Co
     }
 }
 
+#[derive(Clone)]
 struct Slot {
     controller: Box<dyn Controller>,
     queue: WorkQueue<String>,
@@ -448,6 +466,7 @@ const EVENT_TAG_BASE: Tag = 1 << 40;
 const CONTROLLER_CLIENT_BASE: ClientId = 16;
 
 /// One kube-controller-manager instance.
+#[derive(Clone)]
 pub struct ControllerManager {
     node: String,
     credential: Credential,

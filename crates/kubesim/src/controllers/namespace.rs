@@ -37,7 +37,7 @@ pub const FINALIZER_KUBERNETES: &str = "kubernetes";
 const LIST_POLL: SimDuration = SimDuration::from_millis(20);
 
 /// One round of lists of a namespace's content.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Pass {
     pending: usize,
     failed: bool,
@@ -45,7 +45,7 @@ struct Pass {
 }
 
 /// The namespace controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct NamespaceController {
     passes: BTreeMap<String, Pass>,
 }

@@ -234,6 +234,7 @@ struct Assignment {
 }
 
 /// The node IPAM controller with the range allocator.
+#[derive(Clone)]
 pub struct NodeIpamController {
     cluster_cidr: Cidr,
     mask_size: u8,

@@ -173,7 +173,7 @@ impl ZoneTainter {
 }
 
 /// The node lifecycle controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct NodeLifecycleController {
     health: BTreeMap<String, Health>,
     known: BTreeSet<String>,

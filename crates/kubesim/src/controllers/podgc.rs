@@ -42,6 +42,7 @@ const KEY: &str = "podgc";
 const OUT_OF_SERVICE_TAINT: &str = "node.kubernetes.io/out-of-service";
 
 /// The pod garbage collector.
+#[derive(Clone)]
 pub struct PodGcController {
     threshold: usize,
     next_run: Option<SimTime>,

@@ -50,7 +50,7 @@ impl Expectations {
 }
 
 /// The ReplicaSet controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ReplicaSetController {
     expectations: BTreeMap<String, Expectations>,
 }

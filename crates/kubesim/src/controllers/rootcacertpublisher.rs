@@ -33,7 +33,7 @@ pub const DESCRIPTION_ANNOTATION: &str = "kubernetes.io/description";
 pub const DESCRIPTION: &str = "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
 
 /// The root CA certificate publisher.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct RootCaCertPublisher;
 
 impl Controller for RootCaCertPublisher {

@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 pub const ENSURED: [&str; 1] = ["default"];
 
 /// The service account controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ServiceAccountController;
 
 impl Controller for ServiceAccountController {

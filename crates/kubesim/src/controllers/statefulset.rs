@@ -66,7 +66,7 @@ pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
 
 /// The StatefulSet controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct StatefulSetController {
     /// Pods created or deleted and not yet seen (per set key).
     pending: BTreeMap<String, i64>,

@@ -103,7 +103,7 @@ fn node_name(pod: &Pod) -> Option<&str> {
 }
 
 /// The taint eviction controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct TaintEvictionController {
     /// Evictions scheduled: pod key -> when.
     scheduled: BTreeMap<String, SimTime>,

@@ -20,7 +20,7 @@ use crate::client::informer::Notification;
 use crate::world::SimDuration;
 
 /// The TTL-after-finished controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct TtlAfterFinishedController;
 
 fn needs_cleanup(o: &Object) -> bool {

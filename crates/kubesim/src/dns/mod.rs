@@ -55,6 +55,7 @@ struct ServiceEntry {
 }
 
 /// One CoreDNS replica.
+#[derive(Clone)]
 pub struct CoreDns {
     /// The pod it runs in (`namespace/name`) and the pod's IP.
     pod: String,

@@ -76,7 +76,7 @@ use super::codec::{CodecError, Op, Proposal};
 use super::mvcc::{Event, KeyRange, MvccError, MvccStore, RangeRequest, RangeResponse, Revision};
 use super::mvcc::{TxnRequest, TxnResponse};
 use crate::world::{SimDuration, SimRng, SimTime};
-use raft::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
+use raft::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot, SnapshotMetadata};
 use raft::storage::{MemStorage, Storage};
 use raft::{
     Config, GetEntriesContext, RaftState, RawNode, SnapshotStatus, StateRole, StorageError,
@@ -322,6 +322,10 @@ pub struct MemberStatus {
 /// (the MVCC store with the index it has applied up to).
 struct Disk {
     wal: Wal,
+    /// The metadata of the last snapshot installed in the raft log (index 0
+    /// before any): `MemStorage` keeps it without a getter, and a copy of
+    /// the log (see [`EtcdMember::try_clone`]) needs it.
+    snapshot_meta: SnapshotMetadata,
     store: MvccStore,
     applied: u64,
     /// The next proposal sequence number; on disk so that numbers are never
@@ -345,7 +349,7 @@ struct Wal {
     outbox: Rc<RefCell<SnapshotOutbox>>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct SnapshotOutbox {
     wanted: bool,
     ready: Option<Snapshot>,
@@ -403,6 +407,7 @@ impl Storage for Wal {
 }
 
 /// A request waiting for its entry to be applied.
+#[derive(Clone)]
 struct PendingWrite {
     client: ClientId,
     request_id: u64,
@@ -410,6 +415,7 @@ struct PendingWrite {
 }
 
 /// A linearizable read waiting for its read index, then for the apply.
+#[derive(Clone)]
 struct PendingRead {
     client: ClientId,
     request_id: u64,
@@ -422,6 +428,7 @@ struct PendingRead {
 }
 
 /// An open watch: its range and the first revision not yet delivered.
+#[derive(Clone)]
 struct Watcher {
     range: KeyRange,
     next_revision: Revision,
@@ -490,6 +497,7 @@ impl EtcdMember {
                     log,
                     outbox: Rc::default(),
                 },
+                snapshot_meta: SnapshotMetadata::default(),
                 store: MvccStore::new(),
                 applied: 0,
                 next_seq: 0,
@@ -933,6 +941,203 @@ impl EtcdMember {
     }
 }
 
+impl EtcdMember {
+    /// An exact copy of the member whose future is the same as this one's
+    /// given the same inputs (a checkpoint of the run), sharing no mutable
+    /// state with it.
+    ///
+    /// raft-rs's `RawNode` is not `Clone`, and `MemStorage` shares its core
+    /// between clones, so both are rebuilt: the raft log is copied entry by
+    /// entry into a new storage, and a new `RawNode` over it gets every
+    /// field of the original's raft state (term, vote, role, leader, log
+    /// indexes, election clock and drawn timeout, progress of the peers,
+    /// pending reads, ...). What raft-rs keeps private is either fixed by
+    /// the configuration (timeouts, `promotable` for a fixed member set, no
+    /// uncommitted-size limit), or equal to what a fresh `RawNode` has once
+    /// every `Ready` was handled: the last handed-out soft and hard state,
+    /// no ready records, `commit_since_index` at the applied index, and a
+    /// heartbeat clock at zero (it restarts every tick at `HEARTBEAT_TICK`
+    /// 1). `None` when the member is between two halves of that work (a
+    /// `Ready` left for its next input): the state is then not reproducible
+    /// through raft-rs's API, and the caller tries again later.
+    pub fn try_clone(&self) -> Option<EtcdMember> {
+        let wal = Wal {
+            log: copy_log(&self.disk.wal.log, &self.disk.snapshot_meta)?,
+            outbox: Rc::new(RefCell::new(
+                self.disk.wal.outbox.try_borrow().ok()?.clone(),
+            )),
+        };
+        let running = match &self.running {
+            None => None,
+            Some(r) => {
+                let mut config = self.config();
+                config.applied = r.raw.raft.raft_log.applied;
+                Some(Running {
+                    raw: copy_raw_node(&r.raw, &config, wal.clone(), &self.logger)?,
+                    last_tick: r.last_tick,
+                    ticks: r.ticks,
+                    drawn: r.drawn,
+                    writes: r.writes.clone(),
+                    reads: r.reads.clone(),
+                    watchers: r.watchers.clone(),
+                })
+            }
+        };
+        Some(EtcdMember {
+            id: self.id,
+            peers: self.peers.clone(),
+            disk: Disk {
+                wal,
+                snapshot_meta: self.disk.snapshot_meta.clone(),
+                store: self.disk.store.clone(),
+                applied: self.disk.applied,
+                next_seq: self.disk.next_seq,
+            },
+            running,
+            logger: self.logger.clone(),
+            snapshot_count: self.snapshot_count,
+            catch_up_entries: self.catch_up_entries,
+        })
+    }
+}
+
+/// A new `MemStorage` holding what `log` holds: the same entries, hard
+/// state, configuration and snapshot metadata (so `first_index`, `term` and
+/// the `Compacted` answers are the same). A compacted log is rebuilt by
+/// appending placeholders up to its first entry and compacting them away,
+/// the only way `MemStorage`'s API leaves a gap after the snapshot index.
+fn copy_log(log: &MemStorage, snapshot: &SnapshotMetadata) -> Option<MemStorage> {
+    let state = log.initial_state().ok()?;
+    let first = log.first_index().ok()?;
+    let last = log.last_index().ok()?;
+    if first <= snapshot.index || last + 1 < first {
+        return None;
+    }
+    let entries = if last >= first {
+        log.entries(first, last + 1, None, GetEntriesContext::empty(false))
+            .ok()?
+    } else {
+        Vec::new()
+    };
+    let copy = MemStorage::new();
+    {
+        let mut core = copy.wl();
+        if snapshot.index > 0 {
+            let mut snap = Snapshot::default();
+            snap.set_metadata(snapshot.clone());
+            core.apply_snapshot(snap).ok()?;
+        }
+        let placeholders: Vec<Entry> = (snapshot.index + 1..first)
+            .map(|index| Entry {
+                index,
+                ..Entry::default()
+            })
+            .collect();
+        core.append(&placeholders).ok()?;
+        core.append(&entries).ok()?;
+        core.compact(first).ok()?;
+        core.set_hardstate(state.hard_state.clone());
+        core.set_conf_state(state.conf_state.clone());
+    }
+    let copied = copy.initial_state().ok()?;
+    let same = copied.hard_state == state.hard_state
+        && copied.conf_state == state.conf_state
+        && copy.first_index().ok()? == first
+        && copy.last_index().ok()? == last
+        && copy.term(snapshot.index).ok() == log.term(snapshot.index).ok();
+    same.then_some(copy)
+}
+
+/// A `RawNode` over `store` (a copy of `src`'s storage) in `src`'s state;
+/// see [`EtcdMember::try_clone`] for why this is exact, and `None` when
+/// `src` has work pending.
+fn copy_raw_node(
+    src: &RawNode<Wal>,
+    config: &Config,
+    store: Wal,
+    logger: &slog::Logger,
+) -> Option<RawNode<Wal>> {
+    let s = &src.raft;
+    let log = &s.raft_log;
+    if src.has_ready()
+        || s.heartbeat_elapsed() != 0
+        || !s.msgs.is_empty()
+        || log.unstable.snapshot.is_some()
+        || !log.unstable.entries.is_empty()
+    {
+        return None;
+    }
+    // Raft::new refuses (panics on) an applied index outside the log.
+    let first = store.first_index().ok()?;
+    let hs = store.initial_state().ok()?.hard_state;
+    if config.applied != 0 && (config.applied + 1 < first || config.applied > hs.commit) {
+        return None;
+    }
+    let mut raw = RawNode::new(config, store, logger).ok()?;
+    let d = &mut raw.raft;
+    // Loaded from the storage's hard state by Raft::new; checked below.
+    d.term = s.term;
+    d.vote = s.vote;
+    d.raft_log.committed = log.committed;
+    d.raft_log.persisted = log.persisted;
+    d.raft_log.unstable.offset = log.unstable.offset;
+    d.raft_log.unstable.entries_size = log.unstable.entries_size;
+    d.read_states = s.read_states.clone();
+    d.pending_request_snapshot = s.pending_request_snapshot;
+    d.state = s.state;
+    d.leader_id = s.leader_id;
+    d.lead_transferee = s.lead_transferee;
+    d.pending_conf_index = s.pending_conf_index;
+    d.read_only = s.read_only.clone();
+    d.election_elapsed = s.election_elapsed;
+    d.set_randomized_election_timeout(s.randomized_election_timeout());
+    d.check_quorum = s.check_quorum;
+    d.pre_vote = s.pre_vote;
+    d.priority = s.priority;
+    d.max_inflight = s.max_inflight;
+    d.max_msg_size = s.max_msg_size;
+    *d.mut_prs() = s.prs().clone();
+    // The soft state (role, leader) the original last handed out equals
+    // its current one (it has no Ready pending); hand the copy's out too.
+    if raw.has_ready() {
+        let rd = raw.ready();
+        let only_soft_state = rd.messages().is_empty()
+            && rd.persisted_messages().is_empty()
+            && rd.hs().is_none()
+            && rd.entries().is_empty()
+            && rd.snapshot().is_empty()
+            && rd.committed_entries().is_empty()
+            && rd.read_states().is_empty();
+        if !only_soft_state {
+            return None;
+        }
+        let light = raw.advance(rd);
+        if light.commit_index().is_some()
+            || !light.messages().is_empty()
+            || !light.committed_entries().is_empty()
+        {
+            return None;
+        }
+        raw.advance_apply();
+    }
+    let (c, r) = (&raw.raft, &raw.raft.raft_log);
+    let same = !raw.has_ready()
+        && c.hard_state() == s.hard_state()
+        && c.soft_state() == s.soft_state()
+        && r.committed == log.committed
+        && r.applied == log.applied
+        && r.persisted == log.persisted
+        && r.unstable.offset == log.unstable.offset
+        && r.last_index() == log.last_index()
+        && r.first_index() == log.first_index()
+        && c.heartbeat_elapsed() == 0
+        && c.election_elapsed == s.election_elapsed
+        && c.randomized_election_timeout() == s.randomized_election_timeout()
+        && c.promotable() == s.promotable()
+        && c.pending_conf_index == s.pending_conf_index;
+    same.then_some(raw)
+}
+
 /// Replaces the store and the log with a snapshot from the leader (etcd's
 /// `applySnapshot`: the received backend replaces the old one). Returns
 /// whether it did.
@@ -949,6 +1154,7 @@ fn install_snapshot(disk: &mut Disk, snap: &Snapshot) -> bool {
     if disk.wal.log.wl().apply_snapshot(snap.clone()).is_err() {
         return false;
     }
+    disk.snapshot_meta = snap.get_metadata().clone();
     disk.store = store;
     disk.applied = index;
     true

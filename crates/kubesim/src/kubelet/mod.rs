@@ -139,6 +139,7 @@ enum Registration {
 }
 
 /// One node's kubelet.
+#[derive(Clone)]
 pub struct Kubelet {
     machine: Machine,
     credential: Credential,

@@ -37,6 +37,7 @@ const SERVICES: usize = 0;
 const SLICES: usize = 1;
 
 /// One node's kube-proxy.
+#[derive(Clone)]
 pub struct KubeProxy {
     node: String,
     credential: Credential,

@@ -40,6 +40,7 @@ enum Write {
 }
 
 /// One kube-scheduler instance.
+#[derive(Clone)]
 pub struct KubeScheduler {
     node: String,
     credential: Credential,

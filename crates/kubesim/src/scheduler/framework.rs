@@ -209,6 +209,7 @@ impl CycleState {
 }
 
 /// A profile: the plugins enabled at each extension point, in order.
+#[derive(Clone)]
 pub struct Framework {
     pub scheduler_name: String,
     pub queue_sort: Rc<dyn QueueSortPlugin>,

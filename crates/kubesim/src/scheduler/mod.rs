@@ -141,6 +141,7 @@ pub struct CycleResult {
 }
 
 /// One kube-scheduler instance's state: cache, queue, profile.
+#[derive(Clone)]
 pub struct Scheduler {
     pub framework: Framework,
     pub cache: Cache,

@@ -78,6 +78,7 @@ enum Where {
     InFlight,
 }
 
+#[derive(Clone)]
 struct Entry {
     info: QueuedPodInfo,
     at: Where,
@@ -86,6 +87,7 @@ struct Entry {
 }
 
 /// The three queues.
+#[derive(Clone)]
 pub struct SchedulingQueue {
     sort: Rc<dyn QueueSortPlugin>,
     // Boxed: a B-tree node then holds eleven keys and pointers rather than

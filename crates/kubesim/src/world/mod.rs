@@ -18,6 +18,7 @@ pub use time::{SimDuration, SimTime};
 pub use trace::{Trace, TraceEvent};
 
 /// The clock, the queue of pending events and the run's RNG.
+#[derive(Clone)]
 pub struct World<E> {
     now: SimTime,
     queue: EventQueue<E>,

@@ -24,6 +24,7 @@ const SPARE_BUCKETS: usize = 64;
 /// the queue keeps one FIFO bucket per instant. Sequence numbers grow with
 /// every schedule, so a bucket is always in sequence order and popping the
 /// front of the earliest bucket gives exactly the (time, sequence) order.
+#[derive(Clone)]
 pub struct EventQueue<E> {
     buckets: BTreeMap<SimTime, VecDeque<(u64, E)>>,
     spare: Vec<VecDeque<(u64, E)>>,

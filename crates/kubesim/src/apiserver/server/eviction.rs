@@ -77,7 +77,7 @@ struct Eviction {
 }
 
 /// The evictions an instance is serving.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub(super) struct Evictions {
     by_op: BTreeMap<u64, Eviction>,
     /// Operations of the server's own, by the eviction they serve.

@@ -132,8 +132,25 @@ impl<'a> Sync<'a> {
     }
 }
 
+/// Copies a cloud controller (a cluster checkpoint copies every one).
+pub trait CloudControllerClone {
+    fn clone_box(&self) -> Box<dyn CloudController>;
+}
+
+impl<T: CloudController + Clone + 'static> CloudControllerClone for T {
+    fn clone_box(&self) -> Box<dyn CloudController> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn CloudController> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
 /// One control loop of the cloud-controller-manager.
-pub trait CloudController {
+pub trait CloudController: CloudControllerClone {
     fn name(&self) -> &'static str;
     /// The keys to enqueue for a change of a Node or a Service.
     fn keys_for(&self, kind: KindId, n: &Notification) -> Vec<String>;
@@ -165,6 +182,7 @@ pub trait CloudController {
 /// The key a periodic controller's timer enqueues.
 pub const PERIODIC: &str = "";
 
+#[derive(Clone)]
 struct Slot {
     controller: Box<dyn CloudController>,
     queue: WorkQueue<String>,
@@ -175,6 +193,7 @@ struct Slot {
 }
 
 /// One cloud-controller-manager instance.
+#[derive(Clone)]
 pub struct CloudControllerManager {
     credential: Credential,
     lock: LeaseLock,

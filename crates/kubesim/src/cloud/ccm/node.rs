@@ -30,7 +30,7 @@ pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
 pub const LABEL_REGION: &str = "topology.kubernetes.io/region";
 
 /// The cloud node controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct CloudNodeController;
 
 /// The Node as initialised from the instance's metadata.

@@ -30,7 +30,7 @@ use k8s_openapi::api::core::v1::Taint;
 pub const MONITOR_PERIOD: SimDuration = SimDuration::from_secs(5);
 
 /// The cloud node lifecycle controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct CloudNodeLifecycleController;
 
 fn provider_id(node: &Object) -> Option<&str> {

@@ -22,7 +22,7 @@ use crate::world::SimDuration;
 pub const RECONCILIATION_PERIOD: SimDuration = SimDuration::from_secs(10);
 
 /// The route controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct RouteController;
 
 fn pod_cidr(node: &Object) -> Option<String> {

@@ -40,7 +40,7 @@ pub const LOAD_BALANCER_CLEANUP_FINALIZER: &str = "service.kubernetes.io/load-ba
 pub const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
 
 /// The service controller.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ServiceController {
     /// The load balancer of each Service seen wanting one (the controller's
     /// `serviceCache`), so one deleted without its finalizer is still
