@@ -977,6 +977,23 @@ impl Containerd {
     }
 
     /// `ListContainers`, optionally of one sandbox (`crictl ps -a`).
+    /// How many containers exist and how many of them run (the diagram's
+    /// runc chip, without building every container's status).
+    pub fn container_counts(&self) -> (usize, usize) {
+        let running = self
+            .containers
+            .values()
+            .filter(|c| c.state == ContainerState::Running)
+            .count();
+        (self.containers.len(), running)
+    }
+
+    /// How many pod sandboxes and images the runtime holds (the diagram's
+    /// containerd chip).
+    pub fn sandbox_and_image_counts(&self) -> (usize, usize) {
+        (self.sandboxes.len(), self.images.len())
+    }
+
     pub fn list_containers(&self, sandbox_id: Option<&str>) -> Vec<ContainerStatus> {
         let sid = sandbox_id.map(|s| self.find_sandbox(s).unwrap_or_else(|| s.to_string()));
         self.containers
