@@ -911,6 +911,21 @@ impl Containerd {
         }
     }
 
+    /// The image reference and image ID [`Containerd::container_status`]
+    /// reports for a container, without the rest of its status.
+    pub fn container_image(&self, container_id: &str) -> Option<(String, String)> {
+        let id = self.find_container(container_id)?;
+        self.containers
+            .get(&id)
+            .map(|c| (c.image.reference.to_string(), c.image.id.clone()))
+    }
+
+    /// The IDs of the pod sandboxes (`ListPodSandbox`'s, without their
+    /// statuses).
+    pub fn pod_sandbox_ids(&self) -> Vec<String> {
+        self.sandboxes.keys().cloned().collect()
+    }
+
     /// `ContainerStatus`.
     pub fn container_status(&self, container_id: &str) -> Result<ContainerStatus, CriError> {
         let id = self.find_container(container_id).ok_or_else(|| {
