@@ -45,6 +45,9 @@ const TRANSCRIPT_CAP: usize = 200;
 /// While the clock runs, the diagram's snapshot is taken at most this often
 /// (ten redraws a wall second; the clock itself is drawn every frame).
 const SNAPSHOT_EVERY_MS: f64 = 100.0;
+/// While the clock runs, a snapshot redraws one node in this many (in
+/// turns), so every node is redrawn every `REDRAW_TURNS` snapshots.
+const REDRAW_TURNS: usize = 4;
 /// The simulation's share of a frame (60 fps leaves 16.7 ms): when
 /// advancing the clock by what the speed asks takes longer, the rest is
 /// carried to the next frames rather than making this one late.
@@ -52,9 +55,6 @@ const ADVANCE_BUDGET_MS: f64 = 6.0;
 /// The share left to the simulation in a frame that also takes a snapshot
 /// and redraws the diagram.
 const ADVANCE_BUDGET_REDRAW_MS: f64 = 3.0;
-/// The clock advances in steps of at most this many virtual milliseconds,
-/// checking the budget between them.
-const ADVANCE_STEP_MS: u64 = 10;
 /// Virtual time owed is carried for at most this much wall time's worth:
 /// a simulation slower than the speed asked runs the clock slower rather
 /// than piling up a debt it could never pay.
@@ -155,6 +155,8 @@ pub struct App {
     frame_work_from: Option<f64>,
     /// When the last snapshot was taken (wall ms).
     refreshed_at: f64,
+    /// Whose turn it is to be redrawn (see [`REDRAW_TURNS`]).
+    redraw_turn: usize,
     /// With `?perf=1`: when that frame's update ended (its render began).
     frame_updated_at: f64,
     editor_open: bool,
@@ -371,7 +373,10 @@ impl App {
     /// Takes a new snapshot; lays the diagram out again only if something
     /// drawn changed (structure or a component's state), so the static SVG
     /// is not re-rendered on every frame.
-    fn refresh(&mut self) {
+    /// With `stagger` (while the clock runs), only a turn of the nodes is
+    /// drawn again, the others at the next snapshots (see
+    /// [`Layout::stagger_nodes`]).
+    fn refresh(&mut self, stagger: bool) {
         self.refreshed_at = wall_now();
         let snapshot = self.cluster.snapshot_reusing(&mut self.snapshot_cache);
         if snapshot.nodes != self.snapshot.nodes
@@ -379,6 +384,10 @@ impl App {
         {
             let mut new = layout(&snapshot);
             new.reuse_nodes(&self.layout);
+            if stagger {
+                self.redraw_turn = (self.redraw_turn + 1) % REDRAW_TURNS;
+                new.stagger_nodes(&self.layout, self.redraw_turn, REDRAW_TURNS);
+            }
             if new.routes != self.layout.routes {
                 self.pulses.set_layout(&new);
             }
@@ -464,7 +473,7 @@ impl App {
         let span = (v_span * CONSOLE_STRETCH).min(CONSOLE_REPLAY_MS);
         let wall = wall_now();
         self.spawn_pulses(before, after, wall, span);
-        self.refresh();
+        self.refresh(false);
         self.refresh_log(wall);
         self.refresh_inspector(wall, true);
         if self.pulses.busy() {
@@ -666,6 +675,7 @@ impl Component for App {
             lessons: None,
             frame_work_from: None,
             refreshed_at: f64::MIN,
+            redraw_turn: 0,
             frame_updated_at: 0.0,
             editor_open: false,
             editor_result: None,
@@ -722,7 +732,7 @@ impl Component for App {
                 self.carry_ms = 0.0;
                 // The last frames may not have taken one (see
                 // SNAPSHOT_EVERY_MS): the paused diagram shows the clock's time.
-                self.refresh();
+                self.refresh(false);
                 self.save(wall_now(), true);
                 true
             }
@@ -876,7 +886,7 @@ impl Component for App {
                     self.cluster.advance_to(t.max(before));
                     let wall = wall_now();
                     self.spawn_pulses(before, self.cluster.now(), wall, 600.0);
-                    self.refresh();
+                    self.refresh(false);
                     self.refresh_log(wall);
                     self.save(wall, true);
                     self.ensure_frames(ctx);
@@ -1028,23 +1038,33 @@ impl App {
                 } else {
                     ADVANCE_BUDGET_MS
                 };
-                let mut left = whole as u64;
-                while left > 0 {
-                    let step = left.min(ADVANCE_STEP_MS);
-                    self.cluster.advance(SimDuration::from_millis(step));
-                    left -= step;
-                    self.carry_ms -= step as f64;
+                // Event by event, checking the budget between them: a busy
+                // cluster's events come in bursts (every kubelet's status
+                // sync, a controller's resync), and stopping between two
+                // events leaves the run exactly as one long advance would.
+                let target = before + SimDuration::from_millis(whole as u64);
+                loop {
+                    if !self.cluster.step(target) {
+                        self.cluster.advance_to(target);
+                        break;
+                    }
                     if wall_now() - started > budget {
                         // Over budget: the rest is carried to the next
-                        // frames (up to CARRY_MAX_WALL_MS of it).
+                        // frames (up to CARRY_MAX_WALL_MS of it). The
+                        // events left at this instant run first, so a
+                        // command typed now comes after all of them, as
+                        // when the run is replayed (`advance_to` its time).
+                        let now = self.cluster.now();
+                        self.cluster.advance_to(now);
                         break;
                     }
                 }
+                self.carry_ms -= self.cluster.now().saturating_since(before).as_millis() as f64;
                 let t = self.phase("advance", t);
                 self.spawn_pulses(before, self.cluster.now(), ts, dt.max(1.0));
                 let t = self.phase("pulses", t);
                 if redraw {
-                    self.refresh();
+                    self.refresh(true);
                 }
                 let t = self.phase("refresh", t);
                 self.save(ts, false);

@@ -260,6 +260,33 @@ struct LeaseProps {
     now: kubesim::SimTime,
 }
 
+#[derive(Properties)]
+struct NodeChipsProps {
+    node: Rc<PlacedNode>,
+}
+
+impl PartialEq for NodeChipsProps {
+    /// The same node, or one whose chips are all the same: its chips
+    /// are not compared one by one.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.node, &other.node)
+            || (self.node.components == other.node.components
+                && self.node.view.powered_off == other.node.view.powered_off)
+    }
+}
+
+/// A node's component chips, over its box (in a group that says whether
+/// the machine is off, as the node's own group does).
+#[function_component(NodeChips)]
+fn node_chips(p: &NodeChipsProps) -> Html {
+    let n = &p.node;
+    html! {
+        <g class={classes!("node-chips", n.view.powered_off.then_some("powered-off"))}>
+            { for n.components.iter().map(|c| html! { <Chip key={c.view.id.clone()} component={c.clone()} /> }) }
+        </g>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 struct ChipProps {
     component: PlacedComponent,
@@ -597,14 +624,10 @@ pub fn diagram(p: &DiagramProps) -> Html {
             { for l.nodes.iter().map(|n| html! { <NodeBox key={n.view.name.clone()} node={n.clone()} /> }) }
             // Each node's components, over its box (in a group that says
             // whether the machine is off, as the node's own group does).
-            { for l.nodes.iter().map(|n| html! {
-                <g key={n.view.name.clone()} class={classes!("node-chips", n.view.powered_off.then_some("powered-off"))}>
-                    { for n.components.iter().map(|c| html! { <Chip key={c.view.id.clone()} component={c.clone()} /> }) }
-                </g>
-            }) }
+            { for l.nodes.iter().map(|n| html! { <NodeChips key={n.view.name.clone()} node={n.clone()} /> }) }
             // Each node's lease meter, drawn over its footer.
             { for l.nodes.iter().filter_map(|n| n.view.lease.clone().map(|lease| html! {
-                <LeaseMeter key={n.view.name.clone()} rect={n.rect} {lease} now={l.now} />
+                <LeaseMeter key={n.view.name.clone()} rect={n.rect} {lease} now={n.now} />
             })) }
             <Links links={l.links.clone()} />
             { for raft_label }
