@@ -22,7 +22,7 @@ use gloo::render::{request_animation_frame, AnimationFrame};
 use kubesim::inspect::{inspect, Inspection, Target};
 use kubesim::runlog::{Checkpoints, RunLog};
 use kubesim::scenario::{Index, IndexEntry, Scenario, BOOT_LIMIT};
-use kubesim::{Cluster, SimDuration, SimTime, Snapshot};
+use kubesim::{Cluster, SimDuration, SimTime, Snapshot, SnapshotCache};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -43,16 +43,22 @@ const CONSOLE_REPLAY_MS: f64 = 2500.0;
 /// The console keeps this many commands.
 const TRANSCRIPT_CAP: usize = 200;
 /// While the clock runs, the diagram's snapshot is taken at most this often
-/// (a snapshot of 3,000 pods and its layout cost milliseconds; the clock
-/// itself is drawn every frame).
+/// (ten redraws a wall second; the clock itself is drawn every frame).
 const SNAPSHOT_EVERY_MS: f64 = 100.0;
-/// The simulation's share of a frame: when advancing the clock by what the
-/// speed asks takes longer, the clock runs slower than asked instead of the
-/// frames (the rest of the frame draws the page).
-const ADVANCE_BUDGET_MS: f64 = 8.0;
-/// The clock advances in steps of at most this many virtual milliseconds,
-/// checking the budget between them.
-const ADVANCE_STEP_MS: u64 = 50;
+/// While the clock runs, a snapshot redraws one node in this many (in
+/// turns), so every node is redrawn every `REDRAW_TURNS` snapshots.
+const REDRAW_TURNS: usize = 4;
+/// The simulation's share of a frame (60 fps leaves 16.7 ms): when
+/// advancing the clock by what the speed asks takes longer, the rest is
+/// carried to the next frames rather than making this one late.
+const ADVANCE_BUDGET_MS: f64 = 6.0;
+/// The share left to the simulation in a frame that also takes a snapshot
+/// and redraws the diagram.
+const ADVANCE_BUDGET_REDRAW_MS: f64 = 3.0;
+/// Virtual time owed is carried for at most this much wall time's worth:
+/// a simulation slower than the speed asked runs the clock slower rather
+/// than piling up a debt it could never pay.
+const CARRY_MAX_WALL_MS: f64 = 250.0;
 /// While the clock runs, the run is saved to local storage at most this often.
 const SAVE_EVERY_MS: f64 = 2000.0;
 /// A scrub checkpoint (a copy of the run) is kept every this much virtual
@@ -112,11 +118,14 @@ pub struct App {
     cluster: Cluster,
     shell: Shell,
     snapshot: Rc<Snapshot>,
+    /// The pod views of the last snapshot, reused for unchanged pods.
+    snapshot_cache: SnapshotCache,
     layout: Rc<Layout>,
     playing: bool,
     speed: f64,
     last_frame: Option<f64>,
-    /// Virtual milliseconds owed but not yet advanced (below one ms).
+    /// Virtual milliseconds owed but not yet advanced (a fraction of one, or
+    /// what the last frames had no time for).
     carry_ms: f64,
     frame: Option<AnimationFrame>,
     pulses: Pulses,
@@ -151,6 +160,8 @@ pub struct App {
     inspected_at: f64,
     /// Made once, so the diagram's props stay equal between frames.
     on_inspect: Callback<Target>,
+    /// The other components' callbacks, made once for the same reason.
+    callbacks: Callbacks,
     /// `light` or `dark`.
     theme: String,
     /// The lesson being played (`?scenario=<name>`).
@@ -164,6 +175,8 @@ pub struct App {
     frame_work_from: Option<f64>,
     /// When the last snapshot was taken (wall ms).
     refreshed_at: f64,
+    /// Whose turn it is to be redrawn (see [`REDRAW_TURNS`]).
+    redraw_turn: usize,
     /// With `?perf=1`: when that frame's update ended (its render began).
     frame_updated_at: f64,
     editor_open: bool,
@@ -171,6 +184,65 @@ pub struct App {
     editor_result: Option<Rc<EditorResult>>,
     /// The console's last Tab, answered.
     completion: Option<Rc<CompletionReply>>,
+}
+
+/// The page's callbacks, made once: a callback made in `view` is a new one
+/// every frame, so every component it is passed to would compare unequal
+/// and be drawn again on every frame (the console with its whole
+/// transcript, the controls, the timeline).
+struct Callbacks {
+    tour_next: Callback<()>,
+    tour_back: Callback<()>,
+    tour_restart: Callback<()>,
+    tour_skip: Callback<()>,
+    tour_solve: Callback<()>,
+    tour_hint: Callback<()>,
+    tour_auto: Callback<bool>,
+    play: Callback<()>,
+    pause: Callback<()>,
+    speed: Callback<f64>,
+    diagram_kind: Callback<usize>,
+    seek: Callback<u64>,
+    step: Callback<()>,
+    share: Callback<()>,
+    reset: Callback<()>,
+    close_inspector: Callback<()>,
+    editor_submit: Callback<(String, bool)>,
+    toggle_editor: Callback<()>,
+    run: Callback<String>,
+    interrupt: Callback<()>,
+    complete: Callback<(String, usize)>,
+    log_kind: Callback<usize>,
+}
+
+impl Callbacks {
+    fn new(link: &yew::html::Scope<App>) -> Callbacks {
+        Callbacks {
+            tour_next: link.callback(|_| Msg::TourNext),
+            tour_back: link.callback(|_| Msg::TourBack),
+            tour_restart: link.callback(|_| Msg::TourRestart),
+            tour_skip: link.callback(|_| Msg::TourSkip),
+            tour_solve: link.callback(|_| Msg::TourSolve),
+            tour_hint: link.callback(|_| Msg::TourHint),
+            tour_auto: link.callback(Msg::TourAuto),
+            play: link.callback(|_| Msg::Play),
+            pause: link.callback(|_| Msg::Pause),
+            speed: link.callback(Msg::SetSpeed),
+            diagram_kind: link.callback(Msg::ToggleDiagramKind),
+            seek: link.callback(Msg::Seek),
+            step: link.callback(|_| Msg::Step),
+            share: link.callback(|_| Msg::Share),
+            reset: link.callback(|_| Msg::Reset),
+            close_inspector: link.callback(|_| Msg::CloseInspector),
+            editor_submit: link
+                .callback(|(text, dry): (String, bool)| Msg::EditorSubmit(text, dry)),
+            toggle_editor: link.callback(|_| Msg::ToggleEditor),
+            run: link.callback(Msg::Run),
+            interrupt: link.callback(|_| Msg::Interrupt),
+            complete: link.callback(|(text, caret): (String, usize)| Msg::Complete(text, caret)),
+            log_kind: link.callback(Msg::ToggleLogKind),
+        }
+    }
 }
 
 /// Appends one frame's work, in milliseconds, to
@@ -257,7 +329,7 @@ impl App {
 
     /// Redraws everything after the clock jumped (a replay, a step).
     fn after_jump(&mut self) {
-        self.snapshot = Rc::new(self.cluster.snapshot());
+        self.snapshot = Rc::new(self.cluster.snapshot_reusing(&mut self.snapshot_cache));
         let new = layout(&self.snapshot);
         self.pulses.set_layout(&new);
         self.pulses.skip_to(self.cluster.trace().total());
@@ -365,14 +437,21 @@ impl App {
     /// Takes a new snapshot; lays the diagram out again only if something
     /// drawn changed (structure or a component's state), so the static SVG
     /// is not re-rendered on every frame.
-    fn refresh(&mut self) {
+    /// With `stagger` (while the clock runs), only a turn of the nodes is
+    /// drawn again, the others at the next snapshots (see
+    /// [`Layout::stagger_nodes`]).
+    fn refresh(&mut self, stagger: bool) {
         self.refreshed_at = wall_now();
-        let snapshot = self.cluster.snapshot();
+        let snapshot = self.cluster.snapshot_reusing(&mut self.snapshot_cache);
         if snapshot.nodes != self.snapshot.nodes
             || snapshot.cluster_components != self.snapshot.cluster_components
         {
             let mut new = layout(&snapshot);
             new.reuse_nodes(&self.layout);
+            if stagger {
+                self.redraw_turn = (self.redraw_turn + 1) % REDRAW_TURNS;
+                new.stagger_nodes(&self.layout, self.redraw_turn, REDRAW_TURNS);
+            }
             if new.routes != self.layout.routes {
                 self.pulses.set_layout(&new);
             }
@@ -466,7 +545,7 @@ impl App {
         let span = (v_span * CONSOLE_STRETCH).min(CONSOLE_REPLAY_MS);
         let wall = wall_now();
         self.spawn_pulses(before, after, wall, span);
-        self.refresh();
+        self.refresh(false);
         self.refresh_log(wall);
         self.refresh_inspector(wall, true);
         if self.pulses.busy() {
@@ -620,7 +699,8 @@ impl Component for App {
         };
         let cluster = Cluster::new(topology.clone(), seed);
         crate::fetch::load_api_schema();
-        let snapshot = cluster.snapshot();
+        let mut snapshot_cache = SnapshotCache::default();
+        let snapshot = cluster.snapshot_reusing(&mut snapshot_cache);
         let layout = layout(&snapshot);
         let mut pulses = Pulses::new();
         pulses.set_layout(&layout);
@@ -645,6 +725,7 @@ impl Component for App {
             notice,
             layout: Rc::new(layout),
             snapshot: Rc::new(snapshot),
+            snapshot_cache,
             cluster,
             shell: Shell::new(),
             playing: false,
@@ -666,6 +747,7 @@ impl Component for App {
             inspected: None,
             inspected_at: f64::MIN,
             on_inspect: ctx.link().callback(Msg::Inspect),
+            callbacks: Callbacks::new(ctx.link()),
             theme: persist::initial_theme(params.theme.as_deref()),
             tour: None,
             highlight: Rc::new(Vec::new()),
@@ -673,6 +755,7 @@ impl Component for App {
             lessons: None,
             frame_work_from: None,
             refreshed_at: f64::MIN,
+            redraw_turn: 0,
             frame_updated_at: 0.0,
             editor_open: false,
             editor_result: None,
@@ -729,7 +812,7 @@ impl Component for App {
                 self.carry_ms = 0.0;
                 // The last frames may not have taken one (see
                 // SNAPSHOT_EVERY_MS): the paused diagram shows the clock's time.
-                self.refresh();
+                self.refresh(false);
                 self.save(wall_now(), true);
                 true
             }
@@ -883,7 +966,7 @@ impl Component for App {
                     self.cluster.advance_to(t.max(before));
                     let wall = wall_now();
                     self.spawn_pulses(before, self.cluster.now(), wall, 600.0);
-                    self.refresh();
+                    self.refresh(false);
                     self.refresh_log(wall);
                     self.save(wall, true);
                     self.ensure_frames(ctx);
@@ -1025,31 +1108,47 @@ impl App {
         self.last_frame = Some(ts);
         let mut advanced = false;
         if self.playing {
-            self.carry_ms += dt * self.speed;
+            self.carry_ms = (self.carry_ms + dt * self.speed).min(self.speed * CARRY_MAX_WALL_MS);
             let whole = self.carry_ms.floor();
-            self.carry_ms -= whole;
             if whole >= 1.0 {
                 let before = self.cluster.now();
                 let t = self.phase("start", 0.0);
                 let started = wall_now();
-                let mut left = whole as u64;
-                while left > 0 {
-                    let step = left.min(ADVANCE_STEP_MS);
-                    self.cluster.advance(SimDuration::from_millis(step));
-                    left -= step;
-                    if wall_now() - started > ADVANCE_BUDGET_MS {
-                        // Over budget: what is left is dropped, the clock
-                        // falls behind the speed asked.
+                let redraw = ts - self.refreshed_at >= SNAPSHOT_EVERY_MS;
+                let budget = if redraw {
+                    ADVANCE_BUDGET_REDRAW_MS
+                } else {
+                    ADVANCE_BUDGET_MS
+                };
+                // Event by event, checking the budget between them: a busy
+                // cluster's events come in bursts (every kubelet's status
+                // sync, a controller's resync), and stopping between two
+                // events leaves the run exactly as one long advance would.
+                let target = before + SimDuration::from_millis(whole as u64);
+                loop {
+                    if !self.cluster.step(target) {
+                        self.cluster.advance_to(target);
+                        break;
+                    }
+                    if wall_now() - started > budget {
+                        // Over budget: the rest is carried to the next
+                        // frames (up to CARRY_MAX_WALL_MS of it). The
+                        // events left at this instant run first, so a
+                        // command typed now comes after all of them, as
+                        // when the run is replayed (`advance_to` its time).
+                        let now = self.cluster.now();
+                        self.cluster.advance_to(now);
                         break;
                     }
                 }
+                self.carry_ms -= self.cluster.now().saturating_since(before).as_millis() as f64;
                 let t = self.phase("advance", t);
                 self.offer_checkpoint(ts);
                 let t = self.phase("checkpoint", t);
                 self.spawn_pulses(before, self.cluster.now(), ts, dt.max(1.0));
                 let t = self.phase("pulses", t);
-                if ts - self.refreshed_at >= SNAPSHOT_EVERY_MS {
-                    self.refresh();
+                if redraw {
+                    self.refresh(true);
                 }
                 let t = self.phase("refresh", t);
                 self.save(ts, false);
@@ -1107,6 +1206,7 @@ impl App {
 
     fn page(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
+        let cb = &self.callbacks;
         let p = &self.params;
         let lesson = self.tour.is_some();
         // A lesson's tasks are typed in the console, so an embedded lesson
@@ -1116,13 +1216,13 @@ impl App {
         let guide = self.tour.as_ref().map(|t| {
             html! {
                 <Guide tour={t.clone()} highlight={self.highlight.clone()} playing={self.playing}
-                    on_next={link.callback(|_| Msg::TourNext)}
-                    on_back={link.callback(|_| Msg::TourBack)}
-                    on_restart={link.callback(|_| Msg::TourRestart)}
-                    on_skip={link.callback(|_| Msg::TourSkip)}
-                    on_solve={link.callback(|_| Msg::TourSolve)}
-                    on_hint={link.callback(|_| Msg::TourHint)}
-                    on_auto={link.callback(Msg::TourAuto)} />
+                    on_next={cb.tour_next.clone()}
+                    on_back={cb.tour_back.clone()}
+                    on_restart={cb.tour_restart.clone()}
+                    on_skip={cb.tour_skip.clone()}
+                    on_solve={cb.tour_solve.clone()}
+                    on_hint={cb.tour_hint.clone()}
+                    on_auto={cb.tour_auto.clone()} />
             }
         });
         let lessons = self.lessons_open.then(|| {
@@ -1165,9 +1265,9 @@ impl App {
                         now={self.cluster.now()}
                         seed={self.snapshot.seed}
                         events={self.snapshot.events_delivered}
-                        on_play={link.callback(|_| Msg::Play)}
-                        on_pause={link.callback(|_| Msg::Pause)}
-                        on_speed={link.callback(Msg::SetSpeed)}
+                        on_play={cb.play.clone()}
+                        on_pause={cb.pause.clone()}
+                        on_speed={cb.speed.clone()}
                     />
                     if !p.embed {
                         <div class="lessons">
@@ -1189,7 +1289,7 @@ impl App {
                         <section class="diagram-panel" aria-label="Architecture diagram">
                             <MessageFilter id="diagram-filter" label="Messages shown"
                                 filter={self.diagram_filter}
-                                on_toggle={link.callback(Msg::ToggleDiagramKind)} />
+                                on_toggle={cb.diagram_kind.clone()} />
                             <Diagram layout={self.layout.clone()} pulse_layer={self.pulse_layer.clone()}
                                 on_inspect={self.on_inspect.clone()} />
                         </section>
@@ -1198,17 +1298,17 @@ impl App {
                                 end={self.log.now}
                                 marks={self.marks.clone()}
                                 share={self.share.clone()}
-                                on_seek={link.callback(Msg::Seek)}
-                                on_step={link.callback(|_| Msg::Step)}
-                                on_share={link.callback(|_| Msg::Share)}
-                                on_reset={link.callback(|_| Msg::Reset)} />
+                                on_seek={cb.seek.clone()}
+                                on_step={cb.step.clone()}
+                                on_share={cb.share.clone()}
+                                on_reset={cb.reset.clone()} />
                         }
                         if p.shows("legend") || !p.embed {
                             <Legend />
                         }
                     </div>
                     if let Some((_, ins)) = &self.inspected {
-                        <Inspector inspection={ins.clone()} on_close={link.callback(|_| Msg::CloseInspector)} on_open={link.callback(Msg::Inspect)} />
+                        <Inspector inspection={ins.clone()} on_close={cb.close_inspector.clone()} on_open={self.on_inspect.clone()} />
                     }
                     if side {
                         <aside class="side-panel" aria-label="Console and message log">
@@ -1223,23 +1323,23 @@ impl App {
                                 </div>
                                 if self.editor_open {
                                     <Editor result={self.editor_result.clone()}
-                                        on_submit={link.callback(|(text, dry): (String, bool)| Msg::EditorSubmit(text, dry))}
-                                        on_close={link.callback(|_| Msg::ToggleEditor)} />
+                                        on_submit={cb.editor_submit.clone()}
+                                        on_close={cb.toggle_editor.clone()} />
                                 }
                             }
                             if console {
                                 <Console transcript={self.transcript.clone()}
-                                    on_run={link.callback(Msg::Run)}
+                                    on_run={cb.run.clone()}
                                     available={self.shell.available()}
                                     watching={self.shell.watching()}
-                                    on_interrupt={link.callback(|_| Msg::Interrupt)}
-                                    on_complete={link.callback(|(text, caret): (String, usize)| Msg::Complete(text, caret))}
+                                    on_interrupt={cb.interrupt.clone()}
+                                    on_complete={cb.complete.clone()}
                                     completion={self.completion.clone()} />
                             }
                             if p.shows("log") {
                                 <EventLog rows={self.log_rows.clone()} filter={self.log_filter}
                                     total={self.log_total.min(self.cluster.trace().total())}
-                                    on_toggle={link.callback(Msg::ToggleLogKind)} />
+                                    on_toggle={cb.log_kind.clone()} />
                             }
                         </aside>
                     }

@@ -105,6 +105,9 @@ pub struct PlacedComponent {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlacedNode {
     pub view: NodeView,
+    /// The virtual time of the snapshot the node was drawn from (its
+    /// lease meter counts down from it).
+    pub now: kubesim::SimTime,
     pub rect: Rect,
     pub components: Vec<PlacedComponent>,
     /// The empty area where the node's pods will be drawn.
@@ -348,6 +351,24 @@ impl Layout {
             if !Rc::ptr_eq(new, before)
                 && new.same_but_lease(before)
                 && new.view.lease == before.view.lease
+                && (new.view.lease.is_none() || new.now == before.now)
+            {
+                *new = before.clone();
+            }
+        }
+    }
+
+    /// Keeps the nodes of `old` that are not in turn `turn` of `turns`
+    /// (node `i` is in turn `i % turns`) where they sit at the same place:
+    /// while the clock runs fast every node changes on every snapshot (its
+    /// kubelet's lease age), and redrawing a quarter of them per snapshot
+    /// keeps a frame from redrawing a hundred nodes at once.
+    pub fn stagger_nodes(&mut self, old: &Layout, turn: usize, turns: usize) {
+        for (i, (new, before)) in self.nodes.iter_mut().zip(&old.nodes).enumerate() {
+            if i % turns != turn
+                && new.rect == before.rect
+                && new.view.name == before.view.name
+                && new.components.len() == before.components.len()
             {
                 *new = before.clone();
             }
@@ -420,7 +441,7 @@ pub fn columns(row: Rect, n: usize, gap: f64) -> Vec<Rect> {
 }
 
 /// Places a node's components inside its box; returns the box height used.
-fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
+fn place_node(view: &NodeView, now: kubesim::SimTime, x: f64, y: f64, w: f64) -> PlacedNode {
     let inner_x = x + PAD;
     let inner_w = w - 2.0 * PAD;
     let mut cy = y + HEADER;
@@ -501,6 +522,7 @@ fn place_node(view: &NodeView, x: f64, y: f64, w: f64) -> PlacedNode {
     }
     PlacedNode {
         view: view.clone(),
+        now,
         rect: Rect {
             x,
             y,
@@ -539,7 +561,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
     );
     let mut cp_bottom = cp_top;
     for (view, col) in cp.iter().zip(&cp_cols) {
-        let placed = place_node(view, col.x, col.y, col.w);
+        let placed = place_node(view, snapshot.now, col.x, col.y, col.w);
         cp_bottom = cp_bottom.max(placed.rect.bottom());
         nodes.push(Rc::new(placed));
     }
@@ -611,7 +633,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         );
         let mut row_bottom = y;
         for (view, col) in chunk.iter().zip(&cols) {
-            let placed = place_node(view, col.x, y, col.w);
+            let placed = place_node(view, snapshot.now, col.x, y, col.w);
             row_bottom = row_bottom.max(placed.rect.bottom());
             nodes.push(Rc::new(placed));
         }

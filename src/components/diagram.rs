@@ -1,6 +1,8 @@
 //! The architecture diagram: the snapshot's layout drawn as SVG, each
 //! simulated component with its live state, and an empty layer on top into
-//! which the page draws message pulses (see `messages.rs`).
+//! which the page draws message pulses (see `messages.rs`): an SVG of its
+//! own over the diagram's, so the dots moving every frame do not repaint
+//! the diagram.
 
 use crate::layout::{
     fit_text, raft_lift, text_width, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode,
@@ -258,6 +260,33 @@ struct LeaseProps {
     now: kubesim::SimTime,
 }
 
+#[derive(Properties)]
+struct NodeChipsProps {
+    node: Rc<PlacedNode>,
+}
+
+impl PartialEq for NodeChipsProps {
+    /// The same node, or one whose chips are all the same: its chips
+    /// are not compared one by one.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.node, &other.node)
+            || (self.node.components == other.node.components
+                && self.node.view.powered_off == other.node.view.powered_off)
+    }
+}
+
+/// A node's component chips, over its box (in a group that says whether
+/// the machine is off, as the node's own group does).
+#[function_component(NodeChips)]
+fn node_chips(p: &NodeChipsProps) -> Html {
+    let n = &p.node;
+    html! {
+        <g class={classes!("node-chips", n.view.powered_off.then_some("powered-off"))}>
+            { for n.components.iter().map(|c| html! { <Chip key={c.view.id.clone()} component={c.clone()} /> }) }
+        </g>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 struct ChipProps {
     component: PlacedComponent,
@@ -384,7 +413,7 @@ fn node(n: &PlacedNode) -> Html {
 }
 
 /// The pods bound to a node: one tile each, coloured and marked by state.
-fn pods(p: Rect, list: &[kubesim::PodView]) -> Html {
+fn pods(p: Rect, list: &[Rc<kubesim::PodView>]) -> Html {
     const TILE_W: f64 = 62.0;
     const TILE_H: f64 = 16.0;
     const GAP: f64 = 4.0;
@@ -396,7 +425,7 @@ fn pods(p: Rect, list: &[kubesim::PodView]) -> Html {
     } else {
         list.len()
     };
-    let tile = |i: usize, pod: &kubesim::PodView| {
+    let tile = |i: usize, pod: &Rc<kubesim::PodView>| {
         let x = p.x + GAP + (i % per_row) as f64 * (TILE_W + GAP);
         let y = p.y + GAP + (i / per_row) as f64 * (TILE_H + GAP);
         let waiting_reason = pod
@@ -577,8 +606,10 @@ pub fn diagram(p: &DiagramProps) -> Html {
             }
         })
     };
+    let view_box = format!("0 0 {} {}", f(l.width), f(l.height));
     html! {
-        <svg class="diagram" onclick={on_click} onkeydown={on_key} viewBox={format!("0 0 {} {}", f(l.width), f(l.height))}
+        <div class="diagram-stack">
+        <svg class="diagram" onclick={on_click} onkeydown={on_key} viewBox={view_box.clone()}
              preserveAspectRatio="xMidYMin meet" role="group"
              aria-label="Architecture of the simulated cluster">
             <defs>
@@ -593,14 +624,10 @@ pub fn diagram(p: &DiagramProps) -> Html {
             { for l.nodes.iter().map(|n| html! { <NodeBox key={n.view.name.clone()} node={n.clone()} /> }) }
             // Each node's components, over its box (in a group that says
             // whether the machine is off, as the node's own group does).
-            { for l.nodes.iter().map(|n| html! {
-                <g key={n.view.name.clone()} class={classes!("node-chips", n.view.powered_off.then_some("powered-off"))}>
-                    { for n.components.iter().map(|c| html! { <Chip key={c.view.id.clone()} component={c.clone()} /> }) }
-                </g>
-            }) }
+            { for l.nodes.iter().map(|n| html! { <NodeChips key={n.view.name.clone()} node={n.clone()} /> }) }
             // Each node's lease meter, drawn over its footer.
             { for l.nodes.iter().filter_map(|n| n.view.lease.clone().map(|lease| html! {
-                <LeaseMeter key={n.view.name.clone()} rect={n.rect} {lease} now={l.now} />
+                <LeaseMeter key={n.view.name.clone()} rect={n.rect} {lease} now={n.now} />
             })) }
             <Links links={l.links.clone()} />
             { for raft_label }
@@ -608,7 +635,15 @@ pub fn diagram(p: &DiagramProps) -> Html {
             { for l.cluster_components.iter().map(|c| chip(c, Some(c.view.runs_as.clone()))) }
             { for l.tunnel_chips.iter().map(tunnel_chip) }
             { kubectl(l.kubectl) }
-            <g class="pulses" ref={p.pulse_layer.clone()} aria-hidden="true"></g>
         </svg>
+        // The pulses move every frame: drawn over the diagram in an SVG of
+        // their own (the same box and viewBox), which the browser keeps on
+        // its own layer, so a moving dot does not make it paint the
+        // thousands of elements of the diagram again.
+        <svg class="diagram pulse-overlay" viewBox={view_box} preserveAspectRatio="xMidYMin meet"
+             aria-hidden="true">
+            <g class="pulses" ref={p.pulse_layer.clone()}></g>
+        </svg>
+        </div>
     }
 }

@@ -30,6 +30,24 @@ pub struct TimelineProps {
     pub on_reset: Callback<()>,
 }
 
+#[derive(Properties, PartialEq)]
+struct MarksProps {
+    marks: Rc<Vec<Mark>>,
+    /// The virtual ms the marks' span stands for (the last mark's time).
+    span: u64,
+}
+
+/// The commands' marks, placed along their span.
+#[function_component(Marks)]
+fn marks(p: &MarksProps) -> Html {
+    let pct = |t: u64| format!("left: {:.3}%", t as f64 * 100.0 / p.span as f64);
+    html! {
+        { for p.marks.iter().map(|m| html! {
+            <span class="mark" style={pct(m.at)} title={format!("{} {}", SimTime(m.at), m.label)}></span>
+        }) }
+    }
+}
+
 #[function_component(Timeline)]
 pub fn timeline(p: &TimelineProps) -> Html {
     let end = p.end.max(p.now).max(1);
@@ -42,7 +60,13 @@ pub fn timeline(p: &TimelineProps) -> Html {
             }
         })
     };
-    let pct = |t: u64| format!("left: {:.3}%", t as f64 * 100.0 / end as f64);
+    let span = p
+        .marks
+        .iter()
+        .map(|m| m.at)
+        .max()
+        .unwrap_or(0)
+        .clamp(1, end);
     let step = p.on_step.reform(|_: MouseEvent| ());
     let share = p.on_share.reform(|_: MouseEvent| ());
     let reset = p.on_reset.reform(|_: MouseEvent| ());
@@ -70,9 +94,13 @@ pub fn timeline(p: &TimelineProps) -> Html {
                     aria-label="Scrub through the run"
                     aria-valuetext={SimTime(p.now).to_string()} />
                 <div class="marks" aria-hidden="true">
-                    { for p.marks.iter().map(|m| html! {
-                        <span class="mark" style={pct(m.at)} title={format!("{} {}", SimTime(m.at), m.label)}></span>
-                    }) }
+                    // The marks are placed along the span up to the last
+                    // one, and that span is scaled to the track: as the
+                    // clock runs only its width changes, not every mark
+                    // (one per command typed, hundreds in a long run).
+                    <div class="marks-span" style={format!("width: {:.3}%", span as f64 * 100.0 / end as f64)}>
+                        <Marks marks={p.marks.clone()} {span} />
+                    </div>
                 </div>
                 <div class="track-ends" aria-hidden="true">
                     <span>{"0s"}</span><span>{SimTime(end).to_string()}</span>

@@ -36,6 +36,7 @@ pub mod world;
 pub use cluster::Cluster;
 pub use snapshot::{
     ComponentKind, ComponentView, ContainerView, Health, LeaseView, NodeView, PodView, Snapshot,
+    SnapshotCache,
 };
 pub use topology::{NodeRole, NodeSpec, Resources, Topology, TopologyBuilder, TopologyError};
 pub use world::{SimDuration, SimRng, SimTime};

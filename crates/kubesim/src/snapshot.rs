@@ -7,6 +7,8 @@
 use crate::topology::{NodeRole, Resources};
 use crate::world::SimTime;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// The kinds of component the architecture diagram draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -153,9 +155,10 @@ pub struct NodeView {
     /// `Unknown`), as the API holds it; `None` before registration.
     #[serde(default)]
     pub ready: Option<String>,
-    /// The pods bound to the node, as the API holds them.
-    #[serde(default)]
-    pub pods: Vec<PodView>,
+    /// The pods bound to the node, as the API holds them (shared with the
+    /// last snapshot when unchanged, see [`SnapshotCache`]).
+    #[serde(default, with = "shared_pods")]
+    pub pods: Vec<Rc<PodView>>,
 }
 
 /// A pod as the diagram draws it.
@@ -239,6 +242,49 @@ impl PodView {
     }
 }
 
+/// Shared pod views (de)serialized as plain ones.
+mod shared_pods {
+    use super::PodView;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::rc::Rc;
+
+    pub fn serialize<S: Serializer>(pods: &[Rc<PodView>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(pods.iter().map(|p| &**p))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Rc<PodView>>, D::Error> {
+        Ok(Vec::<PodView>::deserialize(d)?
+            .into_iter()
+            .map(Rc::new)
+            .collect())
+    }
+}
+
+/// The pod views of the last snapshot, by the API object each was made
+/// from: a pod object the API has not replaced since keeps its view (an
+/// update always stores a new object, so the same allocation means the same
+/// pod). The cache holds the objects, so an address is never reused while
+/// it is a key.
+#[derive(Clone, Default)]
+pub struct SnapshotCache {
+    pub(crate) pods: BTreeMap<usize, (Rc<crate::api::Object>, Rc<PodView>)>,
+}
+
+impl SnapshotCache {
+    /// The view of `pod` (the object `object` holds), reused when the last
+    /// snapshot saw the same object.
+    pub(crate) fn view_of(
+        &self,
+        object: &Rc<crate::api::Object>,
+        pod: &crate::api::pod::Pod,
+    ) -> Rc<PodView> {
+        match self.pods.get(&(Rc::as_ptr(object) as usize)) {
+            Some((o, view)) if Rc::ptr_eq(o, object) => view.clone(),
+            _ => Rc::new(PodView::of(pod)),
+        }
+    }
+}
+
 /// A node's heartbeat Lease.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseView {
@@ -274,8 +320,8 @@ pub struct Snapshot {
     /// Control-plane nodes first, then workers.
     pub nodes: Vec<NodeView>,
     /// Pods not bound to any node yet (waiting for the scheduler).
-    #[serde(default)]
-    pub pending_pods: Vec<PodView>,
+    #[serde(default, with = "shared_pods")]
+    pub pending_pods: Vec<Rc<PodView>>,
     /// Konnectivity's servers and agents, when the topology runs it.
     #[serde(default)]
     pub konnectivity: Option<KonnectivityView>,

@@ -1284,12 +1284,11 @@ impl Kubelet {
                 .values()
                 .filter_map(|w| w.sandbox_id().map(str::to_string))
                 .collect();
-            for s in runtime.list_pod_sandboxes() {
-                if !owned.contains(&s.id) {
+            for id in runtime.pod_sandbox_ids() {
+                if !owned.contains(&id) {
+                    self.steps.extend(runtime.stop_pod_sandbox(now, &id).steps);
                     self.steps
-                        .extend(runtime.stop_pod_sandbox(now, &s.id).steps);
-                    self.steps
-                        .extend(runtime.remove_pod_sandbox(now, &s.id).steps);
+                        .extend(runtime.remove_pod_sandbox(now, &id).steps);
                 }
             }
         }

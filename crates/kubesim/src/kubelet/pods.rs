@@ -129,7 +129,9 @@ impl Worker {
     fn status(&self, runtime: &Containerd) -> ContainerStatus {
         let image = self.image();
         let id = self.id().map(|i| format!("containerd://{i}"));
-        let cri = self.id().and_then(|i| runtime.container_status(i).ok());
+        // The image as the runtime reports it (the whole CRI status is not
+        // copied for two of its fields).
+        let cri = self.id().and_then(|i| runtime.container_image(i));
         let state = match &self.stage {
             Stage::Running { since, .. } => ContainerState {
                 running: Some(ContainerStateRunning {
@@ -194,8 +196,8 @@ impl Worker {
         };
         ContainerStatus {
             name: self.spec.name.clone(),
-            image: cri.as_ref().map(|c| c.image.clone()).unwrap_or(image),
-            image_id: cri.as_ref().map(|c| c.image_id.clone()).unwrap_or_default(),
+            image: cri.as_ref().map(|c| c.0.clone()).unwrap_or(image),
+            image_id: cri.map(|c| c.1).unwrap_or_default(),
             container_id: id,
             ready: self.ready,
             restart_count: self.restarts,
@@ -1046,13 +1048,35 @@ impl PodWorker {
 
     /// The pod's status as the kubelet reports it (`generateAPIPodStatus`).
     pub fn status(&mut self, now: SimTime, runtime: &Containerd, host_ip: &str) -> PodStatus {
-        let mut status = self.pod.status.as_deref().cloned().unwrap_or_default();
         if let Some((reason, message)) = &self.rejected {
+            let mut status = self.pod.status.as_deref().cloned().unwrap_or_default();
             status.phase = Some("Failed".into());
             status.reason = Some(reason.clone());
             status.message = Some(message.clone());
             return status;
         }
+        // The API's status without what is replaced below (the conditions,
+        // but PodScheduled, and the container statuses): copying them only
+        // to drop them cost more than the rest of the status (this runs
+        // for every pod of the node whenever its Node changes).
+        let (scheduled, mut status) = match self.pod.status.as_mut() {
+            Some(s) => {
+                let conditions = s.conditions.take();
+                let containers = s.container_statuses.take();
+                let inits = s.init_container_statuses.take();
+                let copy = PodStatus::clone(s);
+                s.conditions = conditions;
+                s.container_statuses = containers;
+                s.init_container_statuses = inits;
+                let scheduled = s
+                    .conditions
+                    .as_ref()
+                    .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"))
+                    .cloned();
+                (scheduled, copy)
+            }
+            None => (None, PodStatus::default()),
+        };
         let init_statuses: Vec<ContainerStatus> = self
             .workers
             .iter()
@@ -1159,12 +1183,7 @@ impl PodWorker {
                 ));
             }
         }
-        if let Some(scheduled) = status
-            .conditions
-            .as_ref()
-            .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"))
-            .cloned()
-        {
+        if let Some(scheduled) = scheduled {
             conditions.push(scheduled);
         }
         status.conditions = Some(conditions);

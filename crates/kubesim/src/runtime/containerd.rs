@@ -911,6 +911,21 @@ impl Containerd {
         }
     }
 
+    /// The image reference and image ID [`Containerd::container_status`]
+    /// reports for a container, without the rest of its status.
+    pub fn container_image(&self, container_id: &str) -> Option<(String, String)> {
+        let id = self.find_container(container_id)?;
+        self.containers
+            .get(&id)
+            .map(|c| (c.image.reference.to_string(), c.image.id.clone()))
+    }
+
+    /// The IDs of the pod sandboxes (`ListPodSandbox`'s, without their
+    /// statuses).
+    pub fn pod_sandbox_ids(&self) -> Vec<String> {
+        self.sandboxes.keys().cloned().collect()
+    }
+
     /// `ContainerStatus`.
     pub fn container_status(&self, container_id: &str) -> Result<ContainerStatus, CriError> {
         let id = self.find_container(container_id).ok_or_else(|| {
@@ -977,6 +992,23 @@ impl Containerd {
     }
 
     /// `ListContainers`, optionally of one sandbox (`crictl ps -a`).
+    /// How many containers exist and how many of them run (the diagram's
+    /// runc chip, without building every container's status).
+    pub fn container_counts(&self) -> (usize, usize) {
+        let running = self
+            .containers
+            .values()
+            .filter(|c| c.state == ContainerState::Running)
+            .count();
+        (self.containers.len(), running)
+    }
+
+    /// How many pod sandboxes and images the runtime holds (the diagram's
+    /// containerd chip).
+    pub fn sandbox_and_image_counts(&self) -> (usize, usize) {
+        (self.sandboxes.len(), self.images.len())
+    }
+
     pub fn list_containers(&self, sandbox_id: Option<&str>) -> Vec<ContainerStatus> {
         let sid = sandbox_id.map(|s| self.find_sandbox(s).unwrap_or_else(|| s.to_string()));
         self.containers
