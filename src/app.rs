@@ -73,6 +73,10 @@ const CHECKPOINT_CAP: usize = 8;
 /// tens of milliseconds, which at high speed must stay a few percent of
 /// the frames.
 const CHECKPOINT_WALL_GAP_MS: f64 = 1000.0;
+/// ... and at least this many times what the last copy cost: a large
+/// cluster's copy takes a frame or more (about 260 ms with 100 nodes and
+/// 3,000 pods), which must stay a small share of the wall time.
+const CHECKPOINT_COST_FACTOR: f64 = 50.0;
 
 pub enum Msg {
     Play,
@@ -143,6 +147,9 @@ pub struct App {
     checkpoints: Checkpoints<Rc<Vec<Entry>>>,
     /// When the last checkpoint was taken (wall ms).
     checkpointed_at: f64,
+    /// The wall time to leave before the next one (ms): see
+    /// [`CHECKPOINT_COST_FACTOR`].
+    checkpoint_gap: f64,
     /// How many of the log's entries ran in `cluster` (after a scrub back,
     /// the later ones have not, until a seek forward runs them).
     ran: usize,
@@ -362,7 +369,7 @@ impl App {
 
     /// Keeps a copy of the run if one is due (see [`CHECKPOINT_EVERY`]).
     fn offer_checkpoint(&mut self, wall: f64) {
-        if wall - self.checkpointed_at < CHECKPOINT_WALL_GAP_MS
+        if wall - self.checkpointed_at < self.checkpoint_gap
             || !self.checkpoints.is_due(self.cluster.now())
         {
             return;
@@ -382,8 +389,10 @@ impl App {
             .offer(&self.cluster, self.shell.session(), ran, || transcript)
         {
             self.checkpointed_at = wall;
+            let cost = wall_now() - started;
+            self.checkpoint_gap = CHECKPOINT_WALL_GAP_MS.max(cost * CHECKPOINT_COST_FACTOR);
             if self.params.perf {
-                record_timing("__kubesimCheckpoint", wall_now() - started);
+                record_timing("__kubesimCheckpoint", cost);
             }
         }
     }
@@ -718,6 +727,7 @@ impl Component for App {
             log: RunLog::new(&topology, seed),
             checkpoints: Checkpoints::new(CHECKPOINT_EVERY, CHECKPOINT_CAP),
             checkpointed_at: f64::MIN,
+            checkpoint_gap: CHECKPOINT_WALL_GAP_MS,
             ran: 0,
             marks: Rc::new(Vec::new()),
             saved_at: f64::MIN,
