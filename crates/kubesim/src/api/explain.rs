@@ -407,55 +407,56 @@ fn indent(amount: usize, text: &str) -> String {
 /// than the limit gets a line of its own; existing line breaks stay.
 fn wrap(limit: usize, text: &str) -> String {
     const NBSP: char = '\u{a0}';
+    /// The spaces and the word read since the last write, with their
+    /// lengths in characters.
+    #[derive(Default)]
+    struct Pending {
+        space: String,
+        word: String,
+        space_len: usize,
+        word_len: usize,
+    }
+    impl Pending {
+        /// Writes the spaces (if `spaces`) and the word, and forgets them.
+        fn flush(&mut self, out: &mut String, spaces: bool) {
+            if spaces {
+                out.push_str(&self.space);
+            }
+            out.push_str(&self.word);
+            *self = Pending::default();
+        }
+    }
     let mut out = String::with_capacity(text.len());
     let mut current = 0usize;
-    let (mut word, mut space) = (String::new(), String::new());
-    let (mut word_len, mut space_len) = (0usize, 0usize);
+    let mut p = Pending::default();
     for c in text.chars() {
         if c == '\n' {
             // The line ends here: what is pending is written (trailing
             // spaces only if they fit), and the count starts again.
-            if !word.is_empty() || current + space_len <= limit {
-                out.push_str(&space);
-            }
-            out.push_str(&word);
-            space.clear();
-            word.clear();
-            space_len = 0;
-            word_len = 0;
+            let spaces = !p.word.is_empty() || current + p.space_len <= limit;
+            p.flush(&mut out, spaces);
             out.push(c);
             current = 0;
         } else if c.is_whitespace() && c != NBSP {
-            if space.is_empty() || !word.is_empty() {
-                current += space_len + word_len;
-                out.push_str(&space);
-                out.push_str(&word);
-                space.clear();
-                word.clear();
-                space_len = 0;
-                word_len = 0;
+            if p.space.is_empty() || !p.word.is_empty() {
+                current += p.space_len + p.word_len;
+                p.flush(&mut out, true);
             }
-            space.push(c);
-            space_len += 1;
+            p.space.push(c);
+            p.space_len += 1;
         } else {
-            word.push(c);
-            word_len += 1;
-            if current + space_len + word_len > limit && word_len < limit {
+            p.word.push(c);
+            p.word_len += 1;
+            if current + p.space_len + p.word_len > limit && p.word_len < limit {
                 out.push('\n');
                 current = 0;
-                space.clear();
-                space_len = 0;
+                p.space.clear();
+                p.space_len = 0;
             }
         }
     }
-    if word.is_empty() {
-        if current + space_len <= limit {
-            out.push_str(&space);
-        }
-    } else {
-        out.push_str(&space);
-        out.push_str(&word);
-    }
+    let spaces = !p.word.is_empty() || current + p.space_len <= limit;
+    p.flush(&mut out, spaces);
     out
 }
 

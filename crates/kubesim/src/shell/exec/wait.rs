@@ -16,7 +16,7 @@
 //! until` does, every 100 ms of virtual time (the page's own watchers and
 //! the cluster do not notice).
 
-use super::{qualified_name, resolve_kind, Result, Session};
+use super::{qualified_name, Result, Session};
 use crate::api::print::JsonPath;
 use crate::api::{Kind, Object};
 use crate::apiserver::selector::Selector;
@@ -206,24 +206,21 @@ impl Session {
         k: &Kubectl,
         namespace: &str,
     ) -> Result<Vec<(&'static Kind, String)>> {
-        let args = &k.args;
-        let Some(first) = args.first() else {
+        if k.args.is_empty() {
             return Err("error: resource(s) were provided, but no name was specified".into());
-        };
-        if first.contains('/') {
-            return args
-                .iter()
-                .map(|a| {
-                    let (kind, name) = a.split_once('/').ok_or_else(|| {
-                        "error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'".to_string()
-                    })?;
-                    Ok((resolve_kind(kind)?, name.to_string()))
-                })
-                .collect();
         }
-        let kind = resolve_kind(first)?;
-        if args.len() > 1 {
-            return Ok(args[1..].iter().map(|n| (kind, n.clone())).collect());
+        // The same forms `kubectl get` takes (`Session::targets`).
+        let mut named = Vec::new();
+        let mut selected = Vec::new();
+        for (kind, names) in Self::targets(&k.args)? {
+            if names.is_empty() {
+                selected.push(kind);
+            } else {
+                named.extend(names.into_iter().map(|n| (kind, n)));
+            }
+        }
+        if selected.is_empty() {
+            return Ok(named);
         }
         let selector = match (k.flags.get("selector"), k.flags.has("all")) {
             (Some(s), _) => Selector::parse(s).map_err(|e| format!("error: {}", e.0))?,
@@ -232,12 +229,17 @@ impl Session {
                 return Err("error: resource(s) were provided, but no name was specified".into())
             }
         };
-        let found: Vec<(&'static Kind, String)> = cluster
-            .observe_all(kind.id)
-            .iter()
-            .filter(|o| !kind.namespaced || o.namespace() == Some(namespace))
-            .filter(|o| selector.matches(o.labels()))
-            .map(|o| (kind, o.name().to_string()))
+        let found: Vec<(&'static Kind, String)> = selected
+            .into_iter()
+            .flat_map(|kind| {
+                cluster
+                    .observe_all(kind.id)
+                    .into_iter()
+                    .map(move |o| (kind, o))
+            })
+            .filter(|(kind, o)| !kind.namespaced || o.namespace() == Some(namespace))
+            .filter(|(_, o)| selector.matches(o.labels()))
+            .map(|(kind, o)| (kind, o.name().to_string()))
             .collect();
         if found.is_empty() {
             return Err("error: no matching resources found".into());
