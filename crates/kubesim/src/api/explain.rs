@@ -211,6 +211,62 @@ impl Schema {
         Ok(out)
     }
 
+    /// The fields at the end of a field path, each with whether it has
+    /// fields of its own (what Tab offers after `kubectl explain pods.`).
+    pub fn fields(
+        &self,
+        group: &str,
+        version: &str,
+        kind: &str,
+        path: &[String],
+    ) -> Vec<(String, bool)> {
+        let Some(entry) = self
+            .kinds
+            .iter()
+            .find(|k| k.group == group && k.version == version && k.kind == kind)
+        else {
+            return Vec::new();
+        };
+        let Some(mut node) = self.definitions.get(&entry.definition) else {
+            return Vec::new();
+        };
+        for field in path {
+            match self.properties(node, 8).and_then(|p| p.get(field)) {
+                Some(next) => node = next,
+                None => return Vec::new(),
+            }
+        }
+        self.properties(node, 8)
+            .map(|p| {
+                p.iter()
+                    .map(|(name, f)| (name.clone(), self.properties(f, 8).is_some()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The properties a node has, through its reference, array items, map
+    /// values and `allOf` (as the template's field path follows them).
+    fn properties<'a>(
+        &'a self,
+        node: &'a Node,
+        depth: usize,
+    ) -> Option<&'a BTreeMap<String, Node>> {
+        let resolved = self.resolve(node);
+        if !resolved.properties.is_empty() {
+            return Some(&resolved.properties);
+        }
+        let depth = depth.checked_sub(1)?;
+        let nested = resolved
+            .items
+            .iter()
+            .chain(&resolved.additional)
+            .map(|b| &**b);
+        nested
+            .chain(&resolved.all_of)
+            .find_map(|n| self.properties(n, depth))
+    }
+
     /// `resolveRef`: the definition a `$ref` names.
     fn resolve<'a>(&'a self, node: &'a Node) -> &'a Node {
         node.reference
@@ -473,6 +529,24 @@ mod tests {
         schema()
             .ok_or("no schema")?
             .explain(kind.0, kind.1, kind.2, &path, recursive)
+    }
+
+    #[test]
+    fn the_fields_of_a_path_say_which_have_fields_of_their_own() {
+        let schema = schema().expect("the embedded schema parses");
+        let spec = schema.fields("", "v1", "Pod", &["spec".to_string()]);
+        assert!(spec.contains(&("containers".to_string(), true)));
+        assert!(spec.contains(&("nodeName".to_string(), false)));
+        let ports = schema.fields(
+            "",
+            "v1",
+            "Pod",
+            &["spec".into(), "containers".into(), "ports".into()],
+        );
+        assert!(ports.contains(&("containerPort".to_string(), false)));
+        assert!(schema
+            .fields("", "v1", "Pod", &["nosuch".to_string()])
+            .is_empty());
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl Completion {
         if self.candidates.len() == 1
             && !insert.ends_with('=')
             && !insert.ends_with('/')
+            && !insert.ends_with('.')
             && !text[caret..].starts_with(char::is_whitespace)
         {
             insert.push(' ');
@@ -416,7 +417,10 @@ impl Context<'_> {
         match verb {
             "get" | "describe" | "delete" | "label" | "annotate" | "edit" | "patch" | "wait"
             | "scale" | "expose" => self.resources(args, word, None),
-            "explain" if args.is_empty() => self.types(word, None),
+            "explain" if args.is_empty() => match word.split_once('.') {
+                None => self.types(word, None),
+                Some((resource, path)) => explain_fields(resource, path),
+            },
             "rollout" => match args.split_first() {
                 None => list(ROLLOUT),
                 Some((_, rest)) => self.resources(
@@ -606,6 +610,32 @@ fn kind(id: KindId) -> &'static Kind {
     id.info()
 }
 
+/// `kubectl explain pods.spec.co`: the fields of the schema at the path
+/// typed so far; one with fields of its own ends in `.` (so Tab goes on).
+fn explain_fields(resource: &str, path: &str) -> Vec<String> {
+    let (Some(kind), Some(schema)) = (Kind::resolve(resource), crate::api::explain::schema())
+    else {
+        return Vec::new();
+    };
+    let (done, partial) = path.rsplit_once('.').unwrap_or(("", path));
+    let walked: Vec<String> = done
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let head = if done.is_empty() {
+        format!("{resource}.")
+    } else {
+        format!("{resource}.{done}.")
+    };
+    schema
+        .fields(kind.group, kind.version, kind.kind, &walked)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(partial))
+        .map(|(name, nested)| format!("{head}{name}{}", if nested { "." } else { "" }))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -677,6 +707,22 @@ mod tests {
         assert!(r.candidates.len() > 1);
         assert_eq!(r.prefix, "c");
         assert!(!r.extends());
+    }
+
+    #[test]
+    fn explain_completes_field_paths_from_the_schema() {
+        let c = booted();
+        assert_eq!(
+            after_tab(&c, "kubectl explain pods.sp"),
+            "kubectl explain pods.spec."
+        );
+        assert_eq!(
+            after_tab(&c, "kubectl explain pods.spec.nodeN"),
+            "kubectl explain pods.spec.nodeName "
+        );
+        assert!(tab(&c, "kubectl explain deploy.spec.")
+            .candidates
+            .contains(&"deploy.spec.strategy.".to_string()));
     }
 
     #[test]
