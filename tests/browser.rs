@@ -296,6 +296,33 @@ fn the_console_answers_kubectl_get_namespaces_with_the_four_defaults() {
 
 #[test]
 #[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn kubectl_explain_reads_the_schema_the_page_fetched() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    // The page fetches explain.json after it starts; the console answers
+    // from it without the cluster (explain reads the schema only).
+    let mut out = String::new();
+    for _ in 0..20 {
+        out = run_in_console(&session, "kubectl explain deployments.spec.replicas");
+        if !out.contains("not been fetched yet") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        out.contains("KIND:")
+            && out.contains("Deployment")
+            && out.contains("FIELD: replicas <integer>"),
+        "{out}"
+    );
+    assert!(out.contains("Number of desired pods."), "{out}");
+    session.screenshot(&support::screenshot_path("console-explain"));
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
 fn crashing_the_etcd_leader_from_the_console_elects_another() {
     let server = StaticServer::start(support::dist_dir());
     let driver = Driver::start();
