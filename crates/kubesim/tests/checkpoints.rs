@@ -8,6 +8,18 @@ use kubesim::shell::{Outcome, Session};
 use kubesim::{Cluster, SimDuration, SimTime, Topology};
 
 /// Runs a script and returns what it printed, asserting every command ran.
+/// A booted default cluster (seed `seed`) after `script`, and its terminal.
+fn booted_after(seed: u64, script: &str) -> (Cluster, Session) {
+    let mut c = Cluster::new(Topology::default(), seed);
+    assert!(
+        c.boot(SimDuration::from_secs(30)),
+        "the control plane boots"
+    );
+    let mut s = Session::new();
+    run(&mut c, &mut s, script);
+    (c, s)
+}
+
 fn run(c: &mut Cluster, s: &mut Session, script: &str) -> String {
     let out: Vec<Outcome> = s.run_script(c, script);
     assert!(!out.is_empty(), "{script}");
@@ -81,15 +93,8 @@ const FUTURE: &[&str] = &[
 #[test]
 fn a_cluster_copied_mid_run_after_faults_has_exactly_the_original_future() {
     for seed in [3, 11] {
-        let mut c = Cluster::new(Topology::default(), seed);
-        assert!(
-            c.boot(SimDuration::from_secs(30)),
-            "the control plane boots"
-        );
-        let mut s = Session::new();
-        run(
-            &mut c,
-            &mut s,
+        let (mut c, mut s) = booted_after(
+            seed,
             "kubectl create deployment web --image=nginx --replicas=5\nsim advance 10s",
         );
         // Faults before the copy: an etcd leader election under way and a
@@ -145,15 +150,8 @@ fn a_cluster_copied_mid_run_after_faults_has_exactly_the_original_future() {
 
 #[test]
 fn a_copy_shares_no_state_with_the_original() {
-    let mut c = Cluster::new(Topology::default(), 5);
-    assert!(
-        c.boot(SimDuration::from_secs(30)),
-        "the control plane boots"
-    );
-    let mut s = Session::new();
-    run(
-        &mut c,
-        &mut s,
+    let (mut c, mut s) = booted_after(
+        5,
         "kubectl create deployment web --image=nginx --replicas=2\nsim advance 5s",
     );
     let mut twin = copy_soon(&mut c);
