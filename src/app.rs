@@ -6,7 +6,7 @@ use crate::components::console::{CompletionReply, Console, Entry};
 use crate::components::controls::Controls;
 use crate::components::diagram::Diagram;
 use crate::components::editor::{Editor, EditorResult};
-use crate::components::eventlog::{EventLog, Row, LOG_ROWS};
+use crate::components::eventlog::{EventLog, LogTab, Row, LOG_ROWS};
 use crate::components::filter::MessageFilter;
 use crate::components::guide::Guide;
 use crate::components::inspector::Inspector;
@@ -19,6 +19,7 @@ use crate::persist::{self, Origin, Params};
 use crate::shell::Shell;
 use crate::tour::{Status, Tour};
 use gloo::render::{request_animation_frame, AnimationFrame};
+use kubesim::eventlog::{event_log, EventLogView, EventQuery};
 use kubesim::inspect::{inspect, Inspection, Target};
 use kubesim::runlog::{Checkpoints, RunLog};
 use kubesim::scenario::{Index, IndexEntry, Scenario, BOOT_LIMIT};
@@ -35,6 +36,11 @@ const DEFAULT_SEED: u64 = 1;
 const MAX_FRAME_GAP_MS: f64 = 100.0;
 /// The message log is redrawn at most this often while the clock runs.
 const LOG_REFRESH_MS: f64 = 300.0;
+/// The Events tab is rebuilt at most this often while the clock runs (it
+/// reads every Event the cluster holds).
+const EVENTS_REFRESH_MS: f64 = 1000.0;
+/// The Events tab shows at most this many rows.
+const EVENT_ROWS: usize = 150;
 /// Messages caused by a console command are replayed hop by hop: one virtual
 /// millisecond becomes this many wall milliseconds...
 const CONSOLE_STRETCH: f64 = 160.0;
@@ -85,6 +91,8 @@ pub enum Msg {
     Frame(f64),
     ToggleDiagramKind(usize),
     ToggleLogKind(usize),
+    SetLogTab(LogTab),
+    SetEventQuery(EventQuery),
     Run(String),
     /// Scrub to a virtual time (replaying the run from its seed if it is
     /// in the past).
@@ -139,6 +147,12 @@ pub struct App {
     log_rows: Rc<Vec<Row>>,
     log_total: u64,
     log_drawn_at: f64,
+    log_tab: LogTab,
+    /// The Kubernetes Events tab's rows, as of `events_at`.
+    events: Rc<EventLogView>,
+    events_at: SimTime,
+    event_query: EventQuery,
+    events_drawn_at: f64,
     transcript: Rc<Vec<Entry>>,
     /// The run so far: seed, topology, commands; what reload and share replay.
     log: RunLog,
@@ -220,6 +234,8 @@ struct Callbacks {
     interrupt: Callback<()>,
     complete: Callback<(String, usize)>,
     log_kind: Callback<usize>,
+    log_tab: Callback<LogTab>,
+    event_query: Callback<EventQuery>,
 }
 
 impl Callbacks {
@@ -248,6 +264,8 @@ impl Callbacks {
             interrupt: link.callback(|_| Msg::Interrupt),
             complete: link.callback(|(text, caret): (String, usize)| Msg::Complete(text, caret)),
             log_kind: link.callback(Msg::ToggleLogKind),
+            log_tab: link.callback(Msg::SetLogTab),
+            event_query: link.callback(Msg::SetEventQuery),
         }
     }
 }
@@ -499,8 +517,26 @@ impl App {
         }
     }
 
-    /// Rebuilds the message log from the trace.
+    /// Rebuilds the Events tab (while it is open) at most every
+    /// [`EVENTS_REFRESH_MS`] unless `force`: it reads every Event the
+    /// cluster holds.
+    fn refresh_events(&mut self, wall: f64, force: bool) {
+        if self.log_tab != LogTab::Events
+            || (!force && wall - self.events_drawn_at < EVENTS_REFRESH_MS)
+        {
+            return;
+        }
+        self.events_drawn_at = wall;
+        self.events_at = self.cluster.now();
+        let view = event_log(&self.cluster, &self.event_query, EVENT_ROWS);
+        if view != *self.events {
+            self.events = Rc::new(view);
+        }
+    }
+
+    /// Rebuilds the message log from the trace (and the Events tab).
     fn refresh_log(&mut self, wall: f64) {
+        self.refresh_events(wall, self.log_total == u64::MAX);
         let trace = self.cluster.trace();
         let total = trace.total();
         self.log_drawn_at = wall;
@@ -775,6 +811,11 @@ impl Component for App {
             log_filter: KindFilter::without_chatter(),
             log_rows: Rc::new(Vec::new()),
             log_total: 0,
+            log_tab: LogTab::default(),
+            events: Rc::new(EventLogView::default()),
+            events_at: SimTime::ZERO,
+            event_query: EventQuery::default(),
+            events_drawn_at: f64::MIN,
             log_drawn_at: f64::MIN,
             transcript: Rc::new(Vec::new()),
             params: Params::default(),
@@ -861,6 +902,16 @@ impl Component for App {
             }
             Msg::ToggleDiagramKind(i) => {
                 self.diagram_filter = self.diagram_filter.toggled(i);
+                true
+            }
+            Msg::SetLogTab(tab) => {
+                self.log_tab = tab;
+                self.refresh_events(wall_now(), true);
+                true
+            }
+            Msg::SetEventQuery(query) => {
+                self.event_query = query;
+                self.refresh_events(wall_now(), true);
                 true
             }
             Msg::ToggleLogKind(i) => {
@@ -1392,7 +1443,10 @@ impl App {
                             if p.shows("log") {
                                 <EventLog rows={self.log_rows.clone()} filter={self.log_filter}
                                     total={self.log_total.min(self.cluster.trace().total())}
-                                    on_toggle={cb.log_kind.clone()} />
+                                    on_toggle={cb.log_kind.clone()}
+                                    tab={self.log_tab} on_tab={cb.log_tab.clone()}
+                                    events={self.events.clone()} events_at={self.events_at}
+                                    query={self.event_query.clone()} on_query={cb.event_query.clone()} />
                             }
                         </aside>
                     }

@@ -1656,3 +1656,71 @@ fn the_page_works_offline_once_loaded() {
         .collect();
     assert!(errors.is_empty(), "no console errors offline: {errors:?}");
 }
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_events_tab_lists_kubernetes_events_filtered_by_object_and_component() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    boot(&session);
+    let out = run_in_console(
+        &session,
+        "kubectl create deployment web --image=nginx --replicas=2",
+    );
+    assert!(out.contains("deployment.apps/web created"), "{out}");
+    run_in_console(&session, "sim advance 20s");
+    session.click("#log-tab-events");
+    let reasons = session.wait_for(
+        "const r = Array.from(document.querySelectorAll('#k8s-events .event-row')).map(e => e.dataset.reason); \
+         return r.includes('Started') && r.includes('Scheduled') && r.includes('ScalingReplicaSet') && r",
+        Duration::from_secs(20),
+        "the Deployment's events in the Events tab",
+    );
+    assert!(reasons.is_array());
+    assert_eq!(
+        session
+            .exec("return document.getElementById('log-tab-events').getAttribute('aria-selected')"),
+        serde_json::json!("true")
+    );
+    session.screenshot(&support::screenshot_path("events-tab"));
+
+    // By component: only the kubelets' events.
+    session.exec(
+        "const s = document.getElementById('events-source'); s.value = 'kubelet'; s.dispatchEvent(new Event('change'))",
+    );
+    session.wait_for(
+        "const r = Array.from(document.querySelectorAll('#k8s-events .event-row')); \
+         return r.length > 0 && r.every(e => e.dataset.source === 'kubelet')",
+        Duration::from_secs(10),
+        "only the kubelets' events",
+    );
+    // And by object: one pod's events, as `kubectl events --for pod/...`.
+    let pod = session
+        .exec(
+            "return Array.from(document.querySelectorAll('#k8s-events .event-object')).map(e => e.textContent).find(t => t.startsWith('pod/web-'))",
+        )
+        .as_str()
+        .expect("a web pod's event")
+        .to_string();
+    session.type_into("#events-object", &pod);
+    let objects = session.wait_for(
+        &format!(
+            "const r = Array.from(document.querySelectorAll('#k8s-events .event-object')).map(e => e.textContent); \
+             return r.length > 0 && r.every(t => t === '{pod}') && r"
+        ),
+        Duration::from_secs(10),
+        "only that pod's events",
+    );
+    assert!(objects.as_array().is_some_and(|r| !r.is_empty()));
+    session.screenshot(&support::screenshot_path("events-tab-filtered"));
+
+    // The Messages tab is still there.
+    session.click("#log-tab-messages");
+    session.wait_for(
+        "return document.querySelectorAll('#event-log .log-row').length > 0",
+        Duration::from_secs(10),
+        "the messages again",
+    );
+}

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod dns;
 pub mod etcd;
+pub mod eventlog;
 pub mod images;
 pub mod inspect;
 pub mod konnectivity;
