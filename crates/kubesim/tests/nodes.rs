@@ -465,6 +465,76 @@ spec:
 }
 
 #[test]
+fn kubectl_logs_and_exec_take_a_workload_and_read_one_of_its_pods() {
+    let (mut c, mut s) = booted(18);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment hello --image=busybox --replicas=2 -- sh -c 'echo hello from $HOSTNAME; sleep 3600'",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/hello '{.status.readyReplicas}'=2 2m",
+    );
+    // Two pods: kubectl says which it read (`LogsForObject`).
+    let out = ok(&mut c, &mut s, "kubectl logs deploy/hello");
+    let (found, log) = out.split_once('\n').expect("two lines");
+    let pod = found
+        .strip_prefix("Found 2 pods, using pod/")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(pod.starts_with("hello-"), "{out}");
+    assert_eq!(log, format!("hello from {pod}"));
+    // One pod: no note.
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl scale deployment hello --replicas=1",
+    );
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/hello '{.status.replicas}'=1 2m",
+    );
+    ok(&mut c, &mut s, "sim advance 40s");
+    let out = ok(&mut c, &mut s, "kubectl logs deployment/hello");
+    assert!(
+        out.starts_with("hello from hello-") && !out.contains("Found"),
+        "{out}"
+    );
+    // exec through a Service's selector, as `kubectl exec svc/x` does.
+    ok(&mut c, &mut s, "kubectl expose deployment hello --port=80");
+    let host = ok(&mut c, &mut s, "kubectl exec svc/hello -- hostname");
+    assert!(out.ends_with(&host), "{host} vs {out}");
+    let err = fails(
+        &mut c,
+        &mut s,
+        "kubectl create deployment two --image=nginx --image=redis -- sleep 1",
+    );
+    assert_eq!(
+        err,
+        "error: cannot specify multiple --image options and command"
+    );
+    // A kind without a selector: kubectl's error.
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create configmap cfg --from-literal=a=b",
+    );
+    let err = fails(&mut c, &mut s, "kubectl logs configmap/cfg");
+    assert_eq!(
+        err,
+        "error: cannot get the logs from *v1.ConfigMap: selector for *v1.ConfigMap not implemented"
+    );
+    let err = fails(&mut c, &mut s, "kubectl logs deploy/nothing");
+    assert_eq!(
+        err,
+        "Error from server (NotFound): deployments.apps \"nothing\" not found"
+    );
+}
+
+#[test]
 fn kubectl_logs_of_a_crashed_container_shows_the_previous_run() {
     let (mut c, mut s) = booted(17);
     ok(&mut c, &mut s, "sim advance 15s");

@@ -940,18 +940,17 @@ impl Session {
                 m
             }
             "deployment" | "deploy" => {
-                let image = k
-                    .flags
-                    .get("image")
-                    .ok_or("error: required flag(s) \"image\" not set")?;
+                // `create_deployment.go`: one container per `--image`, named
+                // after it; the words after `--` are the (single) container's
+                // command (`buildPodSpec`).
+                let images = k.flags.all("image").to_vec();
+                if images.is_empty() {
+                    return Err("error: required flag(s) \"image\" not set".into());
+                }
+                if images.len() > 1 && !k.command.is_empty() {
+                    return Err("error: cannot specify multiple --image options and command".into());
+                }
                 let replicas = k.flags.get("replicas").unwrap_or("1");
-                let container = image
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(image)
-                    .split([':', '@'])
-                    .next()
-                    .unwrap_or("app");
                 // `--port`: the container's port (`create_deployment.go`).
                 let ports = match k.flags.get("port") {
                     Some(p) => {
@@ -962,8 +961,34 @@ impl Session {
                     }
                     None => String::new(),
                 };
+                let command = if k.command.is_empty() {
+                    String::new()
+                } else {
+                    let words: Vec<String> = k
+                        .command
+                        .iter()
+                        .map(|w| serde_json::Value::String(w.clone()).to_string())
+                        .collect();
+                    format!("        command: [{}]\n", words.join(", "))
+                };
+                // `--port` goes to the first container only.
+                let containers: String = images
+                    .iter()
+                    .enumerate()
+                    .map(|(i, image)| {
+                        let ports = if i == 0 { ports.as_str() } else { "" };
+                        let container = image
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or(image)
+                            .split([':', '@'])
+                            .next()
+                            .unwrap_or("app");
+                        format!("      - name: {container}\n        image: {image}\n{command}{ports}")
+                    })
+                    .collect();
                 format!(
-                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: {container}\n        image: {image}\n{ports}"
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n{containers}"
                 )
             }
             "" => return Err("error: must specify one of -f and -k".into()),
@@ -1334,8 +1359,9 @@ impl Session {
 }
 
 impl Session {
-    /// The pod a `kubectl logs|exec` names (`nginx` or `pod/nginx`), read
-    /// from the API, and the container to use with kubectl's
+    /// The pod a `kubectl exec` names (`nginx`, `pod/nginx`, or a
+    /// workload's or Service's most active pod: `deploy/nginx`), read from
+    /// the API, and the container to use with kubectl's
     /// "Defaulted container" note when it picked one among several
     /// (`podcmd.FindOrDefaultContainerByName`).
     fn pod_and_container(
@@ -1344,37 +1370,23 @@ impl Session {
         k: &Kubectl,
         usage: &str,
     ) -> Result<(crate::api::pod::Pod, String, Option<String>)> {
-        let name = match k.args.as_slice() {
-            [one] => match one.split_once('/') {
-                Some(("pod" | "pods" | "po", n)) => n.to_string(),
-                Some((kind, _)) => {
-                    return Err(format!(
-                        "error: `kubectl {} {kind}/...` is not simulated yet: name a pod",
-                        k.verb
-                    ))
-                }
-                None => one.clone(),
-            },
+        let target = match k.args.as_slice() {
+            [one] => one.clone(),
             [] => return Err(format!("error: expected {usage}.\nPOD is a required argument for the {} command\nSee 'kubectl {} -h' for help and examples", k.verb, k.verb)),
             _ if k.verb == "exec" => {
                 return Err("error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\nSee 'kubectl exec -h' for help and examples".into())
             }
             _ => return Err(format!("error: expected {usage}")),
         };
-        let pod = match cluster.call(self.request(k, Verb::Get, KindId::Pod).named(name)) {
-            ApiResponse::Object(o) => match &*o {
-                Object::Pod(p) => p.clone(),
-                _ => return Err("error: unexpected object".into()),
-            },
-            ApiResponse::Error(e) => return Err(err(&e)),
-            other => return Err(format!("error: unexpected answer {}", other.summary())),
-        };
+        // `exec` takes a workload or Service too (`ExecutablePodFn`, which
+        // is `attachablePodForObject`).
+        let (pod, _) = self.attachable_pod(cluster, k, &target)?;
         if let Some(c) = k.flags.get("container") {
-            return Ok((*pod, c.to_string(), None));
+            return Ok((pod, c.to_string(), None));
         }
         // `podcmd.FindOrDefaultContainerByName`, as logs chooses.
         let (container, note) = logs::default_container(&pod)?;
-        Ok((*pod, container, note))
+        Ok((pod, container, note))
     }
 
     /// `kubectl exec POD [-c CONTAINER] -- COMMAND [args...]`: through the

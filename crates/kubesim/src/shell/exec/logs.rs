@@ -25,9 +25,12 @@
 //! (and on the page as they arrive), and `^C` or the next kubectl command
 //! ends it; kubectl also returns by itself when every stream has ended. A
 //! container that restarts is not followed into its next run: the stream
-//! ends with the run it started on. Left out: `--limit-bytes`,
-//! `--ignore-errors`, `--pod-running-timeout` (kubectl reads a pod once),
-//! and `TYPE/NAME` targets other than pods.
+//! ends with the run it started on. A `TYPE/NAME` target (`deploy/web`,
+//! `svc/web`, `job/pi` ...) reads one of the pods its selector matches, the
+//! first in `podutils.ByLogging` order, and says `Found N pods, using
+//! pod/NAME` when there were several. Left out: `--limit-bytes`,
+//! `--ignore-errors`, `--all-pods`, `--pod-running-timeout` (kubectl
+//! reads the pods once).
 
 use super::{err, Result, Session};
 use crate::api::pod::Pod;
@@ -38,6 +41,68 @@ use crate::kubelet::server::StreamFrame;
 use crate::shell::Kubectl;
 use crate::world::{SimDuration, SimTime};
 use std::fmt::Write as _;
+
+/// The pod `kubectl logs TYPE/NAME` reads among those its selector matched:
+/// the first in `podutils.ByLogging` order
+/// (`k8s.io/kubectl/pkg/util/podutils/podutils.go`): assigned before
+/// unassigned; Running, then Unknown, then Pending (any other phase ranks
+/// with Running, as upstream's map leaves it at 0); ready before not
+/// ready; ready for longer first; more container restarts first; older
+/// first. Ties keep the list's (name) order.
+fn first_for_logging(mut pods: Vec<Pod>) -> Option<Pod> {
+    let ready_since = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready" && c.status == "True"))
+            .map(|c| {
+                c.last_transition_time
+                    .as_ref()
+                    .map(crate::api::time::to_sim_time)
+            })
+    };
+    let key = |p: &Pod| {
+        let unassigned = p
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .is_none_or(str::is_empty);
+        let phase = match p.status.as_ref().and_then(|s| s.phase.as_deref()) {
+            Some("Unknown") => 1,
+            Some("Pending") => 2,
+            _ => 0,
+        };
+        let ready = ready_since(p);
+        // Ready longer first: an earlier transition, an unknown time last.
+        let since = match ready {
+            Some(Some(t)) => (0, t),
+            Some(None) => (1, SimTime::ZERO),
+            None => (0, SimTime::ZERO),
+        };
+        let restarts = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|cs| cs.iter().map(|c| c.restart_count).max())
+            .unwrap_or(0);
+        let created = p
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| (0, crate::api::time::to_sim_time(t)))
+            .unwrap_or((1, SimTime::ZERO));
+        (
+            unassigned,
+            phase,
+            ready.is_none(),
+            since,
+            std::cmp::Reverse(restarts),
+            created,
+        )
+    };
+    pods.sort_by_key(key);
+    pods.into_iter().next()
+}
 
 /// kubectl's tail with a selector and no `--tail` (`selectorTail`).
 const SELECTOR_TAIL: i64 = 10;
@@ -229,23 +294,28 @@ impl Session {
         // `LogsForObject`: the requests, one per container.
         let mut out = String::new();
         let pods: Vec<Pod> = match (&pod_arg, &selector) {
-            (Some(name), _) => {
-                let name = match name.split_once('/') {
-                    Some(("pod" | "pods" | "po", n)) => n.to_string(),
-                    Some((kind, _)) => {
-                        return Err(format!(
-                            "error: `kubectl logs {kind}/...` is not simulated yet: name a pod"
-                        ))
+            (Some(target), _) => {
+                // `LogsForObject`: a pod as named; a workload's or
+                // Service's pods through its selector, the first by
+                // `podutils.ByLogging`, saying which when it had a choice.
+                match self.pods_for_target(cluster, k, target, "get the logs from")? {
+                    super::stream::Selected::Pod(p) => vec![p],
+                    super::stream::Selected::Pods { pods, .. } => {
+                        let count = pods.len();
+                        let Some(pod) = first_for_logging(pods) else {
+                            // `GetFirstPod` waits `--pod-running-timeout`
+                            // for a pod; here it looks once.
+                            return Err("error: timed out waiting for the condition".into());
+                        };
+                        if count > 1 {
+                            let _ = writeln!(
+                                out,
+                                "Found {count} pods, using pod/{}",
+                                pod.metadata.name.as_deref().unwrap_or("")
+                            );
+                        }
+                        vec![pod]
                     }
-                    None => name.clone(),
-                };
-                match cluster.call(self.request(k, Verb::Get, KindId::Pod).named(name)) {
-                    ApiResponse::Object(o) => match &*o {
-                        Object::Pod(p) => vec![(**p).clone()],
-                        _ => return Err("error: unexpected object".into()),
-                    },
-                    ApiResponse::Error(e) => return Err(err(&e)),
-                    other => return Err(format!("error: unexpected answer {}", other.summary())),
                 }
             }
             (None, Some(sel)) => {

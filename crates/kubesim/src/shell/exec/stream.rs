@@ -115,6 +115,15 @@ fn most_active(pods: &[Pod]) -> Option<Pod> {
         .cloned()
 }
 
+/// What a `TYPE/NAME` target names (see [`Session::pods_for_target`]).
+pub(super) enum Selected {
+    Pod(Pod),
+    Pods {
+        pods: Vec<Pod>,
+        service: Option<k8s_openapi::api::core::v1::Service>,
+    },
+}
+
 /// A container port by name in a pod (`util.LookupContainerPortNumberByName`).
 fn named_port(pod: &Pod, name: &str) -> Option<u16> {
     pod.spec.as_ref()?.containers.iter().find_map(|c| {
@@ -127,14 +136,39 @@ fn named_port(pod: &Pod, name: &str) -> Option<u16> {
 }
 
 impl Session {
-    /// The pod a `kubectl attach|port-forward` target names: `x` or
-    /// `pod/x` read directly, a workload or Service through its selector.
-    fn attachable_pod(
+    /// The pod a `kubectl attach|port-forward|exec` target names: `x` or
+    /// `pod/x` read directly, a workload or Service through its selector,
+    /// the most active of its pods (`attachablePodForObject`, sorting by
+    /// `sort.Reverse(podutils.ActivePods)`).
+    pub(super) fn attachable_pod(
         &self,
         cluster: &mut Cluster,
         k: &Kubectl,
         target: &str,
     ) -> Result<(Pod, Option<k8s_openapi::api::core::v1::Service>)> {
+        match self.pods_for_target(cluster, k, target, "attach to")? {
+            Selected::Pod(p) => Ok((p, None)),
+            Selected::Pods { pods, service } => match most_active(&pods) {
+                Some(p) => Ok((p, service)),
+                // `GetFirstPod` waits `--pod-running-timeout` for a pod;
+                // here it looks once.
+                None => Err("error: timed out waiting for the condition".into()),
+            },
+        }
+    }
+
+    /// What a `TYPE/NAME` target (or a bare pod name) names: a pod, or the
+    /// pods a workload's or Service's selector matches
+    /// (`polymorphichelpers.SelectorsForObject`). `doing` words kubectl's
+    /// error for a kind without a selector (`attach to`, `get the logs
+    /// from`).
+    pub(super) fn pods_for_target(
+        &self,
+        cluster: &mut Cluster,
+        k: &Kubectl,
+        target: &str,
+        doing: &str,
+    ) -> Result<Selected> {
         let (kind_word, name) = match target.split_once('/') {
             Some((kd, n)) => (kd, n),
             None => ("pods", target),
@@ -149,7 +183,7 @@ impl Session {
         };
         let object = get(self, cluster, kind.id, name)?;
         let (selector, service) = match &*object {
-            Object::Pod(p) => return Ok(((**p).clone(), None)),
+            Object::Pod(p) => return Ok(Selected::Pod((**p).clone())),
             Object::Service(s) => {
                 let sel = s
                     .spec
@@ -158,7 +192,7 @@ impl Session {
                     .unwrap_or_default();
                 if sel.is_empty() {
                     return Err(format!(
-                        "error: cannot attach to *v1.Service: invalid service '{name}': Service is defined without a selector"
+                        "error: cannot {doing} *v1.Service: invalid service '{name}': Service is defined without a selector"
                     ));
                 }
                 (sel, Some((**s).clone()))
@@ -188,11 +222,14 @@ impl Session {
                 None,
             ),
             other => {
+                let kind = other.kind();
+                let go_type = match kind.api_version().split_once('/') {
+                    Some((_, version)) => format!("*{version}.{}", kind.kind),
+                    None => format!("*v1.{}", kind.kind),
+                };
                 return Err(format!(
-                    "error: cannot attach to {}: selector for {} not implemented",
-                    other.kind().kind,
-                    other.kind().kind
-                ))
+                    "error: cannot {doing} {go_type}: selector for {go_type} not implemented"
+                ));
             }
         };
         let selector: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -209,12 +246,7 @@ impl Session {
             ApiResponse::Error(e) => return Err(err(&e)),
             other => return Err(format!("error: unexpected answer {}", other.summary())),
         };
-        // `GetFirstPod` waits `--pod-running-timeout` for a pod; here it
-        // looks once.
-        match most_active(&pods) {
-            Some(p) => Ok((p, service)),
-            None => Err("error: timed out waiting for the condition".into()),
-        }
+        Ok(Selected::Pods { pods, service })
     }
 
     /// `kubectl attach (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] [-q]`.
