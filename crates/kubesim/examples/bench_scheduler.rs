@@ -162,7 +162,7 @@ fn pod(i: usize) -> Rc<Object> {
                 uid: format!("rs-uid-{rs}"),
                 controller: Some(true),
                 block_owner_deletion: None,
-            }]),
+            }].into()),
             ..Default::default()
         },
         spec: Some(PodSpec {
@@ -174,7 +174,7 @@ fn pod(i: usize) -> Rc<Object> {
                     ..Default::default()
                 })),
                 ..Default::default()
-            }],
+            }].into(),
             ..Default::default()
         }),
         status: None,

@@ -41,6 +41,7 @@
 //! inline.
 
 use super::labels::Labels;
+use super::shared::{hasher, intern_table, Intern, Shared};
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
@@ -49,6 +50,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 /// How each field of a mirror is held, converted and serialized:
 /// - `req`: the same type as `k8s-openapi`'s, always serialized;
@@ -186,7 +188,7 @@ mirror! {
         boxed managed_fields: Vec<ManagedFieldsEntry> = "managedFields",
         opt name: String = "name",
         opt namespace: String = "namespace",
-        opt owner_references: Vec<OwnerReference> = "ownerReferences",
+        mirror owner_references: Shared<Vec<OwnerReference>> = "ownerReferences",
         opt resource_version: String = "resourceVersion",
         boxed self_link: String = "selfLink",
         opt uid: String = "uid",
@@ -199,7 +201,7 @@ mirror! {
         opt active_deadline_seconds: i64 = "activeDeadlineSeconds",
         boxed affinity: core::Affinity = "affinity",
         opt automount_service_account_token: bool = "automountServiceAccountToken",
-        vec containers: Container = "containers",
+        rmirror containers: Shared<Vec<Container>> = "containers",
         boxed dns_config: core::PodDNSConfig = "dnsConfig",
         opt dns_policy: String = "dnsPolicy",
         opt enable_service_links: bool = "enableServiceLinks",
@@ -271,6 +273,62 @@ mirror! {
         boxed volume_devices: Vec<core::VolumeDevice> = "volumeDevices",
         opt volume_mounts: Vec<core::VolumeMount> = "volumeMounts",
         boxed working_dir: String = "workingDir",
+    }
+}
+
+/// A pod's containers: the pods of one template share them.
+impl Intern for Vec<Container> {
+    fn fingerprint(&self) -> u64 {
+        // What tells containers apart; equal ones hash the same.
+        let mut h = hasher();
+        for c in self {
+            c.name.hash(&mut h);
+            c.image.hash(&mut h);
+            c.command.hash(&mut h);
+            c.args.hash(&mut h);
+            if let Some(r) = &c.resources {
+                for list in [&r.requests, &r.limits] {
+                    for (k, v) in list.iter().flatten() {
+                        k.hash(&mut h);
+                        v.0.hash(&mut h);
+                    }
+                }
+            }
+        }
+        h.finish()
+    }
+    intern_table!(Vec<Container>);
+}
+
+impl From<Vec<core::Container>> for Shared<Vec<Container>> {
+    fn from(k: Vec<core::Container>) -> Self {
+        Shared::new(k.into_iter().map(Container::from).collect())
+    }
+}
+
+impl From<Shared<Vec<Container>>> for Vec<core::Container> {
+    fn from(m: Shared<Vec<Container>>) -> Self {
+        m.into_iter().map(core::Container::from).collect()
+    }
+}
+
+/// A pod's owner references: the pods of one owner share them.
+impl Intern for Vec<OwnerReference> {
+    fn fingerprint(&self) -> u64 {
+        let mut h = hasher();
+        for r in self {
+            r.uid.hash(&mut h);
+            r.name.hash(&mut h);
+            r.kind.hash(&mut h);
+        }
+        h.finish()
+    }
+    intern_table!(Vec<OwnerReference>);
+}
+
+impl From<Shared<Vec<OwnerReference>>> for Vec<OwnerReference> {
+    fn from(m: Shared<Vec<OwnerReference>>) -> Self {
+        m.into_inner()
     }
 }
 

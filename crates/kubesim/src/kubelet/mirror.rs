@@ -36,7 +36,8 @@ pub fn mirror_pod(static_pod: &StaticPod, node: &str, node_uid: &str) -> Pod {
         uid: node_uid.to_string(),
         controller: Some(true),
         block_owner_deletion: None,
-    }]);
+    }]
+    .into());
     pod
 }
 

@@ -119,7 +119,7 @@ pub fn pod(name: &str) -> PodB {
                 name: "c".into(),
                 image: Some("nginx".into()),
                 ..Default::default()
-            }],
+            }].into(),
             ..Default::default()
         }),
         status: None,
@@ -275,7 +275,7 @@ impl PodB {
             uid: uid.into(),
             controller: Some(true),
             block_owner_deletion: None,
-        }]);
+        }].into());
         self
     }
     pub fn affinity(mut self, key: &str, k: &str, v: &str) -> Self {

@@ -796,7 +796,7 @@ fn admit_pod_create(
             "node {node:?} can only create pods with spec.nodeName set to itself"
         ));
     }
-    let owners = pod.metadata.owner_references.as_deref().unwrap_or(&[]);
+    let owners = pod.metadata.owner_references.as_deref().map_or(&[][..], Vec::as_slice);
     match owners {
         [] => {
             return deny(format!(
@@ -1141,7 +1141,7 @@ mod tests {
                 ..EnvVar::default()
             }]),
             ..Container::default()
-        }];
+        }].into();
         spec.volumes = Some(vec![Volume {
             name: "data".to_string(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -1306,7 +1306,7 @@ mod tests {
             uid: owner_uid.to_string(),
             controller: Some(true),
             block_owner_deletion: None,
-        }]);
+        }].into());
         p
     }
 
