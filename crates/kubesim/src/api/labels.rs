@@ -12,8 +12,8 @@
 //! any other kind (`k8s-openapi`'s `BTreeMap`), as `Object::labels` returns
 //! them and as label selectors match them.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::shared::{hasher, intern_table, Intern, Shared};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 

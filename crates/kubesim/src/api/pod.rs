@@ -28,17 +28,25 @@
 //! `Object::meta` gives a Pod's as a converted copy and `Object::meta_mut`
 //! converts it for the change and back.
 //!
+//! The parts the pods of one template have alike are held once
+//! ([`Shared`], api/shared.rs): a pod's containers, its labels and its
+//! owner references are each an `Rc` looked up by value when the pod is
+//! built or decoded, so the ten pods of a ReplicaSet hold one copy of its
+//! labels and owner reference and every pod of a Deployment's template
+//! one copy of its containers; writing through one copies it first.
+//!
 //! Left out: compact annotations (a pod with any still pays a `BTreeMap`
-//! node), owner references, volumes (a `Volume` holds every volume source
-//! inline, 3,280 bytes, but pods of the large benchmarks have none), and
-//! interned strings. What a one-container pod of the scheduler benchmark
-//! costs, in malloc chunks: 864 bytes for the `Pod` itself (`PodMeta`
-//! 320, `PodSpec` 520, a pointer for the status), 368 for the
-//! `Container`, 48 for the `Rc<Object>`, 64 for the labels' vector, and
-//! about 810 in 18 small strings and vectors (the owner reference 240,
-//! the container's resources 320, names and labels 250): 2,152 bytes,
-//! against 3,464 with `BTreeMap` labels and the status and those fields
-//! inline.
+//! node), volumes (a `Volume` holds every volume source inline, 3,280
+//! bytes, but pods of the large benchmarks have none), and interned
+//! single strings (a pod's name, namespace and uid are its own `String`s,
+//! as are the defaulted strings of its spec). What a one-container pod of
+//! the scheduler benchmark costs, in malloc chunks: 816 bytes for the
+//! `Pod` itself (`PodMeta` 288, `PodSpec` 504, a pointer for the status),
+//! 48 for the `Rc<Object>`, 96 for its name, namespace and uid, and about
+//! 75 for its share of its ReplicaSet's labels and owner reference (with
+//! the tables that find them): 1,035 bytes, against 2,152 with a copy of
+//! each in every pod and 3,464 with `BTreeMap` labels and the status and
+//! those fields inline.
 
 use super::labels::Labels;
 use super::shared::{hasher, intern_table, Intern, Shared};
@@ -623,6 +631,44 @@ mod tests {
             .as_deref()
             .is_some_and(|e| e.starts_with("spec.containers[0].livenessProbe.periodSeconds")));
         assert_eq!(compact, show(k8s));
+    }
+
+    #[test]
+    fn pods_decoded_from_one_template_share_containers_labels_and_owners_until_one_changes() {
+        let json = |name: &str| {
+            format!(
+                r#"{{"apiVersion": "v1", "kind": "Pod",
+                "metadata": {{"name": "{name}", "labels": {{"app": "web"}},
+                    "ownerReferences": [{{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "name": "web-1", "uid": "u1", "controller": true}}]}},
+                "spec": {{"containers": [{{"name": "app", "image": "nginx:1.27",
+                    "resources": {{"requests": {{"cpu": "100m"}}}}}}]}}}}"#
+            )
+        };
+        let decode = |name: &str| serde_json::from_str::<Pod>(&json(name)).ok();
+        let (Some(a), Some(mut b)) = (decode("web-a"), decode("web-b")) else {
+            panic!("the pods did not decode");
+        };
+        let (sa, sb) = (a.spec.as_ref(), b.spec.as_ref());
+        assert!(sa
+            .zip(sb)
+            .is_some_and(|(x, y)| Shared::ptr_eq(&x.containers, &y.containers)));
+        let owners = |p: &Pod| p.metadata.owner_references.clone();
+        assert!(owners(&a)
+            .zip(owners(&b))
+            .is_some_and(|(x, y)| Shared::ptr_eq(&x, &y)));
+        assert_eq!(a.metadata.labels, b.metadata.labels);
+        // A change to one pod's container leaves the other's as it was.
+        if let Some(spec) = b.spec.as_mut() {
+            spec.containers[0].image = Some("nginx:1.28".into());
+        }
+        let image = |p: &Pod| p.spec.as_ref().and_then(|s| s.containers[0].image.clone());
+        assert_eq!(image(&a).as_deref(), Some("nginx:1.27"));
+        assert_eq!(image(&b).as_deref(), Some("nginx:1.28"));
+        // They still write exactly what they read.
+        let back = serde_json::to_value(&a).unwrap_or_default();
+        let sent: serde_json::Value = serde_json::from_str(&json("web-a")).unwrap_or_default();
+        assert_eq!(back, sent);
     }
 
     #[test]
