@@ -8,6 +8,8 @@
 //! A counting allocator tallies the bytes live after each phase (nodes,
 //! pod objects, pods queued, pods scheduled), so the report says where the
 //! memory goes: the pod objects themselves or the scheduler's structures.
+//! A pod object's count includes its share of what the pods of its
+//! ReplicaSet hold once (containers, labels, owner reference).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
@@ -155,17 +157,24 @@ fn pod(i: usize) -> Rc<Object> {
                     .into_iter()
                     .collect(),
             ),
-            owner_references: Some(vec![OwnerReference {
-                api_version: "apps/v1".into(),
-                kind: "ReplicaSet".into(),
-                name: format!("app-{rs}"),
-                uid: format!("rs-uid-{rs}"),
-                controller: Some(true),
-                block_owner_deletion: None,
-            }]),
+            owner_references: Some(
+                vec![OwnerReference {
+                    api_version: "apps/v1".into(),
+                    kind: "ReplicaSet".into(),
+                    name: format!("app-{rs}"),
+                    uid: format!("rs-uid-{rs}"),
+                    controller: Some(true),
+                    block_owner_deletion: None,
+                }]
+                .into(),
+            ),
             ..Default::default()
         },
         spec: Some(PodSpec {
+            // `into`: looked up by value (api/shared.rs), so the pods share
+            // one copy of their containers, as the pods a controller
+            // creates from one template do (and likewise the labels and
+            // owner reference of the pods of one ReplicaSet).
             containers: vec![Container {
                 name: "app".into(),
                 image: Some("registry.k8s.io/pause:3.10".into()),
@@ -174,7 +183,8 @@ fn pod(i: usize) -> Rc<Object> {
                     ..Default::default()
                 })),
                 ..Default::default()
-            }],
+            }]
+            .into(),
             ..Default::default()
         }),
         status: None,

@@ -12,16 +12,34 @@
 //! any other kind (`k8s-openapi`'s `BTreeMap`), as `Object::labels` returns
 //! them and as label selectors match them.
 
+use super::shared::{hasher, intern_table, Intern, Shared};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
-/// A label map: keys sorted, each once.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Labels(Vec<(String, String)>);
+/// A label map: keys sorted, each once. The pairs are [`Shared`]: the
+/// pods of one template hold one copy of their labels.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels(Shared<Vec<(String, String)>>);
+
+impl Intern for Vec<(String, String)> {
+    fn fingerprint(&self) -> u64 {
+        let mut h = hasher();
+        self.hash(&mut h);
+        h.finish()
+    }
+    intern_table!(Vec<(String, String)>);
+}
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels::new()
+    }
+}
 
 impl Labels {
     pub fn new() -> Labels {
-        Labels(Vec::new())
+        Labels(Shared::new(Vec::new()))
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
@@ -95,7 +113,7 @@ fn pair_ref(p: &(String, String)) -> (&String, &String) {
 impl From<BTreeMap<String, String>> for Labels {
     fn from(m: BTreeMap<String, String>) -> Self {
         // In key order already, each key once; exactly as long as the map.
-        Labels(m.into_iter().collect())
+        Labels(Shared::new(m.into_iter().collect()))
     }
 }
 
@@ -167,12 +185,12 @@ pub enum LabelsRef<'a> {
     List(&'a Labels),
 }
 
-static NO_LABELS: Labels = Labels(Vec::new());
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
 
 impl<'a> LabelsRef<'a> {
     /// No labels.
     pub fn empty() -> LabelsRef<'static> {
-        LabelsRef::List(&NO_LABELS)
+        LabelsRef::Map(&NO_LABELS)
     }
 
     pub fn get(self, key: &str) -> Option<&'a String> {

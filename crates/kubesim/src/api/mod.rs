@@ -32,6 +32,7 @@ pub mod object;
 pub mod pod;
 pub mod print;
 pub mod quantity;
+pub mod shared;
 pub mod status;
 pub mod time;
 pub mod validation;

@@ -387,7 +387,10 @@ impl Object {
     }
 
     pub fn owner_references(&self) -> &[OwnerReference] {
-        field!(self, |m| m.owner_references.as_deref().unwrap_or(&[]))
+        field!(self, |m| m
+            .owner_references
+            .as_ref()
+            .map_or(&[][..], |v| &v[..]))
     }
 
     /// The owner reference with `controller: true`, if any.

@@ -28,19 +28,28 @@
 //! `Object::meta` gives a Pod's as a converted copy and `Object::meta_mut`
 //! converts it for the change and back.
 //!
+//! The parts the pods of one template have alike are held once
+//! ([`Shared`], api/shared.rs): a pod's containers, its labels and its
+//! owner references are each an `Rc` looked up by value when the pod is
+//! built or decoded, so the ten pods of a ReplicaSet hold one copy of its
+//! labels and owner reference and every pod of a Deployment's template
+//! one copy of its containers; writing through one copies it first.
+//!
 //! Left out: compact annotations (a pod with any still pays a `BTreeMap`
-//! node), owner references, volumes (a `Volume` holds every volume source
-//! inline, 3,280 bytes, but pods of the large benchmarks have none), and
-//! interned strings. What a one-container pod of the scheduler benchmark
-//! costs, in malloc chunks: 864 bytes for the `Pod` itself (`PodMeta`
-//! 320, `PodSpec` 520, a pointer for the status), 368 for the
-//! `Container`, 48 for the `Rc<Object>`, 64 for the labels' vector, and
-//! about 810 in 18 small strings and vectors (the owner reference 240,
-//! the container's resources 320, names and labels 250): 2,152 bytes,
-//! against 3,464 with `BTreeMap` labels and the status and those fields
-//! inline.
+//! node), volumes (a `Volume` holds every volume source inline, 3,280
+//! bytes, but pods of the large benchmarks have none), and interned
+//! single strings (a pod's name, namespace and uid are its own `String`s,
+//! as are the defaulted strings of its spec). What a one-container pod of
+//! the scheduler benchmark costs, in malloc chunks: 816 bytes for the
+//! `Pod` itself (`PodMeta` 288, `PodSpec` 504, a pointer for the status),
+//! 48 for the `Rc<Object>`, 96 for its name, namespace and uid, and about
+//! 75 for its share of its ReplicaSet's labels and owner reference (with
+//! the tables that find them): 1,035 bytes, against 2,152 with a copy of
+//! each in every pod and 3,464 with `BTreeMap` labels and the status and
+//! those fields inline.
 
 use super::labels::Labels;
+use super::shared::{hasher, intern_table, Intern, Shared};
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
@@ -49,6 +58,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 /// How each field of a mirror is held, converted and serialized:
 /// - `req`: the same type as `k8s-openapi`'s, always serialized;
@@ -186,7 +196,7 @@ mirror! {
         boxed managed_fields: Vec<ManagedFieldsEntry> = "managedFields",
         opt name: String = "name",
         opt namespace: String = "namespace",
-        opt owner_references: Vec<OwnerReference> = "ownerReferences",
+        mirror owner_references: Shared<Vec<OwnerReference>> = "ownerReferences",
         opt resource_version: String = "resourceVersion",
         boxed self_link: String = "selfLink",
         opt uid: String = "uid",
@@ -199,7 +209,7 @@ mirror! {
         opt active_deadline_seconds: i64 = "activeDeadlineSeconds",
         boxed affinity: core::Affinity = "affinity",
         opt automount_service_account_token: bool = "automountServiceAccountToken",
-        vec containers: Container = "containers",
+        rmirror containers: Shared<Vec<Container>> = "containers",
         boxed dns_config: core::PodDNSConfig = "dnsConfig",
         opt dns_policy: String = "dnsPolicy",
         opt enable_service_links: bool = "enableServiceLinks",
@@ -271,6 +281,62 @@ mirror! {
         boxed volume_devices: Vec<core::VolumeDevice> = "volumeDevices",
         opt volume_mounts: Vec<core::VolumeMount> = "volumeMounts",
         boxed working_dir: String = "workingDir",
+    }
+}
+
+/// A pod's containers: the pods of one template share them.
+impl Intern for Vec<Container> {
+    fn fingerprint(&self) -> u64 {
+        // What tells containers apart; equal ones hash the same.
+        let mut h = hasher();
+        for c in self {
+            c.name.hash(&mut h);
+            c.image.hash(&mut h);
+            c.command.hash(&mut h);
+            c.args.hash(&mut h);
+            if let Some(r) = &c.resources {
+                for list in [&r.requests, &r.limits] {
+                    for (k, v) in list.iter().flatten() {
+                        k.hash(&mut h);
+                        v.0.hash(&mut h);
+                    }
+                }
+            }
+        }
+        h.finish()
+    }
+    intern_table!(Vec<Container>);
+}
+
+impl From<Vec<core::Container>> for Shared<Vec<Container>> {
+    fn from(k: Vec<core::Container>) -> Self {
+        Shared::new(k.into_iter().map(Container::from).collect())
+    }
+}
+
+impl From<Shared<Vec<Container>>> for Vec<core::Container> {
+    fn from(m: Shared<Vec<Container>>) -> Self {
+        m.into_iter().map(core::Container::from).collect()
+    }
+}
+
+/// A pod's owner references: the pods of one owner share them.
+impl Intern for Vec<OwnerReference> {
+    fn fingerprint(&self) -> u64 {
+        let mut h = hasher();
+        for r in self {
+            r.uid.hash(&mut h);
+            r.name.hash(&mut h);
+            r.kind.hash(&mut h);
+        }
+        h.finish()
+    }
+    intern_table!(Vec<OwnerReference>);
+}
+
+impl From<Shared<Vec<OwnerReference>>> for Vec<OwnerReference> {
+    fn from(m: Shared<Vec<OwnerReference>>) -> Self {
+        m.into_inner()
     }
 }
 
@@ -565,6 +631,44 @@ mod tests {
             .as_deref()
             .is_some_and(|e| e.starts_with("spec.containers[0].livenessProbe.periodSeconds")));
         assert_eq!(compact, show(k8s));
+    }
+
+    #[test]
+    fn pods_decoded_from_one_template_share_containers_labels_and_owners_until_one_changes() {
+        let json = |name: &str| {
+            format!(
+                r#"{{"apiVersion": "v1", "kind": "Pod",
+                "metadata": {{"name": "{name}", "labels": {{"app": "web"}},
+                    "ownerReferences": [{{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "name": "web-1", "uid": "u1", "controller": true}}]}},
+                "spec": {{"containers": [{{"name": "app", "image": "nginx:1.27",
+                    "resources": {{"requests": {{"cpu": "100m"}}}}}}]}}}}"#
+            )
+        };
+        let decode = |name: &str| serde_json::from_str::<Pod>(&json(name)).ok();
+        let (Some(a), Some(mut b)) = (decode("web-a"), decode("web-b")) else {
+            panic!("the pods did not decode");
+        };
+        let (sa, sb) = (a.spec.as_ref(), b.spec.as_ref());
+        assert!(sa
+            .zip(sb)
+            .is_some_and(|(x, y)| Shared::ptr_eq(&x.containers, &y.containers)));
+        let owners = |p: &Pod| p.metadata.owner_references.clone();
+        assert!(owners(&a)
+            .zip(owners(&b))
+            .is_some_and(|(x, y)| Shared::ptr_eq(&x, &y)));
+        assert_eq!(a.metadata.labels, b.metadata.labels);
+        // A change to one pod's container leaves the other's as it was.
+        if let Some(spec) = b.spec.as_mut() {
+            spec.containers[0].image = Some("nginx:1.28".into());
+        }
+        let image = |p: &Pod| p.spec.as_ref().and_then(|s| s.containers[0].image.clone());
+        assert_eq!(image(&a).as_deref(), Some("nginx:1.27"));
+        assert_eq!(image(&b).as_deref(), Some("nginx:1.28"));
+        // They still write exactly what they read.
+        let back = serde_json::to_value(&a).unwrap_or_default();
+        let sent: serde_json::Value = serde_json::from_str(&json("web-a")).unwrap_or_default();
+        assert_eq!(back, sent);
     }
 
     #[test]

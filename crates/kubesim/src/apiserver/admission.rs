@@ -271,7 +271,8 @@ mod tests {
                     name: "web".into(),
                     image: Some("nginx".into()),
                     ..Default::default()
-                }],
+                }]
+                .into(),
                 ..Default::default()
             }),
             status: None,

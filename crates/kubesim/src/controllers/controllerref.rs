@@ -227,7 +227,7 @@ mod tests {
                     "app".to_string(),
                     app.to_string(),
                 )])),
-                owner_references: owner.map(|o| vec![controller_ref(o)]),
+                owner_references: owner.map(|o| vec![controller_ref(o)].into()),
                 ..Default::default()
             },
             ..Default::default()

@@ -105,7 +105,7 @@ pub fn pod_from_template(
     pod.metadata.finalizers = meta.finalizers;
     pod.metadata.generate_name = Some(generate_name);
     pod.metadata.namespace = owner.namespace().map(str::to_string);
-    pod.metadata.owner_references = Some(vec![controller_ref(owner)]);
+    pod.metadata.owner_references = Some(vec![controller_ref(owner)].into());
     pod.spec = template.spec.clone().map(Into::into);
     pod
 }

@@ -153,7 +153,7 @@ pub fn new_pod(set_obj: &Object, set: &StatefulSet, ord: i32, revision: &str) ->
     pod.metadata.namespace = set_obj.namespace().map(str::to_string);
     pod.metadata.labels = Some(labels.into());
     pod.metadata.annotations = meta.annotations;
-    pod.metadata.owner_references = Some(vec![controller_ref(set_obj)]);
+    pod.metadata.owner_references = Some(vec![controller_ref(set_obj)].into());
     let mut spec = template.spec.clone().unwrap_or_default();
     // `initIdentity`.
     spec.hostname = Some(name.clone());

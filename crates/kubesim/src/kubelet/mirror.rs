@@ -29,14 +29,17 @@ pub fn mirror_pod(static_pod: &StaticPod, node: &str, node_uid: &str) -> Pod {
         .annotations
         .get_or_insert_with(Default::default)
         .insert(CONFIG_MIRROR_ANNOTATION.into(), static_pod.hash.clone());
-    pod.metadata.owner_references = Some(vec![OwnerReference {
-        api_version: "v1".into(),
-        kind: "Node".into(),
-        name: node.to_string(),
-        uid: node_uid.to_string(),
-        controller: Some(true),
-        block_owner_deletion: None,
-    }]);
+    pod.metadata.owner_references = Some(
+        vec![OwnerReference {
+            api_version: "v1".into(),
+            kind: "Node".into(),
+            name: node.to_string(),
+            uid: node_uid.to_string(),
+            controller: Some(true),
+            block_owner_deletion: None,
+        }]
+        .into(),
+    );
     pod
 }
 

@@ -251,7 +251,8 @@ mod tests {
                     name: "c".into(),
                     image: Some("nginx".into()),
                     ..Default::default()
-                }],
+                }]
+                .into(),
                 ..Default::default()
             }),
             status: None,

@@ -250,7 +250,7 @@ mod tests {
 
     fn pod(cs: Vec<Container>) -> PodSpec {
         PodSpec {
-            containers: cs,
+            containers: cs.into(),
             ..Default::default()
         }
     }

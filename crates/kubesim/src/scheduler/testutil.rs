@@ -119,7 +119,8 @@ pub fn pod(name: &str) -> PodB {
                 name: "c".into(),
                 image: Some("nginx".into()),
                 ..Default::default()
-            }],
+            }]
+            .into(),
             ..Default::default()
         }),
         status: None,
@@ -268,14 +269,17 @@ impl PodB {
         self
     }
     pub fn owner(mut self, uid: &str) -> Self {
-        self.0.metadata.owner_references = Some(vec![OwnerReference {
-            api_version: "apps/v1".into(),
-            kind: "ReplicaSet".into(),
-            name: "rs".into(),
-            uid: uid.into(),
-            controller: Some(true),
-            block_owner_deletion: None,
-        }]);
+        self.0.metadata.owner_references = Some(
+            vec![OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                name: "rs".into(),
+                uid: uid.into(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            }]
+            .into(),
+        );
         self
     }
     pub fn affinity(mut self, key: &str, k: &str, v: &str) -> Self {

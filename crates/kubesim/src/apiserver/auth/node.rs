@@ -796,7 +796,11 @@ fn admit_pod_create(
             "node {node:?} can only create pods with spec.nodeName set to itself"
         ));
     }
-    let owners = pod.metadata.owner_references.as_deref().unwrap_or(&[]);
+    let owners = pod
+        .metadata
+        .owner_references
+        .as_deref()
+        .map_or(&[][..], Vec::as_slice);
     match owners {
         [] => {
             return deny(format!(
@@ -1141,7 +1145,8 @@ mod tests {
                 ..EnvVar::default()
             }]),
             ..Container::default()
-        }];
+        }]
+        .into();
         spec.volumes = Some(vec![Volume {
             name: "data".to_string(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -1299,14 +1304,17 @@ mod tests {
         p.spec.as_mut().unwrap().service_account_name = None;
         p.metadata.annotations =
             Some([(MIRROR_POD_ANNOTATION.to_string(), "hash".to_string())].into());
-        p.metadata.owner_references = Some(vec![OwnerReference {
-            api_version: "v1".to_string(),
-            kind: "Node".to_string(),
-            name: node.to_string(),
-            uid: owner_uid.to_string(),
-            controller: Some(true),
-            block_owner_deletion: None,
-        }]);
+        p.metadata.owner_references = Some(
+            vec![OwnerReference {
+                api_version: "v1".to_string(),
+                kind: "Node".to_string(),
+                name: node.to_string(),
+                uid: owner_uid.to_string(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            }]
+            .into(),
+        );
         p
     }
 

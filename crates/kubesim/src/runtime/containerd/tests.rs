@@ -39,7 +39,7 @@ fn with_memory_limit(mut c: Container, q: &str) -> Container {
 
 fn sandbox(rt: &mut Containerd, now: SimTime, spec_containers: Vec<Container>) -> String {
     let spec = PodSpec {
-        containers: spec_containers,
+        containers: spec_containers.into(),
         ..Default::default()
     };
     let mut cfg = PodSandboxConfig::for_pod("web", "default", "1234-abcd", &spec);
