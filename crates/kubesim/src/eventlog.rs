@@ -26,6 +26,9 @@ use std::collections::BTreeSet;
 pub struct LogEvent {
     /// The Event object's `namespace/name`, stable across its repeats.
     pub key: String,
+    /// Its `resourceVersion`: the order the API server stored the writes
+    /// in, finer than the timestamps' seconds.
+    pub revision: u64,
     /// When it last happened.
     pub last_seen: SimTime,
     /// `Normal` or `Warning`.
@@ -118,6 +121,11 @@ fn row(event: &k8s_openapi::api::core::v1::Event) -> LogEvent {
             meta.namespace.as_deref().unwrap_or(""),
             meta.name.as_deref().unwrap_or("")
         ),
+        revision: meta
+            .resource_version
+            .as_deref()
+            .and_then(|rv| rv.parse().ok())
+            .unwrap_or(0),
         last_seen,
         kind: event.type_.clone().unwrap_or_else(|| "Normal".into()),
         reason: event.reason.clone().unwrap_or_default(),
@@ -141,7 +149,7 @@ fn row(event: &k8s_openapi::api::core::v1::Event) -> LogEvent {
 }
 
 /// The events the cluster holds that `query` matches: the newest `limit`
-/// of them, newest first (ties by name, so the order is stable).
+/// of them, newest first (within a second, the last written first).
 pub fn event_log(cluster: &Cluster, query: &EventQuery, limit: usize) -> EventLogView {
     let events = cluster.observe_all(KindId::Event);
     let mut sources = BTreeSet::new();
@@ -158,11 +166,7 @@ pub fn event_log(cluster: &Cluster, query: &EventQuery, limit: usize) -> EventLo
             matched.push(e);
         }
     }
-    matched.sort_by(|a, b| {
-        b.last_seen
-            .cmp(&a.last_seen)
-            .then_with(|| a.key.cmp(&b.key))
-    });
+    matched.sort_by(|a, b| (b.last_seen, b.revision).cmp(&(a.last_seen, a.revision)));
     let count = matched.len();
     matched.truncate(limit);
     EventLogView {
@@ -206,10 +210,31 @@ mod tests {
         ] {
             assert!(reasons.contains(reason), "{reason} in {reasons:?}");
         }
-        assert!(log
+        assert!(
+            log.rows
+                .windows(2)
+                .all(|w| (w[0].last_seen, w[0].revision) > (w[1].last_seen, w[1].revision)),
+            "{:?}",
+            log.rows
+                .iter()
+                .map(|e| (e.last_seen, e.revision, &e.reason))
+                .collect::<Vec<_>>()
+        );
+        // Within a second, as they were written: a pod's Started is the
+        // newest of its events, its Scheduled the oldest.
+        let pod = log
             .rows
-            .windows(2)
-            .all(|w| w[0].last_seen >= w[1].last_seen));
+            .iter()
+            .find(|e| e.reason == "Started")
+            .map(|e| e.object.clone());
+        let order: Vec<&str> = log
+            .rows
+            .iter()
+            .filter(|e| Some(&e.object) == pod.as_ref())
+            .map(|e| e.reason.as_str())
+            .collect();
+        assert_eq!(order.first(), Some(&"Started"), "{order:?}");
+        assert_eq!(order.last(), Some(&"Scheduled"), "{order:?}");
         let scaled = log
             .rows
             .iter()
@@ -297,6 +322,7 @@ mod tests {
     fn an_events_age_is_printed_as_kubectl_prints_it() {
         let e = LogEvent {
             key: "default/x".into(),
+            revision: 1,
             last_seen: SimTime::from_millis(1_000),
             kind: "Normal".into(),
             reason: "Started".into(),
