@@ -216,8 +216,9 @@ pub struct Kubelet {
     /// the next sync looks at these only, as upstream's pod workers each
     /// sync their own pod (`podWorkers.UpdatePod`) rather than all at once.
     dirty: std::collections::BTreeSet<String>,
-    /// The next sync looks at every pod worker (at start, when the Node or
-    /// the runtime changed, or the first full list of pods arrived).
+    /// The next sync looks at every pod worker (at start, when the runtime
+    /// or the stopped components changed, the first full list of pods
+    /// arrived, or a pod replaced another of the same name).
     dirty_all: bool,
 }
 
@@ -328,9 +329,13 @@ impl Kubelet {
 
     /// Tells the kubelet which control-plane components on its node a fault
     /// stopped (by static pod name): their probes fail.
+    /// The cluster tells it on every wake of the kubelet; only a change
+    /// has the pods looked at again.
     pub fn set_down_components(&mut self, down: std::collections::BTreeSet<String>) {
-        self.down_components = down;
-        self.dirty_all = true;
+        if self.down_components != down {
+            self.down_components = down;
+            self.dirty_all = true;
+        }
     }
 
     /// Gives the kubelet its node's containerd.
@@ -511,6 +516,12 @@ impl Kubelet {
                 );
                 if terminal && pod.metadata.deletion_timestamp.is_none() {
                     return;
+                }
+                if self.workers.contains_key(&key) {
+                    // A pod of the same name but another uid replaces one
+                    // whose deletion was missed: the old worker's sandbox
+                    // is left to the orphan sweep (`HandlePodCleanups`).
+                    self.dirty_all = true;
                 }
                 let mut w = pods::PodWorker::new(key.clone(), *(pod.clone()));
                 if let Err((reason, message)) = self.admit(pod) {
@@ -1889,10 +1900,16 @@ impl Agent for Kubelet {
 
     fn on_notification(&mut self, ctx: &mut Ctx<'_>, informer: usize, n: &Notification) {
         if informer == INFORMER_NODE {
+            // A change of the Node re-syncs no pod: upstream's sync loop
+            // (pkg/kubelet/kubelet.go syncLoopIteration) syncs a pod on its
+            // own updates (configCh), its containers' events (plegCh), its
+            // probes' results and when its work queue item is due (syncCh);
+            // the node informer only feeds the node lister. The pods that
+            // waited for the pod CIDR are the exception, marked by
+            // `update_pod_cidr`.
             if let Notification::Add(o) | Notification::Update { new: o, .. } = n {
                 self.update_pod_cidr(ctx.now, o);
             }
-            self.dirty_all = true;
             self.sync_pods(ctx);
             return;
         }
