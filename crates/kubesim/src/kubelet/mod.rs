@@ -520,8 +520,12 @@ impl Kubelet {
                 if self.workers.contains_key(&key) {
                     // A pod of the same name but another uid replaces one
                     // whose deletion was missed: the old worker's sandbox
-                    // is left to the orphan sweep (`HandlePodCleanups`).
+                    // is left to the orphan sweep (`HandlePodCleanups`),
+                    // and the volume manager looks at the new pod's tokens.
                     self.dirty_all = true;
+                    if let Some(v) = self.volumes.get_mut(&key) {
+                        v.settled_until = None;
+                    }
                 }
                 let mut w = pods::PodWorker::new(key.clone(), *(pod.clone()));
                 if let Err((reason, message)) = self.admit(pod) {
@@ -987,15 +991,26 @@ impl Kubelet {
                 continue;
             }
             let fresh = !self.volumes.contains_key(key);
-            let vols = self
-                .volumes
-                .entry(key.clone())
-                .or_insert_with(|| projected::PodVolumes::new(w.pod()));
+            if fresh {
+                self.volumes
+                    .insert(key.clone(), projected::PodVolumes::new(w.pod()));
+            }
+            let Some(vols) = self.volumes.get_mut(key) else {
+                continue;
+            };
             if fresh {
                 w.volumes_ready = vols.projections.is_empty();
                 self.dirty.insert(key.clone());
             }
             if vols.projections.is_empty() {
+                continue;
+            }
+            // Written from tokens not yet due, and no answer since: the
+            // pass below would find nothing to do.
+            if let Some(t) = vols.settled_until.filter(|t| *t > now) {
+                if t != SimTime::MAX {
+                    wake = Some(wake.map_or(t, |w| w.min(t)));
+                }
                 continue;
             }
             let pod = w.pod();
@@ -1083,6 +1098,7 @@ impl Kubelet {
             }
             if vols.mounted && vols.mounted_from == inputs {
                 // Written already from these tokens: nothing to do.
+                vols.settled_until = Some(inputs.iter().copied().min().unwrap_or(SimTime::MAX));
                 continue;
             }
             let mut error = None;
@@ -1116,6 +1132,7 @@ impl Kubelet {
             match error {
                 None => {
                     vols.mounted = true;
+                    vols.settled_until = Some(inputs.iter().copied().min().unwrap_or(SimTime::MAX));
                     vols.mounted_from = inputs;
                     vols.retry_at = None;
                     vols.backoff = SimDuration::ZERO;
@@ -1127,6 +1144,7 @@ impl Kubelet {
                 Some(message) => {
                     // Read the ConfigMaps again at the next try.
                     vols.configmaps.clear();
+                    vols.settled_until = None;
                     vols.failed(now);
                     if let Some(t) = vols.retry_at {
                         wake = Some(wake.map_or(t, |w| w.min(t)));
@@ -1156,6 +1174,12 @@ impl Kubelet {
     /// The answer to a volume read.
     fn on_volume_reply(&mut self, ctx: &mut Ctx<'_>, call: VolumeCall, response: ApiResponse) {
         let now = ctx.now;
+        let pod_key = match &call {
+            VolumeCall::Token { pod, .. } | VolumeCall::ConfigMap { pod, .. } => pod,
+        };
+        if let Some(v) = self.volumes.get_mut(pod_key) {
+            v.settled_until = None;
+        }
         let (pod, volume, failure) = match call {
             VolumeCall::Token {
                 pod,
