@@ -200,11 +200,18 @@ impl WatchCache {
     }
 
     /// Every object of one kind (for authorizer and admission indexes).
+    /// They are the keys under the kind's prefix (`registry::key`): a range
+    /// of the map, not a pass over every object of every kind.
     pub fn all_of(&self, kind: KindId) -> impl Iterator<Item = &Rc<Object>> {
+        let prefix = super::registry::prefix(kind);
         self.objects
-            .values()
-            .filter(move |(id, _)| *id == kind)
-            .map(|(_, o)| o)
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.starts_with(prefix.as_str()))
+            .filter(move |(_, (id, _))| *id == kind)
+            .map(|(_, (_, o))| o)
     }
 
     /// The events a watch starting at `resource_version` must first receive:

@@ -640,7 +640,6 @@ impl NodeLifecycleController {
                 t.remove(&name);
             }
         }
-        let pods = ctx.caches.list(KindId::Pod);
         let mut zone_ready: BTreeMap<String, Vec<bool>> = BTreeMap::new();
         for (node, created) in &nodes {
             let (observed, current) = self.try_update_node_health(ctx, node, *created);
@@ -665,6 +664,9 @@ impl NodeLifecycleController {
                     "NodeNotReady",
                     format!("Node {name} status is now: NodeNotReady"),
                 );
+                // The pods are listed only for a node that just went
+                // unready (every pod, every 5 s, cost more than the rest).
+                let pods = ctx.caches.list(KindId::Pod);
                 mark_pods_not_ready(ctx, &pods, &name);
             }
         }

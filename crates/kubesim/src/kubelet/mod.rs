@@ -216,8 +216,9 @@ pub struct Kubelet {
     /// the next sync looks at these only, as upstream's pod workers each
     /// sync their own pod (`podWorkers.UpdatePod`) rather than all at once.
     dirty: std::collections::BTreeSet<String>,
-    /// The next sync looks at every pod worker (at start, when the Node or
-    /// the runtime changed, or the first full list of pods arrived).
+    /// The next sync looks at every pod worker (at start, when the runtime
+    /// or the stopped components changed, the first full list of pods
+    /// arrived, or a pod replaced another of the same name).
     dirty_all: bool,
 }
 
@@ -328,9 +329,13 @@ impl Kubelet {
 
     /// Tells the kubelet which control-plane components on its node a fault
     /// stopped (by static pod name): their probes fail.
+    /// The cluster tells it on every wake of the kubelet; only a change
+    /// has the pods looked at again.
     pub fn set_down_components(&mut self, down: std::collections::BTreeSet<String>) {
-        self.down_components = down;
-        self.dirty_all = true;
+        if self.down_components != down {
+            self.down_components = down;
+            self.dirty_all = true;
+        }
     }
 
     /// Gives the kubelet its node's containerd.
@@ -511,6 +516,16 @@ impl Kubelet {
                 );
                 if terminal && pod.metadata.deletion_timestamp.is_none() {
                     return;
+                }
+                if self.workers.contains_key(&key) {
+                    // A pod of the same name but another uid replaces one
+                    // whose deletion was missed: the old worker's sandbox
+                    // is left to the orphan sweep (`HandlePodCleanups`),
+                    // and the volume manager looks at the new pod's tokens.
+                    self.dirty_all = true;
+                    if let Some(v) = self.volumes.get_mut(&key) {
+                        v.settled_until = None;
+                    }
                 }
                 let mut w = pods::PodWorker::new(key.clone(), *(pod.clone()));
                 if let Err((reason, message)) = self.admit(pod) {
@@ -976,15 +991,26 @@ impl Kubelet {
                 continue;
             }
             let fresh = !self.volumes.contains_key(key);
-            let vols = self
-                .volumes
-                .entry(key.clone())
-                .or_insert_with(|| projected::PodVolumes::new(w.pod()));
+            if fresh {
+                self.volumes
+                    .insert(key.clone(), projected::PodVolumes::new(w.pod()));
+            }
+            let Some(vols) = self.volumes.get_mut(key) else {
+                continue;
+            };
             if fresh {
                 w.volumes_ready = vols.projections.is_empty();
                 self.dirty.insert(key.clone());
             }
             if vols.projections.is_empty() {
+                continue;
+            }
+            // Written from tokens not yet due, and no answer since: the
+            // pass below would find nothing to do.
+            if let Some(t) = vols.settled_until.filter(|t| *t > now) {
+                if t != SimTime::MAX {
+                    wake = Some(wake.map_or(t, |w| w.min(t)));
+                }
                 continue;
             }
             let pod = w.pod();
@@ -1072,6 +1098,7 @@ impl Kubelet {
             }
             if vols.mounted && vols.mounted_from == inputs {
                 // Written already from these tokens: nothing to do.
+                vols.settled_until = Some(inputs.iter().copied().min().unwrap_or(SimTime::MAX));
                 continue;
             }
             let mut error = None;
@@ -1105,6 +1132,7 @@ impl Kubelet {
             match error {
                 None => {
                     vols.mounted = true;
+                    vols.settled_until = Some(inputs.iter().copied().min().unwrap_or(SimTime::MAX));
                     vols.mounted_from = inputs;
                     vols.retry_at = None;
                     vols.backoff = SimDuration::ZERO;
@@ -1116,6 +1144,7 @@ impl Kubelet {
                 Some(message) => {
                     // Read the ConfigMaps again at the next try.
                     vols.configmaps.clear();
+                    vols.settled_until = None;
                     vols.failed(now);
                     if let Some(t) = vols.retry_at {
                         wake = Some(wake.map_or(t, |w| w.min(t)));
@@ -1145,6 +1174,12 @@ impl Kubelet {
     /// The answer to a volume read.
     fn on_volume_reply(&mut self, ctx: &mut Ctx<'_>, call: VolumeCall, response: ApiResponse) {
         let now = ctx.now;
+        let pod_key = match &call {
+            VolumeCall::Token { pod, .. } | VolumeCall::ConfigMap { pod, .. } => pod,
+        };
+        if let Some(v) = self.volumes.get_mut(pod_key) {
+            v.settled_until = None;
+        }
         let (pod, volume, failure) = match call {
             VolumeCall::Token {
                 pod,
@@ -1889,10 +1924,16 @@ impl Agent for Kubelet {
 
     fn on_notification(&mut self, ctx: &mut Ctx<'_>, informer: usize, n: &Notification) {
         if informer == INFORMER_NODE {
+            // A change of the Node re-syncs no pod: upstream's sync loop
+            // (pkg/kubelet/kubelet.go syncLoopIteration) syncs a pod on its
+            // own updates (configCh), its containers' events (plegCh), its
+            // probes' results and when its work queue item is due (syncCh);
+            // the node informer only feeds the node lister. The pods that
+            // waited for the pod CIDR are the exception, marked by
+            // `update_pod_cidr`.
             if let Notification::Add(o) | Notification::Update { new: o, .. } = n {
                 self.update_pod_cidr(ctx.now, o);
             }
-            self.dirty_all = true;
             self.sync_pods(ctx);
             return;
         }

@@ -206,6 +206,10 @@ pub struct PodVolumes {
     /// A failed mount is retried then.
     pub retry_at: Option<crate::world::SimTime>,
     pub backoff: SimDuration,
+    /// Written and up to date until then (the first of its tokens' refresh
+    /// times; `SimTime::MAX` without tokens): until an answer for the pod
+    /// comes, the volume manager's pass has nothing to look at before.
+    pub settled_until: Option<crate::world::SimTime>,
 }
 
 impl PodVolumes {
@@ -217,6 +221,7 @@ impl PodVolumes {
             mounted_from: Vec::new(),
             retry_at: None,
             backoff: SimDuration::ZERO,
+            settled_until: None,
         }
     }
 

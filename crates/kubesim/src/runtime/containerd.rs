@@ -114,6 +114,106 @@ pub struct Containerd {
     volumes: BTreeMap<String, BTreeMap<String, Files>>,
 }
 
+/// [`Containerd::sync_container`] on one container: starts it when its
+/// start is due, advances its process, and queues what happened.
+fn sync_one(id: &str, c: &mut Ctr, now: SimTime, queued: &mut Vec<RuntimeEvent>) {
+    if let Some(at) = c.starting.filter(|t| *t <= now) {
+        c.starting = None;
+        let ctx = Ctx {
+            image: &c.image,
+            hostname: &c.hostname,
+            env: &c.env,
+            files: &c.files,
+        };
+        match compile_main(&c.argv, &ctx) {
+            Ok(program) => {
+                c.process = Some(Process::start(program, at, c.image.base_memory));
+                c.state = ContainerState::Running;
+                c.started_at = Some(at);
+                queued.push(RuntimeEvent {
+                    at,
+                    kind: EventKind::ContainerStarted {
+                        id: id.to_string(),
+                        sandbox_id: c.sandbox_id.clone(),
+                        name: c.name.clone(),
+                    },
+                    steps: vec![step(
+                        at,
+                        Actor::Runc,
+                        format!("{}: process running ({})", short(id), c.argv.join(" ")),
+                    )],
+                });
+            }
+            Err(_) => {
+                c.state = ContainerState::Exited;
+            }
+        }
+    }
+    let Some(p) = c.process.as_mut() else {
+        return;
+    };
+    let Some(exit) = p.advance(
+        now,
+        c.limits.memory_max,
+        &mut c.files,
+        &mut c.logs,
+        &c.hostname,
+    ) else {
+        if c.logs.len() > LOG_LINES {
+            let extra = c.logs.len() - LOG_LINES;
+            c.logs.drain(..extra);
+        }
+        return;
+    };
+    if c.logs.len() > LOG_LINES {
+        let extra = c.logs.len() - LOG_LINES;
+        c.logs.drain(..extra);
+    }
+    let reason = exit_reason(exit.code, exit.oom);
+    c.state = ContainerState::Exited;
+    c.finished_at = Some(exit.at);
+    c.exit_code = Some(exit.code);
+    c.reason = reason.to_string();
+    let mut steps = Vec::new();
+    if exit.oom {
+        steps.push(step(
+            exit.at,
+            Actor::Cgroup,
+            format!(
+                "{} memory.events oom_kill 1 (memory.max={})",
+                c.cgroup,
+                c.limits.memory_max_text()
+            ),
+        ));
+    } else if exit.killed && exit.code == 137 {
+        steps.push(step(
+            exit.at,
+            Actor::Runc,
+            format!("kill {} SIGKILL (grace period over)", short(id)),
+        ));
+    }
+    steps.push(step(
+        exit.at,
+        Actor::Runc,
+        format!(
+            "{}: process exited with code {} ({reason})",
+            short(id),
+            exit.code
+        ),
+    ));
+    queued.push(RuntimeEvent {
+        at: exit.at,
+        kind: EventKind::ContainerExited {
+            id: id.to_string(),
+            sandbox_id: c.sandbox_id.clone(),
+            name: c.name.clone(),
+            exit_code: exit.code,
+            reason: reason.to_string(),
+        },
+        steps,
+    });
+}
+
 fn short(id: &str) -> &str {
     id.get(..13).unwrap_or(id)
 }
@@ -1080,101 +1180,7 @@ impl Containerd {
         let Some(c) = self.containers.get_mut(id) else {
             return;
         };
-        if let Some(at) = c.starting.filter(|t| *t <= now) {
-            c.starting = None;
-            let ctx = Ctx {
-                image: &c.image,
-                hostname: &c.hostname,
-                env: &c.env,
-                files: &c.files,
-            };
-            match compile_main(&c.argv, &ctx) {
-                Ok(program) => {
-                    c.process = Some(Process::start(program, at, c.image.base_memory));
-                    c.state = ContainerState::Running;
-                    c.started_at = Some(at);
-                    self.queued.push(RuntimeEvent {
-                        at,
-                        kind: EventKind::ContainerStarted {
-                            id: id.to_string(),
-                            sandbox_id: c.sandbox_id.clone(),
-                            name: c.name.clone(),
-                        },
-                        steps: vec![step(
-                            at,
-                            Actor::Runc,
-                            format!("{}: process running ({})", short(id), c.argv.join(" ")),
-                        )],
-                    });
-                }
-                Err(_) => {
-                    c.state = ContainerState::Exited;
-                }
-            }
-        }
-        let Some(p) = c.process.as_mut() else {
-            return;
-        };
-        let Some(exit) = p.advance(
-            now,
-            c.limits.memory_max,
-            &mut c.files,
-            &mut c.logs,
-            &c.hostname,
-        ) else {
-            if c.logs.len() > LOG_LINES {
-                let extra = c.logs.len() - LOG_LINES;
-                c.logs.drain(..extra);
-            }
-            return;
-        };
-        if c.logs.len() > LOG_LINES {
-            let extra = c.logs.len() - LOG_LINES;
-            c.logs.drain(..extra);
-        }
-        let reason = exit_reason(exit.code, exit.oom);
-        c.state = ContainerState::Exited;
-        c.finished_at = Some(exit.at);
-        c.exit_code = Some(exit.code);
-        c.reason = reason.to_string();
-        let mut steps = Vec::new();
-        if exit.oom {
-            steps.push(step(
-                exit.at,
-                Actor::Cgroup,
-                format!(
-                    "{} memory.events oom_kill 1 (memory.max={})",
-                    c.cgroup,
-                    c.limits.memory_max_text()
-                ),
-            ));
-        } else if exit.killed && exit.code == 137 {
-            steps.push(step(
-                exit.at,
-                Actor::Runc,
-                format!("kill {} SIGKILL (grace period over)", short(id)),
-            ));
-        }
-        steps.push(step(
-            exit.at,
-            Actor::Runc,
-            format!(
-                "{}: process exited with code {} ({reason})",
-                short(id),
-                exit.code
-            ),
-        ));
-        self.queued.push(RuntimeEvent {
-            at: exit.at,
-            kind: EventKind::ContainerExited {
-                id: id.to_string(),
-                sandbox_id: c.sandbox_id.clone(),
-                name: c.name.clone(),
-                exit_code: exit.code,
-                reason: reason.to_string(),
-            },
-            steps,
-        });
+        sync_one(id, c, now, &mut self.queued);
     }
 
     /// Completes what is due at or before `now` and reports it, oldest first.
@@ -1231,9 +1237,8 @@ impl Containerd {
             };
             self.queued.push(event);
         }
-        let ids: Vec<String> = self.containers.keys().cloned().collect();
-        for id in ids {
-            self.sync_container(&id, now);
+        for (id, c) in self.containers.iter_mut() {
+            sync_one(id, c, now, &mut self.queued);
         }
         let mut events = std::mem::take(&mut self.queued);
         events.sort_by_key(|e| e.at);

@@ -25,6 +25,8 @@ pub struct SimDuration(pub u64);
 impl SimTime {
     /// The start of every run.
     pub const ZERO: SimTime = SimTime(0);
+    /// Later than any time a run reaches ("never").
+    pub const MAX: SimTime = SimTime(u64::MAX);
 
     /// The instant `ms` milliseconds after the start of the run.
     pub const fn from_millis(ms: u64) -> Self {
