@@ -11,7 +11,7 @@ use yew::prelude::*;
 pub const LOG_ROWS: usize = 120;
 
 /// One row of the log.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     /// The message's position in the whole run (a stable key).
     pub seq: u64,
@@ -66,38 +66,59 @@ pub fn event_log(p: &EventLogProps) -> Html {
                 <summary>{"Kinds shown in the log"}</summary>
                 <MessageFilter id="log-filter" label="Show in the log" filter={p.filter} on_toggle={p.on_toggle.clone()} />
             </details>
-            <ol class="log-rows" id="event-log" aria-label="Recent messages, newest first">
-                if p.rows.is_empty() {
-                    <li class="log-empty">{"No messages yet: press Play to boot the control plane."}</li>
-                }
-                { for p.rows.iter().map(|r| {
-                    let k = kind_of(&r.kind);
-                    let latency = r.arrives.as_millis().saturating_sub(r.at.as_millis());
-                    let title = format!(
-                        "{} → {}\n{} at {}{}",
-                        r.from,
-                        r.to,
-                        k.label,
-                        r.at,
-                        match &r.dropped {
-                            Some(d) => format!(", dropped ({d})"),
-                            None => format!(", arrives {latency} ms later"),
-                        }
-                    );
-                    html! {
-                        <li key={r.seq} class={classes!("log-row", r.dropped.is_some().then_some("dropped"))}
-                            data-kind={r.kind.clone()} title={title}>
-                            <span class="log-time">{r.at.to_string()}</span>
-                            <span class="kind-dot" style={format!("background:{}", k.color)} aria-hidden="true"></span>
-                            <span class="log-route">
-                                {short_name(&r.from)}<span class="arrow" aria-label="to">{" → "}</span>{short_name(&r.to)}
-                                if r.dropped.is_some() { <span class="dropped-mark">{" ✕ dropped"}</span> }
-                            </span>
-                            <span class="log-summary">{&r.summary}</span>
-                        </li>
-                    }
-                }) }
-            </ol>
+            <LogRows rows={p.rows.clone()} />
         </section>
+    }
+}
+
+#[derive(Properties)]
+struct LogRowsProps {
+    rows: Rc<Vec<Row>>,
+}
+
+impl PartialEq for LogRowsProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.rows, &o.rows)
+    }
+}
+
+/// The rows, drawn again only when the page rebuilt them (at most every
+/// few hundred milliseconds): the count in the header above changes with
+/// every frame while the clock runs, and must not redraw 120 rows.
+#[function_component(LogRows)]
+fn log_rows(p: &LogRowsProps) -> Html {
+    html! {
+        <ol class="log-rows" id="event-log" aria-label="Recent messages, newest first">
+            if p.rows.is_empty() {
+                <li class="log-empty">{"No messages yet: press Play to boot the control plane."}</li>
+            }
+            { for p.rows.iter().map(|r| {
+                let k = kind_of(&r.kind);
+                let latency = r.arrives.as_millis().saturating_sub(r.at.as_millis());
+                let title = format!(
+                    "{} → {}\n{} at {}{}",
+                    r.from,
+                    r.to,
+                    k.label,
+                    r.at,
+                    match &r.dropped {
+                        Some(d) => format!(", dropped ({d})"),
+                        None => format!(", arrives {latency} ms later"),
+                    }
+                );
+                html! {
+                    <li key={r.seq} class={classes!("log-row", r.dropped.is_some().then_some("dropped"))}
+                        data-kind={r.kind.clone()} title={title}>
+                        <span class="log-time">{r.at.to_string()}</span>
+                        <span class="kind-dot" style={format!("background:{}", k.color)} aria-hidden="true"></span>
+                        <span class="log-route">
+                            {short_name(&r.from)}<span class="arrow" aria-label="to">{" → "}</span>{short_name(&r.to)}
+                            if r.dropped.is_some() { <span class="dropped-mark">{" ✕ dropped"}</span> }
+                        </span>
+                        <span class="log-summary">{&r.summary}</span>
+                    </li>
+                }
+            }) }
+        </ol>
     }
 }

@@ -242,19 +242,33 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
          for (const k of Object.keys(window)) if (k.startsWith('__kubesimPhase_')) window[k] = []; \
          const b = { frames: [], t0: performance.now(), c0: Number(document.getElementById('clock').dataset.ms) }; \
          window.__kubesimBench = b; \
-         const loop = ts => { if (!b.stop) { b.frames.push(ts); requestAnimationFrame(loop); } }; \
+         b.busy = []; b.mutations = 0; \
+         const ch = new MessageChannel(); let pending = []; \
+         ch.port1.onmessage = e => { b.busy.push(performance.now() - e.data); }; \
+         const svg = document.querySelector('svg.diagram'); \
+         b.observer = new MutationObserver(list => { b.mutations += list.length; }); \
+         b.observer.observe(svg, { subtree: true, childList: true, attributes: true, characterData: true }); \
+         const loop = ts => { if (!b.stop) { b.frames.push(ts); ch.port2.postMessage(ts); requestAnimationFrame(loop); } }; \
          requestAnimationFrame(loop); return true",
     );
     std::thread::sleep(MEASURE);
     let result = session.exec(
-        "const b = window.__kubesimBench; b.stop = true; \
-         return { frames: b.frames, t0: b.t0, t1: performance.now(), c0: b.c0, \
+        "const b = window.__kubesimBench; b.stop = true; b.observer.takeRecords(); b.observer.disconnect(); \
+         return { frames: b.frames, busy: b.busy, mutations: b.mutations, t0: b.t0, t1: performance.now(), c0: b.c0, \
                   c1: Number(document.getElementById('clock').dataset.ms), \
                   work: window.__kubesimFrameWork || [], \
                   phases: Object.fromEntries(Object.keys(window).filter(k => k.startsWith('__kubesimPhase_')).map(k => [k.slice(15), window[k]])), \
                   pods: document.querySelectorAll('svg.diagram [data-pod]').length, \
                   elements: document.querySelectorAll('svg.diagram *').length }",
     );
+    // What the measured page looked like, to compare builds by eye.
+    if let Some(path) = std::env::var_os("KUBESIM_BENCH_SCREENSHOT") {
+        session.screenshot(Path::new(&path));
+        println!(
+            "page frames: screenshot saved to {}",
+            Path::new(&path).display()
+        );
+    }
     let stamps = numbers(&result["frames"]);
     let mut gaps: Vec<f64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
     gaps.sort_by(f64::total_cmp);
@@ -283,6 +297,29 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
         gaps.len(),
         verdict(met)
     );
+    // A message posted in a frame's requestAnimationFrame callback is
+    // handled once the main thread is done with that frame: its scripts and
+    // the browser's style, layout and paint. From the frame's start to then
+    // is the main thread's whole share of the frame.
+    let mut busy = numbers(&result["busy"]);
+    busy.sort_by(f64::total_cmp);
+    if !busy.is_empty() {
+        println!(
+            "page frames: main thread per frame (scripts + style/layout/paint, frame start to a message posted in it): mean {:.1} ms, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} frames",
+            busy.iter().sum::<f64>() / busy.len() as f64,
+            percentile(&busy, 0.5),
+            percentile(&busy, 0.95),
+            busy.last().copied().unwrap_or(f64::NAN),
+            busy.len()
+        );
+    }
+    if let Some(m) = result["mutations"].as_f64() {
+        println!(
+            "page frames: {:.1} DOM mutations of the diagram per frame ({m:.0} in {} frames, MutationObserver records)",
+            m / gaps.len().max(1) as f64,
+            gaps.len()
+        );
+    }
     if !work.is_empty() {
         println!(
             "page frames: the page's own work per frame (update + render, ?perf=1): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} frames",
