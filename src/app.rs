@@ -383,8 +383,8 @@ impl App {
             return;
         }
         // Only while the cluster is the recorded run: every command
-        // recorded up to now ran in it (playing on after a scrub back, the
-        // later ones do not run).
+        // recorded up to now ran in it (a frame stops the clock at the next
+        // one and runs it, so this holds but for a moment).
         let now = self.cluster.now().as_millis();
         if self.log.entries.get(self.ran).is_some_and(|e| e.at <= now) {
             return;
@@ -415,25 +415,52 @@ impl App {
             self.install(&log, Some(SimTime::from_millis(t)));
             return;
         }
-        let due: Vec<_> = self
+        let target = SimTime::from_millis(t);
+        while let Some(at) = self.next_recorded(target) {
+            self.cluster.advance_to(at.max(self.cluster.now()));
+            self.run_recorded();
+        }
+        self.cluster.advance_to(target);
+        self.after_jump();
+    }
+
+    /// When the next recorded command the cluster has not run yet is due,
+    /// if that is at or before `t`. There is one only after a scrub back:
+    /// the run's later commands, which moving forward replays at the
+    /// virtual times they were typed at, as a replay from the seed does.
+    fn next_recorded(&self, t: SimTime) -> Option<SimTime> {
+        self.log
+            .entries
+            .get(self.ran)
+            .map(|e| SimTime::from_millis(e.at))
+            .filter(|at| *at <= t)
+    }
+
+    /// Runs the recorded commands due by now that the cluster has not run
+    /// yet (see [`App::next_recorded`]), showing them in the console as
+    /// when they were typed. Returns whether any ran.
+    fn run_recorded(&mut self) -> bool {
+        let now = self.cluster.now();
+        let mut transcript: Option<Vec<Entry>> = None;
+        while let Some(entry) = self
             .log
             .entries
-            .iter()
-            .filter(|e| e.at > now && e.at <= t)
-            .cloned()
-            .collect();
-        let mut transcript = (*self.transcript).clone();
-        if self.log.entries.get(self.ran).is_none_or(|e| e.at > now) {
-            self.ran += due.len();
+            .get(self.ran)
+            .filter(|e| e.at <= now.as_millis())
+        {
+            let script = entry.script.clone();
+            self.ran += 1;
+            let outcomes = self.shell.run(&mut self.cluster, &script);
+            transcript
+                .get_or_insert_with(|| (*self.transcript).clone())
+                .extend(outcomes);
         }
-        for e in due {
-            self.cluster.advance_to(SimTime::from_millis(e.at));
-            transcript.extend(self.shell.run(&mut self.cluster, &e.script));
-        }
+        let Some(mut transcript) = transcript else {
+            return false;
+        };
         trim_transcript(&mut transcript);
         self.transcript = Rc::new(transcript);
-        self.cluster.advance_to(SimTime::from_millis(t));
-        self.after_jump();
+        true
     }
 
     fn request_frame(&mut self, ctx: &Context<Self>) {
@@ -542,9 +569,8 @@ impl App {
         let before = self.cluster.now();
         if self.log.now > before.as_millis() || self.ran < self.log.entries.len() {
             // A command typed after a scrub back starts a new future: the
-            // old one is dropped, as in an editor's undo (with the commands
-            // the cluster never ran: those after the scrub, when the clock
-            // played on past them), and its checkpoints with it.
+            // old one (the recorded commands not replayed yet) is dropped,
+            // as in an editor's undo, and its checkpoints with it.
             self.log = self.log.truncated(before);
             self.log.entries.truncate(self.ran);
             self.checkpoints
@@ -1003,9 +1029,17 @@ impl Component for App {
                 true
             }
             Msg::Step => {
-                if let Some(t) = self.cluster.next_event() {
-                    let before = self.cluster.now();
+                let before = self.cluster.now();
+                let next = match (
+                    self.cluster.next_event(),
+                    self.next_recorded(SimTime(u64::MAX)),
+                ) {
+                    (Some(event), Some(command)) => Some(event.min(command)),
+                    (event, command) => event.or(command),
+                };
+                if let Some(t) = next {
                     self.cluster.advance_to(t.max(before));
+                    self.run_recorded();
                     let wall = wall_now();
                     self.spawn_pulses(before, self.cluster.now(), wall, 600.0);
                     self.refresh(false);
@@ -1216,7 +1250,11 @@ impl App {
                 // cluster's events come in bursts (every kubelet's status
                 // sync, a controller's resync), and stopping between two
                 // events leaves the run exactly as one long advance would.
-                let target = before + SimDuration::from_millis(whole as u64);
+                let mut target = before + SimDuration::from_millis(whole as u64);
+                // After a scrub back, the run's later commands replay at
+                // their times: the clock stops at the next one and runs it.
+                let command_at = self.next_recorded(target);
+                target = command_at.unwrap_or(target);
                 loop {
                     if !self.cluster.step(target) {
                         self.cluster.advance_to(target);
@@ -1234,6 +1272,11 @@ impl App {
                     }
                 }
                 self.carry_ms -= self.cluster.now().saturating_since(before).as_millis() as f64;
+                if command_at.is_some_and(|at| self.cluster.now() >= at) && self.run_recorded() {
+                    // A command's own clock (`sim advance`) is not owed by
+                    // the frames.
+                    self.carry_ms = self.carry_ms.max(0.0);
+                }
                 self.measuring = Some((kind, wall_now()));
                 if self.params.perf {
                     record_timing("__kubesimPhase_budget", budget);

@@ -1510,3 +1510,149 @@ fn a_scrub_back_on_a_ten_minute_run_restores_a_checkpoint_and_shows_the_replayed
         "both pages timed their scrub"
     );
 }
+
+/// Plays at `speed` until the clock passes `ms`, then pauses; returns the
+/// clock.
+fn play_until(session: &Session, speed: &str, ms: u64) -> u64 {
+    session.click("#play");
+    session.click(&format!("#speed option[value='{speed}']"));
+    session.wait_for(
+        &format!("return Number(document.getElementById('clock').dataset.ms) >= {ms}"),
+        Duration::from_secs(60),
+        "the clock to play on",
+    );
+    session.click("#play");
+    clock_ms(session)
+}
+
+fn console_text(session: &Session) -> String {
+    session
+        .exec("return document.getElementById('console-output').textContent")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn play_after_a_scrub_back_replays_the_later_commands_at_their_times() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    boot(&session);
+    session.click("#play"); // pause
+    run_in_console(&session, "kubectl create deployment early --image=nginx");
+    let start = clock_ms(&session);
+    let typed_late_at = play_until(&session, "100", start + 60_000);
+    let out = run_in_console(
+        &session,
+        "kubectl create deployment late --image=nginx --replicas=2",
+    );
+    assert!(out.contains("deployment.apps/late created"), "{out}");
+    play_until(&session, "100", typed_late_at + 60_000);
+    let late_pods =
+        "return document.querySelectorAll('svg.diagram [data-pod^=\"default/late-\"]').length";
+    session.wait_for(
+        &format!("{late_pods} === 2"),
+        Duration::from_secs(10),
+        "the late Deployment's two pods drawn",
+    );
+
+    // Back to before `late` was typed: its pods are gone.
+    let landed = scrub_back_to(&session, typed_late_at - 20_000);
+    assert_eq!(landed, typed_late_at - 20_000);
+    session.wait_for(
+        &format!("{late_pods} === 0"),
+        Duration::from_secs(10),
+        "no late pods before the command",
+    );
+    assert!(
+        !console_text(&session).contains("deployment.apps/late created"),
+        "the console is back to its state at the scrub"
+    );
+    session.screenshot(&support::screenshot_path("replay-scrubbed-back"));
+
+    // Play replays the run onward: the recorded command runs at its time.
+    let replayed_to = play_until(&session, "10", typed_late_at + 40_000);
+    assert!(replayed_to > typed_late_at);
+    assert!(
+        console_text(&session).contains("deployment.apps/late created"),
+        "the recorded command ran again: {}",
+        console_text(&session)
+    );
+    session.wait_for(
+        &format!("{late_pods} === 2"),
+        Duration::from_secs(30),
+        "the late Deployment's pods drawn again",
+    );
+    session.screenshot(&support::screenshot_path("replay-played-on"));
+
+    // A command typed after a scrub back starts a new future instead: the
+    // recorded `late` is forgotten.
+    scrub_back_to(&session, typed_late_at - 20_000);
+    let out = run_in_console(&session, "kubectl get deployments");
+    assert!(out.contains("early") && !out.contains("late"), "{out}");
+    play_until(&session, "100", typed_late_at + 40_000);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        session.exec(late_pods).as_u64(),
+        Some(0),
+        "the forgotten command did not run"
+    );
+    let marks = session.exec(
+        "return Array.from(document.querySelectorAll('.marks .mark')).map(m => m.title).join('\\n')",
+    );
+    let marks = marks.as_str().unwrap_or_default();
+    assert!(
+        marks.contains("deployment early") && !marks.contains("deployment late"),
+        "the timeline marks the commands kept, not the forgotten one: {marks}"
+    );
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn the_page_works_offline_once_loaded() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    open_page(&session, &server);
+    // The service worker keeps the page's files once the page has started:
+    // the page, its wasm, and every lesson of the library.
+    let cached = session.wait_for(
+        "caches.open('kubesim').then(c => c.keys()).then(k => { window.__cached = k.map(r => new URL(r.url).pathname); }); \
+         const c = window.__cached || []; \
+         return navigator.serviceWorker.controller && c.some(u => u.endsWith('_bg.wasm')) \
+           && c.some(u => u.endsWith('/explain.json')) && c.some(u => u.endsWith('/scenarios/node-failure.yaml')) && c",
+        Duration::from_secs(30),
+        "the service worker to keep the page's files",
+    );
+    assert!(
+        cached
+            .as_array()
+            .is_some_and(|c| c.iter().any(|u| u.as_str() == Some("/"))),
+        "the page itself is kept: {cached}"
+    );
+
+    // The network goes: a reload still opens a working cluster.
+    server.go_offline();
+    let refused =
+        session.exec("return fetch('/nothing-here.txt').then(() => 'answered', () => 'failed')");
+    assert_eq!(refused, serde_json::json!("failed"), "the server is gone");
+    open_page(&session, &server);
+    boot(&session);
+    let out = run_in_console(&session, "kubectl explain pod.spec.nodeName");
+    assert!(out.contains("FIELD: nodeName <string>"), "{out}");
+    session.screenshot(&support::screenshot_path("offline-reload"));
+
+    // A lesson never opened before opens too.
+    open_lesson(&session, &server, "node-failure");
+    let (step, _) = guide_state(&session);
+    assert_eq!(step, 1, "the lesson's first step");
+    let errors: Vec<_> = session
+        .console()
+        .into_iter()
+        .filter(|(level, message)| level == "SEVERE" && !message.contains("nothing-here"))
+        .collect();
+    assert!(errors.is_empty(), "no console errors offline: {errors:?}");
+}

@@ -3,9 +3,13 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub struct StaticServer {
     pub url: String,
+    /// Set: the server hangs up on every request, as a lost network does.
+    offline: Arc<AtomicBool>,
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -64,8 +68,14 @@ impl StaticServer {
     pub fn start(root: PathBuf) -> StaticServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
+        let offline = Arc::new(AtomicBool::new(false));
+        let hang_up = offline.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
+                if hang_up.load(Ordering::SeqCst) {
+                    drop(stream);
+                    continue;
+                }
                 let root = root.clone();
                 std::thread::spawn(move || {
                     let _ = respond(stream, &root);
@@ -74,6 +84,12 @@ impl StaticServer {
         });
         StaticServer {
             url: format!("http://127.0.0.1:{port}/"),
+            offline,
         }
+    }
+
+    /// From now on, every request fails as if the network were gone.
+    pub fn go_offline(&self) {
+        self.offline.store(true, Ordering::SeqCst);
     }
 }
