@@ -185,14 +185,14 @@ pub struct App {
     pending_layout: Option<Layout>,
     /// What each kind of frame costs besides the simulation's advance.
     budget: Budget,
-    /// Measures the browser's share of a frame.
+    /// Measures a frame's work after its advance, the browser's drawing included.
     probe: Option<Probe>,
     /// The running frame being measured: its kind and when its advance
     /// ended (wall ms).
     measuring: Option<(Kind, f64)>,
-    /// The last frame measured, waiting for the browser's share: its kind
-    /// and the page's own work after the advance (ms).
-    measured: Option<(Kind, f64)>,
+    /// The kind of the last frame measured, waiting for the browser to
+    /// have drawn it.
+    measured: Option<Kind>,
     editor_open: bool,
     /// What the editor's last Apply or Validate printed, line by line.
     editor_result: Option<Rc<EditorResult>>,
@@ -1101,9 +1101,7 @@ impl Component for App {
                     Some(from) => record_frame_work(wall_now() - from),
                     None => {}
                 }
-                if !changed {
-                    self.frame_done();
-                }
+                self.frame_done();
                 changed
             }
         }
@@ -1116,14 +1114,13 @@ impl Component for App {
             record_timing("__kubesimPhase_render", now - self.frame_updated_at);
             // The render again by the frame's kind: a diagram frame's is
             // the one that counts.
-            if let Some((kind, _)) = self.measuring {
+            if let Some(kind) = self.measured {
                 record_timing(
                     &format!("__kubesimPhase_render_{}", kind.name()),
                     now - self.frame_updated_at,
                 );
             }
         }
-        self.frame_done();
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
@@ -1184,30 +1181,29 @@ impl App {
         now
     }
 
-    /// Ends the measure of a running frame: the page's work is done, the
-    /// browser's drawing starts (see [`Probe`]).
+    /// Ends the update of a running frame: a message posted now is
+    /// handled once Yew has rendered (in this same task) and the browser
+    /// has drawn the frame (see [`Probe`]).
     fn frame_done(&mut self) {
         if let Some((kind, advanced_at)) = self.measuring.take() {
-            let now = wall_now();
-            self.measured = Some((kind, now - advanced_at));
+            self.measured = Some(kind);
             if let Some(probe) = &self.probe {
-                probe.post(now);
+                probe.post(advanced_at);
             }
         }
     }
 
-    /// Learns what the last frame measured cost besides its advance: the
-    /// page's work after it and the browser's drawing.
+    /// Learns what the last frame cost after its advance: the rest of the
+    /// page's work and the browser's drawing (not learnt if the browser
+    /// has not drawn it yet).
     fn learn_frame_cost(&mut self) {
-        if let Some((kind, own)) = self.measured.take() {
-            let browser = self.probe.as_ref().and_then(Probe::take);
-            if self.params.perf {
-                if let Some(b) = browser {
-                    record_timing("__kubesimPhase_browser", b);
-                    record_timing(&format!("__kubesimPhase_browser_{}", kind.name()), b);
+        if let Some(kind) = self.measured.take() {
+            if let Some(rest) = self.probe.as_ref().and_then(Probe::take) {
+                if self.params.perf {
+                    record_timing(&format!("__kubesimPhase_after_{}", kind.name()), rest);
                 }
+                self.budget.learn(kind, rest);
             }
-            self.budget.learn(kind, own + browser.unwrap_or(0.0));
         }
     }
 
