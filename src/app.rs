@@ -13,6 +13,7 @@ use crate::components::inspector::Inspector;
 use crate::components::legend::Legend;
 use crate::components::timeline::{Mark, Timeline};
 use crate::embed::{self, Inbound, Outbound};
+use crate::frames::{Budget, Kind, Probe};
 use crate::layout::{layout, Layout};
 use crate::messages::{KindFilter, Pulses};
 use crate::persist::{self, Origin, Params};
@@ -54,13 +55,6 @@ const SNAPSHOT_EVERY_MS: f64 = 100.0;
 /// While the clock runs, a snapshot redraws one node in this many (in
 /// turns), so every node is redrawn every `REDRAW_TURNS` snapshots.
 const REDRAW_TURNS: usize = 4;
-/// The simulation's share of a frame (60 fps leaves 16.7 ms): when
-/// advancing the clock by what the speed asks takes longer, the rest is
-/// carried to the next frames rather than making this one late.
-const ADVANCE_BUDGET_MS: f64 = 6.0;
-/// The share left to the simulation in a frame that also takes a snapshot
-/// and redraws the diagram.
-const ADVANCE_BUDGET_REDRAW_MS: f64 = 3.0;
 /// Virtual time owed is carried for at most this much wall time's worth:
 /// a simulation slower than the speed asked runs the clock slower rather
 /// than piling up a debt it could never pay.
@@ -200,6 +194,19 @@ pub struct App {
     redraw_turn: usize,
     /// With `?perf=1`: when that frame's update ended (its render began).
     frame_updated_at: f64,
+    /// A layout made by the last snapshot, drawn at the next frame (one
+    /// heavy step per frame: see [`Kind`]).
+    pending_layout: Option<Layout>,
+    /// What each kind of frame costs besides the simulation's advance.
+    budget: Budget,
+    /// Measures a frame's work after its advance, the browser's drawing included.
+    probe: Option<Probe>,
+    /// The running frame being measured: its kind and when its advance
+    /// ended (wall ms).
+    measuring: Option<(Kind, f64)>,
+    /// The kind of the last frame measured, waiting for the browser to
+    /// have drawn it.
+    measured: Option<Kind>,
     editor_open: bool,
     /// What the editor's last Apply or Validate printed, line by line.
     editor_result: Option<Rc<EditorResult>>,
@@ -354,6 +361,7 @@ impl App {
 
     /// Redraws everything after the clock jumped (a replay, a step).
     fn after_jump(&mut self) {
+        self.pending_layout = None;
         self.snapshot = Rc::new(self.cluster.snapshot_reusing(&mut self.snapshot_cache));
         let new = layout(&self.snapshot);
         self.pulses.set_layout(&new);
@@ -495,26 +503,45 @@ impl App {
     /// drawn again, the others at the next snapshots (see
     /// [`Layout::stagger_nodes`]).
     fn refresh(&mut self, stagger: bool) {
+        if let Some(new) = self.take_snapshot(stagger) {
+            self.install_layout(new);
+        }
+    }
+
+    /// Takes a new snapshot and returns the diagram's new layout if
+    /// something drawn changed (to install now or, while the clock runs, at
+    /// the next frame: see [`Kind`]).
+    fn take_snapshot(&mut self, stagger: bool) -> Option<Layout> {
+        // A layout still waiting is the one the new snapshot is compared with.
+        if let Some(pending) = self.pending_layout.take() {
+            self.install_layout(pending);
+        }
         self.refreshed_at = wall_now();
         let snapshot = self.cluster.snapshot_reusing(&mut self.snapshot_cache);
-        if snapshot.nodes != self.snapshot.nodes
-            || snapshot.cluster_components != self.snapshot.cluster_components
-        {
-            let mut new = layout(&snapshot);
-            new.reuse_nodes(&self.layout);
-            if stagger {
-                self.redraw_turn = (self.redraw_turn + 1) % REDRAW_TURNS;
-                new.stagger_nodes(&self.layout, self.redraw_turn, REDRAW_TURNS);
-            }
-            if new.routes != self.layout.routes {
-                self.pulses.set_layout(&new);
-            }
-            self.layout = Rc::new(new);
-        }
+        let new = (snapshot.nodes != self.snapshot.nodes
+            || snapshot.cluster_components != self.snapshot.cluster_components)
+            .then(|| {
+                let mut new = layout(&snapshot);
+                new.reuse_nodes(&self.layout);
+                if stagger {
+                    self.redraw_turn = (self.redraw_turn + 1) % REDRAW_TURNS;
+                    new.stagger_nodes(&self.layout, self.redraw_turn, REDRAW_TURNS);
+                }
+                new
+            });
         self.snapshot = Rc::new(snapshot);
         if self.tour.is_some() {
             self.refresh_highlight();
         }
+        new
+    }
+
+    /// Puts a new layout on the diagram (its pulses follow new routes).
+    fn install_layout(&mut self, new: Layout) {
+        if new.routes != self.layout.routes {
+            self.pulses.set_layout(&new);
+        }
+        self.layout = Rc::new(new);
     }
 
     /// Rebuilds the Events tab (while it is open) at most every
@@ -834,6 +861,11 @@ impl Component for App {
             refreshed_at: f64::MIN,
             redraw_turn: 0,
             frame_updated_at: 0.0,
+            pending_layout: None,
+            budget: Budget::new(),
+            probe: Probe::new(),
+            measuring: None,
+            measured: None,
             editor_open: false,
             editor_result: None,
             completion: None,
@@ -1120,6 +1152,7 @@ impl Component for App {
                     Some(from) => record_frame_work(wall_now() - from),
                     None => {}
                 }
+                self.frame_done();
                 changed
             }
         }
@@ -1130,6 +1163,14 @@ impl Component for App {
             let now = wall_now();
             record_frame_work(now - from);
             record_timing("__kubesimPhase_render", now - self.frame_updated_at);
+            // The render again by the frame's kind: a diagram frame's is
+            // the one that counts.
+            if let Some(kind) = self.measured {
+                record_timing(
+                    &format!("__kubesimPhase_render_{}", kind.name()),
+                    now - self.frame_updated_at,
+                );
+            }
         }
     }
 
@@ -1191,11 +1232,38 @@ impl App {
         now
     }
 
+    /// Ends the update of a running frame: a message posted now is
+    /// handled once Yew has rendered (in this same task) and the browser
+    /// has drawn the frame (see [`Probe`]).
+    fn frame_done(&mut self) {
+        if let Some((kind, advanced_at)) = self.measuring.take() {
+            self.measured = Some(kind);
+            if let Some(probe) = &self.probe {
+                probe.post(advanced_at);
+            }
+        }
+    }
+
+    /// Learns what the last frame cost after its advance: the rest of the
+    /// page's work and the browser's drawing (not learnt if the browser
+    /// has not drawn it yet).
+    fn learn_frame_cost(&mut self) {
+        if let Some(kind) = self.measured.take() {
+            if let Some(rest) = self.probe.as_ref().and_then(Probe::take) {
+                if self.params.perf {
+                    record_timing(&format!("__kubesimPhase_after_{}", kind.name()), rest);
+                }
+                self.budget.learn(kind, rest);
+            }
+        }
+    }
+
     /// One animation frame: the clock advances by the wall time since the
     /// last one times the speed, pulses move, panels refresh. Returns
     /// whether the page has to be drawn again.
     fn on_frame(&mut self, ctx: &Context<Self>, ts: f64) -> bool {
         self.frame = None;
+        self.learn_frame_cost();
         let dt = self
             .last_frame
             .map(|last| (ts - last).clamp(0.0, MAX_FRAME_GAP_MS))
@@ -1206,15 +1274,25 @@ impl App {
             self.carry_ms = (self.carry_ms + dt * self.speed).min(self.speed * CARRY_MAX_WALL_MS);
             let whole = self.carry_ms.floor();
             if whole >= 1.0 {
+                // At most one heavy step per frame, chosen first so the
+                // advance leaves room for it: the diagram drawn from the
+                // last snapshot's layout, a snapshot, or the message log.
+                let kind = if self.pending_layout.is_some() {
+                    Kind::Diagram
+                } else if ts - self.refreshed_at >= SNAPSHOT_EVERY_MS {
+                    Kind::Snapshot
+                } else if ts - self.log_drawn_at >= LOG_REFRESH_MS {
+                    Kind::Log
+                } else {
+                    Kind::Plain
+                };
                 let before = self.cluster.now();
                 let t = self.phase("start", 0.0);
                 let started = wall_now();
-                let redraw = ts - self.refreshed_at >= SNAPSHOT_EVERY_MS;
-                let budget = if redraw {
-                    ADVANCE_BUDGET_REDRAW_MS
-                } else {
-                    ADVANCE_BUDGET_MS
-                };
+                // What the frame has left once this kind's other work
+                // (measured on the last frames of its kind, the browser's
+                // drawing included) and what went before are counted.
+                let budget = self.budget.advance_ms(kind, started - ts);
                 // Event by event, checking the budget between them: a busy
                 // cluster's events come in bursts (every kubelet's status
                 // sync, a controller's resync), and stopping between two
@@ -1246,15 +1324,26 @@ impl App {
                     // the frames.
                     self.carry_ms = self.carry_ms.max(0.0);
                 }
+                self.measuring = Some((kind, wall_now()));
+                if self.params.perf {
+                    record_timing("__kubesimPhase_budget", budget);
+                }
                 let t = self.phase("advance", t);
                 self.offer_checkpoint(ts);
                 let t = self.phase("checkpoint", t);
                 self.spawn_pulses(before, self.cluster.now(), ts, dt.max(1.0));
                 let t = self.phase("pulses", t);
-                if redraw {
-                    self.refresh(true);
+                match kind {
+                    Kind::Snapshot => self.pending_layout = self.take_snapshot(true),
+                    Kind::Diagram => {
+                        if let Some(new) = self.pending_layout.take() {
+                            self.install_layout(new);
+                        }
+                    }
+                    Kind::Log => self.refresh_log(ts),
+                    Kind::Plain => {}
                 }
-                let t = self.phase("refresh", t);
+                let t = self.phase(kind.name(), t);
                 self.save(ts, false);
                 self.phase("save", t);
                 self.refresh_inspector(ts, false);
@@ -1276,11 +1365,7 @@ impl App {
         }
         let t = self.phase("start", 0.0);
         self.pulses.draw(ts);
-        let t = self.phase("draw", t);
-        if advanced && ts - self.log_drawn_at >= LOG_REFRESH_MS {
-            self.refresh_log(ts);
-        }
-        self.phase("log", t);
+        self.phase("draw", t);
         if advanced {
             if let Some(rows) = self.shell.poll_watch(&mut self.cluster) {
                 let mut transcript = (*self.transcript).clone();

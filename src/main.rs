@@ -8,6 +8,7 @@ mod app;
 mod components;
 mod embed;
 mod fetch;
+mod frames;
 mod layout;
 mod manifest_lines;
 mod markdown;

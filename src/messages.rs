@@ -417,12 +417,17 @@ impl Pulses {
             let (x, y) = self.routes[d.route].at(eased);
             let _ =
                 d.el.set_attribute("transform", &format!("translate({x:.1} {y:.1})"));
-            let opacity = if d.dropped && p > 0.5 {
-                1.0 - (p - 0.5) / (end - 0.5)
-            } else {
-                1.0
-            };
-            let _ = d.el.set_attribute("opacity", &format!("{opacity:.2}"));
+            // Only a dropped message's dot fades: the others keep the
+            // opacity they were shown with (one DOM write a frame, not two).
+            let fading = d.dropped && p > 0.5;
+            if fading || !d.shown {
+                let opacity = if fading {
+                    1.0 - (p - 0.5) / (end - 0.5)
+                } else {
+                    1.0
+                };
+                let _ = d.el.set_attribute("opacity", &format!("{opacity:.2}"));
+            }
             if !d.shown {
                 let _ = d.el.set_attribute("visibility", "visible");
                 d.shown = true;

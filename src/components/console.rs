@@ -15,7 +15,7 @@ use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 /// One command and what it printed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub input: String,
     pub output: String,

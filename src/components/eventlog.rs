@@ -124,38 +124,7 @@ fn messages(p: &EventLogProps) -> Html {
                 <summary>{"Kinds shown in the log"}</summary>
                 <MessageFilter id="log-filter" label="Show in the log" filter={p.filter} on_toggle={p.on_toggle.clone()} />
             </details>
-            <ol class="log-rows" id="event-log" aria-label="Recent messages, newest first">
-                if p.rows.is_empty() {
-                    <li class="log-empty">{"No messages yet: press Play to boot the control plane."}</li>
-                }
-                { for p.rows.iter().map(|r| {
-                    let k = kind_of(&r.kind);
-                    let latency = r.arrives.as_millis().saturating_sub(r.at.as_millis());
-                    let title = format!(
-                        "{} → {}\n{} at {}{}",
-                        r.from,
-                        r.to,
-                        k.label,
-                        r.at,
-                        match &r.dropped {
-                            Some(d) => format!(", dropped ({d})"),
-                            None => format!(", arrives {latency} ms later"),
-                        }
-                    );
-                    html! {
-                        <li key={r.seq} class={classes!("log-row", r.dropped.is_some().then_some("dropped"))}
-                            data-kind={r.kind.clone()} title={title}>
-                            <span class="log-time">{r.at.to_string()}</span>
-                            <span class="kind-dot" style={format!("background:{}", k.color)} aria-hidden="true"></span>
-                            <span class="log-route">
-                                {short_name(&r.from)}<span class="arrow" aria-label="to">{" → "}</span>{short_name(&r.to)}
-                                if r.dropped.is_some() { <span class="dropped-mark">{" ✕ dropped"}</span> }
-                            </span>
-                            <span class="log-summary">{&r.summary}</span>
-                        </li>
-                    }
-                }) }
-            </ol>
+            <LogRows rows={p.rows.clone()} />
         </>
     }
 }
@@ -239,5 +208,59 @@ fn events(p: &EventLogProps) -> Html {
                 }) }
             </ol>
         </>
+    }
+}
+
+#[derive(Properties)]
+struct LogRowsProps {
+    rows: Rc<Vec<Row>>,
+}
+
+impl PartialEq for LogRowsProps {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.rows, &o.rows)
+    }
+}
+
+/// The rows, drawn again only when the page rebuilt them (at most every
+/// few hundred milliseconds). Not keyed: while the clock runs fast every
+/// row is new at each rebuild, and keyed rows would be 120 list items
+/// removed and 120 made (a thousand DOM nodes); unkeyed, the same items
+/// take the new rows' text.
+#[function_component(LogRows)]
+fn log_rows(p: &LogRowsProps) -> Html {
+    html! {
+        <ol class="log-rows" id="event-log" aria-label="Recent messages, newest first">
+            if p.rows.is_empty() {
+                <li class="log-empty">{"No messages yet: press Play to boot the control plane."}</li>
+            }
+            { for p.rows.iter().map(|r| {
+                let k = kind_of(&r.kind);
+                let latency = r.arrives.as_millis().saturating_sub(r.at.as_millis());
+                let title = format!(
+                    "{} → {}\n{} at {}{}",
+                    r.from,
+                    r.to,
+                    k.label,
+                    r.at,
+                    match &r.dropped {
+                        Some(d) => format!(", dropped ({d})"),
+                        None => format!(", arrives {latency} ms later"),
+                    }
+                );
+                html! {
+                    <li class={classes!("log-row", r.dropped.is_some().then_some("dropped"))}
+                        data-kind={r.kind.clone()} title={title}>
+                        <span class="log-time">{r.at.to_string()}</span>
+                        <span class="kind-dot" style={format!("background:{}", k.color)} aria-hidden="true"></span>
+                        <span class="log-route">
+                            {short_name(&r.from)}<span class="arrow" aria-label="to">{" → "}</span>{short_name(&r.to)}
+                            if r.dropped.is_some() { <span class="dropped-mark">{" ✕ dropped"}</span> }
+                        </span>
+                        <span class="log-summary">{&r.summary}</span>
+                    </li>
+                }
+            }) }
+        </ol>
     }
 }

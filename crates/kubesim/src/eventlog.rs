@@ -166,7 +166,7 @@ pub fn event_log(cluster: &Cluster, query: &EventQuery, limit: usize) -> EventLo
             matched.push(e);
         }
     }
-    matched.sort_by(|a, b| (b.last_seen, b.revision).cmp(&(a.last_seen, a.revision)));
+    matched.sort_by_key(|e| std::cmp::Reverse((e.last_seen, e.revision)));
     let count = matched.len();
     matched.truncate(limit);
     EventLogView {
