@@ -89,6 +89,18 @@ struct Ctr {
     hostname: String,
 }
 
+impl Ctr {
+    /// What the container's command sees when it starts.
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            image: &self.image,
+            hostname: &self.hostname,
+            env: &self.env,
+            files: &self.files,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Pull {
     image: ImageRef,
@@ -119,12 +131,7 @@ pub struct Containerd {
 fn sync_one(id: &str, c: &mut Ctr, now: SimTime, queued: &mut Vec<RuntimeEvent>) {
     if let Some(at) = c.starting.filter(|t| *t <= now) {
         c.starting = None;
-        let ctx = Ctx {
-            image: &c.image,
-            hostname: &c.hostname,
-            env: &c.env,
-            files: &c.files,
-        };
+        let ctx = c.ctx();
         match compile_main(&c.argv, &ctx) {
             Ok(program) => {
                 c.process = Some(Process::start(program, at, c.image.base_memory));
@@ -869,12 +876,7 @@ impl Containerd {
                 ),
             ),
         ];
-        let ctx = Ctx {
-            image: &c.image,
-            hostname: &c.hostname,
-            env: &c.env,
-            files: &c.files,
-        };
+        let ctx = c.ctx();
         match compile_main(&c.argv, &ctx) {
             Err(msg) => {
                 steps.push(step(
