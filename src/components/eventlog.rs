@@ -130,26 +130,30 @@ fn messages(p: &EventLogProps) -> Html {
 }
 
 fn events(p: &EventLogProps) -> Html {
-    let on_object = {
+    // A filter's change: the query with that field replaced.
+    let set = |field: fn(&mut EventQuery) -> &mut String| {
         let on_query = p.on_query.clone();
         let query = p.query.clone();
+        move |value: String| {
+            let mut q = query.clone();
+            *field(&mut q) = value;
+            on_query.emit(q);
+        }
+    };
+    let on_object = {
+        let set = set(|q| &mut q.object);
         Callback::from(move |e: InputEvent| {
-            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
-            on_query.emit(EventQuery {
-                object: input.value(),
-                ..query.clone()
-            });
+            set(e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value())
         })
     };
     let on_source = {
-        let on_query = p.on_query.clone();
-        let query = p.query.clone();
+        let set = set(|q| &mut q.source);
         Callback::from(move |e: Event| {
-            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
-            on_query.emit(EventQuery {
-                source: select.value(),
-                ..query.clone()
-            });
+            set(e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value())
         })
     };
     let now = p.events_at;

@@ -70,12 +70,17 @@ pub struct EventQuery {
 }
 
 impl EventQuery {
-    fn matches(&self, e: &LogEvent) -> bool {
+    /// The object filter as compared: trimmed and lower-case (made once
+    /// per listing, not per event).
+    fn needle(&self) -> String {
+        self.object.trim().to_ascii_lowercase()
+    }
+
+    fn matches(&self, needle: &str, e: &LogEvent) -> bool {
         (self.source.is_empty() || e.source == self.source)
-            && (self.object.is_empty() || {
-                let needle = self.object.trim().to_ascii_lowercase();
+            && (needle.is_empty() || {
                 let qualified = format!("{}/{}", e.namespace, e.object).to_ascii_lowercase();
-                qualified.contains(&needle)
+                qualified.contains(needle)
             })
     }
 }
@@ -152,6 +157,7 @@ fn row(event: &k8s_openapi::api::core::v1::Event) -> LogEvent {
 /// of them, newest first (within a second, the last written first).
 pub fn event_log(cluster: &Cluster, query: &EventQuery, limit: usize) -> EventLogView {
     let events = cluster.observe_all(KindId::Event);
+    let needle = query.needle();
     let mut sources = BTreeSet::new();
     let mut matched: Vec<LogEvent> = Vec::new();
     for object in &events {
@@ -162,7 +168,7 @@ pub fn event_log(cluster: &Cluster, query: &EventQuery, limit: usize) -> EventLo
         if !e.source.is_empty() {
             sources.insert(e.source.clone());
         }
-        if query.matches(&e) {
+        if query.matches(&needle, &e) {
             matched.push(e);
         }
     }
