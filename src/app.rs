@@ -588,7 +588,7 @@ impl App {
     /// at virtual `from..=to` start over the wall interval `wall..wall+span`.
     fn spawn_pulses(&mut self, from: SimTime, to: SimTime, wall: f64, span: f64) {
         self.pulses
-            .attach(self.pulse_layer.cast::<web_sys::Element>());
+            .attach(self.pulse_layer.cast::<web_sys::HtmlCanvasElement>());
         let v0 = from.as_millis() as f64;
         let v_span = (to.as_millis() as f64 - v0).max(1.0);
         let trace = self.cluster.trace();
@@ -1480,6 +1480,7 @@ impl App {
                                 filter={self.diagram_filter}
                                 on_toggle={cb.diagram_kind.clone()} />
                             <Diagram layout={self.layout.clone()} pulse_layer={self.pulse_layer.clone()}
+                                theme={AttrValue::from(self.theme.clone())}
                                 on_inspect={self.on_inspect.clone()} />
                         </section>
                         if p.shows("timeline") || !p.embed {

@@ -13,7 +13,8 @@
 //! components that exchange messages, so the page can animate a message along
 //! the same line the diagram draws between them.
 
-use kubesim::{ComponentKind, ComponentView, NodeRole, NodeView, Snapshot};
+use kubesim::inspect::Target;
+use kubesim::{ComponentKind, ComponentView, Health, NodeRole, NodeView, Snapshot};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -28,6 +29,149 @@ const CHIP_GAP: f64 = 8.0;
 const PAD: f64 = 12.0;
 /// At most this many worker nodes side by side; more wrap into rows.
 const WORKERS_PER_ROW: usize = 4;
+/// More worker nodes than this and they are drawn on a canvas (see
+/// `canvas.rs`): the teaching sizes (the default 3 workers, up to a dozen)
+/// stay SVG, one element per pod and chip; past a dozen the SVG has
+/// thousands of elements the browser restyles and repaints.
+pub const CANVAS_WORKERS: usize = 12;
+
+/// Whether a cluster of `workers` worker nodes is drawn in the canvas view.
+pub fn uses_canvas(workers: usize) -> bool {
+    workers > CANVAS_WORKERS
+}
+
+/// A pod tile's size and the gap around it.
+pub const TILE_W: f64 = 62.0;
+pub const TILE_H: f64 = 16.0;
+const TILE_GAP: f64 = 4.0;
+
+/// Where a node's pods go in its pods area: tiles in rows, and when they do
+/// not all fit, the last slot says how many more there are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PodGrid {
+    pub area: Rect,
+    per_row: usize,
+    /// Tiles drawn (the first `shown` pods of the node).
+    pub shown: usize,
+    /// Pods on the node.
+    pub total: usize,
+}
+
+impl PodGrid {
+    pub fn new(area: Rect, total: usize) -> PodGrid {
+        let per_row = (((area.w - TILE_GAP) / (TILE_W + TILE_GAP)).floor() as usize).max(1);
+        let rows = (((area.h - TILE_GAP) / (TILE_H + TILE_GAP)).floor() as usize).max(1);
+        let room = per_row * rows;
+        let shown = if total > room { room - 1 } else { total };
+        PodGrid {
+            area,
+            per_row,
+            shown,
+            total,
+        }
+    }
+
+    /// The rectangle of slot `i` (a tile, or the "+N more" after the last).
+    pub fn slot(&self, i: usize) -> Rect {
+        Rect {
+            x: self.area.x + TILE_GAP + (i % self.per_row) as f64 * (TILE_W + TILE_GAP),
+            y: self.area.y + TILE_GAP + (i / self.per_row) as f64 * (TILE_H + TILE_GAP),
+            w: TILE_W,
+            h: TILE_H,
+        }
+    }
+
+    /// How many pods the "+N more" slot stands for (none when all are drawn).
+    pub fn more(&self) -> Option<usize> {
+        (self.total > self.shown).then(|| self.total - self.shown)
+    }
+
+    /// The index of the tile under the point, if one is.
+    pub fn tile_at(&self, x: f64, y: f64) -> Option<usize> {
+        (0..self.shown).find(|&i| self.slot(i).contains(x, y))
+    }
+}
+
+/// A pod's state as its tile shows it: a class (its colours) and a mark, so
+/// the state is told by shape as well as colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodState {
+    Running,
+    Unready,
+    Pending,
+    Succeeded,
+    Failed,
+    Terminating,
+}
+
+impl PodState {
+    pub fn of(pod: &kubesim::PodView) -> PodState {
+        // The first container waiting for a reason says whether it backs off.
+        let backing_off = pod
+            .containers
+            .iter()
+            .find_map(|c| c.reason.as_deref())
+            .is_some_and(|r| r.contains("BackOff") || r.starts_with("Err"));
+        match pod.phase.as_str() {
+            "Running" if pod.ready => PodState::Running,
+            "Running" => PodState::Unready,
+            "Succeeded" => PodState::Succeeded,
+            "Failed" => PodState::Failed,
+            "Terminating" => PodState::Terminating,
+            _ if backing_off => PodState::Failed,
+            _ => PodState::Pending,
+        }
+    }
+
+    /// The class style.css colours the tile by.
+    pub fn class(self) -> &'static str {
+        match self {
+            PodState::Running => "running",
+            PodState::Unready => "unready",
+            PodState::Pending => "pending",
+            PodState::Succeeded => "succeeded",
+            PodState::Failed => "failed",
+            PodState::Terminating => "terminating",
+        }
+    }
+
+    pub fn mark(self) -> &'static str {
+        match self {
+            PodState::Running => "●",
+            PodState::Unready => "◐",
+            PodState::Succeeded => "✓",
+            PodState::Failed => "✗",
+            PodState::Terminating => "↓",
+            PodState::Pending => "○",
+        }
+    }
+}
+
+/// A pod tile's text: its mark and the start of its name.
+pub fn pod_label(pod: &kubesim::PodView, state: PodState) -> String {
+    let short: String = pod.name.chars().take(8).collect();
+    format!("{} {short}", state.mark())
+}
+
+/// A pod tile's tooltip: its name, phase and containers.
+pub fn pod_tooltip(pod: &kubesim::PodView) -> String {
+    let containers: Vec<String> = pod
+        .containers
+        .iter()
+        .map(|c| match &c.reason {
+            Some(r) => format!("{}: {} ({r})", c.name, c.state),
+            None => format!("{}: {}", c.name, c.state),
+        })
+        .collect();
+    format!(
+        "pod {}/{}\n{}{}\n{}",
+        pod.namespace,
+        pod.name,
+        pod.phase,
+        if pod.ready { " · Ready" } else { "" },
+        containers.join("\n")
+    )
+}
 
 /// About how wide `text` is drawn in the diagram's sans-serif face at
 /// `font_px` (SVG units), from per-glyph widths in em close to DejaVu Sans
@@ -71,6 +215,256 @@ pub fn fit_text(text: &str, room: f64, font_px: f64, bold: bool) -> String {
     format!("{}…", out.trim_end())
 }
 
+pub fn health_word(h: Health) -> &'static str {
+    match h {
+        Health::Up => "up",
+        Health::Degraded => "degraded",
+        Health::Down => "down",
+        Health::Unknown => "unknown",
+    }
+}
+
+/// A component's state in words (`leader · term 2 (up)`).
+pub fn component_status(v: &ComponentView) -> String {
+    if !v.simulated {
+        "placed; behaviour not simulated yet".to_string()
+    } else if v.state.is_empty() {
+        format!("simulated, {}", health_word(v.health))
+    } else {
+        format!("{} ({})", v.state, health_word(v.health))
+    }
+}
+
+/// A component chip's tooltip: its id, kind, what it runs as and its state.
+pub fn component_tooltip(v: &ComponentView) -> String {
+    format!(
+        "{} ({})\nruns as: {}\n{}\nstate: {}",
+        v.id,
+        v.kind.label(),
+        v.runs_as,
+        v.kind.summary(),
+        component_status(v)
+    )
+}
+
+/// A node's one-line facts: zone, instance type, capacity.
+pub fn node_facts(v: &NodeView) -> String {
+    format!(
+        "{} · {} · {} CPU · {} GiB · {} pods",
+        v.zone,
+        v.instance_type,
+        v.capacity.cpu_millis / 1000,
+        v.capacity.memory_bytes / kubesim::Resources::GI,
+        v.capacity.pods
+    )
+}
+
+/// A node's tooltip (the canvas view's: the SVG's node has none of its own).
+pub fn node_tooltip(v: &NodeView) -> String {
+    let ready = match v.ready.as_deref() {
+        Some("True") => "Ready",
+        Some("False") => "NotReady",
+        Some("Unknown") => "NotReady (Unknown: no heartbeat)",
+        _ => "not registered yet",
+    };
+    let mut text = format!("node {}\n{}\n{ready} · {} pods", v.name, node_facts(v), v.pods.len());
+    if v.powered_off {
+        text.push_str("\npowered off");
+    }
+    if v.partitioned {
+        text.push_str("\npartitioned from the network");
+    }
+    text
+}
+
+/// The badges on a node's header: (class, text, help).
+pub fn node_badges(v: &NodeView) -> Vec<(&'static str, &'static str, &'static str)> {
+    [
+        v.powered_off.then_some((
+            "off",
+            "⏼ powered off",
+            "The machine is powered off: every component on it is down",
+        )),
+        v.partitioned.then_some((
+            "partitioned",
+            "✂ partitioned",
+            "The machine is cut off from the network: its messages are dropped",
+        )),
+        match v.ready.as_deref() {
+            Some("Unknown") => Some((
+                "not-ready",
+                "? NotReady (Unknown)",
+                "The node lifecycle controller heard no heartbeat for 50 s: Ready is Unknown",
+            )),
+            Some("False") => Some((
+                "not-ready",
+                "✗ NotReady",
+                "The kubelet reports the node not ready",
+            )),
+            _ => None,
+        },
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A node's lease meter: its state (`fresh`, `late`, `expired`), its text,
+/// the fraction of the lease left and the seconds left.
+pub fn lease_look(
+    lease: &kubesim::LeaseView,
+    now: kubesim::SimTime,
+) -> (&'static str, String, f64, f64) {
+    let left = lease.remaining(now).as_millis() as f64 / 1000.0;
+    let total = f64::from(lease.duration_seconds.max(1));
+    let fraction = (left / total).clamp(0.0, 1.0);
+    let state = if left <= 0.0 {
+        "expired"
+    } else if left < total - 10.5 {
+        "late"
+    } else {
+        "fresh"
+    };
+    let text = if left <= 0.0 {
+        "♥ lease expired".to_string()
+    } else {
+        format!("♥ lease {:.0}s", left.ceil())
+    };
+    (state, text, fraction, left)
+}
+
+/// How a component chip is drawn, the same in the SVG and on the canvas.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChipLook {
+    pub fill: &'static str,
+    pub stroke: &'static str,
+    pub badge: &'static str,
+    /// The kind's name, or its short form on a narrow chip.
+    pub label: &'static str,
+    pub glyph: &'static str,
+    pub crashed: bool,
+    pub down: bool,
+    pub degraded: bool,
+    pub leader: bool,
+    /// Lines under the name: (class, text, width to squeeze the text into).
+    pub lines: Vec<(&'static str, String, Option<f64>)>,
+    /// The baseline of the name (the lines follow 13.5 apart).
+    pub top: f64,
+}
+
+/// A component's live state, split for the chip: the role or readiness
+/// (`leader`, `ready`, `crashed`) and the details after it (`term 2 · rev 57`).
+fn state_lines(state: &str) -> (String, String) {
+    match state.split_once(" · ") {
+        Some((head, rest)) => (head.to_string(), rest.to_string()),
+        None => (state.to_string(), String::new()),
+    }
+}
+
+/// A chip's look: colours by kind and health, the name, its live state when
+/// simulated (`sub`: a last line for cluster-wide chips), fitted to the chip.
+pub fn chip_look(c: &PlacedComponent, sub: Option<String>) -> ChipLook {
+    let r = c.rect;
+    let v = &c.view;
+    let kind = v.kind;
+    let (fill, stroke) = crate::palette::colors(kind);
+    let wide = r.w >= kind.label().len() as f64 * 7.2 + 52.0;
+    let label = if wide {
+        kind.label()
+    } else {
+        crate::palette::short_label(kind)
+    };
+    // Crashed: dark, name struck through. Down for another reason (a
+    // balancer with no API server in rotation): a red outline and a cross.
+    let crashed = v.simulated && v.health == Health::Down && v.state == "crashed";
+    let down = v.simulated && v.health == Health::Down && !crashed;
+    let degraded = v.simulated && v.health == Health::Degraded;
+    let leader = kind == ComponentKind::Etcd && v.state.starts_with("leader");
+    let (head, rest) = state_lines(&v.state);
+    // Lines of text inside the chip: name, then state (role, details), then
+    // the "runs as" line of cluster-wide components.
+    let mut lines: Vec<(&'static str, String)> = Vec::new();
+    if v.simulated && !v.state.is_empty() {
+        let role = if crashed {
+            "✕ crashed".to_string()
+        } else if down {
+            format!("✕ {head}")
+        } else if leader {
+            format!("★ {head}")
+        } else if degraded {
+            format!("⚠ {head}")
+        } else {
+            head
+        };
+        if sub.is_some() {
+            // Cluster-wide chips are wide: one line for the whole state.
+            let whole = if rest.is_empty() {
+                role
+            } else {
+                format!("{role} · {rest}")
+            };
+            lines.push(("chip-state", whole));
+        } else {
+            lines.push(("chip-state", role));
+            if !rest.is_empty() {
+                lines.push(("chip-detail", rest));
+            }
+        }
+    }
+    if let Some(s) = sub {
+        lines.push(("chip-sub", s));
+    }
+    // Each line fits the chip (11.5 px bold state, 11 px details, as
+    // style.css draws them): a line a little too long is drawn a little
+    // narrower (SVG `textLength`), a longer one drops its trailing details
+    // or is cut; the tooltip keeps the whole state.
+    let room = r.w - 44.0 - 4.0;
+    let lines: Vec<(&'static str, String, Option<f64>)> = lines
+        .into_iter()
+        .map(|(class, text)| {
+            let (px, bold) = if class == "chip-state" {
+                (11.5, true)
+            } else {
+                (11.0, false)
+            };
+            let width = text_width(&text, px, bold);
+            if width <= room {
+                (class, text, None)
+            } else if width <= room * 1.15 {
+                (class, text, Some(room))
+            } else {
+                (class, fit_text(&text, room, px, bold), None)
+            }
+        })
+        .collect();
+    let n = lines.len() as f64;
+    // The name and the lines below it, centred as a block.
+    let block = 13.0 + 13.0 * n;
+    let top = r.cy() - block / 2.0 + 10.5;
+    let (fill, stroke) = if crashed {
+        ("#3b4150", "#1c2433")
+    } else if down {
+        ("#fde3d3", "#c0392b")
+    } else if degraded {
+        ("#fff4dc", "#b86e00")
+    } else {
+        (fill, stroke)
+    };
+    ChipLook {
+        fill,
+        stroke,
+        badge: if crashed { "#1c2433" } else { stroke },
+        label,
+        glyph: crate::palette::glyph(kind),
+        crashed,
+        down,
+        degraded,
+        leader,
+        lines,
+        top,
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rect {
     pub x: f64,
@@ -91,6 +485,10 @@ impl Rect {
     }
     pub fn right(&self) -> f64 {
         self.x + self.w
+    }
+    /// Whether the point is inside (edges included).
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        x >= self.x && x <= self.right() && y >= self.y && y <= self.bottom()
     }
 }
 
@@ -299,6 +697,9 @@ fn link(kind: LinkKind, segs: Vec<Seg>) -> Link {
     }
 }
 
+/// The title of the worker nodes' band.
+pub const WORKERS_TITLE: &str = "Worker nodes";
+
 /// A labelled region behind a group of things.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Band {
@@ -326,6 +727,9 @@ pub struct Layout {
     /// Konnectivity, when the cluster runs it: a tab on the top edge of each
     /// node for its agent, and of each control-plane node for its server.
     pub tunnel_chips: Vec<TunnelChip>,
+    /// The worker nodes are drawn on a canvas (more than
+    /// [`CANVAS_WORKERS`] of them), not as SVG elements.
+    pub canvas: bool,
 }
 
 /// A konnectivity-server or konnectivity-agent, drawn as a small tab.
@@ -343,6 +747,45 @@ pub struct TunnelChip {
 const TUNNEL_W: f64 = 118.0;
 
 impl Layout {
+    /// The nodes drawn on the canvas: the workers in the canvas view, none
+    /// in the SVG view.
+    pub fn canvas_nodes(&self) -> impl Iterator<Item = &Rc<PlacedNode>> {
+        self.nodes
+            .iter()
+            .filter(move |n| self.canvas && n.view.role == NodeRole::Worker)
+    }
+
+    /// The band drawn behind the canvas nodes, in the canvas view.
+    pub fn canvas_band(&self) -> Option<&Band> {
+        self.canvas
+            .then(|| self.bands.iter().find(|b| b.title == WORKERS_TITLE))
+            .flatten()
+    }
+
+    /// What is drawn at `(x, y)` (the diagram's units) on a node: a pod's
+    /// tile, a component's chip or else the node itself, with the tooltip
+    /// the SVG view shows for it. None off every node.
+    pub fn hit(&self, x: f64, y: f64) -> Option<(Target, String)> {
+        let node = self.nodes.iter().find(|n| n.rect.contains(x, y))?;
+        let v = &node.view;
+        if let Some(area) = node.pods_area {
+            let grid = PodGrid::new(area, v.pods.len());
+            if let Some(pod) = grid.tile_at(x, y).and_then(|i| v.pods.get(i)) {
+                return Some((
+                    Target::Pod(format!("{}/{}", pod.namespace, pod.name)),
+                    pod_tooltip(pod),
+                ));
+            }
+        }
+        if let Some(c) = node.components.iter().find(|c| c.rect.contains(x, y)) {
+            return Some((
+                Target::Component(c.view.id.clone()),
+                component_tooltip(&c.view),
+            ));
+        }
+        Some((Target::Node(v.name.clone()), node_tooltip(v)))
+    }
+
     /// Takes the nodes of `old` that are unchanged (equal in every drawn
     /// field but the ticking lease), so they are the same allocation and
     /// the diagram's per-node components skip them.
@@ -642,7 +1085,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
     }
     if !workers.is_empty() {
         bands.push(Band {
-            title: "Worker nodes",
+            title: WORKERS_TITLE,
             rect: Rect {
                 x: MARGIN,
                 y: workers_top,
@@ -663,6 +1106,7 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         links: Rc::new(Vec::new()),
         routes: BTreeMap::new(),
         tunnel_chips: Vec::new(),
+        canvas: uses_canvas(workers.len()),
     };
 
     // Links: hub and spoke through the load balancer. Each link that carries
@@ -1082,5 +1526,145 @@ mod tests {
             "{cut}"
         );
         assert_eq!(fit_text("anything", 0.0, 11.0, false), "…");
+    }
+
+    fn pod(name: &str, phase: &str, ready: bool, reason: Option<&str>) -> Rc<kubesim::PodView> {
+        Rc::new(kubesim::PodView {
+            namespace: "default".into(),
+            name: name.into(),
+            phase: phase.into(),
+            ready,
+            containers: vec![kubesim::ContainerView {
+                name: "app".into(),
+                state: if ready { "running" } else { "waiting" }.into(),
+                reason: reason.map(String::from),
+            }],
+        })
+    }
+
+    /// The default layout with `n` pods (`web-0`, `web-1`, ...) on worker-1.
+    fn with_pods_on_worker_1(n: usize) -> (Layout, Rc<PlacedNode>) {
+        let mut l = default_layout();
+        let i = l
+            .nodes
+            .iter()
+            .position(|n| n.view.name == "worker-1")
+            .expect("worker-1 is laid out");
+        let mut node = (*l.nodes[i]).clone();
+        node.view.pods = (0..n)
+            .map(|k| pod(&format!("web-{k}"), "Running", true, None))
+            .collect();
+        l.nodes[i] = Rc::new(node);
+        let node = l.nodes[i].clone();
+        (l, node)
+    }
+
+    fn centre(r: Rect) -> (f64, f64) {
+        (r.cx(), r.cy())
+    }
+
+    #[test]
+    fn a_point_on_a_pod_tile_hits_that_pod_with_its_tooltip() {
+        let (l, node) = with_pods_on_worker_1(3);
+        let area = node.pods_area.expect("a worker has a pods area");
+        let grid = PodGrid::new(area, 3);
+        let (x, y) = centre(grid.slot(1));
+        let (target, tip) = l.hit(x, y).expect("something is under the tile");
+        assert_eq!(target, Target::Pod("default/web-1".into()));
+        assert!(tip.starts_with("pod default/web-1\nRunning · Ready"), "{tip}");
+        // Between two tiles (in the gap) is the node, not a pod.
+        let gap_x = grid.slot(0).right() + 2.0;
+        assert_eq!(
+            l.hit(gap_x, y).map(|h| h.0),
+            Some(Target::Node("worker-1".into()))
+        );
+    }
+
+    #[test]
+    fn a_point_on_a_chip_hits_its_component_and_the_rest_of_a_node_the_node() {
+        let (l, node) = with_pods_on_worker_1(0);
+        let kubelet = node
+            .components
+            .iter()
+            .find(|c| c.view.kind == ComponentKind::Kubelet)
+            .expect("a worker runs a kubelet");
+        let (x, y) = centre(kubelet.rect);
+        let (target, tip) = l.hit(x, y).expect("the chip is hit");
+        assert_eq!(target, Target::Component("kubelet@worker-1".into()));
+        assert!(tip.starts_with("kubelet@worker-1 (kubelet)"), "{tip}");
+        let (target, tip) = l
+            .hit(node.rect.x + 20.0, node.rect.y + 10.0)
+            .expect("the header is the node");
+        assert_eq!(target, Target::Node("worker-1".into()));
+        assert!(tip.starts_with("node worker-1\n"), "{tip}");
+    }
+
+    #[test]
+    fn a_point_off_every_node_hits_nothing() {
+        let l = default_layout();
+        assert_eq!(l.hit(1.0, 1.0), None);
+        assert_eq!(l.hit(-50.0, f64::NAN), None);
+        assert_eq!(l.hit(l.width / 2.0, l.height + 100.0), None);
+    }
+
+    #[test]
+    fn more_pods_than_room_end_in_a_more_slot_that_is_not_a_pod() {
+        let (l, node) = with_pods_on_worker_1(30);
+        let grid = PodGrid::new(node.pods_area.expect("a pods area"), 30);
+        assert!(grid.shown < 30);
+        assert_eq!(grid.more(), Some(30 - grid.shown));
+        let (x, y) = centre(grid.slot(grid.shown));
+        assert_eq!(
+            l.hit(x, y).map(|h| h.0),
+            Some(Target::Node("worker-1".into()))
+        );
+        // Every tile shown stays inside the pods area.
+        for i in 0..=grid.shown {
+            let r = grid.slot(i);
+            assert!(r.right() <= grid.area.right() && r.bottom() <= grid.area.bottom());
+        }
+    }
+
+    #[test]
+    fn a_hundred_node_cluster_is_laid_out_for_the_canvas_and_the_default_is_not() {
+        let snap = Cluster::new(Topology::builder().workers(97).build().unwrap(), 1).snapshot();
+        let big = layout(&snap);
+        assert!(big.canvas);
+        assert_eq!(big.canvas_nodes().count(), 97);
+        let band = big.canvas_band().expect("the workers' band is on the canvas");
+        for n in big.canvas_nodes() {
+            assert_eq!(n.view.role, NodeRole::Worker);
+            assert!(band.rect.x < n.rect.x && n.rect.bottom() < band.rect.bottom());
+        }
+        // The last worker's header is hit as that node.
+        let last = big.nodes.last().expect("nodes");
+        assert_eq!(
+            big.hit(last.rect.x + 5.0, last.rect.y + 5.0).map(|h| h.0),
+            Some(Target::Node(last.view.name.clone()))
+        );
+        let small = default_layout();
+        assert!(!small.canvas);
+        assert_eq!(small.canvas_nodes().count(), 0);
+        assert!(small.canvas_band().is_none());
+        assert!(!uses_canvas(CANVAS_WORKERS) && uses_canvas(CANVAS_WORKERS + 1));
+    }
+
+    #[test]
+    fn a_pods_tile_tells_its_state_by_a_mark_as_well_as_a_colour() {
+        let cases = [
+            (pod("a", "Running", true, None), PodState::Running, "●"),
+            (pod("b", "Running", false, None), PodState::Unready, "◐"),
+            (pod("c", "Pending", false, Some("ContainerCreating")), PodState::Pending, "○"),
+            (pod("d", "Pending", false, Some("CrashLoopBackOff")), PodState::Failed, "✗"),
+            (pod("e", "Pending", false, Some("ErrImagePull")), PodState::Failed, "✗"),
+            (pod("f", "Succeeded", false, None), PodState::Succeeded, "✓"),
+            (pod("g", "Terminating", true, None), PodState::Terminating, "↓"),
+        ];
+        for (p, state, mark) in cases {
+            assert_eq!(PodState::of(&p), state, "{}", p.name);
+            assert_eq!(pod_label(&p, state), format!("{mark} {}", p.name));
+        }
+        let long = pod("a-very-long-pod-name", "Running", true, None);
+        assert_eq!(pod_label(&long, PodState::Running), "● a-very-l");
     }
 }

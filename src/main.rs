@@ -5,6 +5,7 @@
 //! lives in the `kubesim` core.
 
 mod app;
+mod canvas;
 mod components;
 mod embed;
 mod fetch;

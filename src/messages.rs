@@ -1,17 +1,19 @@
 //! Messages on the wire: their kinds (colour, label, filter) and the pulses
 //! that carry them across the diagram.
 //!
-//! Pulses are drawn straight into one SVG group through `web_sys`, outside
-//! Yew's virtual DOM: a frame moves a few dozen dots, and re-rendering the
-//! diagram for that would cost far more than setting their positions.
-//! Virtual latencies are 1-3 ms, so every message travels over a fixed
+//! Pulses are painted on a `<canvas>` laid over the diagram (the same
+//! coordinates as its viewBox, see `canvas.rs`), outside Yew's virtual DOM:
+//! a frame clears where the dots were and paints where they are, with no
+//! element to restyle, and one attribute (`data-pulses`, the number of
+//! dots drawn) changes when that number does. Virtual latencies are 1-3 ms, so every message travels over a fixed
 //! stretch of wall time; per link only a few are drawn at once and later ones
 //! are sampled, so 1000x stays smooth.
 
+use crate::canvas::{self, Fit};
 use crate::layout::{Layout, Route};
 use kubesim::world::TraceEvent;
 use std::collections::HashMap;
-use web_sys::{Document, Element};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 /// A kind of message, as the core's trace names it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -202,27 +204,53 @@ const MAX_ACTIVE: usize = 160;
 /// New trace events looked at per frame, newest first.
 const SCAN_LIMIT: usize = 600;
 
-const SVG_NS: &str = "http://www.w3.org/2000/svg";
-
 struct Dot {
-    el: Element,
-    circle: Element,
-    cross: Element,
+    kind: usize,
     route: usize,
     lane: (usize, usize),
     start: f64,
     dropped: bool,
-    /// What the dot was last drawn as, to skip unchanged DOM writes.
-    shown: bool,
+}
+
+/// A dot's look: its kind's colour and radius.
+fn look(kind: usize) -> MsgKind {
+    KINDS.get(kind).copied().unwrap_or_else(|| kind_of(""))
+}
+
+/// Where a dot at `p` (0 to 1 of its travel time) is along its route, and
+/// its opacity; None once it has arrived (or, dropped, faded out).
+pub fn dot_at(p: f64, dropped: bool) -> Option<(f64, f64)> {
+    // A dropped message stops halfway, fades and shows a cross.
+    let end = if dropped { 0.85 } else { 1.0 };
+    if p >= end {
+        return None;
+    }
+    let p = p.max(0.0);
+    let along = if dropped { p.min(0.5) } else { p };
+    // Ease in and out so a dot leaves and arrives gently.
+    let eased = along * along * (3.0 - 2.0 * along);
+    let opacity = if dropped && p > 0.5 {
+        1.0 - (p - 0.5) / (end - 0.5)
+    } else {
+        1.0
+    };
+    Some((eased, opacity))
 }
 
 /// The message pulses of one diagram.
 pub struct Pulses {
-    layer: Option<Element>,
+    canvas: Option<(HtmlCanvasElement, CanvasRenderingContext2d)>,
+    /// The diagram's size in its own units (the canvas maps them).
+    view: (f64, f64),
+    /// The canvas's backing size and scale when last drawn.
+    fit: Option<Fit>,
+    /// Backing-pixel boxes painted last frame, cleared by the next.
+    painted: Vec<(f64, f64, f64, f64)>,
+    /// The count last written to `data-pulses`.
+    told: Option<usize>,
     routes: Vec<Route>,
     by_pair: HashMap<(String, String), usize>,
     active: Vec<Dot>,
-    spare: Vec<Dot>,
     /// Per (route, kind): how many dots and when the last one started.
     lanes: HashMap<(usize, usize), (usize, f64)>,
     /// Trace events seen so far (the trace's running total).
@@ -238,11 +266,14 @@ impl Default for Pulses {
 impl Pulses {
     pub fn new() -> Pulses {
         Pulses {
-            layer: None,
+            canvas: None,
+            view: (0.0, 0.0),
+            fit: None,
+            painted: Vec::new(),
+            told: None,
             routes: Vec::new(),
             by_pair: HashMap::new(),
             active: Vec::new(),
-            spare: Vec::new(),
             lanes: HashMap::new(),
             seen: 0,
         }
@@ -253,24 +284,26 @@ impl Pulses {
         self.clear();
         self.routes.clear();
         self.by_pair.clear();
+        self.view = (layout.width, layout.height);
         for (pair, route) in &layout.routes {
             self.by_pair.insert(pair.clone(), self.routes.len());
             self.routes.push(route.clone());
         }
     }
 
-    /// The SVG group the dots are drawn into (it may be replaced by Yew).
-    pub fn attach(&mut self, layer: Option<Element>) {
-        let same = match (&self.layer, &layer) {
-            (Some(a), Some(b)) => a == b,
+    /// The canvas the dots are drawn on (it may be replaced by Yew).
+    pub fn attach(&mut self, canvas: Option<HtmlCanvasElement>) {
+        let same = match (&self.canvas, &canvas) {
+            (Some((a, _)), Some(b)) => a == b,
             (None, None) => true,
             _ => false,
         };
         if !same {
             self.clear();
-            self.active.clear();
-            self.spare.clear();
-            self.layer = layer;
+            self.fit = None;
+            self.told = None;
+            self.painted.clear();
+            self.canvas = canvas.and_then(|c| canvas::context(&c).map(|ctx| (c, ctx)));
         }
     }
 
@@ -285,10 +318,7 @@ impl Pulses {
     }
 
     fn clear(&mut self) {
-        for d in self.active.drain(..) {
-            let _ = d.el.set_attribute("visibility", "hidden");
-            self.spare.push(d);
-        }
+        self.active.clear();
         self.lanes.clear();
     }
 
@@ -308,7 +338,7 @@ impl Pulses {
     {
         let new = total.saturating_sub(self.seen) as usize;
         self.seen = total;
-        if new == 0 || self.layer.is_none() {
+        if new == 0 || self.canvas.is_none() {
             return;
         }
         let retained = events.size_hint().0;
@@ -338,101 +368,127 @@ impl Pulses {
             picked.push((route, kind, start, e.dropped.is_some()));
         }
         for (route, kind, start, dropped) in picked.into_iter().rev() {
-            if let Some(dot) = self.dot(kind) {
-                let mut dot = dot;
-                dot.route = route;
-                dot.lane = (route, kind);
-                dot.start = start;
-                dot.dropped = dropped;
-                dot.shown = false;
-                let _ = dot
-                    .cross
-                    .set_attribute("visibility", if dropped { "visible" } else { "hidden" });
-                let _ = dot.el.set_attribute("visibility", "hidden");
-                self.active.push(dot);
-            }
+            self.active.push(Dot {
+                kind,
+                route,
+                lane: (route, kind),
+                start,
+                dropped,
+            });
         }
     }
 
-    /// A dot styled for `kind`, reused when one is spare.
-    fn dot(&mut self, kind: usize) -> Option<Dot> {
-        let k = KINDS.get(kind).copied().unwrap_or_else(|| kind_of(""));
-        let dot = match self.spare.pop() {
-            Some(d) => d,
-            None => {
-                let layer = self.layer.as_ref()?;
-                let doc: Document = layer.owner_document()?;
-                let el = doc.create_element_ns(Some(SVG_NS), "g").ok()?;
-                let _ = el.set_attribute("class", "pulse");
-                let circle = doc.create_element_ns(Some(SVG_NS), "circle").ok()?;
-                let cross = doc.create_element_ns(Some(SVG_NS), "text").ok()?;
-                let _ = cross.set_attribute("class", "pulse-drop");
-                let _ = cross.set_attribute("y", "-7");
-                cross.set_text_content(Some("✕"));
-                el.append_child(&circle).ok()?;
-                el.append_child(&cross).ok()?;
-                layer.append_child(&el).ok()?;
-                Dot {
-                    el,
-                    circle,
-                    cross,
-                    route: 0,
-                    lane: (0, 0),
-                    start: 0.0,
-                    dropped: false,
-                    shown: false,
-                }
-            }
-        };
-        let _ = dot.circle.set_attribute("r", &format!("{:.1}", k.radius));
-        let _ = dot.circle.set_attribute("fill", k.color);
-        let _ = dot.el.set_attribute("data-kind", k.id);
-        Some(dot)
-    }
-
-    /// Moves every dot to where it is at wall time `now`; retires finished ones.
+    /// Moves every dot to where it is at wall time `now`: clears where the
+    /// dots were painted last frame, paints them where they are now, and
+    /// retires finished ones.
     pub fn draw(&mut self, now: f64) {
-        let mut i = 0;
-        while i < self.active.len() {
-            let d = &mut self.active[i];
-            let p = (now - d.start) / TRAVEL_MS;
-            // A dropped message stops halfway, fades and shows a cross.
-            let end = if d.dropped { 0.85 } else { 1.0 };
-            if p >= end {
-                let d = self.active.swap_remove(i);
-                let _ = d.el.set_attribute("visibility", "hidden");
-                if let Some(lane) = self.lanes.get_mut(&d.lane) {
+        let lanes = &mut self.lanes;
+        self.active.retain(|d| {
+            let live = dot_at((now - d.start) / TRAVEL_MS, d.dropped).is_some();
+            if !live {
+                if let Some(lane) = lanes.get_mut(&d.lane) {
                     lane.0 = lane.0.saturating_sub(1);
                 }
-                self.spare.push(d);
-                continue;
             }
-            if p < 0.0 {
-                i += 1;
-                continue;
-            }
-            let along = if d.dropped { p.min(0.5) } else { p };
-            // Ease in and out so a dot leaves and arrives gently.
-            let eased = along * along * (3.0 - 2.0 * along);
-            let (x, y) = self.routes[d.route].at(eased);
-            let _ =
-                d.el.set_attribute("transform", &format!("translate({x:.1} {y:.1})"));
-            // Only a dropped message's dot fades: the others keep the
-            // opacity they were shown with (one DOM write a frame, not two).
-            let fading = d.dropped && p > 0.5;
-            if fading || !d.shown {
-                let opacity = if fading {
-                    1.0 - (p - 0.5) / (end - 0.5)
-                } else {
-                    1.0
-                };
-                let _ = d.el.set_attribute("opacity", &format!("{opacity:.2}"));
-            }
-            if !d.shown {
-                let _ = d.el.set_attribute("visibility", "visible");
-                d.shown = true;
-            }
-            i += 1;
+            live
+        });
+        let Some((el, ctx)) = &self.canvas else {
+            return;
+        };
+        if self.active.is_empty() && self.painted.is_empty() && self.told == Some(0) {
+            return;
         }
+        let Some(fit) = canvas::fit(el, self.view.0, self.view.1) else {
+            return;
+        };
+        ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0).ok();
+        if self.fit != Some(fit) {
+            // Resized (which cleared it) or new: clear it all.
+            ctx.clear_rect(0.0, 0.0, f64::from(fit.w), f64::from(fit.h));
+            self.fit = Some(fit);
+        } else {
+            for (x, y, w, h) in self.painted.drain(..) {
+                ctx.clear_rect(x, y, w, h);
+            }
+        }
+        self.painted.clear();
+        let dark = canvas::dark_theme();
+        let ring = if dark { "#171d27" } else { "#fff" };
+        let k = fit.scale;
+        ctx.set_transform(k, 0.0, 0.0, k, 0.0, 0.0).ok();
+        ctx.set_line_width(1.3);
+        ctx.set_stroke_style_str(ring);
+        let mut drawn = 0;
+        for d in &self.active {
+            let p = (now - d.start) / TRAVEL_MS;
+            if p < 0.0 {
+                continue;
+            }
+            let Some((eased, opacity)) = dot_at(p, d.dropped) else {
+                continue;
+            };
+            let Some(route) = self.routes.get(d.route) else {
+                continue;
+            };
+            let (x, y) = route.at(eased);
+            let look = look(d.kind);
+            ctx.set_global_alpha(opacity);
+            ctx.begin_path();
+            ctx.arc(x, y, look.radius, 0.0, std::f64::consts::TAU).ok();
+            ctx.set_fill_style_str(look.color);
+            ctx.fill();
+            ctx.stroke();
+            let (top, bottom) = if d.dropped {
+                // The cross above a dropped message's dot.
+                ctx.set_font("800 11px sans-serif");
+                ctx.set_text_align("center");
+                ctx.set_line_width(3.0);
+                ctx.stroke_text("✕", x, y - 7.0).ok();
+                ctx.set_fill_style_str("#d55e00");
+                ctx.fill_text("✕", x, y - 7.0).ok();
+                ctx.set_line_width(1.3);
+                (y - 22.0, y + look.radius + 2.0)
+            } else {
+                (y - look.radius - 2.0, y + look.radius + 2.0)
+            };
+            let half = look.radius.max(8.0) + 2.0;
+            // In backing pixels, rounded out, for the next frame to clear.
+            let (x0, y0) = ((x - half) * k - 1.0, top * k - 1.0);
+            self.painted.push((
+                x0.floor(),
+                y0.floor(),
+                (2.0 * half * k + 2.0).ceil() + 1.0,
+                ((bottom - top) * k + 2.0).ceil() + 1.0,
+            ));
+            drawn += 1;
+        }
+        ctx.set_global_alpha(1.0);
+        if self.told != Some(drawn) {
+            let _ = el.set_attribute("data-pulses", &drawn.to_string());
+            self.told = Some(drawn);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dot_eases_from_its_start_to_its_end_and_then_is_gone() {
+        assert_eq!(dot_at(0.0, false), Some((0.0, 1.0)));
+        let (mid, opacity) = dot_at(0.5, false).unwrap_or_default();
+        assert!((mid - 0.5).abs() < 1e-9 && opacity == 1.0);
+        let (late, _) = dot_at(0.99, false).unwrap_or_default();
+        assert!(late > 0.99 && late < 1.0, "{late}");
+        assert_eq!(dot_at(1.0, false), None);
+    }
+
+    #[test]
+    fn a_dropped_message_stops_halfway_and_fades_out() {
+        let (at, opacity) = dot_at(0.7, true).unwrap_or_default();
+        assert!((at - 0.5).abs() < 1e-9, "{at}");
+        assert!(opacity > 0.0 && opacity < 1.0, "{opacity}");
+        assert_eq!(dot_at(0.85, true), None);
     }
 }

@@ -177,6 +177,13 @@ const LEADER_SCRIPT: &str =
 const ENTER: &str = "\u{E007}";
 
 /// Plays at 10x until the API answers; returns the etcd leader's id.
+/// True when the pulse canvas painted dots on its last frame: its
+/// `data-pulses` count is positive and some of its pixels are not clear.
+const PULSES_PAINTED: &str = "const c = document.querySelector('.diagram-stack canvas.pulse-canvas'); \
+    if (!c || !(Number(c.dataset.pulses) > 0)) return false; \
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true; return false";
+
 fn boot(session: &Session) -> String {
     let leader = elect(session);
     wait_for_api(session);
@@ -258,12 +265,9 @@ fn pressing_play_boots_the_control_plane_and_elects_an_etcd_leader() {
         state.as_str().is_some_and(|s| s.contains("leader")),
         "{state}"
     );
-    // Messages travel: dots move on the diagram and the log lists them.
-    session.wait_for(
-        "return document.querySelectorAll('svg.diagram .pulses .pulse[visibility=visible]').length > 0",
-        Duration::from_secs(10),
-        "message pulses on the diagram",
-    );
+    // Messages travel: dots move on the diagram (the pulse canvas says how
+    // many it painted, and its pixels show them) and the log lists them.
+    session.wait_for(PULSES_PAINTED, Duration::from_secs(10), "message pulses on the diagram");
     session.wait_for(
         "return document.querySelectorAll('#event-log .log-row').length > 0",
         Duration::from_secs(10),
@@ -1723,4 +1727,120 @@ fn the_events_tab_lists_kubernetes_events_filtered_by_object_and_component() {
         Duration::from_secs(10),
         "the messages again",
     );
+}
+
+/// The centre of the first pod tile of the first canvas node with pods, in
+/// client pixels (scrolled into view), from the node's hit box and the
+/// layout's geometry of a worker (layout.rs: a 46 px header, two rows of
+/// 48 px chips 8 apart, then the pods area; a tile is 62 x 16, 4 in from
+/// the area's corner, the area 12 in from the node's edge).
+const FIRST_TILE: &str = "const r = Array.from(document.querySelectorAll('svg.diagram rect.node-hit')) \
+      .find(r => !/, 0 pods$/.test(r.getAttribute('aria-label'))); \
+    if (!r) return null; \
+    r.scrollIntoView({ block: 'center' }); \
+    const b = r.getBoundingClientRect(); const k = b.width / Number(r.getAttribute('width')); \
+    return { node: r.dataset.node, x: b.left + (12 + 4 + 31) * k, y: b.top + (46 + 56 + 56 + 4 + 8) * k }";
+
+/// Dispatches a mouse event of `kind` at client `(x, y)` on what is there.
+fn mouse_at(session: &Session, kind: &str, x: f64, y: f64) -> serde_json::Value {
+    session.exec(&format!(
+        "const el = document.elementFromPoint({x}, {y}); if (!el) return null; \
+         el.dispatchEvent(new MouseEvent('{kind}', {{ clientX: {x}, clientY: {y}, bubbles: true, cancelable: true, view: window }})); \
+         return el.getAttribute('class')"
+    ))
+}
+
+#[test]
+#[ignore = "drives the built page in headless Chromium: run by `cargo xtask test`"]
+fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_opens() {
+    let server = StaticServer::start(support::dist_dir());
+    let driver = Driver::start();
+    let session = driver.session();
+    session.goto(&format!("{}?workers=97", server.url));
+    session.wait_for(
+        "const c = document.querySelector('.diagram-stack canvas.node-canvas'); return c && c.dataset.nodes === '97'",
+        Duration::from_secs(60),
+        "the 97 workers painted on the canvas",
+    );
+    // The SVG keeps the control plane and a named, focusable hit box per
+    // worker; the workers' boxes, chips and pods are not SVG elements.
+    let counts = session.exec(
+        "return [document.querySelectorAll('svg.diagram rect.node-hit[tabindex=\"0\"][aria-label]').length, \
+                 document.querySelectorAll('svg.diagram [data-node]').length, \
+                 document.querySelectorAll('svg.diagram .node.worker, svg.diagram [data-pod]').length, \
+                 document.querySelectorAll('svg.diagram .node.control-plane').length]",
+    );
+    assert_eq!(counts, serde_json::json!([97, 100, 0, 3]));
+    let role = session.exec(
+        "const c = document.querySelector('canvas.node-canvas'); return [c.getAttribute('role'), c.getAttribute('aria-label')]",
+    );
+    assert_eq!(role[0], "img", "{role}");
+    assert!(role[1].as_str().is_some_and(|l| l.starts_with("97 worker nodes")), "{role}");
+    // The canvas has painted the nodes: the middle of a worker's box is
+    // opaque (its fill), in the canvas's backing pixels.
+    let painted = session.exec(
+        "const c = document.querySelector('canvas.node-canvas'); \
+         const r = document.querySelector('rect.node-hit[data-node=\"worker-50\"]'); \
+         const k = c.width / Number(document.querySelector('svg.diagram').viewBox.baseVal.width); \
+         const x = (Number(r.getAttribute('x')) + 30) * k, y = (Number(r.getAttribute('y')) + 8) * k; \
+         return c.getContext('2d').getImageData(Math.round(x), Math.round(y), 1, 1).data[3]",
+    );
+    assert_eq!(painted, serde_json::json!(255));
+    session.click("#play");
+    session.click("#speed option[value='10']");
+    wait_for_api(&session);
+    let out = run_in_console(
+        &session,
+        "kubectl create deployment web --image=nginx --replicas=12",
+    );
+    assert!(out.contains("created"), "{out}");
+    let tile = session.wait_for(FIRST_TILE, Duration::from_secs(60), "a worker with pods");
+    let (x, y) = (
+        tile["x"].as_f64().expect("x"),
+        tile["y"].as_f64().expect("y"),
+    );
+    let node = tile["node"].as_str().expect("a node").to_string();
+    // Hovering the tile names its pod.
+    let under = mouse_at(&session, "mousemove", x, y);
+    assert_eq!(under.as_str(), Some("node-hit"), "the hit box is under the pointer");
+    let tip = session.wait_for(
+        "const t = document.querySelector('.diagram-tip'); return t && !t.hidden && t.textContent",
+        Duration::from_secs(5),
+        "the tooltip",
+    );
+    let tip = tip.as_str().unwrap_or_default().to_string();
+    assert!(tip.starts_with("pod default/web-"), "{tip}");
+    let pod = tip.lines().next().unwrap_or_default().trim_start_matches("pod ").to_string();
+    session.screenshot(&support::screenshot_path("canvas-view-light"));
+    // Clicking it opens the pod in the inspector.
+    mouse_at(&session, "click", x, y);
+    session.wait_for(
+        &format!("const h = document.querySelector('#inspector h2'); return h && h.textContent === 'Pod {pod}'"),
+        Duration::from_secs(5),
+        "the inspector on the pod under the pointer",
+    );
+    // The keyboard reaches the node: its hit box takes focus, and Enter
+    // opens it.
+    session.exec(&format!(
+        "const r = document.querySelector('rect.node-hit[data-node=\"{node}\"]'); r.focus(); \
+         r.dispatchEvent(new KeyboardEvent('keydown', {{ key: 'Enter', bubbles: true, cancelable: true }}))"
+    ));
+    session.wait_for(
+        &format!("const h = document.querySelector('#inspector h2'); return h && h.textContent.includes('{node}')"),
+        Duration::from_secs(5),
+        "the inspector on the focused node",
+    );
+    // The dark theme repaints the canvas in its colours.
+    session.click(".theme-toggle");
+    session.exec(&format!(
+        "document.querySelector('rect.node-hit[data-node=\"{node}\"]').scrollIntoView({{ block: 'center' }})"
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    session.screenshot(&support::screenshot_path("canvas-view-dark"));
+    let errors: Vec<_> = session
+        .console()
+        .into_iter()
+        .filter(|(level, _)| level == "SEVERE")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }

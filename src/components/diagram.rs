@@ -1,26 +1,34 @@
 //! The architecture diagram: the snapshot's layout drawn as SVG, each
-//! simulated component with its live state, and an empty layer on top into
-//! which the page draws message pulses (see `messages.rs`): an SVG of its
-//! own over the diagram's, so the dots moving every frame do not repaint
-//! the diagram.
+//! simulated component with its live state, and a canvas on top on which
+//! the page paints message pulses (see `messages.rs`), so the dots moving
+//! every frame do not restyle or repaint the diagram.
+//!
+//! A large cluster (more than `layout::CANVAS_WORKERS` workers) is drawn in
+//! the canvas view: its worker nodes are painted on a canvas under the SVG
+//! (`canvas.rs`), and the SVG keeps, for each of them, a transparent
+//! focusable hit box: a click or a hover is hit-tested against the layout
+//! for the pod or chip under the pointer, and a tooltip names it.
 
 use crate::layout::{
-    fit_text, raft_lift, text_width, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode,
-    Rect,
+    chip_look, component_status, lease_look, component_tooltip, health_word, node_badges, node_facts,
+    pod_label, pod_tooltip, raft_lift, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode,
+    PodGrid, PodState, Rect,
 };
-use crate::palette;
+use crate::canvas::NodeCanvas;
 use kubesim::inspect::Target;
-use kubesim::{ComponentKind, Health, NodeRole};
+use kubesim::{ComponentKind, NodeRole};
 use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Properties)]
 pub struct DiagramProps {
     pub layout: Rc<Layout>,
-    /// The group message pulses are drawn into.
+    /// The canvas message pulses are painted on.
     pub pulse_layer: NodeRef,
     /// A pod, node or component was clicked (or chosen with Enter).
     pub on_inspect: Callback<Target>,
+    /// The page's theme (the canvas view paints in its colours).
+    pub theme: AttrValue,
 }
 
 impl PartialEq for DiagramProps {
@@ -30,7 +38,42 @@ impl PartialEq for DiagramProps {
         Rc::ptr_eq(&self.layout, &other.layout)
             && self.pulse_layer == other.pulse_layer
             && self.on_inspect == other.on_inspect
+            && self.theme == other.theme
     }
+}
+
+/// Where a pointer event falls on the diagram, in the layout's units (the
+/// SVG is as wide as its box and as tall as its viewBox's aspect makes it).
+fn diagram_point(e: &MouseEvent, layout_w: f64) -> Option<(f64, f64)> {
+    // Not `current_target`: Yew delegates events to the page's root.
+    let svg = e
+        .target_dyn_into::<web_sys::Element>()?
+        .closest("svg.diagram")
+        .ok()
+        .flatten()?;
+    let r = svg.get_bounding_client_rect();
+    if r.width() <= 0.0 {
+        return None;
+    }
+    let k = layout_w / r.width();
+    Some((
+        (f64::from(e.client_x()) - r.left()) * k,
+        (f64::from(e.client_y()) - r.top()) * k,
+    ))
+}
+
+/// What was clicked: in the canvas view, what the layout has under the
+/// pointer on a node's hit box; else the element's pod, node or component.
+fn clicked(e: &MouseEvent, layout: &Layout) -> Option<Target> {
+    let el = e.target_dyn_into::<web_sys::Element>();
+    if el.as_ref().is_some_and(|el| el.class_list().contains("node-hit")) {
+        if let Some((x, y)) = diagram_point(e, layout.width) {
+            if let Some((t, _)) = layout.hit(x, y) {
+                return Some(t);
+            }
+        }
+    }
+    target_of(el)
 }
 
 /// What an element of the diagram stands for: the nearest pod tile, node or
@@ -51,10 +94,6 @@ fn target_of(el: Option<web_sys::Element>) -> Option<Target> {
 
 fn f(v: f64) -> String {
     format!("{v:.1}")
-}
-
-fn gib(bytes: u64) -> String {
-    format!("{} GiB", bytes / kubesim::Resources::GI)
 }
 
 fn band(b: &Band) -> Html {
@@ -78,152 +117,36 @@ fn link(l: &Link) -> Html {
     html! { <path class={class} d={l.route.svg_d()} marker-end={marker} /> }
 }
 
-/// A component's live state, split for the chip: the role or readiness
-/// (`leader`, `ready`, `crashed`) and the details after it (`term 2 · rev 57`).
-fn state_lines(state: &str) -> (String, String) {
-    match state.split_once(" · ") {
-        Some((head, rest)) => (head.to_string(), rest.to_string()),
-        None => (state.to_string(), String::new()),
-    }
-}
-
-fn health_word(h: Health) -> &'static str {
-    match h {
-        Health::Up => "up",
-        Health::Degraded => "degraded",
-        Health::Down => "down",
-        Health::Unknown => "unknown",
-    }
-}
-
 /// A component chip: a coloured box, a glyph badge, its name, its live state
 /// when simulated, and a tooltip.
 fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
     let r: Rect = c.rect;
     let v = &c.view;
-    let kind = v.kind;
-    let (fill, stroke) = palette::colors(kind);
-    let wide = r.w >= kind.label().len() as f64 * 7.2 + 52.0;
-    let label = if wide {
-        kind.label()
-    } else {
-        palette::short_label(kind)
-    };
-    // Crashed: dark, name struck through. Down for another reason (a
-    // balancer with no API server in rotation): a red outline and a cross.
-    let crashed = v.simulated && v.health == Health::Down && v.state == "crashed";
-    let down = v.simulated && v.health == Health::Down && !crashed;
-    let degraded = v.simulated && v.health == Health::Degraded;
-    let leader = kind == ComponentKind::Etcd && v.state.starts_with("leader");
-    let (head, rest) = state_lines(&v.state);
-    let status = if !v.simulated {
-        "placed; behaviour not simulated yet".to_string()
-    } else if v.state.is_empty() {
-        format!("simulated, {}", health_word(v.health))
-    } else {
-        format!("{} ({})", v.state, health_word(v.health))
-    };
-    let tooltip = format!(
-        "{} ({})\nruns as: {}\n{}\nstate: {}",
-        v.id,
-        kind.label(),
-        v.runs_as,
-        kind.summary(),
-        status
-    );
-    // Lines of text inside the chip: name, then state (role, details), then
-    // the "runs as" line of cluster-wide components.
-    let mut lines: Vec<(&'static str, String)> = Vec::new();
-    if v.simulated && !v.state.is_empty() {
-        let role = if crashed {
-            "✕ crashed".to_string()
-        } else if down {
-            format!("✕ {head}")
-        } else if leader {
-            format!("★ {head}")
-        } else if degraded {
-            format!("⚠ {head}")
-        } else {
-            head
-        };
-        if sub.is_some() {
-            // Cluster-wide chips are wide: one line for the whole state.
-            let whole = if rest.is_empty() {
-                role
-            } else {
-                format!("{role} · {rest}")
-            };
-            lines.push(("chip-state", whole));
-        } else {
-            lines.push(("chip-state", role));
-            if !rest.is_empty() {
-                lines.push(("chip-detail", rest));
-            }
-        }
-    }
-    if let Some(s) = sub {
-        lines.push(("chip-sub", s));
-    }
-    // Each line fits the chip (11.5 px bold state, 11 px details, as
-    // style.css draws them): a line a little too long is drawn a little
-    // narrower (SVG `textLength`), a longer one drops its trailing details
-    // or is cut; the tooltip keeps the whole state.
-    let room = r.w - 44.0 - 4.0;
-    let lines: Vec<(&'static str, String, Option<f64>)> = lines
-        .into_iter()
-        .map(|(class, text)| {
-            let (px, bold) = if class == "chip-state" {
-                (11.5, true)
-            } else {
-                (11.0, false)
-            };
-            let width = text_width(&text, px, bold);
-            if width <= room {
-                (class, text, None)
-            } else if width <= room * 1.15 {
-                (class, text, Some(room))
-            } else {
-                (class, fit_text(&text, room, px, bold), None)
-            }
-        })
-        .collect();
-    let n = lines.len() as f64;
-    // The name and the lines below it, centred as a block.
-    let block = 13.0 + 13.0 * n;
-    let top = r.cy() - block / 2.0 + 10.5;
-    let (fill, stroke) = if crashed {
-        ("#3b4150", "#1c2433")
-    } else if down {
-        ("#fde3d3", "#c0392b")
-    } else if degraded {
-        ("#fff4dc", "#b86e00")
-    } else {
-        (fill, stroke)
-    };
+    let look = chip_look(c, sub);
     html! {
         <g class={classes!(
                 "component",
                 (!v.simulated).then_some("unsimulated"),
-                leader.then_some("leader"),
-                crashed.then_some("crashed"),
-                down.then_some("down"),
-                degraded.then_some("degraded"),
+                look.leader.then_some("leader"),
+                look.crashed.then_some("crashed"),
+                look.down.then_some("down"),
+                look.degraded.then_some("degraded"),
             )}
-           data-component={v.id.clone()} data-kind={format!("{kind:?}")}
+           data-component={v.id.clone()} data-kind={format!("{:?}", v.kind)}
            data-health={health_word(v.health)} data-state={v.state.clone()}
-           tabindex="0" role="img" aria-label={format!("{}: {}", v.id, status)}>
-            <title>{tooltip}</title>
+           tabindex="0" role="img" aria-label={format!("{}: {}", v.id, component_status(v))}>
+            <title>{component_tooltip(v)}</title>
             <rect class="chip" x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="7"
-                  style={format!("fill:{fill};stroke:{stroke}")} />
+                  style={format!("fill:{};stroke:{}", look.fill, look.stroke)} />
             <rect class="badge" x={f(r.x + 6.0)} y={f(r.cy() - 10.0)} width="30" height="20" rx="4"
-                  style={format!("fill:{}", if crashed { "#1c2433" } else { stroke })} />
-            <text class="glyph" x={f(r.x + 21.0)} y={f(r.cy() + 3.8)}>{palette::glyph(kind)}</text>
-            <text class="chip-label" x={f(r.x + 44.0)} y={f(top)}>{label}</text>
-            { for lines.into_iter().enumerate().map(|(i, (class, text, squeeze))| html! {
-                <text class={class} x={f(r.x + 44.0)} y={f(top + 13.5 * (i as f64 + 1.0))}
+                  style={format!("fill:{}", look.badge)} />
+            <text class="glyph" x={f(r.x + 21.0)} y={f(r.cy() + 3.8)}>{look.glyph}</text>
+            <text class="chip-label" x={f(r.x + 44.0)} y={f(look.top)}>{look.label}</text>
+            { for look.lines.into_iter().enumerate().map(|(i, (class, text, squeeze))| html! {
+                <text class={class} x={f(r.x + 44.0)} y={f(look.top + 13.5 * (i as f64 + 1.0))}
                       textLength={squeeze.map(f)} lengthAdjust={squeeze.map(|_| "spacingAndGlyphs")}>{text}</text>
             }) }
-            { for leader.then(|| html! {
+            { for look.leader.then(|| html! {
                 <g class="crown" aria-hidden="true">
                     <circle cx={f(r.right() - 2.0)} cy={f(r.y + 2.0)} r="9" />
                     <text x={f(r.right() - 2.0)} y={f(r.y + 6.0)}>{"♛"}</text>
@@ -322,14 +245,7 @@ fn links(p: &LinksProps) -> Html {
 fn node(n: &PlacedNode) -> Html {
     let r = n.rect;
     let v = &n.view;
-    let facts = format!(
-        "{} · {} · {} CPU · {} · {} pods",
-        v.zone,
-        v.instance_type,
-        v.capacity.cpu_millis / 1000,
-        gib(v.capacity.memory_bytes),
-        v.capacity.pods
-    );
+    let facts = node_facts(v);
     let cp = v.role == NodeRole::ControlPlane;
     let divider = cp
         .then(|| {
@@ -339,34 +255,7 @@ fn node(n: &PlacedNode) -> Html {
                 .map(|k| k.rect.y - 6.0)
         })
         .flatten();
-    let badges: Vec<(&str, &str, &str)> = [
-        v.powered_off.then_some((
-            "off",
-            "⏼ powered off",
-            "The machine is powered off: every component on it is down",
-        )),
-        v.partitioned.then_some((
-            "partitioned",
-            "✂ partitioned",
-            "The machine is cut off from the network: its messages are dropped",
-        )),
-        match v.ready.as_deref() {
-            Some("Unknown") => Some((
-                "not-ready",
-                "? NotReady (Unknown)",
-                "The node lifecycle controller heard no heartbeat for 50 s: Ready is Unknown",
-            )),
-            Some("False") => Some((
-                "not-ready",
-                "✗ NotReady",
-                "The kubelet reports the node not ready",
-            )),
-            _ => None,
-        },
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let badges = node_badges(v);
     let mut bx = r.right() - 10.0;
     html! {
         <g class={classes!(
@@ -414,60 +303,16 @@ fn node(n: &PlacedNode) -> Html {
 
 /// The pods bound to a node: one tile each, coloured and marked by state.
 fn pods(p: Rect, list: &[Rc<kubesim::PodView>]) -> Html {
-    const TILE_W: f64 = 62.0;
-    const TILE_H: f64 = 16.0;
-    const GAP: f64 = 4.0;
-    let per_row = (((p.w - GAP) / (TILE_W + GAP)).floor() as usize).max(1);
-    let rows = (((p.h - GAP) / (TILE_H + GAP)).floor() as usize).max(1);
-    let room = per_row * rows;
-    let shown = if list.len() > room {
-        room - 1
-    } else {
-        list.len()
-    };
+    let grid = PodGrid::new(p, list.len());
     let tile = |i: usize, pod: &Rc<kubesim::PodView>| {
-        let x = p.x + GAP + (i % per_row) as f64 * (TILE_W + GAP);
-        let y = p.y + GAP + (i / per_row) as f64 * (TILE_H + GAP);
-        let waiting_reason = pod
-            .containers
-            .iter()
-            .find_map(|c| c.reason.clone())
-            .unwrap_or_default();
-        let state = match pod.phase.as_str() {
-            "Running" if pod.ready => "running",
-            "Running" => "unready",
-            "Succeeded" => "succeeded",
-            "Failed" => "failed",
-            "Terminating" => "terminating",
-            _ if waiting_reason.contains("BackOff") || waiting_reason.starts_with("Err") => {
-                "failed"
-            }
-            _ => "pending",
-        };
-        let mark = match state {
-            "running" => "●",
-            "unready" => "◐",
-            "succeeded" => "✓",
-            "failed" => "✗",
-            "terminating" => "↓",
-            _ => "○",
-        };
-        let short: String = pod.name.chars().take(8).collect();
-        let containers: Vec<String> = pod
-            .containers
-            .iter()
-            .map(|c| match &c.reason {
-                Some(r) => format!("{}: {} ({r})", c.name, c.state),
-                None => format!("{}: {}", c.name, c.state),
-            })
-            .collect();
+        let r = grid.slot(i);
+        let state = PodState::of(pod);
         html! {
-            <g class={classes!("pod", state)} data-pod={format!("{}/{}", pod.namespace, pod.name)}
+            <g class={classes!("pod", state.class())} data-pod={format!("{}/{}", pod.namespace, pod.name)}
                tabindex="0" role="button" aria-label={format!("pod {}/{}: {}", pod.namespace, pod.name, pod.phase)}>
-                <title>{format!("pod {}/{}\n{}{}\n{}", pod.namespace, pod.name, pod.phase,
-                    if pod.ready { " · Ready" } else { "" }, containers.join("\n"))}</title>
-                <rect x={f(x)} y={f(y)} width={f(TILE_W)} height={f(TILE_H)} rx="4" />
-                <text x={f(x + 4.0)} y={f(y + 11.5)}>{format!("{mark} {short}")}</text>
+                <title>{pod_tooltip(pod)}</title>
+                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="4" />
+                <text x={f(r.x + 4.0)} y={f(r.y + 11.5)}>{pod_label(pod, state)}</text>
             </g>
         }
     };
@@ -477,12 +322,10 @@ fn pods(p: Rect, list: &[Rc<kubesim::PodView>]) -> Html {
             { if list.is_empty() { html! {
                 <text class="empty" x={f(p.cx())} y={f(p.cy() + 4.0)} text-anchor="middle">{"no pods"}</text>
             } } else { html! {} } }
-            { for list.iter().take(shown).enumerate().map(|(i, pod)| tile(i, pod)) }
-            { for (list.len() > shown).then(|| {
-                let i = shown;
-                let x = p.x + GAP + (i % per_row) as f64 * (TILE_W + GAP);
-                let y = p.y + GAP + (i / per_row) as f64 * (TILE_H + GAP);
-                html! { <text class="more" x={f(x + 4.0)} y={f(y + 11.5)}>{format!("+{} more", list.len() - shown)}</text> }
+            { for list.iter().take(grid.shown).enumerate().map(|(i, pod)| tile(i, pod)) }
+            { for grid.more().map(|more| {
+                let r = grid.slot(grid.shown);
+                html! { <text class="more" x={f(r.x + 4.0)} y={f(r.y + 11.5)}>{format!("+{more} more")}</text> }
             }) }
         </g>
     }
@@ -490,21 +333,7 @@ fn pods(p: Rect, list: &[Rc<kubesim::PodView>]) -> Html {
 
 /// The node's heartbeat: how long its Lease has left, as a draining bar.
 fn lease_meter(r: Rect, lease: &kubesim::LeaseView, now: kubesim::SimTime) -> Html {
-    let left = lease.remaining(now).as_millis() as f64 / 1000.0;
-    let total = f64::from(lease.duration_seconds.max(1));
-    let fraction = (left / total).clamp(0.0, 1.0);
-    let state = if left <= 0.0 {
-        "expired"
-    } else if left < total - 10.5 {
-        "late"
-    } else {
-        "fresh"
-    };
-    let text = if left <= 0.0 {
-        "♥ lease expired".to_string()
-    } else {
-        format!("♥ lease {:.0}s", left.ceil())
-    };
+    let (state, text, fraction, left) = lease_look(lease, now);
     // One line in the node's footer: the label, then the draining bar.
     let bar = 60.0;
     let x = r.right() - bar - 86.0;
@@ -521,6 +350,24 @@ fn lease_meter(r: Rect, lease: &kubesim::LeaseView, now: kubesim::SimTime) -> Ht
             <rect class="track" x={f(x + 80.0)} y={f(y - 6.0)} width={f(bar)} height="5" rx="2.5" />
             <rect class="fill" x={f(x + 80.0)} y={f(y - 6.0)} width={f(bar * fraction)} height="5" rx="2.5" />
         </g>
+    }
+}
+
+/// A canvas node's hit box: transparent, focusable, named for screen
+/// readers; Enter opens the node, a click what is under the pointer.
+fn hit_box(n: &PlacedNode) -> Html {
+    let r = n.rect;
+    let v = &n.view;
+    let ready = match v.ready.as_deref() {
+        Some("True") => "Ready",
+        Some(_) => "NotReady",
+        None => "not registered",
+    };
+    let off = if v.powered_off { ", powered off" } else { "" };
+    let label = format!("node {}: {ready}{off}, {} pods", v.name, v.pods.len());
+    html! {
+        <rect class="node-hit" key={v.name.clone()} data-node={v.name.clone()} tabindex="0" role="button"
+              aria-label={label} x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="10" />
     }
 }
 
@@ -589,9 +436,62 @@ pub fn diagram(p: &DiagramProps) -> Html {
     });
     let on_click = {
         let on = p.on_inspect.clone();
+        let layout = p.layout.clone();
         Callback::from(move |e: MouseEvent| {
-            if let Some(t) = target_of(e.target_dyn_into::<web_sys::Element>()) {
+            if let Some(t) = clicked(&e, &layout) {
                 on.emit(t);
+            }
+        })
+    };
+    let tip = use_node_ref();
+    // In the canvas view: the tooltip of what is under the pointer, set
+    // straight on its element (a hover re-renders nothing).
+    let on_move = {
+        let tip = tip.clone();
+        let layout = p.layout.clone();
+        Callback::from(move |e: MouseEvent| {
+            let Some(el) = tip.cast::<web_sys::HtmlElement>() else {
+                return;
+            };
+            let on_hit_box = e
+                .target_dyn_into::<web_sys::Element>()
+                .is_some_and(|t| t.class_list().contains("node-hit"));
+            let hit = on_hit_box
+                .then(|| diagram_point(&e, layout.width))
+                .flatten()
+                .and_then(|(x, y)| layout.hit(x, y));
+            match hit {
+                Some((target, text)) => {
+                    let Some(stack) = el.parent_element() else {
+                        return;
+                    };
+                    let r = stack.get_bounding_client_rect();
+                    let x = f64::from(e.client_x()) - r.left() + 14.0;
+                    let y = f64::from(e.client_y()) - r.top() + 16.0;
+                    let style = el.style();
+                    let _ = style.set_property("left", &format!("{x:.0}px"));
+                    let _ = style.set_property("top", &format!("{y:.0}px"));
+                    let key = match &target {
+                        Target::Pod(p) => format!("pod {p}"),
+                        Target::Node(n) => format!("node {n}"),
+                        Target::Component(c) => format!("component {c}"),
+                        Target::Object { name, .. } => name.clone(),
+                    };
+                    if el.get_attribute("data-target").as_deref() != Some(key.as_str()) {
+                        el.set_text_content(Some(&text));
+                        let _ = el.set_attribute("data-target", &key);
+                    }
+                    el.set_hidden(false);
+                }
+                None => el.set_hidden(true),
+            }
+        })
+    };
+    let on_leave = {
+        let tip = tip.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(el) = tip.cast::<web_sys::HtmlElement>() {
+                el.set_hidden(true);
             }
         })
     };
@@ -607,9 +507,16 @@ pub fn diagram(p: &DiagramProps) -> Html {
         })
     };
     let view_box = format!("0 0 {} {}", f(l.width), f(l.height));
+    // In the canvas view, the workers' band and nodes are on the canvas.
+    let in_svg = |n: &&Rc<PlacedNode>| !(l.canvas && n.view.role == NodeRole::Worker);
+    let canvas_band = l.canvas_band().map(|b| b.rect);
     html! {
-        <div class="diagram-stack">
-        <svg class="diagram" onclick={on_click} onkeydown={on_key} viewBox={view_box.clone()}
+        <div class={classes!("diagram-stack", l.canvas.then_some("canvas-view"))}>
+        if l.canvas {
+            <NodeCanvas layout={l.clone()} theme={p.theme.clone()} />
+        }
+        <svg class="diagram" onclick={on_click} onkeydown={on_key} onmousemove={on_move}
+             onmouseleave={on_leave} viewBox={view_box.clone()}
              preserveAspectRatio="xMidYMin meet" role="group"
              aria-label="Architecture of the simulated cluster">
             <defs>
@@ -620,13 +527,13 @@ pub fn diagram(p: &DiagramProps) -> Html {
                     <path d="M0 0 L10 5 L0 10 z" class="arrowhead" />
                 </marker>
             </defs>
-            { for l.bands.iter().map(band) }
-            { for l.nodes.iter().map(|n| html! { <NodeBox key={n.view.name.clone()} node={n.clone()} /> }) }
+            { for l.bands.iter().filter(|b| Some(b.rect) != canvas_band).map(band) }
+            { for l.nodes.iter().filter(in_svg).map(|n| html! { <NodeBox key={n.view.name.clone()} node={n.clone()} /> }) }
             // Each node's components, over its box (in a group that says
             // whether the machine is off, as the node's own group does).
-            { for l.nodes.iter().map(|n| html! { <NodeChips key={n.view.name.clone()} node={n.clone()} /> }) }
+            { for l.nodes.iter().filter(in_svg).map(|n| html! { <NodeChips key={n.view.name.clone()} node={n.clone()} /> }) }
             // Each node's lease meter, drawn over its footer.
-            { for l.nodes.iter().filter_map(|n| n.view.lease.clone().map(|lease| html! {
+            { for l.nodes.iter().filter(in_svg).filter_map(|n| n.view.lease.clone().map(|lease| html! {
                 <LeaseMeter key={n.view.name.clone()} rect={n.rect} {lease} now={n.now} />
             })) }
             <Links links={l.links.clone()} />
@@ -635,15 +542,14 @@ pub fn diagram(p: &DiagramProps) -> Html {
             { for l.cluster_components.iter().map(|c| chip(c, Some(c.view.runs_as.clone()))) }
             { for l.tunnel_chips.iter().map(tunnel_chip) }
             { kubectl(l.kubectl) }
+            // The canvas nodes' hit boxes: focusable, named, over the canvas.
+            { for l.canvas_nodes().map(|n| hit_box(n)) }
         </svg>
-        // The pulses move every frame: drawn over the diagram in an SVG of
-        // their own (the same box and viewBox), which the browser keeps on
-        // its own layer, so a moving dot does not make it paint the
-        // thousands of elements of the diagram again.
-        <svg class="diagram pulse-overlay" viewBox={view_box} preserveAspectRatio="xMidYMin meet"
-             aria-hidden="true">
-            <g class="pulses" ref={p.pulse_layer.clone()}></g>
-        </svg>
+        // The pulses move every frame: painted on a canvas over the
+        // diagram (the same box and scale), so a moving dot neither
+        // restyles nor repaints the diagram's elements.
+        <canvas class="pulse-canvas" ref={p.pulse_layer.clone()} aria-hidden="true" data-pulses="0" />
+        <div class="diagram-tip" ref={tip} role="tooltip" hidden={true}></div>
         </div>
     }
 }
