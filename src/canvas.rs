@@ -49,7 +49,7 @@ pub struct Fit {
 /// `view_w` x `view_h` diagram on a screen of `dpr` device pixels per CSS
 /// pixel: crisp on HiDPI, within [`MAX_PIXELS`]. None when it has no size.
 pub fn fit_for(css_w: f64, dpr: f64, view_w: f64, view_h: f64) -> Option<Fit> {
-    if !(css_w > 0.0 && view_w > 0.0 && view_h > 0.0) || !css_w.is_finite() {
+    if !(css_w > 0.0 && view_w > 0.0 && view_h > 0.0 && css_w.is_finite()) {
         return None;
     }
     let dpr = if dpr.is_finite() && dpr > 0.0 {
@@ -138,10 +138,7 @@ struct Ink {
 impl Ink {
     fn read() -> Ink {
         let dark = dark_theme();
-        let band = css_var(
-            "--band-workers",
-            if dark { "#13231c" } else { "#eef6f1" },
-        );
+        let band = css_var("--band-workers", if dark { "#13231c" } else { "#eef6f1" });
         let ink = css_var("--ink", if dark { "#e3e8f0" } else { "#1c2433" });
         let muted = css_var("--muted", if dark { "#9aa6ba" } else { "#5b667a" });
         if dark {
@@ -224,7 +221,15 @@ fn boxed(ctx: &CanvasRenderingContext2d, r: Rect, radius: f64, fill: &str, strok
     }
 }
 
-fn text(ctx: &CanvasRenderingContext2d, font: &str, color: &str, align: &str, s: &str, x: f64, y: f64) {
+fn text(
+    ctx: &CanvasRenderingContext2d,
+    font: &str,
+    color: &str,
+    align: &str,
+    s: &str,
+    x: f64,
+    y: f64,
+) {
     ctx.set_font(font);
     ctx.set_fill_style_str(color);
     ctx.set_text_align(align);
@@ -261,18 +266,55 @@ fn paint_node(ctx: &CanvasRenderingContext2d, n: &PlacedNode, ink: &Ink) {
         (ink.node_fill, ink.node_stroke, 1.2)
     };
     boxed(ctx, r, 10.0, fill, stroke, lw);
-    let name_ink = if v.powered_off { "#1c2433" } else { ink.ink.as_str() };
-    text(ctx, &format!("700 14px {SANS}"), name_ink, "left", &v.name, r.x + 12.0, r.y + 20.0);
-    let facts_ink = if v.powered_off { "#5b667a" } else { ink.muted.as_str() };
-    text(ctx, &format!("10.5px {SANS}"), facts_ink, "left", &node_facts(v), r.x + 12.0, r.y + 36.0);
+    let name_ink = if v.powered_off {
+        "#1c2433"
+    } else {
+        ink.ink.as_str()
+    };
+    text(
+        ctx,
+        &format!("700 14px {SANS}"),
+        name_ink,
+        "left",
+        &v.name,
+        r.x + 12.0,
+        r.y + 20.0,
+    );
+    let facts_ink = if v.powered_off {
+        "#5b667a"
+    } else {
+        ink.muted.as_str()
+    };
+    text(
+        ctx,
+        &format!("10.5px {SANS}"),
+        facts_ink,
+        "left",
+        &node_facts(v),
+        r.x + 12.0,
+        r.y + 36.0,
+    );
     let mut bx = r.right() - 10.0;
     for (class, label, _) in node_badges(v) {
         let w = label.chars().count() as f64 * 6.4 + 14.0;
         bx -= w;
         let (f, s, t) = badge_colors(class);
-        let b = Rect { x: bx, y: r.y + 8.0, w, h: 18.0 };
+        let b = Rect {
+            x: bx,
+            y: r.y + 8.0,
+            w,
+            h: 18.0,
+        };
         boxed(ctx, b, 9.0, f, s, 1.0);
-        text(ctx, &format!("700 10.5px {SANS}"), t, "center", label, b.cx(), r.y + 21.0);
+        text(
+            ctx,
+            &format!("700 10.5px {SANS}"),
+            t,
+            "center",
+            label,
+            b.cx(),
+            r.y + 21.0,
+        );
         bx -= 6.0;
     }
     // A machine that is off: its chips and pods greyed, as style.css does.
@@ -300,11 +342,34 @@ fn paint_node(ctx: &CanvasRenderingContext2d, n: &PlacedNode, ink: &Ink) {
         let bar = 60.0;
         let x = r.right() - bar - 86.0;
         let y = r.bottom() - 9.0;
-        text(ctx, &format!("600 10px {SANS}"), color, "left", &label, x, y);
-        let track = Rect { x: x + 80.0, y: y - 6.0, w: bar, h: 5.0 };
+        text(
+            ctx,
+            &format!("600 10px {SANS}"),
+            color,
+            "left",
+            &label,
+            x,
+            y,
+        );
+        let track = Rect {
+            x: x + 80.0,
+            y: y - 6.0,
+            w: bar,
+            h: 5.0,
+        };
         boxed(ctx, track, 2.5, ink.lease_track, "", 0.0);
         if fraction > 0.0 {
-            boxed(ctx, Rect { w: bar * fraction, ..track }, 2.5, bar_color, "", 0.0);
+            boxed(
+                ctx,
+                Rect {
+                    w: bar * fraction,
+                    ..track
+                },
+                2.5,
+                bar_color,
+                "",
+                0.0,
+            );
         }
     }
 }
@@ -325,12 +390,33 @@ fn paint_chip(ctx: &CanvasRenderingContext2d, c: &crate::layout::PlacedComponent
     }
     boxed(ctx, r, 7.0, look.fill, look.stroke, lw);
     dash(ctx, &[]);
-    let badge = Rect { x: r.x + 6.0, y: r.cy() - 10.0, w: 30.0, h: 20.0 };
+    let badge = Rect {
+        x: r.x + 6.0,
+        y: r.cy() - 10.0,
+        w: 30.0,
+        h: 20.0,
+    };
     boxed(ctx, badge, 4.0, look.badge, "", 0.0);
-    text(ctx, &format!("800 10px {MONO}"), "#fff", "center", look.glyph, r.x + 21.0, r.cy() + 3.8);
+    text(
+        ctx,
+        &format!("800 10px {MONO}"),
+        "#fff",
+        "center",
+        look.glyph,
+        r.x + 21.0,
+        r.cy() + 3.8,
+    );
     let label_ink = if look.crashed { "#e6e9ef" } else { "#1c2433" };
     let font = format!("600 13px {SANS}");
-    text(ctx, &font, label_ink, "left", look.label, r.x + 44.0, look.top);
+    text(
+        ctx,
+        &font,
+        label_ink,
+        "left",
+        look.label,
+        r.x + 44.0,
+        look.top,
+    );
     if look.crashed {
         let w = ctx.measure_text(look.label).map_or(0.0, |m| m.width());
         ctx.set_fill_style_str(label_ink);
@@ -355,7 +441,11 @@ fn paint_chip(ctx: &CanvasRenderingContext2d, c: &crate::layout::PlacedComponent
             ),
             _ => (
                 format!("11px {SANS}"),
-                if look.crashed { "#b7bfcc" } else { ink.chip_detail },
+                if look.crashed {
+                    "#b7bfcc"
+                } else {
+                    ink.chip_detail
+                },
             ),
         };
         ctx.set_font(&font);
@@ -369,7 +459,12 @@ fn paint_chip(ctx: &CanvasRenderingContext2d, c: &crate::layout::PlacedComponent
 }
 
 /// A node's pods area: a tile per pod, coloured and marked by state.
-fn paint_pods(ctx: &CanvasRenderingContext2d, area: Rect, pods: &[Rc<kubesim::PodView>], ink: &Ink) {
+fn paint_pods(
+    ctx: &CanvasRenderingContext2d,
+    area: Rect,
+    pods: &[Rc<kubesim::PodView>],
+    ink: &Ink,
+) {
     dash(ctx, &[4.0, 3.0]);
     boxed(ctx, area, 6.0, ink.pods_fill, ink.pods_stroke, 1.0);
     dash(ctx, &[]);
@@ -396,12 +491,28 @@ fn paint_pods(ctx: &CanvasRenderingContext2d, area: Rect, pods: &[Rc<kubesim::Po
         }
         boxed(ctx, t, 4.0, fill, stroke, 1.0);
         dash(ctx, &[]);
-        text(ctx, &font, color, "left", &pod_label(pod, state), t.x + 4.0, t.y + 11.5);
+        text(
+            ctx,
+            &font,
+            color,
+            "left",
+            &pod_label(pod, state),
+            t.x + 4.0,
+            t.y + 11.5,
+        );
     }
     if let Some(more) = grid.more() {
         let t = grid.slot(grid.shown);
         let color = if ink.dark { "#9aa6ba" } else { "#5a6478" };
-        text(ctx, &format!("10px {SANS}"), color, "left", &format!("+{more} more"), t.x + 4.0, t.y + 11.5);
+        text(
+            ctx,
+            &format!("10px {SANS}"),
+            color,
+            "left",
+            &format!("+{more} more"),
+            t.x + 4.0,
+            t.y + 11.5,
+        );
     }
 }
 

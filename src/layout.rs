@@ -267,7 +267,12 @@ pub fn node_tooltip(v: &NodeView) -> String {
         Some("Unknown") => "NotReady (Unknown: no heartbeat)",
         _ => "not registered yet",
     };
-    let mut text = format!("node {}\n{}\n{ready} · {} pods", v.name, node_facts(v), v.pods.len());
+    let mut text = format!(
+        "node {}\n{}\n{ready} · {} pods",
+        v.name,
+        node_facts(v),
+        v.pods.len()
+    );
     if v.powered_off {
         text.push_str("\npowered off");
     }
@@ -1571,7 +1576,10 @@ mod tests {
         let (x, y) = centre(grid.slot(1));
         let (target, tip) = l.hit(x, y).expect("something is under the tile");
         assert_eq!(target, Target::Pod("default/web-1".into()));
-        assert!(tip.starts_with("pod default/web-1\nRunning · Ready"), "{tip}");
+        assert!(
+            tip.starts_with("pod default/web-1\nRunning · Ready"),
+            "{tip}"
+        );
         // Between two tiles (in the gap) is the node, not a pod.
         let gap_x = grid.slot(0).right() + 2.0;
         assert_eq!(
@@ -1631,7 +1639,9 @@ mod tests {
         let big = layout(&snap);
         assert!(big.canvas);
         assert_eq!(big.canvas_nodes().count(), 97);
-        let band = big.canvas_band().expect("the workers' band is on the canvas");
+        let band = big
+            .canvas_band()
+            .expect("the workers' band is on the canvas");
         for n in big.canvas_nodes() {
             assert_eq!(n.view.role, NodeRole::Worker);
             assert!(band.rect.x < n.rect.x && n.rect.bottom() < band.rect.bottom());
@@ -1654,11 +1664,27 @@ mod tests {
         let cases = [
             (pod("a", "Running", true, None), PodState::Running, "●"),
             (pod("b", "Running", false, None), PodState::Unready, "◐"),
-            (pod("c", "Pending", false, Some("ContainerCreating")), PodState::Pending, "○"),
-            (pod("d", "Pending", false, Some("CrashLoopBackOff")), PodState::Failed, "✗"),
-            (pod("e", "Pending", false, Some("ErrImagePull")), PodState::Failed, "✗"),
+            (
+                pod("c", "Pending", false, Some("ContainerCreating")),
+                PodState::Pending,
+                "○",
+            ),
+            (
+                pod("d", "Pending", false, Some("CrashLoopBackOff")),
+                PodState::Failed,
+                "✗",
+            ),
+            (
+                pod("e", "Pending", false, Some("ErrImagePull")),
+                PodState::Failed,
+                "✗",
+            ),
             (pod("f", "Succeeded", false, None), PodState::Succeeded, "✓"),
-            (pod("g", "Terminating", true, None), PodState::Terminating, "↓"),
+            (
+                pod("g", "Terminating", true, None),
+                PodState::Terminating,
+                "↓",
+            ),
         ];
         for (p, state, mark) in cases {
             assert_eq!(PodState::of(&p), state, "{}", p.name);

@@ -179,7 +179,8 @@ const ENTER: &str = "\u{E007}";
 /// Plays at 10x until the API answers; returns the etcd leader's id.
 /// True when the pulse canvas painted dots on its last frame: its
 /// `data-pulses` count is positive and some of its pixels are not clear.
-const PULSES_PAINTED: &str = "const c = document.querySelector('.diagram-stack canvas.pulse-canvas'); \
+const PULSES_PAINTED: &str =
+    "const c = document.querySelector('.diagram-stack canvas.pulse-canvas'); \
     if (!c || !(Number(c.dataset.pulses) > 0)) return false; \
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
     for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true; return false";
@@ -267,7 +268,11 @@ fn pressing_play_boots_the_control_plane_and_elects_an_etcd_leader() {
     );
     // Messages travel: dots move on the diagram (the pulse canvas says how
     // many it painted, and its pixels show them) and the log lists them.
-    session.wait_for(PULSES_PAINTED, Duration::from_secs(10), "message pulses on the diagram");
+    session.wait_for(
+        PULSES_PAINTED,
+        Duration::from_secs(10),
+        "message pulses on the diagram",
+    );
     session.wait_for(
         "return document.querySelectorAll('#event-log .log-row').length > 0",
         Duration::from_secs(10),
@@ -1775,7 +1780,12 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
         "const c = document.querySelector('canvas.node-canvas'); return [c.getAttribute('role'), c.getAttribute('aria-label')]",
     );
     assert_eq!(role[0], "img", "{role}");
-    assert!(role[1].as_str().is_some_and(|l| l.starts_with("97 worker nodes")), "{role}");
+    assert!(
+        role[1]
+            .as_str()
+            .is_some_and(|l| l.starts_with("97 worker nodes")),
+        "{role}"
+    );
     // The canvas has painted the nodes: the middle of a worker's box is
     // opaque (its fill), in the canvas's backing pixels.
     let painted = session.exec(
@@ -1802,7 +1812,11 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
     let node = tile["node"].as_str().expect("a node").to_string();
     // Hovering the tile names its pod.
     let under = mouse_at(&session, "mousemove", x, y);
-    assert_eq!(under.as_str(), Some("node-hit"), "the hit box is under the pointer");
+    assert_eq!(
+        under.as_str(),
+        Some("node-hit"),
+        "the hit box is under the pointer"
+    );
     let tip = session.wait_for(
         "const t = document.querySelector('.diagram-tip'); return t && !t.hidden && t.textContent",
         Duration::from_secs(5),
@@ -1810,7 +1824,12 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
     );
     let tip = tip.as_str().unwrap_or_default().to_string();
     assert!(tip.starts_with("pod default/web-"), "{tip}");
-    let pod = tip.lines().next().unwrap_or_default().trim_start_matches("pod ").to_string();
+    let pod = tip
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("pod ")
+        .to_string();
     session.screenshot(&support::screenshot_path("canvas-view-light"));
     // Clicking it opens the pod in the inspector.
     mouse_at(&session, "click", x, y);

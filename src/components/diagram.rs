@@ -9,12 +9,12 @@
 //! focusable hit box: a click or a hover is hit-tested against the layout
 //! for the pod or chip under the pointer, and a tooltip names it.
 
-use crate::layout::{
-    chip_look, component_status, lease_look, component_tooltip, health_word, node_badges, node_facts,
-    pod_label, pod_tooltip, raft_lift, Band, Layout, Link, LinkKind, PlacedComponent, PlacedNode,
-    PodGrid, PodState, Rect,
-};
 use crate::canvas::NodeCanvas;
+use crate::layout::{
+    chip_look, component_status, component_tooltip, health_word, lease_look, node_badges,
+    node_facts, pod_label, pod_tooltip, raft_lift, Band, Layout, Link, LinkKind, PlacedComponent,
+    PlacedNode, PodGrid, PodState, Rect,
+};
 use kubesim::inspect::Target;
 use kubesim::{ComponentKind, NodeRole};
 use std::rc::Rc;
@@ -66,7 +66,10 @@ fn diagram_point(e: &MouseEvent, layout_w: f64) -> Option<(f64, f64)> {
 /// pointer on a node's hit box; else the element's pod, node or component.
 fn clicked(e: &MouseEvent, layout: &Layout) -> Option<Target> {
     let el = e.target_dyn_into::<web_sys::Element>();
-    if el.as_ref().is_some_and(|el| el.class_list().contains("node-hit")) {
+    if el
+        .as_ref()
+        .is_some_and(|el| el.class_list().contains("node-hit"))
+    {
         if let Some((x, y)) = diagram_point(e, layout.width) {
             if let Some((t, _)) = layout.hit(x, y) {
                 return Some(t);
