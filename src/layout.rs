@@ -732,6 +732,9 @@ pub struct Layout {
     /// Konnectivity, when the cluster runs it: a tab on the top edge of each
     /// node for its agent, and of each control-plane node for its server.
     pub tunnel_chips: Vec<TunnelChip>,
+    /// The box every route stays inside, with room around for a dot and a
+    /// dropped message's cross: where the pulse canvas lies.
+    pub pulse_area: Rect,
     /// The worker nodes are drawn on a canvas (more than
     /// [`CANVAS_WORKERS`] of them), not as SVG elements.
     pub canvas: bool,
@@ -1112,6 +1115,12 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         routes: BTreeMap::new(),
         tunnel_chips: Vec::new(),
         canvas: uses_canvas(workers.len()),
+        pulse_area: Rect {
+            x: 0.0,
+            y: 0.0,
+            w: WIDTH,
+            h: 0.0,
+        },
     };
 
     // Links: hub and spoke through the load balancer. Each link that carries
@@ -1288,8 +1297,53 @@ pub fn layout(snapshot: &Snapshot) -> Layout {
         }
     }
     layout.links = Rc::new(links);
+    layout.pulse_area = pulse_area(routes.values(), layout.width, layout.height);
     layout.routes = routes;
     layout
+}
+
+/// The box around `routes` (a Bézier curve stays inside its control
+/// points' box), padded for the dots and crosses drawn on them, within the
+/// diagram; the whole diagram when there is no route.
+fn pulse_area<'a>(routes: impl Iterator<Item = &'a Route>, width: f64, height: f64) -> Rect {
+    const PAD: f64 = 24.0;
+    let mut b = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for r in routes {
+        for seg in &r.segs {
+            let points: &[Point] = match seg {
+                Seg::Line(a, c) => &[*a, *c],
+                Seg::Quad(a, c, d) => &[*a, *c, *d],
+                Seg::Cubic(a, c, d, e) => &[*a, *c, *d, *e],
+            };
+            for &(x, y) in points {
+                b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+            }
+        }
+    }
+    if !(b.0.is_finite() && b.1.is_finite() && b.2.is_finite() && b.3.is_finite()) {
+        return Rect {
+            x: 0.0,
+            y: 0.0,
+            w: width,
+            h: height,
+        };
+    }
+    let (x0, y0) = ((b.0 - PAD).max(0.0).floor(), (b.1 - PAD).max(0.0).floor());
+    let (x1, y1) = (
+        (b.2 + PAD).min(width).ceil(),
+        (b.3 + PAD).min(height).ceil(),
+    );
+    Rect {
+        x: x0,
+        y: y0,
+        w: (x1 - x0).max(1.0),
+        h: (y1 - y0).max(1.0),
+    }
 }
 
 #[cfg(test)]
@@ -1692,5 +1746,29 @@ mod tests {
         }
         let long = pod("a-very-long-pod-name", "Running", true, None);
         assert_eq!(pod_label(&long, PodState::Running), "● a-very-l");
+    }
+
+    #[test]
+    fn the_pulse_area_holds_every_route_and_no_more_than_the_diagram() {
+        for topology in [
+            Topology::default(),
+            Topology::builder().konnectivity(true).build().unwrap(),
+            Topology::builder().workers(97).build().unwrap(),
+        ] {
+            let l = layout(&Cluster::new(topology, 1).snapshot());
+            let a = l.pulse_area;
+            assert!(a.x >= 0.0 && a.y >= 0.0 && a.right() <= l.width && a.bottom() <= l.height);
+            for route in l.routes.values() {
+                for i in 0..=20 {
+                    let (x, y) = route.at(f64::from(i) / 20.0);
+                    assert!(a.contains(x, y), "({x}, {y}) is outside {a:?}");
+                }
+            }
+        }
+        // With a hundred nodes the pulses stay above the workers: their
+        // canvas is a small part of the diagram.
+        let big =
+            layout(&Cluster::new(Topology::builder().workers(97).build().unwrap(), 1).snapshot());
+        assert!(big.pulse_area.h < big.height / 4.0, "{:?}", big.pulse_area);
     }
 }

@@ -10,7 +10,7 @@
 //! are sampled, so 1000x stays smooth.
 
 use crate::canvas::{self, Fit};
-use crate::layout::{Layout, Route};
+use crate::layout::{Layout, Rect, Route};
 use kubesim::world::TraceEvent;
 use std::collections::HashMap;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
@@ -240,8 +240,8 @@ pub fn dot_at(p: f64, dropped: bool) -> Option<(f64, f64)> {
 /// The message pulses of one diagram.
 pub struct Pulses {
     canvas: Option<(HtmlCanvasElement, CanvasRenderingContext2d)>,
-    /// The diagram's size in its own units (the canvas maps them).
-    view: (f64, f64),
+    /// The part of the diagram the canvas covers, in the diagram's units.
+    area: Rect,
     /// The canvas's backing size and scale when last drawn.
     fit: Option<Fit>,
     /// Backing-pixel boxes painted last frame, cleared by the next.
@@ -267,7 +267,12 @@ impl Pulses {
     pub fn new() -> Pulses {
         Pulses {
             canvas: None,
-            view: (0.0, 0.0),
+            area: Rect {
+                x: 0.0,
+                y: 0.0,
+                w: 0.0,
+                h: 0.0,
+            },
             fit: None,
             painted: Vec::new(),
             told: None,
@@ -284,7 +289,7 @@ impl Pulses {
         self.clear();
         self.routes.clear();
         self.by_pair.clear();
-        self.view = (layout.width, layout.height);
+        self.area = layout.pulse_area;
         for (pair, route) in &layout.routes {
             self.by_pair.insert(pair.clone(), self.routes.len());
             self.routes.push(route.clone());
@@ -398,7 +403,8 @@ impl Pulses {
         if self.active.is_empty() && self.painted.is_empty() && self.told == Some(0) {
             return;
         }
-        let Some(fit) = canvas::fit(el, self.view.0, self.view.1) else {
+        let a = self.area;
+        let Some(fit) = canvas::fit(el, a.w, a.h) else {
             return;
         };
         ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0).ok();
@@ -415,7 +421,7 @@ impl Pulses {
         let dark = canvas::dark_theme();
         let ring = if dark { "#171d27" } else { "#fff" };
         let k = fit.scale;
-        ctx.set_transform(k, 0.0, 0.0, k, 0.0, 0.0).ok();
+        ctx.set_transform(k, 0.0, 0.0, k, -a.x * k, -a.y * k).ok();
         ctx.set_line_width(1.3);
         ctx.set_stroke_style_str(ring);
         let mut drawn = 0;
@@ -453,7 +459,7 @@ impl Pulses {
             };
             let half = look.radius.max(8.0) + 2.0;
             // In backing pixels, rounded out, for the next frame to clear.
-            let (x0, y0) = ((x - half) * k - 1.0, top * k - 1.0);
+            let (x0, y0) = ((x - half - a.x) * k - 1.0, (top - a.y) * k - 1.0);
             self.painted.push((
                 x0.floor(),
                 y0.floor(),

@@ -513,6 +513,17 @@ pub fn diagram(p: &DiagramProps) -> Html {
     // In the canvas view, the workers' band and nodes are on the canvas.
     let in_svg = |n: &&Rc<PlacedNode>| !(l.canvas && n.view.role == NodeRole::Worker);
     let canvas_band = l.canvas_band().map(|b| b.rect);
+    // The pulse canvas covers only where routes run (the control plane,
+    // mostly): a frame's clears and the compositor's copies stay small.
+    let a = l.pulse_area;
+    let pct = |v: f64, of: f64| if of > 0.0 { v / of * 100.0 } else { 0.0 };
+    let pulse_style = format!(
+        "left:{:.3}%;top:{:.3}%;width:{:.3}%;height:{:.3}%",
+        pct(a.x, l.width),
+        pct(a.y, l.height),
+        pct(a.w, l.width),
+        pct(a.h, l.height)
+    );
     html! {
         <div class={classes!("diagram-stack", l.canvas.then_some("canvas-view"))}>
         if l.canvas {
@@ -551,7 +562,8 @@ pub fn diagram(p: &DiagramProps) -> Html {
         // The pulses move every frame: painted on a canvas over the
         // diagram (the same box and scale), so a moving dot neither
         // restyles nor repaints the diagram's elements.
-        <canvas class="pulse-canvas" ref={p.pulse_layer.clone()} aria-hidden="true" data-pulses="0" />
+        <canvas class="pulse-canvas" ref={p.pulse_layer.clone()} aria-hidden="true" data-pulses="0"
+                style={pulse_style} />
         <div class="diagram-tip" ref={tip} role="tooltip" hidden={true}></div>
         </div>
     }

@@ -276,6 +276,7 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
                   work: window.__kubesimFrameWork || [], \
                   phases: Object.fromEntries(Object.keys(window).filter(k => k.startsWith('__kubesimPhase_')).map(k => [k.slice(15), window[k]])), \
                   pods: document.querySelectorAll('svg.diagram [data-pod]').length, \
+                  canvas_nodes: Number((document.querySelector('canvas.node-canvas') || { dataset: {} }).dataset.nodes || 0), \
                   elements: document.querySelectorAll('svg.diagram *').length }",
     );
     // What the measured page looked like, to compare builds by eye.
@@ -367,12 +368,13 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
         );
     }
     println!(
-        "page frames: the clock ran at {speed:.1}x ({:.1} virtual s in {:.1} wall s; asked {SPEED:.0}x: {}); {} pod tiles and {} SVG elements drawn",
+        "page frames: the clock ran at {speed:.1}x ({:.1} virtual s in {:.1} wall s; asked {SPEED:.0}x: {}); {} pod tiles and {} SVG elements drawn, {} worker nodes painted on the canvas view",
         virt / 1000.0,
         wall / 1000.0,
         verdict(speed >= SPEED * 0.95),
         result["pods"],
-        result["elements"]
+        result["elements"],
+        result["canvas_nodes"]
     );
     Ok(())
 }
