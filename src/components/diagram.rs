@@ -484,16 +484,19 @@ pub fn diagram(p: &DiagramProps) -> Html {
                         el.set_text_content(Some(&text));
                         let _ = el.set_attribute("data-target", &key);
                     }
-                    el.set_hidden(false);
+                    if el.hidden() {
+                        el.set_hidden(false);
+                    }
                 }
-                None => el.set_hidden(true),
+                None if !el.hidden() => el.set_hidden(true),
+                None => {}
             }
         })
     };
     let on_leave = {
         let tip = tip.clone();
         Callback::from(move |_: MouseEvent| {
-            if let Some(el) = tip.cast::<web_sys::HtmlElement>() {
+            if let Some(el) = tip.cast::<web_sys::HtmlElement>().filter(|el| !el.hidden()) {
                 el.set_hidden(true);
             }
         })
