@@ -1804,7 +1804,17 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
         "kubectl create deployment web --image=nginx --replicas=12",
     );
     assert!(out.contains("created"), "{out}");
-    let tile = session.wait_for(FIRST_TILE, Duration::from_secs(60), "a worker with pods");
+    // Every pod bound (the hit boxes' labels count them), then paused, so
+    // the tile measured is the tile clicked.
+    session.wait_for(
+        "return Array.from(document.querySelectorAll('svg.diagram rect.node-hit')) \
+           .map(r => Number((r.getAttribute('aria-label').match(/, (\\d+) pods$/) || [0, 0])[1])) \
+           .reduce((a, b) => a + b, 0) === 12",
+        Duration::from_secs(60),
+        "the 12 pods bound to workers",
+    );
+    session.click("#play");
+    let tile = session.wait_for(FIRST_TILE, Duration::from_secs(10), "a worker with pods");
     let (x, y) = (
         tile["x"].as_f64().expect("x"),
         tile["y"].as_f64().expect("y"),
