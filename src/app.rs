@@ -5,7 +5,7 @@
 use crate::components::console::{CompletionReply, Console, Entry};
 use crate::components::controls::Controls;
 use crate::components::diagram::Diagram;
-use crate::components::editor::{Editor, EditorResult};
+use crate::components::editor::{EditSession, Editor, EditorResult};
 use crate::components::eventlog::{EventLog, LogTab, Row, LOG_ROWS};
 use crate::components::filter::MessageFilter;
 use crate::components::guide::Guide;
@@ -210,6 +210,8 @@ pub struct App {
     editor_open: bool,
     /// What the editor's last Apply or Validate printed, line by line.
     editor_result: Option<Rc<EditorResult>>,
+    /// The object `kubectl edit` opened in the editor, if it did.
+    edit: Option<Rc<EditSession>>,
     /// The console's last Tab, answered.
     completion: Option<Rc<CompletionReply>>,
 }
@@ -868,6 +870,7 @@ impl Component for App {
             measured: None,
             editor_open: false,
             editor_result: None,
+            edit: None,
             completion: None,
         };
         persist::apply_theme(&app.theme, false);
@@ -964,7 +967,8 @@ impl Component for App {
                 true
             }
             Msg::Run(text) => {
-                self.run_command(ctx, &text);
+                let outcomes = self.run_command(ctx, &text);
+                self.open_edit(&outcomes);
                 if self.poll_tour(wall_now()) {
                     self.ensure_frames(ctx);
                 }
@@ -1061,10 +1065,16 @@ impl Component for App {
             }
             Msg::ToggleEditor => {
                 self.editor_open = !self.editor_open;
+                // Closing abandons an edit, as quitting the editor does.
+                self.edit = None;
                 true
             }
             Msg::EditorSubmit(text, dry_run) => {
-                self.editor_result = Some(Rc::new(self.apply_manifest(ctx, &text, dry_run)));
+                let result = match self.edit.clone() {
+                    Some(edit) => self.save_edit(ctx, &edit, &text, dry_run),
+                    None => self.apply_manifest(ctx, &text, dry_run),
+                };
+                self.editor_result = Some(Rc::new(result));
                 if self.poll_tour(wall_now()) {
                     self.ensure_frames(ctx);
                 }
@@ -1210,6 +1220,90 @@ impl App {
             seq: self.editor_runs(),
             dry_run,
             ok: !outcomes.is_empty() && outcomes.iter().all(|o| o.ok),
+            annotations: annotate(text, &output),
+        }
+    }
+
+    /// After a console command: a `kubectl edit` that read its object
+    /// opens the file in the editor, as kubectl opens `$EDITOR`.
+    fn open_edit(&mut self, outcomes: &[Entry]) {
+        let [one] = outcomes else {
+            return;
+        };
+        let verb = one.input.split_whitespace().take(2).collect::<Vec<_>>();
+        if !one.ok
+            || verb != ["kubectl", "edit"]
+            || !one.output.starts_with(kubesim::shell::EDIT_HEADER)
+        {
+            return;
+        }
+        let seq = self.edit.as_ref().map_or(1, |e| e.seq + 1);
+        self.edit = Some(Rc::new(EditSession {
+            seq,
+            command: one.input.trim().to_string(),
+            original: one.output.clone(),
+        }));
+        self.editor_open = true;
+        self.editor_result = None;
+    }
+
+    /// The editor's Save in a `kubectl edit`: what changed, sent as the
+    /// `kubectl patch` that does it (run as if typed in the console, so it
+    /// is recorded and replayed); nothing when nothing changed. A dry run
+    /// (Ctrl+Shift+Enter) sends it with `--dry-run=server`. A saved edit
+    /// closes the editor, as kubectl's does.
+    fn save_edit(
+        &mut self,
+        ctx: &Context<Self>,
+        edit: &EditSession,
+        text: &str,
+        dry_run: bool,
+    ) -> EditorResult {
+        use crate::manifest_lines::{annotate, Annotation};
+        let seq = self.editor_runs();
+        let command = match kubesim::shell::edit_command(&edit.original, text) {
+            Ok(Some(command)) => command,
+            Ok(None) => {
+                return EditorResult {
+                    seq,
+                    dry_run: false,
+                    ok: true,
+                    annotations: vec![Annotation {
+                        line: None,
+                        column: None,
+                        message: "Edit cancelled, no changes made.".into(),
+                    }],
+                }
+            }
+            Err(e) => {
+                return EditorResult {
+                    seq,
+                    dry_run,
+                    ok: false,
+                    annotations: annotate(text, &e),
+                }
+            }
+        };
+        let command = if dry_run {
+            format!("{command} --dry-run=server")
+        } else {
+            command
+        };
+        let outcomes = self.run_command(ctx, &command);
+        let ok = !outcomes.is_empty() && outcomes.iter().all(|o| o.ok);
+        let output = outcomes
+            .iter()
+            .map(|o| o.output.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if ok && !dry_run {
+            self.edit = None;
+            self.editor_open = false;
+        }
+        EditorResult {
+            seq,
+            dry_run,
+            ok,
             annotations: annotate(text, &output),
         }
     }
@@ -1512,7 +1606,7 @@ impl App {
                                     </button>
                                 </div>
                                 if self.editor_open {
-                                    <Editor result={self.editor_result.clone()}
+                                    <Editor result={self.editor_result.clone()} edit={self.edit.clone()}
                                         on_submit={cb.editor_submit.clone()}
                                         on_close={cb.toggle_editor.clone()} />
                                 }

@@ -3,6 +3,11 @@
 //! same path as the console's `kubectl apply -f -`. What kubectl printed is
 //! listed below the text, each error at the line it concerns (marked in the
 //! gutter and behind the text; a click on it moves the caret there).
+//!
+//! `kubectl edit TYPE NAME` typed in the console opens the object here, as
+//! kubectl opens it in `$EDITOR`; Save then sends what changed as the
+//! `kubectl patch` command that does it (recorded in the run like any
+//! command, so a replay or a shared link repeats it).
 
 use crate::manifest_lines::Annotation;
 use std::rc::Rc;
@@ -20,9 +25,24 @@ pub struct EditorResult {
     pub annotations: Vec<Annotation>,
 }
 
+/// An object opened by `kubectl edit` in the console: the editor holds the
+/// file kubectl would open, and saving sends what changed as a patch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EditSession {
+    /// Counts the edits (a new one replaces the text).
+    pub seq: u64,
+    /// The command typed (`kubectl edit deploy web`).
+    pub command: String,
+    /// The file as opened: kubectl's header and the object's YAML.
+    pub original: String,
+}
+
 #[derive(Properties, PartialEq)]
 pub struct EditorProps {
     pub result: Option<Rc<EditorResult>>,
+    /// The object being edited, if the editor was opened by `kubectl edit`.
+    #[prop_or_default]
+    pub edit: Option<Rc<EditSession>>,
     /// Apply (`false`) or validate with a dry run (`true`) the text.
     pub on_submit: Callback<(String, bool)>,
     pub on_close: Callback<()>,
@@ -69,11 +89,27 @@ impl Component for Editor {
     type Message = Msg;
     type Properties = EditorProps;
 
-    fn create(_ctx: &Context<Self>) -> Self {
+    fn create(ctx: &Context<Self>) -> Self {
         Editor {
-            text: String::new(),
+            text: ctx
+                .props()
+                .edit
+                .as_ref()
+                .map(|e| e.original.clone())
+                .unwrap_or_default(),
             area: NodeRef::default(),
         }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &EditorProps) -> bool {
+        // A new `kubectl edit` replaces the text with its file.
+        let seq = |p: &EditorProps| p.edit.as_ref().map(|e| e.seq);
+        if seq(ctx.props()) != seq(old) {
+            if let Some(e) = &ctx.props().edit {
+                self.text = e.original.clone();
+            }
+        }
+        true
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
@@ -140,7 +176,10 @@ impl Component for Editor {
             })
         };
         let verdict = p.result.as_ref().map(|r| {
+            let editing = p.edit.is_some();
             let head = match (r.ok, r.dry_run) {
+                (true, false) if editing => "No changes to save.",
+                (false, false) if editing => "Not saved:",
                 (true, true) => "Valid: the API server accepted it (dry run, nothing stored).",
                 (true, false) => "Applied.",
                 (false, true) => "Not valid:",
@@ -185,8 +224,20 @@ impl Component for Editor {
             <section class="editor panel" id="yaml-editor" role="dialog" aria-modal="false"
                      aria-labelledby="editor-title">
                 <header class="panel-head">
-                    <h2 id="editor-title">{"YAML editor"}</h2>
-                    <span class="hint">{"kubectl apply -f - · Ctrl+Enter applies · Esc closes"}</span>
+                    { match &p.edit {
+                        Some(e) => html! {
+                            <>
+                                <h2 id="editor-title">{"Editing: "}<code>{e.command.clone()}</code></h2>
+                                <span class="hint">{"Save sends what changed as a patch · Ctrl+Enter saves · Esc closes"}</span>
+                            </>
+                        },
+                        None => html! {
+                            <>
+                                <h2 id="editor-title">{"YAML editor"}</h2>
+                                <span class="hint">{"kubectl apply -f - · Ctrl+Enter applies · Esc closes"}</span>
+                            </>
+                        },
+                    } }
                     <button type="button" class="close" id="editor-close" aria-label="Close the YAML editor"
                         onclick={p.on_close.reform(|_| ())}>{"×"}</button>
                 </header>
@@ -228,10 +279,14 @@ impl Component for Editor {
                 </div>
                 <div class="editor-actions">
                     <button type="button" id="editor-apply" class="primary"
-                        onclick={link.callback(|_| Msg::Submit(false))}>{"Apply"}</button>
-                    <button type="button" id="editor-validate"
-                        title="kubectl apply --dry-run=server: the API server validates it and stores nothing"
-                        onclick={link.callback(|_| Msg::Submit(true))}>{"Validate (dry run)"}</button>
+                        onclick={link.callback(|_| Msg::Submit(false))}>
+                        {if p.edit.is_some() { "Save" } else { "Apply" }}
+                    </button>
+                    if p.edit.is_none() {
+                        <button type="button" id="editor-validate"
+                            title="kubectl apply --dry-run=server: the API server validates it and stores nothing"
+                            onclick={link.callback(|_| Msg::Submit(true))}>{"Validate (dry run)"}</button>
+                    }
                 </div>
                 { for verdict }
             </section>

@@ -17,6 +17,7 @@
 //! - [`status`] and [`field`]: API errors and field errors;
 //! - [`validation`], [`defaults`], [`quantity`]: what kube-apiserver checks
 //!   and fills in;
+//! - [`patch`]: strategic merge, JSON merge and JSON patches;
 //! - [`print`]: `-o yaml|json|jsonpath|wide` and tables;
 //! - [`time`]: virtual time as API timestamps.
 //!
@@ -29,6 +30,7 @@ pub mod explain;
 pub mod field;
 pub mod labels;
 pub mod object;
+pub mod patch;
 pub mod pod;
 pub mod print;
 pub mod quantity;

@@ -234,6 +234,20 @@ impl ApiError {
         Self::new(Reason::BadRequest, message.into(), None)
     }
 
+    /// 422 for a request that cannot be carried out on the object, such
+    /// as a JSON patch operation that does not apply
+    /// (`NewGenericServerResponse(422, ...)` in `handlers/patch.go`): the
+    /// server's own message goes no further than its logs, and kubectl
+    /// prints `The request is invalid: the server rejected our request due
+    /// to an error in our request`.
+    pub fn unprocessable() -> Self {
+        Self::new(
+            Reason::Invalid,
+            "the server rejected our request due to an error in our request".into(),
+            Some(Details::default()),
+        )
+    }
+
     /// 405: `<verb> is not supported on resources of kind "pods"`.
     pub fn method_not_supported(kind: &Kind, action: &str) -> Self {
         let msg = format!(

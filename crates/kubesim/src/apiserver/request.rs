@@ -158,6 +158,11 @@ pub struct ApiRequest {
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub body: Option<Rc<Object>>,
+    /// A PATCH's document (`kubectl patch`): applied by the API server to
+    /// the stored object, which then takes the update path. Without it, a
+    /// PATCH carries the whole patched object in `body` (the controllers
+    /// compute their patches themselves).
+    pub patch: Option<Rc<crate::api::patch::Patch>>,
     pub options: RequestOptions,
     pub credential: Credential,
     /// `Impersonate-User` / `Impersonate-Group` (kubectl `--as`, `--as-group`).
@@ -174,6 +179,7 @@ impl ApiRequest {
             namespace: None,
             name: None,
             body: None,
+            patch: None,
             options: RequestOptions::default(),
             credential,
             impersonate: None,
@@ -192,6 +198,12 @@ impl ApiRequest {
 
     pub fn with_body(mut self, body: Object) -> Self {
         self.body = Some(Rc::new(body));
+        self
+    }
+
+    /// A PATCH of `patch` (kubectl's `-p`).
+    pub fn with_patch(mut self, patch: crate::api::patch::Patch) -> Self {
+        self.patch = Some(Rc::new(patch));
         self
     }
 

@@ -2134,8 +2134,10 @@ impl ApiServer {
     ) -> Result<Option<WriteKind>, ApiError> {
         let info = r.kind.info();
         let name = current.name().to_string();
-        let Some(body) = r.body.clone() else {
-            return Err(ApiError::bad_request("the request has no body"));
+        let body = match (&r.patch, r.body.clone()) {
+            (Some(patch), _) => Rc::new(patched(r.kind, current, patch)?),
+            (None, Some(body)) => body,
+            (None, None) => return Err(ApiError::bad_request("the request has no body")),
         };
         if body.kind_id() != r.kind {
             return Err(ApiError::bad_request(
@@ -2919,4 +2921,27 @@ mod gc_finalizer_tests {
             (true, strings(&["orphan"]))
         );
     }
+}
+
+/// The object a PATCH makes of `current`: the patch applied to its JSON and
+/// decoded strictly, as `patchResource` does before the update path
+/// (`staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go`:
+/// `applyPatch`, then `applyPatchToObject`, whose strict decoding answers an
+/// unknown field with a 400 `strict decoding error`).
+fn patched(
+    kind: KindId,
+    current: &Object,
+    patch: &crate::api::patch::Patch,
+) -> Result<Object, ApiError> {
+    use crate::api::patch::{apply, PatchError};
+    let value = apply(&current.to_value(), patch).map_err(|e| match e {
+        PatchError::BadRequest(m) => ApiError::bad_request(m),
+        PatchError::Unprocessable(_) => ApiError::unprocessable(),
+    })?;
+    crate::api::decode::decode_strict(kind, &value).map_err(|mut e| {
+        if let Some(at) = e.message.find("strict decoding error: ") {
+            e.message = e.message[at..].to_string();
+        }
+        e
+    })
 }

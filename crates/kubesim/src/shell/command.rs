@@ -351,7 +351,9 @@ static KUBECTL_COMMANDS: &[(&str, &[FlagSpec])] = &[
         &[
             FILENAME,
             value("patch", Some('p')),
+            value("patch-file", None),
             value("type", None),
+            DRY_RUN,
             OUTPUT,
         ],
     ),

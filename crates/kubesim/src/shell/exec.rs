@@ -27,6 +27,7 @@ mod drain;
 mod explain;
 mod expose;
 mod logs;
+pub mod patch;
 mod rollout;
 mod stream;
 mod taint;
@@ -377,6 +378,8 @@ impl Session {
             "scale" => self.scale(cluster, k),
             "rollout" => self.rollout(cluster, k),
             "set" => self.set(cluster, k),
+            "patch" => self.patch(cluster, k),
+            "edit" => self.edit(cluster, k),
             "logs" => self.logs(cluster, k),
             "exec" => self.exec(cluster, k),
             "attach" => self.attach(cluster, k),

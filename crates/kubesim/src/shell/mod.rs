@@ -13,4 +13,5 @@ pub use command::{
     ScriptLine, Sim,
 };
 pub use complete::{complete, Completion};
+pub use exec::patch::{edit_command, EDIT_HEADER};
 pub use exec::{Outcome, Session};

@@ -368,7 +368,7 @@ impl Session {
 }
 
 impl Session {
-    fn get_object(
+    pub(super) fn get_object(
         &self,
         cluster: &mut Cluster,
         k: &Kubectl,
