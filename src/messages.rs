@@ -359,7 +359,7 @@ impl Pulses {
             if !filter.shows(&e.kind) {
                 continue;
             }
-            let Some(&route) = self.by_pair.get(&(e.from.clone(), e.to.clone())) else {
+            let Some(&route) = self.by_pair.get(&(e.from.to_string(), e.to.to_string())) else {
                 continue;
             };
             let kind = kind_index(&e.kind).unwrap_or(KINDS.len());

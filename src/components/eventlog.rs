@@ -36,9 +36,9 @@ impl Row {
             seq,
             at: e.at,
             arrives: e.arrives,
-            from: e.from.clone(),
-            to: e.to.clone(),
-            kind: e.kind.clone(),
+            from: e.from.to_string(),
+            to: e.to.to_string(),
+            kind: e.kind.to_string(),
             summary: e.summary.clone(),
             dropped: e.dropped.as_ref().map(|d| format!("{d:?}").to_lowercase()),
         }

@@ -4,8 +4,10 @@
 //! the page runs it), advanced in the page's 50 ms steps. Reported as
 //! virtual seconds per wall second and wall milliseconds per 50 ms step: the
 //! page at 100x needs a 50 ms step to cost under about 0.5 ms of a frame.
+//! Then the diagram's snapshot as the page takes it, reusing the last
+//! one's pod views, and a cold one.
 //! Run with `cargo xtask bench busy` (or the example with `[workers
-//! [replicas]]`).
+//! [replicas]]`; `BUSY_PERF_CTL`: see [`perf_control`]).
 
 use kubesim::shell::Session;
 use kubesim::world::SimDuration;
@@ -24,6 +26,22 @@ fn cpu_ns() -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// Profiling one phase: with `BUSY_PERF_CTL` naming the control FIFO of
+/// `perf record --control fifo:<path> -D -1`, the phase named by
+/// `BUSY_PERF_PHASE` (`steady`, the default, or `snapshot`) turns the
+/// recording on and off.
+fn perf_control(phase: &str, command: &str) {
+    let wanted = std::env::var("BUSY_PERF_PHASE").unwrap_or_else(|_| "steady".into());
+    if wanted != phase {
+        return;
+    }
+    if let Some(path) = std::env::var_os("BUSY_PERF_CTL") {
+        if let Err(e) = std::fs::write(path, format!("{command}\n")) {
+            eprintln!("busy bench: perf control: {e}");
+        }
+    }
 }
 
 fn main() {
@@ -74,6 +92,7 @@ fn main() {
     // Settle: let the rollout's last writes and events drain.
     c.advance(SimDuration::from_secs(30));
     let events_start = c.snapshot().events_delivered;
+    perf_control("steady", "enable");
     let start = wall();
     let cpu_start = cpu_ns();
     let steps = 1200; // one virtual minute in 50 ms steps
@@ -84,6 +103,7 @@ fn main() {
     let cpu = cpu_ns()
         .zip(cpu_start)
         .map(|(e, s)| e.saturating_sub(s) as f64 / 1e9);
+    perf_control("steady", "disable");
     let events = c.snapshot().events_delivered - events_start;
     println!(
         "busy: {:.1} virtual s per wall s; {:.2} wall ms per 50 ms step ({} workers, {replicas} pods running, tracing on, {events} events in 60 virtual s; setup {setup_secs:.1} wall s)",
@@ -97,4 +117,43 @@ fn main() {
             cpu * 1000.0 / steps as f64
         );
     }
+    // The diagram's snapshot, as the page takes it while the clock runs: a
+    // snapshot every 100 virtual ms (two 50 ms steps), reusing the last
+    // one's pod views through a `SnapshotCache`; then a cold one (no cache).
+    let rounds = 100;
+    let mut cache = kubesim::SnapshotCache::default();
+    let _warm = c.snapshot_reusing(&mut cache);
+    // Wall time: a thread's CPU time in /proc moves only at scheduler
+    // ticks, too coarse for one snapshot; the least of them is the figure
+    // a loaded machine disturbs least.
+    let (mut snap_total, mut snap_least) = (0.0f64, f64::MAX);
+    for _ in 0..rounds {
+        c.advance(SimDuration::from_millis(100));
+        let w = wall();
+        let s = c.snapshot_reusing(&mut cache);
+        let t = w.elapsed().as_secs_f64();
+        snap_total += t;
+        snap_least = snap_least.min(t);
+        std::hint::black_box(&s);
+    }
+    // Profiled apart (the clock's advances between them left out).
+    if std::env::var("BUSY_PERF_PHASE").is_ok_and(|p| p == "snapshot") {
+        perf_control("snapshot", "enable");
+        for _ in 0..500 {
+            std::hint::black_box(c.snapshot_reusing(&mut cache));
+        }
+        perf_control("snapshot", "disable");
+    }
+    let w = wall();
+    let cold = c.snapshot();
+    let cold_wall = w.elapsed().as_secs_f64();
+    let pods: usize =
+        cold.nodes.iter().map(|n| n.pods.len()).sum::<usize>() + cold.pending_pods.len();
+    println!(
+        "  snapshot ({} nodes, {pods} pods): {:.0} µs wall per snapshot reusing the last one's views (mean of {rounds}, one every 100 virtual ms; least {:.0} µs); cold {:.0} µs",
+        cold.nodes.len(),
+        snap_total * 1e6 / rounds as f64,
+        snap_least * 1e6,
+        cold_wall * 1e6,
+    );
 }

@@ -54,7 +54,6 @@ use crate::world::{
 };
 use clients::{ClientSlot, Running};
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 /// The user's kubectl, on a machine of its own outside the cluster.
 pub const KUBECTL: &str = "kubectl";
@@ -897,8 +896,8 @@ impl Cluster {
                 self.trace.record(|| TraceEvent {
                     at: now,
                     arrives: now,
-                    from: from.to_string(),
-                    to: to.to_string(),
+                    from: from.clone(),
+                    to: to.clone(),
                     kind: kind.into(),
                     summary: format!("{} (held by the partition; TCP retransmits)", msg.summary()),
                     dropped: Some(NetDrop::Partition),
@@ -924,8 +923,8 @@ impl Cluster {
                 self.trace.record(|| TraceEvent {
                     at: now,
                     arrives,
-                    from: from.to_string(),
-                    to: to.to_string(),
+                    from: from.clone(),
+                    to: to.clone(),
                     kind: kind.into(),
                     summary: msg.summary(),
                     dropped: None,
@@ -937,8 +936,8 @@ impl Cluster {
                 self.trace.record(|| TraceEvent {
                     at: now,
                     arrives: now,
-                    from: from.to_string(),
-                    to: to.to_string(),
+                    from: from.clone(),
+                    to: to.clone(),
                     kind: kind.into(),
                     summary: msg.summary(),
                     dropped: Some(reason),
@@ -1371,11 +1370,12 @@ impl Cluster {
             for step in steps {
                 let (from, to) = match step.actor {
                     crate::runtime::Actor::Containerd | crate::runtime::Actor::Cni => {
-                        (who.to_string(), format!("containerd@{node}"))
+                        (who.clone(), addr(&format!("containerd@{node}")))
                     }
-                    crate::runtime::Actor::Runc | crate::runtime::Actor::Cgroup => {
-                        (format!("containerd@{node}"), format!("runc@{node}"))
-                    }
+                    crate::runtime::Actor::Runc | crate::runtime::Actor::Cgroup => (
+                        addr(&format!("containerd@{node}")),
+                        addr(&format!("runc@{node}")),
+                    ),
                 };
                 self.trace.record(|| TraceEvent {
                     at: now,
@@ -1952,21 +1952,23 @@ impl Cluster {
     /// An object as the API servers hold it, read by an observer outside the
     /// cluster (no request is sent): the freshest ready instance's cache.
     pub fn observe(&self, key: &str) -> Option<std::rc::Rc<crate::api::Object>> {
+        self.freshest_cache().and_then(|c| c.get(key).cloned())
+    }
+
+    /// The freshest ready API server's cache (what `observe` reads).
+    fn freshest_cache(&self) -> Option<&crate::apiserver::watchcache::WatchCache> {
         self.apiservers
             .values()
             .filter(|s| s.is_ready())
             .max_by_key(|s| s.cache().revision())
-            .and_then(|s| s.cache().get(key).cloned())
+            .map(|s| s.cache())
     }
 
     /// Every object of a kind as the API servers hold it (the freshest
     /// ready instance's cache), in key order; no request is sent.
     pub fn observe_all(&self, kind: KindId) -> Vec<std::rc::Rc<crate::api::Object>> {
-        self.apiservers
-            .values()
-            .filter(|s| s.is_ready())
-            .max_by_key(|s| s.cache().revision())
-            .map(|s| s.cache().all_of(kind).cloned().collect())
+        self.freshest_cache()
+            .map(|c| c.all_of(kind).cloned().collect())
             .unwrap_or_default()
     }
 
@@ -2012,23 +2014,15 @@ impl Cluster {
             .map(|(a, s)| (a.to_string(), s.status()))
             .collect();
         let lb = self.lb.status();
-        let objects = self.observe_all(KindId::Pod);
-        let mut pods_by_node: BTreeMap<&str, Vec<Rc<crate::snapshot::PodView>>> = BTreeMap::new();
-        let mut seen = BTreeMap::new();
-        for o in &objects {
-            if let crate::api::Object::Pod(p) = &**o {
-                let node = p
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.node_name.as_deref())
-                    .unwrap_or_default();
-                let view = cache.view_of(o, p);
-                seen.insert(Rc::as_ptr(o) as usize, (o.clone(), view.clone()));
-                pods_by_node.entry(node).or_default().push(view);
-            }
-        }
-        cache.pods = seen;
-        let pending_pods = pods_by_node.remove("").unwrap_or_default();
+        let node_names: Vec<&str> = self.topology.nodes().map(|n| n.name.as_str()).collect();
+        let freshest = self.freshest_cache();
+        let pods = cache.pods_by_node(
+            freshest.map(|c| c.kind_revision(KindId::Pod)),
+            || freshest.into_iter().flat_map(|c| c.all_of(KindId::Pod)),
+            &node_names,
+        );
+        let pending_pods = pods.pending;
+        let mut pods_by_node = pods.nodes.into_iter();
         let component = |kind: ComponentKind, id: String, node: Option<&str>, runs_as: &str| {
             let (simulated, health, state) = match kind {
                 ComponentKind::Etcd => match etcd.get(&id) {
@@ -2237,7 +2231,7 @@ impl Cluster {
                     partitioned: self.network.is_isolated(name),
                     lease: self.node_lease_view(name),
                     ready: self.node_ready(name),
-                    pods: pods_by_node.remove(name).unwrap_or_default(),
+                    pods: pods_by_node.next().unwrap_or_default(),
                 }
             })
             .collect();
@@ -2434,7 +2428,7 @@ mod tests {
             c.submit(ApiRequest::new(Verb::List, KindId::Namespace, cred.clone()));
         }
         c.advance(SimDuration::from_secs(1));
-        let mut last: BTreeMap<(String, String), SimTime> = BTreeMap::new();
+        let mut last: BTreeMap<(Addr, Addr), SimTime> = BTreeMap::new();
         let mut checked = 0;
         for e in c.trace().events().filter(|e| e.dropped.is_none()) {
             let link = (e.from.clone(), e.to.clone());

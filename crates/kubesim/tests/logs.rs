@@ -364,5 +364,5 @@ fn a_followed_log_travels_through_konnectivity() {
     assert!(c
         .trace()
         .since(since)
-        .any(|e| e.from == "kubelet@worker-1" && e.to == "konnectivity-agent@worker-1"));
+        .any(|e| &*e.from == "kubelet@worker-1" && &*e.to == "konnectivity-agent@worker-1"));
 }

@@ -409,7 +409,7 @@ spec:
     let call = c
         .trace()
         .events()
-        .find(|e| e.kind == "kubelet-api" && e.to == format!("kubelet@{node}"))
+        .find(|e| e.kind == "kubelet-api" && *e.to == *format!("kubelet@{node}"))
         .map(|e| (e.from.clone(), e.summary.clone()))
         .expect("the API server called the kubelet");
     assert!(call.0.starts_with("kube-apiserver-"), "{call:?}");

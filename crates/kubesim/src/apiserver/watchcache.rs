@@ -85,6 +85,11 @@ pub struct WatchCache {
     /// Events after this revision are all in the window.
     oldest: u64,
     synced: bool,
+    /// The revision of the last change to each kind's objects (see
+    /// [`WatchCache::kind_revision`]).
+    changed: BTreeMap<KindId, u64>,
+    /// The revision of the last full list.
+    listed: u64,
 }
 
 impl Default for WatchCache {
@@ -102,7 +107,21 @@ impl WatchCache {
             revision: 0,
             oldest: 0,
             synced: false,
+            changed: BTreeMap::new(),
+            listed: 0,
         }
+    }
+
+    /// The revision at which the cache's objects of `kind` last changed,
+    /// or were replaced by a list: the objects of `kind` are etcd's at that
+    /// revision, so two synced caches with the same figure hold the same
+    /// objects of the kind (what lets a reader skip unchanged kinds).
+    pub fn kind_revision(&self, kind: KindId) -> u64 {
+        self.changed
+            .get(&kind)
+            .copied()
+            .unwrap_or(0)
+            .max(self.listed)
     }
 
     /// Whether the cache holds a full list (it is empty until the first).
@@ -123,6 +142,8 @@ impl WatchCache {
         self.revision = revision;
         self.oldest = revision;
         self.synced = true;
+        self.listed = revision;
+        self.changed.clear();
     }
 
     /// Forgets everything (the API server restarts or loses etcd).
@@ -145,6 +166,10 @@ impl WatchCache {
         let event = match object {
             Some(obj) => {
                 let previous = self.objects.insert(key.clone(), (kind_id, obj.clone()));
+                self.changed.insert(kind_id, revision);
+                if let Some((was, _)) = &previous {
+                    self.changed.insert(*was, revision);
+                }
                 CachedEvent {
                     key,
                     kind_id,
@@ -158,7 +183,8 @@ impl WatchCache {
                 }
             }
             None => {
-                let (_, old) = self.objects.remove(&key)?;
+                let (was, old) = self.objects.remove(&key)?;
+                self.changed.insert(was, revision);
                 // A deleted object is reported as it was, at the delete's revision.
                 let mut last = (*old).clone();
                 last.meta_mut().resource_version = Some(revision.to_string());
@@ -301,6 +327,24 @@ mod tests {
             got,
             [(WatchEventType::Added, 3), (WatchEventType::Deleted, 4)]
         );
+    }
+
+    #[test]
+    fn a_kind_revision_moves_only_when_that_kinds_objects_change_or_a_list_replaces_them() {
+        let mut c = WatchCache::new(8);
+        c.reset(vec![], 3);
+        assert_eq!(c.kind_revision(KindId::Pod), 3);
+        c.apply(key("a"), KindId::Pod, Some(pod("a", 4)), 4);
+        c.apply(key("lease"), KindId::Lease, None, 5); // nothing to delete
+        assert_eq!(c.kind_revision(KindId::Pod), 4);
+        assert_eq!(c.kind_revision(KindId::Lease), 3);
+        c.apply(key("a"), KindId::Pod, None, 6);
+        assert_eq!(c.kind_revision(KindId::Pod), 6);
+        c.apply(key("a"), KindId::Pod, None, 7); // gone already
+        assert_eq!(c.kind_revision(KindId::Pod), 6);
+        c.reset(vec![], 9);
+        assert_eq!(c.kind_revision(KindId::Pod), 9);
+        assert_eq!(c.kind_revision(KindId::Node), 9);
     }
 
     #[test]

@@ -584,13 +584,13 @@ impl Cluster {
             .collect()
     }
 
-    fn record(&mut self, from: String, to: String, kind: &str, summary: String) {
+    fn record(&mut self, from: String, to: String, kind: &'static str, summary: String) {
         let now = self.world.now();
         self.trace.record(|| TraceEvent {
             at: now,
             arrives: now,
-            from,
-            to,
+            from: from.into(),
+            to: to.into(),
             kind: kind.into(),
             summary,
             dropped: None,

@@ -486,8 +486,8 @@ impl Cluster {
         self.trace.record(|| TraceEvent {
             at: now,
             arrives: now,
-            from: a.to_string(),
-            to: a.to_string(),
+            from: a.clone(),
+            to: a.clone(),
             kind: "konnectivity".into(),
             summary: "stopped: its tunnels' connections reset".into(),
             dropped: None,
@@ -513,8 +513,8 @@ impl Cluster {
         self.trace.record(|| TraceEvent {
             at: now,
             arrives: now,
-            from: from.to_string(),
-            to: to.to_string(),
+            from: from.clone(),
+            to: to.clone(),
             kind: "konnectivity".into(),
             summary,
             dropped: None,

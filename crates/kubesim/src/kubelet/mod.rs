@@ -1743,10 +1743,9 @@ impl Kubelet {
         let now = ctx.now;
         self.next_status = now + STATUS_UPDATE_FREQUENCY;
         let status = self.status(now);
-        let changed = self
-            .last_status
-            .as_ref()
-            .is_none_or(|last| without_heartbeats(last) != without_heartbeats(&status));
+        // The last status is kept without its heartbeats: one copy a tick.
+        let bare = without_heartbeats(&status);
+        let changed = self.last_status.as_ref().is_none_or(|last| *last != bare);
         let due = self
             .last_report
             .is_none_or(|t| now.saturating_since(t) >= STATUS_REPORT_FREQUENCY);
@@ -1761,9 +1760,9 @@ impl Kubelet {
         // resourceVersion makes the update unconditional, as the kubelet's
         // status patch is.
         next.metadata.resource_version = None;
-        next.status = Some(status.clone());
+        next.status = Some(status);
         self.status_in_flight = true;
-        self.last_status = Some(status);
+        self.last_status = Some(bare);
         self.last_report = Some(now);
         ctx.send(
             TAG_STATUS,

@@ -7,22 +7,44 @@
 use super::network::Drop;
 use super::SimTime;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 /// One message as the page shows it.
+///
+/// The ends are the senders' shared addresses and the kind a constant, so
+/// recording a message allocates only its summary (the page traces every
+/// message: hundreds per virtual second in a busy cluster).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceEvent {
     /// When it was sent.
     pub at: SimTime,
     /// When it arrives (equal to `at` for a dropped message).
     pub arrives: SimTime,
-    pub from: String,
-    pub to: String,
+    #[serde(with = "shared_str")]
+    pub from: Rc<str>,
+    #[serde(with = "shared_str")]
+    pub to: Rc<str>,
     /// A short kind for filtering and colouring (`raft-append`, `api-request`, ...).
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// A one-line summary (`PUT /api/v1/namespaces/default/pods/nginx`).
     pub summary: String,
     pub dropped: Option<Drop>,
+}
+
+/// Shared strings (de)serialized as plain ones.
+mod shared_str {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::rc::Rc;
+
+    pub fn serialize<S: Serializer>(s: &Rc<str>, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Rc<str>, D::Error> {
+        Ok(String::deserialize(d)?.into())
+    }
 }
 
 /// The most recent trace events.
