@@ -1610,9 +1610,11 @@ mod tests {
             .position(|n| n.view.name == "worker-1")
             .expect("worker-1 is laid out");
         let mut node = (*l.nodes[i]).clone();
-        node.view.pods = (0..n)
-            .map(|k| pod(&format!("web-{k}"), "Running", true, None))
-            .collect();
+        node.view.pods = Rc::new(
+            (0..n)
+                .map(|k| pod(&format!("web-{k}"), "Running", true, None))
+                .collect(),
+        );
         l.nodes[i] = Rc::new(node);
         let node = l.nodes[i].clone();
         (l, node)

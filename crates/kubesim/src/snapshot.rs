@@ -599,7 +599,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_pod_keeps_its_view_and_a_replaced_one_gets_a_new_one() {
-        let mut objects = vec![
+        let mut objects = [
             pod("default", "a", "worker-1", "Running"),
             pod("default", "b", "worker-1", "Pending"),
             pod("kube-system", "c", "worker-1", "Running"),
@@ -649,7 +649,7 @@ mod tests {
     #[test]
     fn an_unchanged_pod_revision_shares_the_last_lists_and_unchanged_nodes_keep_theirs() {
         let nodes = ["worker-1", "worker-2"];
-        let mut objects = vec![
+        let mut objects = [
             pod("default", "a", "worker-1", "Running"),
             pod("default", "b", "worker-2", "Running"),
         ];

@@ -2870,6 +2870,29 @@ impl super::auth::authn::Lookup for ApiServer {
     }
 }
 
+/// The object a PATCH makes of `current`: the patch applied to its JSON and
+/// decoded strictly, as `patchResource` does before the update path
+/// (`staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go`:
+/// `applyPatch`, then `applyPatchToObject`, whose strict decoding answers an
+/// unknown field with a 400 `strict decoding error`).
+fn patched(
+    kind: KindId,
+    current: &Object,
+    patch: &crate::api::patch::Patch,
+) -> Result<Object, ApiError> {
+    use crate::api::patch::{apply, PatchError};
+    let value = apply(&current.to_value(), patch).map_err(|e| match e {
+        PatchError::BadRequest(m) => ApiError::bad_request(m),
+        PatchError::Unprocessable(_) => ApiError::unprocessable(),
+    })?;
+    crate::api::decode::decode_strict(kind, &value).map_err(|mut e| {
+        if let Some(at) = e.message.find("strict decoding error: ") {
+            e.message = e.message[at..].to_string();
+        }
+        e
+    })
+}
+
 #[cfg(test)]
 mod gc_finalizer_tests {
     use super::*;
@@ -2921,27 +2944,4 @@ mod gc_finalizer_tests {
             (true, strings(&["orphan"]))
         );
     }
-}
-
-/// The object a PATCH makes of `current`: the patch applied to its JSON and
-/// decoded strictly, as `patchResource` does before the update path
-/// (`staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go`:
-/// `applyPatch`, then `applyPatchToObject`, whose strict decoding answers an
-/// unknown field with a 400 `strict decoding error`).
-fn patched(
-    kind: KindId,
-    current: &Object,
-    patch: &crate::api::patch::Patch,
-) -> Result<Object, ApiError> {
-    use crate::api::patch::{apply, PatchError};
-    let value = apply(&current.to_value(), patch).map_err(|e| match e {
-        PatchError::BadRequest(m) => ApiError::bad_request(m),
-        PatchError::Unprocessable(_) => ApiError::unprocessable(),
-    })?;
-    crate::api::decode::decode_strict(kind, &value).map_err(|mut e| {
-        if let Some(at) = e.message.find("strict decoding error: ") {
-            e.message = e.message[at..].to_string();
-        }
-        e
-    })
 }

@@ -1879,6 +1879,8 @@ kubectl label|annotate <type> <name> key=value... key-... [--overwrite]
 kubectl scale deployment|replicaset|statefulset <name> --replicas=N
 kubectl rollout status|history|undo|restart|pause|resume deployment/<name> [--to-revision=N]
 kubectl set image deployment/<name> <container>=<image>
+kubectl patch <type> <name> -p PATCH [--type strategic|merge|json] [--dry-run=server|client] [-o yaml|json|name]
+kubectl edit <type> <name>               (the page opens it in the YAML editor; Save sends the changes as a patch)
 kubectl logs <pod> [CONTAINER] | -l SELECTOR [-c CONTAINER] [--all-containers] [-p] [--tail N] [--since 5m | --since-time T]
              [--timestamps] [--prefix] [-f [--max-log-requests 5]]   (API server -> kubelet :10250; -f streams like get -w)
 kubectl exec <pod> [-c CONTAINER] -- <command> [args...]   (runs to completion: echo, cat, env, hostname, ls, ...)
