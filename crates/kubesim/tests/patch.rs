@@ -89,7 +89,13 @@ fn a_strategic_merge_patch_adds_a_container_and_the_new_pods_run_both() {
         container_names(&mut c, &mut s),
         "patch-demo-ctr patch-demo-ctr-2"
     );
-    // The Deployment rolls out pods with both containers.
+    // The Deployment rolls out pods with both containers, once its
+    // controller has seen the new template.
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/patch-demo '{.status.observedGeneration}'=2 1m",
+    );
     ok(
         &mut c,
         &mut s,
