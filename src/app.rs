@@ -148,6 +148,9 @@ pub struct App {
     event_query: EventQuery,
     events_drawn_at: f64,
     transcript: Rc<Vec<Entry>>,
+    /// How many commands typed in the console have been answered since the
+    /// page opened (the transcript keeps only the last ones).
+    answered: u64,
     /// The run so far: seed, topology, commands; what reload and share replay.
     log: RunLog,
     /// Copies of this run at earlier moments, with the console's transcript
@@ -632,6 +635,7 @@ impl App {
                 );
             }
         }
+        self.answered += outcomes.len() as u64;
         let mut transcript = (*self.transcript).clone();
         transcript.extend(outcomes.iter().cloned());
         trim_transcript(&mut transcript);
@@ -847,6 +851,7 @@ impl Component for App {
             events_drawn_at: f64::MIN,
             log_drawn_at: f64::MIN,
             transcript: Rc::new(Vec::new()),
+            answered: 0,
             params: Params::default(),
             _host_listener: None,
             told_time_at: f64::MIN,
@@ -1613,6 +1618,7 @@ impl App {
                             }
                             if console {
                                 <Console transcript={self.transcript.clone()}
+                                    answered={self.answered}
                                     on_run={cb.run.clone()}
                                     available={self.shell.available()}
                                     watching={self.shell.watching()}

@@ -25,6 +25,11 @@ pub struct Entry {
 #[derive(Properties, PartialEq)]
 pub struct ConsoleProps {
     pub transcript: Rc<Vec<Entry>>,
+    /// How many commands have been answered since the page opened (the
+    /// transcript keeps only the last ones): `data-answered`, which a test
+    /// or benchmark waits on.
+    #[prop_or_default]
+    pub answered: u64,
     pub on_run: Callback<String>,
     /// Whether commands can run (the core's shell is wired).
     pub available: bool,
@@ -401,6 +406,7 @@ impl Component for Console {
                     <span class="hint">{"kubectl … · sim … · help"}</span>
                 </header>
                 <div class="console-output" ref={self.output.clone()} id="console-output"
+                     data-answered={p.answered.to_string()}
                      role="log" aria-live="polite" aria-label="Console output" tabindex="0">
                     if p.transcript.is_empty() {
                         <p class="console-welcome">

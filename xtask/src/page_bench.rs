@@ -130,7 +130,9 @@ fn wait_for(
 
 /// Runs a command in the page's console and returns what it printed.
 fn console(session: &Session, command: &str) -> Result<String, String> {
-    let count = "return document.querySelectorAll('#console-output .console-entry').length";
+    // The count of answers since the page opened (the transcript keeps
+    // only the last 200 entries, so their number stops growing).
+    let count = "return Number(document.getElementById('console-output').dataset.answered)";
     let before = session.exec(count).as_u64().unwrap_or(0);
     session.type_into("#console-input", &format!("{command}\u{E007}"));
     wait_for(

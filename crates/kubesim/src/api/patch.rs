@@ -94,6 +94,14 @@ pub enum PatchError {
     Unprocessable(String),
 }
 
+impl std::fmt::Display for PatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PatchError::BadRequest(m) | PatchError::Unprocessable(m) => f.write_str(m),
+        }
+    }
+}
+
 /// RFC 7386 JSON merge patch (`jsonpatch.MergePatch`).
 pub fn merge_patch(target: &Value, patch: &Value) -> Value {
     let Value::Object(p) = patch else {

@@ -294,6 +294,22 @@ impl Intern for Vec<Container> {
             c.image.hash(&mut h);
             c.command.hash(&mut h);
             c.args.hash(&mut h);
+            // Each pod's service-account token volume has a name of its
+            // own (`kube-api-access-<random>`), mounted in every container:
+            // without the mounts, the containers of a template's 3,000 pods
+            // would share one fingerprint and each lookup would compare
+            // against all of them.
+            for m in c.volume_mounts.iter().flatten() {
+                m.name.hash(&mut h);
+                m.mount_path.hash(&mut h);
+            }
+            for e in c.env.iter().flatten() {
+                e.name.hash(&mut h);
+                e.value.hash(&mut h);
+            }
+            for p in c.ports.iter().flatten() {
+                p.container_port.hash(&mut h);
+            }
             if let Some(r) = &c.resources {
                 for list in [&r.requests, &r.limits] {
                     for (k, v) in list.iter().flatten() {

@@ -43,6 +43,9 @@ pub struct Table<T> {
     sweep_at: usize,
 }
 
+/// The most values one fingerprint keeps: a lookup compares against each.
+const BUCKET_MAX: usize = 8;
+
 /// A table sweeps first when it holds this many values.
 const FIRST_SWEEP: usize = 1024;
 
@@ -64,6 +67,17 @@ impl<T: PartialEq> Table<T> {
             return Rc::clone(rc);
         }
         let rc = Rc::new(value);
+        if bucket.len() >= BUCKET_MAX {
+            let before = bucket.len();
+            bucket.retain(|rc| Rc::strong_count(rc) > 1);
+            self.len -= before - bucket.len();
+            if bucket.len() >= BUCKET_MAX {
+                // Many live unequal values with one fingerprint (one that
+                // leaves out what tells them apart): each lookup would
+                // compare against all of them, so the value stays unshared.
+                return rc;
+            }
+        }
         bucket.push(Rc::clone(&rc));
         self.len += 1;
         if self.len >= self.sweep_at {
@@ -269,6 +283,30 @@ mod tests {
         assert!(Shared::ptr_eq(&a, &b));
         assert!(!Shared::ptr_eq(&a, &c));
         assert_eq!(*c, Name("db".into()));
+    }
+
+    /// A type of its own, so no other test's values share its table.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    struct Volume(String);
+
+    impl Intern for Volume {
+        fn fingerprint(&self) -> u64 {
+            7
+        }
+        intern_table!(Volume);
+    }
+
+    #[test]
+    fn unequal_values_with_one_fingerprint_stop_being_kept_past_a_bucket_s_size() {
+        let volumes: Vec<_> = (0..100)
+            .map(|i| Shared::new(Volume(format!("kube-api-access-{i}"))))
+            .collect();
+        let again = Shared::new(Volume("kube-api-access-3".into()));
+        assert!(Shared::ptr_eq(&volumes[3], &again));
+        let late = Shared::new(Volume("kube-api-access-99".into()));
+        assert!(!Shared::ptr_eq(&volumes[99], &late));
+        assert_eq!(*late, Volume("kube-api-access-99".into()));
+        Volume::table().with(|t| assert_eq!(t.borrow().len(), BUCKET_MAX));
     }
 
     #[test]

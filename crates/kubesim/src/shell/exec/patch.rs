@@ -16,6 +16,7 @@
 use super::{dry_run_strategy, err, qualified_name, DryRun, Result, Session};
 use crate::api::patch::{Patch, PatchType};
 use crate::api::print;
+use crate::api::Kind;
 use crate::apiserver::{ApiResponse, Verb};
 use crate::cluster::Cluster;
 use crate::shell::command::Kubectl;
@@ -34,17 +35,7 @@ impl Session {
                 "error: --type must be one of [json merge strategic], not \"{kind_word}\""
             ));
         };
-        let targets = Self::targets(&k.args)?;
-        let (kind, name) = match targets.as_slice() {
-            [(kind, names)] if names.len() == 1 => (*kind, names[0].clone()),
-            [(_, names)] if names.is_empty() => {
-                return Err("error: resource(s) were provided, but no name was specified".into())
-            }
-            _ => return Err(
-                "error: you must specify exactly one resource to patch (TYPE NAME or TYPE/NAME)"
-                    .into(),
-            ),
-        };
+        let (kind, name) = Self::one_target(k, "patch")?;
         let Some(text) = k.flags.get("patch") else {
             return Err(
                 "error: must specify --patch or --patch-file containing the contents of the patch"
@@ -68,13 +59,8 @@ impl Session {
         };
         let after = if dry_run == DryRun::Client {
             // kubectl applies the patch to what it read (`--dry-run=client`).
-            let value = crate::api::patch::apply(&before.to_value(), &patch).map_err(|e| {
-                let message = match e {
-                    crate::api::patch::PatchError::BadRequest(m)
-                    | crate::api::patch::PatchError::Unprocessable(m) => m,
-                };
-                format!("error: {message}")
-            })?;
+            let value = crate::api::patch::apply(&before.to_value(), &patch)
+                .map_err(|e| format!("error: {e}"))?;
             std::rc::Rc::new(
                 crate::api::decode::decode_strict(kind.id, &value).map_err(|e| err(&e))?,
             )
@@ -120,6 +106,23 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The one object `kubectl patch` or `kubectl edit` (`verb`) names, as
+    /// TYPE NAME or TYPE/NAME.
+    fn one_target(k: &Kubectl, verb: &str) -> Result<(&'static Kind, String)> {
+        let targets = Self::targets(&k.args)?;
+        match targets.as_slice() {
+            [(kind, names)] if names.len() == 1 => Ok((*kind, names[0].clone())),
+            [(_, names)] if names.is_empty() => {
+                Err("error: resource(s) were provided, but no name was specified".into())
+            }
+            _ => Err(format!(
+                "error: you must specify exactly one resource to {verb} (TYPE NAME or TYPE/NAME)"
+            )),
+        }
+    }
+}
+
 /// The lines `kubectl edit` puts above the object in the file it opens
 /// (`k8s.io/kubectl/pkg/cmd/util/editor/editoptions.go`).
 pub const EDIT_HEADER: &str = "# Please edit the object below. Lines beginning with a '#' will be ignored,\n# and an empty file will abort the edit. If an error occurs while saving this file will be\n# reopened with the relevant failures.\n#\n";
@@ -131,15 +134,7 @@ impl Session {
     /// [`edit_command`] makes; the command line has no editor, so there the
     /// file is only printed.
     pub(super) fn edit(&mut self, cluster: &mut Cluster, k: &Kubectl) -> Result<String> {
-        let targets = Self::targets(&k.args)?;
-        let (kind, name) =
-            match targets.as_slice() {
-                [(kind, names)] if names.len() == 1 => (*kind, names[0].clone()),
-                _ => return Err(
-                    "error: kubectl edit takes exactly one object here (TYPE NAME or TYPE/NAME)"
-                        .into(),
-                ),
-            };
+        let (kind, name) = Self::one_target(k, "edit")?;
         let object = self.get_object(cluster, k, kind.id, &name)?;
         Ok(format!(
             "{EDIT_HEADER}{}",
