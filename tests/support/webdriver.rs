@@ -208,6 +208,18 @@ impl Session<'_> {
         );
     }
 
+    /// Sends a Chrome DevTools Protocol command (ChromeDriver's
+    /// `goog/cdp/execute`) and returns its result (the page bench reads
+    /// the browser's metrics with it).
+    #[allow(dead_code)]
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": command, "params": params })),
+        )
+    }
+
     /// The browser console's entries (level, message).
     pub fn console(&self) -> Vec<(String, String)> {
         let v = self.cmd("POST", "/se/log", Some(json!({ "type": "browser" })));

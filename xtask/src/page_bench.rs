@@ -10,8 +10,10 @@
 //!   plane nodes) and a Deployment of 3,000 replicas, the clock at 100x:
 //!   `requestAnimationFrame` timestamps collected in the page for 10 s give
 //!   the frame times (mean fps, p50/p95/max), `?perf=1` the page's own work
-//!   per frame (update and render), and the clock's `data-ms` how fast
-//!   virtual time really ran.
+//!   per frame (update and render), DevTools' metrics the browser's share
+//!   (script, style, layout, the rest), and the clock's `data-ms` how fast
+//!   virtual time really ran. `KUBESIM_BENCH_JS` runs a script on the page
+//!   before the frames are measured (to try a change of style, say).
 
 #[allow(dead_code)]
 #[path = "../../tests/support/server.rs"]
@@ -256,6 +258,17 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
         started.elapsed().as_secs_f64(),
         MEASURE.as_secs()
     );
+    // An experiment on the measured page (a style to try, say), run
+    // before the frames are measured; the report says it was.
+    if let Ok(script) = std::env::var("KUBESIM_BENCH_JS") {
+        println!("page frames: KUBESIM_BENCH_JS ran before measuring: {script}");
+        session.exec(&script);
+    }
+    // The browser's own accounting of its main thread (DevTools'
+    // `Performance.getMetrics`: cumulative script, style, layout and task
+    // time), read before and after the measured stretch.
+    session.cdp("Performance.enable", serde_json::json!({}));
+    let metrics_before = browser_metrics(&session);
     session.exec(
         "window.__kubesimFrameWork = []; \
          for (const k of Object.keys(window)) if (k.startsWith('__kubesimPhase_')) window[k] = []; \
@@ -271,6 +284,7 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
          requestAnimationFrame(loop); return true",
     );
     std::thread::sleep(MEASURE);
+    let metrics_after = browser_metrics(&session);
     let result = session.exec(
         "const b = window.__kubesimBench; b.stop = true; b.observer.takeRecords(); b.observer.disconnect(); \
          return { frames: b.frames, busy: b.busy, mutations: b.mutations, t0: b.t0, t1: performance.now(), c0: b.c0, \
@@ -333,6 +347,23 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
             busy.len()
         );
     }
+    let delta = |name: &str| {
+        metrics_after.get(name).copied().unwrap_or(0.0)
+            - metrics_before.get(name).copied().unwrap_or(0.0)
+    };
+    let per_frame = |name: &str| delta(name) * 1000.0 / gaps.len().max(1) as f64;
+    if delta("TaskDuration") > 0.0 {
+        let task = per_frame("TaskDuration");
+        let script = per_frame("ScriptDuration");
+        let style = per_frame("RecalcStyleDuration");
+        let layout = per_frame("LayoutDuration");
+        println!(
+            "page frames: the browser's main thread per frame (DevTools metrics): tasks {task:.1} ms = script {script:.1} + style {style:.1} ({:.1} recalcs) + layout {layout:.1} ({:.1} layouts) + the rest (paint, compositing, GC) {:.1}",
+            delta("RecalcStyleCount") / gaps.len().max(1) as f64,
+            delta("LayoutCount") / gaps.len().max(1) as f64,
+            task - script - style - layout
+        );
+    }
     if let Some(m) = result["mutations"].as_f64() {
         println!(
             "page frames: {:.1} DOM mutations of the diagram per frame ({m:.0} in {} frames, MutationObserver records)",
@@ -379,6 +410,18 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
         result["canvas_nodes"]
     );
     Ok(())
+}
+
+/// DevTools' `Performance.getMetrics`, by name (durations in seconds).
+fn browser_metrics(session: &Session) -> std::collections::BTreeMap<String, f64> {
+    session.cdp("Performance.getMetrics", serde_json::json!({}))["metrics"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|m| Some((m["name"].as_str()?.to_string(), m["value"].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Runs the page's benchmark on the build in `dist`.
