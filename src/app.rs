@@ -6,7 +6,7 @@ use crate::components::console::{CompletionReply, Console, Entry};
 use crate::components::controls::Controls;
 use crate::components::diagram::Diagram;
 use crate::components::editor::{EditSession, Editor, EditorResult};
-use crate::components::eventlog::{EventLog, LogTab, Row, LOG_ROWS};
+use crate::components::eventlog::{EventLog, LogTab, Row, FAST_SPEED, LOG_ROWS, LOG_ROWS_FAST};
 use crate::components::filter::MessageFilter;
 use crate::components::guide::Guide;
 use crate::components::inspector::Inspector;
@@ -140,6 +140,9 @@ pub struct App {
     log_filter: KindFilter,
     log_rows: Rc<Vec<Row>>,
     log_total: u64,
+    /// How many rows the log was rebuilt with (fewer while the clock runs
+    /// fast: see [`LOG_ROWS_FAST`]).
+    log_limit: usize,
     log_drawn_at: f64,
     log_tab: LogTab,
     /// The Kubernetes Events tab's rows, as of `events_at`.
@@ -572,10 +575,16 @@ impl App {
         let trace = self.cluster.trace();
         let total = trace.total();
         self.log_drawn_at = wall;
-        if total == self.log_total && !self.log_rows.is_empty() {
+        let limit = if self.playing && self.speed >= FAST_SPEED {
+            LOG_ROWS_FAST
+        } else {
+            LOG_ROWS
+        };
+        if total == self.log_total && limit == self.log_limit && !self.log_rows.is_empty() {
             return;
         }
         self.log_total = total;
+        self.log_limit = limit;
         let filter = self.log_filter;
         let all: Vec<_> = trace.events().collect();
         let rows: Vec<Row> = all
@@ -583,7 +592,7 @@ impl App {
             .rev()
             .enumerate()
             .filter(|(_, e)| filter.shows(&e.kind))
-            .take(LOG_ROWS)
+            .take(limit)
             .map(|(i, e)| Row::new(total - 1 - i as u64, e))
             .collect();
         self.log_rows = Rc::new(rows);
@@ -844,6 +853,7 @@ impl Component for App {
             log_filter: KindFilter::without_chatter(),
             log_rows: Rc::new(Vec::new()),
             log_total: 0,
+            log_limit: LOG_ROWS,
             log_tab: LogTab::default(),
             events: Rc::new(EventLogView::default()),
             events_at: SimTime::ZERO,
@@ -930,6 +940,8 @@ impl Component for App {
                 // The last frames may not have taken one (see
                 // SNAPSHOT_EVERY_MS): the paused diagram shows the clock's time.
                 self.refresh(false);
+                // The log's rows, all of them again (see LOG_ROWS_FAST).
+                self.refresh_log(wall_now());
                 self.save(wall_now(), true);
                 true
             }

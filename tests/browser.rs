@@ -556,6 +556,19 @@ fn a_powered_off_node_turns_not_ready_and_its_pods_move_at_100x() {
         "three Running nginx pods on the healthy workers",
     );
     session.screenshot(&support::screenshot_path("node-pods-moved"));
+    // While the clock runs this fast the message log keeps 30 rows (every
+    // one is replaced at each rebuild); paused, it shows 120 again.
+    session.wait_for(
+        "const n = document.querySelectorAll('#event-log .log-row').length; return n > 0 && n <= 30",
+        Duration::from_secs(5),
+        "the message log's 30 rows at 100x",
+    );
+    session.click("#play");
+    session.wait_for(
+        "return document.querySelectorAll('#event-log .log-row').length === 120",
+        Duration::from_secs(5),
+        "the paused message log's 120 rows",
+    );
 }
 
 /// Opens the inspector's tab named `name`.

@@ -15,6 +15,14 @@ use yew::prelude::*;
 
 /// At most this many rows are shown.
 pub const LOG_ROWS: usize = 120;
+/// ... and this many while the clock runs at [`FAST_SPEED`] or faster:
+/// the panel shows about ten, every row is replaced at each rebuild before
+/// anyone could scroll to the rest, and 120 rows cost a busy frame
+/// (measured by `cargo xtask bench page`: the log's frames were the
+/// dearest after the diagram's). Pausing shows all [`LOG_ROWS`] again.
+pub const LOG_ROWS_FAST: usize = 30;
+/// The speed from which the log keeps [`LOG_ROWS_FAST`] rows.
+pub const FAST_SPEED: f64 = 10.0;
 
 /// One row of the log.
 #[derive(Clone, Debug, PartialEq)]
