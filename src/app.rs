@@ -53,8 +53,14 @@ const TRANSCRIPT_CAP: usize = 200;
 /// (ten redraws a wall second; the clock itself is drawn every frame).
 const SNAPSHOT_EVERY_MS: f64 = 100.0;
 /// While the clock runs, a snapshot redraws one node in this many (in
-/// turns), so every node is redrawn every `REDRAW_TURNS` snapshots.
+/// turns), so every node is redrawn every `REDRAW_TURNS` snapshots ...
 const REDRAW_TURNS: usize = 4;
+/// ... or, in a large cluster, about this many nodes per snapshot: every
+/// node's kubelet chip changes each virtual second (its lease's age), and
+/// a hundred workers' quarter made the diagram's frames twice as dear as
+/// the others (`cargo xtask bench page`). A hundred nodes are then each
+/// redrawn about once a wall second.
+const REDRAW_NODES: usize = 12;
 /// Virtual time owed is carried for at most this much wall time's worth:
 /// a simulation slower than the speed asked runs the clock slower rather
 /// than piling up a debt it could never pay.
@@ -532,8 +538,9 @@ impl App {
                 let mut new = layout(&snapshot);
                 new.reuse_nodes(&self.layout);
                 if stagger {
-                    self.redraw_turn = (self.redraw_turn + 1) % REDRAW_TURNS;
-                    new.stagger_nodes(&self.layout, self.redraw_turn, REDRAW_TURNS);
+                    let turns = new.nodes.len().div_ceil(REDRAW_NODES).max(REDRAW_TURNS);
+                    self.redraw_turn = (self.redraw_turn + 1) % turns;
+                    new.stagger_nodes(&self.layout, self.redraw_turn, turns);
                 }
                 new
             });
