@@ -516,6 +516,137 @@ fn paint_pods(
     }
 }
 
+/// The height of one tile of the canvas view, in the diagram's units
+/// (about three rows of nodes).
+///
+/// Chromium without a GPU copies a 2D canvas's whole bitmap into the
+/// compositor on *every* frame that commits anything, drawn on or not: a
+/// hundred workers' band as one canvas (926 x 5,337 backing pixels, 20 MB)
+/// cost 3-4 ms of every frame. So the band is painted on a detached canvas
+/// and shown through tiles whose control is transferred to an
+/// `OffscreenCanvas`: such a tile is sent to the compositor only when
+/// something is drawn on it, and a snapshot's redraw (a run of
+/// neighbouring nodes: `Layout::stagger_nodes`) touches one or two tiles.
+pub const TILE_UNITS: f64 = 640.0;
+
+/// How many tiles show a `height`-tall diagram, and tile `i`'s top and
+/// height in the diagram's units.
+pub fn tiles(height: f64) -> impl Iterator<Item = (f64, f64)> {
+    let n = if height.is_finite() && height > 0.0 {
+        (height / TILE_UNITS).ceil() as usize
+    } else {
+        0
+    };
+    (0..n).map(move |i| {
+        let top = i as f64 * TILE_UNITS;
+        (top, TILE_UNITS.min(height - top))
+    })
+}
+
+/// The backing rows `[from, to)` of a tile `top..top + h` (the diagram's
+/// units) at scale `k`, within a canvas `rows` tall: neighbouring tiles
+/// share their edge, so together they cover every row once.
+pub fn tile_rows(top: f64, h: f64, k: f64, rows: u32) -> (u32, u32) {
+    let at = |y: f64| ((y * k).round().max(0.0) as u32).min(rows);
+    (at(top), at(top + h))
+}
+
+/// Where a tile's pixels go: an `OffscreenCanvas` the tile's control was
+/// transferred to, or (in a browser without one) the tile's own context.
+enum Surface {
+    Offscreen(
+        web_sys::OffscreenCanvas,
+        web_sys::OffscreenCanvasRenderingContext2d,
+    ),
+    Plain(CanvasRenderingContext2d),
+}
+
+/// A tile as set up: the element it shows in, where its pixels go, and
+/// its backing size.
+struct Tile {
+    el: HtmlCanvasElement,
+    surface: Surface,
+    size: (u32, u32),
+}
+
+impl Tile {
+    fn new(el: HtmlCanvasElement) -> Option<Tile> {
+        let surface = match el.transfer_control_to_offscreen() {
+            Ok(off) => {
+                let c2d = off
+                    .get_context("2d")
+                    .ok()
+                    .flatten()?
+                    .dyn_into::<web_sys::OffscreenCanvasRenderingContext2d>()
+                    .ok()?;
+                Surface::Offscreen(off, c2d)
+            }
+            Err(_) => Surface::Plain(context(&el)?),
+        };
+        Some(Tile {
+            el,
+            surface,
+            size: (0, 0),
+        })
+    }
+
+    /// Sizes the backing store (which clears it); true when it changed.
+    fn resize(&mut self, w: u32, h: u32) -> bool {
+        if self.size == (w, h) {
+            return false;
+        }
+        match &self.surface {
+            Surface::Offscreen(off, _) => {
+                off.set_width(w);
+                off.set_height(h);
+            }
+            Surface::Plain(_) => {
+                self.el.set_width(w);
+                self.el.set_height(h);
+            }
+        }
+        self.size = (w, h);
+        true
+    }
+
+    /// Copies the source's rows `y..y + h` (columns `x..x + w`) into the
+    /// tile, whose first row is the source's row `from`.
+    fn copy(&self, source: &HtmlCanvasElement, x: f64, y: f64, w: f64, h: f64, from: f64) {
+        match &self.surface {
+            Surface::Offscreen(_, c2d) => {
+                c2d.clear_rect(x, y - from, w, h);
+                let _ = c2d
+                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                        source,
+                        x,
+                        y,
+                        w,
+                        h,
+                        x,
+                        y - from,
+                        w,
+                        h,
+                    );
+            }
+            Surface::Plain(c2d) => {
+                c2d.clear_rect(x, y - from, w, h);
+                let _ = c2d
+                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                        source,
+                        x,
+                        y,
+                        w,
+                        h,
+                        x,
+                        y - from,
+                        w,
+                        h,
+                    );
+            }
+        }
+    }
+}
+
 #[derive(Properties)]
 pub struct NodeCanvasProps {
     pub layout: Rc<Layout>,
@@ -529,9 +660,14 @@ impl PartialEq for NodeCanvasProps {
     }
 }
 
-/// The worker nodes of a large cluster, painted on a canvas under the SVG.
+/// The worker nodes of a large cluster, painted on a canvas under the SVG
+/// (a detached one, shown through tiles: see [`TILE_UNITS`]).
 pub struct NodeCanvas {
-    canvas: NodeRef,
+    /// The element holding the tiles.
+    holder: NodeRef,
+    /// Where the band is painted (not in the page).
+    source: Option<HtmlCanvasElement>,
+    tiles: Vec<Option<Tile>>,
     /// The nodes as last painted (compared by allocation).
     painted: Vec<Rc<PlacedNode>>,
     fit: Option<Fit>,
@@ -554,7 +690,9 @@ impl Component for NodeCanvas {
             gloo::events::EventListener::new(&w, "resize", move |_| link.send_message(()))
         });
         NodeCanvas {
-            canvas: NodeRef::default(),
+            holder: NodeRef::default(),
+            source: None,
+            tiles: Vec::new(),
             painted: Vec::new(),
             fit: None,
             ink: None,
@@ -570,10 +708,23 @@ impl Component for NodeCanvas {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        let n = ctx.props().layout.canvas_nodes().count();
+        let layout = &ctx.props().layout;
+        let n = layout.canvas_nodes().count();
+        let height = layout.height;
+        let pct = |v: f64| {
+            if height > 0.0 {
+                v / height * 100.0
+            } else {
+                0.0
+            }
+        };
         html! {
-            <canvas class="node-canvas" ref={self.canvas.clone()} role="img"
-                aria-label={format!("{n} worker nodes, drawn on a canvas: each is a button in the diagram (Tab), and Enter opens it in the inspector")} />
+            <div class="node-canvas" ref={self.holder.clone()} role="img"
+                aria-label={format!("{n} worker nodes, drawn on a canvas: each is a button in the diagram (Tab), and Enter opens it in the inspector")}>
+                { for tiles(height).map(|(top, h)| html! {
+                    <canvas class="node-tile" style={format!("top:{:.4}%;height:{:.4}%", pct(top), pct(h))} />
+                }) }
+            </div>
         }
     }
 
@@ -585,16 +736,38 @@ impl Component for NodeCanvas {
 impl NodeCanvas {
     /// Paints what changed since the last paint: every node after a
     /// resize, a theme change or a new topology, else only the nodes whose
-    /// layout is a new allocation.
+    /// layout is a new allocation; then copies what was painted to the
+    /// tiles it falls on.
     fn paint(&mut self, ctx: &Context<Self>) {
         let layout = &ctx.props().layout;
-        let Some(el) = self.canvas.cast::<HtmlCanvasElement>() else {
+        let Some(holder) = self.holder.cast::<web_sys::HtmlElement>() else {
             return;
         };
-        let Some(c2d) = context(&el) else {
+        let document = web_sys::window().and_then(|w| w.document());
+        if self.source.is_none() {
+            self.source = document
+                .and_then(|d| d.create_element("canvas").ok())
+                .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok());
+        }
+        let Some(source) = self.source.clone() else {
             return;
         };
-        let Some(fit) = fit(&el, layout.width, layout.height) else {
+        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let Some(fit) = fit_for(
+            f64::from(holder.client_width()),
+            dpr,
+            layout.width,
+            layout.height,
+        ) else {
+            return;
+        };
+        if source.width() != fit.w {
+            source.set_width(fit.w);
+        }
+        if source.height() != fit.h {
+            source.set_height(fit.h);
+        }
+        let Some(c2d) = context(&source) else {
             return;
         };
         let ink = Ink::read();
@@ -612,6 +785,8 @@ impl NodeCanvas {
         let _ = c2d.set_transform(k, 0.0, 0.0, k, 0.0, 0.0);
         c2d.set_global_alpha(1.0);
         c2d.set_filter("none");
+        // What was painted, in the diagram's units.
+        let mut dirty: Vec<Rect> = Vec::new();
         if full {
             c2d.clear_rect(0.0, 0.0, layout.width, layout.height);
             if let Some(b) = band {
@@ -620,25 +795,88 @@ impl NodeCanvas {
             for n in &nodes {
                 paint_node(&c2d, n, &ink);
             }
+            dirty.push(Rect {
+                x: 0.0,
+                y: 0.0,
+                w: layout.width,
+                h: layout.height,
+            });
         } else {
             for (n, before) in nodes.iter().zip(&self.painted) {
                 if Rc::ptr_eq(n, before) {
                     continue;
                 }
                 // The band behind the node, then the node.
-                let r = n.rect;
+                let r = Rect {
+                    x: n.rect.x - 3.0,
+                    y: n.rect.y - 3.0,
+                    w: n.rect.w + 6.0,
+                    h: n.rect.h + 6.0,
+                };
                 c2d.set_fill_style_str(&ink.band);
-                c2d.fill_rect(r.x - 3.0, r.y - 3.0, r.w + 6.0, r.h + 6.0);
+                c2d.fill_rect(r.x, r.y, r.w, r.h);
                 paint_node(&c2d, n, &ink);
+                dirty.push(r);
             }
         }
+        self.copy_to_tiles(&holder, &source, fit, layout.height, &dirty);
         self.painted = nodes.into_iter().cloned().collect();
         self.fit = Some(fit);
         self.ink = Some(ink);
         self.band = band.map(|b| b.rect);
         if self.told != Some(self.painted.len()) {
-            let _ = el.set_attribute("data-nodes", &self.painted.len().to_string());
+            let _ = holder.set_attribute("data-nodes", &self.painted.len().to_string());
             self.told = Some(self.painted.len());
+        }
+    }
+
+    /// Copies the `dirty` parts of the source (the diagram's units) to
+    /// the tiles they fall on; a tile new to this paint, or resized, gets
+    /// all of its rows.
+    fn copy_to_tiles(
+        &mut self,
+        holder: &web_sys::HtmlElement,
+        source: &HtmlCanvasElement,
+        fit: Fit,
+        height: f64,
+        dirty: &[Rect],
+    ) {
+        let k = fit.scale;
+        let elements = holder.children();
+        let shown: Vec<(f64, f64)> = tiles(height).collect();
+        self.tiles.resize_with(shown.len(), || None);
+        for (i, &(top, h)) in shown.iter().enumerate() {
+            let Some(el) = elements
+                .item(i as u32)
+                .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+            else {
+                continue;
+            };
+            // A tile element Yew made anew is set up anew.
+            if self.tiles[i].as_ref().is_none_or(|t| t.el != el) {
+                self.tiles[i] = Tile::new(el);
+            }
+            let Some(tile) = self.tiles[i].as_mut() else {
+                continue;
+            };
+            let (from, to) = tile_rows(top, h, k, fit.h);
+            let whole = tile.resize(fit.w, (to - from).max(1));
+            let (from, to) = (f64::from(from), f64::from(to));
+            let rows = |r: &Rect| {
+                // In backing pixels, rounded out (antialiased edges).
+                let y0 = ((r.y * k).floor() - 1.0).max(from);
+                let y1 = (((r.y + r.h) * k).ceil() + 1.0).min(to);
+                let x0 = ((r.x * k).floor() - 1.0).max(0.0);
+                let x1 = (((r.x + r.w) * k).ceil() + 1.0).min(f64::from(fit.w));
+                (x0 < x1 && y0 < y1).then_some((x0, y0, x1 - x0, y1 - y0))
+            };
+            if whole {
+                tile.copy(source, 0.0, from, f64::from(fit.w), to - from, from);
+                continue;
+            }
+            for (x, y, w, h) in dirty.iter().filter_map(rows) {
+                tile.copy(source, x, y, w, h, from);
+            }
         }
     }
 }
@@ -669,6 +907,29 @@ mod tests {
         // The aspect ratio is kept.
         let ratio = f64::from(fit.h) / f64::from(fit.w);
         assert!((ratio - 7.5).abs() < 0.01, "{ratio}");
+    }
+
+    #[test]
+    fn the_tiles_stack_down_the_diagram_and_cover_each_backing_row_once() {
+        let shown: Vec<(f64, f64)> = tiles(1500.0).collect();
+        assert_eq!(shown, [(0.0, 640.0), (640.0, 640.0), (1280.0, 220.0)]);
+        assert_eq!(tiles(0.0).count(), 0);
+        assert_eq!(tiles(f64::NAN).count(), 0);
+        assert_eq!(tiles(640.0).count(), 1);
+        // At an odd scale the tiles' rows meet edge to edge.
+        for height in [1500.0, 5337.3, 640.0, 641.0] {
+            for k in [0.37_f64, 1.0, 1.333, 2.0] {
+                let rows = (height * k).round() as u32;
+                let mut next = 0;
+                for (top, h) in tiles(height) {
+                    let (from, to) = tile_rows(top, h, k, rows);
+                    assert_eq!(from, next, "{height} {k}");
+                    assert!(to >= from);
+                    next = to;
+                }
+                assert_eq!(next, rows, "{height} {k}");
+            }
+        }
     }
 
     #[test]

@@ -810,13 +810,16 @@ impl Layout {
     }
 
     /// Keeps the nodes of `old` that are not in turn `turn` of `turns`
-    /// (node `i` is in turn `i % turns`) where they sit at the same place:
-    /// while the clock runs fast every node changes on every snapshot (its
-    /// kubelet's lease age), and redrawing a quarter of them per snapshot
-    /// keeps a frame from redrawing a hundred nodes at once.
+    /// where they sit at the same place: while the clock runs fast every
+    /// node changes on every snapshot (its kubelet's lease age), and
+    /// redrawing a quarter of them per snapshot keeps a frame from
+    /// redrawing a hundred nodes at once. A turn is a run of neighbouring
+    /// nodes ([`Layout::redraw_turn`]), so the canvas view's redraw falls
+    /// on one or two of its tiles.
     pub fn stagger_nodes(&mut self, old: &Layout, turn: usize, turns: usize) {
+        let count = self.nodes.len();
         for (i, (new, before)) in self.nodes.iter_mut().zip(&old.nodes).enumerate() {
-            if i % turns != turn
+            if Layout::redraw_turn(i, count, turns) != turn
                 && new.rect == before.rect
                 && new.view.name == before.view.name
                 && new.components.len() == before.components.len()
@@ -824,6 +827,15 @@ impl Layout {
                 *new = before.clone();
             }
         }
+    }
+
+    /// The turn (of `turns`) in which node `i` of `count` is redrawn: the
+    /// nodes in order, cut into `turns` runs of about equal length.
+    pub fn redraw_turn(i: usize, count: usize, turns: usize) -> usize {
+        if count == 0 || turns == 0 {
+            return 0;
+        }
+        (i * turns / count).min(turns - 1)
     }
 }
 
@@ -1748,6 +1760,26 @@ mod tests {
         }
         let long = pod("a-very-long-pod-name", "Running", true, None);
         assert_eq!(pod_label(&long, PodState::Running), "● a-very-l");
+    }
+
+    #[test]
+    fn the_redraw_turns_cut_the_nodes_into_runs_of_neighbours_and_cover_them_all() {
+        let turns: Vec<usize> = (0..10).map(|i| Layout::redraw_turn(i, 10, 4)).collect();
+        assert_eq!(turns, [0, 0, 0, 1, 1, 2, 2, 2, 3, 3]);
+        // Every turn has nodes, and no node is past the last turn.
+        for count in 1..120 {
+            for n in 1..=count.min(12) {
+                let mut seen = vec![0; n];
+                for i in 0..count {
+                    let t = Layout::redraw_turn(i, count, n);
+                    assert!(t < n);
+                    seen[t] += 1;
+                }
+                assert!(seen.iter().all(|&c| c > 0), "{count} {n} {seen:?}");
+            }
+        }
+        assert_eq!(Layout::redraw_turn(3, 0, 4), 0);
+        assert_eq!(Layout::redraw_turn(3, 5, 0), 0);
     }
 
     #[test]

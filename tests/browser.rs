@@ -1869,7 +1869,7 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
     let session = driver.session();
     session.goto(&format!("{}?workers=97", server.url));
     session.wait_for(
-        "const c = document.querySelector('.diagram-stack canvas.node-canvas'); return c && c.dataset.nodes === '97'",
+        "const c = document.querySelector('.diagram-stack .node-canvas'); return c && c.dataset.nodes === '97'",
         Duration::from_secs(60),
         "the 97 workers painted on the canvas",
     );
@@ -1883,7 +1883,7 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
     );
     assert_eq!(counts, serde_json::json!([97, 100, 0, 3]));
     let role = session.exec(
-        "const c = document.querySelector('canvas.node-canvas'); return [c.getAttribute('role'), c.getAttribute('aria-label')]",
+        "const c = document.querySelector('.node-canvas'); return [c.getAttribute('role'), c.getAttribute('aria-label')]",
     );
     assert_eq!(role[0], "img", "{role}");
     assert!(
@@ -1892,16 +1892,30 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
             .is_some_and(|l| l.starts_with("97 worker nodes")),
         "{role}"
     );
-    // The canvas has painted the nodes: the middle of a worker's box is
-    // opaque (its fill), in the canvas's backing pixels.
-    let painted = session.exec(
-        "const c = document.querySelector('canvas.node-canvas'); \
-         const r = document.querySelector('rect.node-hit[data-node=\"worker-50\"]'); \
-         const k = c.width / Number(document.querySelector('svg.diagram').viewBox.baseVal.width); \
-         const x = (Number(r.getAttribute('x')) + 30) * k, y = (Number(r.getAttribute('y')) + 8) * k; \
-         return c.getContext('2d').getImageData(Math.round(x), Math.round(y), 1, 1).data[3]",
+    // The canvas has painted the nodes: a point inside a worker's box is
+    // opaque (its fill) in the tile it falls on. The tiles' pixels go to
+    // an OffscreenCanvas, so they are read back through an ImageBitmap.
+    session.exec(
+        "window.__kubesimPixel = null; \
+         const r = document.querySelector('rect.node-hit[data-node=\"worker-50\"]').getBoundingClientRect(); \
+         const x = r.left + r.width * 0.1, y = r.top + 6; \
+         const tile = Array.from(document.querySelectorAll('.node-canvas canvas.node-tile')) \
+           .find(t => { const b = t.getBoundingClientRect(); return y >= b.top && y < b.bottom; }); \
+         const b = tile.getBoundingClientRect(); \
+         createImageBitmap(tile).then(bmp => { \
+           const c = document.createElement('canvas'); c.width = bmp.width; c.height = bmp.height; \
+           const g = c.getContext('2d'); g.drawImage(bmp, 0, 0); \
+           const k = bmp.width / b.width; \
+           window.__kubesimPixel = [g.getImageData(Math.floor((x - b.left) * k), Math.floor((y - b.top) * k), 1, 1).data[3]]; \
+         }, e => { window.__kubesimPixel = [String(e)]; }); \
+         return true",
     );
-    assert_eq!(painted, serde_json::json!(255));
+    let painted = session.wait_for(
+        "return window.__kubesimPixel",
+        Duration::from_secs(5),
+        "the tile's pixels read back",
+    );
+    assert_eq!(painted, serde_json::json!([255]));
     session.click("#play");
     session.click("#speed option[value='10']");
     wait_for_api(&session);

@@ -292,7 +292,7 @@ fn frames(driver: &Driver, server: &StaticServer) -> Result<(), String> {
                   work: window.__kubesimFrameWork || [], \
                   phases: Object.fromEntries(Object.keys(window).filter(k => k.startsWith('__kubesimPhase_')).map(k => [k.slice(15), window[k]])), \
                   pods: document.querySelectorAll('svg.diagram [data-pod]').length, \
-                  canvas_nodes: Number((document.querySelector('canvas.node-canvas') || { dataset: {} }).dataset.nodes || 0), \
+                  canvas_nodes: Number((document.querySelector('.node-canvas') || { dataset: {} }).dataset.nodes || 0), \
                   elements: document.querySelectorAll('svg.diagram *').length }",
     );
     // What the measured page looked like, to compare builds by eye.
