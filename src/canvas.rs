@@ -4,8 +4,9 @@
 //! Past `layout::CANVAS_WORKERS` workers the SVG diagram would hold thousands of
 //! elements (a box, four chips, a lease meter and a few pod tiles per node)
 //! that the browser restyles, lays out and repaints whenever any of them
-//! changes. In the canvas view the worker band is painted on a `<canvas>`
-//! under the diagram's SVG instead, with the same geometry (`layout.rs`),
+//! changes. In the canvas view the worker band is painted on a canvas
+//! (shown under the diagram's SVG through tiles: see [`TILE_UNITS`])
+//! instead, with the same geometry (`layout.rs`),
 //! palette and marks as the SVG: the control plane, the links and the
 //! Konnectivity tabs stay SVG above it. A node is painted again only when
 //! its layout changed (a new allocation: see `Layout::reuse_nodes` and
@@ -408,17 +409,18 @@ fn paint_chip(ctx: &CanvasRenderingContext2d, c: &crate::layout::PlacedComponent
     );
     let label_ink = if look.crashed { "#e6e9ef" } else { "#1c2433" };
     let font = format!("600 13px {SANS}");
-    text(
-        ctx,
-        &font,
-        label_ink,
-        "left",
-        look.label,
-        r.x + 44.0,
-        look.top,
-    );
+    ctx.set_font(&font);
+    ctx.set_fill_style_str(label_ink);
+    ctx.set_text_align("left");
+    let _ = match look.label_squeeze {
+        Some(w) => ctx.fill_text_with_max_width(look.label, r.x + 44.0, look.top, w),
+        None => ctx.fill_text(look.label, r.x + 44.0, look.top),
+    };
     if look.crashed {
-        let w = ctx.measure_text(look.label).map_or(0.0, |m| m.width());
+        let w = ctx
+            .measure_text(look.label)
+            .map_or(0.0, |m| m.width())
+            .min(look.label_squeeze.unwrap_or(f64::INFINITY));
         ctx.set_fill_style_str(label_ink);
         ctx.fill_rect(r.x + 44.0, look.top - 4.5, w, 1.2);
     }

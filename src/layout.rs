@@ -346,6 +346,9 @@ pub struct ChipLook {
     pub badge: &'static str,
     /// The kind's name, or its short form on a narrow chip.
     pub label: &'static str,
+    /// The width to squeeze the name into when it is wider than the chip
+    /// has room for ("containerd" on a worker's chip in the canvas view).
+    pub label_squeeze: Option<f64>,
     pub glyph: &'static str,
     pub crashed: bool,
     pub down: bool,
@@ -424,6 +427,8 @@ pub fn chip_look(c: &PlacedComponent, sub: Option<String>) -> ChipLook {
     // narrower (SVG `textLength`), a longer one drops its trailing details
     // or is cut; the tooltip keeps the whole state.
     let room = r.w - 44.0 - 4.0;
+    // The name at 13 px bold, as style.css draws it.
+    let label_squeeze = (text_width(label, 13.0, true) > room).then_some(room.max(1.0));
     let lines: Vec<(&'static str, String, Option<f64>)> = lines
         .into_iter()
         .map(|(class, text)| {
@@ -460,6 +465,7 @@ pub fn chip_look(c: &PlacedComponent, sub: Option<String>) -> ChipLook {
         stroke,
         badge: if crashed { "#1c2433" } else { stroke },
         label,
+        label_squeeze,
         glyph: crate::palette::glyph(kind),
         crashed,
         down,
@@ -1760,6 +1766,39 @@ mod tests {
         }
         let long = pod("a-very-long-pod-name", "Running", true, None);
         assert_eq!(pod_label(&long, PodState::Running), "● a-very-l");
+    }
+
+    #[test]
+    fn every_chip_s_name_fits_its_chip_or_is_squeezed_into_it() {
+        for topology in [
+            Topology::default(),
+            Topology::builder().workers(97).build().unwrap(),
+        ] {
+            let l = layout(&Cluster::new(topology, 1).snapshot());
+            let mut squeezed = 0;
+            for c in l.components() {
+                let look = chip_look(c, None);
+                let room = c.rect.w - 48.0;
+                let drawn = look
+                    .label_squeeze
+                    .unwrap_or_else(|| text_width(look.label, 13.0, true));
+                assert!(drawn <= room + 1e-9, "{} in {:?}", look.label, c.rect);
+                squeezed += usize::from(look.label_squeeze.is_some());
+            }
+            // Squeezed only a little where it is at all (the canvas view's
+            // narrower chips: containerd, kube-proxy).
+            for c in l.components() {
+                let look = chip_look(c, None);
+                if let Some(w) = look.label_squeeze {
+                    assert!(
+                        text_width(look.label, 13.0, true) / w < 1.2,
+                        "{}",
+                        look.label
+                    );
+                }
+            }
+            assert!(squeezed < l.components().count());
+        }
     }
 
     #[test]

@@ -144,7 +144,8 @@ fn chip(c: &PlacedComponent, sub: Option<String>) -> Html {
             <rect class="badge" x={f(r.x + 6.0)} y={f(r.cy() - 10.0)} width="30" height="20" rx="4"
                   style={format!("fill:{}", look.badge)} />
             <text class="glyph" x={f(r.x + 21.0)} y={f(r.cy() + 3.8)}>{look.glyph}</text>
-            <text class="chip-label" x={f(r.x + 44.0)} y={f(look.top)}>{look.label}</text>
+            <text class="chip-label" x={f(r.x + 44.0)} y={f(look.top)}
+                  textLength={look.label_squeeze.map(f)} lengthAdjust={look.label_squeeze.map(|_| "spacingAndGlyphs")}>{look.label}</text>
             { for look.lines.into_iter().enumerate().map(|(i, (class, text, squeeze))| html! {
                 <text class={class} x={f(r.x + 44.0)} y={f(look.top + 13.5 * (i as f64 + 1.0))}
                       textLength={squeeze.map(f)} lengthAdjust={squeeze.map(|_| "spacingAndGlyphs")}>{text}</text>
