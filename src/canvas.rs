@@ -333,45 +333,74 @@ fn paint_node(ctx: &CanvasRenderingContext2d, n: &PlacedNode, ink: &Ink) {
         ctx.set_global_alpha(1.0);
         ctx.set_filter("none");
     }
-    if let Some(lease) = &v.lease {
-        let (state, label, fraction, _) = lease_look(lease, n.now);
-        let (color, bar_color) = match state {
-            "expired" => ("#a33f00", "#d55e00"),
-            "late" => ("#a36a00", "#e69f00"),
-            _ => (ink.lease_text, "#009e73"),
-        };
-        let bar = 60.0;
-        let x = r.right() - bar - 86.0;
-        let y = r.bottom() - 9.0;
-        text(
+    paint_lease(ctx, n, ink, false);
+}
+
+/// The lease meter's bar, in the diagram's units.
+const LEASE_BAR: f64 = 60.0;
+
+/// What the lease meter of a node at `r` covers: its label's 10 px line
+/// and its bar, inside the node's border.
+fn lease_box(r: Rect) -> Rect {
+    let x = r.right() - LEASE_BAR - 86.0;
+    let y = r.bottom() - 9.0;
+    Rect {
+        x: x - 2.0,
+        y: y - 11.0,
+        w: LEASE_BAR + 84.0,
+        h: 14.0,
+    }
+}
+
+/// The node's lease meter (its label and bar over the node's footer);
+/// with `clear`, over the node's fill first (painted again alone).
+fn paint_lease(ctx: &CanvasRenderingContext2d, n: &PlacedNode, ink: &Ink, clear: bool) {
+    let r = n.rect;
+    let Some(lease) = &n.view.lease else {
+        return;
+    };
+    let (state, label, fraction, _) = lease_look(lease, n.now);
+    let (color, bar_color) = match state {
+        "expired" => ("#a33f00", "#d55e00"),
+        "late" => ("#a36a00", "#e69f00"),
+        _ => (ink.lease_text, "#009e73"),
+    };
+    let bar = LEASE_BAR;
+    let x = r.right() - bar - 86.0;
+    let y = r.bottom() - 9.0;
+    if clear {
+        let b = lease_box(r);
+        ctx.set_fill_style_str(ink.node_fill);
+        ctx.fill_rect(b.x, b.y, b.w, b.h);
+    }
+    text(
+        ctx,
+        &format!("600 10px {SANS}"),
+        color,
+        "left",
+        &label,
+        x,
+        y,
+    );
+    let track = Rect {
+        x: x + 80.0,
+        y: y - 6.0,
+        w: bar,
+        h: 5.0,
+    };
+    boxed(ctx, track, 2.5, ink.lease_track, "", 0.0);
+    if fraction > 0.0 {
+        boxed(
             ctx,
-            &format!("600 10px {SANS}"),
-            color,
-            "left",
-            &label,
-            x,
-            y,
+            Rect {
+                w: bar * fraction,
+                ..track
+            },
+            2.5,
+            bar_color,
+            "",
+            0.0,
         );
-        let track = Rect {
-            x: x + 80.0,
-            y: y - 6.0,
-            w: bar,
-            h: 5.0,
-        };
-        boxed(ctx, track, 2.5, ink.lease_track, "", 0.0);
-        if fraction > 0.0 {
-            boxed(
-                ctx,
-                Rect {
-                    w: bar * fraction,
-                    ..track
-                },
-                2.5,
-                bar_color,
-                "",
-                0.0,
-            );
-        }
     }
 }
 
@@ -553,43 +582,48 @@ pub fn tile_rows(top: f64, h: f64, k: f64, rows: u32) -> (u32, u32) {
     (at(top), at(top + h))
 }
 
-/// Where a tile's pixels go: an `OffscreenCanvas` the tile's control was
-/// transferred to, or (in a browser without one) the tile's own context.
-enum Surface {
-    Offscreen(
-        web_sys::OffscreenCanvas,
-        web_sys::OffscreenCanvasRenderingContext2d,
-    ),
-    Plain(CanvasRenderingContext2d),
-}
-
-/// A tile as set up: the element it shows in, where its pixels go, and
-/// its backing size.
+/// A tile as set up: the element it shows in, the context that paints
+/// it, and its backing size.
 struct Tile {
     el: HtmlCanvasElement,
-    surface: Surface,
+    /// The `OffscreenCanvas` the tile's control was transferred to (none
+    /// in a browser without one: the tile is then painted as it is).
+    offscreen: Option<web_sys::OffscreenCanvas>,
+    ctx: CanvasRenderingContext2d,
     size: (u32, u32),
 }
 
 impl Tile {
     fn new(el: HtmlCanvasElement) -> Option<Tile> {
-        let surface = match el.transfer_control_to_offscreen() {
+        match el.transfer_control_to_offscreen() {
             Ok(off) => {
-                let c2d = off
+                // An OffscreenCanvasRenderingContext2D has every method and
+                // property of a CanvasRenderingContext2D the painting uses
+                // (the same mixins in the HTML standard, less the focus
+                // ring's), and wasm-bindgen calls them by name: the
+                // painting code is shared as it is.
+                let ctx = off
                     .get_context("2d")
                     .ok()
                     .flatten()?
-                    .dyn_into::<web_sys::OffscreenCanvasRenderingContext2d>()
-                    .ok()?;
-                Surface::Offscreen(off, c2d)
+                    .unchecked_into::<CanvasRenderingContext2d>();
+                Some(Tile {
+                    el,
+                    offscreen: Some(off),
+                    ctx,
+                    size: (0, 0),
+                })
             }
-            Err(_) => Surface::Plain(context(&el)?),
-        };
-        Some(Tile {
-            el,
-            surface,
-            size: (0, 0),
-        })
+            Err(_) => {
+                let ctx = context(&el)?;
+                Some(Tile {
+                    el,
+                    offscreen: None,
+                    ctx,
+                    size: (0, 0),
+                })
+            }
+        }
     }
 
     /// Sizes the backing store (which clears it); true when it changed.
@@ -597,12 +631,12 @@ impl Tile {
         if self.size == (w, h) {
             return false;
         }
-        match &self.surface {
-            Surface::Offscreen(off, _) => {
+        match &self.offscreen {
+            Some(off) => {
                 off.set_width(w);
                 off.set_height(h);
             }
-            Surface::Plain(_) => {
+            None => {
                 self.el.set_width(w);
                 self.el.set_height(h);
             }
@@ -610,42 +644,28 @@ impl Tile {
         self.size = (w, h);
         true
     }
+}
 
-    /// Copies the source's rows `y..y + h` (columns `x..x + w`) into the
-    /// tile, whose first row is the source's row `from`.
-    fn copy(&self, source: &HtmlCanvasElement, x: f64, y: f64, w: f64, h: f64, from: f64) {
-        match &self.surface {
-            Surface::Offscreen(_, c2d) => {
-                c2d.clear_rect(x, y - from, w, h);
-                let _ = c2d
-                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-                        source,
-                        x,
-                        y,
-                        w,
-                        h,
-                        x,
-                        y - from,
-                        w,
-                        h,
-                    );
-            }
-            Surface::Plain(c2d) => {
-                c2d.clear_rect(x, y - from, w, h);
-                let _ = c2d
-                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-                        source,
-                        x,
-                        y,
-                        w,
-                        h,
-                        x,
-                        y - from,
-                        w,
-                        h,
-                    );
-            }
-        }
+/// What of a node has to be painted again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    /// All of it (and the band around it).
+    Whole,
+    /// Only the chips that changed and the lease meter: while time runs,
+    /// the kubelet's chip (the lease's age) and the meter change on every
+    /// snapshot, the rest rarely.
+    Parts,
+}
+
+/// How `new` differs from `before` as the canvas draws them.
+fn change(new: &PlacedNode, before: &PlacedNode) -> Change {
+    if new.view.powered_off
+        || !new.same_box(before)
+        || new.components.len() != before.components.len()
+    {
+        Change::Whole
+    } else {
+        Change::Parts
     }
 }
 
@@ -662,13 +682,14 @@ impl PartialEq for NodeCanvasProps {
     }
 }
 
-/// The worker nodes of a large cluster, painted on a canvas under the SVG
-/// (a detached one, shown through tiles: see [`TILE_UNITS`]).
+/// A ResizeObserver's callback.
+type OnResize = wasm_bindgen::closure::Closure<dyn FnMut(js_sys::Array)>;
+
+/// The worker nodes of a large cluster, painted on the canvas tiles under
+/// the SVG (see [`TILE_UNITS`]).
 pub struct NodeCanvas {
     /// The element holding the tiles.
     holder: NodeRef,
-    /// Where the band is painted (not in the page).
-    source: Option<HtmlCanvasElement>,
     tiles: Vec<Option<Tile>>,
     /// The nodes as last painted (compared by allocation).
     painted: Vec<Rc<PlacedNode>>,
@@ -677,30 +698,28 @@ pub struct NodeCanvas {
     band: Option<Rect>,
     /// What the canvas says it shows (`data-nodes`), when last written.
     told: Option<usize>,
-    _resize: Option<gloo::events::EventListener>,
+    /// The holder's CSS width, as its ResizeObserver last reported it
+    /// (read from the element only once: reading it after Yew's changes
+    /// would lay the page out in the middle of a frame).
+    width: Rc<std::cell::Cell<Option<f64>>>,
+    observer: Option<(web_sys::ResizeObserver, OnResize)>,
 }
 
 impl Component for NodeCanvas {
     type Message = ();
     type Properties = NodeCanvasProps;
 
-    fn create(ctx: &Context<Self>) -> Self {
-        // A window resize changes the canvas's CSS width: repaint at the
-        // new backing size.
-        let link = ctx.link().clone();
-        let resize = web_sys::window().map(|w| {
-            gloo::events::EventListener::new(&w, "resize", move |_| link.send_message(()))
-        });
+    fn create(_ctx: &Context<Self>) -> Self {
         NodeCanvas {
             holder: NodeRef::default(),
-            source: None,
             tiles: Vec::new(),
             painted: Vec::new(),
             fit: None,
             ink: None,
             band: None,
             told: None,
-            _resize: resize,
+            width: Rc::new(std::cell::Cell::new(None)),
+            observer: None,
         }
     }
 
@@ -730,46 +749,69 @@ impl Component for NodeCanvas {
         }
     }
 
-    fn rendered(&mut self, ctx: &Context<Self>, _first: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, first: bool) {
+        if first {
+            self.observe(ctx);
+        }
         self.paint(ctx);
+    }
+
+    fn destroy(&mut self, _ctx: &Context<Self>) {
+        if let Some((observer, _)) = self.observer.take() {
+            observer.disconnect();
+        }
     }
 }
 
 impl NodeCanvas {
+    /// Watches the holder's width (a window resize, the inspector opening
+    /// beside the diagram): a new width repaints at the new backing size.
+    fn observe(&mut self, ctx: &Context<Self>) {
+        let Some(holder) = self.holder.cast::<web_sys::Element>() else {
+            return;
+        };
+        let width = self.width.clone();
+        let link = ctx.link().clone();
+        let on_resize = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(
+            move |entries: js_sys::Array| {
+                let w = entries
+                    .get(0)
+                    .dyn_into::<web_sys::ResizeObserverEntry>()
+                    .ok()
+                    .map(|e| e.content_rect().width());
+                if let Some(w) = w.filter(|w| w.is_finite()) {
+                    if width.get() != Some(w) {
+                        width.set(Some(w));
+                        link.send_message(());
+                    }
+                }
+            },
+        );
+        if let Ok(observer) = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()) {
+            observer.observe(&holder);
+            self.observer = Some((observer, on_resize));
+        }
+    }
+
     /// Paints what changed since the last paint: every node after a
     /// resize, a theme change or a new topology, else only the nodes whose
-    /// layout is a new allocation; then copies what was painted to the
-    /// tiles it falls on.
+    /// layout is a new allocation (and of those, only the parts that
+    /// changed), each on the tiles it falls on.
     fn paint(&mut self, ctx: &Context<Self>) {
         let layout = &ctx.props().layout;
         let Some(holder) = self.holder.cast::<web_sys::HtmlElement>() else {
             return;
         };
-        let document = web_sys::window().and_then(|w| w.document());
-        if self.source.is_none() {
-            self.source = document
-                .and_then(|d| d.create_element("canvas").ok())
-                .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok());
-        }
-        let Some(source) = self.source.clone() else {
-            return;
+        let css_w = match self.width.get() {
+            Some(w) => w,
+            None => {
+                let w = f64::from(holder.client_width());
+                self.width.set(Some(w));
+                w
+            }
         };
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-        let Some(fit) = fit_for(
-            f64::from(holder.client_width()),
-            dpr,
-            layout.width,
-            layout.height,
-        ) else {
-            return;
-        };
-        if source.width() != fit.w {
-            source.set_width(fit.w);
-        }
-        if source.height() != fit.h {
-            source.set_height(fit.h);
-        }
-        let Some(c2d) = context(&source) else {
+        let Some(fit) = fit_for(css_w, dpr, layout.width, layout.height) else {
             return;
         };
         let ink = Ink::read();
@@ -783,69 +825,20 @@ impl NodeCanvas {
                 .iter()
                 .zip(&self.painted)
                 .any(|(a, b)| a.rect != b.rect || a.view.name != b.view.name);
-        let k = fit.scale;
-        let _ = c2d.set_transform(k, 0.0, 0.0, k, 0.0, 0.0);
-        c2d.set_global_alpha(1.0);
-        c2d.set_filter("none");
-        // What was painted, in the diagram's units.
-        let mut dirty: Vec<Rect> = Vec::new();
-        if full {
-            c2d.clear_rect(0.0, 0.0, layout.width, layout.height);
-            if let Some(b) = band {
-                paint_band(&c2d, b.rect, b.title, &ink);
-            }
-            for n in &nodes {
-                paint_node(&c2d, n, &ink);
-            }
-            dirty.push(Rect {
-                x: 0.0,
-                y: 0.0,
-                w: layout.width,
-                h: layout.height,
-            });
+        // The nodes to paint again, with what of them.
+        let changed: Vec<(&PlacedNode, &PlacedNode, Change)> = if full {
+            Vec::new()
         } else {
-            for (n, before) in nodes.iter().zip(&self.painted) {
-                if Rc::ptr_eq(n, before) {
-                    continue;
-                }
-                // The band behind the node, then the node.
-                let r = Rect {
-                    x: n.rect.x - 3.0,
-                    y: n.rect.y - 3.0,
-                    w: n.rect.w + 6.0,
-                    h: n.rect.h + 6.0,
-                };
-                c2d.set_fill_style_str(&ink.band);
-                c2d.fill_rect(r.x, r.y, r.w, r.h);
-                paint_node(&c2d, n, &ink);
-                dirty.push(r);
-            }
-        }
-        self.copy_to_tiles(&holder, &source, fit, layout.height, &dirty);
-        self.painted = nodes.into_iter().cloned().collect();
-        self.fit = Some(fit);
-        self.ink = Some(ink);
-        self.band = band.map(|b| b.rect);
-        if self.told != Some(self.painted.len()) {
-            let _ = holder.set_attribute("data-nodes", &self.painted.len().to_string());
-            self.told = Some(self.painted.len());
-        }
-    }
-
-    /// Copies the `dirty` parts of the source (the diagram's units) to
-    /// the tiles they fall on; a tile new to this paint, or resized, gets
-    /// all of its rows.
-    fn copy_to_tiles(
-        &mut self,
-        holder: &web_sys::HtmlElement,
-        source: &HtmlCanvasElement,
-        fit: Fit,
-        height: f64,
-        dirty: &[Rect],
-    ) {
+            nodes
+                .iter()
+                .zip(&self.painted)
+                .filter(|(n, before)| !Rc::ptr_eq(n, before))
+                .map(|(n, before)| (&***n, &**before, change(n, before)))
+                .collect()
+        };
         let k = fit.scale;
         let elements = holder.children();
-        let shown: Vec<(f64, f64)> = tiles(height).collect();
+        let shown: Vec<(f64, f64)> = tiles(layout.height).collect();
         self.tiles.resize_with(shown.len(), || None);
         for (i, &(top, h)) in shown.iter().enumerate() {
             let Some(el) = elements
@@ -862,23 +855,56 @@ impl NodeCanvas {
                 continue;
             };
             let (from, to) = tile_rows(top, h, k, fit.h);
-            let whole = tile.resize(fit.w, (to - from).max(1));
-            let (from, to) = (f64::from(from), f64::from(to));
-            let rows = |r: &Rect| {
-                // In backing pixels, rounded out (antialiased edges).
-                let y0 = ((r.y * k).floor() - 1.0).max(from);
-                let y1 = (((r.y + r.h) * k).ceil() + 1.0).min(to);
-                let x0 = ((r.x * k).floor() - 1.0).max(0.0);
-                let x1 = (((r.x + r.w) * k).ceil() + 1.0).min(f64::from(fit.w));
-                (x0 < x1 && y0 < y1).then_some((x0, y0, x1 - x0, y1 - y0))
-            };
-            if whole {
-                tile.copy(source, 0.0, from, f64::from(fit.w), to - from, from);
+            let resized = tile.resize(fit.w, (to - from).max(1));
+            let c2d = &tile.ctx;
+            // The diagram's units, shifted up to the tile's first row.
+            let _ = c2d.set_transform(k, 0.0, 0.0, k, 0.0, -f64::from(from));
+            c2d.set_global_alpha(1.0);
+            c2d.set_filter("none");
+            // Nodes reaching into the tile (their band margin included).
+            let meets = |r: &Rect| r.y - 4.0 < top + h && r.bottom() + 4.0 > top;
+            if full || resized {
+                c2d.clear_rect(0.0, top - 1.0, layout.width, h + 2.0);
+                if let Some(b) = band {
+                    paint_band(c2d, b.rect, b.title, &ink);
+                }
+                for n in nodes.iter().filter(|n| meets(&n.rect)) {
+                    paint_node(c2d, n, &ink);
+                }
                 continue;
             }
-            for (x, y, w, h) in dirty.iter().filter_map(rows) {
-                tile.copy(source, x, y, w, h, from);
+            for &(n, before, what) in changed.iter().filter(|(n, _, _)| meets(&n.rect)) {
+                match what {
+                    Change::Whole => {
+                        // The band behind the node, then the node.
+                        let r = n.rect;
+                        c2d.set_fill_style_str(&ink.band);
+                        c2d.fill_rect(r.x - 3.0, r.y - 3.0, r.w + 6.0, r.h + 6.0);
+                        paint_node(c2d, n, &ink);
+                    }
+                    Change::Parts => {
+                        for (c, was) in n.components.iter().zip(&before.components) {
+                            if c != was {
+                                let r = c.rect;
+                                c2d.set_fill_style_str(ink.node_fill);
+                                c2d.fill_rect(r.x - 1.5, r.y - 1.5, r.w + 3.0, r.h + 3.0);
+                                paint_chip(c2d, c, &ink);
+                            }
+                        }
+                        if n.view.lease != before.view.lease || n.now != before.now {
+                            paint_lease(c2d, n, &ink, true);
+                        }
+                    }
+                }
             }
+        }
+        self.painted = nodes.into_iter().cloned().collect();
+        self.fit = Some(fit);
+        self.ink = Some(ink);
+        self.band = band.map(|b| b.rect);
+        if self.told != Some(self.painted.len()) {
+            let _ = holder.set_attribute("data-nodes", &self.painted.len().to_string());
+            self.told = Some(self.painted.len());
         }
     }
 }
@@ -932,6 +958,40 @@ mod tests {
                 assert_eq!(next, rows, "{height} {k}");
             }
         }
+    }
+
+    #[test]
+    fn a_lease_meter_painted_again_alone_clears_only_its_own_footer() {
+        use kubesim::{Cluster, Topology};
+        let topology = Topology::builder().workers(97).build().unwrap();
+        let l = crate::layout::layout(&Cluster::new(topology, 1).snapshot());
+        let mut seen = 0;
+        for n in l.canvas_nodes() {
+            let b = lease_box(n.rect);
+            let inside = |o: &Rect| {
+                o.x < b.right() && b.x < o.right() && o.y < b.bottom() && b.y < o.bottom()
+            };
+            // Within the node's border (1.2 wide) ...
+            assert!(
+                b.x > n.rect.x + 1.0 && b.right() < n.rect.right() - 1.0,
+                "{:?}",
+                n.rect
+            );
+            assert!(
+                b.y > n.rect.y + 1.0 && b.bottom() < n.rect.bottom() - 1.0,
+                "{:?}",
+                n.rect
+            );
+            // ... and clear of its chips and its pods.
+            for c in &n.components {
+                assert!(!inside(&c.rect), "{} {:?}", c.view.id, c.rect);
+            }
+            if let Some(area) = n.pods_area {
+                assert!(!inside(&area), "{:?} {:?}", area, b);
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 97);
     }
 
     #[test]
