@@ -286,15 +286,14 @@ fn paint_node(ctx: &CanvasRenderingContext2d, n: &PlacedNode, ink: &Ink) {
     } else {
         ink.muted.as_str()
     };
-    text(
-        ctx,
-        &format!("10.5px {SANS}"),
-        facts_ink,
-        "left",
-        &node_facts(v),
-        r.x + 12.0,
-        r.y + 36.0,
-    );
+    let facts = node_facts(v);
+    ctx.set_font(&format!("10.5px {SANS}"));
+    ctx.set_fill_style_str(facts_ink);
+    ctx.set_text_align("left");
+    let _ = match crate::layout::facts_squeeze(&facts, r) {
+        Some(w) => ctx.fill_text_with_max_width(&facts, r.x + 12.0, r.y + 36.0, w),
+        None => ctx.fill_text(&facts, r.x + 12.0, r.y + 36.0),
+    };
     let mut bx = r.right() - 10.0;
     for (class, label, _) in node_badges(v) {
         let w = label.chars().count() as f64 * 6.4 + 14.0;

@@ -173,6 +173,13 @@ pub fn pod_tooltip(pod: &kubesim::PodView) -> String {
     )
 }
 
+/// The width to squeeze a node's facts line (10.5 px, from 12 units in)
+/// into when it would run past the node's box.
+pub fn facts_squeeze(facts: &str, node: Rect) -> Option<f64> {
+    let room = (node.w - 24.0).max(1.0);
+    (text_width(facts, 10.5, false) > room).then_some(room)
+}
+
 /// About how wide `text` is drawn in the diagram's sans-serif face at
 /// `font_px` (SVG units), from per-glyph widths in em close to DejaVu Sans
 /// (the face headless Chromium and most Linux desktops fall back to):
@@ -1799,6 +1806,37 @@ mod tests {
             }
             assert!(squeezed < l.components().count());
         }
+    }
+
+    #[test]
+    fn a_node_s_facts_line_stays_inside_its_box() {
+        for topology in [
+            Topology::default(),
+            Topology::builder().workers(97).build().unwrap(),
+        ] {
+            let l = layout(&Cluster::new(topology, 1).snapshot());
+            for n in &l.nodes {
+                let facts = node_facts(&n.view);
+                let drawn = facts_squeeze(&facts, n.rect)
+                    .unwrap_or_else(|| text_width(&facts, 10.5, false));
+                assert!(
+                    12.0 + drawn <= n.rect.w - 12.0 + 1e-9,
+                    "{facts} in {:?}",
+                    n.rect
+                );
+            }
+        }
+        let narrow = Rect {
+            x: 0.0,
+            y: 0.0,
+            w: 100.0,
+            h: 50.0,
+        };
+        assert_eq!(
+            facts_squeeze("a long line of facts about a node", narrow),
+            Some(76.0)
+        );
+        assert_eq!(facts_squeeze("short", narrow), None);
     }
 
     #[test]

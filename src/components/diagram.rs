@@ -250,6 +250,7 @@ fn node(n: &PlacedNode) -> Html {
     let r = n.rect;
     let v = &n.view;
     let facts = node_facts(v);
+    let facts_squeeze = crate::layout::facts_squeeze(&facts, r);
     let cp = v.role == NodeRole::ControlPlane;
     let divider = cp
         .then(|| {
@@ -271,7 +272,8 @@ fn node(n: &PlacedNode) -> Html {
            data-node={v.name.clone()} tabindex="0" aria-label={format!("node {}", v.name)}>
             <rect class="node-box" x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="10" />
             <text class="node-name" x={f(r.x + 12.0)} y={f(r.y + 20.0)}>{v.name.clone()}</text>
-            <text class="node-facts" x={f(r.x + 12.0)} y={f(r.y + 36.0)}>{facts}</text>
+            <text class="node-facts" x={f(r.x + 12.0)} y={f(r.y + 36.0)}
+                  textLength={facts_squeeze.map(f)} lengthAdjust={facts_squeeze.map(|_| "spacingAndGlyphs")}>{facts}</text>
             { for badges.into_iter().map(|(class, text, help)| {
                 let w = text.chars().count() as f64 * 6.4 + 14.0;
                 bx -= w;
