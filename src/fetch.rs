@@ -34,16 +34,14 @@ pub async fn text(url: &str) -> Result<String, String> {
 
 /// Fetches the API schema `kubectl explain` reads (`explain.json`, beside
 /// the page: kept out of the wasm, which it would grow by a twentieth) and
-/// installs it in the core. Until it arrives `kubectl explain` says so.
+/// hands it to the core, which parses it when `kubectl explain` first needs
+/// it. Until it arrives `kubectl explain` says so.
 pub fn load_api_schema() {
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_futures::spawn_local(async {
         match text("explain.json").await {
-            Ok(json) => {
-                if let Err(e) = kubesim::api::explain::install(&json) {
-                    gloo::console::error!(e);
-                }
-            }
+            // Parsed when `kubectl explain` first needs it.
+            Ok(json) => kubesim::api::explain::install_later(json),
             Err(e) => gloo::console::warn!(e),
         }
     });

@@ -109,6 +109,8 @@ pub struct Schema {
 
 thread_local! {
     static INSTALLED: RefCell<Option<Rc<Schema>>> = const { RefCell::new(None) };
+    /// The document fetched but not parsed yet (see [`install_later`]).
+    static PENDING: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// The generated schema, compiled into native builds.
@@ -123,8 +125,21 @@ pub fn install(json: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Keeps the schema document to parse when it is first needed (by
+/// `kubectl explain` or its completion): the page fetches it as it
+/// starts, and parsing its 400 KB there would delay the first diagram.
+pub fn install_later(json: String) {
+    PENDING.with(|p| *p.borrow_mut() = Some(json));
+}
+
 /// The schema, if there is one yet (natively always: it is compiled in).
+/// A document kept by [`install_later`] is parsed now; if it does not
+/// parse, there is none.
 pub fn schema() -> Option<Rc<Schema>> {
+    if let Some(json) = PENDING.with(|p| p.borrow_mut().take()) {
+        // Not parsable: no schema, as if it had not been fetched.
+        let _ = install(&json);
+    }
     let installed = INSTALLED.with(|s| s.borrow().clone());
     #[cfg(not(target_arch = "wasm32"))]
     if installed.is_none() {
@@ -519,6 +534,22 @@ fn wrap(limit: usize, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schema_kept_for_later_is_parsed_when_first_asked_for() {
+        install_later(r#"{"kinds": [], "definitions": {}}"#.to_string());
+        assert!(PENDING.with(|p| p.borrow().is_some()));
+        let schema = schema().expect("the kept schema");
+        assert!(schema.kinds.is_empty());
+        assert!(PENDING.with(|p| p.borrow().is_none()));
+        // The embedded one again, for the other tests on this thread.
+        install(EMBEDDED).expect("the embedded schema");
+        assert!(!schema_kinds_empty());
+    }
+
+    fn schema_kinds_empty() -> bool {
+        schema().is_none_or(|s| s.kinds.is_empty())
+    }
 
     fn explain(kind: (&str, &str, &str), path: &str, recursive: bool) -> Result<String, String> {
         let path: Vec<String> = path

@@ -1760,9 +1760,7 @@ impl BootstrapPolicy {
 
     /// Puts every object into an RBAC index.
     pub fn load_into(&self, rbac: &mut RbacAuthorizer) -> Result<(), RbacError> {
-        for role in &self.cluster_roles {
-            rbac.upsert_cluster_role(role.clone())?;
-        }
+        rbac.upsert_cluster_roles(self.cluster_roles.iter().cloned())?;
         for binding in &self.cluster_role_bindings {
             rbac.upsert_cluster_role_binding(binding.clone())?;
         }
