@@ -1599,6 +1599,7 @@ impl App {
                                 on_toggle={cb.diagram_kind.clone()} />
                             <Diagram layout={self.layout.clone()} pulse_layer={self.pulse_layer.clone()}
                                 theme={AttrValue::from(self.theme.clone())}
+                                highlight={self.highlight.clone()}
                                 on_inspect={self.on_inspect.clone()} />
                         </section>
                         if p.shows("timeline") || !p.embed {

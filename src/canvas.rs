@@ -17,8 +17,9 @@
 //! the nodes and Enter opens one; a click or hover is hit-tested against
 //! the layout (`Layout::hit`) for the pod tile or chip under the pointer.
 //!
-//! Left out: the tour's highlight of a component (the teaching sizes it is
-//! written for are SVG) and the chips' hover outline.
+//! A lesson's lit chips and the pod tile or chip under the pointer are
+//! outlined by SVG rectangles over the canvas (`diagram.rs`). Left out: the
+//! lesson's dimming of the other components, which the SVG view has.
 
 use crate::layout::{
     chip_look, lease_look, node_badges, node_facts, pod_label, Layout, PlacedNode, PodGrid,

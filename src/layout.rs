@@ -807,6 +807,24 @@ impl Layout {
         Some((Target::Node(v.name.clone()), node_tooltip(v)))
     }
 
+    /// The pod tile or chip at `(x, y)` (the diagram's units), to outline
+    /// under the pointer in the canvas view as the SVG outlines a hovered
+    /// chip. None on a node's other parts and off every node.
+    pub fn hit_outline(&self, x: f64, y: f64) -> Option<Rect> {
+        let node = self.nodes.iter().find(|n| n.rect.contains(x, y))?;
+        if let Some(area) = node.pods_area {
+            let pods = node.view.pods.len();
+            let grid = PodGrid::new(area, pods);
+            if let Some(i) = grid.tile_at(x, y).filter(|&i| i < pods) {
+                return Some(grid.slot(i));
+            }
+        }
+        node.components
+            .iter()
+            .find(|c| c.rect.contains(x, y))
+            .map(|c| c.rect)
+    }
+
     /// Takes the nodes of `old` that are unchanged (equal in every drawn
     /// field but the ticking lease), so they are the same allocation and
     /// the diagram's per-node components skip them.
@@ -1686,6 +1704,26 @@ mod tests {
             .expect("the header is the node");
         assert_eq!(target, Target::Node("worker-1".into()));
         assert!(tip.starts_with("node worker-1\n"), "{tip}");
+    }
+
+    #[test]
+    fn the_outline_under_the_pointer_is_the_pod_tile_or_chip_hit_and_nothing_else() {
+        let (l, node) = with_pods_on_worker_1(3);
+        let grid = PodGrid::new(node.pods_area.expect("a pods area"), 3);
+        let (x, y) = centre(grid.slot(2));
+        assert_eq!(l.hit_outline(x, y), Some(grid.slot(2)));
+        let kubelet = node
+            .components
+            .iter()
+            .find(|c| c.view.kind == ComponentKind::Kubelet)
+            .expect("a worker runs a kubelet");
+        let (x, y) = centre(kubelet.rect);
+        assert_eq!(l.hit_outline(x, y), Some(kubelet.rect));
+        // The node's header, an empty tile slot and the space off the nodes.
+        assert_eq!(l.hit_outline(node.rect.x + 20.0, node.rect.y + 10.0), None);
+        let (x, y) = centre(grid.slot(3));
+        assert_eq!(l.hit_outline(x, y), None);
+        assert_eq!(l.hit_outline(1.0, 1.0), None);
     }
 
     #[test]

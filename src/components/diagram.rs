@@ -29,6 +29,10 @@ pub struct DiagramProps {
     pub on_inspect: Callback<Target>,
     /// The page's theme (the canvas view paints in its colours).
     pub theme: AttrValue,
+    /// The components a lesson's step lights (their ids): the SVG's are
+    /// styled by the guide; the canvas view's are outlined here.
+    #[prop_or_default]
+    pub highlight: Rc<Vec<String>>,
 }
 
 impl PartialEq for DiagramProps {
@@ -39,6 +43,7 @@ impl PartialEq for DiagramProps {
             && self.pulse_layer == other.pulse_layer
             && self.on_inspect == other.on_inspect
             && self.theme == other.theme
+            && self.highlight == other.highlight
     }
 }
 
@@ -93,6 +98,24 @@ fn target_of(el: Option<web_sys::Element>) -> Option<Target> {
         return (id != "kubectl").then_some(Target::Component(id));
     }
     hit.get_attribute("data-node").map(Target::Node)
+}
+
+/// Puts the hover outline around `r` (the diagram's units), or hides it.
+fn show_outline(el: &web_sys::Element, r: Option<Rect>) {
+    match r {
+        Some(r) => {
+            let _ = el.set_attribute("x", &f(r.x - 1.0));
+            let _ = el.set_attribute("y", &f(r.y - 1.0));
+            let _ = el.set_attribute("width", &f(r.w + 2.0));
+            let _ = el.set_attribute("height", &f(r.h + 2.0));
+            let _ = el.set_attribute("visibility", "visible");
+        }
+        None => {
+            if el.get_attribute("visibility").as_deref() != Some("hidden") {
+                let _ = el.set_attribute("visibility", "hidden");
+            }
+        }
+    }
 }
 
 fn f(v: f64) -> String {
@@ -450,10 +473,13 @@ pub fn diagram(p: &DiagramProps) -> Html {
         })
     };
     let tip = use_node_ref();
-    // In the canvas view: the tooltip of what is under the pointer, set
-    // straight on its element (a hover re-renders nothing).
+    let outline = use_node_ref();
+    // In the canvas view: the tooltip of what is under the pointer, and
+    // the outline of its pod tile or chip, set straight on their elements
+    // (a hover re-renders nothing).
     let on_move = {
         let tip = tip.clone();
+        let outline = outline.clone();
         let layout = p.layout.clone();
         Callback::from(move |e: MouseEvent| {
             let Some(el) = tip.cast::<web_sys::HtmlElement>() else {
@@ -462,10 +488,13 @@ pub fn diagram(p: &DiagramProps) -> Html {
             let on_hit_box = e
                 .target_dyn_into::<web_sys::Element>()
                 .is_some_and(|t| t.class_list().contains("node-hit"));
-            let hit = on_hit_box
+            let point = on_hit_box
                 .then(|| diagram_point(&e, layout.width))
-                .flatten()
-                .and_then(|(x, y)| layout.hit(x, y));
+                .flatten();
+            if let Some(o) = outline.cast::<web_sys::Element>() {
+                show_outline(&o, point.and_then(|(x, y)| layout.hit_outline(x, y)));
+            }
+            let hit = point.and_then(|(x, y)| layout.hit(x, y));
             match hit {
                 Some((target, text)) => {
                     let Some(stack) = el.parent_element() else {
@@ -498,7 +527,11 @@ pub fn diagram(p: &DiagramProps) -> Html {
     };
     let on_leave = {
         let tip = tip.clone();
+        let outline = outline.clone();
         Callback::from(move |_: MouseEvent| {
+            if let Some(o) = outline.cast::<web_sys::Element>() {
+                show_outline(&o, None);
+            }
             if let Some(el) = tip.cast::<web_sys::HtmlElement>().filter(|el| !el.hidden()) {
                 el.set_hidden(true);
             }
@@ -564,6 +597,17 @@ pub fn diagram(p: &DiagramProps) -> Html {
             { kubectl(l.kubectl) }
             // The canvas nodes' hit boxes: focusable, named, over the canvas.
             { for l.canvas_nodes().map(|n| hit_box(n)) }
+            // Over the canvas: the chips a lesson's step lights, and the
+            // pod tile or chip under the pointer.
+            { for l.canvas_nodes().flat_map(|n| n.components.iter())
+                .filter(|c| p.highlight.contains(&c.view.id))
+                .map(|c| html! {
+                    <rect class="canvas-highlight" data-component={c.view.id.clone()} x={f(c.rect.x - 1.5)} y={f(c.rect.y - 1.5)}
+                          width={f(c.rect.w + 3.0)} height={f(c.rect.h + 3.0)} rx="8" />
+                }) }
+            if l.canvas {
+                <rect class="canvas-hover" ref={outline} visibility="hidden" rx="5" />
+            }
         </svg>
         // The pulses move every frame: painted on a canvas over the
         // diagram (the same box and scale), so a moving dot neither
