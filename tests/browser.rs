@@ -1961,6 +1961,12 @@ fn a_hundred_node_cluster_is_drawn_on_a_canvas_and_the_pod_under_the_pointer_ope
         .unwrap_or_default()
         .trim_start_matches("pod ")
         .to_string();
+    // ... and outlines its tile (a pod tile is 62 units wide).
+    let outline = session.exec(
+        "const o = document.querySelector('svg.diagram rect.canvas-hover'); \
+         return [o.getAttribute('visibility'), Number(o.getAttribute('width'))]",
+    );
+    assert_eq!(outline, serde_json::json!(["visible", 64]), "{outline}");
     session.screenshot(&support::screenshot_path("canvas-view-light"));
     // Clicking it opens the pod in the inspector.
     mouse_at(&session, "click", x, y);
