@@ -55,6 +55,12 @@ use crate::world::{
 use clients::{ClientSlot, Running};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A map looked up on every message (an address's host, a connection's
+/// last arrival) and never iterated where order reaches output; its hasher
+/// is unseeded, the same on every run.
+type LookupMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<std::hash::DefaultHasher>>;
+
 /// The user's kubectl, on a machine of its own outside the cluster.
 pub const KUBECTL: &str = "kubectl";
 /// Where `kubeadm init` runs its addon phase (see [`crate::kubeadm`]).
@@ -177,96 +183,117 @@ impl Msg {
     }
 
     fn summary(&self) -> String {
-        match self {
+        let mut out = String::new();
+        self.write_summary(&mut out);
+        out
+    }
+
+    /// Writes the one-line summary for the trace into `out` (the trace
+    /// reuses the buffer of the entry it evicts: one allocation fewer per
+    /// message).
+    fn write_summary(&self, out: &mut String) {
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = match self {
             Msg::Raft(m) => {
                 let s = RaftMessageSummary::of(m);
-                let mut t = format!("{} term {}", s.kind, s.term);
+                let _ = write!(out, "{} term {}", s.kind, s.term);
                 if s.entries > 0 {
-                    t.push_str(&format!(" ({} entries)", s.entries));
+                    let _ = write!(out, " ({} entries)", s.entries);
                 }
                 if s.reject {
-                    t.push_str(" rejected");
+                    out.push_str(" rejected");
                 }
-                t
+                Ok(())
             }
             Msg::EtcdRequest { request, .. } => match request {
                 EtcdRequest::Txn(t) => {
-                    let keys: Vec<String> = t
-                        .success
-                        .iter()
-                        .map(|op| match op {
-                            crate::etcd::mvcc::RequestOp::Put(p) => format!("put {}", p.key),
+                    out.push_str("Txn ");
+                    for (i, op) in t.success.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        let _ = match op {
+                            crate::etcd::mvcc::RequestOp::Put(p) => write!(out, "put {}", p.key),
                             crate::etcd::mvcc::RequestOp::DeleteRange(d) => {
-                                format!("delete {:?}", d.range)
+                                write!(out, "delete {:?}", d.range)
                             }
                             crate::etcd::mvcc::RequestOp::Range(r) => {
-                                format!("range {:?}", r.range)
+                                write!(out, "range {:?}", r.range)
                             }
-                        })
-                        .collect();
-                    format!("Txn {}", keys.join(", "))
+                        };
+                    }
+                    Ok(())
                 }
-                EtcdRequest::Range(r) => format!("Range {:?}", r.range),
+                EtcdRequest::Range(r) => write!(out, "Range {:?}", r.range),
                 EtcdRequest::Watch {
                     range,
                     start_revision,
                     ..
                 } => {
-                    format!("Watch {range:?} from {start_revision}")
+                    write!(out, "Watch {range:?} from {start_revision}")
                 }
-                other => format!("{other:?}"),
+                other => write!(out, "{other:?}"),
             },
             Msg::Etcd(o) => match &**o {
                 EtcdOutput::Response { result, .. } => match result {
                     Ok(crate::etcd::member::Response::Txn(t)) => {
-                        format!(
+                        write!(
+                            out,
                             "Txn {} rev {}",
                             if t.succeeded { "ok" } else { "compare failed" },
                             t.revision
                         )
                     }
                     Ok(crate::etcd::member::Response::Range(r)) => {
-                        format!("Range {} keys rev {}", r.kvs.len(), r.revision)
+                        write!(out, "Range {} keys rev {}", r.kvs.len(), r.revision)
                     }
-                    Ok(other) => format!("{other:?}"),
-                    Err(e) => format!("error: {e}"),
+                    Ok(other) => write!(out, "{other:?}"),
+                    Err(e) => write!(out, "error: {e}"),
                 },
                 EtcdOutput::WatchEvents {
                     events, revision, ..
                 } => {
-                    format!("{} watch events up to rev {revision}", events.len())
+                    write!(out, "{} watch events up to rev {revision}", events.len())
                 }
-                EtcdOutput::WatchEnded { reason, .. } => format!("watch ended: {reason}"),
-                EtcdOutput::Raft { .. } => "raft".into(),
+                EtcdOutput::WatchEnded { reason, .. } => write!(out, "watch ended: {reason}"),
+                EtcdOutput::Raft { .. } => out.write_str("raft"),
             },
-            Msg::Api { request, .. } => request.to_string(),
-            Msg::ApiCancel { .. } => "close watch".into(),
-            Msg::ApiReply { response, .. } => response.summary(),
-            Msg::Probe => "GET /readyz".into(),
-            Msg::ProbeResult { ready } => if *ready { "readyz ok" } else { "readyz failed" }.into(),
-            Msg::Reset => "connections reset".into(),
+            Msg::Api { request, .. } => write!(out, "{request}"),
+            Msg::ApiCancel { .. } => out.write_str("close watch"),
+            Msg::ApiReply { response, .. } => {
+                response.write_summary(out);
+                Ok(())
+            }
+            Msg::Probe => out.write_str("GET /readyz"),
+            Msg::ProbeResult { ready } => {
+                out.write_str(if *ready { "readyz ok" } else { "readyz failed" })
+            }
+            Msg::Reset => out.write_str("connections reset"),
             Msg::KubeletCall {
                 address, request, ..
-            } => format!(
+            } => write!(
+                out,
                 "{} https://{address}{} (as {})",
                 request.method(),
                 request.path(),
                 crate::kubelet::server::APISERVER_KUBELET_CLIENT
             ),
-            Msg::KubeletAnswer { response, .. } => response.summary(),
+            Msg::KubeletAnswer { response, .. } => out.write_str(&response.summary()),
             Msg::KubeletInput { input, .. } | Msg::ApiStreamInput { input, .. } => {
-                input.to_string()
+                write!(out, "{input}")
             }
-            Msg::KubeletClose { .. } => "close stream".into(),
-            Msg::TunnelDial { identifier } => format!(
+            Msg::KubeletClose { .. } => out.write_str("close stream"),
+            Msg::TunnelDial { identifier } => write!(
+                out,
                 "gRPC Connect via {LOAD_BALANCER}:{} (agent ipv4={identifier})",
                 crate::konnectivity::AGENT_PORT
             ),
-            Msg::TunnelReply { accepted: true } => "tunnel open".into(),
-            Msg::TunnelReply { accepted: false } => "tunnel refused".into(),
-            Msg::Cloud { request, .. } => request.to_string(),
-            Msg::CloudReply { response, .. } => response.summary(),
-        }
+            Msg::TunnelReply { accepted: true } => out.write_str("tunnel open"),
+            Msg::TunnelReply { accepted: false } => out.write_str("tunnel refused"),
+            Msg::Cloud { request, .. } => write!(out, "{request}"),
+            Msg::CloudReply { response, .. } => out.write_str(&response.summary()),
+        };
     }
 }
 
@@ -294,7 +321,7 @@ pub struct Cluster {
     world: World<Event>,
     network: Network,
     trace: Trace,
-    hosts: BTreeMap<Addr, String>,
+    hosts: LookupMap<Addr, String>,
     etcd: BTreeMap<Addr, EtcdMember>,
     etcd_ids: BTreeMap<MemberId, Addr>,
     apiservers: BTreeMap<Addr, ApiServer>,
@@ -313,8 +340,9 @@ pub struct Cluster {
     powered_off: BTreeSet<String>,
     /// When the last message on each (from, to) connection arrives: every
     /// connection is one ordered stream (TCP), so a message never overtakes
-    /// an earlier one on the same connection.
-    last_arrival: BTreeMap<(Addr, Addr), SimTime>,
+    /// an earlier one on the same connection. Looked up once per message
+    /// and never iterated, so a hash map (with a fixed, unseeded hasher).
+    last_arrival: LookupMap<(Addr, Addr), SimTime>,
     /// Messages on a connection held back by a partition: TCP keeps
     /// retransmitting them, and they arrive once the partition heals.
     held: Vec<(Addr, Addr, Msg)>,
@@ -409,7 +437,7 @@ impl Cluster {
     /// ready (see [`Cluster::boot`]).
     pub fn new(topology: Topology, seed: u64) -> Cluster {
         let mut world = World::new(seed);
-        let mut hosts = BTreeMap::new();
+        let mut hosts = LookupMap::default();
         let member_ids: Vec<MemberId> = (1..=topology.control_plane.len() as u64).collect();
         let mut etcd = BTreeMap::new();
         let mut etcd_ids = BTreeMap::new();
@@ -686,7 +714,7 @@ impl Cluster {
             next_client_request: 1,
             crashed: BTreeSet::new(),
             powered_off: BTreeSet::new(),
-            last_arrival: BTreeMap::new(),
+            last_arrival: LookupMap::default(),
             held: Vec::new(),
             clients,
             cloud: crate::cloud::Cloud::new(),
@@ -909,38 +937,39 @@ impl Cluster {
         };
         match fate {
             Ok(latency) => {
-                let arrives = match self.last_arrival.get_mut(&(from.clone(), to.clone())) {
-                    Some(last) => {
-                        *last = (now + latency).max(*last);
-                        *last
+                let last = self
+                    .last_arrival
+                    .entry((from.clone(), to.clone()))
+                    .or_insert(now + latency);
+                *last = (now + latency).max(*last);
+                let arrives = *last;
+                self.trace.record_into(|mut summary| {
+                    msg.write_summary(&mut summary);
+                    TraceEvent {
+                        at: now,
+                        arrives,
+                        from: from.clone(),
+                        to: to.clone(),
+                        kind: kind.into(),
+                        summary,
+                        dropped: None,
                     }
-                    None => {
-                        self.last_arrival
-                            .insert((from.clone(), to.clone()), now + latency);
-                        now + latency
-                    }
-                };
-                self.trace.record(|| TraceEvent {
-                    at: now,
-                    arrives,
-                    from: from.clone(),
-                    to: to.clone(),
-                    kind: kind.into(),
-                    summary: msg.summary(),
-                    dropped: None,
                 });
                 self.world
                     .schedule_at(arrives, Event::Deliver { from, to, msg });
             }
             Err(reason) => {
-                self.trace.record(|| TraceEvent {
-                    at: now,
-                    arrives: now,
-                    from: from.clone(),
-                    to: to.clone(),
-                    kind: kind.into(),
-                    summary: msg.summary(),
-                    dropped: Some(reason),
+                self.trace.record_into(|mut summary| {
+                    msg.write_summary(&mut summary);
+                    TraceEvent {
+                        at: now,
+                        arrives: now,
+                        from: from.clone(),
+                        to: to.clone(),
+                        kind: kind.into(),
+                        summary,
+                        dropped: Some(reason),
+                    }
                 });
             }
         }
@@ -1720,7 +1749,7 @@ impl Cluster {
             return Ok(vec![a]);
         }
         if self.topology.nodes().any(|n| n.name == target) {
-            return Ok(self
+            let mut on_node: Vec<Addr> = self
                 .hosts
                 .iter()
                 .filter(|(_, h)| h.as_str() == target)
@@ -1731,7 +1760,10 @@ impl Cluster {
                         || self.clients.contains_key(a)
                         || self.is_tunnel_addr(a)
                 })
-                .collect());
+                .collect();
+            // In address order, whatever the hash map's.
+            on_node.sort();
+            return Ok(on_node);
         }
         Err(FaultError::UnknownTarget(target.into()))
     }

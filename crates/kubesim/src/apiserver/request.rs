@@ -330,8 +330,19 @@ impl ApiResponse {
 
     /// A one-line summary for the trace.
     pub fn summary(&self) -> String {
-        match self {
-            ApiResponse::Object(o) => format!(
+        let mut out = String::new();
+        self.write_summary(&mut out);
+        out
+    }
+
+    /// Writes [`ApiResponse::summary`] into `out` (the trace reuses its
+    /// buffers).
+    pub fn write_summary(&self, out: &mut String) {
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = match self {
+            ApiResponse::Object(o) => write!(
+                out,
                 "200 {} {} rv={}",
                 o.kind().kind,
                 o.name(),
@@ -341,36 +352,38 @@ impl ApiResponse {
                 kind,
                 items,
                 resource_version,
-            } => format!(
+            } => write!(
+                out,
                 "200 {}List ({} items) rv={resource_version}",
                 kind.info().kind,
                 items.len()
             ),
-            ApiResponse::Deleted(o) => format!("200 deleted {} {}", o.kind().kind, o.name()),
-            ApiResponse::WatchStarted => "200 watch started".into(),
+            ApiResponse::Deleted(o) => write!(out, "200 deleted {} {}", o.kind().kind, o.name()),
+            ApiResponse::WatchStarted => out.write_str("200 watch started"),
             ApiResponse::Watch(e) => match &e.object {
-                Some(o) => format!(
+                Some(o) => write!(
+                    out,
                     "{} {} {} rv={}",
                     e.kind.as_str(),
                     o.kind().kind,
                     o.name(),
                     e.resource_version
                 ),
-                None => format!("{} rv={}", e.kind.as_str(), e.resource_version),
+                None => write!(out, "{} rv={}", e.kind.as_str(), e.resource_version),
             },
-            ApiResponse::WatchClosed(e) => format!("watch closed: {}", e.message),
-            ApiResponse::Error(e) => format!("{} {}", e.code(), e.message),
+            ApiResponse::WatchClosed(e) => write!(out, "watch closed: {}", e.message),
+            ApiResponse::Error(e) => write!(out, "{} {}", e.code(), e.message),
             ApiResponse::Stream {
                 stdout, exit_code, ..
             } => match exit_code {
-                Some(code) => format!("101 exec stream, exit code {code}"),
-                None => format!("200 log stream ({} lines)", stdout.lines().count()),
+                Some(code) => write!(out, "101 exec stream, exit code {code}"),
+                None => write!(out, "200 log stream ({} lines)", stdout.lines().count()),
             },
-            ApiResponse::StreamOpened => "101 Switching Protocols".into(),
-            ApiResponse::StreamData(f) => f.summary(),
-            ApiResponse::StreamClosed(None) => "stream closed".into(),
-            ApiResponse::StreamClosed(Some(e)) => format!("stream closed: {e}"),
-        }
+            ApiResponse::StreamOpened => out.write_str("101 Switching Protocols"),
+            ApiResponse::StreamData(f) => out.write_str(&f.summary()),
+            ApiResponse::StreamClosed(None) => out.write_str("stream closed"),
+            ApiResponse::StreamClosed(Some(e)) => write!(out, "stream closed: {e}"),
+        };
     }
 }
 

@@ -195,13 +195,12 @@ fn node_condition<'a>(node: &'a Node, type_: &str) -> Option<&'a NodeCondition> 
 
 /// `nodeTopologyKey` / `utilnode.GetZoneKey`.
 pub fn zone_key(node: &Node) -> String {
-    let labels = node.metadata.labels.clone().unwrap_or_default();
+    // Borrowed: this runs for every node on every 5 s monitor pass.
+    let labels = node.metadata.labels.as_ref();
     let get = |a: &str, b: &str| {
         labels
-            .get(a)
-            .or_else(|| labels.get(b))
-            .cloned()
-            .unwrap_or_default()
+            .and_then(|l| l.get(a).or_else(|| l.get(b)))
+            .map_or("", String::as_str)
     };
     let region = get(
         "topology.kubernetes.io/region",

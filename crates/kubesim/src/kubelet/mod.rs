@@ -859,7 +859,7 @@ impl Kubelet {
         // their workers go (a changed file starts afresh below).
         let mut gone = Vec::new();
         for (key, w) in self.workers.iter_mut() {
-            if !config::is_static(w.pod()) {
+            if !w.is_static() {
                 continue;
             }
             let wanted = self.static_pods.get(key).is_some_and(|p| p.hash == w.uid);
@@ -983,22 +983,39 @@ impl Kubelet {
                 VolumeCall::Token { .. } => None,
             })
             .collect();
-        for (key, w) in self.workers.iter_mut() {
-            if config::is_static(w.pod())
-                || w.terminated
-                || w.pod().metadata.deletion_timestamp.is_some()
-            {
-                continue;
+        // A pod without volume state yet gets it first. Both maps are
+        // keyed and sorted alike, so they are walked side by side (this pass
+        // runs at every wake over every pod: a lookup per pod cost more).
+        let skipped = |w: &pods::PodWorker| {
+            w.terminated || w.pod().metadata.deletion_timestamp.is_some() || w.is_static()
+        };
+        let mut fresh: Vec<String> = Vec::new();
+        {
+            let mut have = self.volumes.keys().peekable();
+            for (key, w) in &self.workers {
+                while have.next_if(|k| *k < key).is_some() {}
+                if have.peek() != Some(&key) && !skipped(w) {
+                    fresh.push(key.clone());
+                }
             }
-            let fresh = !self.volumes.contains_key(key);
-            if fresh {
+        }
+        for key in &fresh {
+            if let Some(w) = self.workers.get(key) {
                 self.volumes
                     .insert(key.clone(), projected::PodVolumes::new(w.pod()));
             }
-            let Some(vols) = self.volumes.get_mut(key) else {
+        }
+        let mut all_vols = self.volumes.iter_mut().peekable();
+        for (key, w) in self.workers.iter_mut() {
+            if skipped(w) {
+                continue;
+            }
+            while all_vols.next_if(|(k, _)| *k < key).is_some() {}
+            let Some((_, vols)) = all_vols.next_if(|(k, _)| *k == key) else {
                 continue;
             };
-            if fresh {
+            // `fresh` is sorted (collected in key order) and nearly always empty.
+            if !fresh.is_empty() && fresh.binary_search(key).is_ok() {
                 w.volumes_ready = vols.projections.is_empty();
                 self.dirty.insert(key.clone());
             }
@@ -1347,7 +1364,7 @@ impl Kubelet {
             }
             // A static pod's status goes to its mirror pod, once there is one
             // (`statusManager` translates the static pod to its mirror).
-            if config::is_static(w.pod())
+            if w.is_static()
                 && self
                     .mirrors
                     .get(key)

@@ -79,6 +79,9 @@ enum Stage {
 #[derive(Clone, Debug)]
 struct Worker {
     spec: Container,
+    /// The spec has a probe (the spec never changes: kept beside the stage
+    /// so that [`PodWorker::next_wakeup`] need not reach into the spec).
+    probed: bool,
     init: bool,
     stage: Stage,
     restarts: i32,
@@ -95,8 +98,12 @@ struct Worker {
 
 impl Worker {
     fn new(spec: Container, init: bool) -> Self {
+        let probed = spec.readiness_probe.is_some()
+            || spec.liveness_probe.is_some()
+            || spec.startup_probe.is_some();
         Worker {
             spec,
+            probed,
             init,
             stage: Stage::Waiting,
             restarts: 0,
@@ -255,6 +262,9 @@ pub struct PodWorker {
     /// The pod's volumes are mounted (`WaitForAttachAndMount`): the kubelet
     /// sets it once its projected volumes are written.
     pub volumes_ready: bool,
+    /// [`super::config::is_static`] of the pod, kept as the pod is replaced: the
+    /// kubelet asks it of every pod at every wake.
+    is_static: bool,
 }
 
 /// What a pod worker asks the kubelet to do or tell.
@@ -280,6 +290,7 @@ impl PodWorker {
         PodWorker {
             key,
             uid: pod.metadata.uid.clone().unwrap_or_default(),
+            is_static: super::config::is_static(&pod),
             pod,
             sandbox: None,
             ip: None,
@@ -347,7 +358,13 @@ impl PodWorker {
                 .max(0) as u64;
             self.terminating = Some(now + SimDuration::from_secs(grace));
         }
+        self.is_static = super::config::is_static(&pod);
         self.pod = pod;
+    }
+
+    /// Whether the pod comes from a manifest file ([`super::config::is_static`]).
+    pub fn is_static(&self) -> bool {
+        self.is_static
     }
 
     /// The pod is gone from the API (or being deleted): stop it.
@@ -1010,13 +1027,7 @@ impl PodWorker {
                     restart_at: Some(t),
                     ..
                 } => Some(*t),
-                Stage::Running { .. }
-                    if w.spec.readiness_probe.is_some()
-                        || w.spec.liveness_probe.is_some()
-                        || w.spec.startup_probe.is_some() =>
-                {
-                    Some(w.next_probe)
-                }
+                Stage::Running { .. } if w.probed => Some(w.next_probe),
                 _ => None,
             })
             .min()

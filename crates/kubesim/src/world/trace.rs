@@ -87,6 +87,24 @@ impl Trace {
         self.events.push_back(make());
     }
 
+    /// Records an event whose summary `make` writes into the empty buffer
+    /// it is given: the buffer of the entry the full ring evicts, so a long
+    /// run records a message without allocating its summary.
+    pub fn record_into(&mut self, make: impl FnOnce(String) -> TraceEvent) {
+        self.total += 1;
+        if !self.enabled || self.capacity == 0 {
+            return;
+        }
+        let mut buffer = String::new();
+        if self.events.len() == self.capacity {
+            if let Some(old) = self.events.pop_front() {
+                buffer = old.summary;
+                buffer.clear();
+            }
+        }
+        self.events.push_back(make(buffer));
+    }
+
     /// Messages recorded since the run started.
     pub fn total(&self) -> u64 {
         self.total
@@ -129,6 +147,26 @@ mod tests {
         assert_eq!(kept, [2, 3, 4]);
         assert_eq!(t.total(), 5);
         assert_eq!(t.since(SimTime(4)).count(), 1);
+    }
+
+    #[test]
+    fn a_full_trace_hands_the_evicted_entrys_buffer_empty_to_the_next_one() {
+        let mut t = Trace::new(2);
+        for i in 0..2 {
+            t.record(|| ev(i));
+        }
+        t.record_into(|mut summary| {
+            assert!(summary.is_empty());
+            assert!(
+                summary.capacity() > 0,
+                "the evicted summary's buffer is reused"
+            );
+            summary.push_str("#2");
+            TraceEvent { summary, ..ev(2) }
+        });
+        let kept: Vec<_> = t.events().map(|e| e.summary.as_str()).collect();
+        assert_eq!(kept, ["#1", "#2"]);
+        assert_eq!(t.total(), 3);
     }
 
     #[test]
