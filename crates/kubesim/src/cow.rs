@@ -257,9 +257,7 @@ impl<K: Ord + Clone, V: Clone> CowMap<K, V> {
                 return old;
             }
         }
-        let Some(mut run) = self.runs.remove(&first) else {
-            return None;
-        };
+        let mut run = self.runs.remove(&first)?;
         let old = Rc::make_mut(&mut run).insert(key, value);
         if old.is_none() {
             self.len += 1;
@@ -638,7 +636,7 @@ mod tests {
         for step in 0..5000u32 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
             let k = (x >> 8) % 400;
-            if (x >> 4) % 3 == 0 {
+            if (x >> 4).is_multiple_of(3) {
                 assert_eq!(map.remove(&k), model.remove(&k));
             } else {
                 assert_eq!(map.insert(k, step), model.insert(k, step));
