@@ -5,7 +5,9 @@
 //! virtual seconds per wall second and wall milliseconds per 50 ms step: the
 //! page at 100x needs a 50 ms step to cost under about 0.5 ms of a frame.
 //! Then the diagram's snapshot as the page takes it, reusing the last
-//! one's pod views, and a cold one.
+//! one's pod views, and a cold one. Then a scrub checkpoint as the page
+//! takes it (a copy of the whole cluster, `Cluster::try_clone`), a few of
+//! them a few virtual seconds apart.
 //! Run with `cargo xtask bench busy` (or the example with `[workers
 //! [replicas]]`; `BUSY_PERF_CTL`: see [`perf_control`]).
 
@@ -30,7 +32,7 @@ fn cpu_ns() -> Option<u64> {
 
 /// Profiling one phase: with `BUSY_PERF_CTL` naming the control FIFO of
 /// `perf record --control fifo:<path> -D -1`, the phase named by
-/// `BUSY_PERF_PHASE` (`steady`, the default, or `snapshot`) turns the
+/// `BUSY_PERF_PHASE` (`steady`, the default, `snapshot` or `checkpoint`) turns the
 /// recording on and off.
 fn perf_control(phase: &str, command: &str) {
     let wanted = std::env::var("BUSY_PERF_PHASE").unwrap_or_else(|_| "steady".into());
@@ -156,4 +158,66 @@ fn main() {
         snap_least * 1e6,
         cold_wall * 1e6,
     );
+    // A scrub checkpoint, as the page takes one: a copy of the whole
+    // cluster. A few of them, a few virtual seconds apart (each dropped,
+    // as the page's cap drops them, after the next is taken).
+    let copies = 8;
+    let (mut cp_total, mut cp_max, mut cp_least) = (0.0f64, 0.0f64, f64::MAX);
+    let mut kept = None;
+    let mut failed = 0;
+    // The 50 ms steps after each copy, while it is kept: what the copy's
+    // sharing defers (a value both hold is copied when one side writes
+    // it) lands there, to compare with the steady state's steps above.
+    let (mut after_total, mut after_steps) = (0.0f64, 0usize);
+    for _ in 0..copies {
+        let w = wall();
+        for _ in 0..60 {
+            c.advance(SimDuration::from_millis(50));
+        }
+        if kept.is_some() {
+            after_total += w.elapsed().as_secs_f64();
+            after_steps += 60;
+        }
+        let w = wall();
+        let copy = c.try_clone();
+        let t = w.elapsed().as_secs_f64();
+        if copy.is_none() {
+            failed += 1;
+            continue;
+        }
+        cp_total += t;
+        cp_max = cp_max.max(t);
+        cp_least = cp_least.min(t);
+        // Dropped outside the timing (the page drops one at thinning).
+        drop(std::mem::replace(&mut kept, copy));
+    }
+    let taken = copies - failed;
+    if taken > 0 {
+        println!(
+            "  checkpoint (a copy of the cluster): {:.1} ms wall mean of {taken}, max {:.1} ms, least {:.1} ms{}",
+            cp_total * 1e3 / taken as f64,
+            cp_max * 1e3,
+            cp_least * 1e3,
+            if failed > 0 {
+                format!(" ({failed} moments could not be copied)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    if after_steps > 0 {
+        println!(
+            "  steps while a checkpoint is kept: {:.2} wall ms per 50 ms step (mean of {after_steps})",
+            after_total * 1e3 / after_steps as f64
+        );
+    }
+    // Profiled apart (the clock's advances between them left out).
+    if std::env::var("BUSY_PERF_PHASE").is_ok_and(|p| p == "checkpoint") {
+        perf_control("checkpoint", "enable");
+        for _ in 0..20 {
+            std::hint::black_box(c.try_clone());
+        }
+        perf_control("checkpoint", "disable");
+    }
+    drop(kept);
 }

@@ -394,7 +394,13 @@ impl Cluster {
     /// commands, is the same as this one's, message for message (the
     /// page's scrub checkpoints). The copy shares only immutable data with
     /// the original (objects and bytes behind `Rc`, process factories that
-    /// capture plain values).
+    /// capture plain values), and the big per-pod state copy-on-write (see
+    /// [`crate::cow`]: the kubelets' pod workers and volumes, containerd's
+    /// containers and sandboxes, etcd's key histories and event log, the
+    /// informers' caches, the Node authorizer's pods), which either side
+    /// copies, a value or a run of entries at a time, only when it writes
+    /// it: a copy of a cluster of 3,000 pods takes a fraction of what
+    /// copying every value would.
     ///
     /// `None` at a moment an etcd member cannot be copied exactly (see
     /// [`EtcdMember::try_clone`]): a rare state between two inputs; a

@@ -16,6 +16,7 @@ pub mod client;
 pub mod cloud;
 pub mod cluster;
 pub mod controllers;
+pub mod cow;
 pub mod dns;
 pub mod etcd;
 pub mod eventlog;

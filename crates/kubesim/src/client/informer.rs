@@ -49,7 +49,6 @@ use crate::apiserver::auth::authn::Credential;
 use crate::apiserver::selector::Selector;
 use crate::apiserver::{ApiRequest, ApiResponse, Verb, WatchEvent, WatchEventType};
 use crate::world::{SimDuration, SimTime};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The reflector's first back-off after a failure.
@@ -250,7 +249,9 @@ impl Notification {
 /// (kube-rs's `Store`; client-go's `Indexer` with only the key index).
 #[derive(Clone, Debug, Default)]
 pub struct Store {
-    objects: BTreeMap<String, Rc<Object>>,
+    /// Copy-on-write: a copy of the cluster shares the cache until one
+    /// side writes (see [`crate::cow::CowMap`]).
+    objects: crate::cow::CowMap<String, Rc<Object>>,
     resource_version: Option<u64>,
     synced: bool,
 }

@@ -29,9 +29,11 @@
 //! `/registry/<resource>/<namespace>/<name>`, always are).
 
 use super::codec::{CodecError, Reader, Writer};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::rc::Rc;
+
+use crate::cow::{CowDeque, CowMap};
 
 /// A revision of the key space (etcd's main revision, an `int64`).
 pub type Revision = i64;
@@ -84,14 +86,14 @@ impl KeyRange {
     }
 
     /// The entries of `map` whose keys lie in this range, in key order.
-    fn iter<'a, V>(
+    fn iter<'a, V: Clone>(
         &'a self,
-        map: &'a BTreeMap<Rc<str>, V>,
+        map: &'a CowMap<Rc<str>, V>,
     ) -> Box<dyn Iterator<Item = (&'a Rc<str>, &'a V)> + 'a> {
         match self {
             KeyRange::Key(k) => Box::new(map.get_key_value(k.as_str()).into_iter()),
             KeyRange::Prefix(p) => Box::new(
-                map.range::<str, _>((Bound::Included(p.as_str()), Bound::Unbounded))
+                map.range::<str>(Bound::Included(p.as_str()), Bound::Unbounded)
                     .take_while(move |(k, _)| k.starts_with(p.as_str())),
             ),
             KeyRange::Interval { start, end } => {
@@ -100,10 +102,10 @@ impl KeyRange {
                     // returns nothing for it.
                     return Box::new(std::iter::empty());
                 }
-                Box::new(map.range::<str, _>((
+                Box::new(map.range::<str>(
                     Bound::Included(start.as_str()),
                     Bound::Excluded(end.as_str()),
-                )))
+                ))
             }
         }
     }
@@ -404,10 +406,12 @@ impl KeyHistory {
 /// compaction, and the events that led there.
 #[derive(Clone, Debug)]
 pub struct MvccStore {
-    keys: BTreeMap<Rc<str>, KeyHistory>,
+    /// Copy-on-write (as `events`): a copy of the store (a checkpoint of
+    /// the cluster) shares them until one side writes.
+    keys: CowMap<Rc<str>, KeyHistory>,
     /// Every change with a revision at or above `compacted`, in revision
     /// order (and, within one revision, in the order of the txn's ops).
-    events: VecDeque<Event>,
+    events: CowDeque<Event>,
     revision: Revision,
     compacted: Revision,
     live_keys: usize,
@@ -423,8 +427,8 @@ impl MvccStore {
     /// An empty store at revision 1 (etcd's `store.currentRev` starts at 1).
     pub fn new() -> Self {
         MvccStore {
-            keys: BTreeMap::new(),
-            events: VecDeque::new(),
+            keys: CowMap::new(),
+            events: CowDeque::new(),
             revision: 1,
             compacted: 0,
             live_keys: 0,
@@ -625,7 +629,7 @@ impl MvccStore {
             Some((k, _)) => k.clone(),
             None => Rc::from(key),
         };
-        let history = self.keys.entry(key.clone()).or_default();
+        let history = self.keys.get_or_default(key.clone());
         let prev = history.latest().cloned();
         let kv = KeyValue {
             key,
@@ -708,7 +712,7 @@ impl MvccStore {
             !history.revs.is_empty()
         });
         let keep_from = self.events.partition_point(|e| e.revision() < rev);
-        self.events.drain(..keep_from);
+        self.events.drop_front(keep_from);
         self.compacted = rev;
         Ok(())
     }
@@ -730,7 +734,7 @@ impl MvccStore {
         let from = self.events.partition_point(|e| e.revision() < start);
         Ok(self
             .events
-            .range(from..)
+            .iter_from(from)
             .filter(|e| range.contains(&e.kv.key))
             .cloned()
             .collect())
@@ -758,7 +762,7 @@ impl MvccStore {
         w.int(self.revision);
         w.int(self.compacted);
         w.uint(self.keys.len() as u64);
-        for (key, history) in &self.keys {
+        for (key, history) in self.keys.iter() {
             w.str(key);
             w.uint(history.revs.len() as u64);
             for (rev, kv) in &history.revs {
@@ -773,7 +777,7 @@ impl MvccStore {
             }
         }
         w.uint(self.events.len() as u64);
-        for e in &self.events {
+        for e in self.events.iter() {
             w.byte(match e.kind {
                 EventKind::Put => 0,
                 EventKind::Delete => 1,
@@ -810,7 +814,7 @@ impl MvccStore {
         }
         let revision = r.int()?;
         let compacted = r.int()?;
-        let mut keys = BTreeMap::new();
+        let mut keys = CowMap::new();
         let mut live_keys = 0;
         // Every count is bounded by the bytes left (each item takes at least
         // one byte), so a corrupt count cannot allocate much.
@@ -839,7 +843,7 @@ impl MvccStore {
             keys.insert(key, history);
         }
         let n = r.len()?;
-        let mut events = VecDeque::with_capacity(n);
+        let mut events = CowDeque::new();
         for _ in 0..n {
             let kind = match r.byte()? {
                 0 => EventKind::Put,
@@ -913,6 +917,7 @@ fn check_branch(ops: &[RequestOp]) -> Result<(), MvccError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn v(s: &str) -> Rc<[u8]> {
         Rc::from(s.as_bytes())

@@ -63,6 +63,7 @@ use crate::apiserver::auth::authn::{ClientCertificate, Credential};
 use crate::apiserver::{ApiRequest, ApiResponse, Verb};
 use crate::client::informer::{InformerConfig, Notification};
 use crate::client::process::{Agent, ClientId, Ctx, RateLimit, Tag, CLIENT_EVENTS, CLIENT_MAIN};
+use crate::cow::CowRc;
 use crate::topology::{NodeRole, NodeSpec};
 use crate::world::{SimDuration, SimTime};
 use k8s_openapi::api::core::v1::{
@@ -162,8 +163,9 @@ pub struct Kubelet {
     /// containerd on this node (it outlives a kubelet restart: the cluster
     /// keeps it while the kubelet is stopped).
     runtime: Option<crate::runtime::Containerd>,
-    /// The pod workers, by pod key.
-    workers: BTreeMap<String, pods::PodWorker>,
+    /// The pod workers, by pod key (copy-on-write: a copy of the cluster
+    /// shares them until one side changes one).
+    workers: BTreeMap<String, CowRc<pods::PodWorker>>,
     /// Status writes in flight, by tag: the pod key.
     status_writes: BTreeMap<Tag, String>,
     next_tag: Tag,
@@ -204,8 +206,8 @@ pub struct Kubelet {
     streams: BTreeMap<(String, u64), streaming::OpenStream>,
     /// The service-account token manager.
     tokens: token::TokenManager,
-    /// Pods' projected volumes, by pod key.
-    volumes: BTreeMap<String, projected::PodVolumes>,
+    /// Pods' projected volumes, by pod key (copy-on-write, as `workers`).
+    volumes: BTreeMap<String, CowRc<projected::PodVolumes>>,
     /// Reads for volumes in flight, by tag.
     volume_calls: BTreeMap<Tag, VolumeCall>,
     /// When the volume manager next has something to do (a token to
@@ -535,7 +537,7 @@ impl Kubelet {
                     w.ip = self.ip_for(pod);
                 }
                 w.update(*(pod.clone()), ctx.now);
-                self.workers.insert(key, w);
+                self.workers.insert(key, w.into());
             }
         }
     }
@@ -907,7 +909,7 @@ impl Kubelet {
             w.down = self.down_components.contains(&name);
             w.update(pod, now);
             self.dirty.insert(p.key.clone());
-            self.workers.insert(p.key.clone(), w);
+            self.workers.insert(p.key.clone(), w.into());
         }
         // Mirror pods, once the node is registered and the mirrors known.
         let node_uid = self
@@ -1002,7 +1004,7 @@ impl Kubelet {
         for key in &fresh {
             if let Some(w) = self.workers.get(key) {
                 self.volumes
-                    .insert(key.clone(), projected::PodVolumes::new(w.pod()));
+                    .insert(key.clone(), projected::PodVolumes::new(w.pod()).into());
             }
         }
         let mut all_vols = self.volumes.iter_mut().peekable();

@@ -8,6 +8,7 @@ use super::program::{
 use super::runc::{Files, Fx, Halt, Machine, Memory, Process};
 use super::*;
 use crate::api::pod::{Container, PodSpec};
+use crate::cow::CowRc;
 use crate::images::{fake_digest, lookup, ImageInfo, ImageRef, SANDBOX_IMAGE};
 use k8s_openapi::api::core::v1::Probe;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -116,14 +117,27 @@ pub struct Containerd {
     bandwidth: u64,
     images: BTreeMap<String, ImageInfo>,
     pulls: BTreeMap<String, Pull>,
-    sandboxes: BTreeMap<String, Sandbox>,
-    containers: BTreeMap<String, Ctr>,
+    sandboxes: BTreeMap<String, CowRc<Sandbox>>,
+    containers: BTreeMap<String, CowRc<Ctr>>,
     next_id: u64,
     queued: Vec<RuntimeEvent>,
     /// The node's pod volume directories as the kubelet wrote them
     /// (`/var/lib/kubelet/pods/<uid>/volumes/...`), by pod uid and volume
     /// name: each file's path inside the volume and its content.
     volumes: BTreeMap<String, BTreeMap<String, Files>>,
+}
+
+/// Whether [`sync_one`] at `now` could change `c`: a start that is due, a
+/// process [`Process::advance`] could move (see [`Process::may_advance`]),
+/// or logs over the cap. [`Containerd::advance`] leaves the others
+/// unwritten, so a copy of the cluster keeps sharing them (see
+/// [`crate::cow`]); `sync_one` on them would change nothing.
+fn sync_may_change(c: &Ctr, now: SimTime) -> bool {
+    c.starting.is_some_and(|t| t <= now)
+        || c.logs.len() > LOG_LINES
+        || c.process
+            .as_ref()
+            .is_some_and(|p| p.may_advance(c.limits.memory_max))
 }
 
 /// [`Containerd::sync_container`] on one container: starts it when its
@@ -492,7 +506,8 @@ impl Containerd {
                 state: SandboxState::Ready,
                 created_at: now,
                 slice,
-            },
+            }
+            .into(),
         );
         Reply {
             result: Ok(id),
@@ -784,7 +799,8 @@ impl Containerd {
                 files,
                 logs: Vec::new(),
                 hostname,
-            },
+            }
+            .into(),
         );
         Reply {
             result: Ok(id),
@@ -814,6 +830,7 @@ impl Containerd {
             .values_mut()
             .filter(|c| sandboxes.contains(&&c.sandbox_id))
         {
+            let c: &mut Ctr = c;
             project_mounts(&mut c.files, &c.spec, pod_volumes);
         }
     }
@@ -1182,7 +1199,9 @@ impl Containerd {
         let Some(c) = self.containers.get_mut(id) else {
             return;
         };
-        sync_one(id, c, now, &mut self.queued);
+        if sync_may_change(c, now) {
+            sync_one(id, c, now, &mut self.queued);
+        }
     }
 
     /// Completes what is due at or before `now` and reports it, oldest first.
@@ -1240,7 +1259,9 @@ impl Containerd {
             self.queued.push(event);
         }
         for (id, c) in self.containers.iter_mut() {
-            sync_one(id, c, now, &mut self.queued);
+            if sync_may_change(c, now) {
+                sync_one(id, c, now, &mut self.queued);
+            }
         }
         let mut events = std::mem::take(&mut self.queued);
         events.sort_by_key(|e| e.at);
@@ -1284,7 +1305,7 @@ impl Containerd {
             };
         };
         self.sync_container(&id, now);
-        let Some(c) = self.containers.get_mut(&id) else {
+        let Some(c) = self.containers.get_mut(&id).map(|c| &mut **c) else {
             return Reply {
                 result: Err(CriError::NotFound(format!(
                     "container \"{container_id}\" not found"
@@ -1384,7 +1405,7 @@ impl Containerd {
             return HttpOutcome::Refused;
         };
         self.sync_container(&id, now);
-        let Some(c) = self.containers.get_mut(&id) else {
+        let Some(c) = self.containers.get_mut(&id).map(|c| &mut **c) else {
             return HttpOutcome::Refused;
         };
         let Some(p) = c.process.as_ref() else {

@@ -504,6 +504,20 @@ impl Process {
         }
     }
 
+    /// Whether [`Process::advance`] (under memory limit `limit`) could
+    /// change the process, its files or its logs: false only for one that
+    /// exited, or that halted for good (a server) with no stop under way
+    /// and no memory limit it can reach, for which `advance` returns `None`
+    /// and writes nothing.
+    pub fn may_advance(&self, limit: Option<u64>) -> bool {
+        self.exit.is_none()
+            && (!self.halted_forever
+                || self.kill.is_some()
+                || limit
+                    .and_then(|l| self.memory.reaches(l, self.started_at))
+                    .is_some())
+    }
+
     /// The next instant something happens without outside input.
     pub fn next_wakeup(&self, limit: Option<u64>) -> Option<SimTime> {
         if self.exit.is_some() {

@@ -65,7 +65,9 @@ struct PodRecord {
 /// secrets, configmaps, service accounts and claims those pods use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeGraph {
-    pods: BTreeMap<(String, String), PodRecord>,
+    /// Copy-on-write: a copy of the cluster shares it until one side
+    /// writes (see [`crate::cow::CowMap`]).
+    pods: crate::cow::CowMap<(String, String), PodRecord>,
     /// (kind, namespace, name) → node → how many of the node's pods use it.
     uses: BTreeMap<(VertexKind, String, String), BTreeMap<String, u32>>,
 }
