@@ -80,9 +80,11 @@ const CHECKPOINT_CAP: usize = 8;
 /// the frames.
 const CHECKPOINT_WALL_GAP_MS: f64 = 1000.0;
 /// ... and at least this many times what the last copy cost: a large
-/// cluster's copy takes a frame or more (about 260 ms with 100 nodes and
-/// 3,000 pods), which must stay a small share of the wall time.
-const CHECKPOINT_COST_FACTOR: f64 = 50.0;
+/// cluster's copy takes a few frames (about 90 ms with 100 nodes and 3,000
+/// pods), a stutter that must stay rare: at 150 times its cost, one every
+/// 13 s or so and under 1 % of the wall time. A scrub back then replays at
+/// most that long at the clock's speed.
+const CHECKPOINT_COST_FACTOR: f64 = 150.0;
 
 pub enum Msg {
     Play,
