@@ -595,9 +595,8 @@ impl App {
         self.log_total = total;
         self.log_limit = limit;
         let filter = self.log_filter;
-        let all: Vec<_> = trace.events().collect();
-        let rows: Vec<Row> = all
-            .into_iter()
+        let rows: Vec<Row> = trace
+            .events()
             .rev()
             .enumerate()
             .filter(|(_, e)| filter.shows(&e.kind))

@@ -138,8 +138,7 @@ struct Ink {
 }
 
 impl Ink {
-    fn read() -> Ink {
-        let dark = dark_theme();
+    fn read(dark: bool) -> Ink {
         let band = css_var("--band-workers", if dark { "#13231c" } else { "#eef6f1" });
         let ink = css_var("--ink", if dark { "#e3e8f0" } else { "#1c2433" });
         let muted = css_var("--muted", if dark { "#9aa6ba" } else { "#5b667a" });
@@ -814,7 +813,13 @@ impl NodeCanvas {
         let Some(fit) = fit_for(css_w, dpr, layout.width, layout.height) else {
             return;
         };
-        let ink = Ink::read();
+        // The theme's colours are read from the computed style (a style
+        // flush) only when the theme changed since the last paint.
+        let dark = dark_theme();
+        let ink = match &self.ink {
+            Some(ink) if ink.dark == dark => ink.clone(),
+            _ => Ink::read(dark),
+        };
         let band = layout.canvas_band();
         let nodes: Vec<&Rc<PlacedNode>> = layout.canvas_nodes().collect();
         let full = self.fit != Some(fit)

@@ -111,7 +111,7 @@ impl Trace {
     }
 
     /// The retained events, oldest first.
-    pub fn events(&self) -> impl Iterator<Item = &TraceEvent> {
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = &TraceEvent> + ExactSizeIterator {
         self.events.iter()
     }
 
