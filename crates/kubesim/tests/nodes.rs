@@ -903,3 +903,157 @@ spec:
     ok(&mut c, &mut s, "sim advance 10s");
     assert_eq!(sandboxes(&c), 0);
 }
+
+/// The value of a `Label:   value` line of `kubectl describe`.
+fn field<'a>(out: &'a str, label: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("{label} in\n{out}"))
+}
+
+#[test]
+fn kubectl_describe_pod_prints_kubectl_s_pod_page() {
+    let (mut c, mut s) = booted(21);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl apply -f -
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.14.2
+    ports: [{containerPort: 80, name: http}]
+    resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+    readinessProbe: {httpGet: {path: /, port: 80}}
+    env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+---end",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let out = ok(&mut c, &mut s, "kubectl describe pod web");
+    let node = jsonpath(&mut c, &mut s, "pod web", ".spec.nodeName");
+    let host_ip = jsonpath(&mut c, &mut s, "pod web", ".status.hostIP");
+    // describePod's fields, aligned by Go's tabwriter as kubectl prints them.
+    assert!(
+        out.starts_with("Name:             web\nNamespace:        default\n"),
+        "{out}"
+    );
+    assert_eq!(field(&out, "Node:"), format!("{node}/{host_ip}"));
+    assert_eq!(field(&out, "Status:"), "Running");
+    assert_eq!(field(&out, "Labels:"), "app=web");
+    assert!(
+        field(&out, "Start Time:").starts_with("Thu, 01 Jan 2026 00:00:"),
+        "{out}"
+    );
+    assert_eq!(field(&out, "    Image:"), "nginx:1.14.2");
+    assert_eq!(field(&out, "    Port:"), "80/TCP (http)");
+    assert_eq!(field(&out, "    State:"), "Running");
+    assert_eq!(field(&out, "    Ready:"), "True");
+    assert_eq!(field(&out, "    Restart Count:"), "0");
+    assert_eq!(
+        field(&out, "    Readiness:"),
+        "http-get http://:80/ delay=0s timeout=1s period=10s #success=1 #failure=3"
+    );
+    assert_eq!(field(&out, "      POD_NAME:"), "web (v1:metadata.name)");
+    assert!(out.contains("    Limits:\n      memory:  128Mi\n    Requests:\n      cpu:      100m\n      memory:   64Mi\n    Readiness:  http-get"), "{out}");
+    assert!(
+        out.contains("Conditions:\n  Type                        Status\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  Ready                       True \n"),
+        "{out}"
+    );
+    assert_eq!(field(&out, "QoS Class:"), "Burstable");
+    assert!(out.contains("Tolerations:                 node.kubernetes.io/not-ready:NoExecute op=Exists for 300s\n"), "{out}");
+    let events = out
+        .split("Events:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("events in\n{out}"));
+    assert!(events.starts_with("  Type    Reason     Age   From               Message\n  ----    ------     ----  ----               -------\n"), "{events}");
+    assert!(
+        events.contains(&format!(
+            "default-scheduler  Successfully assigned default/web to {node}"
+        )),
+        "{events}"
+    );
+    // A name prefix describes every pod it starts (`NAME_PREFIX`).
+    let coredns = ok(
+        &mut c,
+        &mut s,
+        "kubectl describe pods -n kube-system coredns",
+    );
+    assert_eq!(
+        coredns
+            .matches("\nControlled By:  ReplicaSet/coredns-")
+            .count(),
+        2,
+        "{coredns}"
+    );
+}
+
+#[test]
+fn kubectl_describe_node_and_deployment_print_kubectl_s_pages() {
+    let (mut c, mut s) = booted(22);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(
+        &mut c,
+        &mut s,
+        "kubectl create deployment web --image=nginx --replicas=2",
+    );
+    ok(&mut c, &mut s, "sim advance 20s");
+    let d = ok(&mut c, &mut s, "kubectl describe deployment web");
+    assert_eq!(
+        field(&d, "Replicas:"),
+        "2 desired | 2 updated | 2 total | 2 available | 0 unavailable"
+    );
+    assert_eq!(
+        field(&d, "RollingUpdateStrategy:"),
+        "25% max unavailable, 25% max surge"
+    );
+    assert_eq!(field(&d, "OldReplicaSets:"), "<none>");
+    let rs = field(&d, "NewReplicaSet:");
+    assert!(
+        rs.starts_with("web-") && rs.ends_with(" (2/2 replicas created)"),
+        "{d}"
+    );
+    assert!(
+        d.contains("  Available      True    MinimumReplicasAvailable\n"),
+        "{d}"
+    );
+    assert!(
+        d.contains("ScalingReplicaSet  20s   deployment-controller  Scaled up replica set web-"),
+        "{d}"
+    );
+
+    let node = jsonpath(&mut c, &mut s, "pods -l app=web", ".items[0].spec.nodeName");
+    let n = ok(&mut c, &mut s, &format!("kubectl describe node {node}"));
+    assert_eq!(field(&n, "Roles:"), "<none>");
+    assert_eq!(field(&n, "Taints:"), "<none>");
+    assert_eq!(field(&n, "Unschedulable:"), "false");
+    assert_eq!(field(&n, "  HolderIdentity:"), node);
+    assert!(n.contains("  Ready            True    "), "{n}");
+    assert!(
+        n.contains("KubeletReady                 kubelet is posting ready status"),
+        "{n}"
+    );
+    assert!(n.contains("\nNon-terminated Pods:"), "{n}");
+    assert!(n.contains("  default                     web-"), "{n}");
+    assert!(n.contains("Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n"), "{n}");
+    let cp = ok(&mut c, &mut s, "kubectl describe node control-plane-1");
+    assert_eq!(field(&cp, "Roles:"), "control-plane");
+    assert_eq!(
+        field(&cp, "Taints:"),
+        "node-role.kubernetes.io/control-plane:NoSchedule"
+    );
+    assert!(
+        cp.contains("  kube-system                 kube-apiserver-control-plane-1"),
+        "{cp}"
+    );
+}

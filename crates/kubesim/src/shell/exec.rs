@@ -23,6 +23,7 @@
 //! rather than three-way merged through the last-applied annotation. Verbs
 //! whose components are not simulated yet say so instead of pretending.
 
+mod describe;
 mod drain;
 mod explain;
 mod expose;
@@ -631,8 +632,24 @@ impl Session {
             } else {
                 let mut v = vec![];
                 for n in names {
-                    match cluster.call(self.request(k, Verb::Get, kind.id).named(n)) {
+                    match cluster.call(self.request(k, Verb::Get, kind.id).named(n.clone())) {
                         ApiResponse::Object(o) => v.push(o),
+                        // `kubectl describe TYPE NAME_PREFIX`: with no exact
+                        // match, every object whose name starts with it.
+                        ApiResponse::Error(e) if e.reason == api::Reason::NotFound => {
+                            let prefixed: Vec<Rc<Object>> =
+                                match cluster.call(self.request(k, Verb::List, kind.id)) {
+                                    ApiResponse::List { items, .. } => items
+                                        .into_iter()
+                                        .filter(|o| o.name().starts_with(n.as_str()))
+                                        .collect(),
+                                    _ => Vec::new(),
+                                };
+                            if prefixed.is_empty() {
+                                return Err(err(&e));
+                            }
+                            v.extend(prefixed);
+                        }
                         ApiResponse::Error(e) => return Err(err(&e)),
                         _ => {}
                     }
@@ -649,32 +666,65 @@ impl Session {
                 ApiResponse::List { items, .. } => items,
                 _ => Vec::new(),
             };
+            // What the kind's describer reads besides the object.
+            let list_of = |cluster: &mut Cluster, kind: KindId, namespace: Option<&str>| {
+                let mut r = ApiRequest::new(Verb::List, kind, self.credential.clone());
+                if let Some(ns) = namespace {
+                    r = r.in_namespace(ns);
+                }
+                match cluster.call(r) {
+                    ApiResponse::List { items, .. } => {
+                        items.iter().map(|o| o.to_value()).collect::<Vec<_>>()
+                    }
+                    _ => Vec::new(),
+                }
+            };
+            let namespace = self.namespace_of(k);
+            let mut related = describe::Related::default();
+            let mut leases = Vec::new();
+            match kind.id {
+                KindId::Deployment => {
+                    related.replica_sets = list_of(cluster, KindId::ReplicaSet, Some(&namespace));
+                }
+                KindId::ReplicaSet => {
+                    related.pods = list_of(cluster, KindId::Pod, Some(&namespace));
+                }
+                KindId::Service => {
+                    related.endpoint_slices =
+                        list_of(cluster, KindId::EndpointSlice, Some(&namespace));
+                }
+                KindId::Node => {
+                    related.pods = list_of(cluster, KindId::Pod, None);
+                    leases = list_of(cluster, KindId::Lease, Some("kube-node-lease"));
+                }
+                _ => {}
+            }
             for o in objects {
                 if !out.is_empty() {
                     out.push_str("\n\n");
                 }
-                let mut text = describe(&o, cluster.now());
-                let mine: Vec<&k8s_openapi::api::core::v1::Event> = events
+                related.events = events
                     .iter()
-                    .filter_map(|e| match &**e {
-                        Object::Event(ev)
-                            if ev.involved_object.uid.as_deref() == o.uid()
+                    .filter(|e| match &***e {
+                        Object::Event(ev) => {
+                            ev.involved_object.uid.as_deref() == o.uid()
                                 || (ev.involved_object.name.as_deref() == Some(o.name())
-                                    && ev.involved_object.kind.as_deref()
-                                        == Some(o.kind().kind)
-                                    && ev.involved_object.namespace.as_deref()
-                                        == o.namespace()) =>
-                        {
-                            Some(&**ev)
+                                    && ev.involved_object.kind.as_deref() == Some(o.kind().kind)
+                                    && ev.involved_object.namespace.as_deref() == o.namespace())
                         }
-                        _ => None,
+                        _ => false,
                     })
+                    .map(|e| e.to_value())
                     .collect();
-                if !mine.is_empty() {
-                    text.truncate(text.len() - "Events:       <none>".len());
-                    text.push_str(&describe_events(&mine, cluster.now()));
-                }
-                out.push_str(&text);
+                related.lease = leases.iter().find(|l| {
+                    l.pointer("/metadata/name").and_then(|n| n.as_str()) == Some(o.name())
+                });
+                out.push_str(&describe::describe(
+                    o.kind().kind,
+                    &o.to_value(),
+                    &related,
+                    cluster.now(),
+                ));
             }
         }
         Ok(out)
@@ -1577,121 +1627,6 @@ fn api_resources() -> String {
         ]);
     }
     print::tabwrite(&rows).trim_end().to_string()
-}
-
-/// A generic `kubectl describe`: the metadata kubectl shows for every kind,
-/// then the spec and status as indented fields. (kubectl's per-kind
-/// describers are richer; events arrive with the components that emit them.)
-fn describe(o: &Object, now: SimTime) -> String {
-    let mut out = String::new();
-    let m = o.meta();
-    let _ = writeln!(out, "Name:         {}", o.name());
-    if let Some(ns) = o.namespace() {
-        let _ = writeln!(out, "Namespace:    {ns}");
-    }
-    let fmt_map = |map: &std::collections::BTreeMap<String, String>| {
-        if map.is_empty() {
-            "<none>".to_string()
-        } else {
-            map.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("\n              ")
-        }
-    };
-    let _ = writeln!(out, "Labels:       {}", fmt_map(&o.labels().to_map()));
-    let _ = writeln!(out, "Annotations:  {}", fmt_map(o.annotations()));
-    if let Some(t) = &m.creation_timestamp {
-        let created = serde_json::to_value(t)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "CreationTimestamp:  {created} ({} ago)",
-            print::age(Some(t), now)
-        );
-    }
-    let value = o.to_value();
-    for section in ["spec", "status", "data", "rules", "subjects", "roleRef"] {
-        if let Some(v) = value.get(section) {
-            let title = {
-                let mut c = section.chars();
-                c.next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                    .unwrap_or_default()
-            };
-            let _ = writeln!(out, "{title}:");
-            for line in print::to_yaml(v).lines() {
-                let _ = writeln!(out, "  {line}");
-            }
-        }
-    }
-    out.push_str("Events:       <none>");
-    out
-}
-
-/// The Events section of `kubectl describe` (`DescribeEvents`).
-fn describe_events(events: &[&k8s_openapi::api::core::v1::Event], now: SimTime) -> String {
-    let mut sorted: Vec<&&k8s_openapi::api::core::v1::Event> = events.iter().collect();
-    sorted.sort_by_key(|e| {
-        e.last_timestamp
-            .as_ref()
-            .or(e.first_timestamp.as_ref())
-            .map(crate::api::time::to_sim_time)
-    });
-    let mut rows = vec![
-        vec![
-            "Type".to_string(),
-            "Reason".into(),
-            "Age".into(),
-            "From".into(),
-            "Message".into(),
-        ],
-        vec![
-            "----".to_string(),
-            "------".into(),
-            "----".into(),
-            "----".into(),
-            "-------".into(),
-        ],
-    ];
-    for e in sorted {
-        let from = e
-            .source
-            .as_ref()
-            .and_then(|s| s.component.clone())
-            .or_else(|| e.reporting_component.clone())
-            .unwrap_or_default();
-        let age = print::age(
-            e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()),
-            now,
-        );
-        let count = e.count.unwrap_or(1);
-        let age = if count > 1 {
-            format!(
-                "{age} (x{count} over {})",
-                print::age(e.first_timestamp.as_ref(), now)
-            )
-        } else {
-            age
-        };
-        rows.push(vec![
-            e.type_.clone().unwrap_or_default(),
-            e.reason.clone().unwrap_or_default(),
-            age,
-            from,
-            e.message.clone().unwrap_or_default(),
-        ]);
-    }
-    let table = print::tabwrite(&rows);
-    let mut out = String::from("Events:\n");
-    for line in table.trim_end().lines() {
-        out.push_str("  ");
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.trim_end().to_string()
 }
 
 /// `sim node manifests <node>`: the files and the static pods they make.

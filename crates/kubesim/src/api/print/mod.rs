@@ -10,8 +10,8 @@ mod yaml;
 pub use json::to_json;
 pub use jsonpath::{value_text, JsonPath, JsonPathError};
 pub use table::{
-    age, human_duration, no_resources_found, print_labelled_table, print_table, tabwrite,
-    TableOptions,
+    age, human_duration, no_resources_found, print_labelled_table, print_table, selector_string,
+    tabwrite, TableOptions,
 };
 pub use yaml::to_yaml;
 

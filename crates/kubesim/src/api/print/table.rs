@@ -143,7 +143,7 @@ fn label_string(v: Option<&Value>) -> String {
 }
 
 /// A label selector as `metav1.FormatLabelSelector` prints it.
-fn selector_string(sel: Option<&Value>) -> String {
+pub fn selector_string(sel: Option<&Value>) -> String {
     let Some(sel) = sel else {
         return "<none>".into();
     };
