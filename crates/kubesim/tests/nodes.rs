@@ -1057,3 +1057,34 @@ fn kubectl_describe_node_and_deployment_print_kubectl_s_pages() {
         "{cp}"
     );
 }
+
+#[test]
+fn the_kubelet_counts_a_repeated_event_instead_of_creating_it_again() {
+    // client-go's EventCorrelator: the same event again patches the first
+    // one's count and lastTimestamp, which describe prints as `(xN over T)`.
+    let (mut c, mut s) = booted(23);
+    ok(&mut c, &mut s, "sim advance 15s");
+    ok(&mut c, &mut s, "kubectl run typo --image=nginx:no-such-tag");
+    ok(&mut c, &mut s, "sim advance 90s");
+    let out = ok(&mut c, &mut s, "kubectl describe pod typo");
+    let pulling = out
+        .lines()
+        .filter(|l| l.contains("Pulling image \"nginx:no-such-tag\""))
+        .collect::<Vec<_>>();
+    assert_eq!(pulling.len(), 1, "one Pulling event, counted:\n{out}");
+    assert!(pulling[0].contains(" over 90s)"), "{}", pulling[0]);
+    let count: i64 = jsonpath(
+        &mut c,
+        &mut s,
+        "events --field-selector reason=Pulling,involvedObject.name=typo",
+        ".items[0].count",
+    )
+    .parse()
+    .unwrap_or(0);
+    assert!(count >= 3, "pulled again after each back-off: {count}");
+    assert!(
+        pulling[0].contains(&format!("(x{count} over 90s)")),
+        "{}",
+        pulling[0]
+    );
+}

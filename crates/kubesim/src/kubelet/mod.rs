@@ -169,6 +169,10 @@ pub struct Kubelet {
     /// Status writes in flight, by tag: the pod key.
     status_writes: BTreeMap<Tag, String>,
     next_tag: Tag,
+    /// The events sent, for repeats (client-go's `eventLogger`): by event
+    /// key, the Event's name and count, oldest first for the bound.
+    event_log: BTreeMap<String, (String, i32)>,
+    event_order: std::collections::VecDeque<String>,
     /// Steps of the kubelet -> containerd -> runc chain not yet traced.
     steps: Vec<crate::runtime::TraceStep>,
     /// The node's pod CIDR once node IPAM assigned it (`spec.podCIDR`);
@@ -276,6 +280,8 @@ impl Kubelet {
             workers: BTreeMap::new(),
             status_writes: BTreeMap::new(),
             next_tag: TAG_POD_BASE,
+            event_log: BTreeMap::new(),
+            event_order: Default::default(),
             steps: Vec::new(),
             pod_cidr: None,
             ips: Default::default(),
@@ -565,6 +571,52 @@ impl Kubelet {
         let ns = event.metadata.namespace.clone().unwrap_or_default();
         let tag = self.next_tag;
         self.next_tag += 1;
+        // client-go's `EventCorrelator` (`tools/record/events_cache.go`
+        // `eventLogger.eventObserve`, `getEventKey`): an event the same as
+        // one already sent (source, object, type, reason and message) is
+        // not created again; the first one's count and lastTimestamp are
+        // patched (`recordToSink`), so `kubectl describe` shows
+        // `10s (x3 over 2m)`. Its LRU cache holds 4096 keys.
+        const EVENT_CACHE: usize = 4096;
+        let o = &event.involved_object;
+        let key = [
+            "kubelet",
+            self.machine.spec.name.as_str(),
+            o.kind.as_deref().unwrap_or(""),
+            o.namespace.as_deref().unwrap_or(""),
+            o.name.as_deref().unwrap_or(""),
+            o.field_path.as_deref().unwrap_or(""),
+            o.uid.as_deref().unwrap_or(""),
+            o.api_version.as_deref().unwrap_or(""),
+            type_,
+            reason,
+            event.message.as_deref().unwrap_or(""),
+        ]
+        .join("\u{0}");
+        if let Some((name, count)) = self.event_log.get_mut(&key) {
+            *count += 1;
+            let last = serde_json::to_value(crate::api::time::to_time(ctx.now)).unwrap_or_default();
+            let patch = crate::api::patch::Patch {
+                kind: crate::api::patch::PatchType::Strategic,
+                document: serde_json::json!({"count": *count, "lastTimestamp": last}),
+            };
+            ctx.send(
+                tag,
+                ApiRequest::new(Verb::Patch, KindId::Event, self.credential.clone())
+                    .in_namespace(ns)
+                    .named(name.clone())
+                    .with_patch(patch),
+            );
+            return;
+        }
+        if self.event_order.len() >= EVENT_CACHE {
+            if let Some(oldest) = self.event_order.pop_front() {
+                self.event_log.remove(&oldest);
+            }
+        }
+        let name = event.metadata.name.clone().unwrap_or_default();
+        self.event_log.insert(key.clone(), (name, 1));
+        self.event_order.push_back(key);
         ctx.send(
             tag,
             ApiRequest::new(Verb::Create, KindId::Event, self.credential.clone())
