@@ -16,8 +16,8 @@
 //! logs|exec|attach|port-forward`, directly or, with the topology's
 //! `konnectivity` option, through a konnectivity-server beside each API
 //! server and the node's konnectivity-agent: `cluster/tunnel.rs`).
-//! kube-proxy on every node and CoreDNS in its pods keep Service traffic
-//! real (`cluster/traffic.rs`). The cloud-controller-manager is placed but
+//! kube-proxy in its DaemonSet's pod on every node and CoreDNS in its pods
+//! keep Service traffic real (`cluster/traffic.rs`). The cloud-controller-manager is placed but
 //! has no behaviour yet; its view says so (`simulated: false`).
 
 mod clients;

@@ -336,7 +336,22 @@ mod tests {
     }
 
     #[test]
-    fn the_addon_phase_installs_coredns_without_anyone_calling_the_api() {
+    fn the_kube_proxy_addon_decodes_into_kubeadms_three_objects() {
+        let text = kube_proxy_addon("https://api-load-balancer:6443", "10.244.0.0/16");
+        let objects = crate::api::decode::decode(&text, "kube-proxy-addon").unwrap();
+        let kinds: Vec<KindId> = objects.iter().map(Object::kind_id).collect();
+        assert_eq!(
+            kinds,
+            vec![KindId::ServiceAccount, KindId::ConfigMap, KindId::DaemonSet]
+        );
+        assert!(objects.iter().all(|o| o.name() == "kube-proxy"));
+        assert!(text.contains("    clusterCIDR: 10.244.0.0/16\n"));
+        assert!(text.contains("        server: https://api-load-balancer:6443\n"));
+        assert!(text.contains("image: registry.k8s.io/kube-proxy:v1.34.0\n"));
+    }
+
+    #[test]
+    fn the_addon_phase_installs_coredns_and_kube_proxy_without_anyone_calling_the_api() {
         let mut c = crate::cluster::Cluster::new(crate::topology::Topology::default(), 7);
         let mut waited = 0;
         while !c.kubeadm_finished() && waited < 60 {
@@ -350,5 +365,11 @@ mod tests {
         let key = |kind, name| crate::apiserver::registry::key(kind, Some("kube-system"), name);
         assert!(c.observe(&key(KindId::Deployment, "coredns")).is_some());
         assert!(c.observe(&key(KindId::Service, "kube-dns")).is_some());
+        // And kube-proxy, through the same admission and validation.
+        assert!(c.observe(&key(KindId::DaemonSet, "kube-proxy")).is_some());
+        assert!(c.observe(&key(KindId::ConfigMap, "kube-proxy")).is_some());
+        assert!(c
+            .observe(&key(KindId::ServiceAccount, "kube-proxy"))
+            .is_some());
     }
 }

@@ -1,6 +1,8 @@
-//! Service traffic inside the cluster: kube-proxy on every node, CoreDNS in
-//! its pods, and the packet path of a `curl`, `wget` or `nslookup` run with
-//! `kubectl exec`.
+//! Service traffic inside the cluster: kube-proxy in its DaemonSet's pod on
+//! every node, CoreDNS in its pods, and the packet path of a `curl`, `wget`
+//! or `nslookup` run with `kubectl exec`. Each process lives while its
+//! container runs in the node's containerd, as the real ones are the
+//! containers' main processes.
 //!
 //! In Kubernetes a pod's request to `http://web` leaves the pod's network
 //! namespace twice: first a DNS query to the nameserver of its
