@@ -622,6 +622,15 @@ impl Cluster {
         }
     }
 
+    /// The pod (`namespace/name`) whose running container is `node`'s
+    /// kube-proxy, if one runs there.
+    pub fn kube_proxy_pod(&self, node: &str) -> Option<String> {
+        self.node_runtime(node)?
+            .running_with_image(PROXY_REPOSITORY)
+            .next()
+            .map(|(namespace, name, _)| format!("{namespace}/{name}"))
+    }
+
     /// A node's rules as its kernel holds them (what kube-proxy last wrote).
     pub fn kernel_rules(&self, node: &str) -> Option<&ProxyRules> {
         self.net.rules.get(node).map(|(_, r)| r.as_ref())
