@@ -16,8 +16,8 @@
 //! logs|exec|attach|port-forward`, directly or, with the topology's
 //! `konnectivity` option, through a konnectivity-server beside each API
 //! server and the node's konnectivity-agent: `cluster/tunnel.rs`).
-//! kube-proxy on every node and CoreDNS in its pods keep Service traffic
-//! real (`cluster/traffic.rs`). The cloud-controller-manager is placed but
+//! kube-proxy in its DaemonSet's pod on every node and CoreDNS in its pods
+//! keep Service traffic real (`cluster/traffic.rs`). The cloud-controller-manager is placed but
 //! has no behaviour yet; its view says so (`simulated: false`).
 
 mod clients;
@@ -631,23 +631,17 @@ impl Cluster {
                 ClientSlot::new(make, addr(&format!("kube-apiserver-{}", node.name))),
             );
         }
-        // kube-proxy on every node (kubeadm's DaemonSet), and CoreDNS's
-        // token for the pods the addon will run, each its service account.
+        // The tokens of kube-proxy's and CoreDNS's service accounts, for the
+        // processes in the pods the addons will run (`cluster/traffic.rs`).
         let mut sa_token = |world: &mut World<Event>, name: &str| {
             let uid = world.rng().uuid();
             authn.issue_service_account_token(world.rng(), "kube-system", name, &uid, None, None)
         };
         let proxy_token = sa_token(&mut world, "kube-proxy");
         let coredns_token = sa_token(&mut world, "coredns");
-        let node_names: Vec<String> = topology.nodes().map(|n| n.name.clone()).collect();
-        for (a, node, slot) in traffic::kube_proxy_slots(&node_names, &proxy_token) {
-            hosts.insert(a.clone(), node);
-            world.schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
-            clients.insert(a, slot);
-        }
         // `kubeadm init` on the first control-plane node: its bootstrap-token
-        // and addon phases create the join token's Secret and CoreDNS
-        // through the API once it answers, then it exits.
+        // and addon phases create the join token's Secret, CoreDNS and
+        // kube-proxy through the API once it answers, then it exits.
         let mut bootstrap_token = None;
         if let Some(first) = topology.control_plane.first() {
             let a = addr(KUBEADM);
@@ -662,6 +656,17 @@ impl Cluster {
                 crate::api::decode::decode(
                     &coredns_addon(topology.coredns_replicas),
                     "coredns-addon",
+                )
+                .unwrap_or_default(),
+            );
+            // `kubeadm init phase addon all` runs coredns, then kube-proxy.
+            objects.extend(
+                crate::api::decode::decode(
+                    &crate::kubeadm::kube_proxy_addon(
+                        &format!("https://{LOAD_BALANCER}:6443"),
+                        &topology.pod_network_cidr,
+                    ),
+                    "kube-proxy-addon",
                 )
                 .unwrap_or_default(),
             );
@@ -2144,7 +2149,12 @@ impl Cluster {
                         },
                         None => (true, Health::Degraded, "starting".into()),
                     },
-                    None => (false, Health::Unknown, String::new()),
+                    // No kube-proxy container runs on the node: before its
+                    // DaemonSet pod has started, or after it went.
+                    None => match node.and_then(|n| self.kernel_rules(n)) {
+                        Some(_) => (true, Health::Down, "no pod (rules stay, stale)".into()),
+                        None => (true, Health::Degraded, "waiting for its pod".into()),
+                    },
                 },
                 ComponentKind::CoreDns => {
                     let replicas = self.coredns_replicas();
@@ -2166,7 +2176,12 @@ impl Cluster {
                         Some(m) => (true, Health::Up, m.state_line()),
                         None => (true, Health::Degraded, "starting".into()),
                     },
-                    None => (false, Health::Unknown, String::new()),
+                    // No kube-proxy container runs on the node: before its
+                    // DaemonSet pod has started, or after it went.
+                    None => match node.and_then(|n| self.kernel_rules(n)) {
+                        Some(_) => (true, Health::Down, "no pod (rules stay, stale)".into()),
+                        None => (true, Health::Degraded, "waiting for its pod".into()),
+                    },
                 },
                 ComponentKind::KubeControllerManager => match self.clients.get(&addr(&id)) {
                     Some(slot) if !slot.up => (true, Health::Down, "crashed".into()),
@@ -2174,7 +2189,12 @@ impl Cluster {
                         Some(m) => (true, Health::Up, m.state_line()),
                         None => (true, Health::Degraded, "starting".into()),
                     },
-                    None => (false, Health::Unknown, String::new()),
+                    // No kube-proxy container runs on the node: before its
+                    // DaemonSet pod has started, or after it went.
+                    None => match node.and_then(|n| self.kernel_rules(n)) {
+                        Some(_) => (true, Health::Down, "no pod (rules stay, stale)".into()),
+                        None => (true, Health::Degraded, "waiting for its pod".into()),
+                    },
                 },
                 ComponentKind::Kubelet => match self.clients.get(&addr(&id)) {
                     Some(slot) if !slot.up => (true, Health::Down, "stopped".into()),
@@ -2190,7 +2210,12 @@ impl Cluster {
                         ),
                         None => (true, Health::Degraded, "starting".into()),
                     },
-                    None => (false, Health::Unknown, String::new()),
+                    // No kube-proxy container runs on the node: before its
+                    // DaemonSet pod has started, or after it went.
+                    None => match node.and_then(|n| self.kernel_rules(n)) {
+                        Some(_) => (true, Health::Down, "no pod (rules stay, stale)".into()),
+                        None => (true, Health::Degraded, "waiting for its pod".into()),
+                    },
                 },
                 // The Deployment as a whole, or one of its replicas on a
                 // control-plane node (drawn like kube-controller-manager's).
@@ -2201,7 +2226,12 @@ impl Cluster {
                         Some(m) => (true, Health::Up, m.state_line()),
                         None => (true, Health::Degraded, "starting".into()),
                     },
-                    None => (false, Health::Unknown, String::new()),
+                    // No kube-proxy container runs on the node: before its
+                    // DaemonSet pod has started, or after it went.
+                    None => match node.and_then(|n| self.kernel_rules(n)) {
+                        Some(_) => (true, Health::Down, "no pod (rules stay, stale)".into()),
+                        None => (true, Health::Degraded, "waiting for its pod".into()),
+                    },
                 },
             };
             ComponentView {

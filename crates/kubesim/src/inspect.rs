@@ -654,6 +654,13 @@ pub fn inspect(cluster: &Cluster, target: &Target) -> Option<Inspection> {
                 }
                 ComponentKind::KubeProxy => {
                     let node = view.node.clone().unwrap_or_default();
+                    ins.facts.push((
+                        "pod".into(),
+                        cluster.kube_proxy_pod(&node).unwrap_or_else(|| {
+                            "none running (kubeadm's kube-proxy DaemonSet has not started one here)"
+                                .into()
+                        }),
+                    ));
                     if let Some(rules) = cluster.kernel_rules(&node) {
                         ins.facts.push((
                             "rules".into(),
@@ -1465,6 +1472,14 @@ mod tests {
             .find(|c| c.kind == ComponentKind::KubeProxy && c.node.as_deref() == Some("worker-1"))
             .unwrap();
         let ins = inspect(&c, &Target::Component(proxy.id.clone())).unwrap();
+        // It runs in its DaemonSet's pod on the node.
+        assert!(
+            ins.facts
+                .iter()
+                .any(|(k, v)| k == "pod" && v.starts_with("kube-system/kube-proxy-")),
+            "{:?}",
+            ins.facts
+        );
         let dns = ins
             .facts
             .iter()

@@ -3,11 +3,19 @@
 //!
 //! In Kubernetes, once `kubeadm init` has written the control plane's static
 //! pod manifests and waited for the API server to answer
-//! (`wait-control-plane`), its last phase installs the cluster's essential
-//! addons through the API (`kubeadm init phase addon coredns`,
-//! `cmd/kubeadm/app/phases/addons/dns/dns.go` `EnsureDNSAddon`): the
+//! (`wait-control-plane`), its last phase installs the cluster's two
+//! essential addons through the API. `kubeadm init phase addon coredns`
+//! (`cmd/kubeadm/app/phases/addons/dns/dns.go` `EnsureDNSAddon`) creates the
 //! `coredns` ServiceAccount, its Corefile ConfigMap, its ClusterRole and
-//! binding, the `kube-dns` Service and the `coredns` Deployment. kubeadm's
+//! binding, the `kube-dns` Service and the `coredns` Deployment. `kubeadm
+//! init phase addon kube-proxy` (`cmd/kubeadm/app/phases/addons/proxy/proxy.go`
+//! `EnsureProxyAddon`, manifests in `manifests.go`) creates the `kube-proxy`
+//! ServiceAccount, the `kube-proxy` ConfigMap (`config.conf`: the
+//! KubeProxyConfiguration; `kubeconfig.conf`: the service account's
+//! kubeconfig for the control-plane endpoint), the `kube-proxy` DaemonSet
+//! (one host-network pod per Linux node, tolerating every taint), and the
+//! RBAC that lets kube-proxy read Services and EndpointSlices
+//! (`kubeadm:node-proxier`) and joining nodes read the ConfigMap. kubeadm's
 //! API calls retry until they succeed (`apiclient.CreateOrUpdate*`, every
 //! 500 ms, `constants.APICallRetryInterval`); then the program exits.
 //!
@@ -17,13 +25,17 @@
 //! after 500 ms, and reports [`KubeadmInit::finished`] once every object
 //! exists; the cluster then removes the process, as the program exits. Being
 //! part of the world, the addon phase happens at the same virtual instant in
-//! every run of a seed, whether or not anyone waits for it.
+//! every run of a seed, whether or not anyone waits for it. The objects go
+//! through the same decoding, admission and validation as `kubectl apply`.
 //!
-//! Left out: the kube-proxy addon (kube-proxy runs as a process on every
-//! node rather than as a DaemonSet pod), `kubeadm-config` and
-//! `kubelet-config` uploads, and updating objects that differ from kubeadm's
-//! (kubeadm's `CreateOrUpdate` would overwrite them; here an existing object
-//! is left as it is).
+//! Left out: `kubeadm-config` and `kubelet-config` uploads, and updating
+//! objects that differ from kubeadm's (kubeadm's `CreateOrUpdate` would
+//! overwrite them; here an existing object is left as it is). The addons'
+//! RBAC (the `system:coredns` ClusterRole and binding, `kubeadm:node-proxier`
+//! and the `kube-proxy` Role and RoleBinding) comes with the API server's
+//! bootstrap policy (`apiserver/auth/bootstrap.rs` `kubeadm_policy`) instead
+//! of through this phase. The KubeProxyConfiguration lists the fields that
+//! matter here, not every defaulted one kubeadm prints.
 
 use crate::api::{Object, Reason};
 use crate::apiserver::auth::authn::{ClientCertificate, Credential};
@@ -34,6 +46,133 @@ use crate::world::{SimDuration, SimTime};
 
 /// `constants.APICallRetryInterval`.
 pub const API_CALL_RETRY_INTERVAL: SimDuration = SimDuration::from_millis(500);
+
+/// The image tag of the cluster's Kubernetes components.
+const KUBERNETES_VERSION: &str = crate::shell::exec::KUBERNETES_VERSION;
+
+/// The kubeadm kube-proxy addon (`kubeadm init phase addon kube-proxy`):
+/// its ServiceAccount, ConfigMap and DaemonSet, as
+/// `cmd/kubeadm/app/phases/addons/proxy/manifests.go` (`KubeProxyConfigMap19`,
+/// `KubeProxyDaemonSet19`) and `proxy.go` (`EnsureProxyAddon`) write them.
+/// `control_plane_endpoint` is the API servers' address
+/// (`https://<controlPlaneEndpoint>:6443`); `pod_network_cidr` becomes
+/// `clusterCIDR` (kubeadm's `networking.podSubnet`). `mode` stays empty, as
+/// kubeadm leaves it: kube-proxy then picks iptables on Linux.
+pub fn kube_proxy_addon(control_plane_endpoint: &str, pod_network_cidr: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: kube-proxy
+  namespace: kube-system
+---
+kind: ConfigMap
+apiVersion: v1
+metadata:
+  name: kube-proxy
+  namespace: kube-system
+  labels:
+    app: kube-proxy
+data:
+  kubeconfig.conf: |-
+    apiVersion: v1
+    kind: Config
+    clusters:
+    - cluster:
+        certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+        server: {control_plane_endpoint}
+      name: default
+    contexts:
+    - context:
+        cluster: default
+        namespace: default
+        user: default
+      name: default
+    current-context: default
+    users:
+    - name: default
+      user:
+        tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token
+  config.conf: |-
+    apiVersion: kubeproxy.config.k8s.io/v1alpha1
+    bindAddress: 0.0.0.0
+    clientConnection:
+      kubeconfig: /var/lib/kube-proxy/kubeconfig.conf
+    clusterCIDR: {pod_network_cidr}
+    configSyncPeriod: 0s
+    healthzBindAddress: ""
+    iptables:
+      masqueradeAll: false
+      minSyncPeriod: 0s
+      syncPeriod: 0s
+    kind: KubeProxyConfiguration
+    metricsBindAddress: ""
+    mode: ""
+    nodePortAddresses: null
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  labels:
+    k8s-app: kube-proxy
+  name: kube-proxy
+  namespace: kube-system
+spec:
+  selector:
+    matchLabels:
+      k8s-app: kube-proxy
+  updateStrategy:
+    type: RollingUpdate
+  template:
+    metadata:
+      labels:
+        k8s-app: kube-proxy
+    spec:
+      priorityClassName: system-node-critical
+      containers:
+      - name: kube-proxy
+        image: registry.k8s.io/kube-proxy:{KUBERNETES_VERSION}
+        imagePullPolicy: IfNotPresent
+        command:
+        - /usr/local/bin/kube-proxy
+        - --config=/var/lib/kube-proxy/config.conf
+        - --hostname-override=$(NODE_NAME)
+        securityContext:
+          privileged: true
+        volumeMounts:
+        - mountPath: /var/lib/kube-proxy
+          name: kube-proxy
+        - mountPath: /run/xtables.lock
+          name: xtables-lock
+          readOnly: false
+        - mountPath: /lib/modules
+          name: lib-modules
+          readOnly: true
+        env:
+          - name: NODE_NAME
+            valueFrom:
+              fieldRef:
+                fieldPath: spec.nodeName
+      hostNetwork: true
+      serviceAccountName: kube-proxy
+      volumes:
+      - name: kube-proxy
+        configMap:
+          name: kube-proxy
+      - name: xtables-lock
+        hostPath:
+          path: /run/xtables.lock
+          type: FileOrCreate
+      - name: lib-modules
+        hostPath:
+          path: /lib/modules
+      tolerations:
+      - operator: Exists
+      nodeSelector:
+        kubernetes.io/os: linux
+"#
+    )
+}
 
 /// The addon phase of `kubeadm init`: creates its objects one by one.
 #[derive(Clone)]
@@ -197,7 +336,22 @@ mod tests {
     }
 
     #[test]
-    fn the_addon_phase_installs_coredns_without_anyone_calling_the_api() {
+    fn the_kube_proxy_addon_decodes_into_kubeadms_three_objects() {
+        let text = kube_proxy_addon("https://api-load-balancer:6443", "10.244.0.0/16");
+        let objects = crate::api::decode::decode(&text, "kube-proxy-addon").unwrap();
+        let kinds: Vec<KindId> = objects.iter().map(Object::kind_id).collect();
+        assert_eq!(
+            kinds,
+            vec![KindId::ServiceAccount, KindId::ConfigMap, KindId::DaemonSet]
+        );
+        assert!(objects.iter().all(|o| o.name() == "kube-proxy"));
+        assert!(text.contains("    clusterCIDR: 10.244.0.0/16\n"));
+        assert!(text.contains("        server: https://api-load-balancer:6443\n"));
+        assert!(text.contains("image: registry.k8s.io/kube-proxy:v1.34.0\n"));
+    }
+
+    #[test]
+    fn the_addon_phase_installs_coredns_and_kube_proxy_without_anyone_calling_the_api() {
         let mut c = crate::cluster::Cluster::new(crate::topology::Topology::default(), 7);
         let mut waited = 0;
         while !c.kubeadm_finished() && waited < 60 {
@@ -211,5 +365,11 @@ mod tests {
         let key = |kind, name| crate::apiserver::registry::key(kind, Some("kube-system"), name);
         assert!(c.observe(&key(KindId::Deployment, "coredns")).is_some());
         assert!(c.observe(&key(KindId::Service, "kube-dns")).is_some());
+        // And kube-proxy, through the same admission and validation.
+        assert!(c.observe(&key(KindId::DaemonSet, "kube-proxy")).is_some());
+        assert!(c.observe(&key(KindId::ConfigMap, "kube-proxy")).is_some());
+        assert!(c
+            .observe(&key(KindId::ServiceAccount, "kube-proxy"))
+            .is_some());
     }
 }

@@ -5,9 +5,9 @@
 //! three control-plane nodes, each running an etcd member, kube-apiserver,
 //! kube-scheduler and kube-controller-manager as static pods, behind a load
 //! balancer for the API; and worker nodes spread over zones. Every node, the
-//! control-plane ones included, runs a kubelet, kube-proxy and containerd
-//! driving runc. The cloud-controller-manager and CoreDNS run as Deployments
-//! in `kube-system`.
+//! control-plane ones included, runs a kubelet and containerd driving runc,
+//! and a pod of kubeadm's `kube-proxy` DaemonSet. The
+//! cloud-controller-manager and CoreDNS run as Deployments in `kube-system`.
 //!
 //! Like turmoil's builder, [`TopologyBuilder::build`] rejects settings that
 //! cannot describe a working cluster, with a test for each.

@@ -197,7 +197,12 @@ fn drain_never_takes_a_budget_below_min_available_and_waits_for_the_replacement(
     let before = pods(&mut c, &mut s, "app=web");
     // A short drain: the first pod is evicted, the second refused by the
     // budget (kubectl would retry it 5 s later, after the timeout).
-    let out = fails(&mut c, &mut s, "kubectl drain worker-1 --timeout=4s");
+    // kubeadm's kube-proxy DaemonSet has a pod on every node.
+    let out = fails(
+        &mut c,
+        &mut s,
+        "kubectl drain worker-1 --ignore-daemonsets --timeout=4s",
+    );
     let first = &before[0].0;
     let second = &before[1].0;
     assert!(out.starts_with("node/worker-1 cordoned\n"), "{out}");
@@ -230,7 +235,11 @@ fn drain_never_takes_a_budget_below_min_available_and_waits_for_the_replacement(
     // that a healthy pod always remains.
     let mut drained = false;
     for _ in 0..60 {
-        let o = run(&mut c, &mut s, "kubectl drain worker-1 --timeout=3s");
+        let o = run(
+            &mut c,
+            &mut s,
+            "kubectl drain worker-1 --ignore-daemonsets --timeout=3s",
+        );
         let healthy = pods(&mut c, &mut s, "app=web")
             .iter()
             .filter(|p| p.2 && !p.3)
@@ -264,7 +273,7 @@ fn drain_never_takes_a_budget_below_min_available_and_waits_for_the_replacement(
 fn one_drain_evicts_the_second_pod_once_the_first_ones_replacement_is_ready() {
     let (mut c, mut s) = booted(63);
     two_pods_on_worker_1(&mut c, &mut s);
-    let out = ok(&mut c, &mut s, "kubectl drain worker-1");
+    let out = ok(&mut c, &mut s, "kubectl drain worker-1 --ignore-daemonsets");
     assert!(out.contains("(will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget."), "{out}");
     // Both web pods go (a CoreDNS replica on the node is evicted too).
     assert_eq!(
@@ -348,10 +357,18 @@ spec:
         .map(|p| p.0)
         .unwrap_or_default();
     assert!(!agent.is_empty(), "a DaemonSet pod on worker-2");
+    // And one of kubeadm's kube-proxy DaemonSet, as on every node.
+    let proxy = ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -n kube-system -l k8s-app=kube-proxy --field-selector spec.nodeName=worker-2 -o jsonpath={.items[*].metadata.name}",
+    );
+    assert!(proxy.starts_with("kube-proxy-"), "{proxy}");
+    let daemons = format!("default/{agent}, kube-system/{proxy}");
     let e = fails(&mut c, &mut s, "kubectl drain worker-2");
     assert_eq!(
         e,
-        format!("node/worker-2 cordoned\nerror: unable to drain node \"worker-2\" due to error:[cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/{agent}, cannot delete Pods declare no controller (use --force to override): default/bare], continuing command...\nThere are pending nodes to be drained:\n worker-2\n[cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/{agent}, cannot delete Pods declare no controller (use --force to override): default/bare]")
+        format!("node/worker-2 cordoned\nerror: unable to drain node \"worker-2\" due to error:[cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {daemons}, cannot delete Pods declare no controller (use --force to override): default/bare], continuing command...\nThere are pending nodes to be drained:\n worker-2\n[cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {daemons}, cannot delete Pods declare no controller (use --force to override): default/bare]")
     );
     let e = fails(&mut c, &mut s, "kubectl drain worker-2 --ignore-daemonsets");
     assert!(
@@ -365,7 +382,7 @@ spec:
     );
     assert_eq!(
         out,
-        format!("node/worker-2 already cordoned\nWarning: deleting Pods that declare no controller: default/bare; ignoring DaemonSet-managed Pods: default/{agent}\nevicting pod default/bare\npod/bare evicted\nnode/worker-2 drained")
+        format!("node/worker-2 already cordoned\nWarning: deleting Pods that declare no controller: default/bare; ignoring DaemonSet-managed Pods: {daemons}\nevicting pod default/bare\npod/bare evicted\nnode/worker-2 drained")
     );
     // The mirror pod and the DaemonSet pod stay: the kubelet and the
     // DaemonSet controller own them.

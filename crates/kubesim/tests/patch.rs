@@ -160,7 +160,14 @@ fn a_merge_patch_replaces_the_list_and_a_json_patch_edits_by_pointer() {
         "kubectl get deployment patch-demo -o 'jsonpath={.spec.replicas} {.metadata.labels.team}'",
     );
     assert_eq!(got, "4 a");
-    // The same patch again changes nothing, and kubectl says so.
+    // Once the Deployment controller has stopped writing its status, the
+    // same patch again changes nothing, and kubectl says so.
+    ok(
+        &mut c,
+        &mut s,
+        "sim until deployment/patch-demo '{.status.availableReplicas}'=4 3m",
+    );
+    ok(&mut c, &mut s, "sim advance 10s");
     let again = ok(
         &mut c,
         &mut s,

@@ -458,6 +458,162 @@ fn a_crashed_kube_proxys_rules_stay_in_the_kernel() {
     );
 }
 
+/// The rows of a kubectl table, each a map from column to cell: the
+/// leading columns read here have no spaces in their names or cells (of a
+/// name seen twice, as `NODE` in `NOMINATED NODE`, the first counts).
+fn table(out: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    lines
+        .map(|l| {
+            let mut row = std::collections::BTreeMap::new();
+            for (h, v) in header.iter().zip(l.split_whitespace()) {
+                row.entry(h.to_string()).or_insert_with(|| v.to_string());
+            }
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn kubectl_get_ds_lists_kube_proxy_with_one_ready_pod_per_node() {
+    let (mut c, mut s) = booted(31);
+    ok(&mut c, &mut s, "sim advance 20s");
+    let out = ok(&mut c, &mut s, "kubectl get ds -n kube-system");
+    let rows = table(&out);
+    let ds = rows
+        .iter()
+        .find(|r| r["NAME"] == "kube-proxy")
+        .unwrap_or_else(|| panic!("no kube-proxy DaemonSet: {out}"));
+    for column in ["DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE"] {
+        assert_eq!(ds[column], "6", "{column} is the node count: {out}");
+    }
+    assert_eq!(ds["NODE"], "kubernetes.io/os=linux", "{out}");
+    let image = ok(
+        &mut c,
+        &mut s,
+        "kubectl get ds kube-proxy -n kube-system -o jsonpath={.spec.template.spec.containers[0].image}/{.spec.template.spec.hostNetwork}/{.spec.template.spec.priorityClassName}/{.spec.updateStrategy.type}",
+    );
+    assert_eq!(
+        image,
+        "registry.k8s.io/kube-proxy:v1.34.0/true/system-node-critical/RollingUpdate"
+    );
+    let config = ok(
+        &mut c,
+        &mut s,
+        "kubectl get cm kube-proxy -n kube-system -o yaml",
+    );
+    assert!(
+        config.contains("clusterCIDR: 10.244.0.0/16")
+            && config.contains("kind: KubeProxyConfiguration")
+            && config.contains("server: https://api-load-balancer:6443"),
+        "{config}"
+    );
+}
+
+#[test]
+fn every_node_runs_a_running_kube_proxy_pod_on_the_nodes_own_ip() {
+    let (mut c, mut s) = booted(32);
+    ok(&mut c, &mut s, "sim advance 20s");
+    let nodes = table(&ok(&mut c, &mut s, "kubectl get nodes -o wide"));
+    assert_eq!(nodes.len(), 6);
+    let out = ok(&mut c, &mut s, "kubectl get pods -n kube-system -o wide");
+    let proxies: Vec<_> = table(&out)
+        .into_iter()
+        .filter(|r| r["NAME"].starts_with("kube-proxy-"))
+        .collect();
+    assert_eq!(proxies.len(), 6, "one per node: {out}");
+    for n in &nodes {
+        let on_node: Vec<_> = proxies.iter().filter(|p| p["NODE"] == n["NAME"]).collect();
+        assert_eq!(on_node.len(), 1, "{}: {out}", n["NAME"]);
+        let p = on_node[0];
+        assert_eq!(p["STATUS"], "Running", "{out}");
+        assert_eq!(p["READY"], "1/1", "{out}");
+        // hostNetwork: the pod's IP is its node's.
+        assert_eq!(p["IP"], n["INTERNAL-IP"], "{out}");
+    }
+}
+
+#[test]
+fn a_crashed_kube_proxy_heals_and_rewrites_its_nodes_rules() {
+    let (mut c, mut s) = with_app(33);
+    ok(&mut c, &mut s, "sim fault kube-proxy@worker-2 crash");
+    ok(&mut c, &mut s, "kubectl scale deployment web --replicas=3");
+    ok(&mut c, &mut s, "sim advance 30s");
+    let stale = ok(&mut c, &mut s, "sim node proxy-rules worker-2");
+    assert_eq!(dnat_lines(&stale, "default/web:http"), 2, "{stale}");
+    assert!(stale.contains("these rules are stale"), "{stale}");
+    ok(&mut c, &mut s, "sim heal kube-proxy@worker-2");
+    ok(&mut c, &mut s, "sim advance 5s");
+    let fresh = ok(&mut c, &mut s, "sim node proxy-rules worker-2");
+    assert_eq!(dnat_lines(&fresh, "default/web:http"), 3, "{fresh}");
+    assert!(!fresh.contains("stale"), "{fresh}");
+}
+
+#[test]
+fn deleting_a_nodes_kube_proxy_pod_leaves_stale_rules_until_the_daemonsets_replacement_rewrites_them(
+) {
+    let (mut c, mut s) = with_app(34);
+    let pods = table(&ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -n kube-system -l k8s-app=kube-proxy -o wide",
+    ));
+    let old = pods
+        .iter()
+        .find(|p| p["NODE"] == "worker-1")
+        .map(|p| p["NAME"].clone())
+        .expect("a kube-proxy pod on worker-1");
+    let before = ok(&mut c, &mut s, "sim node proxy-rules worker-1");
+    assert_eq!(dnat_lines(&before, "default/web:http"), 2, "{before}");
+    let deleted_at = c.now();
+    ok(
+        &mut c,
+        &mut s,
+        &format!("kubectl delete pod {old} -n kube-system"),
+    );
+    // The kubelet stops the container: its kube-proxy goes, the rules stay
+    // in the kernel, stale, until the DaemonSet's new pod runs there.
+    let mut saw_stale = false;
+    let mut fresh = String::new();
+    for _ in 0..150 {
+        ok(&mut c, &mut s, "sim advance 200ms");
+        let rules = ok(&mut c, &mut s, "sim node proxy-rules worker-1");
+        if rules.contains("kube-proxy is not running: these rules are stale") {
+            assert_eq!(dnat_lines(&rules, "default/web:http"), 2, "{rules}");
+            saw_stale = true;
+        } else if saw_stale {
+            fresh = rules;
+            break;
+        }
+    }
+    assert!(saw_stale, "the rules went stale while no kube-proxy ran");
+    assert!(!fresh.is_empty(), "a new kube-proxy rewrote the rules");
+    assert_eq!(dnat_lines(&fresh, "default/web:http"), 2, "{fresh}");
+    let written = fresh
+        .lines()
+        .find_map(|l| l.strip_prefix("# Completed: last written by kube-proxy at "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !written.is_empty() && written > format!("{deleted_at}"),
+        "rewritten after the deletion ({deleted_at}): {fresh}"
+    );
+    let pods = table(&ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -n kube-system -l k8s-app=kube-proxy -o wide",
+    ));
+    let new: Vec<_> = pods.iter().filter(|p| p["NODE"] == "worker-1").collect();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new[0]["NAME"], old, "the DaemonSet made a new pod");
+    assert_eq!(new[0]["STATUS"], "Running");
+}
+
 #[test]
 fn without_coredns_names_do_not_resolve() {
     let (mut c, mut s) = with_app(11);
@@ -625,8 +781,26 @@ spec:
         "sim until node/worker-4 '{.status.conditions[?(@.type==\"Ready\")].status}'=True 3m",
     );
     ok(&mut c, &mut s, "sim advance 10s");
-    // kubeadm's kube-proxy DaemonSet runs on every node, new ones too: its
-    // rules send the Service's ClusterIP to the endpoint.
+    // kubeadm's kube-proxy DaemonSet runs on every node, new ones too: a
+    // pod of it runs on worker-4, and its rules send the Service's
+    // ClusterIP to the endpoint.
+    let pods = table(&ok(
+        &mut c,
+        &mut s,
+        "kubectl get pods -n kube-system -l k8s-app=kube-proxy -o wide",
+    ));
+    let on_new: Vec<_> = pods.iter().filter(|p| p["NODE"] == "worker-4").collect();
+    assert_eq!(on_new.len(), 1, "{pods:?}");
+    assert_eq!(on_new[0]["STATUS"], "Running", "{pods:?}");
+    let ds = table(&ok(
+        &mut c,
+        &mut s,
+        "kubectl get ds kube-proxy -n kube-system",
+    ));
+    assert_eq!(
+        (ds[0]["DESIRED"].as_str(), ds[0]["READY"].as_str()),
+        ("7", "7")
+    );
     let rules = ok(&mut c, &mut s, "sim node proxy-rules worker-4");
     assert!(rules.contains("\"default/web cluster IP\""), "{rules}");
     assert!(

@@ -314,17 +314,8 @@ impl Cluster {
                 manifests: Some(crate::kubelet::config::ManifestDir::new()),
             },
         );
-        // kubeadm's kube-proxy DaemonSet tolerates everything, so a node
-        // that joins gets its kube-proxy too.
-        for (a, node, mut slot) in
-            super::traffic::kube_proxy_slots(&[name.to_string()], &self.net.proxy_token)
-        {
-            slot.wake = Some(now);
-            self.hosts.insert(a.clone(), node);
-            self.world
-                .schedule_in(SimDuration::ZERO, Event::Tick(a.clone()));
-            self.clients.insert(a, slot);
-        }
+        // Its kube-proxy comes with the pod kubeadm's DaemonSet (which
+        // tolerates everything) runs there (`traffic.rs` `sync_proxy`).
     }
 
     /// Creates a worker VM; its kubelet starts once it has booted. `reuse`
@@ -394,6 +385,7 @@ impl Cluster {
             self.crashed.remove(a);
             self.net.dns_pods.remove(a);
         }
+        self.net.proxy_containers.remove(name);
         self.net.rules.remove(name);
         self.net.recent.remove(name);
     }

@@ -1,6 +1,8 @@
-//! Service traffic inside the cluster: kube-proxy on every node, CoreDNS in
-//! its pods, and the packet path of a `curl`, `wget` or `nslookup` run with
-//! `kubectl exec`.
+//! Service traffic inside the cluster: kube-proxy in its DaemonSet's pod on
+//! every node, CoreDNS in its pods, and the packet path of a `curl`, `wget`
+//! or `nslookup` run with `kubectl exec`. Each process lives while its
+//! container runs in the node's containerd, as the real ones are the
+//! containers' main processes.
 //!
 //! In Kubernetes a pod's request to `http://web` leaves the pod's network
 //! namespace twice: first a DNS query to the nameserver of its
@@ -56,7 +58,7 @@ use crate::kubelet::Kubelet;
 use crate::proxy::iptables::{Origin, Packet, ProxyRules, Recent, Route};
 use crate::proxy::KubeProxy;
 use crate::runtime::{ClusterRequest, HttpOutcome};
-use crate::world::{SimDuration, SimTime, TraceEvent};
+use crate::world::{SimDuration, TraceEvent};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -70,9 +72,12 @@ pub(crate) struct NetState {
     pub dns_pods: BTreeMap<Addr, (String, String, String)>,
     /// The `coredns` service account's token (the pods' projected token).
     pub coredns_token: String,
-    /// The `kube-proxy` service account's token, for the kube-proxy of a
-    /// node that joins later.
+    /// The `kube-proxy` service account's token, for the kube-proxy
+    /// process of each node's DaemonSet pod.
     pub proxy_token: String,
+    /// The kube-proxy container each node runs (its process runs while
+    /// this container does), by node.
+    pub proxy_containers: BTreeMap<String, String>,
     /// Each node's `xt_recent` lists (session affinity), kernel state too.
     pub recent: BTreeMap<String, Recent>,
 }
@@ -246,34 +251,9 @@ impl<'a> TlsClient<'a> {
     }
 }
 
-/// The extra client processes of a new cluster: kube-proxy on every node.
-pub(crate) fn kube_proxy_slots(nodes: &[String], token: &str) -> Vec<(Addr, String, ClientSlot)> {
-    nodes
-        .iter()
-        .map(|node| {
-            let n = node.clone();
-            let credential = Credential::BearerToken(token.to_string());
-            let make: super::clients::Factory = std::rc::Rc::new(move |_now| {
-                crate::client::Process::new(KubeProxy::new(&n, credential.clone()))
-                    .ok()
-                    .map(|p| Box::new(p) as Box<dyn Running>)
-            });
-            (
-                addr(&kube_proxy_addr(node)),
-                node.clone(),
-                ClientSlot {
-                    process: None,
-                    make,
-                    target: addr(LOAD_BALANCER),
-                    wake: Some(SimTime::ZERO),
-                    up: true,
-                    runtime: None,
-                    manifests: None,
-                },
-            )
-        })
-        .collect()
-}
+/// The repository of kube-proxy's image (kubeadm's DaemonSet runs
+/// `registry.k8s.io/kube-proxy:<version>`).
+pub(crate) const PROXY_REPOSITORY: &str = "kube-proxy";
 
 /// The kubeadm CoreDNS addon (`kubeadm init phase addon coredns`,
 /// `cmd/kubeadm/app/phases/addons/dns/manifests.go`): its service account,
@@ -429,8 +409,9 @@ spec:
 
 impl Cluster {
     /// After a client process acted: a kube-proxy's new rules go to its
-    /// node's kernel; a kubelet's node gets a CoreDNS process for each
-    /// coredns container it runs (and loses those it stopped), and its
+    /// node's kernel; a kubelet's node gets its kube-proxy process while a
+    /// kube-proxy container runs there, a CoreDNS process for each coredns
+    /// container it runs (and loses those it stopped), and its
     /// konnectivity-agent process while the agent's container runs.
     pub(crate) fn after_client(&mut self, who: &Addr) {
         let Some(slot) = self.clients.get(who) else {
@@ -450,8 +431,87 @@ impl Cluster {
                 }
             }
         } else if slot.agent::<Kubelet>().is_some() {
+            self.sync_proxy(who);
             self.sync_dns_pods(who);
             self.sync_agent(who);
+        }
+    }
+
+    /// The kube-proxy of a kubelet's node follows its DaemonSet pod's
+    /// container: it starts when a container of kube-proxy's image runs
+    /// there, stops when none does (the node's rules stay in its kernel,
+    /// stale), and starts afresh when the container is a new one. A process
+    /// a fault stopped stays stopped until healed, in a new container too.
+    fn sync_proxy(&mut self, kubelet: &Addr) {
+        let Some(node) = self.hosts.get(kubelet).cloned() else {
+            return;
+        };
+        let running = {
+            let Some(rt) = self
+                .clients
+                .get(kubelet)
+                .and_then(|s| s.agent::<Kubelet>())
+                .and_then(Kubelet::runtime)
+            else {
+                return;
+            };
+            rt.running_ids_with_image(PROXY_REPOSITORY)
+                .next()
+                .map(str::to_string)
+        };
+        let current = self.net.proxy_containers.get(&node).cloned();
+        if running == current {
+            return;
+        }
+        let a = addr(&kube_proxy_addr(&node));
+        self.clients.remove(&a);
+        self.net.proxy_containers.remove(&node);
+        let now = self.world.now();
+        match running {
+            None => {
+                self.hosts.remove(&a);
+                self.crashed.remove(&a);
+                self.record(
+                    a.to_string(),
+                    a.to_string(),
+                    "process",
+                    "stopped with its container (the node's rules stay, stale)".into(),
+                );
+            }
+            Some(id) => {
+                let credential = Credential::BearerToken(self.net.proxy_token.clone());
+                let n = node.clone();
+                let make: super::clients::Factory = std::rc::Rc::new(move |_now| {
+                    crate::client::Process::new(KubeProxy::new(&n, credential.clone()))
+                        .ok()
+                        .map(|p| Box::new(p) as Box<dyn Running>)
+                });
+                // A process a fault stopped stays stopped until healed.
+                let up = !self.crashed.contains(&a);
+                self.hosts.insert(a.clone(), node.clone());
+                self.clients.insert(
+                    a.clone(),
+                    ClientSlot {
+                        process: None,
+                        make,
+                        target: addr(LOAD_BALANCER),
+                        wake: up.then_some(now),
+                        up,
+                        runtime: None,
+                        manifests: None,
+                    },
+                );
+                self.record(
+                    a.to_string(),
+                    a.to_string(),
+                    "process",
+                    format!("started in container {}", &id[..id.len().min(13)]),
+                );
+                self.net.proxy_containers.insert(node, id);
+                if up {
+                    self.world.schedule_at(now, super::Event::Tick(a));
+                }
+            }
         }
     }
 
@@ -560,6 +620,15 @@ impl Cluster {
                 "# {node}: kube-proxy has not written any rules yet\n"
             )),
         }
+    }
+
+    /// The pod (`namespace/name`) whose running container is `node`'s
+    /// kube-proxy, if one runs there.
+    pub fn kube_proxy_pod(&self, node: &str) -> Option<String> {
+        self.node_runtime(node)?
+            .running_with_image(PROXY_REPOSITORY)
+            .next()
+            .map(|(namespace, name, _)| format!("{namespace}/{name}"))
     }
 
     /// A node's rules as its kernel holds them (what kube-proxy last wrote).

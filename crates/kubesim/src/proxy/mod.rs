@@ -11,9 +11,15 @@
 //!
 //! Here [`KubeProxy`] is that agent; the rules it writes are
 //! [`iptables::ProxyRules`], which the cluster keeps per node as the node's
-//! kernel state and which the simulated packet path walks. Left out: the
-//! DaemonSet pod itself (the agent is a host process of the node), ipvs and
-//! nftables modes, conntrack and the metrics server. The health-check
+//! kernel state and which the simulated packet path walks. kubeadm's addon
+//! phase creates the DaemonSet (`kubeadm.rs` `kube_proxy_addon`); the agent
+//! of a node runs while a container of that DaemonSet's pod runs there
+//! (`cluster/traffic.rs` `sync_proxy`), so it starts after the DaemonSet
+//! controller, the scheduler, the image pull and the container start, and
+//! goes when the pod does. Left out: reading its flags and
+//! KubeProxyConfiguration from the container (the agent uses kubeadm's
+//! defaults and the `kube-proxy` service account's token whatever the pod
+//! says), ipvs and nftables modes, conntrack and the metrics server. The health-check
 //! server on a Local LoadBalancer Service's `healthCheckNodePort` answers
 //! from the rules ([`iptables::ProxyRules::health_check`]).
 

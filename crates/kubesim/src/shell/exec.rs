@@ -1836,6 +1836,7 @@ sim fault <target> crash|power-off|partition|kubelet-stop|delete-vm|loss=<rate>
                                         (targets: etcd/leader, kube-controller-manager/leader, etcd-control-plane-2,
                                          kube-apiserver-control-plane-1, kube-controller-manager-control-plane-1,
                                          cloud-controller-manager/leader, worker-2 (a node), vm/worker-2, network,
+                                         kube-proxy@worker-1 (the process in the node's kube-proxy pod),
                                          konnectivity-agent@worker-1, konnectivity-server-control-plane-1)
 sim heal <target>|all
 sim status                              components, raft roles, faults
@@ -1849,7 +1850,8 @@ sim cloud [vms|routes|lbs|operations|logs]    the cloud provider: VMs, routes, l
 sim cloud autorepair on|off [--after 10m]     replace a VM whose node stays NotReady
 sim cloud autoscaler on|off [--min N] [--max N]   add nodes for unschedulable pods, remove empty ones
 sim cloud delete-vm <name>              delete a worker's VM (also: sim fault vm/<name> delete)
-sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains)
+sim node proxy-rules <node>             the node's kube-proxy rules (iptables-save of the KUBE chains; they stay,
+                                        stale, while no kube-proxy pod runs there)
 curl [-s] [-f] [-k] <url>               curl on your machine, outside the cluster: a LoadBalancer's
                                         EXTERNAL-IP, or a node's address (NodePort, health check port)
 In the page's console, Tab completes commands, flags, types, names, namespaces and fault targets
