@@ -49,6 +49,7 @@ pub use cgroup::{
 };
 pub use containerd::{Containerd, PodSandboxConfig, DEFAULT_BANDWIDTH, REGISTRY_ROUND_TRIP};
 pub use program::Stream;
+pub(crate) use program::{format_date, DateStyle};
 
 use crate::world::{SimDuration, SimTime};
 use serde::Serialize;

@@ -1498,6 +1498,8 @@ pub(crate) enum DateStyle {
     Clf,
     /// `2026-01-01 00:00:05 +0000 UTC` (Go's time.Time)
     Go,
+    /// `Thu, 01 Jan 2026 00:00:05 +0000` (Go's `time.RFC1123Z`, `kubectl describe`)
+    Rfc1123z,
 }
 
 /// Formats a virtual instant as a wall-clock date (runs start at the API's epoch).
@@ -1528,6 +1530,10 @@ pub(crate) fn format_date(t: SimTime, style: DateStyle) -> String {
         ),
         DateStyle::Clf => format!("{d:02}/{mon}/{y}:{h:02}:{m:02}:{s:02} +0000"),
         DateStyle::Go => format!("{y}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02} +0000 UTC"),
+        DateStyle::Rfc1123z => format!(
+            "{}, {d:02} {mon} {y} {h:02}:{m:02}:{s:02} +0000",
+            DAYS[(days.rem_euclid(7)) as usize]
+        ),
     }
 }
 

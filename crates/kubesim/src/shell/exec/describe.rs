@@ -21,6 +21,7 @@
 use crate::api::print::{human_duration, selector_string};
 use crate::api::quantity::Quantity;
 use crate::api::time::parse_millis;
+use crate::runtime::{format_date, DateStyle};
 use crate::world::SimTime;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -106,34 +107,10 @@ fn scalar(v: Option<&Value>) -> String {
 /// Go's `time.RFC1123Z` of an RFC 3339 timestamp: `Thu, 01 Jan 2026
 /// 00:00:12 +0000` (the simulation's clock is UTC).
 fn rfc1123z(text: &str) -> String {
-    let Some(ms) = parse_millis(text) else {
-        return text.to_string();
-    };
-    let unix = ms as i64 / 1000 + crate::api::time::EPOCH_UNIX_MILLIS / 1000;
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} +0000",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1).clamp(0, 11) as usize],
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    match parse_millis(text) {
+        Some(ms) => format_date(SimTime(ms), DateStyle::Rfc1123z),
+        None => text.to_string(),
+    }
 }
 
 /// `translateTimestampSince`: how long ago, or `<unknown>`.
