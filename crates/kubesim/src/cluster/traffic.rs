@@ -437,6 +437,14 @@ impl Cluster {
         }
     }
 
+    /// The container runtime of a kubelet's node, while the kubelet runs.
+    fn kubelet_runtime(&self, kubelet: &Addr) -> Option<&crate::runtime::Containerd> {
+        self.clients
+            .get(kubelet)
+            .and_then(|s| s.agent::<Kubelet>())
+            .and_then(Kubelet::runtime)
+    }
+
     /// The kube-proxy of a kubelet's node follows its DaemonSet pod's
     /// container: it starts when a container of kube-proxy's image runs
     /// there, stops when none does (the node's rules stay in its kernel,
@@ -447,12 +455,7 @@ impl Cluster {
             return;
         };
         let running = {
-            let Some(rt) = self
-                .clients
-                .get(kubelet)
-                .and_then(|s| s.agent::<Kubelet>())
-                .and_then(Kubelet::runtime)
-            else {
+            let Some(rt) = self.kubelet_runtime(kubelet) else {
                 return;
             };
             rt.running_ids_with_image(PROXY_REPOSITORY)
@@ -522,12 +525,7 @@ impl Cluster {
             return;
         };
         let running: BTreeMap<Addr, (String, String)> = {
-            let Some(rt) = self
-                .clients
-                .get(kubelet)
-                .and_then(|s| s.agent::<Kubelet>())
-                .and_then(Kubelet::runtime)
-            else {
+            let Some(rt) = self.kubelet_runtime(kubelet) else {
                 return;
             };
             rt.running_with_image("coredns/coredns")
