@@ -1088,3 +1088,120 @@ fn the_kubelet_counts_a_repeated_event_instead_of_creating_it_again() {
         pulling[0]
     );
 }
+
+#[test]
+fn kubectl_get_events_wide_names_the_container_and_lists_a_pods_start_in_order() {
+    // `kubectl get events -o wide` (`printEvent`): SUBOBJECT is the
+    // container's field path, SOURCE the component and node; events are
+    // named `<object>.<hex UnixNano>`, so one pod's events list in the order
+    // they happened even within one millisecond.
+    let (mut c, mut s) = booted(29);
+    ok(&mut c, &mut s, NGINX_POD);
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/nginx '{.status.phase}'=Running 2m",
+    );
+    let out = ok(
+        &mut c,
+        &mut s,
+        "kubectl get events -o wide --field-selector involvedObject.name=nginx",
+    );
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split("  ")
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "LAST SEEN",
+            "TYPE",
+            "REASON",
+            "OBJECT",
+            "SUBOBJECT",
+            "SOURCE",
+            "MESSAGE",
+            "FIRST SEEN",
+            "COUNT",
+            "NAME"
+        ],
+        "{out}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    let reasons: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(
+        reasons,
+        ["Scheduled", "Pulling", "Pulled", "Created", "Started"],
+        "{out}"
+    );
+    let node = jsonpath(&mut c, &mut s, "pod nginx", ".spec.nodeName");
+    for row in &rows[1..] {
+        assert!(row.contains("spec.containers{nginx}"), "{row}");
+        assert!(row.contains(&format!("kubelet, {node}")), "{row}");
+    }
+    assert!(!rows[0].contains("spec.containers"), "{}", rows[0]);
+    assert!(rows[0].contains("default-scheduler"), "{}", rows[0]);
+    // kubelet's message since 1.30: the pull's time, then with waiting.
+    let pulled = rows[2];
+    assert!(
+        pulled.contains("Successfully pulled image \"nginx:1.14.2\" in ")
+            && pulled.contains(" including waiting). Image size: 44700000 bytes."),
+        "{pulled}"
+    );
+    // The name is the object's, then 16 hex digits of Unix nanoseconds.
+    for row in &rows {
+        let name = row.split_whitespace().last().unwrap_or_default();
+        let (object, nanos) = name.split_once('.').unwrap_or_default();
+        assert_eq!(object, "nginx", "{row}");
+        assert_eq!(nanos.len(), 16, "{row}");
+        assert!(u64::from_str_radix(nanos, 16).is_ok(), "{row}");
+    }
+    assert_eq!(
+        jsonpath(
+            &mut c,
+            &mut s,
+            "events --field-selector reason=Started",
+            ".items[0].involvedObject.fieldPath"
+        ),
+        "spec.containers{nginx}"
+    );
+}
+
+#[test]
+fn a_running_containers_image_id_is_its_repository_digest() {
+    // containerd's CRI reports the image's repo digest as `image_ref`, and
+    // the kubelet writes it as the container's `imageID`.
+    let (mut c, mut s) = booted(31);
+    ok(&mut c, &mut s, NGINX_POD);
+    ok(
+        &mut c,
+        &mut s,
+        "sim until pod/nginx '{.status.phase}'=Running 2m",
+    );
+    let id = jsonpath(
+        &mut c,
+        &mut s,
+        "pod nginx",
+        ".status.containerStatuses[0].imageID",
+    );
+    let digest = id
+        .strip_prefix("docker.io/library/nginx@sha256:")
+        .unwrap_or_else(|| panic!("{id}"));
+    assert_eq!(digest.len(), 64, "{id}");
+    assert_eq!(
+        jsonpath(
+            &mut c,
+            &mut s,
+            "pod nginx",
+            ".status.containerStatuses[0].image"
+        ),
+        "docker.io/library/nginx:1.14.2"
+    );
+}

@@ -658,7 +658,7 @@ impl ControllerManager {
         let tag = EVENT_TAG_BASE + self.next_tag;
         self.next_tag += 1;
         let event = new_event(
-            ctx.rng, ctx.now, reference, type_, reason, message, component,
+            ctx.rng, ctx.now, tag, reference, type_, reason, message, component,
         );
         let ns = event.metadata.namespace.clone().unwrap_or_default();
         ctx.send(
@@ -777,9 +777,11 @@ impl ControllerManager {
 }
 
 /// A core/v1 Event as client-go's event recorder writes it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn new_event(
     rng: &mut SimRng,
     now: SimTime,
+    seq: u64,
     involved: ObjectReference,
     type_: &str,
     reason: &str,
@@ -788,12 +790,16 @@ pub(crate) fn new_event(
 ) -> Event {
     let mut e = Event::default();
     let name = involved.name.clone().unwrap_or_default();
-    // `<object name>.<hex timestamp>`, unique per event.
-    e.metadata.name = Some(format!(
-        "{name}.{:x}{:04x}",
-        crate::api::time::EPOCH_UNIX_MILLIS as u64 * 1_000_000 + now.as_millis() * 1_000_000,
-        rng.between(0, 0xffff)
-    ));
+    // client-go's `makeEvent` (`tools/record/event.go`): `<object
+    // name>.<hex UnixNano>`. The virtual clock counts milliseconds; the
+    // nanoseconds under it are the recorder's own count of events (`seq`),
+    // so that one component's events in the same millisecond list (by
+    // name) in the order they happened, and a seeded draw, so that two
+    // components' events on one object do not share a name.
+    let nanos = (crate::api::time::EPOCH_UNIX_MILLIS as u64 + now.as_millis()) * 1_000_000
+        + (seq % 1_000) * 1_000
+        + rng.between(0, 999);
+    e.metadata.name = Some(format!("{name}.{nanos:x}"));
     e.metadata.namespace = Some(
         involved
             .namespace

@@ -556,21 +556,31 @@ impl Kubelet {
         reason: &str,
         message: String,
     ) {
+        self.event_at(ctx, object, None, type_, reason, message);
+    }
+
+    /// An Event on `object`, or on the part of it `field_path` names (one
+    /// container of a pod).
+    fn event_at(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        object: &Object,
+        field_path: Option<String>,
+        type_: &str,
+        reason: &str,
+        message: String,
+    ) {
+        let mut involved = crate::controllers::object_reference(object);
+        involved.field_path = field_path;
+        let tag = self.next_tag;
+        self.next_tag += 1;
         let mut event = crate::controllers::new_event(
-            ctx.rng,
-            ctx.now,
-            crate::controllers::object_reference(object),
-            type_,
-            reason,
-            message,
-            "kubelet",
+            ctx.rng, ctx.now, tag, involved, type_, reason, message, "kubelet",
         );
         if let Some(source) = event.source.as_mut() {
             source.host = Some(self.machine.spec.name.clone());
         }
         let ns = event.metadata.namespace.clone().unwrap_or_default();
-        let tag = self.next_tag;
-        self.next_tag += 1;
         // client-go's `EventCorrelator` (`tools/record/events_cache.go`
         // `eventLogger.eventObserve`, `getEventKey`): an event the same as
         // one already sent (source, object, type, reason and message) is
@@ -1439,13 +1449,13 @@ impl Kubelet {
         for (key, effect) in effects {
             match effect {
                 pods::Effect::Step(s) => self.steps.push(s),
-                pods::Effect::Event(type_, reason, message) => {
+                pods::Effect::Event(type_, reason, message, field_path) => {
                     if let Some(pod) = self
                         .workers
                         .get(&key)
                         .map(|w| Object::Pod(Box::new(w.pod().clone())))
                     {
-                        self.event_on(ctx, &pod, type_, reason, message);
+                        self.event_at(ctx, &pod, field_path, type_, reason, message);
                     }
                 }
             }

@@ -87,6 +87,8 @@ struct Worker {
     restarts: i32,
     backoff: SimDuration,
     pull_backoff: SimDuration,
+    /// When the kubelet asked the runtime for the image it is pulling.
+    pull_started: SimTime,
     last_terminated: Option<ContainerStateTerminated>,
     ready: bool,
     started_probe_ok: bool,
@@ -109,6 +111,7 @@ impl Worker {
             restarts: 0,
             backoff: SimDuration::ZERO,
             pull_backoff: SimDuration::ZERO,
+            pull_started: SimTime::ZERO,
             last_terminated: None,
             ready: false,
             started_probe_ok: false,
@@ -130,6 +133,20 @@ impl Worker {
 
     fn image(&self) -> String {
         self.spec.image.clone().unwrap_or_default()
+    }
+
+    /// An Event about this container: its reference names it by field path
+    /// (`GenerateContainerRef` in `pkg/kubelet/container/ref.go`:
+    /// `spec.containers{nginx}`, `spec.initContainers{init}`), which
+    /// `kubectl get events -o wide` shows as the SUBOBJECT.
+    fn event(&self, type_: &'static str, reason: &'static str, message: String) -> Effect {
+        let list = if self.init {
+            "initContainers"
+        } else {
+            "containers"
+        };
+        let path = format!("spec.{list}{{{}}}", self.spec.name);
+        Effect::Event(type_, reason, message, Some(path))
     }
 
     /// The API's view of this container (`convertToAPIContainerStatuses`).
@@ -272,8 +289,9 @@ pub struct PodWorker {
 pub enum Effect {
     /// A step of the CRI chain, for the trace.
     Step(TraceStep),
-    /// An Event on the pod (`type`, `reason`, `message`).
-    Event(&'static str, &'static str, String),
+    /// An Event on the pod (`type`, `reason`, `message`, and the
+    /// involved object's `fieldPath` when it is about one container).
+    Event(&'static str, &'static str, String, Option<String>),
 }
 
 impl PodWorker {
@@ -418,6 +436,7 @@ impl PodWorker {
                         "network is not ready: {}",
                         crate::kubelet::NETWORK_NOT_READY
                     ),
+                    None,
                 ));
             }
             return;
@@ -455,6 +474,7 @@ impl PodWorker {
                         "Warning",
                         "FailedCreatePodSandBox",
                         format!("Failed to create pod sandbox: {e}"),
+                        None,
                     ));
                     return;
                 }
@@ -515,7 +535,7 @@ impl PodWorker {
                                 message: format!("Container image \"{image}\" is not present with pull policy of Never"),
                                 restart_at: None,
                             };
-                            effects.push(Effect::Event("Warning", "ErrImageNeverPull", format!("Container image \"{image}\" is not present with pull policy of Never")));
+                            effects.push(w.event("Warning", "ErrImageNeverPull", format!("Container image \"{image}\" is not present with pull policy of Never")));
                             return;
                         }
                         false
@@ -528,16 +548,17 @@ impl PodWorker {
                     effects.extend(reply.steps.into_iter().map(Effect::Step));
                     match reply.result {
                         Ok(_) => {
-                            effects.push(Effect::Event(
+                            effects.push(w.event(
                                 "Normal",
                                 "Pulling",
                                 format!("Pulling image \"{image}\""),
                             ));
                             w.stage = Stage::Pulling;
+                            w.pull_started = now;
                         }
                         Err(e) => {
                             let message = e.to_string();
-                            effects.push(Effect::Event(
+                            effects.push(w.event(
                                 "Warning",
                                 "Failed",
                                 format!("Failed to pull image \"{image}\": {message}"),
@@ -551,7 +572,7 @@ impl PodWorker {
                     }
                 } else {
                     if present {
-                        effects.push(Effect::Event(
+                        effects.push(w.event(
                             "Normal",
                             "Pulled",
                             format!("Container image \"{image}\" already present on machine"),
@@ -604,11 +625,11 @@ impl PodWorker {
                     message: e.to_string(),
                     restart_at: Some(now + w.backoff),
                 };
-                effects.push(Effect::Event("Warning", "Failed", format!("Error: {e}")));
+                effects.push(w.event("Warning", "Failed", format!("Error: {e}")));
                 return;
             }
         };
-        effects.push(Effect::Event(
+        effects.push(w.event(
             "Normal",
             "Created",
             format!("Created container: {}", w.spec.name),
@@ -637,7 +658,7 @@ impl PodWorker {
                     ),
                     restart_at: Some(now + w.backoff),
                 };
-                effects.push(Effect::Event("Warning", "Failed", format!("Error: {e}")));
+                effects.push(w.event("Warning", "Failed", format!("Error: {e}")));
             }
         }
     }
@@ -653,10 +674,7 @@ impl PodWorker {
         let policy_restart = |code: i32, pw: &PodWorker| pw.should_restart(code);
         match kind {
             EventKind::PullDone {
-                image,
-                took,
-                size_bytes,
-                ..
+                image, size_bytes, ..
             } => {
                 for w in self
                     .workers
@@ -664,11 +682,17 @@ impl PodWorker {
                     .filter(|w| w.stage == Stage::Pulling)
                 {
                     if normalize(&w.image()) == *image || w.image() == *image {
-                        effects.push(Effect::Event(
+                        // `pullImage` (`pkg/kubelet/images/image_manager.go`):
+                        // the pull's own time, then the time since the
+                        // kubelet asked, waiting included. This kubelet's
+                        // pulls are not serialized, so it waits only for a
+                        // pull of the same image already under way.
+                        let waited = now.saturating_since(w.pull_started);
+                        effects.push(w.event(
                             "Normal",
                             "Pulled",
                             format!(
-                                "Successfully pulled image \"{}\" in {took}. Image size: {size_bytes} bytes.",
+                                "Successfully pulled image \"{}\" in {waited} ({waited} including waiting). Image size: {size_bytes} bytes.",
                                 w.image()
                             ),
                         ));
@@ -692,16 +716,12 @@ impl PodWorker {
                     .filter(|w| w.stage == Stage::Pulling)
                 {
                     if normalize(&w.image()) == *image || w.image() == *image {
-                        effects.push(Effect::Event(
+                        effects.push(w.event(
                             "Warning",
                             "Failed",
                             format!("Failed to pull image \"{}\": {message}", w.image()),
                         ));
-                        effects.push(Effect::Event(
-                            "Warning",
-                            "Failed",
-                            "Error: ErrImagePull".into(),
-                        ));
+                        effects.push(w.event("Warning", "Failed", "Error: ErrImagePull".into()));
                         w.pull_backoff = next_backoff(w.pull_backoff);
                         w.stage = Stage::PullBackOff {
                             until: now + w.pull_backoff,
@@ -713,7 +733,7 @@ impl PodWorker {
             EventKind::ContainerStarted { id, .. } => {
                 for w in self.workers.iter_mut() {
                     if matches!(&w.stage, Stage::Starting { id: i } if i == id) {
-                        effects.push(Effect::Event(
+                        effects.push(w.event(
                             "Normal",
                             "Started",
                             format!("Started container {}", w.spec.name),
@@ -772,7 +792,7 @@ impl PodWorker {
                             ..Default::default()
                         });
                         w.restarts += 1;
-                        effects.push(Effect::Event(
+                        effects.push(w.event(
                             "Warning",
                             "BackOff",
                             format!(
@@ -844,7 +864,7 @@ impl PodWorker {
                         ProbeResult::Failure(msg) => {
                             w.liveness_failures += 1;
                             if w.liveness_failures >= p.failure_threshold.unwrap_or(3) {
-                                effects.push(Effect::Event(
+                                effects.push(w.event(
                                     "Warning",
                                     "Unhealthy",
                                     format!("Startup probe failed: {msg}"),
@@ -864,13 +884,13 @@ impl PodWorker {
                 match run(runtime, &id, &p) {
                     ProbeResult::Failure(msg) => {
                         w.liveness_failures += 1;
-                        effects.push(Effect::Event(
+                        effects.push(w.event(
                             "Warning",
                             "Unhealthy",
                             format!("Liveness probe failed: {msg}"),
                         ));
                         if w.liveness_failures >= p.failure_threshold.unwrap_or(3) {
-                            effects.push(Effect::Event(
+                            effects.push(w.event(
                                 "Normal",
                                 "Killing",
                                 format!(
@@ -891,7 +911,7 @@ impl PodWorker {
                         w.readiness_successes = 0;
                         w.readiness_failures += 1;
                         if w.readiness_failures == 1 || w.ready {
-                            effects.push(Effect::Event(
+                            effects.push(w.event(
                                 "Warning",
                                 "Unhealthy",
                                 format!("Readiness probe failed: {msg}"),
@@ -965,7 +985,7 @@ impl PodWorker {
                             continue;
                         }
                     }
-                    effects.push(Effect::Event(
+                    effects.push(w.event(
                         "Normal",
                         "Killing",
                         format!("Stopping container {}", w.spec.name),

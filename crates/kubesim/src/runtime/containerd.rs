@@ -1030,13 +1030,15 @@ impl Containerd {
         }
     }
 
-    /// The image reference and image ID [`Containerd::container_status`]
-    /// reports for a container, without the rest of its status.
+    /// The image a container runs, as the CRI's `ContainerStatus` names it
+    /// for the kubelet: the reference, and the `image_ref`, the image's
+    /// repository digest (`docker.io/library/nginx@sha256:...`), which the
+    /// kubelet reports as the pod's `imageID` (`convertContainerStatus`).
     pub fn container_image(&self, container_id: &str) -> Option<(String, String)> {
         let id = self.find_container(container_id)?;
         self.containers
             .get(&id)
-            .map(|c| (c.image.reference.to_string(), c.image.id.clone()))
+            .map(|c| (c.image.reference.to_string(), c.image.repo_digest.clone()))
     }
 
     /// The IDs of the pod sandboxes (`ListPodSandbox`'s, without their

@@ -158,9 +158,12 @@ impl KubeScheduler {
         message: String,
     ) {
         let reference = crate::controllers::object_reference(pod);
+        let tag = EVENT_TAG + self.next_tag;
+        self.next_tag += 1;
         let event = new_event(
             ctx.rng,
             ctx.now,
+            tag,
             reference,
             type_,
             reason,
@@ -168,8 +171,6 @@ impl KubeScheduler {
             super::DEFAULT_SCHEDULER_NAME,
         );
         let ns = event.metadata.namespace.clone().unwrap_or_default();
-        let tag = EVENT_TAG + self.next_tag;
-        self.next_tag += 1;
         ctx.send(
             tag,
             ApiRequest::new(Verb::Create, KindId::Event, self.credential.clone())

@@ -188,6 +188,22 @@ fn containers_and_images(v: &Value, spec: &str) -> (String, String) {
 
 /// Headers and cells of one kind's table.
 fn columns(kind: KindId, wide: bool) -> Vec<&'static str> {
+    // Events' wide columns sit between the others (`printers.go`
+    // `eventColumnDefinitions`: Subobject and Source before Message).
+    if wide && matches!(kind, KindId::Event | KindId::EventsEvent) {
+        return vec![
+            "LAST SEEN",
+            "TYPE",
+            "REASON",
+            "OBJECT",
+            "SUBOBJECT",
+            "SOURCE",
+            "MESSAGE",
+            "FIRST SEEN",
+            "COUNT",
+            "NAME",
+        ];
+    }
     let (base, extra): (&[&str], &[&str]) = match kind {
         KindId::Pod => (
             &["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
@@ -560,44 +576,114 @@ fn job_cells(v: &Value, now: SimTime) -> (String, String, String) {
     (status.to_string(), completions, duration)
 }
 
-fn event_cells(v: &Value, now: SimTime, core_event: bool) -> Vec<String> {
-    let last = if core_event {
-        ["/lastTimestamp", "/eventTime", "/firstTimestamp"]
+/// kubectl's `printEvent` (`pkg/printers/internalversion/printers.go`):
+/// the row of a core Event, or of an events.k8s.io Event read through its
+/// deprecated core fields.
+fn event_cells(v: &Value, now: SimTime, core_event: bool, wide: bool) -> Vec<String> {
+    let (first, last, obj, message, source) = if core_event {
+        (
+            "/firstTimestamp",
+            "/lastTimestamp",
+            "/involvedObject",
+            "/message",
+            "/source",
+        )
     } else {
-        [
-            "/deprecatedLastTimestamp",
-            "/eventTime",
+        (
             "/deprecatedFirstTimestamp",
-        ]
+            "/deprecatedLastTimestamp",
+            "/regarding",
+            "/note",
+            "/deprecatedSource",
+        )
     };
-    let seen = last
-        .iter()
-        .find_map(|p| {
-            v.pointer(p)
-                .filter(|x| !x.is_null())
-                .map(|_| age_of(v, p, now))
-        })
-        .unwrap_or_else(|| "<unknown>".into());
-    let obj = if core_event {
-        "/involvedObject"
-    } else {
-        "/regarding"
+    let set = |p: &str| v.pointer(p).is_some_and(|x| !x.is_null());
+    let since = |p: &str| {
+        if set(p) {
+            age_of(v, p, now)
+        } else {
+            "<unknown>".into()
+        }
     };
-    let message = if core_event {
-        text(v, "/message")
+    // No firstTimestamp (the events.k8s.io API): the eventTime; no
+    // lastTimestamp: the first; a series: its last observation and count.
+    let first_seen = if set(first) {
+        since(first)
     } else {
-        text(v, "/note")
+        since("/eventTime")
+    };
+    let mut last_seen = if set(last) {
+        since(last)
+    } else {
+        first_seen.clone()
+    };
+    let count_field = if core_event {
+        "/count"
+    } else {
+        "/deprecatedCount"
+    };
+    let mut count = v.pointer(count_field).and_then(Value::as_i64).unwrap_or(0);
+    if set("/series") {
+        last_seen = since("/series/lastObservedTime");
+        count = v
+            .pointer("/series/count")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+    } else if count == 0 {
+        // Singleton events have no count in the new API.
+        count = 1;
+    }
+    let kind = text(v, &format!("{obj}/kind")).to_ascii_lowercase();
+    let name = text(v, &format!("{obj}/name"));
+    let target = if name.is_empty() {
+        kind
+    } else {
+        format!("{kind}/{name}")
+    };
+    let message = text(v, message).trim().to_string();
+    if !wide {
+        return vec![
+            last_seen,
+            text(v, "/type"),
+            text(v, "/reason"),
+            target,
+            message,
+        ];
+    }
+    // `formatEventSource`: the component (or reporting controller), then
+    // the host (or reporting instance) after a comma when there is one.
+    let first_non_empty = |a: String, b: String| if a.is_empty() { b } else { a };
+    let component = first_non_empty(
+        text(v, &format!("{source}/component")),
+        text(
+            v,
+            if core_event {
+                "/reportingComponent"
+            } else {
+                "/reportingController"
+            },
+        ),
+    );
+    let host = first_non_empty(
+        text(v, &format!("{source}/host")),
+        text(v, "/reportingInstance"),
+    );
+    let source = if host.is_empty() {
+        component
+    } else {
+        format!("{component}, {host}")
     };
     vec![
-        seen,
+        last_seen,
         text(v, "/type"),
         text(v, "/reason"),
-        format!(
-            "{}/{}",
-            text(v, &format!("{obj}/kind")).to_ascii_lowercase(),
-            text(v, &format!("{obj}/name"))
-        ),
-        message.trim().to_string(),
+        target,
+        text(v, &format!("{obj}/fieldPath")),
+        source,
+        message,
+        first_seen,
+        count.to_string(),
+        text(v, "/metadata/name"),
     ]
 }
 
@@ -783,8 +869,8 @@ fn row(obj: &Object, v: &Value, opts: &TableOptions) -> Vec<String> {
         KindId::ServiceAccount => {
             vec![name, items(v, "/secrets").len().to_string(), created]
         }
-        KindId::Event => event_cells(v, now, true),
-        KindId::EventsEvent => event_cells(v, now, false),
+        KindId::Event => event_cells(v, now, true, wide),
+        KindId::EventsEvent => event_cells(v, now, false, wide),
         KindId::EndpointSlice => {
             let ports: Vec<String> = items(v, "/ports")
                 .iter()
@@ -1011,6 +1097,66 @@ mod tests {
             .unwrap_or_else(|| Object::from(crate::api::pod::Pod::default()));
         o.meta_mut().creation_timestamp = Some(to_time(created));
         o
+    }
+
+    #[test]
+    fn an_event_row_falls_back_to_event_time_and_reads_its_series() {
+        // `printEvent`: no firstTimestamp means the eventTime, no
+        // lastTimestamp means the first; a series gives the last observation
+        // and the count; the source is the reporting controller and
+        // instance when `source` is empty.
+        let t = |secs: u64| {
+            serde_json::to_value(to_time(SimTime::from_millis(secs * 1000))).unwrap_or_default()
+        };
+        let v = serde_json::json!({
+            "metadata": {"name": "web.1886725368fd6e3d"},
+            "involvedObject": {"kind": "Pod", "name": "web", "fieldPath": "spec.containers{app}"},
+            "eventTime": t(10),
+            "series": {"count": 4, "lastObservedTime": t(70)},
+            "reportingComponent": "default-scheduler",
+            "reportingInstance": "default-scheduler-control-plane-1",
+            "type": "Warning",
+            "reason": "FailedScheduling",
+            "message": " 0/3 nodes are available \n",
+        });
+        let now = SimTime::from_millis(100_000);
+        assert_eq!(
+            event_cells(&v, now, true, false),
+            [
+                "30s",
+                "Warning",
+                "FailedScheduling",
+                "pod/web",
+                "0/3 nodes are available"
+            ]
+        );
+        assert_eq!(
+            event_cells(&v, now, true, true),
+            [
+                "30s",
+                "Warning",
+                "FailedScheduling",
+                "pod/web",
+                "spec.containers{app}",
+                "default-scheduler, default-scheduler-control-plane-1",
+                "0/3 nodes are available",
+                "90s",
+                "4",
+                "web.1886725368fd6e3d"
+            ]
+        );
+        let singleton = serde_json::json!({
+            "involvedObject": {"kind": "Node"},
+            "firstTimestamp": t(40),
+            "source": {"component": "kubelet"},
+        });
+        let cells = event_cells(&singleton, now, true, true);
+        assert_eq!((cells[0].as_str(), cells[3].as_str()), ("60s", "node"));
+        assert_eq!((cells[5].as_str(), cells[8].as_str()), ("kubelet", "1"));
+        assert_eq!(
+            event_cells(&serde_json::json!({}), now, true, false)[0],
+            "<unknown>"
+        );
     }
 
     #[test]

@@ -320,7 +320,7 @@ impl CloudControllerManager {
         let tag = EVENT_TAG_BASE + self.next_tag;
         self.next_tag += 1;
         let event = new_event(
-            ctx.rng, ctx.now, e.object, e.type_, e.reason, e.message, component,
+            ctx.rng, ctx.now, tag, e.object, e.type_, e.reason, e.message, component,
         );
         let ns = event.metadata.namespace.clone().unwrap_or_default();
         ctx.send(
