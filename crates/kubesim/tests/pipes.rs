@@ -40,7 +40,11 @@ fn fails(c: &mut Cluster, s: &mut Session, script: &str) -> String {
 fn grep_then_wc_counts_the_coredns_pods() {
     let (mut c, mut s) = booted(1);
     let all = ok(&mut c, &mut s, "kubectl get pods -A");
-    assert_eq!(all.lines().filter(|l| l.contains("coredns")).count(), 2, "{all}");
+    assert_eq!(
+        all.lines().filter(|l| l.contains("coredns")).count(),
+        2,
+        "{all}"
+    );
     assert_eq!(
         ok(&mut c, &mut s, "kubectl get pods -A | grep coredns | wc -l"),
         "2"
@@ -52,7 +56,8 @@ fn grep_then_wc_counts_the_coredns_pods() {
     );
     let rows = ok(&mut c, &mut s, "kubectl get pods -A | grep -i COREDNS");
     assert!(
-        rows.lines().all(|l| l.starts_with("kube-system") && l.contains("coredns-")),
+        rows.lines()
+            .all(|l| l.starts_with("kube-system") && l.contains("coredns-")),
         "{rows}"
     );
 }
@@ -77,7 +82,11 @@ fn awk_prints_the_node_names_column() {
         awk
     );
     assert_eq!(
-        ok(&mut c, &mut s, "kubectl get nodes | awk 'NR==1 {print $1, $2}'"),
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get nodes | awk 'NR==1 {print $1, $2}'"
+        ),
         "NAME STATUS"
     );
 }
@@ -87,7 +96,10 @@ fn head_tail_sort_and_uniq_work_on_kubectls_tables() {
     let (mut c, mut s) = booted(3);
     let all = ok(&mut c, &mut s, "kubectl get pods -A");
     let lines: Vec<&str> = all.lines().collect();
-    assert_eq!(ok(&mut c, &mut s, "kubectl get pods -A | head -3"), lines[..3].join("\n"));
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl get pods -A | head -3"),
+        lines[..3].join("\n")
+    );
     assert_eq!(
         ok(&mut c, &mut s, "kubectl get pods -A | tail -n 2"),
         lines[lines.len() - 2..].join("\n")
@@ -138,18 +150,28 @@ fn a_quoted_pipe_in_a_jsonpath_is_not_a_pipe() {
 #[test]
 fn grep_with_no_match_fails_and_a_stage_after_it_succeeds() {
     let (mut c, mut s) = booted(5);
-    assert_eq!(fails(&mut c, &mut s, "kubectl get pods -A | grep nginx"), "");
+    assert_eq!(
+        fails(&mut c, &mut s, "kubectl get pods -A | grep nginx"),
+        ""
+    );
     assert_eq!(
         ok(&mut c, &mut s, "kubectl get pods -A | grep nginx | wc -l"),
         "0"
     );
-    assert_eq!(ok(&mut c, &mut s, "kubectl get pods -A | grep -c nginx | cat"), "0");
+    assert_eq!(
+        ok(&mut c, &mut s, "kubectl get pods -A | grep -c nginx | cat"),
+        "0"
+    );
 }
 
 #[test]
 fn an_unknown_program_after_a_pipe_is_bashs_command_not_found() {
     let (mut c, mut s) = booted(6);
-    let out = fails(&mut c, &mut s, "kubectl get pods -A -o json | jq '.items[]'");
+    let out = fails(
+        &mut c,
+        &mut s,
+        "kubectl get pods -A -o json | jq '.items[]'",
+    );
     assert!(out.starts_with("bash: jq: command not found\n"), "{out}");
     assert!(out.contains("grep") && out.contains("awk"), "{out}");
     let out = fails(&mut c, &mut s, "kubectl get pods | grep -k x");
@@ -215,11 +237,7 @@ fn a_watch_runs_its_later_rows_through_the_filters() {
         &mut s,
         "sim until deployment/web '{.status.replicas}'=2 10s",
     );
-    let first = ok(
-        &mut c,
-        &mut s,
-        "kubectl get pods -w | awk '{print $1, $3}'",
-    );
+    let first = ok(&mut c, &mut s, "kubectl get pods -w | awk '{print $1, $3}'");
     assert!(first.starts_with("NAME STATUS\nweb-"), "{first}");
     assert!(s.watching().is_some());
     let later = ok(&mut c, &mut s, "sim advance 30s");
@@ -236,13 +254,20 @@ fn a_watch_runs_its_later_rows_through_the_filters() {
     // matching yet is not a failure (grep has not seen the end).
     ok(&mut c, &mut s, "kubectl scale deployment web --replicas=4");
     assert_eq!(
-        ok(&mut c, &mut s, "kubectl get pods -w | grep ContainerCreating"),
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl get pods -w | grep ContainerCreating"
+        ),
         ""
     );
     let later = ok(&mut c, &mut s, "sim advance 30s");
     let rows: Vec<&str> = later.lines().skip(1).collect();
     assert!(!rows.is_empty(), "{later}");
-    assert!(rows.iter().all(|r| r.contains("ContainerCreating")), "{later}");
+    assert!(
+        rows.iter().all(|r| r.contains("ContainerCreating")),
+        "{later}"
+    );
     run(&mut c, &mut s, "^C");
 
     // A filter that needs the whole input cannot follow a watch.
@@ -317,7 +342,11 @@ spec:
         "sim until pod/nginx '{.status.phase}'=Running 2m",
     );
     assert_eq!(
-        ok(&mut c, &mut s, "kubectl port-forward pod/nginx 8080:80 | grep '::1' &"),
+        ok(
+            &mut c,
+            &mut s,
+            "kubectl port-forward pod/nginx 8080:80 | grep '::1' &"
+        ),
         "Forwarding from [::1]:8080 -> 80"
     );
     // kubectl's `Handling connection for 8080` goes through the forward's
@@ -325,7 +354,11 @@ spec:
     let page = ok(&mut c, &mut s, "curl -s localhost:8080");
     assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
     assert_eq!(
-        ok(&mut c, &mut s, "curl -s localhost:8080 | grep -o '<title>.*</title>'"),
+        ok(
+            &mut c,
+            &mut s,
+            "curl -s localhost:8080 | grep -o '<title>.*</title>'"
+        ),
         "<title>Welcome to nginx!</title>"
     );
     ok(&mut c, &mut s, "kill %1");

@@ -1220,12 +1220,20 @@ mod tests {
     #[test]
     fn a_quoted_pipe_stays_in_kubectls_argument() {
         let k = kubectl("kubectl get pods -o jsonpath='{.items[*].metadata.name}{\"|\"}'");
-        assert_eq!(k.flags.get("output"), Some("jsonpath={.items[*].metadata.name}{\"|\"}"));
+        assert_eq!(
+            k.flags.get("output"),
+            Some("jsonpath={.items[*].metadata.name}{\"|\"}")
+        );
     }
 
     #[test]
     fn an_empty_pipeline_stage_is_a_syntax_error() {
-        for bad in ["kubectl get pods |", "| grep x", "kubectl get pods || grep x", "a | | b"] {
+        for bad in [
+            "kubectl get pods |",
+            "| grep x",
+            "kubectl get pods || grep x",
+            "a | | b",
+        ] {
             let e = parse_line(bad).unwrap_err().to_string();
             assert!(e.starts_with("error: syntax error"), "{bad}: {e}");
         }
@@ -1234,7 +1242,9 @@ mod tests {
     #[test]
     fn a_bad_filter_is_reported_in_its_programs_words() {
         assert_eq!(
-            parse_line("kubectl get pods | head -n x").unwrap_err().to_string(),
+            parse_line("kubectl get pods | head -n x")
+                .unwrap_err()
+                .to_string(),
             "head: invalid number of lines: 'x'"
         );
         assert!(parse_line("kubectl get pods | jq .")
@@ -1245,20 +1255,25 @@ mod tests {
 
     #[test]
     fn a_manifest_after_dash_f_dash_is_read_for_a_piped_apply_too() {
-        let lines = parse_script("kubectl apply -f - | grep created\nkind: Namespace\n---end\nsim advance 1s\n");
+        let lines = parse_script(
+            "kubectl apply -f - | grep created\nkind: Namespace\n---end\nsim advance 1s\n",
+        );
         assert_eq!(lines.len(), 2);
         match &lines[0].command {
             Ok(Command::Pipeline { command, filters }) => {
                 assert_eq!(filters.len(), 1);
                 match command.as_ref() {
-                    Command::Kubectl(k) => assert_eq!(k.stdin.as_deref(), Some("kind: Namespace\n")),
+                    Command::Kubectl(k) => {
+                        assert_eq!(k.stdin.as_deref(), Some("kind: Namespace\n"))
+                    }
                     other => panic!("{other:?}"),
                 }
             }
             other => panic!("{other:?}"),
         }
         // A bad filter fails the line, and the manifest still belongs to it.
-        let lines = parse_script("kubectl apply -f - | jq .\nkind: Namespace\n---end\nsim advance 1s\n");
+        let lines =
+            parse_script("kubectl apply -f - | jq .\nkind: Namespace\n---end\nsim advance 1s\n");
         assert_eq!(lines.len(), 2);
         assert!(lines[0].command.is_err());
         assert_eq!(lines[1].line, 4);
@@ -1276,7 +1291,10 @@ mod tests {
             "kubectl port-forward pod/web 8080:80 | tail -1",
         ] {
             let e = parse_line(bad).unwrap_err().to_string();
-            assert!(e.contains("needs the whole input") && e.contains("keeps printing"), "{bad}: {e}");
+            assert!(
+                e.contains("needs the whole input") && e.contains("keeps printing"),
+                "{bad}: {e}"
+            );
         }
         // bash backgrounds the whole pipeline: `&` is not grep's argument.
         let (_, filters) = pipeline("kubectl port-forward pod/web 8080:80 | grep Forward &");

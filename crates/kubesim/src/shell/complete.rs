@@ -702,8 +702,14 @@ mod tests {
     #[test]
     fn after_a_pipe_the_filter_programs_are_offered() {
         let c = booted();
-        assert_eq!(after_tab(&c, "kubectl get pods | gr"), "kubectl get pods | grep ");
-        assert_eq!(after_tab(&c, "kubectl get pods|he"), "kubectl get pods|head ");
+        assert_eq!(
+            after_tab(&c, "kubectl get pods | gr"),
+            "kubectl get pods | grep "
+        );
+        assert_eq!(
+            after_tab(&c, "kubectl get pods|he"),
+            "kubectl get pods|head "
+        );
         let all = tab(&c, "kubectl get pods -A | ").candidates;
         assert_eq!(all, crate::shell::pipe::FILTERS);
         // Each one parses as a filter (with a pattern for grep's).
@@ -719,7 +725,9 @@ mod tests {
         // A filter's arguments: nothing to offer.
         assert!(tab(&c, "kubectl get pods | grep ").candidates.is_empty());
         // A quoted `|` is not a pipe; before a pipe, kubectl completes.
-        assert!(tab(&c, "kubectl get pods -o 'jsonpath={|}' | ").candidates.contains(&"wc".to_string()));
+        assert!(tab(&c, "kubectl get pods -o 'jsonpath={|}' | ")
+            .candidates
+            .contains(&"wc".to_string()));
         let line = "kubectl get po | wc -l";
         let before = line.find(" |").unwrap();
         assert_eq!(

@@ -275,7 +275,10 @@ impl Session {
                     .take_while(|l| l.starts_with("Handling connection for "))
                     .map(str::len)
                     .sum::<usize>();
-                (output[..job_lines].to_string(), output[job_lines..].to_string())
+                (
+                    output[..job_lines].to_string(),
+                    output[job_lines..].to_string(),
+                )
             }
             _ => (String::new(), output),
         };

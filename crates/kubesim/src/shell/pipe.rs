@@ -265,10 +265,11 @@ impl Stream {
 
 /// The lines of `text`, each with whether a newline ended it.
 fn lines(text: &str) -> impl Iterator<Item = (&str, bool)> {
-    text.split_inclusive('\n').map(|l| match l.strip_suffix('\n') {
-        Some(line) => (line, true),
-        None => (l, false),
-    })
+    text.split_inclusive('\n')
+        .map(|l| match l.strip_suffix('\n') {
+            Some(line) => (line, true),
+            None => (l, false),
+        })
 }
 
 // ----- the filters -----
@@ -399,7 +400,11 @@ impl Op {
                 separators, rows, ..
             } => {
                 let cells: Vec<String> = match separators {
-                    None => line.split([' ', '\t']).filter(|c| !c.is_empty()).map(str::to_string).collect(),
+                    None => line
+                        .split([' ', '\t'])
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                        .collect(),
                     Some(seps) => line
                         .split(|c| seps.contains(&c))
                         .filter(|c| !c.is_empty())
@@ -429,10 +434,8 @@ impl Op {
     /// What the filter prints once its input has ended.
     fn finish(&mut self, out: &mut String) {
         match self {
-            Op::Grep(g) => {
-                if g.count && !g.quiet {
-                    let _ = writeln!(out, "{}", g.selected);
-                }
+            Op::Grep(g) if g.count && !g.quiet => {
+                let _ = writeln!(out, "{}", g.selected);
             }
             Op::Tail {
                 keep: TailKeep::Last(_),
@@ -710,9 +713,11 @@ fn grep(args: &[String], default: Syntax, prog: &'static str) -> Result<Op, Stri
                 patterns.extend(v.split('\n').map(str::to_string));
             }
             'm' => {
-                max = Some(v.trim().parse::<u64>().map_err(|_| {
-                    format!("{prog}: invalid max count")
-                })?);
+                max = Some(
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| format!("{prog}: invalid max count"))?,
+                );
             }
             _ => {}
         }
@@ -724,15 +729,15 @@ fn grep(args: &[String], default: Syntax, prog: &'static str) -> Result<Op, Stri
         let p = operands.remove(0);
         patterns.extend(p.split('\n').map(str::to_string));
     }
-    no_files(&operands, |f| format!("{prog}: {f}: No such file or directory"))?;
+    no_files(&operands, |f| {
+        format!("{prog}: {f}: No such file or directory")
+    })?;
     let mut alternatives = Vec::with_capacity(patterns.len());
     for p in &patterns {
         let t = match syntax {
             Syntax::Fixed => pattern::literal(p),
             Syntax::Basic => pattern::translate(p, false).map_err(|e| format!("{prog}: {e}"))?,
-            Syntax::Extended => {
-                pattern::translate(p, true).map_err(|e| format!("{prog}: {e}"))?
-            }
+            Syntax::Extended => pattern::translate(p, true).map_err(|e| format!("{prog}: {e}"))?,
         };
         alternatives.push(format!("(?:{t})"));
     }
@@ -790,7 +795,11 @@ impl Grep {
         };
         if self.only {
             if !self.invert {
-                for m in self.regex.find_iter(line).filter(|m| !m.as_str().is_empty()) {
+                for m in self
+                    .regex
+                    .find_iter(line)
+                    .filter(|m| !m.as_str().is_empty())
+                {
                     let _ = writeln!(out, "{prefix}{}", m.as_str());
                 }
             }
@@ -1020,7 +1029,9 @@ fn uniq(args: &[String]) -> Result<Op, String> {
         usage: "Try 'uniq --help' for more information.",
     };
     let (opts, operands) = getopt(&spec, args)?;
-    no_files(&operands, |f| format!("uniq: {f}: No such file or directory"))?;
+    no_files(&operands, |f| {
+        format!("uniq: {f}: No such file or directory")
+    })?;
     let mut u = Uniq {
         count: false,
         repeated: false,
@@ -1158,7 +1169,9 @@ fn cut(args: &[String]) -> Result<Op, String> {
         }
     };
     let ranges = cut_list(&list, fields)?;
-    no_files(&operands, |f| format!("cut: {f}: No such file or directory"))?;
+    no_files(&operands, |f| {
+        format!("cut: {f}: No such file or directory")
+    })?;
     Ok(Op::Cut(Cut {
         fields,
         ranges,
@@ -1380,7 +1393,10 @@ fn tr_set(s: &str) -> Result<Vec<char>, String> {
                     "alnum" => ('0'..='9').chain('A'..='Z').chain('a'..='z').collect(),
                     "space" => vec![' ', '\t', '\n', '\r', '\x0b', '\x0c'],
                     "blank" => vec![' ', '\t'],
-                    "punct" => (0u8..128).map(char::from).filter(char::is_ascii_punctuation).collect(),
+                    "punct" => (0u8..128)
+                        .map(char::from)
+                        .filter(char::is_ascii_punctuation)
+                        .collect(),
                     _ => return Err(format!("tr: invalid character class '{name}'")),
                 };
                 out.extend(class);
@@ -1485,7 +1501,9 @@ fn cat(args: &[String]) -> Result<Op, String> {
         usage: "Try 'cat --help' for more information.",
     };
     let (opts, operands) = getopt(&spec, args)?;
-    no_files(&operands, |f| format!("cat: {f}: No such file or directory"))?;
+    no_files(&operands, |f| {
+        format!("cat: {f}: No such file or directory")
+    })?;
     Ok(Op::Cat {
         number: opts.iter().any(|(c, _)| *c == 'n'),
         n: 0,
@@ -1495,7 +1513,10 @@ fn cat(args: &[String]) -> Result<Op, String> {
 /// `less`/`more`: the console already scrolls; their options change
 /// nothing here.
 fn pager(program: &str, args: &[String]) -> Result<Op, String> {
-    match args.iter().find(|a| !a.starts_with('-') && !a.starts_with('+')) {
+    match args
+        .iter()
+        .find(|a| !a.starts_with('-') && !a.starts_with('+'))
+    {
         Some(f) => Err(format!("{program}: {f}: No such file or directory")),
         None => Ok(Op::Pager),
     }
@@ -1568,16 +1589,33 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
         assert_eq!(out("grep -iv RUNNING", PODS).lines().count(), 2);
         assert_eq!(out("grep -c Running", PODS), "3\n");
         assert_eq!(out("grep -vc Running", PODS), "2\n");
-        assert_eq!(out("grep -n Pending", PODS), format!("5:{}\n", PODS.lines().nth(4).unwrap()));
+        assert_eq!(
+            out("grep -n Pending", PODS),
+            format!("5:{}\n", PODS.lines().nth(4).unwrap())
+        );
         assert_eq!(out("grep -w web", "web-1\nwebapp\n"), "web-1\n");
         assert_eq!(out("grep -x -e a -e b", "a\nab\nb\n"), "a\nb\n");
-        assert_eq!(out("grep -o 'coredns-[a-z0-9]*'", PODS), "coredns-5d78c9869d\ncoredns-5d78c9869d\n");
+        assert_eq!(
+            out("grep -o 'coredns-[a-z0-9]*'", PODS),
+            "coredns-5d78c9869d\ncoredns-5d78c9869d\n"
+        );
         assert_eq!(out("grep -m1 Running", PODS).lines().count(), 1);
-        assert_eq!(out("grep Pending -n", PODS).lines().next().unwrap().split(':').next(), Some("5"));
+        assert_eq!(
+            out("grep Pending -n", PODS)
+                .lines()
+                .next()
+                .unwrap()
+                .split(':')
+                .next(),
+            Some("5")
+        );
         assert_eq!(out("grep -- -x", "a-x\nb\n"), "a-x\n");
         let q = pipe("grep -q Running", PODS);
         assert_eq!((q.stdout.as_str(), q.ok), ("", true));
-        assert!(!pipe("grep -c nginx", PODS).ok, "grep -c with a count of 0 fails");
+        assert!(
+            !pipe("grep -c nginx", PODS).ok,
+            "grep -c with a count of 0 fails"
+        );
     }
 
     #[test]
@@ -1598,10 +1636,26 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
             filter("grep -e").unwrap_err(),
             "grep: option requires an argument -- 'e'\nUsage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information."
         );
-        assert_eq!(filter("grep '\\(x'").unwrap_err(), "grep: Unmatched ( or \\(");
-        assert_eq!(filter("grep x pods.txt").unwrap_err(), "grep: pods.txt: No such file or directory");
-        assert!(filter("grep -A 2 x").unwrap_err().contains("not supported by the simulated shell's grep"));
+        assert_eq!(
+            filter("grep '\\(x'").unwrap_err(),
+            "grep: Unmatched ( or \\("
+        );
+        assert_eq!(
+            filter("grep x pods.txt").unwrap_err(),
+            "grep: pods.txt: No such file or directory"
+        );
+        assert!(filter("grep -A 2 x")
+            .unwrap_err()
+            .contains("not supported by the simulated shell's grep"));
         assert!(filter("grep --color=auto x").is_ok());
+    }
+
+    #[test]
+    fn a_huge_expression_is_refused_as_too_big_not_built() {
+        let e = filter("grep -E '(a{32767}){32767}'").unwrap_err();
+        assert_eq!(e, "grep: Regular expression too big");
+        let e = filter("grep 'x\\{32768\\}'").unwrap_err();
+        assert_eq!(e, "grep: Regular expression too big");
     }
 
     #[test]
@@ -1622,9 +1676,18 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
 
     #[test]
     fn a_bad_line_count_is_heads_own_error() {
-        assert_eq!(filter("head -n x").unwrap_err(), "head: invalid number of lines: 'x'");
-        assert_eq!(filter("head -n -x").unwrap_err(), "head: invalid number of lines: 'x'");
-        assert_eq!(filter("tail -n +x").unwrap_err(), "tail: invalid number of lines: '+x'");
+        assert_eq!(
+            filter("head -n x").unwrap_err(),
+            "head: invalid number of lines: 'x'"
+        );
+        assert_eq!(
+            filter("head -n -x").unwrap_err(),
+            "head: invalid number of lines: 'x'"
+        );
+        assert_eq!(
+            filter("tail -n +x").unwrap_err(),
+            "tail: invalid number of lines: '+x'"
+        );
         assert_eq!(
             filter("head -n").unwrap_err(),
             "head: option requires an argument -- 'n'\nTry 'head --help' for more information."
@@ -1637,7 +1700,10 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
 
     #[test]
     fn wc_prints_gnus_columns_for_standard_input() {
-        assert_eq!(out("wc", "a b\nc d e f\nlast\n"), "      3       7      17\n");
+        assert_eq!(
+            out("wc", "a b\nc d e f\nlast\n"),
+            "      3       7      17\n"
+        );
         assert_eq!(out("wc -l", "a\nb\n"), "2\n");
         assert_eq!(out("wc -w", "a b\n"), "2\n");
         assert_eq!(out("wc -c", "a b\n"), "4\n");
@@ -1662,7 +1728,10 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
         assert_eq!(out("uniq -ci", "a\nA\n"), "      2 a\n");
         assert_eq!(out("sort -k3,3 -t: ", "x:1:b\ny:2:a\n"), "y:2:a\nx:1:b\n");
         assert_eq!(out("sort -nk2", "a 10\nb 9\n"), "b 9\na 10\n");
-        assert_eq!(filter("sort -t ab").unwrap_err(), "sort: multi-character tab 'ab'");
+        assert_eq!(
+            filter("sort -t ab").unwrap_err(),
+            "sort: multi-character tab 'ab'"
+        );
     }
 
     #[test]
@@ -1672,8 +1741,14 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
         assert_eq!(out("cut -s -d: -f-2", "a:b:c\nxyz\n"), "a:b\n");
         assert_eq!(out("cut -f2", "a\tb c\n"), "b c\n");
         assert_eq!(out("cut -c2-", "abc\n"), "bc\n");
-        assert_eq!(out("cut -d: -f1,2 --output-delimiter=' '", "a:b\n"), "a b\n");
-        assert_eq!(out("cut -d ' ' -f1", PODS).lines().next(), Some("NAMESPACE"));
+        assert_eq!(
+            out("cut -d: -f1,2 --output-delimiter=' '", "a:b\n"),
+            "a b\n"
+        );
+        assert_eq!(
+            out("cut -d ' ' -f1", PODS).lines().next(),
+            Some("NAMESPACE")
+        );
         assert_eq!(
             filter("cut -f 0").unwrap_err(),
             "cut: fields are numbered from 1\nTry 'cut --help' for more information."
@@ -1695,7 +1770,10 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
     #[test]
     fn tr_squeezes_translates_and_deletes() {
         assert_eq!(out("tr -s ' '", "a  b   c\n"), "a b c\n");
-        assert_eq!(out("tr -s ' ' | cut -d ' ' -f2", PODS).lines().nth(1), Some("coredns-5d78c9869d-4xk2p"));
+        assert_eq!(
+            out("tr -s ' ' | cut -d ' ' -f2", PODS).lines().nth(1),
+            Some("coredns-5d78c9869d-4xk2p")
+        );
         assert_eq!(out("tr a-z A-Z", "web-1\n"), "WEB-1\n");
         assert_eq!(out("tr '[:lower:]' '[:upper:]'", "ab\n"), "AB\n");
         assert_eq!(out("tr -d '\\n'", "a\nb\n"), "ab");
@@ -1716,8 +1794,13 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
             out("awk 'NR>1 {print $2, $4}'", PODS).lines().next(),
             Some("coredns-5d78c9869d-4xk2p Running")
         );
-        assert_eq!(out("awk '{print $1}' | sort -u", PODS), "NAMESPACE\ndefault\nkube-system\n");
-        assert!(filter("awk 'BEGIN {n=0}'").unwrap_err().contains("runs one rule"));
+        assert_eq!(
+            out("awk '{print $1}' | sort -u", PODS),
+            "NAMESPACE\ndefault\nkube-system\n"
+        );
+        assert!(filter("awk 'BEGIN {n=0}'")
+            .unwrap_err()
+            .contains("runs one rule"));
     }
 
     #[test]
@@ -1750,25 +1833,36 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
         let e = filter("jq .items").unwrap_err();
         assert!(e.starts_with("bash: jq: command not found\n"), "{e}");
         assert!(e.contains("grep") && e.contains("awk"), "{e}");
-        assert!(filter("kubectl apply -f -").unwrap_err().contains("cannot read a pipe"));
+        assert!(filter("kubectl apply -f -")
+            .unwrap_err()
+            .contains("cannot read a pipe"));
     }
 
     #[test]
     fn kubectls_stderr_lines_are_kept_out_of_the_pipe() {
         assert_eq!(
             split_stderr("No resources found in default namespace."),
-            ("No resources found in default namespace.".to_string(), String::new())
+            (
+                "No resources found in default namespace.".to_string(),
+                String::new()
+            )
         );
         assert_eq!(
             split_stderr("Warning: deprecated\nnode/a drained"),
-            ("Warning: deprecated".to_string(), "node/a drained".to_string())
+            (
+                "Warning: deprecated".to_string(),
+                "node/a drained".to_string()
+            )
         );
         assert_eq!(split_stderr("a\nb"), (String::new(), "a\nb".to_string()));
     }
 
     #[test]
     fn a_stream_filters_rows_as_they_arrive_and_waits_for_partial_lines() {
-        let fs = [filter("grep -n web").unwrap(), filter("awk '{print $1}'").unwrap()];
+        let fs = [
+            filter("grep -n web").unwrap(),
+            filter("awk '{print $1}'").unwrap(),
+        ];
         let mut s = Stream::new(&fs);
         assert_eq!(s.feed("NAME\nweb-1 x\n"), "2:web-1\n");
         assert_eq!(s.feed("db-0 y\nweb-"), "");
@@ -1777,10 +1871,27 @@ default       web-7c5ddbdf54-abcde       0/1     Pending   0          1m";
 
     #[test]
     fn filters_that_need_the_whole_input_say_so() {
-        for f in ["head", "tail -3", "sort", "uniq", "wc -l", "column -t", "grep -c x", "grep -q x"] {
+        for f in [
+            "head",
+            "tail -3",
+            "sort",
+            "uniq",
+            "wc -l",
+            "column -t",
+            "grep -c x",
+            "grep -q x",
+        ] {
             assert!(filter(f).unwrap().needs_whole_input(), "{f}");
         }
-        for f in ["grep x", "awk '{print $1}'", "cut -f1", "tr -s ' '", "cat", "less", "tail -n +2"] {
+        for f in [
+            "grep x",
+            "awk '{print $1}'",
+            "cut -f1",
+            "tr -s ' '",
+            "cat",
+            "less",
+            "tail -n +2",
+        ] {
             assert!(!filter(f).unwrap().needs_whole_input(), "{f}");
         }
     }

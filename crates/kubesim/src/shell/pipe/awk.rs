@@ -202,7 +202,11 @@ impl Program {
 
     fn fields(&self, line: &str) -> Vec<String> {
         match &self.split {
-            Split::Blanks => line.split([' ', '\t']).filter(|f| !f.is_empty()).map(str::to_string).collect(),
+            Split::Blanks => line
+                .split([' ', '\t'])
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect(),
             _ if line.is_empty() => Vec::new(),
             Split::Char(c) => line.split(*c).map(str::to_string).collect(),
             Split::Regex(r) => r.split(line).map(str::to_string).collect(),
@@ -348,7 +352,10 @@ impl Lexer {
         self.skip_space();
         let n = s.chars().count();
         if self.chars.len() >= self.pos + n
-            && self.chars[self.pos..self.pos + n].iter().copied().eq(s.chars())
+            && self.chars[self.pos..self.pos + n]
+                .iter()
+                .copied()
+                .eq(s.chars())
         {
             self.pos += n;
             true
@@ -595,19 +602,20 @@ mod tests {
         Ok(out)
     }
 
-    const PODS: &str = "NAME      READY   STATUS\nweb-1     1/1     Running\ndb-0      0/1     Pending\n";
+    const PODS: &str =
+        "NAME      READY   STATUS\nweb-1     1/1     Running\ndb-0      0/1     Pending\n";
 
     #[test]
     fn print_selects_fields_split_on_runs_of_blanks() {
-        assert_eq!(
-            awk(&["{print $1}"], PODS).unwrap(),
-            "NAME\nweb-1\ndb-0\n"
-        );
+        assert_eq!(awk(&["{print $1}"], PODS).unwrap(), "NAME\nweb-1\ndb-0\n");
         assert_eq!(
             awk(&["{ print $1, $3 }"], "  a  b\tc  \n").unwrap(),
             "a c\n"
         );
-        assert_eq!(awk(&["{print $NF}"], PODS).unwrap(), "STATUS\nRunning\nPending\n");
+        assert_eq!(
+            awk(&["{print $NF}"], PODS).unwrap(),
+            "STATUS\nRunning\nPending\n"
+        );
         assert_eq!(awk(&["{print $(NF-1)}"], "a b c\n").unwrap(), "b\n");
         assert_eq!(awk(&["{print $0}"], "a  b\n").unwrap(), "a  b\n");
         assert_eq!(awk(&["{print $9}"], "a b\n").unwrap(), "\n");
@@ -619,7 +627,10 @@ mod tests {
             awk(&[r#"{print $1 "=" $2, "x"}"#], "a b\n").unwrap(),
             "a=b x\n"
         );
-        assert_eq!(awk(&["{print NR\": \"$1}"], "a\nb\n").unwrap(), "1: a\n2: b\n");
+        assert_eq!(
+            awk(&["{print NR\": \"$1}"], "a\nb\n").unwrap(),
+            "1: a\n2: b\n"
+        );
         assert_eq!(awk(&["{print}"], "a b\n").unwrap(), "a b\n");
         assert_eq!(awk(&["{print $1; print NF}"], "a b\n").unwrap(), "a\n2\n");
         assert_eq!(awk(&["{}"], "a b\n").unwrap(), "");
@@ -628,7 +639,10 @@ mod tests {
     #[test]
     fn nr_patterns_skip_the_header() {
         assert_eq!(awk(&["NR>1 {print $1}"], PODS).unwrap(), "web-1\ndb-0\n");
-        assert_eq!(awk(&["NR==2"], PODS).unwrap(), "web-1     1/1     Running\n");
+        assert_eq!(
+            awk(&["NR==2"], PODS).unwrap(),
+            "web-1     1/1     Running\n"
+        );
         assert_eq!(awk(&["NF > 2 {print NF}"], "a b c\nd\n").unwrap(), "3\n");
     }
 
@@ -637,21 +651,36 @@ mod tests {
         assert_eq!(awk(&["/Run+ing/ {print $1}"], PODS).unwrap(), "web-1\n");
         assert_eq!(awk(&["!/Running/"], PODS).unwrap().lines().count(), 2);
         assert_eq!(awk(&["$3 ~ /^P/ {print $1}"], PODS).unwrap(), "db-0\n");
-        assert_eq!(awk(&["$3 !~ /^P/ {print $1}"], PODS).unwrap(), "NAME\nweb-1\n");
-        assert_eq!(awk(&[r#"$3 == "Running" {print $1}"#], PODS).unwrap(), "web-1\n");
+        assert_eq!(
+            awk(&["$3 !~ /^P/ {print $1}"], PODS).unwrap(),
+            "NAME\nweb-1\n"
+        );
+        assert_eq!(
+            awk(&[r#"$3 == "Running" {print $1}"#], PODS).unwrap(),
+            "web-1\n"
+        );
     }
 
     #[test]
     fn comparisons_are_numeric_when_both_sides_look_like_numbers() {
-        assert_eq!(awk(&["$2 > 9 {print $1}"], "a 10\nb 9\nc x\n").unwrap(), "a\nc\n");
+        assert_eq!(
+            awk(&["$2 > 9 {print $1}"], "a 10\nb 9\nc x\n").unwrap(),
+            "a\nc\n"
+        );
     }
 
     #[test]
     fn a_field_separator_splits_on_each_occurrence() {
         assert_eq!(awk(&["-F:", "{print $2}"], "a::c\n").unwrap(), "\n");
         assert_eq!(awk(&["-F", ":", "{print $3}"], "a::c\n").unwrap(), "c\n");
-        assert_eq!(awk(&["-F", "\\t", "{print $2}"], "a b\tc\n").unwrap(), "c\n");
-        assert_eq!(awk(&["-F", "[/-]", "{print $2}"], "a-b/c\n").unwrap(), "b\n");
+        assert_eq!(
+            awk(&["-F", "\\t", "{print $2}"], "a b\tc\n").unwrap(),
+            "c\n"
+        );
+        assert_eq!(
+            awk(&["-F", "[/-]", "{print $2}"], "a-b/c\n").unwrap(),
+            "b\n"
+        );
     }
 
     #[test]
@@ -668,7 +697,9 @@ mod tests {
             let e = awk(&[program], "a\n").unwrap_err();
             assert!(e.contains("runs one rule"), "{program}: {e}");
         }
-        assert!(awk(&["{print $1}", "file"], "").unwrap_err().contains("No such file"));
+        assert!(awk(&["{print $1}", "file"], "")
+            .unwrap_err()
+            .contains("No such file"));
     }
 
     #[test]

@@ -180,11 +180,10 @@ impl Parser {
             }
             return Ok(Some(Rep::Op(op.to_string())));
         }
-        let interval = match (self.extended, c, n) {
-            (true, Some('{'), _) => true,
-            (false, Some('\\'), Some('{')) => true,
-            _ => false,
-        };
+        let interval = matches!(
+            (self.extended, c, n),
+            (true, Some('{'), _) | (false, Some('\\'), Some('{'))
+        );
         if !interval {
             return Ok(None);
         }
@@ -244,7 +243,9 @@ impl Parser {
             if self.extended {
                 return Ok(None);
             }
-            let rest: String = self.chars[self.pos.min(self.chars.len())..].iter().collect();
+            let rest: String = self.chars[self.pos.min(self.chars.len())..]
+                .iter()
+                .collect();
             return Err(if rest.contains("\\}") || closed {
                 "Invalid content of \\{\\}".into()
             } else {
@@ -405,9 +406,7 @@ impl Parser {
         }
         let raw: String = self.chars[begin..self.pos - 1].iter().collect();
         if raw.len() >= 2 && raw.starts_with(':') && raw.ends_with(':') {
-            return Err(format!(
-                "character class syntax is [[{raw}]], not [{raw}]"
-            ));
+            return Err(format!("character class syntax is [[{raw}]], not [{raw}]"));
         }
         out.push(']');
         Ok(out)
@@ -559,7 +558,10 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_rather_than_overflowing_the_stack() {
         let deep = "(".repeat(10_000) + &")".repeat(10_000);
-        assert_eq!(translate(&deep, true).unwrap_err(), "Regular expression too big");
+        assert_eq!(
+            translate(&deep, true).unwrap_err(),
+            "Regular expression too big"
+        );
     }
 
     #[test]

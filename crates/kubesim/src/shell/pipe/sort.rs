@@ -291,14 +291,21 @@ fn advance_chars(line: &str, from: usize, n: usize) -> usize {
 
 fn compare_with(a: &str, b: &str, order: Order) -> Ordering {
     let (a, b) = if order.blanks {
-        (a.trim_start_matches([' ', '\t']), b.trim_start_matches([' ', '\t']))
+        (
+            a.trim_start_matches([' ', '\t']),
+            b.trim_start_matches([' ', '\t']),
+        )
     } else {
         (a, b)
     };
     let o = if order.numeric {
         numeric(a).cmp(&numeric(b))
     } else if order.fold {
-        let up = |s: &str| s.bytes().map(|c| c.to_ascii_uppercase()).collect::<Vec<u8>>();
+        let up = |s: &str| {
+            s.bytes()
+                .map(|c| c.to_ascii_uppercase())
+                .collect::<Vec<u8>>()
+        };
         up(a).cmp(&up(b))
     } else {
         a.as_bytes().cmp(b.as_bytes())
