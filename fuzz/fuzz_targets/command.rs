@@ -1,6 +1,7 @@
 //! Arbitrary text as a console script (`kubesim shell`): parse every line,
-//! and decode the inline manifest of every `kubectl ... -f -`. Nothing may
-//! panic.
+//! and decode the inline manifest of every `kubectl ... -f -` (also the
+//! first stage of a pipeline), and run every pipeline's filters over the
+//! script's text. Nothing may panic.
 
 #![no_main]
 
@@ -13,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for line in parse_script(text) {
-        let Ok(Command::Kubectl(k)) = &line.command else {
+        // A pipeline's filters over the script itself as input.
+        if let Ok(Command::Pipeline { filters, .. }) = &line.command {
+            let _ = kubesim::shell::pipe::run(filters, text);
+        }
+        let Ok(Command::Kubectl(k)) = line.command.as_ref().map(Command::first) else {
             continue;
         };
         let Some(manifest) = &k.stdin else {

@@ -231,7 +231,7 @@ impl<'de> Deserialize<'de> for Script {
 
 fn check_script(text: &str) -> Result<(), String> {
     for line in parse_script(text) {
-        match line.command {
+        match line.command.as_ref().map(Command::first) {
             Err(e) => {
                 return Err(format!(
                     "line {} of the commands ({:?}): {e}",

@@ -6,8 +6,13 @@
 //!
 //! A script is a sequence of lines. `kubectl apply|create|delete -f -` reads
 //! the manifest from the lines that follow, up to a line `---end`.
+//!
+//! A line may pipe its command's output through text filters (`kubectl get
+//! pods -A | grep coredns | wc -l`): a [`Command::Pipeline`], whose filters
+//! `shell/pipe.rs` parses and runs.
 
-use super::lex::{split_words, LexError};
+use super::lex::{split_pipeline, LexError};
+use super::pipe::Filter;
 use crate::world::SimDuration;
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -39,6 +44,10 @@ pub enum ParseError {
     UnterminatedManifest,
     #[error("error: {0}")]
     Usage(String),
+    /// A filter after `|` that its program would refuse, in that program's
+    /// words (`grep: invalid option -- 'k'`, `bash: jq: command not found`).
+    #[error("{0}")]
+    Filter(String),
 }
 
 /// The programs a line can start with (`k` is kubectl's usual alias, `?`
@@ -577,6 +586,46 @@ pub enum Command {
     Sim(Sim),
     Host(Host),
     Help,
+    /// `command | filter | ...`: the command's standard output through
+    /// text filters (`shell/pipe.rs`). `command` is never a pipeline.
+    Pipeline {
+        command: Box<Command>,
+        filters: Vec<Filter>,
+    },
+}
+
+impl Command {
+    /// The command that runs against the cluster: the first stage of a
+    /// pipeline, or the command itself.
+    pub fn first(&self) -> &Command {
+        match self {
+            Command::Pipeline { command, .. } => command,
+            other => other,
+        }
+    }
+
+    fn first_mut(&mut self) -> &mut Command {
+        match self {
+            Command::Pipeline { command, .. } => command,
+            other => other,
+        }
+    }
+}
+
+/// What a command that keeps printing after it returns is (`kubectl get
+/// -w`, `kubectl logs -f`, `kubectl attach`, `kubectl port-forward`), for
+/// messages; `None` for a command whose output is complete.
+pub(crate) fn streaming(command: &Command) -> Option<&'static str> {
+    let Command::Kubectl(k) = command.first() else {
+        return None;
+    };
+    match k.verb.as_str() {
+        "get" if k.flags.has("watch") || k.flags.has("watch-only") => Some("kubectl get -w"),
+        "logs" if k.flags.has("follow") => Some("kubectl logs -f"),
+        "attach" => Some("kubectl attach"),
+        "port-forward" => Some("kubectl port-forward"),
+        _ => None,
+    }
 }
 
 /// `sim until` waits at most this long unless told otherwise.
@@ -812,9 +861,48 @@ fn reads_stdin(k: &Kubectl) -> bool {
 }
 
 /// Parses one line that does not need following lines. Returns `Ok(None)` for
-/// a blank or comment line.
+/// a blank or comment line. A line with pipes becomes a
+/// [`Command::Pipeline`].
 pub fn parse_line(line: &str) -> Result<Option<Command>, ParseError> {
-    let words = split_words(line)?;
+    let mut stages = split_pipeline(line)?;
+    if stages.len() > 1 {
+        // `kubectl port-forward ... | grep F &`: bash backgrounds the whole
+        // pipeline; the `&` is not the last filter's argument.
+        if let Some(last) = stages.last_mut() {
+            if last.len() > 1 && last.last().is_some_and(|w| w == "&") {
+                last.pop();
+            }
+        }
+    }
+    let mut stages = stages.drain(..);
+    let Some(words) = stages.next() else {
+        return Ok(None);
+    };
+    let Some(command) = parse_command(words)? else {
+        return Ok(None);
+    };
+    let filters = stages
+        .map(|w| Filter::parse(&w).map_err(ParseError::Filter))
+        .collect::<Result<Vec<_>, _>>()?;
+    if filters.is_empty() {
+        return Ok(Some(command));
+    }
+    if let Some(what) = streaming(&command) {
+        if let Some(f) = filters.iter().find(|f| f.needs_whole_input()) {
+            return Err(ParseError::Usage(format!(
+                "`{}` needs the whole input, and `{what}` keeps printing until ^C: after it the simulated shell pipes only through filters that work line by line (grep, awk, cut, tr, tail -n +N, cat)",
+                f.words().join(" ")
+            )));
+        }
+    }
+    Ok(Some(Command::Pipeline {
+        command: Box::new(command),
+        filters,
+    }))
+}
+
+/// Parses one command's words (a line's first stage).
+fn parse_command(words: Vec<String>) -> Result<Option<Command>, ParseError> {
     let Some(first) = words.first() else {
         return Ok(None);
     };
@@ -860,51 +948,19 @@ pub fn parse_script(text: &str) -> Vec<ScriptLine> {
     while let Some((n, line)) = lines.next() {
         let parsed = match parse_line(line) {
             Ok(None) => continue,
-            Ok(Some(Command::Kubectl(mut k))) if reads_stdin(&k) => {
-                let mut manifest = String::new();
-                let mut ended = false;
-                for (_, body) in lines.by_ref() {
-                    if body.trim_end() == END_OF_MANIFEST {
-                        ended = true;
-                        break;
-                    }
-                    manifest.push_str(body);
-                    manifest.push('\n');
+            Ok(Some(mut command)) => read_inline(&mut command, &mut lines).map(|()| command),
+            Err(e) => {
+                // A bad filter after `kubectl apply -f -`: the manifest
+                // still belongs to the line (its lines are not commands).
+                let first = split_pipeline(line)
+                    .ok()
+                    .and_then(|mut stages| (stages.len() > 1).then(|| stages.remove(0)))
+                    .and_then(|words| parse_command(words).ok().flatten());
+                if let Some(mut command) = first {
+                    let _ = read_inline(&mut command, &mut lines);
                 }
-                if ended {
-                    k.stdin = Some(manifest);
-                    Ok(Command::Kubectl(k))
-                } else {
-                    Err(ParseError::UnterminatedManifest)
-                }
+                Err(e)
             }
-            Ok(Some(Command::Sim(Sim::NodeManifestAdd {
-                node,
-                file,
-                content: None,
-            }))) => {
-                let mut manifest = String::new();
-                let mut ended = false;
-                for (_, body) in lines.by_ref() {
-                    if body.trim_end() == END_OF_MANIFEST {
-                        ended = true;
-                        break;
-                    }
-                    manifest.push_str(body);
-                    manifest.push('\n');
-                }
-                if ended {
-                    Ok(Command::Sim(Sim::NodeManifestAdd {
-                        node,
-                        file,
-                        content: Some(manifest),
-                    }))
-                } else {
-                    Err(ParseError::UnterminatedManifest)
-                }
-            }
-            Ok(Some(c)) => Ok(c),
-            Err(e) => Err(e),
         };
         out.push(ScriptLine {
             line: n + 1,
@@ -913,6 +969,35 @@ pub fn parse_script(text: &str) -> Vec<ScriptLine> {
         });
     }
     out
+}
+
+/// Reads the manifest that follows `-f -` (of the command, or of a
+/// pipeline's first stage) from `lines`, up to `---end`.
+fn read_inline<'a>(
+    command: &mut Command,
+    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+) -> Result<(), ParseError> {
+    let mut read = || {
+        let mut manifest = String::new();
+        for (_, body) in lines.by_ref() {
+            if body.trim_end() == END_OF_MANIFEST {
+                return Ok(manifest);
+            }
+            manifest.push_str(body);
+            manifest.push('\n');
+        }
+        Err(ParseError::UnterminatedManifest)
+    };
+    match command.first_mut() {
+        Command::Kubectl(k) if reads_stdin(k) => {
+            k.stdin = Some(read()?);
+        }
+        Command::Sim(Sim::NodeManifestAdd { content, .. }) if content.is_none() => {
+            *content = Some(read()?);
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1106,6 +1191,114 @@ mod tests {
             let err = parse_line(bad).unwrap_err();
             assert!(matches!(err, ParseError::Usage(_)), "{bad}: {err:?}");
         }
+    }
+
+    fn pipeline(line: &str) -> (Command, Vec<String>) {
+        match parse_line(line) {
+            Ok(Some(Command::Pipeline { command, filters })) => (
+                *command,
+                filters.iter().map(|f| f.words().join(" ")).collect(),
+            ),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_piped_line_is_a_pipeline_of_the_command_and_its_filters() {
+        let (command, filters) = pipeline("kubectl get pods -A | head -3");
+        assert_eq!(command, Command::Kubectl(kubectl("kubectl get pods -A")));
+        assert_eq!(filters, ["head -3"]);
+        let (command, filters) = pipeline("sim status|grep -i etcd | wc -l");
+        assert_eq!(command, Command::Sim(Sim::Status));
+        assert_eq!(filters, ["grep -i etcd", "wc -l"]);
+        assert_eq!(
+            parse_line("kubectl get pods").unwrap().unwrap().first(),
+            &Command::Kubectl(kubectl("kubectl get pods"))
+        );
+    }
+
+    #[test]
+    fn a_quoted_pipe_stays_in_kubectls_argument() {
+        let k = kubectl("kubectl get pods -o jsonpath='{.items[*].metadata.name}{\"|\"}'");
+        assert_eq!(
+            k.flags.get("output"),
+            Some("jsonpath={.items[*].metadata.name}{\"|\"}")
+        );
+    }
+
+    #[test]
+    fn an_empty_pipeline_stage_is_a_syntax_error() {
+        for bad in [
+            "kubectl get pods |",
+            "| grep x",
+            "kubectl get pods || grep x",
+            "a | | b",
+        ] {
+            let e = parse_line(bad).unwrap_err().to_string();
+            assert!(e.starts_with("error: syntax error"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_bad_filter_is_reported_in_its_programs_words() {
+        assert_eq!(
+            parse_line("kubectl get pods | head -n x")
+                .unwrap_err()
+                .to_string(),
+            "head: invalid number of lines: 'x'"
+        );
+        assert!(parse_line("kubectl get pods | jq .")
+            .unwrap_err()
+            .to_string()
+            .starts_with("bash: jq: command not found"));
+    }
+
+    #[test]
+    fn a_manifest_after_dash_f_dash_is_read_for_a_piped_apply_too() {
+        let lines = parse_script(
+            "kubectl apply -f - | grep created\nkind: Namespace\n---end\nsim advance 1s\n",
+        );
+        assert_eq!(lines.len(), 2);
+        match &lines[0].command {
+            Ok(Command::Pipeline { command, filters }) => {
+                assert_eq!(filters.len(), 1);
+                match command.as_ref() {
+                    Command::Kubectl(k) => {
+                        assert_eq!(k.stdin.as_deref(), Some("kind: Namespace\n"))
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+        // A bad filter fails the line, and the manifest still belongs to it.
+        let lines =
+            parse_script("kubectl apply -f - | jq .\nkind: Namespace\n---end\nsim advance 1s\n");
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].command.is_err());
+        assert_eq!(lines[1].line, 4);
+    }
+
+    #[test]
+    fn a_stream_takes_only_line_by_line_filters() {
+        assert!(parse_line("kubectl get pods -w | grep web").is_ok());
+        assert!(parse_line("kubectl logs -f web | awk '{print $1}'").is_ok());
+        for bad in [
+            "kubectl get pods -w | head -3",
+            "kubectl get pods --watch | sort",
+            "kubectl logs -f web | wc -l",
+            "kubectl attach web | grep -c x",
+            "kubectl port-forward pod/web 8080:80 | tail -1",
+        ] {
+            let e = parse_line(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("needs the whole input") && e.contains("keeps printing"),
+                "{bad}: {e}"
+            );
+        }
+        // bash backgrounds the whole pipeline: `&` is not grep's argument.
+        let (_, filters) = pipeline("kubectl port-forward pod/web 8080:80 | grep Forward &");
+        assert_eq!(filters, ["grep Forward"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! then names of that type from the server, `type/name`, namespaces after
 //! `-n`, the values of `-o`), plus the simulator's own words: the `sim`
 //! subcommands, fault targets and kinds, node names and static pod files.
+//! After a `|` it offers the names of the pipe's filters (`shell/pipe.rs`).
 //!
 //! [`complete`] looks at the word under the caret and what comes before it
 //! on its line, and returns the candidates for that word and their longest
@@ -19,6 +20,7 @@
 //! keys after `-l`, and of fields after `-o jsonpath=`.
 
 use super::command::{kubectl_flags, kubectl_verbs, FAULT_KINDS, PROGRAMS, SIM_COMMANDS};
+use super::pipe::FILTERS;
 use crate::api::{Kind, KindId, KINDS};
 use crate::cluster::Cluster;
 
@@ -78,7 +80,7 @@ pub fn complete(cluster: &Cluster, namespace: &str, text: &str, caret: usize) ->
         caret -= 1;
     }
     let line_start = text[..caret].rfind('\n').map_or(0, |i| i + 1);
-    let (words, start, word) = split_before(&text[line_start..caret]);
+    let (words, start, word, piped) = split_before(&text[line_start..caret]);
     let start = line_start + start;
     let none = || Completion {
         start,
@@ -96,6 +98,9 @@ pub fn complete(cluster: &Cluster, namespace: &str, text: &str, caret: usize) ->
     };
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let candidates = match words.split_first() {
+        // After `|`: the filters' names, then nothing for their arguments.
+        None if piped => fixed(FILTERS),
+        Some(_) if piped => Vec::new(),
         None => fixed(PROGRAMS),
         Some((&"kubectl" | &"k", rest)) => ctx.kubectl(rest, &word),
         Some((&"sim", rest)) => ctx.sim(rest, &word),
@@ -119,10 +124,12 @@ pub fn complete(cluster: &Cluster, namespace: &str, text: &str, caret: usize) ->
     }
 }
 
-/// The words before the caret's word, where that word starts, and the word
-/// typed so far (quotes dropped, as the shell reads them).
-fn split_before(line: &str) -> (Vec<String>, usize, String) {
+/// The words before the caret's word in its pipeline stage, where that
+/// word starts, the word typed so far (quotes dropped, as the shell reads
+/// them), and whether the stage follows a `|`.
+fn split_before(line: &str) -> (Vec<String>, usize, String, bool) {
     let mut words = Vec::new();
+    let mut piped = false;
     let mut word = String::new();
     let mut start = None;
     let mut quote = None;
@@ -141,6 +148,13 @@ fn split_before(line: &str) -> (Vec<String>, usize, String) {
                     words.push(std::mem::take(&mut word));
                 }
             }
+            (None, '|') => {
+                // A new stage: the words before it are another command's.
+                start = None;
+                word.clear();
+                words.clear();
+                piped = true;
+            }
             (None, '\'' | '"') => {
                 start.get_or_insert(i);
                 quote = Some(c);
@@ -155,7 +169,7 @@ fn split_before(line: &str) -> (Vec<String>, usize, String) {
             }
         }
     }
-    (words, start.unwrap_or(line.len()), word)
+    (words, start.unwrap_or(line.len()), word, piped)
 }
 
 /// Whether the lines before the caret's line opened a `-f -` manifest that
@@ -683,6 +697,43 @@ mod tests {
                 "{p}"
             );
         }
+    }
+
+    #[test]
+    fn after_a_pipe_the_filter_programs_are_offered() {
+        let c = booted();
+        assert_eq!(
+            after_tab(&c, "kubectl get pods | gr"),
+            "kubectl get pods | grep "
+        );
+        assert_eq!(
+            after_tab(&c, "kubectl get pods|he"),
+            "kubectl get pods|head "
+        );
+        let all = tab(&c, "kubectl get pods -A | ").candidates;
+        assert_eq!(all, crate::shell::pipe::FILTERS);
+        // Each one parses as a filter (with a pattern for grep's).
+        for f in FILTERS {
+            let words = [f.to_string(), "x".to_string()];
+            let program = crate::shell::pipe::Filter::parse(&words[..1])
+                .or_else(|_| crate::shell::pipe::Filter::parse(&words));
+            assert!(
+                !program.is_err_and(|e| e.contains("command not found")),
+                "{f}"
+            );
+        }
+        // A filter's arguments: nothing to offer.
+        assert!(tab(&c, "kubectl get pods | grep ").candidates.is_empty());
+        // A quoted `|` is not a pipe; before a pipe, kubectl completes.
+        assert!(tab(&c, "kubectl get pods -o 'jsonpath={|}' | ")
+            .candidates
+            .contains(&"wc".to_string()));
+        let line = "kubectl get po | wc -l";
+        let before = line.find(" |").unwrap();
+        assert_eq!(
+            complete(&c, "default", line, before).candidates,
+            tab(&c, "kubectl get po").candidates
+        );
     }
 
     #[test]

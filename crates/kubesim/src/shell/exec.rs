@@ -22,6 +22,11 @@
 //! manifest (keeping what the server owns: status, uid, creation time)
 //! rather than three-way merged through the last-applied annotation. Verbs
 //! whose components are not simulated yet say so instead of pretending.
+//!
+//! A line `command | filter ...` runs the command, then its standard
+//! output through the filters of `shell/pipe.rs`; a command that keeps
+//! printing (`get -w`, `logs -f`, `attach`, `port-forward`) keeps its
+//! filters for the rows that arrive later.
 
 mod describe;
 mod drain;
@@ -35,7 +40,8 @@ mod taint;
 mod wait;
 mod watch;
 
-use super::command::{parse_script, Command, Comparison, Kubectl, Sim};
+use super::command::{parse_script, streaming, Command, Comparison, Kubectl, Sim};
+use super::pipe::{self, Filter};
 use crate::api::print::{self, JsonPath, TableOptions};
 use crate::api::{self, ApiError, Kind, KindId, Object, KINDS};
 use crate::apiserver::auth::authn::Credential;
@@ -201,7 +207,10 @@ impl Session {
                         ok: true,
                     };
                 }
-                if !matches!(line.command, Ok(Command::Sim(_)) | Ok(Command::Host(_))) {
+                if !matches!(
+                    line.command.as_ref().map(Command::first),
+                    Ok(Command::Sim(_)) | Ok(Command::Host(_))
+                ) {
                     self.stop_watch(cluster);
                 }
                 let (mut output, ok) = match line.command {
@@ -236,6 +245,75 @@ impl Session {
             Command::Host(super::Host::Curl { args }) => self.curl(cluster, args),
             Command::Host(super::Host::Jobs) => Ok(self.jobs()),
             Command::Host(super::Host::Kill { job }) => self.kill(cluster, job),
+            Command::Pipeline { command, filters } => self.pipeline(cluster, command, filters),
+        }
+    }
+
+    /// `command | filters...`: the command's standard output through the
+    /// filters. Its error (`Err`) prints unfiltered and fails the line;
+    /// what kubectl writes to stderr while succeeding prints first,
+    /// unfiltered; the line succeeds as the last filter does. A command
+    /// that keeps printing hands the filters to its open stream, and the
+    /// line succeeds (the filters have not seen the end of their input).
+    fn pipeline(
+        &mut self,
+        cluster: &mut Cluster,
+        command: &Command,
+        filters: &[Filter],
+    ) -> Result<String> {
+        let output = self.run(cluster, command)?;
+        let (stderr, stdout) = match command {
+            // What a container printed is all standard output.
+            Command::Kubectl(k) if !matches!(k.verb.as_str(), "logs" | "exec" | "attach") => {
+                pipe::split_stderr(&output)
+            }
+            // `Handling connection for 8080` is the background
+            // port-forward's line, not curl's output.
+            Command::Host(super::Host::Curl { .. }) => {
+                let job_lines = output
+                    .split_inclusive('\n')
+                    .take_while(|l| l.starts_with("Handling connection for "))
+                    .map(str::len)
+                    .sum::<usize>();
+                (
+                    output[..job_lines].to_string(),
+                    output[job_lines..].to_string(),
+                )
+            }
+            _ => (String::new(), output),
+        };
+        let stdout = pipe::terminated(&stdout);
+        if streaming(command).is_some() {
+            if let Some(slot) = self.open_stream_pipe(command) {
+                let mut stream = pipe::Stream::new(filters);
+                let shown = stream.feed(&stdout);
+                *slot = Some(stream);
+                return Ok(join_output(&[&stderr, &shown]));
+            }
+        }
+        let piped = pipe::run(filters, &stdout);
+        let text = join_output(&[&stderr, &piped.stdout, &piped.stderr]);
+        if piped.ok {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    /// Where the filters of the stream `command` just opened go: the
+    /// watch, the followed log, the attach, or the newest port-forward.
+    /// `None` when the command did not leave one open (a log whose
+    /// containers had already ended).
+    fn open_stream_pipe(&mut self, command: &Command) -> Option<&mut Option<pipe::Stream>> {
+        let Command::Kubectl(k) = command else {
+            return None;
+        };
+        match k.verb.as_str() {
+            "get" => self.watch.as_mut().map(|w| &mut w.pipe),
+            "logs" => self.follow.as_mut().map(|f| &mut f.pipe),
+            "attach" => self.attach.as_mut().map(|a| &mut a.pipe),
+            "port-forward" => self.forwards.last_mut().map(|f| &mut f.pipe),
+            _ => None,
         }
     }
 
@@ -1799,6 +1877,17 @@ fn status(cluster: &Cluster) -> String {
     out
 }
 
+/// Outputs printed one after another, as a terminal shows them: the
+/// empty ones left out, and no newline at the end (the language's style).
+fn join_output(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| p.trim_end_matches('\n'))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// What `help` prints.
 pub const HELP: &str = "\
 kubectl get <type>[/<name>] [<name>...] [-n NS | -A] [-l SELECTOR] [--field-selector F=V,F!=V] [-o wide|yaml|json|name|jsonpath=TEMPLATE]
@@ -1854,5 +1943,9 @@ sim node proxy-rules <node>             the node's kube-proxy rules (iptables-sa
                                         stale, while no kube-proxy pod runs there)
 curl [-s] [-f] [-k] <url>               curl on your machine, outside the cluster: a LoadBalancer's
                                         EXTERNAL-IP, or a node's address (NodePort, health check port)
+CMD | grep [-i -v -c -n -o -w -x -E -F] PATTERN | head|tail [-n N] | wc [-l] | sort [-n -r -u -k N -t SEP] | uniq [-c]
+    | cut -d SEP -f LIST | tr -s ' ' | awk '[NR>1] {print $1, $3}' | column -t | less
+                                        pipes: CMD's output through text filters (stderr is not piped; after
+                                        get -w, logs -f or attach only line-by-line filters: grep, awk, cut, tr)
 In the page's console, Tab completes commands, flags, types, names, namespaces and fault targets
 (Escape then Tab, or Tab on an empty prompt, moves on).";

@@ -7,6 +7,7 @@ pub mod command;
 pub mod complete;
 pub mod exec;
 pub mod lex;
+pub mod pipe;
 
 pub use command::{
     parse_line, parse_script, Command, Comparison, FaultKind, Flags, Host, Kubectl, ParseError,

@@ -115,6 +115,9 @@ const MAX_FOLLOW_CONCURRENCY: usize = 5;
 pub(super) struct OpenFollow {
     streams: Vec<(u64, String)>,
     command: String,
+    /// The filters of `kubectl logs -f ... | grep ...`: the lines that
+    /// arrive later run through them (`shell/pipe.rs`).
+    pub(super) pipe: Option<crate::shell::pipe::Stream>,
 }
 
 /// The `PodLogOptions` kubectl sends, as far as simulated.
@@ -462,6 +465,7 @@ impl Session {
                     c.push("-f".into());
                     c.join(" ")
                 },
+                pipe: None,
             });
         }
         Ok(out.trim_end_matches('\n').to_string())
@@ -508,23 +512,24 @@ impl Session {
     /// order they arrived. kubectl returns once every stream has ended.
     pub(super) fn poll_follow(&mut self, cluster: &mut Cluster) -> Option<String> {
         let f = self.follow.as_ref()?;
-        let mut frames: Vec<(SimTime, usize, String)> = Vec::new();
+        // (arrival, stream, stdout, stderr): only stdout goes down a pipe.
+        let mut frames: Vec<(SimTime, usize, String, String)> = Vec::new();
         let mut still_open = Vec::new();
         for (i, (id, p)) in f.streams.iter().enumerate() {
             let mut ended = false;
             for (at, reply) in cluster.take_replies_timed(*id) {
                 match reply {
                     ApiResponse::StreamData(StreamFrame::Output { stdout, stderr }) => {
-                        frames.push((at, i, prefixed(p, &stdout) + &prefixed(p, &stderr)));
+                        frames.push((at, i, prefixed(p, &stdout), prefixed(p, &stderr)));
                     }
                     ApiResponse::StreamClosed(None) => ended = true,
                     ApiResponse::StreamClosed(Some(e)) => {
                         ended = true;
-                        frames.push((at, i, format!("error: {e}\n")));
+                        frames.push((at, i, String::new(), format!("error: {e}\n")));
                     }
                     ApiResponse::Error(e) => {
                         ended = true;
-                        frames.push((at, i, format!("{}\n", err(&e))));
+                        frames.push((at, i, String::new(), format!("{}\n", err(&e))));
                     }
                     _ => {}
                 }
@@ -533,12 +538,23 @@ impl Session {
                 still_open.push((*id, p.clone()));
             }
         }
+        let mut pipe = self.follow.as_mut().and_then(|f| f.pipe.take());
         match self.follow.as_mut() {
             Some(f) if !still_open.is_empty() => f.streams = still_open,
             _ => self.follow = None,
         }
-        frames.sort_by_key(|(at, i, _)| (*at, *i));
-        let out: String = frames.into_iter().map(|(_, _, t)| t).collect();
+        frames.sort_by_key(|(at, i, _, _)| (*at, *i));
+        let mut out = String::new();
+        for (_, _, stdout, stderr) in frames {
+            match pipe.as_mut() {
+                Some(p) => out.push_str(&p.feed(&stdout)),
+                None => out.push_str(&stdout),
+            }
+            out.push_str(&stderr);
+        }
+        if let Some(f) = self.follow.as_mut() {
+            f.pipe = pipe;
+        }
         (!out.is_empty()).then(|| out.trim_end_matches('\n').to_string())
     }
 }

@@ -41,6 +41,9 @@ use std::fmt::Write as _;
 pub(super) struct OpenAttach {
     id: u64,
     command: String,
+    /// The filters of `kubectl attach ... | grep ...`: what the container
+    /// prints on stdout later runs through them (`shell/pipe.rs`).
+    pub(super) pipe: Option<crate::shell::pipe::Stream>,
 }
 
 /// A background `kubectl port-forward`.
@@ -56,6 +59,9 @@ pub(super) struct Forward {
     /// (local port, pod port).
     ports: Vec<(u16, u16)>,
     next_connection: u64,
+    /// The filters of `kubectl port-forward ... | grep ...`: the
+    /// `Handling connection for` lines it prints later run through them.
+    pub(super) pipe: Option<crate::shell::pipe::Stream>,
 }
 
 /// `[LOCAL_PORT:]REMOTE_PORT` (client-go `portforward.parsePorts`): the
@@ -374,7 +380,11 @@ impl Session {
         if let Some(c) = k.flags.get("container") {
             command.push_str(&format!(" -c {c}"));
         }
-        self.attach = Some(OpenAttach { id, command });
+        self.attach = Some(OpenAttach {
+            id,
+            command,
+            pipe: None,
+        });
         Ok(out.trim_end_matches('\n').to_string())
     }
 
@@ -398,12 +408,15 @@ impl Session {
     /// last call. Sends nothing and does not move the clock.
     pub(super) fn poll_streams(&mut self, cluster: &mut Cluster) -> Option<String> {
         let mut out = String::new();
-        if let Some(a) = self.attach.clone() {
+        if let Some(a) = self.attach.as_mut() {
             let mut ended = false;
             for (_, reply) in cluster.take_replies_timed(a.id) {
                 match reply {
                     ApiResponse::StreamData(StreamFrame::Output { stdout, stderr }) => {
-                        out.push_str(&stdout);
+                        match a.pipe.as_mut() {
+                            Some(p) => out.push_str(&p.feed(&stdout)),
+                            None => out.push_str(&stdout),
+                        }
                         out.push_str(&stderr);
                     }
                     ApiResponse::StreamClosed(None) => ended = true,
@@ -613,6 +626,7 @@ impl Session {
             addresses,
             ports: resolved,
             next_connection: 1,
+            pipe: None,
         });
         Ok(out.trim_end().to_string())
     }
@@ -702,7 +716,11 @@ impl Session {
         let connection = f.next_connection;
         f.next_connection += 1;
         let (id, job) = (f.id, f.job);
-        let mut out = format!("Handling connection for {port}\n");
+        let handling = format!("Handling connection for {port}\n");
+        let mut out = match f.pipe.as_mut() {
+            Some(p) => p.feed(&handling),
+            None => handling,
+        };
         cluster.stream_send(
             id,
             StreamInput::Connect {

@@ -44,6 +44,9 @@ pub(super) struct OpenWatch {
     format: WatchFormat,
     /// The command that opened it, as typed.
     command: String,
+    /// The filters of `kubectl get -w | grep ...`: each later row runs
+    /// through them (`shell/pipe.rs`).
+    pub(super) pipe: Option<crate::shell::pipe::Stream>,
 }
 
 impl Session {
@@ -75,6 +78,7 @@ impl Session {
             kind,
             format,
             command: format!("kubectl get {} -w", k.args.join(" ")),
+            pipe: None,
         });
     }
 
@@ -115,7 +119,7 @@ impl Session {
     }
 
     fn poll_watch_rows(&mut self, cluster: &mut Cluster) -> Option<String> {
-        let w = self.watch.as_ref()?;
+        let w = self.watch.as_mut()?;
         let replies = cluster.take_replies_timed(w.id);
         if replies.is_empty() {
             return None;
@@ -130,7 +134,13 @@ impl Session {
                         continue;
                     }
                     if let Some(o) = event.object {
-                        out.push_str(&row(at, kind, &o, &format));
+                        // A row is standard output: a pipe's filters see
+                        // it; the errors below are not piped.
+                        let r = row(at, kind, &o, &format);
+                        match w.pipe.as_mut() {
+                            Some(p) => out.push_str(&p.feed(&r)),
+                            None => out.push_str(&r),
+                        }
                     }
                 }
                 ApiResponse::WatchStarted => {}
