@@ -647,8 +647,12 @@ fn a_stopped_agent_makes_its_nodes_kubelet_calls_fail_while_the_rest_works() {
         "Running"
     );
     // Healed, the agent dials the servers again within the sync interval.
+    // Healed, the agent dials again every second; each dial goes through
+    // the load balancer to a random server, so it holds a tunnel to every
+    // server after a few seconds (till then a request that lands on a
+    // server without one still gets "No agent available").
     ok(&mut c, &mut s, "sim heal konnectivity-agent@worker-1");
-    ok(&mut c, &mut s, "sim advance 5s");
+    ok(&mut c, &mut s, "sim advance 30s");
     let logs = ok(&mut c, &mut s, "kubectl logs ticker --tail 1");
     assert_eq!(logs, "tick");
 }
